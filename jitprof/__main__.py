@@ -1,0 +1,3 @@
+from jitprof.cli import main
+
+main()

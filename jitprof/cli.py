@@ -1,0 +1,93 @@
+"""Command line: wires readers, resolver and reports together; the one place errors exit."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from jitprof import __version__
+from jitprof.errors import JitprofError
+from jitprof.model import Kind
+
+EXIT_OK = 0
+EXIT_INPUT = 1  # bad input (unreadable, not perf output, bad line under --strict)
+EXIT_USAGE = 2  # click's usage errors
+EXIT_EMPTY = 3  # no samples (empty input, or nothing matches the filters)
+
+
+def _kind(value: str) -> Kind:
+    for k in Kind:
+        if k.value.lower() == value.lower():
+            return k
+    raise click.BadParameter(f"unknown kind {value!r}; one of " + ", ".join(k.value for k in Kind))
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except JitprofError as e:
+            click.echo(f"jitprof: error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except BrokenPipeError:  # `jitprof report ... | head`
+            sys.stderr.close()
+            ctx.exit(0)
+        except KeyboardInterrupt:
+            click.echo("jitprof: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="jitprof")
+def main() -> None:
+    """Name JIT-compiled code (HHVM, V8/Node, Python -X perf, Java) in Linux perf profiles.
+
+    Exit codes: 0 ok, 1 bad input, 2 usage error, 3 no samples.
+    """
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--map", "maps", multiple=True, metavar="PATH",
+              help="A perf map (repeatable). perf-<pid>.map applies to that pid, any other "
+                   "name to every process without a map of its own.")
+@click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
+              help="Look for perf-<pid>.map here (repeatable) before beside the input and /tmp.")
+@click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp.")
+@click.option("--top", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Rows to show (0 = all).")
+@click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
+@click.option("--kind", "kinds", multiple=True, callback=lambda c, p, v: [_kind(x) for x in v],
+              help="Only functions of this kind (repeatable): PHP, HPHP, HHVM, JIT, native, "
+                   "kernel, unknown.")
+@click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
+@click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
+@click.option("--event", default=None, help="Event to profile (default: the first in the input).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+@click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report here instead of stdout.")
+def report(
+    inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool, top: int,
+    sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
+    event: str | None, fmt: str, strict: bool, output: str | None,
+) -> None:
+    """Hot functions of perf script INPUTs (files, .gz/.xz, or - for stdin).
+
+    Self and total are shares of all samples of the event (weighted by period).
+    """
+    from jitprof.report import function_rows, render
+    from jitprof.resolve import load_profile
+
+    profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
+                           comms=comms, strict=strict, search_tmp=not no_tmp)
+    rows = function_rows(profile, sort=sort, kinds=kinds, top=top or None)
+    text = render(profile, fmt, rows)
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        click.echo(text, nl=False)

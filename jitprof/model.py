@@ -1,0 +1,253 @@
+"""The shared vocabulary: frames, kinds, diagnostics and the aggregated Profile."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+
+class Kind(str, enum.Enum):
+    """What a frame is, decided by name prefix first, then by dso (see ``classify``)."""
+
+    PHP = "PHP"  # JIT-compiled PHP (HHVM map names "PHP::...")
+    HPHP = "HPHP"  # HHVM's C++ runtime ("HPHP::...", from the binary or the map overlay)
+    HHVM = "HHVM"  # HHVM JIT stubs ("HHVM::...")
+    JIT = "JIT"  # other JIT names from a perf map (V8, CPython, Java, ...)
+    NATIVE = "native"  # named frames of ELF files
+    KERNEL = "kernel"
+    UNKNOWN = "unknown"  # nobody could name it
+
+    def __str__(self) -> str:
+        return self.value
+
+
+KIND_ORDER: tuple[Kind, ...] = tuple(Kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One function, interned once per profile. ``dso`` is for display, pid-free."""
+
+    name: str
+    kind: Kind
+    dso: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A counted problem with the input, located at ``path:lineno`` (lineno 0 = whole file)."""
+
+    path: str
+    lineno: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.lineno}: {self.message}" if self.lineno else (
+            f"{self.path}: {self.message}"
+        )
+
+
+@dataclass(slots=True)
+class MapHealth:
+    """What one perf map looked like (the numbers in the report header)."""
+
+    path: str
+    pid: int | None
+    lines: int
+    entries: int
+    bad: int
+    overlapping: int
+    zero_size: int
+    mtime: float | None
+    bad_lines: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ProfileDiagnostics:
+    """How the input was read and how well JIT frames were named."""
+
+    events: dict[str, int] = field(default_factory=dict)
+    lines: int = 0
+    has_period: bool = False
+    jit_samples: int = 0
+    jit_samples_resolved: int = 0
+    jit_samples_resolved_pct: float | None = None
+    jit_frames: int = 0
+    jit_frames_resolved: int = 0
+    maps: list[MapHealth] = field(default_factory=list)
+    missing_map_pids: list[int] = field(default_factory=list)
+    unknown_thread_tids: list[int] = field(default_factory=list)
+    unparsed_lines: int = 0
+    perf_warnings: int = 0
+    srclines: int = 0
+    truncated_samples: int = 0
+    empty_stacks: int = 0
+    messages: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionStats:
+    frame_id: int
+    self_weight: int
+    total_weight: int
+    self_samples: int
+    total_samples: int
+
+
+@dataclass(slots=True)
+class Profile:
+    """Samples of one event, aggregated by stack.
+
+    ``stacks[i]`` is a tuple of frame ids, leaf first (as perf prints them);
+    ``stack_weight[i]`` is the sum of periods (or 1 per sample without periods) and
+    ``stack_samples[i]`` the number of samples with that stack; ``stack_thread[i]``
+    indexes ``threads`` (pid, comm). Every number a view shows is derived from these.
+    """
+
+    event: str
+    frames: list[Frame] = field(default_factory=list)
+    stacks: list[tuple[int, ...]] = field(default_factory=list)
+    stack_thread: list[int] = field(default_factory=list)
+    stack_weight: list[int] = field(default_factory=list)
+    stack_samples: list[int] = field(default_factory=list)
+    threads: list[tuple[int, str]] = field(default_factory=list)
+    time_first: float | None = None
+    time_last: float | None = None
+    inputs: list[str] = field(default_factory=list)
+    diagnostics: ProfileDiagnostics = field(default_factory=ProfileDiagnostics)
+
+    # -- totals ---------------------------------------------------------------------------
+    @property
+    def samples(self) -> int:
+        return sum(self.stack_samples)
+
+    @property
+    def weight(self) -> int:
+        return sum(self.stack_weight)
+
+    def iter_stacks(self) -> Iterator[tuple[tuple[int, ...], int, int, int]]:
+        """Yield (stack, weight, samples, thread index)."""
+        return zip(
+            self.stacks, self.stack_weight, self.stack_samples, self.stack_thread, strict=True
+        )
+
+    def function_stats(self) -> list[FunctionStats]:
+        """Self and total per frame; total counts a recursive frame once per stack."""
+        n = len(self.frames)
+        sw = [0] * n
+        ss = [0] * n
+        tw = [0] * n
+        ts = [0] * n
+        for stack, w, s, _ in self.iter_stacks():
+            if not stack:
+                continue
+            leaf = stack[0]
+            sw[leaf] += w
+            ss[leaf] += s
+            for fid in set(stack):
+                tw[fid] += w
+                ts[fid] += s
+        return [
+            FunctionStats(i, sw[i], tw[i], ss[i], ts[i]) for i in range(n) if tw[i] or sw[i]
+        ]
+
+    def kind_stats(self) -> dict[Kind, tuple[int, int]]:
+        """Self weight and self samples per kind (the leaf's kind)."""
+        out: dict[Kind, list[int]] = {k: [0, 0] for k in Kind}
+        for stack, w, s, _ in self.iter_stacks():
+            if stack:
+                acc = out[self.frames[stack[0]].kind]
+                acc[0] += w
+                acc[1] += s
+        return {k: (v[0], v[1]) for k, v in out.items()}
+
+    def verify(self) -> None:
+        """Check the invariants every transform must keep; raise AssertionError if broken."""
+        m = len(self.stacks)
+        if not (len(self.stack_weight) == len(self.stack_samples) == len(self.stack_thread) == m):
+            raise AssertionError("stack arrays differ in length")
+        nframes = len(self.frames)
+        for stack, w, s, t in self.iter_stacks():
+            if w < 0 or s <= 0:
+                raise AssertionError(f"bad weight/samples {w}/{s} for stack {stack}")
+            if not 0 <= t < len(self.threads):
+                raise AssertionError(f"bad thread index {t}")
+            for fid in stack:
+                if not 0 <= fid < nframes:
+                    raise AssertionError(f"bad frame id {fid}")
+        stats = self.function_stats()
+        total_w = self.weight
+        stacked = sum(w for st, w, _, _ in self.iter_stacks() if st)
+        if sum(f.self_weight for f in stats) != stacked:
+            raise AssertionError("self weights do not add up to the stacked weight")
+        for f in stats:
+            if not f.self_weight <= f.total_weight <= total_w:
+                raise AssertionError(f"self <= total <= all broken for frame {f.frame_id}")
+        # total of a frame = its self + the weight of stacks where it is not the leaf
+        # (counted once per stack): recompute independently per frame.
+        not_leaf = [0] * nframes
+        for stack, w, _, _ in self.iter_stacks():
+            if stack:
+                for fid in set(stack[1:]) - {stack[0]}:
+                    not_leaf[fid] += w
+        for f in stats:
+            if f.total_weight != f.self_weight + not_leaf[f.frame_id]:
+                raise AssertionError(f"total != self + children for frame {f.frame_id}")
+
+
+class ProfileBuilder:
+    """Interns frames and accumulates stacks; ``finish()`` returns the Profile."""
+
+    def __init__(self, event: str) -> None:
+        self._frames: list[Frame] = []
+        self._frame_ids: dict[tuple[str, Kind, str], int] = {}
+        self._stack_ids: dict[tuple[tuple[int, ...], int], int] = {}
+        self._thread_ids: dict[tuple[int, str], int] = {}
+        self.profile = Profile(event=event, frames=self._frames)
+
+    def frame(self, name: str, kind: Kind, dso: str, key_dso: str | None = None) -> int:
+        """Intern a frame. ``key_dso`` (default ``dso``) is the part of the dso that makes
+        the function distinct; runtime names (PHP/HPHP/HHVM) pass "" so one function read
+        from the map and from the binary is one row."""
+        key = (name, kind, dso if key_dso is None else key_dso)
+        fid = self._frame_ids.get(key)
+        if fid is None:
+            fid = len(self._frames)
+            self._frames.append(Frame(name, kind, dso))
+            self._frame_ids[key] = fid
+        return fid
+
+    def thread(self, pid: int, comm: str) -> int:
+        key = (pid, comm)
+        tid = self._thread_ids.get(key)
+        if tid is None:
+            tid = len(self.profile.threads)
+            self.profile.threads.append(key)
+            self._thread_ids[key] = tid
+        return tid
+
+    def add(self, stack: tuple[int, ...], thread: int, weight: int, samples: int = 1) -> None:
+        p = self.profile
+        key = (stack, thread)
+        sid = self._stack_ids.get(key)
+        if sid is None:
+            self._stack_ids[key] = len(p.stacks)
+            p.stacks.append(stack)
+            p.stack_thread.append(thread)
+            p.stack_weight.append(weight)
+            p.stack_samples.append(samples)
+        else:
+            p.stack_weight[sid] += weight
+            p.stack_samples[sid] += samples
+
+    def finish(self) -> Profile:
+        return self.profile
+
+
+def merge_counts(items: Iterable[tuple[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k, v in items:
+        out[k] = out.get(k, 0) + v
+    return out

@@ -1,0 +1,211 @@
+"""Read perf map files (``/tmp/perf-<pid>.map``) and resolve addresses by "later line wins".
+
+Grammar (one entry a line): ``START SIZE NAME`` where START and SIZE are hex with or
+without ``0x`` in any case, separated by blanks; NAME is the rest of the line after one
+blank or tab, kept verbatim (spaces, tabs, parentheses, quotes, unicode). A trailing
+``\\n`` and ``\\r`` are stripped; an unterminated last line is kept whole (perf drops its
+last character; we do not); blank lines are ignored. Anything else (bad or partial hex
+like ``10q``, a sign, a missing name, an address past 2**64) is a bad line: skipped and
+counted with its line number, or an ``InputError`` under ``strict``.
+
+Semantics: an entry covers ``[START, START+SIZE)``; a zero-size entry is kept, counted and
+covers its START byte only. Where ranges overlap, the entry of the later line wins over
+the part of the earlier range it overlaps (JITs append as they reuse code space).
+
+Cost: parsing is one pass over the file's bytes into flat arrays (about 1.3 s and 120 MB
+for 1,000,000 lines); only the entries hit by sample addresses go into the interval index
+(``index_for``), which is O(n log m) for n lines and m distinct addresses.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from jitprof.errors import InputError
+from jitprof.intervals import Entry, LatestWinsIndex
+from jitprof.model import Diagnostic
+
+_MAX_ADDR = 1 << 64
+# The full grammar, used only for lines the fast path could not take.
+_LINE_RX = re.compile(
+    rb"[ \t]*(?:0[xX])?([0-9a-fA-F]+)[ \t]+(?:0[xX])?([0-9a-fA-F]+)[ \t](.*)", re.S
+)
+_NO_NAME_RX = re.compile(rb"[ \t]*(?:0[xX])?[0-9a-fA-F]+[ \t]+(?:0[xX])?[0-9a-fA-F]+[ \t]*")
+_HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
+_PID_RX = re.compile(r"perf-(\d+)\.map")
+MAX_KEPT_DIAGNOSTICS = 50
+
+
+def pid_from_map_name(path: str) -> int | None:
+    """The pid in a map's file name (``perf-1234.map`` -> 1234), if any."""
+    m = _PID_RX.search(os.path.basename(path))
+    return int(m.group(1)) if m else None
+
+
+def _is_hex(tok: bytes) -> bool:
+    if tok[:2] in (b"0x", b"0X"):
+        tok = tok[2:]
+    return bool(tok) and _HEXDIGITS.issuperset(tok)
+
+
+@dataclass(slots=True)
+class PerfMap:
+    """A parsed map: parallel arrays in file order plus health counters."""
+
+    path: str
+    pid: int | None
+    starts: array = field(default_factory=lambda: array("Q"))
+    ends: array = field(default_factory=lambda: array("Q"))
+    linenos: array = field(default_factory=lambda: array("L"))
+    names: list[bytes] = field(default_factory=list)
+    lines: int = 0
+    blank: int = 0
+    bad: int = 0
+    zero_size: int = 0
+    overlapping: int = 0
+    mtime: float | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def name(self, i: int) -> str:
+        return self.names[i].decode("utf-8", "replace")
+
+    def entry(self, i: int) -> Entry:
+        return Entry(self.starts[i], self.ends[i], self.linenos[i], self.name(i))
+
+    def index_for(self, addresses: Iterable[int]) -> LatestWinsIndex:
+        """An index that answers exactly for ``addresses``: holds every entry that
+        contains at least one of them (so the latest such entry is always present)."""
+        addrs = sorted(set(addresses))
+        m = len(addrs)
+        hit: list[int] = []
+        if m:
+            starts, ends = self.starts, self.ends
+            for i in range(len(starts)):
+                j = bisect_left(addrs, starts[i])
+                end = ends[i]
+                if j < m and (addrs[j] < end or (end == starts[i] and addrs[j] == end)):
+                    hit.append(i)
+        return LatestWinsIndex(self.entry(i) for i in hit)
+
+    def lookup_all(self, addresses: Iterable[int]) -> dict[int, Entry]:
+        """Resolve many addresses at once: address -> winning entry (missing if none)."""
+        addrs = set(addresses)
+        index = self.index_for(addrs)
+        out: dict[int, Entry] = {}
+        for a in addrs:
+            e = index.lookup(a)
+            if e is not None:
+                out[a] = e
+        return out
+
+
+def _count_overlaps(starts: array, ends: array) -> int:
+    """Lines whose range intersects another line's range (zero size = one byte)."""
+    n = len(starts)
+    if n < 2:
+        return 0
+    order = sorted(range(n), key=starts.__getitem__)
+    flagged = bytearray(n)
+    max_end = -1
+    max_i = -1
+    for i in order:
+        s = starts[i]
+        e = ends[i] if ends[i] > s else s + 1
+        if s < max_end:
+            flagged[i] = 1
+            flagged[max_i] = 1
+        if e > max_end:
+            max_end, max_i = e, i
+    return sum(flagged)
+
+
+def parse_perf_map(data: bytes, path: str, strict: bool = False) -> PerfMap:
+    """Parse a whole map held in ``data``; ``path`` is for messages and the pid."""
+    pm = PerfMap(path=path, pid=pid_from_map_name(path))
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the file ended with a newline
+    pm.lines = len(lines)
+    starts, ends, linenos, names = pm.starts, pm.ends, pm.linenos, pm.names
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a million small objects: the cyclic GC only costs time here
+    try:
+        for lineno, line in enumerate(lines, 1):
+            # Fast path: "start size name" with single spaces, as every JIT writes it.
+            try:
+                a, b, name = line.split(b" ", 2)
+                s = int(a, 16)
+                z = int(b, 16)
+                ok = (
+                    name != b""
+                    and s >= 0
+                    and z >= 0
+                    and s + z <= _MAX_ADDR
+                    and _is_hex(a)
+                    and _is_hex(b)
+                )
+            except ValueError:
+                ok = False
+            if not ok:
+                m = _LINE_RX.fullmatch(line)
+                if m is None or not m.group(3).strip():
+                    if not line.strip():
+                        pm.blank += 1
+                        continue
+                    no_name = m is not None or _NO_NAME_RX.fullmatch(line) is not None
+                    why = "missing name" if no_name else "not 'START SIZE NAME' in hex"
+                    _bad(pm, lineno, why, line, strict)
+                    continue
+                s = int(m.group(1), 16)
+                z = int(m.group(2), 16)
+                name = m.group(3)
+                if s + z > _MAX_ADDR:
+                    _bad(pm, lineno, "range past the end of the address space", line, strict)
+                    continue
+            if z == 0:
+                pm.zero_size += 1
+            starts.append(s)
+            ends.append(s + z)
+            linenos.append(lineno)
+            names.append(name)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    pm.overlapping = _count_overlaps(starts, ends)
+    return pm
+
+
+def _bad(pm: PerfMap, lineno: int, why: str, line: bytes, strict: bool) -> None:
+    text = line.decode("utf-8", "replace")
+    if len(text) > 60:
+        text = text[:57] + "..."
+    msg = f"bad map line ({why}): {text!r}"
+    if strict:
+        raise InputError(pm.path, msg, lineno)
+    pm.bad += 1
+    if len(pm.diagnostics) < MAX_KEPT_DIAGNOSTICS:
+        pm.diagnostics.append(Diagnostic(pm.path, lineno, msg))
+
+
+def load_perf_map(path: str, strict: bool = False) -> PerfMap:
+    """Read and parse a map file; ``InputError`` if it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = f.read()
+    except OSError as e:
+        raise InputError(path, f"cannot read map: {e.strerror}") from None
+    pm = parse_perf_map(data, path, strict=strict)
+    pm.mtime = st.st_mtime
+    return pm

@@ -1,0 +1,192 @@
+"""Plain reports of a Profile: the hot-function table, JSON (a documented contract) and CSV."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jitprof import __version__
+from jitprof.model import KIND_ORDER, Kind, Profile
+
+FORMATS = ("table", "json", "csv")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    name: str
+    kind: Kind
+    dso: str
+    self_weight: int
+    total_weight: int
+    self_samples: int
+    total_samples: int
+    self_pct: float
+    total_pct: float
+
+
+def function_rows(
+    profile: Profile, sort: str = "self", kinds: Sequence[Kind] = (), top: int | None = None
+) -> list[Row]:
+    """Per-function rows, percentages of all the profile's weight, sorted by self or total
+    (ties by the other column, then name, so the order is stable)."""
+    total = profile.weight or 1
+    rows = []
+    for st in profile.function_stats():
+        f = profile.frames[st.frame_id]
+        if kinds and f.kind not in kinds:
+            continue
+        rows.append(
+            Row(
+                f.name, f.kind, f.dso, st.self_weight, st.total_weight, st.self_samples,
+                st.total_samples, 100.0 * st.self_weight / total, 100.0 * st.total_weight / total,
+            )
+        )
+    if sort == "total":
+        rows.sort(key=lambda r: (-r.total_weight, -r.self_weight, r.name))
+    else:
+        rows.sort(key=lambda r: (-r.self_weight, -r.total_weight, r.name))
+    return rows[:top] if top else rows
+
+
+def kind_summary(profile: Profile) -> dict[str, dict[str, float | int]]:
+    total = profile.weight or 1
+    out: dict[str, dict[str, float | int]] = {}
+    for k, (w, s) in profile.kind_stats().items():
+        out[k.value] = {"self": w, "self_samples": s, "self_pct": round(100.0 * w / total, 4)}
+    return out
+
+
+def process_summary(profile: Profile) -> list[dict[str, object]]:
+    acc: dict[tuple[int, str], list[int]] = {}
+    for _stack, w, s, t in profile.iter_stacks():
+        a = acc.setdefault(profile.threads[t], [0, 0])
+        a[0] += w
+        a[1] += s
+    total = profile.weight or 1
+    rows = [
+        {"pid": pid, "comm": comm, "weight": w, "samples": s, "pct": round(100.0 * w / total, 4)}
+        for (pid, comm), (w, s) in acc.items()
+    ]
+    rows.sort(key=lambda r: (-int(str(r["weight"])), int(str(r["pid"]))))
+    return rows
+
+
+def to_json(profile: Profile, rows: list[Row]) -> str:
+    d = profile.diagnostics
+    doc = {
+        "jitprof": __version__,
+        "inputs": profile.inputs,
+        "event": profile.event,
+        "samples": profile.samples,
+        "weight": profile.weight,
+        "weight_unit": "period" if d.has_period else "samples",
+        "time": {
+            "first": profile.time_first,
+            "last": profile.time_last,
+            "span": _span(profile),
+        },
+        "functions": [
+            {
+                "name": r.name,
+                "kind": r.kind.value,
+                "dso": r.dso,
+                "self": r.self_weight,
+                "total": r.total_weight,
+                "self_samples": r.self_samples,
+                "total_samples": r.total_samples,
+                "self_pct": round(r.self_pct, 4),
+                "total_pct": round(r.total_pct, 4),
+            }
+            for r in rows
+        ],
+        "kinds": kind_summary(profile),
+        "processes": process_summary(profile),
+        "diagnostics": dataclasses.asdict(d),
+    }
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
+def to_csv(rows: list[Row]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["self_pct", "total_pct", "self", "total", "self_samples", "total_samples",
+                "kind", "name", "dso"])
+    for r in rows:
+        w.writerow([f"{r.self_pct:.4f}", f"{r.total_pct:.4f}", r.self_weight, r.total_weight,
+                    r.self_samples, r.total_samples, r.kind.value, r.name, r.dso])
+    return buf.getvalue()
+
+
+def _span(profile: Profile) -> float | None:
+    if profile.time_first is None or profile.time_last is None:
+        return None
+    return round(profile.time_last - profile.time_first, 6)
+
+
+def header_lines(profile: Profile) -> list[str]:
+    """The report header: what was read and how healthy the maps were."""
+    d = profile.diagnostics
+    unit = "period" if d.has_period else "1 per sample"
+    out = [f"inputs: {', '.join(profile.inputs)}"]
+    line = f"event: {profile.event or '(none)'}  samples: {profile.samples:,}  weight: "
+    line += f"{profile.weight:,} ({unit})"
+    span = _span(profile)
+    if span is not None and profile.time_first is not None and profile.time_last is not None:
+        line += f"  time: {profile.time_first:.3f}-{profile.time_last:.3f} s ({span:.3f} s)"
+    out.append(line)
+    if len(d.events) > 1:
+        out.append("other events (use --event): " + ", ".join(
+            f"{k} ({v:,})" for k, v in d.events.items() if k != profile.event))
+    pct = d.jit_samples_resolved_pct
+    out.append(
+        f"JIT memory: {d.jit_samples:,} samples"
+        + (f", {pct:.1f}% named" if pct is not None else "")
+        + f"; JIT frames {d.jit_frames_resolved:,}/{d.jit_frames:,} named"
+    )
+    for m in d.maps:
+        out.append(
+            f"map {m.path}: {m.lines:,} lines, {m.bad:,} bad, "
+            f"{m.overlapping:,} overlapping, {m.zero_size:,} zero-size"
+        )
+        out.extend(f"  {bl}" for bl in m.bad_lines[:5])
+    kinds = kind_summary(profile)
+    out.append("kinds (self): " + "  ".join(
+        f"{k.value} {kinds[k.value]['self_pct']:.1f}%" for k in KIND_ORDER
+        if kinds[k.value]["self"]))
+    skipped = [
+        f"{v:,} {label}"
+        for v, label in ((d.unparsed_lines, "unparsed lines"), (d.perf_warnings, "perf messages"),
+                         (d.truncated_samples, "truncated samples"))
+        if v
+    ]
+    if skipped:
+        out.append("input: " + ", ".join(skipped))
+    out.extend(f"  {msg}" for msg in d.messages[:5])
+    out.extend(f"WARNING: {w}" for w in d.warnings)
+    return out
+
+
+def to_table(profile: Profile, rows: list[Row], width: int = 0) -> str:
+    lines = ["# " + h for h in header_lines(profile)]
+    lines.append("#")
+    lines.append(f"# {'Self':>7} {'Total':>7} {'Samples':>8}  {'Kind':<7} Function  [DSO]")
+    for r in rows:
+        dso = os.path.basename(r.dso) if r.dso.startswith("/") else r.dso
+        lines.append(
+            f"  {r.self_pct:6.2f}% {r.total_pct:6.2f}% {r.self_samples:8d}  "
+            f"{r.kind.value:<7} {r.name}  [{dso}]"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render(profile: Profile, fmt: str, rows: list[Row]) -> str:
+    if fmt == "json":
+        return to_json(profile, rows)
+    if fmt == "csv":
+        return to_csv(rows)
+    return to_table(profile, rows)

@@ -1,0 +1,325 @@
+"""Turn raw samples into a Profile: threads to processes, JIT frames named by their maps.
+
+Rules (README "How frames are named"):
+- A frame in JIT memory (dso ``//anon``, ``/anon_hugepage``, ``[anon:...]``, ``[unknown]``
+  or ``/tmp/perf-<pid>.map``) is looked up in its process's perf map by jitprof's rule
+  (later line wins), even where perf printed a name. Caller frames hold return addresses,
+  so every frame but the leaf is looked up at ``addr - 1``.
+- If that process has no map, perf's printed name is kept (perf had a map); if the map
+  does not contain the address the frame is ``[unknown]`` in ``[JIT]``.
+- Frames perf named from ELF files or the kernel keep perf's name.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from jitprof.errors import EmptyInputError, InputError
+from jitprof.intervals import Entry
+from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder, ProfileDiagnostics
+from jitprof.names import KERNEL_MIN_ADDR, is_jit_dso, jit_map_pid, map_name, perf_name_kind
+from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
+from jitprof.script import RawFrame, ScriptData
+
+JIT_DSO = "[JIT]"
+
+
+@dataclass(slots=True)
+class MapFinder:
+    """Where maps come from, in order: ``--map`` files, ``--map-dir``, the inputs'
+    directories, then ``/tmp``. A ``--map`` whose name has no pid applies to every
+    process without a map of its own."""
+
+    maps: Sequence[str] = ()
+    map_dirs: Sequence[str] = ()
+    search_tmp: bool = True
+    strict: bool = False
+    _loaded: dict[str, PerfMap] = field(default_factory=dict)
+
+    def _load(self, path: str) -> PerfMap:
+        pm = self._loaded.get(path)
+        if pm is None:
+            pm = self._loaded[path] = load_perf_map(path, strict=self.strict)
+        return pm
+
+    def find(self, pid: int, input_dirs: Iterable[str]) -> list[PerfMap]:
+        named = [p for p in self.maps if pid_from_map_name(p) == pid]
+        if named:
+            return [self._load(p) for p in named]
+        dirs = list(self.map_dirs) + list(dict.fromkeys(input_dirs))
+        if self.search_tmp:
+            dirs.append("/tmp")
+        for d in dirs:
+            p = os.path.join(d, f"perf-{pid}.map")
+            if os.path.isfile(p):
+                return [self._load(p)]
+        unnamed = [p for p in self.maps if pid_from_map_name(p) is None]
+        return [self._load(p) for p in unnamed]
+
+    def check_explicit(self) -> None:
+        for p in self.maps:
+            self._load(p)
+        for d in self.map_dirs:
+            if not os.path.isdir(d):
+                raise InputError(d, "--map-dir is not a directory")
+
+
+class _MergedMaps:
+    """Several maps for one process read as one: a later file's lines win."""
+
+    def __init__(self, maps: list[PerfMap]) -> None:
+        self.maps = maps
+
+    def lookup_all(self, addrs: set[int]) -> dict[int, Entry]:
+        out: dict[int, Entry] = {}
+        for pm in self.maps:
+            out.update(pm.lookup_all(addrs))
+        return out
+
+
+def _boot_time() -> float | None:
+    try:
+        return time.time() - time.clock_gettime(time.CLOCK_MONOTONIC)
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return None
+
+
+def choose_event(data: ScriptData, event: str | None, path: str) -> str:
+    if not data.events:
+        raise EmptyInputError(path, "no samples found")
+    if event is None:
+        return next(iter(data.events))
+    if event in data.events:
+        return event
+    # accept the bare name for "cpu-clock:ppp" style events
+    for name in data.events:
+        if name.split(":")[0] == event or name.split("/")[0] == event:
+            return name
+    known = ", ".join(data.events)
+    raise EmptyInputError(path, f"no samples of event {event!r} (events: {known})")
+
+
+def build_profile(
+    data: ScriptData,
+    finder: MapFinder,
+    event: str | None = None,
+    pids: Sequence[int] = (),
+    comms: Sequence[str] = (),
+) -> Profile:
+    """Resolve and aggregate the samples of one event into a Profile."""
+    where = ", ".join(data.inputs) or "input"
+    ev_name = choose_event(data, event, where)
+    ev = data.events[ev_name]
+    frames = data.frames
+    tid_pid = data.tid_pid
+    raw_jit = [is_jit_dso(f.dso) and f.addr < KERNEL_MIN_ADDR for f in frames]
+
+    # 1. threads -> processes; the pid in a perf-map dso counts too
+    for (tid, _comm, stack) in ev.stacks:
+        if tid not in tid_pid:
+            for fid in stack:
+                p = jit_map_pid(frames[fid].dso)
+                if p is not None:
+                    tid_pid[tid] = p
+                    break
+    unknown_threads: set[int] = set()
+    jit_unknown_threads: set[int] = set()  # unknown threads that need a map
+    unknown_thread_samples = 0
+
+    def pid_of(tid: int) -> int:
+        p = tid_pid.get(tid)
+        if p is None:
+            unknown_threads.add(tid)
+            return tid
+        return p
+
+    selected: list[tuple[int, int, str, tuple[int, ...], int, int]] = []
+    pidset = set(pids)
+    for (tid, comm, stack), (n, w) in ev.stacks.items():
+        pid = pid_of(tid)
+        if pidset and pid not in pidset and tid not in pidset:
+            continue
+        if comms and comm not in comms:
+            continue
+        if tid not in tid_pid and any(raw_jit[f] for f in stack):
+            jit_unknown_threads.add(tid)
+            unknown_thread_samples += n
+        selected.append((pid, tid, comm, stack, n, w))
+    if not selected:
+        raise EmptyInputError(where, "no samples match the --pid/--comm filters")
+
+    # 2. addresses each process needs from its map (leaf: addr, callers: addr - 1)
+    wanted: dict[int, set[int]] = {}
+    for pid, _tid, _comm, stack, _n, _w in selected:
+        for pos, fid in enumerate(stack):
+            if raw_jit[fid]:
+                wanted.setdefault(pid, set()).add(frames[fid].addr - (1 if pos else 0))
+    input_dirs = [os.path.dirname(os.path.abspath(p)) for p in data.inputs if p != "-"]
+    resolved: dict[int, dict[int, Entry]] = {}
+    map_info: list[MapHealth] = []
+    missing_pids: list[int] = []
+    for pid in sorted(wanted):
+        maps = finder.find(pid, input_dirs)
+        if not maps:
+            missing_pids.append(pid)
+            continue
+        resolved[pid] = _MergedMaps(maps).lookup_all(wanted[pid])
+        for pm in maps:
+            map_info.append(_map_health(pm, pid))
+
+    # 3. frames
+    b = ProfileBuilder(ev_name)
+    jit_unknown = b.frame("[unknown]", Kind.UNKNOWN, JIT_DSO)
+    perf_cache: dict[int, int] = {}
+
+    def perf_frame(fid: int) -> int:
+        out = perf_cache.get(fid)
+        if out is None:
+            f: RawFrame = frames[fid]
+            kind = perf_name_kind(f.sym, f.dso, f.addr)
+            name = f.sym if f.sym and f.sym != "[unknown]" else "[unknown]"
+            dso = f.dso or "[unknown]"
+            if raw_jit[fid] and name != "[unknown]":
+                name, kind = map_name(name)
+                dso = JIT_DSO
+            key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT) else None
+            out = perf_cache[fid] = b.frame(name, kind, dso, key_dso)
+        return out
+
+    entry_cache: dict[Entry, int] = {}
+
+    def entry_frame(e: Entry) -> int:
+        out = entry_cache.get(e)
+        if out is None:
+            name, kind = map_name(e.name)
+            out = entry_cache[e] = b.frame(name, kind, JIT_DSO, "")
+        return out
+
+    jit_samples = jit_samples_named = 0
+    jit_frames = jit_frames_named = 0
+    thread_ids: dict[tuple[int, str], int] = {}
+    times = (ev.time_first, ev.time_last)
+    for pid, _tid, comm, stack, n, w in selected:
+        table = resolved.get(pid)
+        out: list[int] = []
+        for pos, fid in enumerate(stack):
+            if raw_jit[fid]:
+                jit_frames += n
+                if table is None:  # no map for this process: keep perf's name
+                    rf = perf_frame(fid)
+                    if frames[fid].sym not in ("", "[unknown]"):
+                        jit_frames_named += n
+                        if pos == 0:
+                            jit_samples_named += n
+                else:
+                    e = table.get(frames[fid].addr - (1 if pos else 0))
+                    if e is None:
+                        rf = jit_unknown
+                    else:
+                        rf = entry_frame(e)
+                        jit_frames_named += n
+                        if pos == 0:
+                            jit_samples_named += n
+                if pos == 0:
+                    jit_samples += n
+            else:
+                rf = perf_frame(fid)
+            out.append(rf)
+        if not out:
+            out.append(b.frame("[no stack]", Kind.UNKNOWN, "[unknown]"))
+        tkey = (pid, comm)
+        t = thread_ids.get(tkey)
+        if t is None:
+            t = thread_ids[tkey] = b.thread(pid, comm)
+        b.add(tuple(out), t, w, n)
+    prof = b.finish()
+    prof.time_first, prof.time_last = times
+    prof.inputs = list(data.inputs)
+
+    warnings: list[str] = []
+    if missing_pids:
+        warnings.append(
+            "no perf map for pid "
+            + ", ".join(str(p) for p in missing_pids)
+            + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
+            " perf's names or stay [unknown]"
+        )
+    boot = _boot_time()
+    for mi in map_info:
+        mt = mi.mtime
+        if (
+            mt is not None and boot is not None and ev.time_first is not None
+            and mi.path.startswith("/tmp/")
+            and mt < boot + ev.time_first - 1.0 and boot + ev.time_first < time.time()
+        ):
+            warnings.append(
+                f"{mi.path} was last written before the first sample: it may be stale "
+                "(a map left by an older process with the same pid)"
+            )
+    if jit_samples and jit_samples_named < 0.5 * jit_samples:
+        warnings.append(
+            f"only {jit_samples_named} of {jit_samples} samples in JIT memory were named:"
+            " is the map missing, stale or from another process?"
+        )
+    if jit_unknown_threads:
+        warnings.append(
+            f"{len(jit_unknown_threads)} thread(s) with JIT frames ({unknown_thread_samples}"
+            " samples) could not be mapped to a process (no pid/tid field, mmap, comm or fork"
+            " event): their map was looked up as perf-<tid>.map"
+        )
+    if data.truncated:
+        warnings.append(f"{data.truncated} truncated sample(s) dropped")
+
+    prof.diagnostics = ProfileDiagnostics(
+        events={name: e.samples for name, e in data.events.items()},
+        lines=data.lines,
+        has_period=ev.has_period,
+        jit_samples=jit_samples,
+        jit_samples_resolved=jit_samples_named,
+        jit_samples_resolved_pct=_pct(jit_samples_named, jit_samples),
+        jit_frames=jit_frames,
+        jit_frames_resolved=jit_frames_named,
+        maps=map_info,
+        missing_map_pids=missing_pids,
+        unknown_thread_tids=sorted(unknown_threads),
+        unparsed_lines=data.unparsed,
+        perf_warnings=data.warnings,
+        srclines=data.srclines,
+        truncated_samples=data.truncated,
+        empty_stacks=data.empty_stacks,
+        messages=[str(d) for d in data.diagnostics],
+        warnings=warnings,
+    )
+    return prof
+
+
+def _pct(a: int, b: int) -> float | None:
+    return round(100.0 * a / b, 2) if b else None
+
+
+def _map_health(pm: PerfMap, pid: int) -> MapHealth:
+    return MapHealth(pm.path, pid, pm.lines, len(pm), pm.bad, pm.overlapping, pm.zero_size,
+                     pm.mtime, [str(d) for d in pm.diagnostics])
+
+
+def load_profile(
+    inputs: Sequence[str],
+    maps: Sequence[str] = (),
+    map_dirs: Sequence[str] = (),
+    event: str | None = None,
+    pids: Sequence[int] = (),
+    comms: Sequence[str] = (),
+    strict: bool = False,
+    search_tmp: bool = True,
+) -> Profile:
+    """The whole pipeline for perf script inputs: read, resolve, aggregate."""
+    from jitprof.script import read_scripts
+
+    finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
+                       strict=strict)
+    finder.check_explicit()
+    data = read_scripts(inputs)
+    return build_profile(data, finder, event=event, pids=pids, comms=comms)

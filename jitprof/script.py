@@ -1,0 +1,409 @@
+"""Stream ``perf script`` text into raw samples: frames interned, stacks counted per thread.
+
+The reader never holds the file: it walks lines once and keeps only distinct frame lines
+(a dict keyed by the raw text, so the common repeated line costs one hash lookup),
+distinct stacks with their counts and weights, and the mmap/comm/fork facts needed later
+to map threads to processes and addresses to files.
+
+Grammar handled (perf 4.x-6.x, see README "Input formats"):
+  header   [comm] [pid/tid | tid] [[cpu]] [time:] [period] event: [ip sym+off (dso)]
+  frame    <TAB> hexaddr sym[+0xoff] (dso)      (dso parsed as the last balanced "(...)")
+  srcline  "  file:line" after a frame          (counted, ignored)
+  blank    ends a sample (samples without -g are one line each, no blank lines)
+  PERF_RECORD_MMAP/MMAP2/COMM/FORK/EXIT lines from --show-mmap-events / --show-task-events
+Weight is the period when the text has one (as perf report does), else 1 per sample.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from jitprof.errors import EmptyInputError, InputError
+from jitprof.model import Diagnostic
+
+MAX_KEPT_DIAGNOSTICS = 50
+
+_TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
+_IDS_RX = re.compile(r"(-?\d+)(?:/(-?\d+))?")
+_CPU_RX = re.compile(r"\[(\d+)\]")
+_SYMOFF_RX = re.compile(r"\+0x[0-9a-fA-F]+$")
+_MMAP_RX = re.compile(
+    r"PERF_RECORD_MMAP2? (-?\d+)/(-?\d+): \[(0x[0-9a-f]+|0)\((0x[0-9a-f]+|0)\) @ (0x[0-9a-f]+|0)"
+    r"[^\]]*\]: (\S+) (.*)$"
+)
+_COMM_RX = re.compile(r"PERF_RECORD_COMM(?: exec)?: (.*):(-?\d+)/(-?\d+)\s*$")
+_FORK_RX = re.compile(r"PERF_RECORD_(?:FORK|EXIT)\((-?\d+):(-?\d+)\):\((-?\d+):(-?\d+)\)")
+_NOTIME_HEADER_RX = re.compile(
+    r"^(?P<left>.*?)(?:(?<=\s)|^)(?P<period>\d+\s+)?(?P<event>[^\s:][^\s]*?):(?=\s|$)\s*(?P<rest>.*)$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawFrame:
+    """A frame as perf printed it. ``sym`` has its +0x offset removed ('' if none)."""
+
+    addr: int
+    sym: str
+    dso: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mmap:
+    pid: int
+    tid: int
+    start: int
+    length: int
+    pgoff: int
+    prot: str
+    filename: str
+    time: float | None
+
+
+@dataclass(slots=True)
+class EventData:
+    """Raw samples of one event: (tid, comm, stack of raw frame ids) -> [samples, weight]."""
+
+    name: str
+    stacks: dict[tuple[int, str, tuple[int, ...]], list[int]] = field(default_factory=dict)
+    samples: int = 0
+    weight: int = 0
+    has_period: bool = False
+    time_first: float | None = None
+    time_last: float | None = None
+
+
+@dataclass(slots=True)
+class ScriptData:
+    """Everything read from one or more perf script texts."""
+
+    frames: list[RawFrame] = field(default_factory=list)
+    events: dict[str, EventData] = field(default_factory=dict)
+    tid_pid: dict[int, int] = field(default_factory=dict)
+    mmaps: list[Mmap] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    lines: int = 0
+    srclines: int = 0
+    unparsed: int = 0
+    warnings: int = 0
+    truncated: int = 0
+    empty_stacks: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def note(self, path: str, lineno: int, message: str) -> None:
+        if len(self.diagnostics) < MAX_KEPT_DIAGNOSTICS:
+            self.diagnostics.append(Diagnostic(path, lineno, message))
+
+
+def _dso_split(rest: str) -> tuple[str, str | None]:
+    """Split 'sym+0xoff (dso)' into (sym+0xoff, dso) by the last balanced '(...)' group."""
+    if not rest.endswith(")"):
+        return rest, None
+    depth = 0
+    for i in range(len(rest) - 1, -1, -1):
+        c = rest[i]
+        if c == ")":
+            depth += 1
+        elif c == "(":
+            depth -= 1
+            if depth == 0:
+                if i == 0:
+                    return "", rest[1:-1]
+                if rest[i - 1] == " ":
+                    return rest[: i - 1], rest[i + 1 : -1]
+                return rest, None  # "f(int)" with no dso group
+    return rest, None
+
+
+def parse_frame_text(text: str) -> RawFrame | None:
+    """Parse 'hexaddr sym[+0xoff] (dso)' (leading blanks allowed); None if not a frame."""
+    text = text.strip()
+    addr_s, _, rest = text.partition(" ")
+    try:
+        addr = int(addr_s, 16)
+    except ValueError:
+        return None
+    if addr < 0 or addr_s[:1] in "+-" or "_" in addr_s:
+        return None
+    sym, dso = _dso_split(rest.strip())
+    m = _SYMOFF_RX.search(sym)
+    if m is not None:
+        sym = sym[: m.start()]
+    return RawFrame(addr, sym, dso if dso is not None else "")
+
+
+@dataclass(slots=True)
+class _Header:
+    comm: str
+    pid: int | None
+    tid: int | None
+    time: float | None
+    period: int | None
+    event: str
+    rest: str
+
+
+def parse_header(line: str) -> _Header | None:
+    """Parse a sample header line; None if it is not one."""
+    m = _TIME_RX.search(line)
+    if m is not None:
+        left = line[: m.start()]
+        right = line[m.end() :].lstrip()
+        time: float | None = float(m.group(1))
+        period_s, _, after = right.partition(" ")
+        period: int | None = None
+        if period_s.isdigit():
+            period = int(period_s)
+            right = after.lstrip()
+        ev, _, rest = right.partition(" ")
+        if ev.endswith(":") and len(ev) > 1:
+            event = ev[:-1]
+        elif not ev:
+            event = ""
+        else:
+            # -F without event: what follows the time is the ip (or nothing)
+            event = ""
+            rest = right
+    else:
+        m2 = _NOTIME_HEADER_RX.match(line)
+        if m2 is None:
+            return None
+        left = m2.group("left")
+        time = None
+        p = m2.group("period")
+        period = int(p) if p else None
+        event = m2.group("event")
+        rest = m2.group("rest")
+        if _IDS_RX.fullmatch(event):  # "comm 123: ..." is not a header we know
+            return None
+    toks = left.split()
+    pid = tid = None
+    if toks and _CPU_RX.fullmatch(toks[-1]):
+        toks.pop()
+        left = left[: left.rstrip().rfind("[")]
+    if toks:
+        mi = _IDS_RX.fullmatch(toks[-1])
+        if mi is not None:
+            if mi.group(2) is not None:
+                pid, tid = int(mi.group(1)), int(mi.group(2))
+            else:
+                tid = int(mi.group(1))
+            left = left.rstrip()
+            left = left[: len(left) - len(toks[-1])]
+        elif time is None:
+            return None
+    return _Header(left.strip(), pid, tid, time, period, event, rest.strip())
+
+
+def open_text(path: str) -> IO[str]:
+    """Open a text input: '-' is stdin; .gz/.xz/.bz2 are decompressed on the fly."""
+    try:
+        if path == "-":
+            return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+        if path.endswith(".gz"):
+            return gzip.open(path, "rt", encoding="utf-8", errors="surrogateescape")
+        if path.endswith(".xz"):
+            return lzma.open(path, "rt", encoding="utf-8", errors="surrogateescape")
+        if path.endswith(".bz2"):
+            return bz2.open(path, "rt", encoding="utf-8", errors="surrogateescape")
+        return open(path, encoding="utf-8", errors="surrogateescape")
+    except OSError as e:
+        raise InputError(path, f"cannot read: {e.strerror or e}") from None
+
+
+class ScriptReader:
+    """Feeds lines of one or more perf script texts into a ``ScriptData``."""
+
+    def __init__(self, data: ScriptData | None = None) -> None:
+        self.data = data if data is not None else ScriptData()
+        self._cache: dict[str, int] = {}
+
+    def _frame_id(self, line: str) -> int:
+        fid = self._cache.get(line)
+        if fid is None:
+            fr = parse_frame_text(line)
+            if fr is None:
+                return -1
+            fid = len(self.data.frames)
+            self.data.frames.append(fr)
+            self._cache[line] = fid
+        return fid
+
+    def read_file(self, path: str) -> None:
+        try:
+            with open_text(path) as f:
+                self.read_lines(f, path)
+        except (OSError, EOFError, lzma.LZMAError) as e:
+            raise InputError(path, f"cannot read: {e}") from None
+        except UnicodeDecodeError as e:  # pragma: no cover - surrogateescape decodes all
+            raise InputError(path, f"cannot decode: {e}") from None
+
+    def read_lines(self, lines: Iterable[str], path: str) -> None:
+        d = self.data
+        d.inputs.append(path)
+        cache_get = self._cache.get
+        frame_id = self._frame_id
+        events = d.events
+        stack: list[int] = []
+        append = stack.append
+        cur: _Header | None = None
+        cur_ev: EventData | None = None
+        lineno = 0
+        last = ""
+        start_samples = sum(e.samples for e in events.values())
+
+        def finish() -> None:
+            nonlocal cur, cur_ev
+            assert cur is not None and cur_ev is not None
+            if not stack and cur.rest:
+                fid = frame_id(cur.rest)
+                if fid >= 0:
+                    stack.append(fid)
+            if not stack:
+                d.empty_stacks += 1
+            key = (cur.tid if cur.tid is not None else -1, cur.comm, tuple(stack))
+            w = cur.period if cur.period is not None else 1
+            acc = cur_ev.stacks.get(key)
+            if acc is None:
+                cur_ev.stacks[key] = [1, w]
+            else:
+                acc[0] += 1
+                acc[1] += w
+            cur_ev.samples += 1
+            cur_ev.weight += w
+            if cur.time is not None:
+                if cur_ev.time_first is None or cur.time < cur_ev.time_first:
+                    cur_ev.time_first = cur.time
+                if cur_ev.time_last is None or cur.time > cur_ev.time_last:
+                    cur_ev.time_last = cur.time
+            stack.clear()
+            cur = None
+            cur_ev = None
+
+        for lineno, line in enumerate(lines, 1):  # noqa: B007 - lineno used after loop
+            last = line
+            c = line[:1]
+            if c == "\t":
+                fid = cache_get(line)
+                if fid is None:
+                    fid = frame_id(line)
+                    if fid < 0:
+                        d.unparsed += 1
+                        d.note(path, lineno, f"not a callchain line: {line.strip()[:60]!r}")
+                        continue
+                if cur is not None:
+                    append(fid)
+                continue
+            if c == "\n" or not line.strip():
+                if cur is not None:
+                    finish()
+                continue
+            if c == " " and line.startswith("  ") and cur is not None:
+                # srcline after a frame, or a frame indented with spaces (old perf)
+                fid = cache_get(line)
+                if fid is None:
+                    fid = frame_id(line) if _looks_like_frame(line) else -1
+                if fid >= 0:
+                    append(fid)
+                else:
+                    d.srclines += 1
+                continue
+            # a header line: finish any sample without a trailing blank line
+            if cur is not None:
+                finish()
+            if "PERF_RECORD_" in line:
+                self._side_band(line, path, lineno)
+                continue
+            h = parse_header(line.rstrip("\n"))
+            if h is None:
+                low = line.lower()
+                if low.startswith(("warning", "error", "failed", "#")) or "warning:" in low:
+                    d.warnings += 1
+                    d.note(path, lineno, f"perf message: {line.strip()[:80]}")
+                else:
+                    d.unparsed += 1
+                    d.note(path, lineno, f"not perf script output: {line.strip()[:60]!r}")
+                continue
+            if h.pid is not None and h.tid is not None:
+                d.tid_pid.setdefault(h.tid, h.pid)
+            ev = events.get(h.event)
+            if ev is None:
+                ev = events[h.event] = EventData(h.event)
+            if h.period is not None:
+                ev.has_period = True
+            cur = h
+            cur_ev = ev
+        d.lines += lineno
+        if cur is not None:
+            if last and not last.endswith("\n"):
+                # the text stops mid-line: the last sample is cut, drop it
+                d.truncated += 1
+                d.note(path, lineno, "truncated last sample (no end of line), dropped")
+                stack.clear()
+                cur = None
+            else:
+                finish()
+        if lineno == 0:
+            raise EmptyInputError(path, "empty input: no perf script text")
+        got = sum(e.samples for e in events.values()) - start_samples
+        if got == 0 and d.unparsed and d.unparsed >= lineno // 2:
+            raise InputError(path, "not perf script output (no sample header found)", 1)
+
+    def _side_band(self, line: str, path: str, lineno: int) -> None:
+        d = self.data
+        m = _MMAP_RX.search(line)
+        if m is not None:
+            pid, tid = int(m.group(1)), int(m.group(2))
+            h = _TIME_RX.search(line)
+            d.mmaps.append(
+                Mmap(
+                    pid,
+                    tid,
+                    int(m.group(3), 16),
+                    int(m.group(4), 16),
+                    int(m.group(5), 16),
+                    m.group(6),
+                    m.group(7).strip(),
+                    float(h.group(1)) if h else None,
+                )
+            )
+            if pid >= 0 and tid >= 0:
+                d.tid_pid.setdefault(tid, pid)
+            return
+        m = _COMM_RX.search(line)
+        if m is not None:
+            pid, tid = int(m.group(2)), int(m.group(3))
+            if pid >= 0 and tid >= 0:
+                d.tid_pid.setdefault(tid, pid)
+            return
+        m = _FORK_RX.search(line)
+        if m is not None:
+            pid, tid = int(m.group(1)), int(m.group(2))
+            if pid >= 0 and tid >= 0:
+                d.tid_pid.setdefault(tid, pid)
+            return
+        # other side-band records (LOST, THROTTLE, ...) carry nothing we use
+
+
+def _looks_like_frame(line: str) -> bool:
+    tok = line.split(None, 1)[0] if line.strip() else ""
+    return bool(tok) and all(ch in "0123456789abcdefABCDEF" for ch in tok) and " " in line.strip()
+
+
+def read_scripts(paths: Iterable[str]) -> ScriptData:
+    """Read several perf script texts (samples merge) into one ``ScriptData``."""
+    reader = ScriptReader()
+    for p in paths:
+        reader.read_file(p)
+    return reader.data
+
+
+def iter_events(data: ScriptData) -> Iterator[EventData]:
+    return iter(data.events.values())
