@@ -10,9 +10,10 @@ What it writes (see benchmarks/README.md for the scenario):
 
 ``DIR/perf-4242.map``
     ``"%x %x %s\\n"`` lines (HHVM's ``recordPerfMap`` format) in three anonymous JIT regions.
-    ~2% ``HHVM::<stub>`` names, the rest ``PHP::/var/www/src/Mod<k>/File<j>.php::Class<j>::method<i>``
-    (a few with ``$prologue``).  5% of the lines reuse an earlier line's range (same start, or
-    a start inside it) with a different name, as with ``Eval.EnableReusableTC``.
+    ~2% ``HHVM::<stub>`` names, the rest
+    ``PHP::/var/www/src/Mod<k>/File<j>.php::Class<j>::method<i>`` (a few with ``$prologue``).
+    5% of the lines reuse an earlier line's range (same start, or a start inside it) with a
+    different name, as with ``Eval.EnableReusableTC``.
 
 ``DIR/perf.script``
     perf 6.1 default ``perf script --show-mmap-events`` text (plus the COMM/FORK task lines
@@ -55,25 +56,58 @@ LIBC_PGOFF = 0x26000
 LIBC_LEN = 0x156000
 
 STUBS = (
-    "enterTCExit", "enterTCHelper", "enterTCAtPrologueHelper", "handleSRHelper",
-    "endCatchHelper", "unknownExceptionHandler", "funcPrologueRedispatch",
-    "fcallHelperThunk", "funcBodyHelperThunk", "functionEnterHelper",
-    "functionSurprisedOrStackOverflow", "retHelper", "genRetHelper", "asyncGenRetHelper",
-    "retInlHelper", "debuggerRetHelper", "immutableBindCallStub", "fcallUnpackHelper",
-    "decRefGeneric", "callToExit", "throwSwitchMode", "freeLocalsHelpers",
+    "enterTCExit",
+    "enterTCHelper",
+    "enterTCAtPrologueHelper",
+    "handleSRHelper",
+    "endCatchHelper",
+    "unknownExceptionHandler",
+    "funcPrologueRedispatch",
+    "fcallHelperThunk",
+    "funcBodyHelperThunk",
+    "functionEnterHelper",
+    "functionSurprisedOrStackOverflow",
+    "retHelper",
+    "genRetHelper",
+    "asyncGenRetHelper",
+    "retInlHelper",
+    "debuggerRetHelper",
+    "immutableBindCallStub",
+    "fcallUnpackHelper",
+    "decRefGeneric",
+    "callToExit",
+    "throwSwitchMode",
+    "freeLocalsHelpers",
     "resumeInterpHelpers",
 )
 
 # C++ frames of the hhvm binary, as perf 6.1 demangles them (no parameter lists, template
 # arguments kept, so spaces, commas and parentheses do occur).
 CPP_BUILTINS = (
-    "HPHP::f_sort", "HPHP::f_usort", "HPHP::f_ksort", "HPHP::f_array_map",
-    "HPHP::f_array_merge", "HPHP::f_array_key_exists", "HPHP::f_in_array",
-    "HPHP::f_str_replace", "HPHP::f_preg_match", "HPHP::f_preg_replace",
-    "HPHP::f_json_encode", "HPHP::f_json_decode", "HPHP::f_implode", "HPHP::f_explode",
-    "HPHP::f_sprintf", "HPHP::f_substr", "HPHP::f_strtolower", "HPHP::f_count",
-    "HPHP::f_serialize", "HPHP::f_unserialize", "HPHP::f_hash", "HPHP::f_md5",
-    "HPHP::HHVM_FUNCTION_array_filter", "HPHP::c_Closure_ns_fromCallable",
+    "HPHP::f_sort",
+    "HPHP::f_usort",
+    "HPHP::f_ksort",
+    "HPHP::f_array_map",
+    "HPHP::f_array_merge",
+    "HPHP::f_array_key_exists",
+    "HPHP::f_in_array",
+    "HPHP::f_str_replace",
+    "HPHP::f_preg_match",
+    "HPHP::f_preg_replace",
+    "HPHP::f_json_encode",
+    "HPHP::f_json_decode",
+    "HPHP::f_implode",
+    "HPHP::f_explode",
+    "HPHP::f_sprintf",
+    "HPHP::f_substr",
+    "HPHP::f_strtolower",
+    "HPHP::f_count",
+    "HPHP::f_serialize",
+    "HPHP::f_unserialize",
+    "HPHP::f_hash",
+    "HPHP::f_md5",
+    "HPHP::HHVM_FUNCTION_array_filter",
+    "HPHP::c_Closure_ns_fromCallable",
 )
 CPP_HELPERS = (
     "HPHP::VanillaDict::set<HPHP::TypedValue, long>",
@@ -111,12 +145,32 @@ BOTTOMS = (  # root-side C++ frames, leaf first (frame-pointer unwinding skips s
     ("HPHP::jit::enterTC", "HPHP::ExecutionContext::resumeAsyncFunc"),
 )
 KERNEL_TOPS = (  # leaf first
-    ("clear_page_erms", "clear_huge_page", "__handle_mm_fault", "handle_mm_fault",
-     "do_user_addr_fault", "exc_page_fault", "asm_exc_page_fault"),
-    ("copy_user_enhanced_fast_string", "_copy_to_user", "tcp_recvmsg", "inet_recvmsg",
-     "__sys_recvfrom", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"),
-    ("native_queued_spin_lock_slowpath", "futex_wait", "do_futex", "__x64_sys_futex",
-     "do_syscall_64", "entry_SYSCALL_64_after_hwframe"),
+    (
+        "clear_page_erms",
+        "clear_huge_page",
+        "__handle_mm_fault",
+        "handle_mm_fault",
+        "do_user_addr_fault",
+        "exc_page_fault",
+        "asm_exc_page_fault",
+    ),
+    (
+        "copy_user_enhanced_fast_string",
+        "_copy_to_user",
+        "tcp_recvmsg",
+        "inet_recvmsg",
+        "__sys_recvfrom",
+        "do_syscall_64",
+        "entry_SYSCALL_64_after_hwframe",
+    ),
+    (
+        "native_queued_spin_lock_slowpath",
+        "futex_wait",
+        "do_futex",
+        "__x64_sys_futex",
+        "do_syscall_64",
+        "entry_SYSCALL_64_after_hwframe",
+    ),
     ("irqentry_exit_to_user_mode", "asm_sysvec_apic_timer_interrupt"),
 )
 LIBC_LEAVES = ("__memmove_avx_unaligned_erms", "malloc", "__strlen_avx2", "_int_free")
@@ -175,8 +229,11 @@ def write_map(path: str, n: int, rng: random.Random) -> JitMap:
                 room = bstart + bsize - start
                 size = max(0x10, min(room, 0x40 + randrange(0x800)))
                 reg = jm.region[base]
-                name = php_name(randrange(n_funcs)) if rand() > 0.02 else (
-                    "HHVM::" + STUBS[randrange(len(STUBS))])
+                name = (
+                    php_name(randrange(n_funcs))
+                    if rand() > 0.02
+                    else ("HHVM::" + STUBS[randrange(len(STUBS))])
+                )
             else:
                 reg = bisect.bisect_left(cum_region, rand() * cum_region[-1])
                 # Log-uniform 0x40..0x2000: many small translations, a few big ones.
@@ -225,8 +282,11 @@ class Frames:
         self.callsites: dict[tuple[object, object], int] = {}
 
     def jit_text(self, idx: int) -> str:
-        return "[unknown] (" + MAP_DSO + ")" if REGION_HAS_MMAP[self.jm.region[idx]] else (
-            "[unknown] ([unknown])")
+        return (
+            "[unknown] (" + MAP_DSO + ")"
+            if REGION_HAS_MMAP[self.jm.region[idx]]
+            else ("[unknown] ([unknown])")
+        )
 
     def jit(self, idx: int, off: int) -> str:
         return frame_line(self.jm.start[idx] + off, self.jit_text(idx))
@@ -418,8 +478,14 @@ def header_block(jm: JitMap, tids: list[int], t0_us: int) -> list[str]:
     return lines
 
 
-def write_script(path: str, jm: JitMap, shapes: list[list[str]], n_samples: int,
-                 n_threads: int, rng: random.Random) -> int:
+def write_script(
+    path: str,
+    jm: JitMap,
+    shapes: list[list[str]],
+    n_samples: int,
+    n_threads: int,
+    rng: random.Random,
+) -> int:
     tids = [PID] + [PID + 1 + i for i in range(n_threads)]
     tid_weights = [0.5] + [1.0] * n_threads  # the main thread mostly waits
     cum_tid = list(itertools.accumulate(tid_weights))
@@ -448,7 +514,7 @@ def write_script(path: str, jm: JitMap, shapes: list[list[str]], n_samples: int,
             ts = choices(tids, cum_weights=cum_tid, k=k)
             ps = choices(periods, k=k)
             out = []
-            for rank, tid, per in zip(ranks, ts, ps):
+            for rank, tid, per in zip(ranks, ts, ps, strict=True):
                 t_us += 110 + int(rand() * 30)
                 bodies = shapes[rank]
                 v = int(rand() * len(bodies))
@@ -481,7 +547,9 @@ def main(argv: list[str] | None = None) -> int:
 
     t2 = time.perf_counter()
     script_path = os.path.join(args.out, "perf.script")
-    n_lines, n_frames, n_jit = write_script(script_path, jm, shapes, args.samples, args.threads, rng)
+    n_lines, n_frames, n_jit = write_script(
+        script_path, jm, shapes, args.samples, args.threads, rng
+    )
     t_script = time.perf_counter() - t2
 
     distinct = set()
@@ -491,21 +559,35 @@ def main(argv: list[str] | None = None) -> int:
     distinct.discard("")
     mb = 1024 * 1024
     print(f"seed {args.seed}")
-    print(f"{map_path}: {args.map_lines} lines ({len(jm.fresh)} fresh, "
-          f"{args.map_lines - len(jm.fresh)} reusing an earlier range), "
-          f"{os.path.getsize(map_path) / mb:.1f} MiB, {t_map:.1f} s")
+    print(
+        f"{map_path}: {args.map_lines} lines ({len(jm.fresh)} fresh, "
+        f"{args.map_lines - len(jm.fresh)} reusing an earlier range), "
+        f"{os.path.getsize(map_path) / mb:.1f} MiB, {t_map:.1f} s"
+    )
     for reg, start in enumerate(REGION_STARTS):
-        how = "//anon MMAP2 -> '[unknown] (%s)'" % MAP_DSO if REGION_HAS_MMAP[reg] else (
-            "no MMAP2 -> '[unknown] ([unknown])'")
-        print(f"  region {reg}: {start:#x}-{jm.region_end[reg]:#x} "
-              f"({(jm.region_end[reg] - start) / mb:.0f} MiB), {how}")
-    print(f"stack shapes: {len(shapes)} ({stats['bodies']} sample bodies, {len(distinct)} "
-          f"distinct frame lines, JIT share of frames per shape {stats['jit_frames'] / max(1, stats['frames']):.0%}), "
-          f"{t_shapes:.1f} s")
-    print(f"{script_path}: {args.samples} samples, {n_lines} lines, "
-          f"{os.path.getsize(script_path) / mb:.1f} MiB, {t_script:.1f} s")
-    print(f"  {n_frames} callchain frames ({n_frames / max(1, args.samples):.1f} per sample), "
-          f"{n_jit} of them JIT addresses ({n_jit / max(1, n_frames):.0%})")
+        how = (
+            f"//anon MMAP2 -> '[unknown] ({MAP_DSO})'"
+            if REGION_HAS_MMAP[reg]
+            else ("no MMAP2 -> '[unknown] ([unknown])'")
+        )
+        print(
+            f"  region {reg}: {start:#x}-{jm.region_end[reg]:#x} "
+            f"({(jm.region_end[reg] - start) / mb:.0f} MiB), {how}"
+        )
+    print(
+        f"stack shapes: {len(shapes)} ({stats['bodies']} sample bodies, {len(distinct)} "
+        f"distinct frame lines, JIT share of frames per shape "
+        f"{stats['jit_frames'] / max(1, stats['frames']):.0%}), "
+        f"{t_shapes:.1f} s"
+    )
+    print(
+        f"{script_path}: {args.samples} samples, {n_lines} lines, "
+        f"{os.path.getsize(script_path) / mb:.1f} MiB, {t_script:.1f} s"
+    )
+    print(
+        f"  {n_frames} callchain frames ({n_frames / max(1, args.samples):.1f} per sample), "
+        f"{n_jit} of them JIT addresses ({n_jit / max(1, n_frames):.0%})"
+    )
     print(f"total {time.perf_counter() - t0:.1f} s")
     return 0
 

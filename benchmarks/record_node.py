@@ -99,28 +99,68 @@ def main(argv: list[str] | None = None) -> int:
         os.unlink(pid_file)
     data = os.path.join(out, "perf.data")
 
-    rec = [args.perf, "record", "-F", str(args.freq), "-g", "-e", "cpu-clock", "-o", data,
-           "--", args.node, "--perf-basic-prof", work, str(args.seconds)]
+    rec = [
+        args.perf,
+        "record",
+        "-F",
+        str(args.freq),
+        "-g",
+        "-e",
+        "cpu-clock",
+        "-o",
+        data,
+        "--",
+        args.node,
+        "--perf-basic-prof",
+        work,
+        str(args.seconds),
+    ]
     print("+", " ".join(rec), flush=True)
     t0 = time.perf_counter()
-    r = subprocess.run(rec, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(rec, stdin=subprocess.DEVNULL)
+    # Open node's map as soon as it exists and keep the descriptor: whatever later unlinks
+    # /tmp/perf-<pid>.map (a tmp cleaner, another tool's tests), we still read it all.
+    pid = None
+    map_fd = None
+    while proc.poll() is None and map_fd is None:
+        if pid is None and os.path.exists(pid_file):
+            with open(pid_file, encoding="ascii") as f:
+                text = f.read().strip()
+            pid = int(text) if text.isdigit() else None
+        if pid is not None:
+            try:
+                map_fd = open(f"/tmp/perf-{pid}.map", "rb")
+            except FileNotFoundError:
+                pass
+        time.sleep(0.005)
+    code = proc.wait()
     t_rec = time.perf_counter() - t0
-    sys.stdout.write(r.stdout)
-    sys.stdout.flush()
-    sys.stderr.write(r.stderr)
-    sys.stderr.flush()
-    if r.returncode != 0:
-        print(f"perf record failed with exit code {r.returncode}", file=sys.stderr)
+    if code != 0:
+        print(f"perf record failed with exit code {code}", file=sys.stderr)
         return 1
-
-    with open(pid_file, encoding="ascii") as f:
-        pid = int(f.read().strip())
+    if pid is None:
+        with open(pid_file, encoding="ascii") as f:
+            pid = int(f.read().strip())
     src_map = f"/tmp/perf-{pid}.map"
+    if map_fd is None:
+        try:
+            map_fd = open(src_map, "rb")
+        except FileNotFoundError:
+            print(f"{src_map} vanished before it could be opened", file=sys.stderr)
+            return 1
+    with map_fd:
+        map_bytes = map_fd.read()
     dst_map = os.path.join(out, f"perf-{pid}.map")
     for old in os.listdir(out):  # maps from earlier runs would confuse run.py
         if old.startswith("perf-") and old.endswith(".map") and old != os.path.basename(dst_map):
             os.unlink(os.path.join(out, old))
-    shutil.copyfile(src_map, dst_map)
+    with open(dst_map, "wb") as f:
+        f.write(map_bytes)
+    if not os.path.exists(src_map):
+        # perf script reads /tmp/perf-<pid>.map itself to name the JIT frames.
+        print(f"note: {src_map} was deleted by someone else; restoring it from the copy")
+        with open(src_map, "wb") as f:
+            f.write(map_bytes)
 
     script = os.path.join(out, "perf.script")
     cmd = [args.perf, "script", "-i", data, "--show-mmap-events"]
@@ -148,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     mb = 1024 * 1024
     print(f"node pid {pid}; recorded in {t_rec:.1f} s, perf script in {t_script:.1f} s")
     print(f"{data}: {os.path.getsize(data) / mb:.1f} MiB")
-    print(f"{dst_map}: {map_lines} lines (copied from {src_map})")
+    print(f"{dst_map}: {map_lines} lines (snapshot of {src_map})")
     print(f"{script}: {samples} samples, {lines} lines, {os.path.getsize(script) / mb:.1f} MiB")
     return 0
 
