@@ -41,6 +41,10 @@ _MMAP_RX = re.compile(
 )
 _COMM_RX = re.compile(r"PERF_RECORD_COMM(?: exec)?: (.*):(-?\d+)/(-?\d+)\s*$")
 _FORK_RX = re.compile(r"PERF_RECORD_(?:FORK|EXIT)\((-?\d+):(-?\d+)\):\((-?\d+):(-?\d+)\)")
+# "-F pid,tid[,ip,sym]": no time, no event, but the unmistakable pid/tid pair
+_IDS_ONLY_RX = re.compile(
+    r"^(?P<comm>.*?)\s*(?<!\S)(?P<pid>-?\d+)/(?P<tid>-?\d+)(?:\s+|$)(?P<rest>.*)$"
+)
 _NOTIME_HEADER_RX = re.compile(
     r"^(?P<left>.*?)(?:(?<=\s)|^)(?P<period>\d+\s+)?(?P<event>[^\s:][^\s]*?):(?=\s|$)\s*(?P<rest>.*)$"
 )
@@ -150,6 +154,10 @@ class _Header:
     rest: str
 
 
+def _is_hex_token(tok: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in tok)
+
+
 def parse_header(line: str) -> _Header | None:
     """Parse a sample header line; None if it is not one."""
     m = _TIME_RX.search(line)
@@ -160,8 +168,12 @@ def parse_header(line: str) -> _Header | None:
         period_s, _, after = right.partition(" ")
         period: int | None = None
         if period_s.isdigit():
-            period = int(period_s)
-            right = after.lstrip()
+            # a decimal token here is the period only if an event or an ip follows it;
+            # otherwise it is an ip that happens to have no hex letters (-F without period)
+            nxt = after.lstrip().partition(" ")[0]
+            if not nxt or nxt.endswith(":") or _is_hex_token(nxt):
+                period = int(period_s)
+                right = after.lstrip()
         ev, _, rest = right.partition(" ")
         if ev.endswith(":") and len(ev) > 1:
             event = ev[:-1]
@@ -174,7 +186,12 @@ def parse_header(line: str) -> _Header | None:
     else:
         m2 = _NOTIME_HEADER_RX.match(line)
         if m2 is None:
-            return None
+            m3 = _IDS_ONLY_RX.match(line)
+            if m3 is None:
+                return None
+            return _Header(m3.group("comm").strip(), int(m3.group("pid")),
+                           int(m3.group("tid")), None, None, "",
+                           m3.group("rest").strip())
         left = m2.group("left")
         time = None
         p = m2.group("period")
@@ -184,7 +201,8 @@ def parse_header(line: str) -> _Header | None:
         if _IDS_RX.fullmatch(event):  # "comm 123: ..." is not a header we know
             return None
     toks = left.split()
-    pid = tid = None
+    pid: int | None = None
+    tid: int | None = None
     if toks and _CPU_RX.fullmatch(toks[-1]):
         toks.pop()
         left = left[: left.rstrip().rfind("[")]
@@ -298,22 +316,16 @@ class ScriptReader:
                         d.unparsed += 1
                         d.note(path, lineno, f"not a callchain line: {line.strip()[:60]!r}")
                         continue
-                if cur is not None:
-                    append(fid)
+                if cur is None:  # -F without header fields: the header line is empty
+                    cur, cur_ev = self._implicit("")
+                append(fid)
                 continue
             if c == "\n" or not line.strip():
                 if cur is not None:
                     finish()
                 continue
-            if c == " " and line.startswith("  ") and cur is not None:
-                # srcline after a frame, or a frame indented with spaces (old perf)
-                fid = cache_get(line)
-                if fid is None:
-                    fid = frame_id(line) if _looks_like_frame(line) else -1
-                if fid >= 0:
-                    append(fid)
-                else:
-                    d.srclines += 1
+            if c == " " and stack and line.startswith("  "):
+                d.srclines += 1  # "  file:line" after a frame (-F +srcline)
                 continue
             # a header line: finish any sample without a trailing blank line
             if cur is not None:
@@ -323,6 +335,10 @@ class ScriptReader:
                 continue
             h = parse_header(line.rstrip("\n"))
             if h is None:
+                if c == " " and parse_frame_text(line) is not None:
+                    # -F ip,sym,dso without a callchain: a sample is one frame line
+                    cur, cur_ev = self._implicit(line.strip())
+                    continue
                 low = line.lower()
                 if low.startswith(("warning", "error", "failed", "#")) or "warning:" in low:
                     d.warnings += 1
@@ -355,6 +371,13 @@ class ScriptReader:
         got = sum(e.samples for e in events.values()) - start_samples
         if got == 0 and d.unparsed and d.unparsed >= lineno // 2:
             raise InputError(path, "not perf script output (no sample header found)", 1)
+
+    def _implicit(self, rest: str) -> tuple[_Header, EventData]:
+        """A sample whose text has no header fields (``-F ip,sym,dso``)."""
+        ev = self.data.events.get("")
+        if ev is None:
+            ev = self.data.events[""] = EventData("")
+        return _Header("", None, None, None, None, "", rest), ev
 
     def _side_band(self, line: str, path: str, lineno: int) -> None:
         d = self.data
@@ -390,11 +413,6 @@ class ScriptReader:
                 d.tid_pid.setdefault(tid, pid)
             return
         # other side-band records (LOST, THROTTLE, ...) carry nothing we use
-
-
-def _looks_like_frame(line: str) -> bool:
-    tok = line.split(None, 1)[0] if line.strip() else ""
-    return bool(tok) and all(ch in "0123456789abcdefABCDEF" for ch in tok) and " " in line.strip()
 
 
 def read_scripts(paths: Iterable[str]) -> ScriptData:
