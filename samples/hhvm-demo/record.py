@@ -71,7 +71,7 @@ def build(outdir: str | os.PathLike[str], *, cxx: str = "g++", timeout: float = 
     """Compile ``hhvm_demo.cpp`` to ``outdir/hhvm_demo`` and return that path.
 
     ``g++ -O2 -g -gz -fno-omit-frame-pointer -no-pie -o OUTDIR/hhvm_demo hhvm_demo.cpp``
-    (written to a temporary name first, then renamed, so concurrent builds are safe).
+    (run in this directory; written to a temporary name first, then renamed, so concurrent builds are safe).
     """
     out = Path(outdir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -81,8 +81,9 @@ def build(outdir: str | os.PathLike[str], *, cxx: str = "g++", timeout: float = 
     target = out / BINARY_NAME
     tmp = out / f".{BINARY_NAME}.tmp{os.getpid()}"
     try:
-        _h.run([compiler, *CXX_FLAGS, "-o", tmp, SOURCE], timeout=timeout,
-               what=f"building {BINARY_NAME}")
+        # cwd = the source directory, source named relatively: DW_AT_name "hhvm_demo.cpp"
+        _h.run([compiler, *CXX_FLAGS, "-o", tmp, SOURCE.name], timeout=timeout,
+               what=f"building {BINARY_NAME}", cwd=SOURCE.parent)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
