@@ -7,7 +7,8 @@ Stdlib only; external programs run with argument lists, never through a shell.
 
 Writes into DIR: ``work.js`` (the workload), ``perf.data``, ``perf-<pid>.map`` (a copy of
 node's ``/tmp/perf-<pid>.map``; the original is left in /tmp so ``perf script`` can be re-run),
-``perf.script`` (``perf script -i perf.data --show-mmap-events``) and ``node.pid``.
+``perf.script`` (``perf script -i perf.data --show-mmap-events``) and ``node.pid``; node also
+leaves its ``isolate-*-v8.log`` there (the workload runs with DIR as its cwd).
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     if os.path.exists(pid_file):
         os.unlink(pid_file)
     data = os.path.join(out, "perf.data")
+    for stale in (data, data + ".old"):  # perf record would keep the old one as .old
+        if os.path.exists(stale):
+            os.unlink(stale)
 
     rec = [
         args.perf,
@@ -117,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("+", " ".join(rec), flush=True)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(rec, stdin=subprocess.DEVNULL)
+    # cwd=out: node --perf-basic-prof also writes an isolate-*-v8.log into its cwd.
+    proc = subprocess.Popen(rec, stdin=subprocess.DEVNULL, cwd=out)
     # Open node's map as soon as it exists and keep the descriptor: whatever later unlinks
     # /tmp/perf-<pid>.map (a tmp cleaner, another tool's tests), we still read it all.
     pid = None
