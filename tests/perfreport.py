@@ -1,0 +1,45 @@
+"""The oracle: run ``perf report`` on a perf.data and read its per-symbol percentages."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+_SELF_RX = re.compile(r"^\s+(\d+\.\d+)%\s+\[(.)\]\s+(.*?)\s*$")
+_CHILDREN_RX = re.compile(r"^\s+(\d+\.\d+)%\s+(\d+\.\d+)%\s+\[(.)\]\s+(.*?)\s*$")
+
+
+def _run(perf_data: Path, *extra: str) -> str:
+    argv = ["perf", "report", "-i", str(perf_data), "--stdio", "--sort", "sym", "-g", "none",
+            "--percent-limit", "0", *extra]
+    out = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=600,
+                         check=True)
+    return out.stdout
+
+
+def _named(sym: str) -> bool:
+    # unresolved rows are printed as raw addresses ("0x00007f...") and differ per address
+    return not sym.startswith("0x") and sym != "[unknown]"
+
+
+def perf_self(perf_data: Path) -> dict[str, float]:
+    """Self % per symbol name (rows with the same name summed), ``--no-children``."""
+    out: dict[str, float] = {}
+    for line in _run(perf_data, "--no-children").splitlines():
+        m = _SELF_RX.match(line)
+        if m and _named(m.group(3)):
+            out[m.group(3)] = out.get(m.group(3), 0.0) + float(m.group(1))
+    return out
+
+
+def perf_children(perf_data: Path) -> dict[str, tuple[float, float]]:
+    """(total %, self %) per symbol name, ``--children``."""
+    out: dict[str, tuple[float, float]] = {}
+    for line in _run(perf_data, "--children").splitlines():
+        m = _CHILDREN_RX.match(line)
+        if m and _named(m.group(4)):
+            name = m.group(4)
+            t, s = out.get(name, (0.0, 0.0))
+            out[name] = (t + float(m.group(1)), s + float(m.group(2)))
+    return out

@@ -1,0 +1,138 @@
+"""Record the demo JIT workload with perf in the test run; jitprof must agree with perf report.
+
+The oracle is ``perf report --stdio --sort sym`` on the same perf.data. The one place where
+jitprof must differ is a JIT range that was reused: perf's choice among overlapping map
+lines is arbitrary, jitprof follows the later line; there the oracle is a brute-force
+"latest map line containing the sample address" computed here from the raw sample ips.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from jitprof.cli import main
+from tests.conftest import require_tools, tool_failed
+from tests.perfreport import perf_children, perf_self
+
+TOLERANCE = 0.1  # percentage points
+THRESHOLD = 0.5  # compare every function above this share
+
+
+@pytest.fixture(scope="module")
+def slow_recording(tmp_path_factory: pytest.TempPathFactory, demo_recorder: Any) -> dict:
+    require_tools("perf", "g++")
+    out = tmp_path_factory.mktemp("demo")
+    try:
+        binary = demo_recorder.build(out)
+        return demo_recorder.record(binary, "slow", 2, out / "slow")
+    except demo_recorder.RecordError as e:
+        tool_failed("recording the demo with perf", e)
+        raise
+
+
+def jitprof_json(rec: dict, *extra: str) -> dict:
+    res = CliRunner().invoke(main, ["report", str(rec["perf_script"]), "--map", str(rec["map"]),
+                                    "--no-tmp", "--top", "0", "--format", "json", *extra])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def map_lines(path: Path) -> list[tuple[int, int, str]]:
+    """An independent, minimal map reader for the oracle (the demo writes clean lines)."""
+    out = []
+    for line in path.read_text().splitlines():
+        a, b, name = line.split(" ", 2)
+        out.append((int(a, 16), int(a, 16) + int(b, 16), name))
+    return out
+
+
+def reused_names(entries: list[tuple[int, int, str]]) -> set[str]:
+    names = set()
+    for i, (s1, e1, n1) in enumerate(entries):
+        for s2, e2, n2 in entries[i + 1 :]:
+            if s1 < e2 and s2 < e1:
+                names |= {n1, n2}
+    return names
+
+
+def test_demo_has_a_reused_range(slow_recording: dict) -> None:
+    assert reused_names(map_lines(slow_recording["map"])), "the demo must reuse a JIT range"
+
+
+def test_self_shares_match_perf_report(slow_recording: dict) -> None:
+    ours = {f["name"]: f["self_pct"] for f in jitprof_json(slow_recording)["functions"]}
+    theirs = perf_self(slow_recording["perf_data"])
+    skip = reused_names(map_lines(slow_recording["map"]))
+    compared = 0
+    for name, pct in theirs.items():
+        if pct <= THRESHOLD or name in skip:
+            continue
+        assert name in ours, f"{name} ({pct}%) missing from jitprof"
+        assert abs(ours[name] - pct) <= TOLERANCE, (name, ours[name], pct)
+        compared += 1
+    for name, pct in ours.items():
+        if pct > THRESHOLD and name not in skip and not name.startswith("["):
+            assert name in theirs, f"jitprof has {name} ({pct}%) that perf report lacks"
+    assert compared >= 5
+    assert max(theirs, key=theirs.__getitem__) == "HPHP::f_sort"
+    assert max(ours, key=ours.__getitem__) == "HPHP::f_sort"
+
+
+def test_total_shares_match_perf_report_children(slow_recording: dict) -> None:
+    doc = jitprof_json(slow_recording, "--sort", "total")
+    ours = {f["name"]: (f["total_pct"], f["self_pct"]) for f in doc["functions"]}
+    theirs = perf_children(slow_recording["perf_data"])
+    skip = reused_names(map_lines(slow_recording["map"]))
+    compared = 0
+    for name, (total, self_) in theirs.items():
+        if total <= THRESHOLD or name in skip:
+            continue
+        assert name in ours, f"{name} ({total}%) missing from jitprof"
+        assert abs(ours[name][0] - total) <= TOLERANCE, (name, ours[name], total)
+        assert abs(ours[name][1] - self_) <= TOLERANCE, (name, ours[name], self_)
+        compared += 1
+    assert compared >= 8
+    # the story: f_sort is called from JIT code under PHP::Api_Handler::respond
+    assert ours["PHP::Api_Handler::respond"][0] >= ours["HPHP::f_sort"][0] > 30
+
+
+def test_reused_range_follows_the_later_map_line(slow_recording: dict) -> None:
+    entries = map_lines(slow_recording["map"])
+    reused = reused_names(entries)
+    # raw sample ips (-G prints the sample ip, always a runtime address) and periods
+    text = subprocess.run(
+        ["perf", "script", "-i", str(slow_recording["perf_data"]), "-G", "-F", "period,ip,dso"],
+        capture_output=True, text=True, check=True, timeout=300,
+    ).stdout
+    expected: dict[str, int] = {}
+    total = 0
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        period, ip, dso = int(parts[0]), int(parts[1], 16), parts[-1]
+        total += period
+        if "perf-" not in dso and "//anon" not in dso:
+            continue
+        winner = None
+        for s, e, name in entries:  # later lines overwrite: the last containing one wins
+            if s <= ip < e:
+                winner = name
+        if winner is not None:
+            expected[winner] = expected.get(winner, 0) + period
+    doc = jitprof_json(slow_recording)
+    assert doc["weight"] == total
+    ours = {f["name"]: f["self"] for f in doc["functions"]}
+    checked = 0
+    for name, w in expected.items():
+        assert ours.get(name) == w, (name, ours.get(name), w)
+        checked += name in reused
+    assert checked >= 1, "no samples landed in the reused range"
+    assert doc["diagnostics"]["jit_samples_resolved_pct"] == 100.0
+    assert doc["diagnostics"]["maps"][0]["overlapping"] >= 2
