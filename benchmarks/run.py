@@ -385,7 +385,11 @@ def fmt(v: float | None, spec: str) -> str:
 
 def print_report(results: list[Result], jobs_note: str) -> None:
     print()
-    print(f"python {sys.version.split()[0]} ({sys.executable}); {os.cpu_count()} CPUs; {jobs_note}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"python {sys.version.split()[0]} ({sys.executable}); {os.cpu_count()} CPUs, "
+        f"load average {load}; {jobs_note}"
+    )
     header = (
         "input",
         "size MiB",
