@@ -1,0 +1,177 @@
+"""The CLI: formats, and bad inputs giving one-line errors with documented exit codes."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from jitprof.cli import EXIT_EMPTY, EXIT_INPUT, main
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = (
+    "php 10/11 1.000000: 3 cpu-clock:\n\t1010 [unknown] (//anon)\n\t401000 main+0x1 (/bin/x)\n\n"
+    "php 10/11 2.000000: 1 cpu-clock:\n\t401000 main+0x1 (/bin/x)\n\n"
+)
+MAP = "1000 100 PHP::Api::run\n"
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, list(args), input=input)
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Path:
+    (tmp_path / "perf-10.map").write_text(MAP)
+    p = tmp_path / "perf.script"
+    p.write_text(SCRIPT)
+    return p
+
+
+def test_table(recording: Path) -> None:
+    code, out, _ = run("report", str(recording), "--no-tmp")
+    assert code == 0
+    assert "samples: 2" in out and "weight: 4 (period)" in out
+    assert "map " + str(recording.parent / "perf-10.map") + ": 1 lines, 0 bad" in out
+    rows = [ln for ln in out.splitlines() if not ln.startswith("#")]
+    assert rows[0].split()[:5] == ["75.00%", "75.00%", "1", "PHP", "PHP::Api::run"]
+    assert rows[1].split()[:5] == ["25.00%", "100.00%", "1", "native", "main"]
+
+
+def test_json_contract(recording: Path) -> None:
+    code, out, _ = run("report", str(recording), "--no-tmp", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["samples"] == 2 and doc["weight"] == 4 and doc["event"] == "cpu-clock"
+    assert doc["functions"][0] == {
+        "name": "PHP::Api::run", "kind": "PHP", "dso": "[JIT]", "self": 3, "total": 3,
+        "self_samples": 1, "total_samples": 1, "self_pct": 75.0, "total_pct": 75.0}
+    assert doc["kinds"]["PHP"] == {"self": 3, "self_samples": 1, "self_pct": 75.0}
+    assert doc["diagnostics"]["jit_samples"] == 1
+    assert doc["diagnostics"]["jit_samples_resolved_pct"] == 100.0
+    assert doc["processes"] == [{"pid": 10, "comm": "php", "weight": 4, "samples": 2,
+                                 "pct": 100.0}]
+
+
+def test_csv(recording: Path) -> None:
+    code, out, _ = run("report", str(recording), "--no-tmp", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["name"], r["self"], r["total"]) for r in rows] == [
+        ("PHP::Api::run", "3", "3"), ("main", "1", "4")]
+
+
+def test_stdin_and_gzip(recording: Path, tmp_path: Path) -> None:
+    code, out, _ = run("report", "-", "--map", str(recording.parent / "perf-10.map"),
+                       "--format", "json", input=SCRIPT)
+    assert code == 0 and json.loads(out)["functions"][0]["name"] == "PHP::Api::run"
+    gz = tmp_path / "perf.script.gz"
+    gz.write_bytes(gzip.compress(SCRIPT.encode()))
+    code, out, _ = run("report", str(gz), "--no-tmp", "--format", "json")
+    assert code == 0 and json.loads(out)["weight"] == 4
+
+
+def test_output_file(recording: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    code, stdout, _ = run("report", str(recording), "--no-tmp", "--format", "json", "-o", str(out))
+    assert code == 0 and stdout == "" and json.loads(out.read_text())["weight"] == 4
+
+
+def _one_line_error(code: int, err: str, expected_code: int, *needles: str) -> None:
+    assert code == expected_code, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jitprof: error: "), err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    code, _, err = run("report", str(tmp_path / "nope.script"))
+    _one_line_error(code, err, EXIT_INPUT, "nope.script", "cannot read")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    p = tmp_path / "empty.script"
+    p.write_text("")
+    code, _, err = run("report", str(p))
+    _one_line_error(code, err, EXIT_EMPTY, "empty.script", "empty")
+
+
+def test_not_perf_output(tmp_path: Path) -> None:
+    p = tmp_path / "notes.txt"
+    p.write_text("hello world\nthis is a shopping list\neggs\n")
+    code, _, err = run("report", str(p))
+    _one_line_error(code, err, EXIT_INPUT, "notes.txt:1", "not perf script output")
+
+
+def test_binary_garbage(tmp_path: Path) -> None:
+    p = tmp_path / "perf.data"
+    p.write_bytes(b"PERFILE2\x00\x01\x02\xff\xfe" * 50)
+    code, _, err = run("report", str(p))
+    assert code in (EXIT_INPUT, EXIT_EMPTY)
+    _one_line_error(code, err, code, "perf.data")
+
+
+def test_bad_gzip(tmp_path: Path) -> None:
+    p = tmp_path / "x.script.gz"
+    p.write_bytes(b"not gzip at all")
+    code, _, err = run("report", str(p))
+    _one_line_error(code, err, EXIT_INPUT, "x.script.gz")
+
+
+def test_bad_map_lines_counted_or_strict(recording: Path) -> None:
+    m = recording.parent / "perf-10.map"
+    m.write_text(MAP + "zz 10 broken\n7000 10\n")
+    code, out, _ = run("report", str(recording), "--no-tmp")
+    assert code == 0 and "2 lines" not in out and "3 lines, 2 bad" in out
+    assert f"{m}:2: bad map line" in out
+    code, _, err = run("report", str(recording), "--no-tmp", "--strict")
+    _one_line_error(code, err, EXIT_INPUT, f"{m}:2", "bad map line")
+
+
+def test_truncated_script_is_counted(tmp_path: Path, recording: Path) -> None:
+    p = tmp_path / "cut.script"
+    p.write_text(SCRIPT + "php 10/11 3.0: 5 cpu-clock:\n\t4010")  # cut mid-line
+    code, out, _ = run("report", str(p), "--no-tmp", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["weight"] == 4 and doc["diagnostics"]["truncated_samples"] == 1
+
+
+def test_unknown_kind_is_a_usage_error(recording: Path) -> None:
+    code, _, err = run("report", str(recording), "--kind", "rubbish")
+    assert code == 2 and "unknown kind" in err
+
+
+def test_input_files_are_not_modified(recording: Path) -> None:
+    m = recording.parent / "perf-10.map"
+    before = (recording.read_bytes(), m.read_bytes(), recording.stat().st_mtime_ns)
+    run("report", str(recording), "--no-tmp")
+    assert (recording.read_bytes(), m.read_bytes(), recording.stat().st_mtime_ns) == before
+
+
+@pytest.mark.parametrize("argv", [["jitprof", "--help"], [sys.executable, "-m", "jitprof",
+                                                          "--help"]])
+def test_entry_points(argv: list[str]) -> None:
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 0 and "report" in r.stdout
+
+
+def test_core_does_not_import_ui_libraries() -> None:
+    code = (
+        "import sys, jitprof.model, jitprof.perfmap, jitprof.script, jitprof.resolve, "
+        "jitprof.report, jitprof.names, jitprof.intervals\n"
+        "bad = [m for m in ('textual', 'rich', 'click') if m in sys.modules]\n"
+        "print(','.join(bad))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "", r.stdout + r.stderr
