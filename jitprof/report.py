@@ -174,12 +174,14 @@ def header_lines(profile: Profile) -> list[str]:
 def to_table(profile: Profile, rows: list[Row], width: int = 0) -> str:
     lines = ["# " + h for h in header_lines(profile)]
     lines.append("#")
-    lines.append(f"# {'Self':>7} {'Total':>7} {'Samples':>8}  {'Kind':<7} Function  [DSO]")
+    lines.append(f"# {'Self':>7} {'Total':>7} {'Samples':>8}  {'Kind':<7} {'DSO':<18} Function")
     for r in rows:
         dso = os.path.basename(r.dso) if r.dso.startswith("/") else r.dso
+        if len(dso) > 18:
+            dso = dso[:17] + "~"
         lines.append(
             f"  {r.self_pct:6.2f}% {r.total_pct:6.2f}% {r.self_samples:8d}  "
-            f"{r.kind.value:<7} {r.name}  [{dso}]"
+            f"{r.kind.value:<7} {dso:<18} {r.name}"
         )
     return "\n".join(lines) + "\n"
 

@@ -21,12 +21,15 @@ import gzip
 import io
 import lzma
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from jitprof.errors import EmptyInputError, InputError
+from jitprof.errors import EmptyInputError, InputError, JitprofError
 from jitprof.model import Diagnostic
 
 MAX_KEPT_DIAGNOSTICS = 50
@@ -220,6 +223,14 @@ def parse_header(line: str) -> _Header | None:
     return _Header(left.strip(), pid, tid, time, period, event, rest.strip())
 
 
+def _is_perf_data(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == b"PERFILE2"
+    except OSError:
+        return False
+
+
 def open_text(path: str) -> IO[str]:
     """Open a text input: '-' is stdin; .gz/.xz/.bz2 are decompressed on the fly."""
     try:
@@ -255,6 +266,9 @@ class ScriptReader:
         return fid
 
     def read_file(self, path: str) -> None:
+        if path != "-" and _is_perf_data(path):
+            self._read_perf_data(path)
+            return
         try:
             with open_text(path) as f:
                 self.read_lines(f, path)
@@ -371,6 +385,33 @@ class ScriptReader:
         got = sum(e.samples for e in events.values()) - start_samples
         if got == 0 and d.unparsed and d.unparsed >= lineno // 2:
             raise InputError(path, "not perf script output (no sample header found)", 1)
+
+    def _read_perf_data(self, path: str) -> None:
+        """A perf.data file: have perf print it (with mmap events) and read that text."""
+        if shutil.which("perf") is None:
+            raise InputError(path, "is a perf.data file and perf is not installed (Debian: "
+                             "apt-get install linux-perf); or pass the text of "
+                             "'perf script -i FILE --show-mmap-events'")
+        argv = ["perf", "script", "-i", path, "--show-mmap-events"]
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
+            assert proc.stdout is not None
+            text = io.TextIOWrapper(proc.stdout, encoding="utf-8", errors="surrogateescape")
+            failure: JitprofError | None = None
+            try:
+                self.read_lines(text, path)
+            except JitprofError as e:
+                failure = e
+            finally:
+                text.close()
+                rc = proc.wait()
+            if rc != 0:  # perf's own complaint explains an empty or odd text best
+                err.seek(0)
+                msg = err.read().decode("utf-8", "replace").strip().splitlines()
+                raise InputError(path, f"perf script failed ({rc}): "
+                                 + (msg[-1] if msg else "no message"))
+            if failure is not None:
+                raise failure
 
     def _implicit(self, rest: str) -> tuple[_Header, EventData]:
         """A sample whose text has no header fields (``-F ip,sym,dso``)."""

@@ -42,8 +42,8 @@ def test_table(recording: Path) -> None:
     assert "samples: 2" in out and "weight: 4 (period)" in out
     assert "map " + str(recording.parent / "perf-10.map") + ": 1 lines, 0 bad" in out
     rows = [ln for ln in out.splitlines() if not ln.startswith("#")]
-    assert rows[0].split()[:5] == ["75.00%", "75.00%", "1", "PHP", "PHP::Api::run"]
-    assert rows[1].split()[:5] == ["25.00%", "100.00%", "1", "native", "main"]
+    assert rows[0].split() == ["75.00%", "75.00%", "1", "PHP", "[JIT]", "PHP::Api::run"]
+    assert rows[1].split() == ["25.00%", "100.00%", "1", "native", "x", "main"]
 
 
 def test_json_contract(recording: Path) -> None:
@@ -119,6 +119,21 @@ def test_binary_garbage(tmp_path: Path) -> None:
     code, _, err = run("report", str(p))
     assert code in (EXIT_INPUT, EXIT_EMPTY)
     _one_line_error(code, err, code, "perf.data")
+
+
+def test_perf_data_input_goes_through_perf_script(recording: Path, tmp_path: Path) -> None:
+    from tests.conftest import require_tools
+
+    require_tools("perf")
+    data = tmp_path / "p.data"
+    r = subprocess.run(["perf", "record", "-q", "-F", "999", "-g", "-e", "cpu-clock", "-o",
+                        str(data), "--", sys.executable, "-c", "sum(range(3000000))"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    code, out, err = run("report", str(data), "--no-tmp", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["samples"] > 0 and doc["inputs"] == [str(data)]
 
 
 def test_bad_gzip(tmp_path: Path) -> None:
