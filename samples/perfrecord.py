@@ -21,6 +21,7 @@ import gzip
 import os
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,36 +70,56 @@ def run(
     """Run ``argv`` (no shell), raise RecordError with stderr on failure or timeout.
 
     With ``stdout_path`` the program's stdout goes straight to that file (for big
-    ``perf script`` outputs); otherwise it is captured as text.
+    ``perf script`` outputs); otherwise it is captured as text.  The program runs in its
+    own session; on timeout that whole process group (e.g. perf *and* the workload it
+    started) is terminated, then killed.
     """
     args = [os.fspath(a) for a in argv]
+    out_file = open(stdout_path, "wb") if stdout_path is not None else None
     try:
-        if stdout_path is not None:
-            with open(stdout_path, "wb") as out:
-                proc = subprocess.run(
-                    args, cwd=cwd, stdout=out, stderr=subprocess.PIPE, timeout=timeout,
-                    check=False,
-                )
-            res = subprocess.CompletedProcess(
-                args, proc.returncode, "", proc.stderr.decode("utf-8", "replace")
+        try:
+            proc = subprocess.Popen(
+                args, cwd=cwd, stdin=subprocess.DEVNULL,
+                stdout=out_file if out_file is not None else subprocess.PIPE,
+                stderr=subprocess.PIPE, start_new_session=True,
             )
-        else:
-            res = subprocess.run(
-                args, cwd=cwd, capture_output=True, text=True, errors="replace",
-                timeout=timeout, check=False,
-            )
-    except FileNotFoundError as e:
-        raise RecordError(f"{what}: cannot run {args[0]!r}: {e}") from e
-    except subprocess.TimeoutExpired as e:
-        raise RecordError(
-            f"{what}: timed out after {timeout:g} s: {' '.join(args)}\n{_tail(e.stderr)}"
-        ) from e
+        except OSError as e:
+            raise RecordError(f"{what}: cannot run {args[0]!r}: {e}") from e
+        try:
+            out_b, err_b = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop_group(proc)
+            _, err_b = proc.communicate()
+            raise RecordError(
+                f"{what}: timed out after {timeout:g} s: {' '.join(args)}\n{_tail(err_b)}"
+            ) from None
+    finally:
+        if out_file is not None:
+            out_file.close()
+    res = subprocess.CompletedProcess(
+        args, proc.returncode,
+        (out_b or b"").decode("utf-8", "replace"), (err_b or b"").decode("utf-8", "replace"),
+    )
     if res.returncode != 0:
         raise RecordError(
             f"{what}: exit status {res.returncode}: {' '.join(args)}\n"
             f"--- stderr ---\n{_tail(res.stderr)}\n--- stdout ---\n{_tail(res.stdout)}"
         )
     return res
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL, the process group led by ``proc`` (started by ``run``)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def clean_outdir(outdir: Path) -> None:

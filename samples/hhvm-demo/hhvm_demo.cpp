@@ -538,6 +538,7 @@ NOINLINE void runLegacyOnce(TC& tc, RequestContext* ctx) {
 
 NOINLINE void enterTC(RequestContext* ctx) {
   reinterpret_cast<TCEntry>(g_tc.enterTCHelper)(ctx);
+  asm volatile("" ::: "memory");  // not a tail call: keep HPHP::jit::enterTC on the stack
 }
 
 }  // namespace jit

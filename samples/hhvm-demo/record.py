@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Build ``hhvm_demo`` and record it with Linux perf (stdlib only, no shell).
 
-Importable (integration tests record the demo during the test run)::
+Importable (integration tests record the demo during the test run; the directory name
+has a hyphen, so load it by path)::
 
-    rec = load_this_file_somehow()          # e.g. importlib.util.spec_from_file_location
+    spec = importlib.util.spec_from_file_location("hhvm_record", "samples/hhvm-demo/record.py")
+    rec = importlib.util.module_from_spec(spec); spec.loader.exec_module(rec)
     binary = rec.build(tmp_path)            # -> tmp_path/hhvm_demo
     r = rec.record(binary, "slow", 2, tmp_path / "slow")
     r["pid"], r["perf_data"], r["perf_script"], r["map"]
@@ -71,7 +73,8 @@ def build(outdir: str | os.PathLike[str], *, cxx: str = "g++", timeout: float = 
     """Compile ``hhvm_demo.cpp`` to ``outdir/hhvm_demo`` and return that path.
 
     ``g++ -O2 -g -gz -fno-omit-frame-pointer -no-pie -o OUTDIR/hhvm_demo hhvm_demo.cpp``
-    (run in this directory; written to a temporary name first, then renamed, so concurrent builds are safe).
+    (run in this directory; written to a temporary name first, then renamed, so
+    concurrent builds are safe).
     """
     out = Path(outdir).resolve()
     out.mkdir(parents=True, exist_ok=True)
