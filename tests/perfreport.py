@@ -20,7 +20,7 @@ def _run(perf_data: Path, *extra: str) -> str:
 
 def _named(sym: str) -> bool:
     # unresolved rows are printed as raw addresses ("0x00007f...") and differ per address
-    return not sym.startswith("0x") and sym != "[unknown]"
+    return re.fullmatch(r"(0x)?[0-9a-fA-F]+", sym) is None and sym != "[unknown]"
 
 
 def perf_self(perf_data: Path) -> dict[str, float]:
@@ -34,12 +34,16 @@ def perf_self(perf_data: Path) -> dict[str, float]:
 
 
 def perf_children(perf_data: Path) -> dict[str, tuple[float, float]]:
-    """(total %, self %) per symbol name, ``--children``."""
+    """(total %, self %) per symbol name, ``--children``. Names perf shows on several rows
+    (C++ overloads print alike without parameters) are left out: their totals overlap,
+    so no sum of rows is the total of the name."""
     out: dict[str, tuple[float, float]] = {}
+    dup: set[str] = set()
     for line in _run(perf_data, "--children").splitlines():
         m = _CHILDREN_RX.match(line)
         if m and _named(m.group(4)):
             name = m.group(4)
-            t, s = out.get(name, (0.0, 0.0))
-            out[name] = (t + float(m.group(1)), s + float(m.group(2)))
-    return out
+            if name in out:
+                dup.add(name)
+            out[name] = (float(m.group(1)), float(m.group(2)))
+    return {k: v for k, v in out.items() if k not in dup}

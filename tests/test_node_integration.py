@@ -1,0 +1,115 @@
+"""A real JIT: node --perf-basic-prof recorded with perf in the test run, jitprof vs perf report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from jitprof.cli import main
+from tests.conftest import require_tools, tool_failed
+from tests.perfreport import perf_children, perf_self
+
+WORK_JS = """
+function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+function sortMany(k) {
+  let s = 0;
+  for (let r = 0; r < k; r++) {
+    const a = [];
+    for (let i = 0; i < 20000; i++) a.push((i * 7919) % 10007);
+    a.sort((x, y) => x - y);
+    s += a[100];
+  }
+  return s;
+}
+function regexWork(k) {
+  const re = /([a-z]+)(\\d+)/g; let n = 0;
+  const text = "abc123 def456 ghi789 ".repeat(200);
+  for (let r = 0; r < k; r++) { for (const m of text.matchAll(re)) n += m[2].length; }
+  return n;
+}
+const end = Date.now() + 1500;
+let t = 0;
+while (Date.now() < end) { t += fib(22); t += sortMany(2); t += regexWork(20); }
+console.log(t);
+"""
+
+
+@pytest.fixture(scope="module")
+def node_recording(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    require_tools("perf", "node")
+    out = tmp_path_factory.mktemp("node")
+    (out / "work.js").write_text(WORK_JS)
+    data = out / "perf.data"
+    r = subprocess.run(
+        ["perf", "record", "-F", "999", "-g", "-e", "cpu-clock", "-o", str(data), "--",
+         "node", "--perf-basic-prof", str(out / "work.js")],
+        capture_output=True, text=True, timeout=180, cwd=out,
+    )
+    if r.returncode != 0:
+        tool_failed("perf record node", RuntimeError(r.stderr[-500:]))
+    script = out / "perf.script"
+    with open(script, "w") as f:
+        subprocess.run(["perf", "script", "-i", str(data), "--show-mmap-events"], stdout=f,
+                       stderr=subprocess.DEVNULL, check=True, timeout=300)
+    pids = {int(p.name[5:-4]) for p in Path("/tmp").glob("perf-*.map")}
+    text = script.read_text(errors="replace")
+    pid = next(p for p in sorted(pids) if f"/tmp/perf-{p}.map" in text)
+    shutil.copy(f"/tmp/perf-{pid}.map", out / f"perf-{pid}.map")
+    return {"data": data, "script": script, "map": out / f"perf-{pid}.map", "pid": pid}
+
+
+def _overlapping_names(path: Path) -> set[str]:
+    entries = []
+    for line in path.read_text(errors="replace").splitlines():
+        a, b, name = line.split(" ", 2)
+        entries.append((int(a, 16), int(a, 16) + int(b, 16), name))
+    entries.sort()
+    names: set[str] = set()
+    for i, (s1, e1, n1) in enumerate(entries):
+        for s2, e2, n2 in entries[i + 1 :]:
+            if s2 >= e1:
+                break
+            names |= {n1, n2}
+    return names
+
+
+def test_node_matches_perf_report(node_recording: dict) -> None:
+    res = CliRunner().invoke(main, ["report", str(node_recording["script"]), "--map",
+                                    str(node_recording["map"]), "--no-tmp", "--top", "0",
+                                    "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    ours = {f["name"]: (f["self_pct"], f["total_pct"]) for f in doc["functions"]}
+    skip = _overlapping_names(node_recording["map"])
+    theirs_self = perf_self(node_recording["data"])
+    theirs_children = perf_children(node_recording["data"])
+    compared = 0
+    for name, pct in theirs_self.items():
+        if pct > 0.5 and name not in skip:
+            assert abs(ours[name][0] - pct) <= 0.1, (name, ours.get(name), pct)
+            compared += 1
+    for name, (total, _self) in theirs_children.items():
+        if total > 0.5 and name not in skip:
+            assert abs(ours[name][1] - total) <= 0.1, (name, ours.get(name), total)
+            compared += 1
+    assert compared >= 10
+    # the JS functions hot by construction are named from the map
+    hot = " ".join(n for n, (s, t) in ours.items() if t > 1.0)
+    for fn in ("fib", "sortMany", "regexWork"):
+        assert "JS:" in hot and fn in hot, fn
+    assert doc["diagnostics"]["jit_samples_resolved_pct"] >= 95.0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _cleanup_node_maps() -> object:
+    before = set(os.listdir("/tmp"))
+    yield
+    for name in set(os.listdir("/tmp")) - before:
+        if name.startswith("perf-") and name.endswith(".map"):
+            Path("/tmp", name).unlink(missing_ok=True)
