@@ -47,3 +47,25 @@ def perf_children(perf_data: Path) -> dict[str, tuple[float, float]]:
                 dup.add(name)
             out[name] = (float(m.group(1)), float(m.group(2)))
     return {k: v for k, v in out.items() if k not in dup}
+
+
+def map_lines(path: Path) -> list[tuple[int, int, str]]:
+    """An independent, minimal map reader for the oracles (JITs write clean lines)."""
+    out = []
+    for line in path.read_text(errors="replace").splitlines():
+        a, b, name = line.split(" ", 2)
+        out.append((int(a, 16), int(a, 16) + int(b, 16), name))
+    return out
+
+
+def overlapping_names(entries: list[tuple[int, int, str]]) -> set[str]:
+    """Names of map lines whose range overlaps another line's: perf's pick there is
+    arbitrary, so comparisons with perf report leave them out."""
+    ordered = sorted(entries)
+    names: set[str] = set()
+    for i, (_start, end, name) in enumerate(ordered):
+        for start2, _end2, name2 in ordered[i + 1 :]:
+            if start2 >= end:
+                break
+            names |= {name, name2}
+    return names

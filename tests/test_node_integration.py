@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from jitprof.cli import main
 from tests.conftest import require_tools, tool_failed
-from tests.perfreport import perf_children, perf_self
+from tests.perfreport import map_lines, overlapping_names, perf_children, perf_self
 
 WORK_JS = """
 function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
@@ -64,21 +64,6 @@ def node_recording(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"data": data, "script": script, "map": out / f"perf-{pid}.map", "pid": pid}
 
 
-def _overlapping_names(path: Path) -> set[str]:
-    entries = []
-    for line in path.read_text(errors="replace").splitlines():
-        a, b, name = line.split(" ", 2)
-        entries.append((int(a, 16), int(a, 16) + int(b, 16), name))
-    entries.sort()
-    names: set[str] = set()
-    for i, (s1, e1, n1) in enumerate(entries):
-        for s2, e2, n2 in entries[i + 1 :]:
-            if s2 >= e1:
-                break
-            names |= {n1, n2}
-    return names
-
-
 def test_node_matches_perf_report(node_recording: dict) -> None:
     res = CliRunner().invoke(main, ["report", str(node_recording["script"]), "--map",
                                     str(node_recording["map"]), "--no-tmp", "--top", "0",
@@ -86,7 +71,7 @@ def test_node_matches_perf_report(node_recording: dict) -> None:
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     ours = {f["name"]: (f["self_pct"], f["total_pct"]) for f in doc["functions"]}
-    skip = _overlapping_names(node_recording["map"])
+    skip = overlapping_names(map_lines(node_recording["map"]))
     theirs_self = perf_self(node_recording["data"])
     theirs_children = perf_children(node_recording["data"])
     compared = 0

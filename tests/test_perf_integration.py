@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from click.testing import CliRunner
 
 from jitprof.cli import main
 from tests.conftest import require_tools, tool_failed
-from tests.perfreport import perf_children, perf_self
+from tests.perfreport import map_lines, overlapping_names, perf_children, perf_self
 
 TOLERANCE = 0.1  # percentage points
 THRESHOLD = 0.5  # compare every function above this share
@@ -43,32 +42,14 @@ def jitprof_json(rec: dict, *extra: str) -> dict:
     return json.loads(res.output)
 
 
-def map_lines(path: Path) -> list[tuple[int, int, str]]:
-    """An independent, minimal map reader for the oracle (the demo writes clean lines)."""
-    out = []
-    for line in path.read_text().splitlines():
-        a, b, name = line.split(" ", 2)
-        out.append((int(a, 16), int(a, 16) + int(b, 16), name))
-    return out
-
-
-def reused_names(entries: list[tuple[int, int, str]]) -> set[str]:
-    names = set()
-    for i, (s1, e1, n1) in enumerate(entries):
-        for s2, e2, n2 in entries[i + 1 :]:
-            if s1 < e2 and s2 < e1:
-                names |= {n1, n2}
-    return names
-
-
 def test_demo_has_a_reused_range(slow_recording: dict) -> None:
-    assert reused_names(map_lines(slow_recording["map"])), "the demo must reuse a JIT range"
+    assert overlapping_names(map_lines(slow_recording["map"])), "the demo must reuse a JIT range"
 
 
 def test_self_shares_match_perf_report(slow_recording: dict) -> None:
     ours = {f["name"]: f["self_pct"] for f in jitprof_json(slow_recording)["functions"]}
     theirs = perf_self(slow_recording["perf_data"])
-    skip = reused_names(map_lines(slow_recording["map"]))
+    skip = overlapping_names(map_lines(slow_recording["map"]))
     compared = 0
     for name, pct in theirs.items():
         if pct <= THRESHOLD or name in skip:
@@ -88,7 +69,7 @@ def test_total_shares_match_perf_report_children(slow_recording: dict) -> None:
     doc = jitprof_json(slow_recording, "--sort", "total")
     ours = {f["name"]: (f["total_pct"], f["self_pct"]) for f in doc["functions"]}
     theirs = perf_children(slow_recording["perf_data"])
-    skip = reused_names(map_lines(slow_recording["map"]))
+    skip = overlapping_names(map_lines(slow_recording["map"]))
     compared = 0
     for name, (total, self_) in theirs.items():
         if total <= THRESHOLD or name in skip:
@@ -104,7 +85,7 @@ def test_total_shares_match_perf_report_children(slow_recording: dict) -> None:
 
 def test_reused_range_follows_the_later_map_line(slow_recording: dict) -> None:
     entries = map_lines(slow_recording["map"])
-    reused = reused_names(entries)
+    reused = overlapping_names(entries)
     # raw sample ips (-G prints the sample ip, always a runtime address) and periods
     text = subprocess.run(
         ["perf", "script", "-i", str(slow_recording["perf_data"]), "-G", "-F", "period,ip,dso"],
