@@ -22,7 +22,7 @@
 //   slow = "Eval.EnableZendSorting": HPHP::f_sort uses an O(n^2) insertion sort
 //   fast = std::sort
 //
-// Build:  g++ -O2 -g -fno-omit-frame-pointer -no-pie -o hhvm_demo hhvm_demo.cpp
+// Build:  g++ -O2 -g -gz -fno-omit-frame-pointer -no-pie -o hhvm_demo hhvm_demo.cpp  (record.py build())
 // (x86-64 Linux only.)  Environment: HHVM_DEMO_DUMP_TC=<file> writes the emitted code
 // region to <file> at exit (for objdump -D -b binary -m i386:x86-64).
 //
