@@ -5,8 +5,9 @@ without ``0x`` in any case, separated by blanks; NAME is the rest of the line af
 blank or tab, kept verbatim (spaces, tabs, parentheses, quotes, unicode). A trailing
 ``\\n`` and ``\\r`` are stripped; an unterminated last line is kept whole (perf drops its
 last character; we do not); blank lines are ignored. Anything else (bad or partial hex
-like ``10q``, a sign, a missing name, an address past 2**64) is a bad line: skipped and
-counted with its line number, or an ``InputError`` under ``strict``.
+like ``10q``, a sign, a missing or blank name, a range whose end START+SIZE does not fit in
+64 bits) is a bad line: skipped and counted with its line number, or an ``InputError`` under
+``strict``.
 
 Semantics: an entry covers ``[START, START+SIZE)``; a zero-size entry is kept, counted and
 covers its START byte only. Where ranges overlap, the entry of the later line wins over
@@ -133,6 +134,8 @@ def parse_perf_map(data: bytes, path: str, strict: bool = False) -> PerfMap:
     pm = PerfMap(path=path, pid=pid_from_map_name(path))
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
+        if data.endswith(b"\r"):
+            data = data[:-1]  # an unterminated last line ending in \r
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()  # the file ended with a newline
@@ -149,9 +152,10 @@ def parse_perf_map(data: bytes, path: str, strict: bool = False) -> PerfMap:
                 z = int(b, 16)
                 ok = (
                     name != b""
+                    and not name.isspace()
                     and s >= 0
                     and z >= 0
-                    and s + z <= _MAX_ADDR
+                    and s + z < _MAX_ADDR
                     and _is_hex(a)
                     and _is_hex(b)
                 )
@@ -170,7 +174,7 @@ def parse_perf_map(data: bytes, path: str, strict: bool = False) -> PerfMap:
                 s = int(m.group(1), 16)
                 z = int(m.group(2), 16)
                 name = m.group(3)
-                if s + z > _MAX_ADDR:
+                if s + z >= _MAX_ADDR:  # the end must fit the u64 arrays (perf wraps it)
                     _bad(pm, lineno, "range past the end of the address space", line, strict)
                     continue
             if z == 0:
