@@ -290,6 +290,8 @@ class ScriptReader:
         lineno = 0
         last = ""
         start_samples = sum(e.samples for e in events.values())
+        start_unparsed = d.unparsed
+        one_line = False  # the sample just finished had its only frame on the header line
 
         def finish() -> None:
             nonlocal cur, cur_ev
@@ -342,7 +344,9 @@ class ScriptReader:
                 d.srclines += 1  # "  file:line" after a frame (-F +srcline)
                 continue
             # a header line: finish any sample without a trailing blank line
+            one_line = False
             if cur is not None:
+                one_line = not stack and bool(cur.rest)
                 finish()
             if "PERF_RECORD_" in line:
                 self._side_band(line, path, lineno)
@@ -352,6 +356,9 @@ class ScriptReader:
                 if c == " " and parse_frame_text(line) is not None:
                     # -F ip,sym,dso without a callchain: a sample is one frame line
                     cur, cur_ev = self._implicit(line.strip())
+                    continue
+                if one_line and line.startswith("  "):
+                    d.srclines += 1  # "  file:line" after a one-line sample (-G, no -g)
                     continue
                 low = line.lower()
                 if low.startswith(("warning", "error", "failed", "#")) or "warning:" in low:
@@ -383,7 +390,8 @@ class ScriptReader:
         if lineno == 0:
             raise EmptyInputError(path, "empty input: no perf script text")
         got = sum(e.samples for e in events.values()) - start_samples
-        if got == 0 and d.unparsed and d.unparsed >= lineno // 2:
+        unparsed = d.unparsed - start_unparsed  # this text's junk, not earlier inputs'
+        if got == 0 and unparsed and unparsed >= lineno // 2:
             raise InputError(path, "not perf script output (no sample header found)", 1)
 
     def _read_perf_data(self, path: str) -> None:
