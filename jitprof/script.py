@@ -168,13 +168,19 @@ def parse_header(line: str) -> _Header | None:
         left = line[: m.start()]
         right = line[m.end() :].lstrip()
         time: float | None = float(m.group(1))
-        period_s, _, after = right.partition(" ")
+        period_s, sep, after = right.partition(" ")
         period: int | None = None
         if period_s.isdigit():
-            # a decimal token here is the period only if an event or an ip follows it;
-            # otherwise it is an ip that happens to have no hex letters (-F without period)
+            # a decimal token here is the period ("%10lu ": always a blank after it) only if
+            # an event, an ip (" %16lx": two or more blanks before it) or nothing follows;
+            # otherwise it is an ip that happens to have no hex letters (-F without period),
+            # which perf follows by one blank and the symbol, or by the end of the line
             nxt = after.lstrip().partition(" ")[0]
-            if not nxt or nxt.endswith(":") or _is_hex_token(nxt):
+            if (
+                (not nxt and sep == " ")
+                or nxt.endswith(":")
+                or (nxt and after[:1] == " " and _is_hex_token(nxt))
+            ):
                 period = int(period_s)
                 right = after.lstrip()
         ev, _, rest = right.partition(" ")
