@@ -4,7 +4,8 @@ Rules (README "How frames are named"):
 - A frame in JIT memory (dso ``//anon``, ``/anon_hugepage``, ``[anon:...]``, ``[unknown]``
   or ``/tmp/perf-<pid>.map``) is looked up in its process's perf map by jitprof's rule
   (later line wins), even where perf printed a name. Caller frames hold return addresses,
-  so every frame but the leaf is looked up at ``addr - 1``.
+  so they are looked up at ``addr - 1``; the leaf, and the first user frame under kernel
+  frames (where user code was interrupted), at ``addr``.
 - If that process has no map, perf's printed name is kept (perf had a map); if the map
   does not contain the address the frame is ``[unknown]`` in ``[JIT]``.
 - Frames perf named from ELF files or the kernel keep perf's name.
@@ -25,6 +26,7 @@ from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
 from jitprof.script import RawFrame, ScriptData
 
 JIT_DSO = "[JIT]"
+USER_MIN_ADDR = 0x10000
 
 
 @dataclass(slots=True)
@@ -115,7 +117,9 @@ def build_profile(
     ev = data.events[ev_name]
     frames = data.frames
     tid_pid = data.tid_pid
-    raw_jit = [is_jit_dso(f.dso) and f.addr < KERNEL_MIN_ADDR for f in frames]
+    # No code lives below mmap_min_addr (64 KiB): tiny "addresses" are the garbage an FP
+    # unwinder reads past the last real frame, not JIT code.
+    raw_jit = [is_jit_dso(f.dso) and USER_MIN_ADDR <= f.addr < KERNEL_MIN_ADDR for f in frames]
 
     # 1. threads -> processes; the pid in a perf-map dso counts too
     for (tid, _comm, stack) in ev.stacks:
@@ -152,11 +156,13 @@ def build_profile(
         raise EmptyInputError(where, "no samples match the --pid/--comm filters")
 
     # 2. addresses each process needs from its map (leaf: addr, callers: addr - 1)
+    # (both forms for every JIT frame: which one applies depends on its place in a stack)
     wanted: dict[int, set[int]] = {}
     for pid, _tid, _comm, stack, _n, _w in selected:
-        for pos, fid in enumerate(stack):
+        for fid in stack:
             if raw_jit[fid]:
-                wanted.setdefault(pid, set()).add(frames[fid].addr - (1 if pos else 0))
+                addr = frames[fid].addr
+                wanted.setdefault(pid, set()).update((addr, addr - 1))
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in data.inputs if p != "-"]
     resolved: dict[int, dict[int, Entry]] = {}
     map_info: list[MapHealth] = []
@@ -198,43 +204,82 @@ def build_profile(
             out = entry_cache[e] = b.frame(name, kind, JIT_DSO, "")
         return out
 
+    # Per process, two translation tables raw frame id -> profile frame id: one for leaves
+    # (address as is) and one for callers (return address - 1). Frames outside JIT memory
+    # translate the same in every process, so processes without JIT frames share one.
+    nraw = len(frames)
+    named_perf = [f.sym not in ("", "[unknown]") for f in frames]
+    jit_pids = {pid for pid, _t, _c, stack, _n, _w in selected if any(map(raw_jit.__getitem__,
+                                                                          stack))}
+    used: set[int] = set()
+    for _p, _t, _c, stack, _n, _w in selected:
+        used.update(stack)
+    common = [-1] * nraw
+    for fid in used:
+        common[fid] = perf_frame(fid)
+    # named flags for the diagnostics: 1 where a JIT frame got a name
+    tables: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
+    for pid in jit_pids:
+        leaf_t = common.copy()
+        call_t = common.copy()
+        leaf_named = [0] * nraw
+        call_named = [0] * nraw
+        table = resolved.get(pid)
+        for fid in used:
+            if not raw_jit[fid]:
+                continue
+            if table is None:  # no map for this process: keep perf's name
+                leaf_named[fid] = call_named[fid] = int(named_perf[fid])
+                continue
+            addr = frames[fid].addr
+            e = table.get(addr)
+            leaf_t[fid] = jit_unknown if e is None else entry_frame(e)
+            leaf_named[fid] = int(e is not None)
+            e = table.get(addr - 1)
+            call_t[fid] = jit_unknown if e is None else entry_frame(e)
+            call_named[fid] = int(e is not None)
+        tables[pid] = (leaf_t, call_t, leaf_named, call_named)
+
     jit_samples = jit_samples_named = 0
     jit_frames = jit_frames_named = 0
     thread_ids: dict[tuple[int, str], int] = {}
     times = (ev.time_first, ev.time_last)
+    no_stack = -1
+    is_jit = [int(x) for x in raw_jit]
+    is_kernel = [f.addr >= KERNEL_MIN_ADDR for f in frames]
     for pid, _tid, comm, stack, n, w in selected:
-        table = resolved.get(pid)
-        out: list[int] = []
-        for pos, fid in enumerate(stack):
-            if raw_jit[fid]:
-                jit_frames += n
-                if table is None:  # no map for this process: keep perf's name
-                    rf = perf_frame(fid)
-                    if frames[fid].sym not in ("", "[unknown]"):
-                        jit_frames_named += n
-                        if pos == 0:
-                            jit_samples_named += n
-                else:
-                    e = table.get(frames[fid].addr - (1 if pos else 0))
-                    if e is None:
-                        rf = jit_unknown
-                    else:
-                        rf = entry_frame(e)
-                        jit_frames_named += n
-                        if pos == 0:
-                            jit_samples_named += n
-                if pos == 0:
-                    jit_samples += n
-            else:
-                rf = perf_frame(fid)
-            out.append(rf)
-        if not out:
-            out.append(b.frame("[no stack]", Kind.UNKNOWN, "[unknown]"))
+        if not stack:
+            if no_stack < 0:
+                no_stack = b.frame("[no stack]", Kind.UNKNOWN, "[unknown]")
+            out: tuple[int, ...] = (no_stack,)
+        elif pid in tables:
+            leaf_t, call_t, leaf_named, call_named = tables[pid]
+            head = stack[0]
+            rest = stack[1:]
+            out = (leaf_t[head], *map(call_t.__getitem__, rest))
+            jit_frames += n * sum(map(is_jit.__getitem__, stack))
+            named_leaf = leaf_named[head]
+            jit_frames_named += n * (named_leaf + sum(map(call_named.__getitem__, rest)))
+            if is_jit[head]:
+                jit_samples += n
+                jit_samples_named += n * named_leaf
+            if is_kernel[head]:
+                # the first user frame under kernel frames is where user code was
+                # interrupted (an exact ip), not a return address: look it up as a leaf
+                for i in range(1, len(stack)):
+                    if not is_kernel[stack[i]]:
+                        fid = stack[i]
+                        if is_jit[fid]:
+                            out = (*out[:i], leaf_t[fid], *out[i + 1 :])
+                            jit_frames_named += n * (leaf_named[fid] - call_named[fid])
+                        break
+        else:
+            out = tuple(map(common.__getitem__, stack))
         tkey = (pid, comm)
         t = thread_ids.get(tkey)
         if t is None:
             t = thread_ids[tkey] = b.thread(pid, comm)
-        b.add(tuple(out), t, w, n)
+        b.add(out, t, w, n)
     prof = b.finish()
     prof.time_first, prof.time_last = times
     prof.inputs = list(data.inputs)

@@ -17,10 +17,11 @@ from jitprof.cli import EXIT_EMPTY, EXIT_INPUT, main
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = (
-    "php 10/11 1.000000: 3 cpu-clock:\n\t1010 [unknown] (//anon)\n\t401000 main+0x1 (/bin/x)\n\n"
+    "php 10/11 1.000000: 3 cpu-clock:\n\t7f0000001010 [unknown] (//anon)\n"
+    "\t401000 main+0x1 (/bin/x)\n\n"
     "php 10/11 2.000000: 1 cpu-clock:\n\t401000 main+0x1 (/bin/x)\n\n"
 )
-MAP = "1000 100 PHP::Api::run\n"
+MAP = "7f0000001000 100 PHP::Api::run\n"
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
@@ -155,7 +156,7 @@ def test_bad_map_lines_counted_or_strict(recording: Path) -> None:
 
 def test_truncated_script_is_counted(tmp_path: Path, recording: Path) -> None:
     p = tmp_path / "cut.script"
-    p.write_text(SCRIPT + "php 10/11 3.0: 5 cpu-clock:\n\t4010")  # cut mid-line
+    p.write_text(SCRIPT + "php 10/11 3.0: 5 cpu-clock:\n\t7f0000004010")  # cut mid-line
     code, out, _ = run("report", str(p), "--no-tmp", "--format", "json")
     assert code == 0
     doc = json.loads(out)

@@ -13,46 +13,47 @@ from jitprof.resolve import MapFinder, build_profile, load_profile
 from jitprof.script import ScriptReader
 
 MAP = (
-    "1000 100 PHP::A::run\n"  # line 1: [0x1000, 0x1100)
-    "1100 80 HPHP::f_sort(HPHP::Variant&, long)\n"  # line 2: HHVM's C++ overlay
-    "2000 200 PHP::Old\n"  # line 3: [0x2000, 0x2200)
-    "2000 40 PHP::New\n"  # line 4: same start, later: wins on [0x2000, 0x2040)
-    "2100 10 JS:*fib /x.js:1:1\n"  # line 5: inside the stale PHP::Old range
+    "7f0000001000 100 PHP::A::run\n"  # line 1: [..1000, ..1100)
+    "7f0000001100 80 HPHP::f_sort(HPHP::Variant&, long)\n"  # line 2: HHVM's C++ overlay
+    "7f0000002000 200 PHP::Old\n"  # line 3: [..2000, ..2200)
+    "7f0000002000 40 PHP::New\n"  # line 4: same start, later: wins on [..2000, ..2040)
+    "7f0000002100 10 JS:*fib /x.js:1:1\n"  # line 5: inside the stale PHP::Old range
 )
 
 SCRIPT = """\
 x 100/101 1.000000: 10 cpu-clock:
-\t1150 [unknown] (//anon)
-\t1010 [unknown] (//anon)
+\t7f0000001150 [unknown] (//anon)
+\t7f0000001010 [unknown] (//anon)
 \t401000 main+0x10 (/bin/x)
 
 x 100/101 1.100000: 10 cpu-clock:
-\t2010 PHP::Old+0x10 (/tmp/perf-100.map)
-\t1010 [unknown] (//anon)
+\t7f0000002010 PHP::Old+0x10 (/tmp/perf-100.map)
+\t7f0000001010 [unknown] (//anon)
 \t401000 main+0x10 (/bin/x)
 
 x 101 1.200000: 20 cpu-clock:
-\t2105 [unknown] (//anon)
-\t2106 [unknown] (//anon)
-\t1010 [unknown] (//anon)
+\t7f0000002105 [unknown] (//anon)
+\t7f0000002106 [unknown] (//anon)
+\t7f0000001010 [unknown] (//anon)
 \t401000 main+0x10 (/bin/x)
 
 x 101 1.300000: 5 cpu-clock:
 \t124d HPHP::f_sort+0x4b (/usr/bin/hhvm)
-\t1010 [unknown] (//anon)
+\t7f0000001010 [unknown] (//anon)
 \t401000 main+0x10 (/bin/x)
 
 x 101 1.400000: 5 cpu-clock:
 \tffffffff81000000 clear_page_erms+0x0 ([kernel.kallsyms])
-\t2040 [unknown] (//anon)
+\t7f0000001150 [unknown] (//anon)
+\t7f0000002040 [unknown] (//anon)
 \t401000 main+0x10 (/bin/x)
 
 x 101 1.500000: 1 cpu-clock:
-\t3000 [unknown] ([unknown])
+\t7f0000003000 [unknown] ([unknown])
 \t401000 main+0x10 (/bin/x)
 
 x 101 1.600000: 7 page-faults:
-\t1150 [unknown] (//anon)
+\t7f0000001150 [unknown] (//anon)
 
 """
 
@@ -77,8 +78,8 @@ def test_hand_computed_self_and_total(tmp_path: Path) -> None:
     assert prof.weight == 51 and prof.samples == 6
     got = _by_name(prof)
     assert got == {
-        "HPHP::f_sort": (15, 15),  # overlay name (params cut) + perf's ELF name: one row
-        "PHP::New": (10, 15),  # later line wins over PHP::Old; caller 0x2040 looked up at -1
+        "HPHP::f_sort": (15, 20),  # overlay name (params cut) + perf's ELF name: one row
+        "PHP::New": (10, 15),  # later line wins over PHP::Old; caller ..2040 looked up at -1
         "JS:*fib /x.js:1:1": (20, 20),  # recursion counted once in total
         "clear_page_erms": (5, 5),
         "[unknown]": (1, 1),
@@ -113,8 +114,10 @@ def test_sorting_and_filters(tmp_path: Path) -> None:
 
 def test_jit_diagnostics(tmp_path: Path) -> None:
     d = _profile(tmp_path).diagnostics
-    # leaves in JIT memory: S1, S2, S3, S6 (0x3000 in [unknown]) = 1 + 1 + 1 + 1 samples
+    # leaves in JIT memory: S1, S2, S3, S6 (..3000 in [unknown]) = 1 + 1 + 1 + 1 samples
     assert d.jit_samples == 4 and d.jit_samples_resolved == 3
+    # JIT frames: S1 2, S2 2, S3 3, S4 1, S5 2, S6 1 = 11; only ..3000 stays unnamed
+    assert d.jit_frames == 11 and d.jit_frames_resolved == 10
     assert d.maps[0].lines == 5 and d.maps[0].overlapping == 3
     assert d.missing_map_pids == []
 
@@ -137,7 +140,7 @@ def test_missing_map_keeps_perf_names_and_warns(tmp_path: Path) -> None:
 
 def test_thread_mapped_to_process_through_map_dso(tmp_path: Path) -> None:
     # tid 555 has no pid/tid header and no mmap event; its perf-map dso names pid 100
-    script = "y 555 2.0: 3 cpu-clock:\n\t2010 PHP::Old+0x10 (/tmp/perf-100.map)\n\n"
+    script = "y 555 2.0: 3 cpu-clock:\n\t7f0000002010 PHP::Old+0x10 (/tmp/perf-100.map)\n\n"
     prof = _profile(tmp_path, script=script)
     assert _by_name(prof) == {"PHP::New": (3, 3)}
     assert prof.threads == [(100, "y")]
@@ -145,9 +148,10 @@ def test_thread_mapped_to_process_through_map_dso(tmp_path: Path) -> None:
 
 def test_thread_mapped_through_mmap_event(tmp_path: Path) -> None:
     script = (
-        "y 0 0.0: PERF_RECORD_MMAP2 100/556: [0x1000(0x10000) @ 0 00:00 0 0]: rwxp //anon\n"
-        "y 556 2.0: 3 cpu-clock:\n\t1150 [unknown] (//anon)\n\n"
-        "z 557 2.1: 4 cpu-clock:\n\t1150 [unknown] (//anon)\n\n"
+        "y 0 0.0: PERF_RECORD_MMAP2 100/556: [0x7f0000001000(0x10000) @ 0x7f0000001000"
+        " 00:00 0 0]: rwxp //anon\n"
+        "y 556 2.0: 3 cpu-clock:\n\t7f0000001150 [unknown] (//anon)\n\n"
+        "z 557 2.1: 4 cpu-clock:\n\t7f0000001150 [unknown] (//anon)\n\n"
     )
     prof = _profile(tmp_path, script=script)
     assert _by_name(prof) == {"HPHP::f_sort": (3, 3), "[unknown]": (4, 4)}
@@ -167,7 +171,7 @@ def test_pid_and_comm_filters(tmp_path: Path) -> None:
 
 def test_unnamed_map_applies_to_every_process(tmp_path: Path) -> None:
     inp = tmp_path / "perf.script"
-    inp.write_text("y 556 2.0: 3 cpu-clock:\n\t1150 [unknown] (//anon)\n\n")
+    inp.write_text("y 556 2.0: 3 cpu-clock:\n\t7f0000001150 [unknown] (//anon)\n\n")
     m = tmp_path / "jit.map"
     m.write_text(MAP)
     prof = load_profile([str(inp)], maps=[str(m)], search_tmp=False)
@@ -189,3 +193,26 @@ def test_no_period_counts_samples(tmp_path: Path) -> None:
     reader.read_lines(["x 7 1.0: cpu-clock:\n", "\t401000 main (/bin/x)\n", "\n"] * 3, "t")
     prof = build_profile(reader.data, MapFinder(search_tmp=False))
     assert prof.weight == 3 and prof.diagnostics.has_period is False
+
+
+def test_first_user_frame_under_kernel_frames_is_an_exact_ip(tmp_path: Path) -> None:
+    # ..2000 is where the user code was interrupted (syscall/fault), not a return
+    # address: looked up at ..2000 it is PHP::New; at ..1fff it would be nothing.
+    script = (
+        "x 100/101 1.0: 4 cpu-clock:\n"
+        "\tffffffff81000000 clear_page_erms+0x0 ([kernel.kallsyms])\n"
+        "\tffffffff81000100 asm_exc_page_fault+0x22 ([kernel.kallsyms])\n"
+        "\t7f0000002000 [unknown] (//anon)\n"
+        "\t7f0000001010 [unknown] (//anon)\n\n"
+    )
+    prof = _profile(tmp_path, script=script)
+    assert _by_name(prof) == {"clear_page_erms": (4, 4), "asm_exc_page_fault": (0, 4),
+                              "PHP::New": (0, 4), "PHP::A::run": (0, 4)}
+    assert prof.diagnostics.jit_frames == 2 and prof.diagnostics.jit_frames_resolved == 2
+
+
+def test_unwinder_garbage_is_not_jit_code(tmp_path: Path) -> None:
+    script = ("x 100/101 1.0: 4 cpu-clock:\n\t7f0000001150 [unknown] (//anon)\n"
+              "\t1 [unknown] ([unknown])\n\n")
+    prof = _profile(tmp_path, script=script)
+    assert prof.diagnostics.jit_frames == 1
