@@ -209,6 +209,8 @@ def parse_header(line: str) -> _Header | None:
         rest = m2.group("rest")
         if _IDS_RX.fullmatch(event):  # "comm 123: ..." is not a header we know
             return None
+        if not left.strip() and event.lower() in ("warning", "error"):
+            return None  # perf's own "Warning:" / "Error:" message, not an event
     toks = left.split()
     pid: int | None = None
     tid: int | None = None
