@@ -13,9 +13,11 @@ Semantics: an entry covers ``[START, START+SIZE)``; a zero-size entry is kept, c
 covers its START byte only. Where ranges overlap, the entry of the later line wins over
 the part of the earlier range it overlaps (JITs append as they reuse code space).
 
-Cost: parsing is one pass over the file's bytes into flat arrays (about 1.3 s and 120 MB
-for 1,000,000 lines); only the entries hit by sample addresses go into the interval index
-(``index_for``), which is O(n log m) for n lines and m distinct addresses.
+Cost: a clean map (single spaces, plain hex: what JITs write) is parsed with whole-list
+operations, a map with any odd line by a careful per-line parser (about 3x slower); the
+overlap count is two sorts and a bisect per line in C. Only the entries hit by sample
+addresses go into the interval index (``index_for``: O(n log m) for n lines and m distinct
+addresses, in C). Figures for 1,000,000 lines are in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import accumulate, chain, compress, repeat
+from operator import add, gt, itemgetter, lt, methodcaller, or_
 
 from jitprof.errors import InputError
 from jitprof.intervals import Entry, LatestWinsIndex
@@ -38,7 +42,6 @@ _LINE_RX = re.compile(
     rb"[ \t]*(?:0[xX])?([0-9a-fA-F]+)[ \t]+(?:0[xX])?([0-9a-fA-F]+)[ \t](.*)", re.S
 )
 _NO_NAME_RX = re.compile(rb"[ \t]*(?:0[xX])?[0-9a-fA-F]+[ \t]+(?:0[xX])?[0-9a-fA-F]+[ \t]*")
-_HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
 _PID_RX = re.compile(r"perf-(\d+)\.map")
 MAX_KEPT_DIAGNOSTICS = 50
 
@@ -49,15 +52,11 @@ def pid_from_map_name(path: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _is_hex(tok: bytes) -> bool:
-    if tok[:2] in (b"0x", b"0X"):
-        tok = tok[2:]
-    return bool(tok) and _HEXDIGITS.issuperset(tok)
-
-
 @dataclass(slots=True)
 class PerfMap:
-    """A parsed map: parallel arrays in file order plus health counters."""
+    """A parsed map: parallel arrays in file order plus health counters. ``ends`` are
+    exclusive ends of what each entry names: ``start + size``, or ``start + 1`` for a
+    zero-size entry."""
 
     path: str
     pid: int | None
@@ -84,17 +83,14 @@ class PerfMap:
 
     def index_for(self, addresses: Iterable[int]) -> LatestWinsIndex:
         """An index that answers exactly for ``addresses``: holds every entry that
-        contains at least one of them (so the latest such entry is always present)."""
+        contains at least one of them (so the latest such entry is always present).
+        One C-level pass: a bisect per map line into the sorted addresses."""
         addrs = sorted(set(addresses))
-        m = len(addrs)
-        hit: list[int] = []
-        if m:
-            starts, ends = self.starts, self.ends
-            for i in range(len(starts)):
-                j = bisect_left(addrs, starts[i])
-                end = ends[i]
-                if j < m and (addrs[j] < end or (end == starts[i] and addrs[j] == end)):
-                    hit.append(i)
+        if not addrs:
+            return LatestWinsIndex(())
+        ext = [*addrs, _MAX_ADDR + 1]  # a sentinel past every end
+        first = map(ext.__getitem__, map(bisect_left, repeat(addrs), self.starts))
+        hit = compress(range(len(self.starts)), map(lt, first, self.ends))
         return LatestWinsIndex(self.entry(i) for i in hit)
 
     def lookup_all(self, addresses: Iterable[int]) -> dict[int, Entry]:
@@ -110,23 +106,78 @@ class PerfMap:
 
 
 def _count_overlaps(starts: array, ends: array) -> int:
-    """Lines whose range intersects another line's range (zero size = one byte)."""
+    """Lines whose range intersects another line's range; a sort, then loops in C.
+
+    In start order, line k meets an earlier line iff start_k < max(end_j, j < k), and a
+    later one iff end_k > start_(k+1)."""
     n = len(starts)
     if n < 2:
         return 0
     order = sorted(range(n), key=starts.__getitem__)
-    flagged = bytearray(n)
-    max_end = -1
-    max_i = -1
-    for i in order:
-        s = starts[i]
-        e = ends[i] if ends[i] > s else s + 1
-        if s < max_end:
-            flagged[i] = 1
-            flagged[max_i] = 1
-        if e > max_end:
-            max_end, max_i = e, i
-    return sum(flagged)
+    s = list(map(starts.__getitem__, order))
+    e = list(map(ends.__getitem__, order))
+    meets_earlier = map(lt, s[1:], accumulate(e[:-1], max))
+    meets_later = map(gt, e[:-1], s[1:])
+    flags = map(or_, chain((False,), meets_earlier), chain(meets_later, (False,)))
+    return sum(flags)
+
+
+def _parse_clean(pm: PerfMap, lines: list[bytes]) -> bool:
+    """The fast path for maps where every line is "start size name" with single spaces and
+    plain hex (what JITs write): whole-list operations, no per-line Python code. Returns
+    False, having changed nothing, if any line needs the careful per-line parser."""
+    parts = list(map(methodcaller("split", b" ", 2), lines))
+    if not all(map((3).__eq__, map(len, parts))):
+        return False
+    a = list(map(itemgetter(0), parts))
+    b = list(map(itemgetter(1), parts))
+    names = list(map(itemgetter(2), parts))
+    del parts
+    # isalnum: no sign, blank or "_" that int() would accept; int() then rejects non-hex
+    if not (all(map(bytes.isalnum, a)) and all(map(bytes.isalnum, b)) and all(names)):
+        return False
+    if any(map(bytes.isspace, names)):
+        return False
+    try:
+        starts = list(map(int, a, repeat(16)))
+        sizes = list(map(int, b, repeat(16)))
+    except ValueError:
+        return False
+    ends = list(map(add, starts, map(max, sizes, repeat(1))))
+    if ends and max(ends) >= _MAX_ADDR:
+        return False
+    pm.zero_size = sizes.count(0)
+    pm.starts = array("Q", starts)
+    pm.ends = array("Q", ends)
+    pm.linenos = array("L", range(1, len(lines) + 1))
+    pm.names = names
+    return True
+
+
+def _parse_lines(pm: PerfMap, lines: list[bytes], strict: bool) -> None:
+    """The careful parser: any blank, separator and 0x dialect; bad lines counted."""
+    starts, ends, linenos, names = pm.starts, pm.ends, pm.linenos, pm.names
+    for lineno, line in enumerate(lines, 1):
+        m = _LINE_RX.fullmatch(line)
+        if m is None or not m.group(3).strip():
+            if not line.strip():
+                pm.blank += 1
+                continue
+            no_name = m is not None or _NO_NAME_RX.fullmatch(line) is not None
+            why = "missing name" if no_name else "not 'START SIZE NAME' in hex"
+            _bad(pm, lineno, why, line, strict)
+            continue
+        s = int(m.group(1), 16)
+        z = int(m.group(2), 16)
+        if s + max(z, 1) >= _MAX_ADDR:  # the end must fit the u64 arrays (perf wraps it)
+            _bad(pm, lineno, "range past the end of the address space", line, strict)
+            continue
+        if z == 0:
+            pm.zero_size += 1
+        starts.append(s)
+        ends.append(s + max(z, 1))
+        linenos.append(lineno)
+        names.append(m.group(3))
 
 
 def parse_perf_map(data: bytes, path: str, strict: bool = False) -> PerfMap:
@@ -140,53 +191,15 @@ def parse_perf_map(data: bytes, path: str, strict: bool = False) -> PerfMap:
     if lines and lines[-1] == b"":
         lines.pop()  # the file ended with a newline
     pm.lines = len(lines)
-    starts, ends, linenos, names = pm.starts, pm.ends, pm.linenos, pm.names
     gc_was_enabled = gc.isenabled()
     gc.disable()  # a million small objects: the cyclic GC only costs time here
     try:
-        for lineno, line in enumerate(lines, 1):
-            # Fast path: "start size name" with single spaces, as every JIT writes it.
-            try:
-                a, b, name = line.split(b" ", 2)
-                s = int(a, 16)
-                z = int(b, 16)
-                ok = (
-                    name != b""
-                    and not name.isspace()
-                    and s >= 0
-                    and z >= 0
-                    and s + z < _MAX_ADDR
-                    and _is_hex(a)
-                    and _is_hex(b)
-                )
-            except ValueError:
-                ok = False
-            if not ok:
-                m = _LINE_RX.fullmatch(line)
-                if m is None or not m.group(3).strip():
-                    if not line.strip():
-                        pm.blank += 1
-                        continue
-                    no_name = m is not None or _NO_NAME_RX.fullmatch(line) is not None
-                    why = "missing name" if no_name else "not 'START SIZE NAME' in hex"
-                    _bad(pm, lineno, why, line, strict)
-                    continue
-                s = int(m.group(1), 16)
-                z = int(m.group(2), 16)
-                name = m.group(3)
-                if s + z >= _MAX_ADDR:  # the end must fit the u64 arrays (perf wraps it)
-                    _bad(pm, lineno, "range past the end of the address space", line, strict)
-                    continue
-            if z == 0:
-                pm.zero_size += 1
-            starts.append(s)
-            ends.append(s + z)
-            linenos.append(lineno)
-            names.append(name)
+        if not _parse_clean(pm, lines):
+            _parse_lines(pm, lines, strict)
     finally:
         if gc_was_enabled:
             gc.enable()
-    pm.overlapping = _count_overlaps(starts, ends)
+    pm.overlapping = _count_overlaps(pm.starts, pm.ends)
     return pm
 
 
