@@ -255,12 +255,19 @@ def open_text(path: str) -> IO[str]:
         raise InputError(path, f"cannot read: {e.strerror or e}") from None
 
 
+# The sample being read: (event, tid or -1, comm, weight, time or None, header rest)
+_Cur = tuple[EventData, int, str, int, "float | None", str]
+_HEADER_CACHE_MAX = 65536
+
+
 class ScriptReader:
     """Feeds lines of one or more perf script texts into a ``ScriptData``."""
 
     def __init__(self, data: ScriptData | None = None) -> None:
         self.data = data if data is not None else ScriptData()
         self._cache: dict[str, int] = {}
+        self._hcache: dict[str, tuple[EventData, int, str, int, str]] = {}
+        self._one_line = False
 
     def _frame_id(self, line: str) -> int:
         fid = self._cache.get(line)
@@ -286,121 +293,168 @@ class ScriptReader:
             raise InputError(path, f"cannot decode: {e}") from None
 
     def read_lines(self, lines: Iterable[str], path: str) -> None:
+        """Read one text. The loop body is the hot path (one pass per line of a file that
+        may hold 10^7 lines): a frame line costs one dict lookup of its raw text, a blank
+        line closes the sample; everything else goes to ``_other``."""
         d = self.data
         d.inputs.append(path)
         cache_get = self._cache.get
-        frame_id = self._frame_id
         events = d.events
         stack: list[int] = []
         append = stack.append
-        cur: _Header | None = None
-        cur_ev: EventData | None = None
+        finish = self._finish
+        other = self._other
+        cur: _Cur | None = None
         lineno = 0
-        last = ""
+        line = ""
         start_samples = sum(e.samples for e in events.values())
         start_unparsed = d.unparsed
-        one_line = False  # the sample just finished had its only frame on the header line
-
-        def finish() -> None:
-            nonlocal cur, cur_ev
-            assert cur is not None and cur_ev is not None
-            if not stack and cur.rest:
-                fid = frame_id(cur.rest)
-                if fid >= 0:
-                    stack.append(fid)
-            if not stack:
-                d.empty_stacks += 1
-            key = (cur.tid if cur.tid is not None else -1, cur.comm, tuple(stack))
-            w = cur.period if cur.period is not None else 1
-            acc = cur_ev.stacks.get(key)
-            if acc is None:
-                cur_ev.stacks[key] = [1, w]
-            else:
-                acc[0] += 1
-                acc[1] += w
-            cur_ev.samples += 1
-            cur_ev.weight += w
-            if cur.time is not None:
-                if cur_ev.time_first is None or cur.time < cur_ev.time_first:
-                    cur_ev.time_first = cur.time
-                if cur_ev.time_last is None or cur.time > cur_ev.time_last:
-                    cur_ev.time_last = cur.time
-            stack.clear()
-            cur = None
-            cur_ev = None
-
-        for lineno, line in enumerate(lines, 1):  # noqa: B007 - lineno used after loop
-            last = line
-            c = line[:1]
+        self._one_line = False
+        for lineno, line in enumerate(lines, 1):  # noqa: B007 - lineno and line used after
+            c = line[0]
             if c == "\t":
                 fid = cache_get(line)
                 if fid is None:
-                    fid = frame_id(line)
+                    fid = self._frame_id(line)
                     if fid < 0:
                         d.unparsed += 1
                         d.note(path, lineno, f"not a callchain line: {line.strip()[:60]!r}")
                         continue
                 if cur is None:  # -F without header fields: the header line is empty
-                    cur, cur_ev = self._implicit("")
+                    cur = self._implicit("")
                 append(fid)
-                continue
-            if c == "\n" or not line.strip():
+            elif c == "\n":
                 if cur is not None:
-                    finish()
-                continue
-            if c == " " and stack and line.startswith("  "):
-                d.srclines += 1  # "  file:line" after a frame (-F +srcline)
-                continue
-            # a header line: finish any sample without a trailing blank line
-            one_line = False
-            if cur is not None:
-                one_line = not stack and bool(cur.rest)
-                finish()
-            if "PERF_RECORD_" in line:
-                self._side_band(line, path, lineno)
-                continue
-            h = parse_header(line.rstrip("\n"))
-            if h is None:
-                if c == " " and parse_frame_text(line) is not None:
-                    # -F ip,sym,dso without a callchain: a sample is one frame line
-                    cur, cur_ev = self._implicit(line.strip())
-                    continue
-                if one_line and line.startswith("  "):
-                    d.srclines += 1  # "  file:line" after a one-line sample (-G, no -g)
-                    continue
-                low = line.lower()
-                if low.startswith(("warning", "error", "failed", "#")) or "warning:" in low:
-                    d.warnings += 1
-                    d.note(path, lineno, f"perf message: {line.strip()[:80]}")
-                else:
-                    d.unparsed += 1
-                    d.note(path, lineno, f"not perf script output: {line.strip()[:60]!r}")
-                continue
-            if h.pid is not None and h.tid is not None:
-                d.tid_pid.setdefault(h.tid, h.pid)
-            ev = events.get(h.event)
-            if ev is None:
-                ev = events[h.event] = EventData(h.event)
-            if h.period is not None:
-                ev.has_period = True
-            cur = h
-            cur_ev = ev
+                    finish(cur, stack)
+                    cur = None
+            else:
+                cur = other(line, lineno, path, cur, stack)
         d.lines += lineno
         if cur is not None:
-            if last and not last.endswith("\n"):
+            if line and not line.endswith("\n"):
                 # the text stops mid-line: the last sample is cut, drop it
                 d.truncated += 1
                 d.note(path, lineno, "truncated last sample (no end of line), dropped")
                 stack.clear()
-                cur = None
             else:
-                finish()
+                finish(cur, stack)
         if lineno == 0:
             raise EmptyInputError(path, "empty input: no perf script text")
         got = sum(e.samples for e in events.values()) - start_samples
         unparsed = d.unparsed - start_unparsed  # this text's junk, not earlier inputs'
         if got == 0 and unparsed and unparsed >= lineno // 2:
             raise InputError(path, "not perf script output (no sample header found)", 1)
+
+    def _finish(self, cur: _Cur, stack: list[int]) -> None:
+        """Count the finished sample under its (thread, comm, stack) and clear ``stack``."""
+        ev, tid, comm, w, t, rest = cur
+        if not stack and rest:
+            fid = self._frame_id(rest)
+            if fid >= 0:
+                stack.append(fid)
+        if not stack:
+            self.data.empty_stacks += 1
+        key = (tid, comm, tuple(stack))
+        acc = ev.stacks.get(key)
+        if acc is None:
+            ev.stacks[key] = [1, w]
+        else:
+            acc[0] += 1
+            acc[1] += w
+        ev.samples += 1
+        ev.weight += w
+        if t is not None:
+            if ev.time_first is None or t < ev.time_first:
+                ev.time_first = t
+            if ev.time_last is None or t > ev.time_last:
+                ev.time_last = t
+        stack.clear()
+
+    def _other(
+        self, line: str, lineno: int, path: str, cur: _Cur | None, stack: list[int]
+    ) -> _Cur | None:
+        """Every line that is not a tab-indented frame or an empty line; returns the
+        sample now being read (None between samples)."""
+        d = self.data
+        if not line.strip():  # a blank line with blanks in it
+            if cur is not None:
+                self._finish(cur, stack)
+            return None
+        if line[0] == " " and stack and line.startswith("  "):
+            d.srclines += 1  # "  file:line" after a frame (-F +srcline)
+            return cur
+        # a header line: finish any sample without a trailing blank line
+        one_line = False
+        if cur is not None:
+            one_line = not stack and bool(cur[5])
+            self._finish(cur, stack)
+        if "PERF_RECORD_" in line:
+            self._side_band(line, path, lineno)
+            return None
+        new = self._header(line)
+        if new is not None:
+            return new
+        if line[0] == " " and parse_frame_text(line) is not None:
+            # -F ip,sym,dso without a callchain: a sample is one frame line
+            return self._implicit(line.strip())
+        if one_line and line.startswith("  "):
+            d.srclines += 1  # "  file:line" after a one-line sample (-G, no -g)
+            return None
+        low = line.lower()
+        if low.startswith(("warning", "error", "failed", "#")) or "warning:" in low:
+            d.warnings += 1
+            d.note(path, lineno, f"perf message: {line.strip()[:80]}")
+        else:
+            d.unparsed += 1
+            d.note(path, lineno, f"not perf script output: {line.strip()[:60]!r}")
+        return None
+
+    def _header(self, line: str) -> _Cur | None:
+        """A sample header -> the sample being read. Headers differ mostly by their time,
+        so the parse is cached under the text without the time (found as the token
+        before the first ": "); a miss or an odd line takes the full parser."""
+        i = line.find(": ")
+        key: str | None = None
+        t: float | None = None
+        if i > 0:
+            j = line.rfind(" ", 0, i) + 1
+            tok = line[j:i]
+            if "." in tok:
+                try:
+                    t = float(tok)
+                except ValueError:
+                    t = None
+                if t is not None:
+                    key = line[:j] + line[i:]
+                    hit = self._hcache.get(key)
+                    if hit is not None:
+                        ev, tid, comm, w, rest = hit
+                        return (ev, tid, comm, w, t, rest)
+        h = parse_header(line.rstrip("\n"))
+        if h is None:
+            return None
+        d = self.data
+        if h.pid is not None and h.tid is not None:
+            d.tid_pid.setdefault(h.tid, h.pid)
+        event = d.events.get(h.event)
+        if event is None:
+            event = d.events[h.event] = EventData(h.event)
+        if h.period is not None:
+            event.has_period = True
+        tid = h.tid if h.tid is not None else -1
+        w = h.period if h.period is not None else 1
+        if key is not None and h.time == t:
+            if len(self._hcache) >= _HEADER_CACHE_MAX:  # -G output: every ip differs
+                self._hcache.clear()
+            self._hcache[key] = (event, tid, h.comm, w, h.rest)
+        return (event, tid, h.comm, w, h.time, h.rest)
+
+    def _implicit(self, rest: str) -> _Cur:
+        """A sample whose text has no header fields (``-F ip,sym,dso``)."""
+        ev = self.data.events.get("")
+        if ev is None:
+            ev = self.data.events[""] = EventData("")
+        return (ev, -1, "", 1, None, rest)
 
     def _read_perf_data(self, path: str) -> None:
         """A perf.data file: have perf print it (with mmap events) and read that text."""
@@ -428,13 +482,6 @@ class ScriptReader:
                                  + (msg[-1] if msg else "no message"))
             if failure is not None:
                 raise failure
-
-    def _implicit(self, rest: str) -> tuple[_Header, EventData]:
-        """A sample whose text has no header fields (``-F ip,sym,dso``)."""
-        ev = self.data.events.get("")
-        if ev is None:
-            ev = self.data.events[""] = EventData("")
-        return _Header("", None, None, None, None, "", rest), ev
 
     def _side_band(self, line: str, path: str, lineno: int) -> None:
         d = self.data
