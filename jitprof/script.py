@@ -49,7 +49,8 @@ _IDS_ONLY_RX = re.compile(
     r"^(?P<comm>.*?)\s*(?<!\S)(?P<pid>-?\d+)/(?P<tid>-?\d+)(?:\s+|$)(?P<rest>.*)$"
 )
 _NOTIME_HEADER_RX = re.compile(
-    r"^(?P<left>.*?)(?:(?<=\s)|^)(?P<period>\d+\s+)?(?P<event>[^\s:][^\s]*?):(?=\s|$)\s*(?P<rest>.*)$"
+    r"^(?P<left>.*?)(?:(?<=\s)|^)(?P<period>\d+\s+)?(?P<event>[\w.=,@+/-][\w.:=,@+/-]*?)"
+    r":(?=\s|$)\s*(?P<rest>.*)$"
 )
 
 
