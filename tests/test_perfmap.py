@@ -597,3 +597,32 @@ def test_every_spelling_parses_like_the_plain_one(seed: int) -> None:
     assert entries(a) == entries(b) == [(s, s + z, i, n) for i, (s, z, n) in
                                         enumerate(lines, 1)]
     assert (b.bad, b.blank) == (0, 0)
+
+
+# --- the interval facade -----------------------------------------------------------------
+
+
+def test_latest_wins_index_highest_order_wins_whatever_the_insertion_order() -> None:
+    new = Entry(0x100, 0x110, 7, "new")
+    old = Entry(0x100, 0x200, 3, "old")
+    for entries_ in ([old, new], [new, old]):
+        index = LatestWinsIndex(entries_)
+        assert len(index) == 2
+        assert index.lookup(0x100) == new
+        assert index.lookup(0x10F) == new
+        assert index.lookup(0x110) == old
+        assert index.lookup(0x1FF) == old
+        assert index.lookup(0x200) is None
+        assert index.lookup(0xFF) is None
+
+
+def test_latest_wins_index_zero_size_entry_is_one_byte() -> None:
+    point = Entry(0x100, 0x100, 1, "point")
+    index = LatestWinsIndex([point])
+    assert (index.lookup(0xFF), index.lookup(0x100), index.lookup(0x101)) == (None, point, None)
+
+
+def test_latest_wins_index_empty() -> None:
+    index = LatestWinsIndex([])
+    assert len(index) == 0
+    assert index.lookup(0) is None
