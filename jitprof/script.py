@@ -114,6 +114,9 @@ def _dso_split(rest: str) -> tuple[str, str | None]:
     """Split 'sym+0xoff (dso)' into (sym+0xoff, dso) by the last balanced '(...)' group."""
     if not rest.endswith(")"):
         return rest, None
+    i = rest.rfind(" (")
+    if i >= 0 and "(" not in rest[i + 2 : -1] and ")" not in rest[i + 2 : -1]:
+        return rest[:i], rest[i + 2 : -1]  # the common case: no parentheses in the dso
     depth = 0
     for i in range(len(rest) - 1, -1, -1):
         c = rest[i]
@@ -259,6 +262,7 @@ def open_text(path: str) -> IO[str]:
 # The sample being read: (event, tid or -1, comm, weight, time or None, header rest)
 _Cur = tuple[EventData, int, str, int, "float | None", str]
 _HEADER_CACHE_MAX = 65536
+_STACK_CACHE_MAX = 32768  # frames texts kept (about 1 KB each)
 
 
 class ScriptReader:
@@ -269,8 +273,14 @@ class ScriptReader:
         self._cache: dict[str, int] = {}
         self._hcache: dict[str, tuple[EventData, int, str, int, str]] = {}
         self._one_line = False
+        self._cur: _Cur | None = None
+        self._stack: list[int] = []
 
     def _frame_id(self, line: str) -> int:
+        """The id of a frame line (cached by its text without the newline); -1 if the
+        line is not a frame."""
+        if line[-1:] == "\n":
+            line = line[:-1]
         fid = self._cache.get(line)
         if fid is None:
             fr = parse_frame_text(line)
@@ -287,34 +297,170 @@ class ScriptReader:
             return
         try:
             with open_text(path) as f:
-                self.read_lines(f, path)
+                self.read_text(f, path)
         except (OSError, EOFError, lzma.LZMAError) as e:
             raise InputError(path, f"cannot read: {e}") from None
         except UnicodeDecodeError as e:  # pragma: no cover - surrogateescape decodes all
             raise InputError(path, f"cannot decode: {e}") from None
 
     def read_lines(self, lines: Iterable[str], path: str) -> None:
-        """Read one text. The loop body is the hot path (one pass per line of a file that
-        may hold 10^7 lines): a frame line costs one dict lookup of its raw text, a blank
-        line closes the sample; everything else goes to ``_other``."""
+        """Read one text given as lines (each ending in "\\n" but maybe the last)."""
+        start = self._begin(path)
+        lineno, last = self._run_lines(lines, path, 0)
+        self._end(path, start, lineno, last)
+
+    def read_text(self, f: IO[str], path: str, chunk: int = 1 << 22) -> None:
+        """Read one text from a stream, a block (one sample: the text between blank
+        lines) at a time. A block that is a header and tab-indented frames - what perf
+        prints for callchains - is taken whole: its frame lines are looked up in the
+        frame cache by one ``map`` in C, with no Python code per line. Any other block goes
+        through the line-by-line reader."""
+        start = self._begin(path)
+        cache_get = self._cache.get
+        stacks: dict[str, tuple[int, ...]] = {}  # frames text -> stack, bounded
+        stacks_get = stacks.get
+        hcache_get = self._hcache.get
+        lineno = 0
+        last = ""
+        rest = ""
+        while True:
+            data = f.read(chunk)
+            if data:
+                data = rest + data
+                blocks = data.split("\n\n")
+                rest = blocks.pop()  # may continue in the next chunk
+            else:
+                blocks = [rest] if rest else []
+                rest = ""
+            for block in blocks:
+                if not data:  # the end of the text: the last block, as it is
+                    lines = block.split("\n")
+                    last = lines[-1]
+                    self._run_lines([ln + "\n" for ln in lines[:-1]] + ([last] if last else []),
+                                    path, lineno)
+                    lineno += len(lines) - (0 if last else 1)
+                    last = last or "\n"
+                    continue
+                # the usual block: "header\n\tframe\n\tframe..." (no side-band records)
+                nl = block.find("\n\t")
+                if nl > 0 and self._cur is None and block[0] != "\t" and (
+                        block.find("\n", 0, nl) < 0):  # a one-line header
+                    frames_text = block[nl + 1 :]
+                    stack = stacks_get(frames_text)
+                    if stack is None:
+                        frame_lines = frames_text.split("\n")
+                        if frames_text.count("\n\t") == len(frame_lines) - 1:
+                            found = list(map(cache_get, frame_lines))
+                            if None in found:
+                                found = [self._block_frame(ln, fid, path, lineno + 2 + i)
+                                         for i, (ln, fid) in enumerate(zip(frame_lines, found,
+                                                                           strict=True))]
+                                while None in found:
+                                    found.remove(None)
+                            stack = tuple(found)  # type: ignore[arg-type] # no None left
+                            if len(stacks) >= _STACK_CACHE_MAX:
+                                stacks.clear()
+                            stacks[frames_text] = stack
+                    if stack is not None:
+                        head = block[:nl]
+                        # the header cache (see _header), inlined: this runs per sample
+                        i = head.find(": ")
+                        if i > 0:
+                            j = head.rfind(" ", 0, i) + 1
+                            hit = hcache_get(head[:j] + head[i:])
+                            if hit is not None and "." in head[j:i]:
+                                try:
+                                    t = float(head[j:i])
+                                except ValueError:
+                                    hit = None
+                                if hit is not None:
+                                    ev, tid, comm, w, _r = hit
+                                    key = (tid, comm, stack)
+                                    acc = ev.stacks.get(key)
+                                    if acc is None:
+                                        ev.stacks[key] = [1, w]
+                                    else:
+                                        acc[0] += 1
+                                        acc[1] += w
+                                    ev.samples += 1
+                                    ev.weight += w
+                                    if ev.time_last is None or t > ev.time_last:
+                                        ev.time_last = t
+                                    if ev.time_first is None or t < ev.time_first:
+                                        ev.time_first = t
+                                    lineno += frames_text.count("\n") + 3
+                                    continue
+                        if "PERF_RECORD_" not in head:
+                            cur = self._other(head, lineno + 1, path, None, self._stack)
+                            if cur is not None:
+                                self._count(cur, stack)
+                                lineno += frames_text.count("\n") + 3
+                                continue
+                # anything else: line by line, then the blank line that ended the block
+                lines = block.split("\n")
+                self._run_lines([ln + "\n" for ln in lines] + ["\n"], path, lineno)
+                lineno += len(lines) + 1
+                last = "\n"
+            if not data:
+                break
+        self._end(path, start, lineno, last)
+
+    def _block_frame(self, text: str, fid: int | None, path: str, lineno: int) -> int | None:
+        if fid is not None:
+            return fid
+        got = self._frame_id(text)
+        if got < 0:
+            self.data.unparsed += 1
+            self.data.note(path, lineno, f"not a callchain line: {text.strip()[:60]!r}")
+            return None
+        return got
+
+    def _begin(self, path: str) -> tuple[int, int]:
         d = self.data
         d.inputs.append(path)
+        self._cur = None
+        self._stack.clear()
+        self._one_line = False
+        return sum(e.samples for e in d.events.values()), d.unparsed
+
+    def _end(self, path: str, start: tuple[int, int], lineno: int, last: str) -> None:
+        d = self.data
+        d.lines += lineno
+        cur = self._cur
+        if cur is not None:
+            if last and not last.endswith("\n"):
+                # the text stops mid-line: the last sample is cut, drop it
+                d.truncated += 1
+                d.note(path, lineno, "truncated last sample (no end of line), dropped")
+                self._stack.clear()
+            else:
+                self._finish(cur, self._stack)
+            self._cur = None
+        if lineno == 0:
+            raise EmptyInputError(path, "empty input: no perf script text")
+        got = sum(e.samples for e in d.events.values()) - start[0]
+        unparsed = d.unparsed - start[1]  # this text's junk, not earlier inputs'
+        if got == 0 and unparsed and unparsed >= lineno // 2:
+            raise InputError(path, "not perf script output (no sample header found)", 1)
+
+    def _run_lines(self, lines: Iterable[str], path: str, before: int) -> tuple[int, str]:
+        """The line-by-line reader: the loop body is the hot path for texts that are not
+        blocks of frames (a frame line costs one dict lookup of its raw text, a blank line
+        closes the sample; everything else goes to ``_other``). Returns the last line
+        number and the last line."""
+        d = self.data
         cache_get = self._cache.get
-        events = d.events
-        stack: list[int] = []
+        stack = self._stack
         append = stack.append
         finish = self._finish
         other = self._other
-        cur: _Cur | None = None
-        lineno = 0
+        cur = self._cur
         line = ""
-        start_samples = sum(e.samples for e in events.values())
-        start_unparsed = d.unparsed
-        self._one_line = False
-        for lineno, line in enumerate(lines, 1):  # noqa: B007 - lineno and line used after
+        lineno = before
+        for lineno, line in enumerate(lines, before + 1):  # noqa: B007 - used after the loop
             c = line[0]
             if c == "\t":
-                fid = cache_get(line)
+                fid = cache_get(line[:-1] if line[-1] == "\n" else line)
                 if fid is None:
                     fid = self._frame_id(line)
                     if fid < 0:
@@ -330,32 +476,23 @@ class ScriptReader:
                     cur = None
             else:
                 cur = other(line, lineno, path, cur, stack)
-        d.lines += lineno
-        if cur is not None:
-            if line and not line.endswith("\n"):
-                # the text stops mid-line: the last sample is cut, drop it
-                d.truncated += 1
-                d.note(path, lineno, "truncated last sample (no end of line), dropped")
-                stack.clear()
-            else:
-                finish(cur, stack)
-        if lineno == 0:
-            raise EmptyInputError(path, "empty input: no perf script text")
-        got = sum(e.samples for e in events.values()) - start_samples
-        unparsed = d.unparsed - start_unparsed  # this text's junk, not earlier inputs'
-        if got == 0 and unparsed and unparsed >= lineno // 2:
-            raise InputError(path, "not perf script output (no sample header found)", 1)
+        self._cur = cur
+        return lineno, line
 
     def _finish(self, cur: _Cur, stack: list[int]) -> None:
         """Count the finished sample under its (thread, comm, stack) and clear ``stack``."""
-        ev, tid, comm, w, t, rest = cur
-        if not stack and rest:
-            fid = self._frame_id(rest)
+        if not stack and cur[5]:
+            fid = self._frame_id(cur[5])
             if fid >= 0:
                 stack.append(fid)
         if not stack:
             self.data.empty_stacks += 1
-        key = (tid, comm, tuple(stack))
+        self._count(cur, tuple(stack))
+        stack.clear()
+
+    def _count(self, cur: _Cur, stack: tuple[int, ...]) -> None:
+        ev, tid, comm, w, t, _rest = cur
+        key = (tid, comm, stack)
         acc = ev.stacks.get(key)
         if acc is None:
             ev.stacks[key] = [1, w]
@@ -369,7 +506,6 @@ class ScriptReader:
                 ev.time_first = t
             if ev.time_last is None or t > ev.time_last:
                 ev.time_last = t
-        stack.clear()
 
     def _other(
         self, line: str, lineno: int, path: str, cur: _Cur | None, stack: list[int]
@@ -470,7 +606,7 @@ class ScriptReader:
             text = io.TextIOWrapper(proc.stdout, encoding="utf-8", errors="surrogateescape")
             failure: JitprofError | None = None
             try:
-                self.read_lines(text, path)
+                self.read_text(text, path)
             except JitprofError as e:
                 failure = e
             finally:

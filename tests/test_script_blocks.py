@@ -1,0 +1,75 @@
+"""The block reader (read_text, used for files) must agree exactly with the line reader."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import pytest
+
+from jitprof.script import ScriptData, ScriptReader
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ODD = [
+    # default callchain samples, two events, a thread mapped by pid/tid
+    "x 10/11 1.0: 5 cpu-clock: \n\t7f0000001000 a+0x1 (//anon)\n\t401000 main+0x2 (/bin/x)\n\n"
+    "x 10/11 2.0: 5 cpu-clock: \n\t7f0000001000 a+0x1 (//anon)\n\t401000 main+0x2 (/bin/x)\n\n"
+    "x 11 3.0: 1 page-faults: \n\t401000 main+0x2 (/bin/x)\n\n",
+    # side-band records glued to the first sample, junk, a perf warning, srclines
+    "x 0 0.0: PERF_RECORD_MMAP2 10/10: [0x400000(0x1000) @ 0 00:00 0 0]: r-xp /bin/x\n"
+    "x 10 1.0: 5 cpu-clock: \n\t401000 main+0x2 (/bin/x)\n  x.c:3\n\t401100 f+0x2 (/bin/x)\n\n"
+    "Warning: something\njunk line\n\n"
+    "x 10 1.5: 5 cpu-clock: \n\t401000 main+0x2 (/bin/x)\n\n\n\n"
+    "x 10 1.6: 5 cpu-clock: \n\tnot-a-frame\n\t401000 main+0x2 (/bin/x)\n\n",
+    # -G: one line per sample, no blank lines; then -F ip,sym,dso style empty headers
+    "x 10 1.0: 5 cpu-clock:  401000 main+0x2 (/bin/x)\n"
+    "x 10 1.1: 5 cpu-clock:  401100 f+0x2 (/bin/x)\n\n"
+    "\n\t401000 main+0x2 (/bin/x)\n\n\t401100 f (/bin/x)\n\n",
+    # no trailing blank line; then a truncated last line
+    "x 10 1.0: 5 cpu-clock: \n\t401000 main+0x2 (/bin/x)\n",
+    "x 10 1.0: 5 cpu-clock: \n\t401000 main+0x2 (/bin/x)\n\nx 10 2.0: 5 cpu-clock: \n\t4010",
+    # the same frames under different times and threads (caches must not mix them)
+    "".join(f"x {10 + i % 3} {i}.5: {i} cpu-clock: \n\t401000 main+0x2 (/bin/x)\n\n"
+            for i in range(50)),
+]
+
+
+def _by_lines(text: str) -> ScriptData:
+    r = ScriptReader()
+    r.read_lines(io.StringIO(text), "t")
+    return r.data
+
+
+def _by_blocks(text: str, chunk: int) -> ScriptData:
+    r = ScriptReader()
+    r.read_text(io.StringIO(text), "t", chunk=chunk)
+    return r.data
+
+
+def _digest(d: ScriptData) -> object:
+    frames = d.frames
+    events = {
+        name: (e.samples, e.weight, e.has_period, e.time_first, e.time_last,
+               sorted((tid, comm, tuple(repr(frames[f]) for f in st), v[0], v[1])
+                      for (tid, comm, st), v in e.stacks.items()))
+        for name, e in d.events.items()
+    }
+    return (list(d.events), events, d.tid_pid, d.mmaps, d.lines, d.srclines, d.unparsed,
+            d.warnings, d.truncated, d.empty_stacks, [str(x) for x in d.diagnostics])
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 22])
+@pytest.mark.parametrize("text", ODD)
+def test_blocks_equal_lines_on_odd_texts(text: str, chunk: int) -> None:
+    assert _digest(_by_blocks(text, chunk)) == _digest(_by_lines(text))
+
+
+@pytest.mark.parametrize("sample", ["hhvm-demo/slow", "hhvm-demo/fast", "node-demo"])
+def test_blocks_equal_lines_on_real_recordings(sample: str) -> None:
+    text = gzip.decompress((ROOT / "samples" / sample / "perf.script.gz").read_bytes()).decode(
+        "utf-8", "surrogateescape")
+    want = _digest(_by_lines(text))
+    assert _digest(_by_blocks(text, 1 << 16)) == want
+    assert _digest(_by_blocks(text, 4099)) == want
