@@ -93,7 +93,8 @@ def perf_name_kind(sym: str, dso: str, addr: int) -> Kind:
     if kind is not None:
         return kind
     if dso.startswith("[kernel") or dso.startswith("[guest.kernel") or (
-        addr >= KERNEL_MIN_ADDR and dso in ("[unknown]", "")
+        # kernel modules print as "[kvm]", "[nf_tables]"
+        addr >= KERNEL_MIN_ADDR and (dso == "" or dso.startswith("["))
     ):
         return Kind.KERNEL
     if not sym or sym == "[unknown]":

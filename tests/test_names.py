@@ -199,6 +199,10 @@ USER = 0x5622227372C4
         ("kmem_cache_alloc_noprof", "[kernel.kallsyms]", 0xFFFFFFFF81650990, Kind.KERNEL),
         ("elf_load", "[kernel.kallsyms]", 0xFFFFFFFF81775B9A, Kind.KERNEL),
         ("x", "[guest.kernel.kallsyms]", 0xFFFFFFFF81000000, Kind.KERNEL),
+        # kernel modules: perf prints the module name in brackets ("... ([kvm])")
+        ("kvm_is_in_guest", "[kvm]", 0xFFFFFFFFC0A1B2C3, Kind.KERNEL),
+        ("nft_do_chain", "[nf_tables]", 0xFFFFFFFFC0F00010, Kind.KERNEL),
+        ("[unknown]", "[nf_tables]", 0xFFFFFFFFC0F00010, Kind.KERNEL),
         ("[unknown]", "[unknown]", 0xFFFFFFFF81000000, Kind.KERNEL),
         ("[unknown]", "", 0xFFFFFFFF81000000, Kind.KERNEL),
         ("", "[unknown]", KERNEL_MIN_ADDR, Kind.KERNEL),
