@@ -63,7 +63,9 @@ class PerfMap:
     starts: array = field(default_factory=lambda: array("Q"))
     ends: array = field(default_factory=lambda: array("Q"))
     linenos: array = field(default_factory=lambda: array("L"))
-    names: list[bytes] = field(default_factory=list)
+    name_starts: array = field(default_factory=lambda: array("Q"))
+    name_ends: array = field(default_factory=lambda: array("Q"))
+    data: bytes = b""
     lines: int = 0
     blank: int = 0
     bad: int = 0
@@ -76,7 +78,7 @@ class PerfMap:
         return len(self.starts)
 
     def name(self, i: int) -> str:
-        return self.names[i].decode("utf-8", "replace")
+        return self.data[self.name_starts[i] : self.name_ends[i]].decode("utf-8", "replace")
 
     def entry(self, i: int) -> Entry:
         return Entry(self.starts[i], self.ends[i], self.linenos[i], self.name(i))
@@ -122,10 +124,14 @@ def _count_overlaps(starts: array, ends: array) -> int:
     return sum(flags)
 
 
-def _parse_clean(pm: PerfMap, lines: list[bytes]) -> bool:
-    """The fast path for maps where every line is "start size name" with single spaces and
-    plain hex (what JITs write): whole-list operations, no per-line Python code. Returns
-    False, having changed nothing, if any line needs the careful per-line parser."""
+_CHUNK_LINES = 1 << 16  # lines parsed at a time: bounds the temporary lists
+
+
+def _parse_clean(pm: PerfMap, lines: list[bytes], first_lineno: int, offsets: list[int]) -> bool:
+    """The fast path for lines that are all "start size name" with single spaces and plain
+    hex (what JITs write): whole-list operations, no Python code per line. Returns False,
+    having changed nothing, if any line needs the careful per-line parser. ``offsets``:
+    where each line starts in the map's bytes."""
     parts = list(map(methodcaller("split", b" ", 2), lines))
     if not all(map((3).__eq__, map(len, parts))):
         return False
@@ -146,18 +152,22 @@ def _parse_clean(pm: PerfMap, lines: list[bytes]) -> bool:
     ends = list(map(add, starts, map(max, sizes, repeat(1))))
     if ends and max(ends) >= _MAX_ADDR:
         return False
-    pm.zero_size = sizes.count(0)
-    pm.starts = array("Q", starts)
-    pm.ends = array("Q", ends)
-    pm.linenos = array("L", range(1, len(lines) + 1))
-    pm.names = names
+    pm.zero_size += sizes.count(0)
+    pm.starts.extend(starts)
+    pm.ends.extend(ends)
+    pm.linenos.extend(range(first_lineno, first_lineno + len(lines)))
+    # the name is the rest of the line after "start size "
+    name_at = map(add, map(add, offsets, map(len, a)), map(len, b))
+    pm.name_starts.extend(map(add, name_at, repeat(2)))
+    pm.name_ends.extend(map(add, offsets, map(len, lines)))
     return True
 
 
-def _parse_lines(pm: PerfMap, lines: list[bytes], strict: bool) -> None:
+def _parse_lines(pm: PerfMap, lines: list[bytes], first_lineno: int, offsets: list[int],
+                 strict: bool) -> None:
     """The careful parser: any blank, separator and 0x dialect; bad lines counted."""
-    starts, ends, linenos, names = pm.starts, pm.ends, pm.linenos, pm.names
-    for lineno, line in enumerate(lines, 1):
+    for lineno, line, at in zip(range(first_lineno, first_lineno + len(lines)), lines, offsets,
+                                strict=True):
         m = _LINE_RX.fullmatch(line)
         if m is None or not m.group(3).strip():
             if not line.strip():
@@ -174,28 +184,43 @@ def _parse_lines(pm: PerfMap, lines: list[bytes], strict: bool) -> None:
             continue
         if z == 0:
             pm.zero_size += 1
-        starts.append(s)
-        ends.append(s + max(z, 1))
-        linenos.append(lineno)
-        names.append(m.group(3))
+        pm.starts.append(s)
+        pm.ends.append(s + max(z, 1))
+        pm.linenos.append(lineno)
+        pm.name_starts.append(at + m.start(3))
+        pm.name_ends.append(at + len(line))
 
 
 def parse_perf_map(data: bytes, path: str, strict: bool = False) -> PerfMap:
-    """Parse a whole map held in ``data``; ``path`` is for messages and the pid."""
+    """Parse a whole map held in ``data``; ``path`` is for messages and the pid. The
+    names stay in ``data`` (kept by the PerfMap) and are decoded only when asked for."""
     pm = PerfMap(path=path, pid=pid_from_map_name(path))
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
         if data.endswith(b"\r"):
             data = data[:-1]  # an unterminated last line ending in \r
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # the file ended with a newline
-    pm.lines = len(lines)
+    pm.data = data
     gc_was_enabled = gc.isenabled()
     gc.disable()  # a million small objects: the cyclic GC only costs time here
     try:
-        if not _parse_clean(pm, lines):
-            _parse_lines(pm, lines, strict)
+        pos = 0
+        lineno = 1
+        size = len(data)
+        step = _CHUNK_LINES * 64
+        while pos < size:
+            cut = data.find(b"\n", min(pos + step, size - 1))
+            end = size if cut < 0 else cut + 1
+            lines = data[pos:end].split(b"\n")
+            if lines[-1] == b"":
+                lines.pop()  # the chunk ended with a newline
+            lens = map(add, map(len, lines), repeat(1))
+            offsets = list(accumulate(lens, initial=pos))
+            offsets.pop()
+            if not _parse_clean(pm, lines, lineno, offsets):
+                _parse_lines(pm, lines, lineno, offsets, strict)
+            lineno += len(lines)
+            pos = end
+        pm.lines = lineno - 1
     finally:
         if gc_was_enabled:
             gc.enable()
