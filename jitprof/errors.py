@@ -18,6 +18,10 @@ class JitprofError(Exception):
         where = f"{self.path}:{self.lineno}" if self.lineno else self.path
         return f"{where}: {self.message}"
 
+    def __reduce__(self) -> tuple[type[JitprofError], tuple[str, str, int]]:
+        # errors cross process boundaries (maps are parsed in a second process)
+        return (type(self), (self.path, self.message, self.lineno))
+
 
 class InputError(JitprofError):
     """Malformed input (bad line under --strict, not perf output, truncated)."""

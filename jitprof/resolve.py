@@ -13,9 +13,11 @@ Rules (README "How frames are named"):
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from jitprof.errors import EmptyInputError, InputError
@@ -26,6 +28,15 @@ from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
 from jitprof.script import RawFrame, ScriptData
 
 JIT_DSO = "[JIT]"
+PRELOAD_BYTES = 4 << 20  # maps this big are parsed in a second process
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
 USER_MIN_ADDR = 0x10000
 
 
@@ -40,12 +51,34 @@ class MapFinder:
     search_tmp: bool = True
     strict: bool = False
     _loaded: dict[str, PerfMap] = field(default_factory=dict)
+    _pending: dict[str, Future[PerfMap]] = field(default_factory=dict)
 
     def _load(self, path: str) -> PerfMap:
         pm = self._loaded.get(path)
         if pm is None:
-            pm = self._loaded[path] = load_perf_map(path, strict=self.strict)
+            pending = self._pending.pop(path, None)
+            if pending is not None:
+                pm = pending.result()
+            else:
+                pm = load_perf_map(path, strict=self.strict)
+            self._loaded[path] = pm
         return pm
+
+    def preload(self) -> None:
+        """Parse big ``--map`` files in a second process while the main one reads the
+        samples (a 1,000,000-line map takes seconds; the reading takes longer): both
+        cores work, and the map is ready when the samples are."""
+        big = [p for p in self.maps if _size(p) >= PRELOAD_BYTES]
+        if not big:
+            return
+        try:
+            ctx = multiprocessing.get_context("fork")
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+        except (ValueError, OSError):  # no fork here: load when needed instead
+            return
+        for p in big:
+            self._pending[p] = pool.submit(load_perf_map, p, self.strict)
+        pool.shutdown(wait=False)
 
     def find(self, pid: int, input_dirs: Iterable[str]) -> list[PerfMap]:
         named = [p for p in self.maps if pid_from_map_name(p) == pid]
@@ -62,8 +95,13 @@ class MapFinder:
         return [self._load(p) for p in unnamed]
 
     def check_explicit(self) -> None:
+        """Fail early on a --map that cannot be read or a --map-dir that is not one."""
         for p in self.maps:
-            self._load(p)
+            try:
+                with open(p, "rb"):
+                    pass
+            except OSError as e:
+                raise InputError(p, f"cannot read map: {e.strerror}") from None
         for d in self.map_dirs:
             if not os.path.isdir(d):
                 raise InputError(d, "--map-dir is not a directory")
@@ -366,5 +404,6 @@ def load_profile(
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict)
     finder.check_explicit()
+    finder.preload()
     data = read_scripts(inputs)
     return build_profile(data, finder, event=event, pids=pids, comms=comms)

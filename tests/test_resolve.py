@@ -216,3 +216,36 @@ def test_unwinder_garbage_is_not_jit_code(tmp_path: Path) -> None:
               "\t1 [unknown] ([unknown])\n\n")
     prof = _profile(tmp_path, script=script)
     assert prof.diagnostics.jit_frames == 1
+
+
+def test_big_map_parsed_in_a_second_process_gives_the_same_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jitprof.resolve as resolve
+
+    (tmp_path / "perf.script").write_text(SCRIPT)
+    (tmp_path / "perf-100.map").write_text(MAP)
+    args = ([str(tmp_path / "perf.script")],)
+    kw = {"maps": [str(tmp_path / "perf-100.map")], "search_tmp": False}
+    inline = load_profile(*args, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(resolve, "PRELOAD_BYTES", 0)
+    finder = resolve.MapFinder(maps=kw["maps"], search_tmp=False)  # type: ignore[arg-type]
+    finder.preload()
+    assert finder._pending  # really parsed elsewhere
+    background = load_profile(*args, **kw)  # type: ignore[arg-type]
+    assert _by_name(background) == _by_name(inline)
+    assert background.diagnostics.maps == inline.diagnostics.maps
+
+
+def test_bad_map_in_a_second_process_is_the_same_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jitprof.resolve as resolve
+    from jitprof.errors import InputError
+
+    monkeypatch.setattr(resolve, "PRELOAD_BYTES", 0)
+    (tmp_path / "perf.script").write_text(SCRIPT)
+    (tmp_path / "perf-100.map").write_text(MAP + "zz nonsense\n")
+    with pytest.raises(InputError, match=r"perf-100\.map:6: bad map line"):
+        load_profile([str(tmp_path / "perf.script")], maps=[str(tmp_path / "perf-100.map")],
+                     search_tmp=False, strict=True)
