@@ -46,3 +46,8 @@ class LatestWinsIndex:
             if best is None or e.order > best.order:
                 best = e
         return best
+
+    def is_alone(self, entry: Entry) -> bool:
+        """True if no other indexed entry overlaps ``entry``'s range."""
+        end = entry.end if entry.end > entry.start else entry.start + 1
+        return len(self._tree.overlap(entry.start, end)) <= 1

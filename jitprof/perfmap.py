@@ -83,27 +83,42 @@ class PerfMap:
     def entry(self, i: int) -> Entry:
         return Entry(self.starts[i], self.ends[i], self.linenos[i], self.name(i))
 
-    def index_for(self, addresses: Iterable[int]) -> LatestWinsIndex:
-        """An index that answers exactly for ``addresses``: holds every entry that
-        contains at least one of them (so the latest such entry is always present).
-        One C-level pass: a bisect per map line into the sorted addresses."""
-        addrs = sorted(set(addresses))
+    def _hits(self, addrs: list[int]) -> list[int]:
+        """Lines (indices) whose range holds at least one of the sorted ``addrs``; one
+        C-level pass: a bisect per map line."""
         if not addrs:
-            return LatestWinsIndex(())
+            return []
         ext = [*addrs, _MAX_ADDR + 1]  # a sentinel past every end
         first = map(ext.__getitem__, map(bisect_left, repeat(addrs), self.starts))
-        hit = compress(range(len(self.starts)), map(lt, first, self.ends))
-        return LatestWinsIndex(self.entry(i) for i in hit)
+        return list(compress(range(len(self.starts)), map(lt, first, self.ends)))
+
+    def index_for(self, addresses: Iterable[int]) -> LatestWinsIndex:
+        """An index that answers exactly for ``addresses``: holds every entry that
+        contains at least one of them (so the latest such entry is always present)."""
+        return LatestWinsIndex(self.entry(i) for i in self._hits(sorted(set(addresses))))
 
     def lookup_all(self, addresses: Iterable[int]) -> dict[int, Entry]:
-        """Resolve many addresses at once: address -> winning entry (missing if none)."""
-        addrs = set(addresses)
-        index = self.index_for(addrs)
+        """Resolve many addresses at once: address -> winning entry (missing if none).
+
+        The interval tree holds the hit entries; it is asked once per entry whether the
+        entry meets another one. An entry that meets none names every address in it
+        outright; addresses in a reused stretch are resolved point by point by the tree
+        (latest line wins). So the tree's cost grows with the entries and the reuse, not
+        with the number of addresses."""
+        addrs = sorted(set(addresses))
+        entries = [self.entry(i) for i in self._hits(addrs)]
+        index = LatestWinsIndex(entries)
         out: dict[int, Entry] = {}
-        for a in addrs:
-            e = index.lookup(a)
-            if e is not None:
-                out[a] = e
+        for e in entries:
+            inside = addrs[bisect_left(addrs, e.start) : bisect_left(addrs, e.end)]
+            if index.is_alone(e):
+                out.update(zip(inside, repeat(e)))
+            else:
+                for a in inside:
+                    if a not in out:
+                        best = index.lookup(a)
+                        if best is not None:
+                            out[a] = best
         return out
 
 
