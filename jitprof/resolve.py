@@ -195,12 +195,18 @@ def build_profile(
 
     # 2. addresses each process needs from its map (leaf: addr, callers: addr - 1)
     # (both forms for every JIT frame: which one applies depends on its place in a stack)
-    wanted: dict[int, set[int]] = {}
+    used_by_pid: dict[int, set[int]] = {}  # raw frame ids each process's stacks use
     for pid, _tid, _comm, stack, _n, _w in selected:
-        for fid in stack:
-            if raw_jit[fid]:
-                addr = frames[fid].addr
-                wanted.setdefault(pid, set()).update((addr, addr - 1))
+        ids = used_by_pid.get(pid)
+        if ids is None:
+            ids = used_by_pid[pid] = set()
+        ids.update(stack)
+    jit_used = {pid: [fid for fid in ids if raw_jit[fid]] for pid, ids in used_by_pid.items()}
+    wanted: dict[int, set[int]] = {}
+    for pid, fids in jit_used.items():
+        if fids:
+            addrs = [frames[fid].addr for fid in fids]
+            wanted[pid] = {*addrs, *(a - 1 for a in addrs)}
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in data.inputs if p != "-"]
     resolved: dict[int, dict[int, Entry]] = {}
     map_info: list[MapHealth] = []
@@ -247,11 +253,8 @@ def build_profile(
     # translate the same in every process, so processes without JIT frames share one.
     nraw = len(frames)
     named_perf = [f.sym not in ("", "[unknown]") for f in frames]
-    jit_pids = {pid for pid, _t, _c, stack, _n, _w in selected if any(map(raw_jit.__getitem__,
-                                                                          stack))}
-    used: set[int] = set()
-    for _p, _t, _c, stack, _n, _w in selected:
-        used.update(stack)
+    jit_pids = {pid for pid, fids in jit_used.items() if fids}
+    used: set[int] = set().union(*used_by_pid.values())
     common = [-1] * nraw
     for fid in used:
         common[fid] = perf_frame(fid)
@@ -263,9 +266,7 @@ def build_profile(
         leaf_named = [0] * nraw
         call_named = [0] * nraw
         table = resolved.get(pid)
-        for fid in used:
-            if not raw_jit[fid]:
-                continue
+        for fid in jit_used[pid]:
             if table is None:  # no map for this process: keep perf's name
                 leaf_named[fid] = call_named[fid] = int(named_perf[fid])
                 continue
