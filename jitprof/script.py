@@ -262,7 +262,7 @@ def open_text(path: str) -> IO[str]:
 # The sample being read: (event, tid or -1, comm, weight, time or None, header rest)
 _Cur = tuple[EventData, int, str, int, "float | None", str]
 _HEADER_CACHE_MAX = 65536
-_STACK_CACHE_MAX = 32768  # frames texts kept (about 1 KB each)
+_STACK_CACHE_MAX = 131072  # frames texts kept (about 1 KB each: up to ~130 MB)
 
 
 class ScriptReader:
@@ -352,15 +352,14 @@ class ScriptReader:
                         if frames_text.count("\n\t") == len(frame_lines) - 1:
                             found = list(map(cache_get, frame_lines))
                             if None in found:
-                                found = [self._block_frame(ln, fid, path, lineno + 2 + i)
-                                         for i, (ln, fid) in enumerate(zip(frame_lines, found,
-                                                                           strict=True))]
-                                while None in found:
-                                    found.remove(None)
-                            stack = tuple(found)  # type: ignore[arg-type] # no None left
-                            if len(stacks) >= _STACK_CACHE_MAX:
-                                stacks.clear()
-                            stacks[frames_text] = stack
+                                found = [self._frame_id(ln) if fid is None else fid
+                                         for ln, fid in zip(frame_lines, found, strict=True)]
+                            # a line that is no frame: the line reader counts it (once)
+                            if -1 not in found:
+                                stack = tuple(found)  # type: ignore[arg-type] # no None
+                                if len(stacks) >= _STACK_CACHE_MAX:
+                                    stacks.clear()
+                                stacks[frames_text] = stack
                     if stack is not None:
                         head = block[:nl]
                         # the header cache (see _header), inlined: this runs per sample
@@ -394,8 +393,12 @@ class ScriptReader:
                             cur = self._other(head, lineno + 1, path, None, self._stack)
                             if cur is not None:
                                 self._count(cur, stack)
-                                lineno += frames_text.count("\n") + 3
-                                continue
+                            else:  # _other took the line (junk, a message): the rest as lines
+                                self._run_lines([ln + "\n" for ln in frames_text.split("\n")]
+                                                + ["\n"], path, lineno + 1)
+                                last = "\n"
+                            lineno += frames_text.count("\n") + 3
+                            continue
                 # anything else: line by line, then the blank line that ended the block
                 lines = block.split("\n")
                 self._run_lines([ln + "\n" for ln in lines] + ["\n"], path, lineno)
@@ -404,16 +407,6 @@ class ScriptReader:
             if not data:
                 break
         self._end(path, start, lineno, last)
-
-    def _block_frame(self, text: str, fid: int | None, path: str, lineno: int) -> int | None:
-        if fid is not None:
-            return fid
-        got = self._frame_id(text)
-        if got < 0:
-            self.data.unparsed += 1
-            self.data.note(path, lineno, f"not a callchain line: {text.strip()[:60]!r}")
-            return None
-        return got
 
     def _begin(self, path: str) -> tuple[int, int]:
         d = self.data
