@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -120,10 +119,17 @@ class _MergedMaps:
         return out
 
 
-def _boot_time() -> float | None:
+def process_start_time(pid: int) -> float | None:
+    """When a live process started (epoch seconds), from /proc; None if not running here."""
     try:
-        return time.time() - time.clock_gettime(time.CLOCK_MONOTONIC)
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        with open("/proc/stat", "rb") as f:
+            btime = next(int(ln.split()[1]) for ln in f if ln.startswith(b"btime "))
+        # field 22 (starttime, clock ticks after boot) counts from after the ")" of comm
+        ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])
+        return btime + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
         return None
 
 
@@ -331,17 +337,12 @@ def build_profile(
             + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
             " perf's names or stay [unknown]"
         )
-    boot = _boot_time()
     for mi in map_info:
-        mt = mi.mtime
-        if (
-            mt is not None and boot is not None and ev.time_first is not None
-            and mi.path.startswith("/tmp/")
-            and mt < boot + ev.time_first - 1.0 and boot + ev.time_first < time.time()
-        ):
+        started = process_start_time(mi.pid) if mi.pid is not None else None
+        if mi.mtime is not None and started is not None and mi.mtime < started - 1.0:
             warnings.append(
-                f"{mi.path} was last written before the first sample: it may be stale "
-                "(a map left by an older process with the same pid)"
+                f"{mi.path} was last written before process {mi.pid} started: it is stale "
+                "(left by an older process with the same pid?)"
             )
     if jit_samples and jit_samples_named < 0.5 * jit_samples:
         warnings.append(

@@ -249,3 +249,31 @@ def test_bad_map_in_a_second_process_is_the_same_one_line_error(
     with pytest.raises(InputError, match=r"perf-100\.map:6: bad map line"):
         load_profile([str(tmp_path / "perf.script")], maps=[str(tmp_path / "perf-100.map")],
                      search_tmp=False, strict=True)
+
+
+def test_map_older_than_its_live_process_is_flagged_stale(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        pid = proc.pid
+        m = Path(f"/tmp/perf-{pid}.map")
+        m.write_text("7f0000001000 100 PHP::A::run\n")
+        try:
+            script = f"x {pid}/{pid} 1.0: 3 cpu-clock:\n\t7f0000001010 [unknown] (//anon)\n\n"
+            inp = tmp_path / "perf.script"
+            inp.write_text(script)
+            fresh = load_profile([str(inp)])
+            assert _by_name(fresh) == {"PHP::A::run": (3, 3)}
+            assert not any("stale" in w for w in fresh.diagnostics.warnings)
+            old = time.time() - 3600
+            os.utime(m, (old, old))
+            stale = load_profile([str(inp)])
+            assert any(f"before process {pid} started" in w for w in stale.diagnostics.warnings)
+        finally:
+            m.unlink()
+    finally:
+        proc.kill()
+        proc.wait()
