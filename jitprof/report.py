@@ -61,6 +61,20 @@ def kind_summary(profile: Profile) -> dict[str, dict[str, float | int]]:
     return out
 
 
+def dso_summary(profile: Profile) -> dict[str, dict[str, float | int]]:
+    """Self weight per dso (the leaf's), largest first."""
+    acc: dict[str, list[int]] = {}
+    for stack, w, s, _t in profile.iter_stacks():
+        if stack:
+            a = acc.setdefault(profile.frames[stack[0]].dso, [0, 0])
+            a[0] += w
+            a[1] += s
+    total = profile.weight or 1
+    ordered = sorted(acc.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    return {dso: {"self": w, "self_samples": s, "self_pct": round(100.0 * w / total, 4)}
+            for dso, (w, s) in ordered}
+
+
 def process_summary(profile: Profile) -> list[dict[str, object]]:
     acc: dict[tuple[int, str], list[int]] = {}
     for _stack, w, s, t in profile.iter_stacks():
@@ -105,6 +119,7 @@ def to_json(profile: Profile, rows: list[Row]) -> str:
             for r in rows
         ],
         "kinds": kind_summary(profile),
+        "dsos": dso_summary(profile),
         "processes": process_summary(profile),
         "diagnostics": dataclasses.asdict(d),
     }

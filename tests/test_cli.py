@@ -58,6 +58,9 @@ def test_json_contract(recording: Path) -> None:
     assert doc["kinds"]["PHP"] == {"self": 3, "self_samples": 1, "self_pct": 75.0}
     assert doc["diagnostics"]["jit_samples"] == 1
     assert doc["diagnostics"]["jit_samples_resolved_pct"] == 100.0
+    assert doc["dsos"] == {"[JIT]": {"self": 3, "self_samples": 1, "self_pct": 75.0},
+                           "/bin/x": {"self": 1, "self_samples": 1, "self_pct": 25.0}}
+    assert list(doc["dsos"]) == ["[JIT]", "/bin/x"]
     assert doc["processes"] == [{"pid": 10, "comm": "php", "weight": 4, "samples": 2,
                                  "pct": 100.0}]
 
