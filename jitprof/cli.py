@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ EXIT_OK = 0
 EXIT_INPUT = 1  # bad input (unreadable, not perf output, bad line under --strict)
 EXIT_USAGE = 2  # click's usage errors
 EXIT_EMPTY = 3  # no samples (empty input, or nothing matches the filters)
+EXIT_INTERNAL = 70  # a bug in jitprof (EX_SOFTWARE)
 
 
 def _kind(value: str) -> Kind:
@@ -37,6 +39,16 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("jitprof: interrupted", err=True)
             ctx.exit(130)
+        except OSError as e:  # writing the output, mostly
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"jitprof: error: {where}{e.strerror or e}", err=True)
+            ctx.exit(EXIT_INPUT)
+        except Exception as e:  # a bug: one line for the user, the traceback on request
+            if os.environ.get("JITPROF_DEBUG"):
+                raise
+            click.echo(f"jitprof: internal error: {type(e).__name__}: {e} (a bug; set "
+                       "JITPROF_DEBUG=1 for the traceback and please report it)", err=True)
+            ctx.exit(EXIT_INTERNAL)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -44,7 +56,7 @@ class _Group(click.Group):
 def main() -> None:
     """Name JIT-compiled code (HHVM, V8/Node, Python -X perf, Java) in Linux perf profiles.
 
-    Exit codes: 0 ok, 1 bad input, 2 usage error, 3 no samples.
+    Exit codes: 0 ok, 1 bad input, 2 usage error, 3 no samples, 70 internal error.
     """
 
 

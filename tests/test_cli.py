@@ -166,6 +166,25 @@ def test_truncated_script_is_counted(tmp_path: Path, recording: Path) -> None:
     assert doc["weight"] == 4 and doc["diagnostics"]["truncated_samples"] == 1
 
 
+def test_unwritable_output_is_a_one_line_error(recording: Path, tmp_path: Path) -> None:
+    code, _, err = run("report", str(recording), "--no-tmp", "-o", str(tmp_path / "no" / "x"))
+    _one_line_error(code, err, EXIT_INPUT, str(tmp_path / "no" / "x"))
+
+
+def test_a_bug_is_one_line_not_a_traceback(recording: Path, monkeypatch: pytest.MonkeyPatch
+                                          ) -> None:
+    import jitprof.report
+
+    def boom(*a: object, **k: object) -> None:
+        raise ZeroDivisionError("simulated bug")
+
+    monkeypatch.setattr(jitprof.report, "render", boom)
+    monkeypatch.delenv("JITPROF_DEBUG", raising=False)
+    code, _, err = run("report", str(recording), "--no-tmp")
+    assert code == 70 and err.count("\n") == 1 and "internal error" in err
+    assert "Traceback" not in err
+
+
 def test_unknown_kind_is_a_usage_error(recording: Path) -> None:
     code, _, err = run("report", str(recording), "--kind", "rubbish")
     assert code == 2 and "unknown kind" in err
