@@ -36,6 +36,8 @@ class _Group(click.Group):
         except BrokenPipeError:  # `jitprof report ... | head`
             sys.stderr.close()
             ctx.exit(0)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own usage errors and exits
         except KeyboardInterrupt:
             click.echo("jitprof: interrupted", err=True)
             ctx.exit(130)
