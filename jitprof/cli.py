@@ -82,12 +82,14 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
 @click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes reading one big input at once (default: the CPUs, at most 4).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
 def report(
     inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool, top: int,
     sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
-    event: str | None, fmt: str, strict: bool, output: str | None,
+    event: str | None, fmt: str, strict: bool, jobs: int | None, output: str | None,
 ) -> None:
     """Hot functions of perf script INPUTs (files, .gz/.xz, or - for stdin).
 
@@ -97,7 +99,8 @@ def report(
     from jitprof.resolve import load_profile
 
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
-                           comms=comms, strict=strict, search_tmp=not no_tmp)
+                           comms=comms, strict=strict, search_tmp=not no_tmp,
+                           jobs=jobs or min(os.cpu_count() or 1, 4))
     rows = function_rows(profile, sort=sort, kinds=kinds, top=top or None)
     text = render(profile, fmt, rows)
     if output:

@@ -399,13 +399,15 @@ def load_profile(
     comms: Sequence[str] = (),
     strict: bool = False,
     search_tmp: bool = True,
+    jobs: int = 1,
 ) -> Profile:
-    """The whole pipeline for perf script inputs: read, resolve, aggregate."""
+    """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
+    processes that may read one big input at once."""
     from jitprof.script import read_scripts
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict)
     finder.check_explicit()
     finder.preload()
-    data = read_scripts(inputs)
+    data = read_scripts(inputs, jobs=jobs)
     return build_profile(data, finder, event=event, pids=pids, comms=comms)

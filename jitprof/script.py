@@ -17,15 +17,20 @@ Weight is the period when the text has one (as perf report does), else 1 per sam
 from __future__ import annotations
 
 import bz2
+import codecs
 import gzip
 import io
 import lzma
+import multiprocessing
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -408,6 +413,80 @@ class ScriptReader:
                 break
         self._end(path, start, lineno, last)
 
+    def read_file_parallel(self, path: str, cuts: list[int]) -> None:
+        """Read ``path`` in pieces [cuts[i], cuts[i+1]): the first here, the others in
+        worker processes at the same time; merge theirs into ours in file order."""
+        try:
+            ctx = multiprocessing.get_context("fork")
+            pool = ProcessPoolExecutor(max_workers=len(cuts) - 2, mp_context=ctx)
+        except (ValueError, OSError):
+            self.read_file(path)
+            return
+        with pool:
+            futures = [pool.submit(_read_range, path, cuts[i], cuts[i + 1])
+                       for i in range(1, len(cuts) - 1)]
+            lines_before = self.data.lines
+            try:
+                f = _ByteRangeText(path, 0, cuts[1])
+                try:
+                    self.read_text(f, path)  # type: ignore[arg-type] # only read() is used
+                finally:
+                    f.close()
+            except OSError as e:
+                raise InputError(path, f"cannot read: {e}") from None
+            offset = self.data.lines - lines_before
+            for fut in futures:
+                try:
+                    part = fut.result()
+                except OSError as e:
+                    raise InputError(path, f"cannot read: {e}") from None
+                self._merge(part, offset)
+                offset += part.lines
+
+    def _merge(self, other: ScriptData, line_offset: int) -> None:
+        """Add another reader's data (a later piece of the same text) to ours."""
+        d = self.data
+        index = {fr: i for i, fr in enumerate(d.frames)}
+        remap: list[int] = []
+        for fr in other.frames:
+            i = index.get(fr)
+            if i is None:
+                i = index[fr] = len(d.frames)
+                d.frames.append(fr)
+            remap.append(i)
+        for name, oe in other.events.items():
+            ev = d.events.get(name)
+            if ev is None:
+                ev = d.events[name] = EventData(name)
+            for (tid, comm, st), (n, w) in oe.stacks.items():
+                key = (tid, comm, tuple(map(remap.__getitem__, st)))
+                acc = ev.stacks.get(key)
+                if acc is None:
+                    ev.stacks[key] = [n, w]
+                else:
+                    acc[0] += n
+                    acc[1] += w
+            ev.samples += oe.samples
+            ev.weight += oe.weight
+            ev.has_period = ev.has_period or oe.has_period
+            for t in (oe.time_first, oe.time_last):
+                if t is not None:
+                    if ev.time_first is None or t < ev.time_first:
+                        ev.time_first = t
+                    if ev.time_last is None or t > ev.time_last:
+                        ev.time_last = t
+        for tid, pid in other.tid_pid.items():
+            d.tid_pid.setdefault(tid, pid)
+        d.mmaps.extend(other.mmaps)
+        d.lines += other.lines
+        d.srclines += other.srclines
+        d.unparsed += other.unparsed
+        d.warnings += other.warnings
+        d.truncated += other.truncated
+        d.empty_stacks += other.empty_stacks
+        for x in other.diagnostics:
+            d.note(x.path, x.lineno + line_offset if x.lineno else 0, x.message)
+
     def _begin(self, path: str) -> tuple[int, int]:
         d = self.data
         d.inputs.append(path)
@@ -649,12 +728,89 @@ class ScriptReader:
         # other side-band records (LOST, THROTTLE, ...) carry nothing we use
 
 
-def read_scripts(paths: Iterable[str]) -> ScriptData:
-    """Read several perf script texts (samples merge) into one ``ScriptData``."""
+PARALLEL_MIN_BYTES = 64 << 20  # a text this big is read by several processes
+
+
+class _ByteRangeText:
+    """A text stream over bytes [start, end) of a file (UTF-8, undecodable bytes kept as
+    surrogates), for one process's share of a big input."""
+
+    def __init__(self, path: str, start: int, end: int) -> None:
+        self._f = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._f.seek(start)
+        self._left = end - start
+        self._dec = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+
+    def read(self, n: int) -> str:
+        if self._left <= 0:
+            return self._dec.decode(b"", final=True)
+        b = self._f.read(min(n, self._left))
+        self._left -= len(b)
+        return self._dec.decode(b, final=self._left <= 0 or not b)
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _sample_boundaries(path: str, size: int, parts: int) -> list[int]:
+    """Offsets that cut the file into ``parts`` pieces at blank lines (between samples);
+    fewer pieces when a cut finds no blank line nearby (a text without them)."""
+    cuts = [0]
+    with open(path, "rb") as f:
+        for k in range(1, parts):
+            at = size * k // parts
+            if at <= cuts[-1]:
+                continue
+            f.seek(at)
+            window = f.read(16 << 20)
+            i = window.find(b"\n\n")
+            if i < 0:
+                continue
+            cut = at + i + 2
+            if cut < size:
+                cuts.append(cut)
+    cuts.append(size)
+    return cuts
+
+
+def _read_range(path: str, start: int, end: int) -> ScriptData:
+    """Read one piece of a big text (in a worker process)."""
+    reader = ScriptReader()
+    f = _ByteRangeText(path, start, end)
+    try:
+        reader.read_text(f, path)  # type: ignore[arg-type] # read() is all it needs
+    finally:
+        f.close()
+    return reader.data
+
+
+def read_scripts(paths: Iterable[str], jobs: int = 1) -> ScriptData:
+    """Read several perf script texts (samples merge) into one ``ScriptData``. With
+    ``jobs`` > 1, a big uncompressed file is cut at blank lines into ``jobs`` pieces read
+    by as many processes, and their results merged (the same result as one reader)."""
     reader = ScriptReader()
     for p in paths:
+        size = _plain_file_size(p)
+        if jobs > 1 and size >= PARALLEL_MIN_BYTES:
+            cuts = _sample_boundaries(p, size, jobs)
+            if len(cuts) > 2:
+                reader.read_file_parallel(p, cuts)
+                continue
         reader.read_file(p)
     return reader.data
+
+
+def _plain_file_size(path: str) -> int:
+    """Size of an uncompressed regular text file; 0 for anything else."""
+    if path == "-" or path.endswith((".gz", ".xz", ".bz2")):
+        return 0
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0
+    if not stat.S_ISREG(st.st_mode) or _is_perf_data(path):
+        return 0
+    return st.st_size
 
 
 def iter_events(data: ScriptData) -> Iterator[EventData]:

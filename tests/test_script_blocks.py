@@ -73,3 +73,25 @@ def test_blocks_equal_lines_on_real_recordings(sample: str) -> None:
     want = _digest(_by_lines(text))
     assert _digest(_by_blocks(text, 1 << 16)) == want
     assert _digest(_by_blocks(text, 4099)) == want
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_parallel_read_equals_one_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         jobs: int) -> None:
+    import jitprof.script as script
+
+    text = gzip.decompress((ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz")
+                           .read_bytes())
+    # junk in the middle: its line number must come out right from a worker
+    half = text.index(b"\n\n", len(text) * 2 // 3) + 2
+    text = text[:half] + b"junk that is not perf output\n\n" + text[half:]
+    p = tmp_path / "perf.script"
+    p.write_bytes(text)
+    want = script.read_scripts([str(p)])
+    monkeypatch.setattr(script, "PARALLEL_MIN_BYTES", 0)
+    cuts = script._sample_boundaries(str(p), len(text), jobs)
+    assert len(cuts) == jobs + 1  # really cut
+    got = script.read_scripts([str(p)], jobs=jobs)
+    assert _digest(got) == _digest(want)
+    junk_line = text[:half].count(b"\n") + 1
+    assert any(d.lineno == junk_line and "junk" in d.message for d in got.diagnostics)
