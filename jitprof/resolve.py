@@ -237,12 +237,15 @@ def build_profile(
             f: RawFrame = frames[fid]
             kind = perf_name_kind(f.sym, f.dso, f.addr)
             name = f.sym if f.sym and f.sym != "[unknown]" else "[unknown]"
-            dso = f.dso or "[unknown]"
-            if raw_jit[fid] and name != "[unknown]":
+            if raw_jit[fid]:  # JIT memory that perf named from its own reading of the map
+                if name == "[unknown]":
+                    out = perf_cache[fid] = jit_unknown
+                    return out
                 name, kind = map_name(name)
-                dso = JIT_DSO
+                out = perf_cache[fid] = b.frame(name, kind, JIT_DSO, "")
+                return out
             key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT) else None
-            out = perf_cache[fid] = b.frame(name, kind, dso, key_dso)
+            out = perf_cache[fid] = b.frame(name, kind, f.dso or "[unknown]", key_dso)
         return out
 
     entry_cache: dict[Entry, int] = {}
