@@ -191,10 +191,30 @@ SIDE_BAND = (
 )
 
 
+def digest(d: ScriptData) -> object:
+    """Everything a reader produced, with frame ids replaced by the frames themselves."""
+    events = {
+        name: (e.samples, e.weight, e.has_period, e.time_first, e.time_last,
+               sorted((tid, comm, tuple(repr(d.frames[f]) for f in stack), acc[0], acc[1])
+                      for (tid, comm, stack), acc in e.stacks.items()))
+        for name, e in d.events.items()
+    }
+    return (list(d.events), events, d.tid_pid, d.mmaps, d.lines, d.srclines, d.unparsed,
+            d.warnings, d.truncated, d.empty_stacks, [str(x) for x in d.diagnostics])
+
+
 def read(text: str, path: str = "perf.txt", reader: ScriptReader | None = None) -> ScriptData:
-    r = reader or ScriptReader()
-    r.read_lines(io.StringIO(text), path)
-    return r.data
+    """Read with the line reader; the block reader (files) must produce the same."""
+    if reader is not None:
+        reader.read_lines(io.StringIO(text), path)
+        return reader.data
+    by_lines = ScriptReader()
+    by_lines.read_lines(io.StringIO(text), path)
+    for chunk in (5, 1 << 22):
+        by_blocks = ScriptReader()
+        by_blocks.read_text(io.StringIO(text), path, chunk=chunk)
+        assert digest(by_blocks.data) == digest(by_lines.data), chunk
+    return by_lines.data
 
 
 Stack = tuple[tuple[int, str, str], ...]
