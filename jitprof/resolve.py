@@ -333,10 +333,14 @@ def build_profile(
     prof.inputs = list(data.inputs)
 
     warnings: list[str] = []
-    if missing_pids:
+    # Only memory perf saw mapped anonymous and executable is surely JIT code; a lone
+    # "[unknown] ([unknown])" frame is as often the garbage an unwinder read.
+    surely_jit = [p for p in missing_pids
+                  if any(frames[fid].dso not in ("[unknown]", "") for fid in jit_used[p])]
+    if surely_jit:
         warnings.append(
             "no perf map for pid "
-            + ", ".join(str(p) for p in missing_pids)
+            + ", ".join(str(p) for p in surely_jit)
             + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
             " perf's names or stay [unknown]"
         )
