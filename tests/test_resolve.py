@@ -277,3 +277,11 @@ def test_map_older_than_its_live_process_is_flagged_stale(tmp_path: Path) -> Non
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_no_missing_map_warning_for_unwinder_garbage_alone(tmp_path: Path) -> None:
+    script = ("x 100/101 1.0: 4 cpu-clock:\n\t401000 main+0x10 (/bin/x)\n"
+              "\t7ffd00001234 [unknown] ([unknown])\n\n")
+    prof = _profile(tmp_path, script=script, with_map=False)
+    assert prof.diagnostics.missing_map_pids == [100]
+    assert not any("no perf map" in w for w in prof.diagnostics.warnings)
