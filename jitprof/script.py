@@ -32,7 +32,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from jitprof.errors import EmptyInputError, InputError, JitprofError
 from jitprof.model import Diagnostic
@@ -322,7 +322,7 @@ class ScriptReader:
         through the line-by-line reader."""
         start = self._begin(path)
         cache_get = self._cache.get
-        stacks: dict[str, tuple[int, ...]] = {}  # frames text -> stack, bounded
+        stacks: dict[str, list[Any]] = {}  # frames text -> see "entry" below; bounded
         stacks_get = stacks.get
         hcache_get = self._hcache.get
         lineno = 0
@@ -351,8 +351,9 @@ class ScriptReader:
                 if nl > 0 and self._cur is None and block[0] != "\t" and (
                         block.find("\n", 0, nl) < 0):  # a one-line header
                     frames_text = block[nl + 1 :]
-                    stack = stacks_get(frames_text)
-                    if stack is None:
+                    # entry: [stack, lines in the block, last header seen, its counter]
+                    entry = stacks_get(frames_text)
+                    if entry is None:
                         frame_lines = frames_text.split("\n")
                         if frames_text.count("\n\t") == len(frame_lines) - 1:
                             found = list(map(cache_get, frame_lines))
@@ -361,11 +362,12 @@ class ScriptReader:
                                          for ln, fid in zip(frame_lines, found, strict=True)]
                             # a line that is no frame: the line reader counts it (once)
                             if -1 not in found:
-                                stack = tuple(found)  # type: ignore[arg-type] # no None
                                 if len(stacks) >= _STACK_CACHE_MAX:
                                     stacks.clear()
-                                stacks[frames_text] = stack
-                    if stack is not None:
+                                entry = stacks[frames_text] = [
+                                    tuple(found), len(frame_lines) + 2, None, None]
+                    if entry is not None:
+                        stack = entry[0]
                         head = block[:nl]
                         # the header cache (see _header), inlined: this runs per sample
                         i = head.find(": ")
@@ -379,20 +381,27 @@ class ScriptReader:
                                     hit = None
                                 if hit is not None:
                                     ev, tid, comm, w, _r = hit
-                                    key = (tid, comm, stack)
-                                    acc = ev.stacks.get(key)
-                                    if acc is None:
-                                        ev.stacks[key] = [1, w]
-                                    else:
+                                    if entry[2] is hit:  # same thread and event as last time
+                                        acc = entry[3]
                                         acc[0] += 1
                                         acc[1] += w
+                                    else:
+                                        key = (tid, comm, stack)
+                                        acc = ev.stacks.get(key)
+                                        if acc is None:
+                                            acc = ev.stacks[key] = [1, w]
+                                        else:
+                                            acc[0] += 1
+                                            acc[1] += w
+                                        entry[2] = hit
+                                        entry[3] = acc
                                     ev.samples += 1
                                     ev.weight += w
                                     if ev.time_last is None or t > ev.time_last:
                                         ev.time_last = t
                                     if ev.time_first is None or t < ev.time_first:
                                         ev.time_first = t
-                                    lineno += frames_text.count("\n") + 3
+                                    lineno += entry[1]
                                     continue
                         if "PERF_RECORD_" not in head:
                             cur = self._other(head, lineno + 1, path, None, self._stack)
