@@ -27,7 +27,8 @@ from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
 from jitprof.script import RawFrame, ScriptData
 
 JIT_DSO = "[JIT]"
-PRELOAD_BYTES = 4 << 20  # maps this big are parsed in a second process
+PRELOAD_BYTES = 4 << 20  # maps this big are parsed while the samples are read
+MAP_BYTE_COST = 4  # parsing a byte of map costs about as much as reading 4 of samples
 
 
 def _size(path: str) -> int:
@@ -63,11 +64,19 @@ class MapFinder:
             self._loaded[path] = pm
         return pm
 
+    def big_maps(self) -> list[str]:
+        """The ``--map`` files worth parsing while the samples are read."""
+        return [p for p in self.maps if _size(p) >= PRELOAD_BYTES]
+
+    def load_all(self, paths: Sequence[str]) -> None:
+        for p in paths:
+            self._load(p)
+
     def preload(self) -> None:
         """Parse big ``--map`` files in a second process while the main one reads the
         samples (a 1,000,000-line map takes seconds; the reading takes longer): both
         cores work, and the map is ready when the samples are."""
-        big = [p for p in self.maps if _size(p) >= PRELOAD_BYTES]
+        big = self.big_maps()
         if not big:
             return
         try:
@@ -410,11 +419,19 @@ def load_profile(
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
     processes that may read one big input at once."""
-    from jitprof.script import read_scripts
+    from jitprof.script import read_scripts, splittable
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict)
     finder.check_explicit()
-    finder.preload()
-    data = read_scripts(inputs, jobs=jobs)
+    big = finder.big_maps() if jobs > 1 else []
+    if big and any(splittable(p) for p in inputs):
+        # worker processes read most of the samples while this one parses the maps
+        cost = MAP_BYTE_COST * sum(_size(p) for p in big)
+        data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
+                            side_job_bytes=cost)
+    else:
+        if big:
+            finder.preload()
+        data = read_scripts(inputs, jobs=jobs)
     return build_profile(data, finder, event=event, pids=pids, comms=comms)

@@ -29,7 +29,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -422,9 +422,11 @@ class ScriptReader:
                 break
         self._end(path, start, lineno, last)
 
-    def read_file_parallel(self, path: str, cuts: list[int]) -> None:
-        """Read ``path`` in pieces [cuts[i], cuts[i+1]): the first here, the others in
-        worker processes at the same time; merge theirs into ours in file order."""
+    def read_file_parallel(self, path: str, cuts: list[int],
+                           side_job: Callable[[], object] | None = None) -> None:
+        """Read ``path`` in pieces [cuts[i], cuts[i+1]): the first here (after
+        ``side_job``), the others in worker processes at the same time; merge theirs into
+        ours in file order."""
         try:
             ctx = multiprocessing.get_context("fork")
             pool = ProcessPoolExecutor(max_workers=len(cuts) - 2, mp_context=ctx)
@@ -434,6 +436,8 @@ class ScriptReader:
         with pool:
             futures = [pool.submit(_read_range, path, cuts[i], cuts[i + 1])
                        for i in range(1, len(cuts) - 1)]
+            if side_job is not None:
+                side_job()
             lines_before = self.data.lines
             try:
                 f = _ByteRangeText(path, 0, cuts[1])
@@ -761,13 +765,16 @@ class _ByteRangeText:
         self._f.close()
 
 
-def _sample_boundaries(path: str, size: int, parts: int) -> list[int]:
+def _sample_boundaries(path: str, size: int, parts: int, first_less: int = 0) -> list[int]:
     """Offsets that cut the file into ``parts`` pieces at blank lines (between samples);
-    fewer pieces when a cut finds no blank line nearby (a text without them)."""
+    fewer pieces when a cut finds no blank line nearby (a text without them). The first
+    piece is ``first_less`` bytes shorter than the others (its reader has other work)."""
+    unit = (size + first_less) / parts
+    first = max(int(unit) - first_less, 1)
+    targets = [first + (size - first) * k // (parts - 1) for k in range(parts - 1)]
     cuts = [0]
     with open(path, "rb") as f:
-        for k in range(1, parts):
-            at = size * k // parts
+        for at in targets:
             if at <= cuts[-1]:
                 continue
             f.seek(at)
@@ -793,20 +800,33 @@ def _read_range(path: str, start: int, end: int) -> ScriptData:
     return reader.data
 
 
-def read_scripts(paths: Iterable[str], jobs: int = 1) -> ScriptData:
+def read_scripts(paths: Iterable[str], jobs: int = 1,
+                 side_job: Callable[[], object] | None = None, side_job_bytes: int = 0
+                 ) -> ScriptData:
     """Read several perf script texts (samples merge) into one ``ScriptData``. With
     ``jobs`` > 1, a big uncompressed file is cut at blank lines into ``jobs`` pieces read
-    by as many processes, and their results merged (the same result as one reader)."""
+    by as many processes, and their results merged (the same result as one reader).
+    ``side_job`` (e.g. parsing a big map) runs in this process while the workers read;
+    this process's piece is then shorter by ``side_job_bytes`` (the job's cost in bytes
+    of text). Without a split it runs after the reading."""
     reader = ScriptReader()
     for p in paths:
         size = _plain_file_size(p)
         if jobs > 1 and size >= PARALLEL_MIN_BYTES:
-            cuts = _sample_boundaries(p, size, jobs)
+            cuts = _sample_boundaries(p, size, jobs, side_job_bytes if side_job else 0)
             if len(cuts) > 2:
-                reader.read_file_parallel(p, cuts)
+                reader.read_file_parallel(p, cuts, side_job)
+                side_job = None
                 continue
         reader.read_file(p)
+    if side_job is not None:
+        side_job()
     return reader.data
+
+
+def splittable(path: str) -> bool:
+    """Whether ``read_scripts`` may read this input with several processes."""
+    return _plain_file_size(path) >= PARALLEL_MIN_BYTES
 
 
 def _plain_file_size(path: str) -> int:

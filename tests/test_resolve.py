@@ -232,9 +232,49 @@ def test_big_map_parsed_in_a_second_process_gives_the_same_profile(
     finder = resolve.MapFinder(maps=kw["maps"], search_tmp=False)  # type: ignore[arg-type]
     finder.preload()
     assert finder._pending  # really parsed elsewhere
-    background = load_profile(*args, **kw)  # type: ignore[arg-type]
+    background = load_profile(*args, **kw, jobs=2)  # type: ignore[arg-type]
     assert _by_name(background) == _by_name(inline)
     assert background.diagnostics.maps == inline.diagnostics.maps
+
+
+def test_map_parsed_while_workers_read_gives_the_same_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jitprof.resolve as resolve
+    import jitprof.script as script
+
+    # many samples, so that the text can be cut in pieces
+    text = SCRIPT * 40
+    (tmp_path / "perf.script").write_text(text)
+    (tmp_path / "perf-100.map").write_text(MAP)
+    args = ([str(tmp_path / "perf.script")],)
+    kw = {"maps": [str(tmp_path / "perf-100.map")], "search_tmp": False}
+    alone = load_profile(*args, **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(resolve, "PRELOAD_BYTES", 0)
+    monkeypatch.setattr(script, "PARALLEL_MIN_BYTES", 0)
+    ran: list[int] = []
+    real = resolve.MapFinder.load_all
+
+    def spy(self: resolve.MapFinder, paths: list[str]) -> None:
+        ran.append(len(paths))
+        real(self, paths)
+
+    monkeypatch.setattr(resolve.MapFinder, "load_all", spy)
+    pieces: list[int] = []
+    real_parallel = script.ScriptReader.read_file_parallel
+
+    def spy_parallel(self: script.ScriptReader, path: str, cuts: list[int],
+                     side_job: object = None) -> None:
+        pieces.append(len(cuts) - 1)
+        real_parallel(self, path, cuts, side_job)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(script.ScriptReader, "read_file_parallel", spy_parallel)
+    split = load_profile(*args, **kw, jobs=3)  # type: ignore[arg-type]
+    assert ran == [1]  # the side job ran
+    assert pieces == [3]  # and the text was really read in three pieces
+    assert _by_name(split) == _by_name(alone)
+    assert split.weight == alone.weight and split.samples == alone.samples
+    assert split.diagnostics.maps == alone.diagnostics.maps
 
 
 def test_bad_map_in_a_second_process_is_the_same_one_line_error(
