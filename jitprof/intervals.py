@@ -47,7 +47,7 @@ class LatestWinsIndex:
                 best = e
         return best
 
-    def is_alone(self, entry: Entry) -> bool:
-        """True if no other indexed entry overlaps ``entry``'s range."""
+    def overlapping(self, entry: Entry) -> list[Entry]:
+        """The indexed entries that overlap ``entry``'s range (itself included if indexed)."""
         end = entry.end if entry.end > entry.start else entry.start + 1
-        return len(self._tree.overlap(entry.start, end)) <= 1
+        return [iv.data for iv in self._tree.overlap(entry.start, end)]

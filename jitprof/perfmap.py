@@ -30,7 +30,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, repeat
-from operator import add, gt, itemgetter, lt, methodcaller, or_
+from operator import add, attrgetter, gt, itemgetter, lt, methodcaller, or_
 
 from jitprof.errors import InputError
 from jitprof.intervals import Entry, LatestWinsIndex
@@ -100,25 +100,25 @@ class PerfMap:
     def lookup_all(self, addresses: Iterable[int]) -> dict[int, Entry]:
         """Resolve many addresses at once: address -> winning entry (missing if none).
 
-        The interval tree holds the hit entries; it is asked once per entry whether the
-        entry meets another one. An entry that meets none names every address in it
-        outright; addresses in a reused stretch are resolved point by point by the tree
-        (latest line wins). So the tree's cost grows with the entries and the reuse, not
-        with the number of addresses."""
+        The interval tree holds the hit entries and is asked once per entry which others
+        overlap it. An entry that meets none names every address in it outright; in a
+        reused stretch each address goes to the latest of the entries met that holds it.
+        So the tree's cost grows with the hit entries, not with the addresses."""
         addrs = sorted(set(addresses))
         entries = [self.entry(i) for i in self._hits(addrs)]
         index = LatestWinsIndex(entries)
         out: dict[int, Entry] = {}
         for e in entries:
             inside = addrs[bisect_left(addrs, e.start) : bisect_left(addrs, e.end)]
-            if index.is_alone(e):
+            met = index.overlapping(e)
+            if len(met) == 1:
                 out.update(zip(inside, repeat(e)))
-            else:
-                for a in inside:
-                    if a not in out:
-                        best = index.lookup(a)
-                        if best is not None:
-                            out[a] = best
+                continue
+            # any entry holding an address inside e overlaps e: the winner is among these
+            met.sort(key=attrgetter("order"), reverse=True)
+            for a in inside:
+                if a not in out:
+                    out[a] = next(m for m in met if m.start <= a < m.end)
         return out
 
 
