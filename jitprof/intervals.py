@@ -46,8 +46,3 @@ class LatestWinsIndex:
             if best is None or e.order > best.order:
                 best = e
         return best
-
-    def overlapping(self, entry: Entry) -> list[Entry]:
-        """The indexed entries that overlap ``entry``'s range (itself included if indexed)."""
-        end = entry.end if entry.end > entry.start else entry.start + 1
-        return [iv.data for iv in self._tree.overlap(entry.start, end)]

@@ -26,7 +26,7 @@ import gc
 import os
 import re
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, repeat
@@ -44,6 +44,9 @@ _LINE_RX = re.compile(
 _NO_NAME_RX = re.compile(rb"[ \t]*(?:0[xX])?[0-9a-fA-F]+[ \t]+(?:0[xX])?[0-9a-fA-F]+[ \t]*")
 _PID_RX = re.compile(r"perf-(\d+)\.map")
 MAX_KEPT_DIAGNOSTICS = 50
+# stabbing walks past this many steps mean huge ranges cover most others: bisect per line
+_WALK_STEPS_PER_ADDRESS = 16
+_WALK_STEPS_BASE = 1024
 
 
 def pid_from_map_name(path: str) -> int | None:
@@ -66,6 +69,12 @@ class PerfMap:
     name_starts: array = field(default_factory=lambda: array("Q"))
     name_ends: array = field(default_factory=lambda: array("Q"))
     data: bytes = b""
+    # the same entries in start order, with the running maximum of their ends, for
+    # stabbing queries (set by ``sort_index``)
+    by_start: array = field(default_factory=lambda: array("L"))
+    sorted_starts: array = field(default_factory=lambda: array("Q"))
+    sorted_ends: array = field(default_factory=lambda: array("Q"))
+    max_end_so_far: array = field(default_factory=lambda: array("Q"))
     lines: int = 0
     blank: int = 0
     bad: int = 0
@@ -83,11 +92,51 @@ class PerfMap:
     def entry(self, i: int) -> Entry:
         return Entry(self.starts[i], self.ends[i], self.linenos[i], self.name(i))
 
+    def sort_index(self) -> None:
+        """Sort the entries by start (O(n log n), once) and count overlapping lines: line
+        k in start order meets an earlier one iff start_k < max(end_j, j < k), and a
+        later one iff end_k > start_(k+1)."""
+        n = len(self.starts)
+        order = sorted(range(n), key=self.starts.__getitem__)
+        s = list(map(self.starts.__getitem__, order))
+        e = list(map(self.ends.__getitem__, order))
+        top = list(accumulate(e, max))
+        if n > 1:
+            meets_earlier = map(lt, s[1:], top)
+            meets_later = map(gt, e, s[1:])
+            flags = map(or_, chain((False,), meets_earlier), chain(meets_later, (False,)))
+            self.overlapping = sum(flags)
+        self.by_start = array("L", order)
+        self.sorted_starts = array("Q", s)
+        self.sorted_ends = array("Q", e)
+        self.max_end_so_far = array("Q", top)
+
     def _hits(self, addrs: list[int]) -> list[int]:
-        """Lines (indices) whose range holds at least one of the sorted ``addrs``; one
-        C-level pass: a bisect per map line."""
+        """Lines (indices, in file order) whose range holds one of the sorted ``addrs``.
+
+        Per address: the last entry starting at or before it, then back while the running
+        maximum of ends still passes it - a few steps unless a huge early range covers
+        everything, when one C-level bisect per map line is cheaper."""
         if not addrs:
             return []
+        if len(self.sorted_starts) != len(self.starts):
+            self.sort_index()
+        starts, ends, top, order = (self.sorted_starts, self.sorted_ends, self.max_end_so_far,
+                                    self.by_start)
+        hits: set[int] = set()
+        budget = _WALK_STEPS_PER_ADDRESS * len(addrs) + _WALK_STEPS_BASE
+        for a in addrs:
+            k = bisect_right(starts, a) - 1
+            while k >= 0 and top[k] > a:
+                if ends[k] > a:
+                    hits.add(order[k])
+                k -= 1
+                budget -= 1
+            if budget < 0:
+                return self._hits_by_lines(addrs)
+        return sorted(hits)
+
+    def _hits_by_lines(self, addrs: list[int]) -> list[int]:
         ext = [*addrs, _MAX_ADDR + 1]  # a sentinel past every end
         first = map(ext.__getitem__, map(bisect_left, repeat(addrs), self.starts))
         return list(compress(range(len(self.starts)), map(lt, first, self.ends)))
@@ -100,43 +149,36 @@ class PerfMap:
     def lookup_all(self, addresses: Iterable[int]) -> dict[int, Entry]:
         """Resolve many addresses at once: address -> winning entry (missing if none).
 
-        The interval tree holds the hit entries and is asked once per entry which others
-        overlap it. An entry that meets none names every address in it outright; in a
-        reused stretch each address goes to the latest of the entries met that holds it.
-        So the tree's cost grows with the hit entries, not with the addresses."""
+        Hit entries that overlap no other hit entry name their addresses outright; the
+        ones in reused code space (overlapping each other) go into the interval tree,
+        which gives each of their addresses to the latest line holding it. So the tree
+        holds only what samples hit where the JIT reused memory."""
         addrs = sorted(set(addresses))
         entries = [self.entry(i) for i in self._hits(addrs)]
-        index = LatestWinsIndex(entries)
+        entries.sort(key=attrgetter("start"))
+        crowded = bytearray(len(entries))
+        reach = -1
+        reach_i = -1
+        for i, e in enumerate(entries):  # sweep in start order: who meets whom
+            if e.start < reach:
+                crowded[i] = crowded[reach_i] = 1
+            if e.end > reach:
+                reach, reach_i = e.end, i
         out: dict[int, Entry] = {}
-        for e in entries:
-            inside = addrs[bisect_left(addrs, e.start) : bisect_left(addrs, e.end)]
-            met = index.overlapping(e)
-            if len(met) == 1:
+        for e, c in zip(entries, crowded, strict=True):
+            if not c:
+                inside = addrs[bisect_left(addrs, e.start) : bisect_left(addrs, e.end)]
                 out.update(zip(inside, repeat(e)))
-                continue
-            # any entry holding an address inside e overlaps e: the winner is among these
-            met.sort(key=attrgetter("order"), reverse=True)
-            for a in inside:
-                if a not in out:
-                    out[a] = next(m for m in met if m.start <= a < m.end)
+        reused = [e for e, c in zip(entries, crowded, strict=True) if c]
+        if reused:
+            index = LatestWinsIndex(reused)
+            for e in reused:
+                for a in addrs[bisect_left(addrs, e.start) : bisect_left(addrs, e.end)]:
+                    if a not in out:
+                        best = index.lookup(a)
+                        if best is not None:
+                            out[a] = best
         return out
-
-
-def _count_overlaps(starts: array, ends: array) -> int:
-    """Lines whose range intersects another line's range; a sort, then loops in C.
-
-    In start order, line k meets an earlier line iff start_k < max(end_j, j < k), and a
-    later one iff end_k > start_(k+1)."""
-    n = len(starts)
-    if n < 2:
-        return 0
-    order = sorted(range(n), key=starts.__getitem__)
-    s = list(map(starts.__getitem__, order))
-    e = list(map(ends.__getitem__, order))
-    meets_earlier = map(lt, s[1:], accumulate(e[:-1], max))
-    meets_later = map(gt, e[:-1], s[1:])
-    flags = map(or_, chain((False,), meets_earlier), chain(meets_later, (False,)))
-    return sum(flags)
 
 
 _CHUNK_LINES = 1 << 16  # lines parsed at a time: bounds the temporary lists
@@ -239,7 +281,7 @@ def parse_perf_map(data: bytes, path: str, strict: bool = False) -> PerfMap:
     finally:
         if gc_was_enabled:
             gc.enable()
-    pm.overlapping = _count_overlaps(pm.starts, pm.ends)
+    pm.sort_index()
     return pm
 
 

@@ -626,3 +626,38 @@ def test_latest_wins_index_empty() -> None:
     index = LatestWinsIndex([])
     assert len(index) == 0
     assert index.lookup(0) is None
+
+
+def _random_map(rng: random.Random, n: int) -> bytes:
+    out = []
+    for _ in range(n):
+        start = rng.randrange(0x1000, 0x1000 + 4096)
+        size = rng.choice([0, 1, rng.randrange(1, 64), rng.randrange(64, 2048)])
+        out.append(f"{start:x} {size:x} f{rng.randrange(1000)}\n")
+    if rng.random() < 0.5:  # sometimes a huge early range that covers everything
+        out.insert(0, "1 ffffffff huge\n")
+    return "".join(out).encode()
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("walk", ["stabbing", "per-line fallback"])
+def test_hits_walk_and_fallback_agree_with_brute_force(
+    seed: int, walk: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jitprof.perfmap as perfmap
+
+    if walk != "stabbing":
+        monkeypatch.setattr(perfmap, "_WALK_STEPS_PER_ADDRESS", 0)
+        monkeypatch.setattr(perfmap, "_WALK_STEPS_BASE", -1)
+    rng = random.Random(seed)
+    pm = parse_perf_map(_random_map(rng, rng.randrange(1, 80)), MAP)
+    addrs = sorted({rng.randrange(0, 0x1000 + 6000) for _ in range(rng.randrange(1, 200))})
+    want = [i for i in range(len(pm)) if any(pm.starts[i] <= a < pm.ends[i] for a in addrs)]
+    assert pm._hits(addrs) == want
+    got = pm.lookup_all(addrs)
+    for a in addrs:
+        holders = [i for i in range(len(pm)) if pm.starts[i] <= a < pm.ends[i]]
+        if holders:
+            assert got[a].order == pm.linenos[max(holders)]
+        else:
+            assert a not in got
