@@ -66,8 +66,7 @@ class PerfMap:
     starts: array = field(default_factory=lambda: array("Q"))
     ends: array = field(default_factory=lambda: array("Q"))
     linenos: array = field(default_factory=lambda: array("L"))
-    name_starts: array = field(default_factory=lambda: array("Q"))
-    name_ends: array = field(default_factory=lambda: array("Q"))
+    line_starts: array = field(default_factory=lambda: array("Q"))  # offsets in ``data``
     data: bytes = b""
     # the same entries in start order, with the running maximum of their ends, for
     # stabbing queries (set by ``sort_index``)
@@ -86,8 +85,17 @@ class PerfMap:
     def __len__(self) -> int:
         return len(self.starts)
 
+    def raw_name(self, i: int) -> bytes:
+        """The name's bytes, cut from the line again (names are only wanted for the few
+        entries samples hit, so they are not kept apart)."""
+        at = self.line_starts[i]
+        end = self.data.find(b"\n", at)
+        m = _LINE_RX.fullmatch(self.data[at : end if end >= 0 else len(self.data)])
+        assert m is not None  # the line was parsed before
+        return m.group(3)
+
     def name(self, i: int) -> str:
-        return self.data[self.name_starts[i] : self.name_ends[i]].decode("utf-8", "replace")
+        return self.raw_name(i).decode("utf-8", "replace")
 
     def entry(self, i: int) -> Entry:
         return Entry(self.starts[i], self.ends[i], self.linenos[i], self.name(i))
@@ -206,17 +214,17 @@ def _parse_clean(pm: PerfMap, lines: list[bytes], first_lineno: int, offsets: li
         sizes = list(map(int, b, repeat(16)))
     except ValueError:
         return False
-    ends = list(map(add, starts, map(max, sizes, repeat(1))))
+    ends = list(map(add, starts, sizes))
+    zero = sizes.count(0)
+    if zero:  # a zero-size entry names its start byte
+        ends = list(map(add, starts, map(max, sizes, repeat(1))))
     if ends and max(ends) >= _MAX_ADDR:
         return False
-    pm.zero_size += sizes.count(0)
+    pm.zero_size += zero
     pm.starts.extend(starts)
     pm.ends.extend(ends)
     pm.linenos.extend(range(first_lineno, first_lineno + len(lines)))
-    # the name is the rest of the line after "start size "
-    name_at = map(add, map(add, offsets, map(len, a)), map(len, b))
-    pm.name_starts.extend(map(add, name_at, repeat(2)))
-    pm.name_ends.extend(map(add, offsets, map(len, lines)))
+    pm.line_starts.extend(offsets)
     return True
 
 
@@ -244,8 +252,7 @@ def _parse_lines(pm: PerfMap, lines: list[bytes], first_lineno: int, offsets: li
         pm.starts.append(s)
         pm.ends.append(s + max(z, 1))
         pm.linenos.append(lineno)
-        pm.name_starts.append(at + m.start(3))
-        pm.name_ends.append(at + len(line))
+        pm.line_starts.append(at)
 
 
 def parse_perf_map(data: bytes, path: str, strict: bool = False) -> PerfMap:
