@@ -42,6 +42,7 @@ MAX_KEPT_DIAGNOSTICS = 50
 _TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
 _IDS_RX = re.compile(r"(-?\d+)(?:/(-?\d+))?")
 _CPU_RX = re.compile(r"\[(\d+)\]")
+_INT_RX = re.compile(r"-?\d+")
 _SYMOFF_RX = re.compile(r"\+0x[0-9a-fA-F]+$")
 _MMAP_RX = re.compile(
     r"PERF_RECORD_MMAP2? (-?\d+)/(-?\d+): \[(0x[0-9a-f]+|0)\((0x[0-9a-f]+|0)\) @ (0x[0-9a-f]+|0)"
@@ -248,6 +249,27 @@ def _is_perf_data(path: str) -> bool:
         return False
 
 
+def parse_bare_header(line: str) -> tuple[str, int | None, int | None] | None:
+    """A header without time or event (``-F tid``, ``-F comm``, ``-F comm,tid,period``...):
+    (comm, tid, period); None if the line cannot be one (it has a colon, or is empty)."""
+    text = line.strip()
+    if not text or ":" in text or text[0] in "#[{<":
+        return None
+    toks = text.split()
+    popped = 0
+    if _CPU_RX.fullmatch(toks[-1]):
+        toks.pop()
+        popped += 1
+    nums: list[int] = []
+    while toks and len(nums) < 2 and _INT_RX.fullmatch(toks[-1]):
+        nums.insert(0, int(toks.pop()))
+        popped += 1
+    comm = text.rsplit(None, popped)[0] if toks else ""  # inner blanks of the comm kept
+    if len(nums) == 2:
+        return comm, nums[0], nums[1]
+    return comm, (nums[0] if nums else None), None
+
+
 def open_text(path: str) -> IO[str]:
     """Open a text input: '-' is stdin; .gz/.xz/.bz2 are decompressed on the fly."""
     try:
@@ -279,6 +301,7 @@ class ScriptReader:
         self._hcache: dict[str, tuple[EventData, int, str, int, str]] = {}
         self._one_line = False
         self._cur: _Cur | None = None
+        self._pending: tuple[str, int, str] | None = None  # a bare header line, if frames follow
         self._stack: list[int] = []
 
     def _frame_id(self, line: str) -> int:
@@ -348,7 +371,7 @@ class ScriptReader:
                     continue
                 # the usual block: "header\n\tframe\n\tframe..." (no side-band records)
                 nl = block.find("\n\t")
-                if nl > 0 and self._cur is None and block[0] != "\t" and (
+                if nl > 0 and self._cur is None and self._pending is None and block[0] != "\t" and (
                         block.find("\n", 0, nl) < 0):  # a one-line header
                     frames_text = block[nl + 1 :]
                     # entry: [stack, lines in the block, last header seen, its counter]
@@ -504,12 +527,14 @@ class ScriptReader:
         d = self.data
         d.inputs.append(path)
         self._cur = None
+        self._pending = None
         self._stack.clear()
         self._one_line = False
         return sum(e.samples for e in d.events.values()), d.unparsed
 
     def _end(self, path: str, start: tuple[int, int], lineno: int, last: str) -> None:
         d = self.data
+        self._flush_pending()
         d.lines += lineno
         cur = self._cur
         if cur is not None:
@@ -526,7 +551,8 @@ class ScriptReader:
         got = sum(e.samples for e in d.events.values()) - start[0]
         unparsed = d.unparsed - start[1]  # this text's junk, not earlier inputs'
         if got == 0 and unparsed and unparsed >= lineno // 2:
-            raise InputError(path, "not perf script output (no sample header found)", 1)
+            raise InputError(path, "not perf script output (no sample header found; samples "
+                             "without a callchain need the time or event field)", 1)
 
     def _run_lines(self, lines: Iterable[str], path: str, before: int) -> tuple[int, str]:
         """The line-by-line reader: the loop body is the hot path for texts that are not
@@ -549,16 +575,19 @@ class ScriptReader:
                 if fid is None:
                     fid = self._frame_id(line)
                     if fid < 0:
+                        self._flush_pending()
                         d.unparsed += 1
                         d.note(path, lineno, f"not a callchain line: {line.strip()[:60]!r}")
                         continue
-                if cur is None:  # -F without header fields: the header line is empty
-                    cur = self._implicit("")
+                if cur is None:  # a bare header before, or none (-F ip,sym: empty line)
+                    cur = self._adopt_pending()
                 append(fid)
             elif c == "\n":
                 if cur is not None:
                     finish(cur, stack)
                     cur = None
+                elif self._pending is not None:
+                    self._flush_pending()
             else:
                 cur = other(line, lineno, path, cur, stack)
         self._cur = cur
@@ -598,6 +627,8 @@ class ScriptReader:
         """Every line that is not a tab-indented frame or an empty line; returns the
         sample now being read (None between samples)."""
         d = self.data
+        if self._pending is not None:
+            self._flush_pending()
         if not line.strip():  # a blank line with blanks in it
             if cur is not None:
                 self._finish(cur, stack)
@@ -617,7 +648,12 @@ class ScriptReader:
         if new is not None:
             return new
         if line[0] == " " and parse_frame_text(line) is not None:
-            # -F ip,sym,dso without a callchain: a sample is one frame line
+            # -F ip,sym,dso without a callchain: a sample is one frame line; unless frames
+            # follow, when " 4605 " was a tid (-F tid): see _flush_pending
+            bare = parse_bare_header(line)
+            if bare is not None and not bare[0]:  # numbers only: a tid (and a period)?
+                self._pending = (line, lineno, path)
+                return None
             return self._implicit(line.strip())
         if one_line and line.startswith("  "):
             d.srclines += 1  # "  file:line" after a one-line sample (-G, no -g)
@@ -626,10 +662,43 @@ class ScriptReader:
         if low.startswith(("warning", "error", "failed", "#")) or "warning:" in low:
             d.warnings += 1
             d.note(path, lineno, f"perf message: {line.strip()[:80]}")
+        elif parse_bare_header(line) is not None:
+            # "-F tid,ip,sym" / "-F comm,ip,sym": a header of a comm and/or tid (and a
+            # period) only; it is one if frames follow, else junk (see _adopt_pending)
+            self._pending = (line, lineno, path)
         else:
-            d.unparsed += 1
-            d.note(path, lineno, f"not perf script output: {line.strip()[:60]!r}")
+            self._junk(line, lineno, path)
         return None
+
+    def _junk(self, line: str, lineno: int, path: str) -> None:
+        self.data.unparsed += 1
+        self.data.note(path, lineno, f"not perf script output: {line.strip()[:60]!r}")
+
+    def _flush_pending(self) -> None:
+        """The bare header line was not followed by frames: it was a one-frame sample
+        (" 4605" from -F ip) or junk."""
+        if self._pending is not None:
+            line, lineno, path = self._pending
+            self._pending = None
+            if line[0] == " " and parse_frame_text(line) is not None:
+                self._finish(self._implicit(line.strip()), [])
+            else:
+                self._junk(line, lineno, path)
+
+    def _adopt_pending(self) -> _Cur:
+        """Frames follow: the line before them (if a bare header) starts their sample."""
+        pending = self._pending
+        self._pending = None
+        bare = parse_bare_header(pending[0]) if pending is not None else None
+        if bare is None:
+            return self._implicit("")
+        comm, tid, period = bare
+        ev = self.data.events.get("")
+        if ev is None:
+            ev = self.data.events[""] = EventData("")
+        if period is not None:
+            ev.has_period = True
+        return (ev, -1 if tid is None else tid, comm, 1 if period is None else period, None, "")
 
     def _header(self, line: str) -> _Cur | None:
         """A sample header -> the sample being read. Headers differ mostly by their time,

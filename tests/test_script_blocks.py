@@ -95,3 +95,32 @@ def test_parallel_read_equals_one_reader(tmp_path: Path, monkeypatch: pytest.Mon
     assert _digest(got) == _digest(want)
     junk_line = text[:half].count(b"\n") + 1
     assert any(d.lineno == junk_line and "junk" in d.message for d in got.diagnostics)
+
+
+BARE = {
+    # -F tid,ip,sym (callchain): the header is the tid alone
+    "tid": (" 4605 \n\tffffffff815fd0e5 set_pte_range\n\t401000 main\n\n", (4605, "", 1)),
+    # -F comm,ip,sym: the comm alone (with a blank inside)
+    "comm": ("my worker 1x \n\t401000 main\n\n", (-1, "my worker 1x", 1)),
+    # -F comm,tid,period,ip,sym
+    "comm,tid,period": ("node  4605    1001001 \n\t401000 main\n\n", (4605, "node", 1001001)),
+    # -F comm,tid,cpu,ip,sym
+    "comm,tid,cpu": ("node  4605 [001] \n\t401000 main\n\n", (4605, "node", 1)),
+}
+
+
+@pytest.mark.parametrize("fields", list(BARE))
+@pytest.mark.parametrize("reader", ["lines", "blocks"])
+def test_headers_without_time_or_event(fields: str, reader: str) -> None:
+    text, (tid, comm, weight) = BARE[fields]
+    d = _by_lines(text * 3) if reader == "lines" else _by_blocks(text * 3, 1 << 20)
+    assert d.unparsed == 0 and list(d.events) == [""]
+    ev = d.events[""]
+    assert ev.samples == 3 and ev.weight == 3 * weight
+    assert [(k[0], k[1], n) for k, (n, _w) in ev.stacks.items()] == [(tid, comm, 3)]
+
+
+def test_a_bare_header_without_frames_is_junk() -> None:
+    d = _by_blocks("eggs\nmilk 2\n\nx 10 1.0: 5 cpu-clock: \n\t401000 main (/bin/x)\n\n", 64)
+    assert d.unparsed == 2 and [x.lineno for x in d.diagnostics] == [1, 2]
+    assert d.events["cpu-clock"].samples == 1 and "" not in d.events
