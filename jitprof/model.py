@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -244,10 +244,3 @@ class ProfileBuilder:
 
     def finish(self) -> Profile:
         return self.profile
-
-
-def merge_counts(items: Iterable[tuple[str, int]]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for k, v in items:
-        out[k] = out.get(k, 0) + v
-    return out

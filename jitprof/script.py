@@ -1,12 +1,16 @@
 """Stream ``perf script`` text into raw samples: frames interned, stacks counted per thread.
 
-The reader never holds the file: it walks lines once and keeps only distinct frame lines
-(a dict keyed by the raw text, so the common repeated line costs one hash lookup),
-distinct stacks with their counts and weights, and the mmap/comm/fork facts needed later
-to map threads to processes and addresses to files.
+The reader never holds the file. It reads blocks (the text of one sample, between blank
+lines) and keeps only distinct frame lines (a dict keyed by the raw text), distinct stacks
+with their counts and weights (a dict keyed by the frames' text finds a repeated stack in
+one lookup), and the mmap/comm/fork facts needed later to map threads to processes and
+addresses to files. Blocks of any other shape go through a line-by-line reader that knows
+the whole grammar; both give the same result (tests/test_script_blocks.py). A big file
+can be cut at blank lines and read by several processes.
 
-Grammar handled (perf 4.x-6.x, see README "Input formats"):
+Grammar handled (perf 4.x-6.x; README "jitprof report"):
   header   [comm] [pid/tid | tid] [[cpu]] [time:] [period] event: [ip sym+off (dso)]
+           (or, when callchain lines follow, any of comm / tid / period alone)
   frame    <TAB> hexaddr sym[+0xoff] (dso)      (dso parsed as the last balanced "(...)")
   srcline  "  file:line" after a frame          (counted, ignored)
   blank    ends a sample (samples without -g are one line each, no blank lines)
@@ -29,7 +33,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -909,7 +913,3 @@ def _plain_file_size(path: str) -> int:
     if not stat.S_ISREG(st.st_mode) or _is_perf_data(path):
         return 0
     return st.st_size
-
-
-def iter_events(data: ScriptData) -> Iterator[EventData]:
-    return iter(data.events.values())
