@@ -303,7 +303,6 @@ class ScriptReader:
         self.data = data if data is not None else ScriptData()
         self._cache: dict[str, int] = {}
         self._hcache: dict[str, tuple[EventData, int, str, int, str]] = {}
-        self._one_line = False
         self._cur: _Cur | None = None
         self._pending: tuple[str, int, str] | None = None  # a bare header line, if frames follow
         self._stack: list[int] = []
@@ -533,7 +532,6 @@ class ScriptReader:
         self._cur = None
         self._pending = None
         self._stack.clear()
-        self._one_line = False
         return sum(e.samples for e in d.events.values()), d.unparsed
 
     def _end(self, path: str, start: tuple[int, int], lineno: int, last: str) -> None:
