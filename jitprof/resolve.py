@@ -24,7 +24,7 @@ from jitprof.intervals import Entry
 from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder, ProfileDiagnostics
 from jitprof.names import KERNEL_MIN_ADDR, is_jit_dso, jit_map_pid, map_name, perf_name_kind
 from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
-from jitprof.script import RawFrame, ScriptData
+from jitprof.script import RawFrame, ScriptData, can_fork
 
 JIT_DSO = "[JIT]"
 PRELOAD_BYTES = 4 << 20  # maps this big are parsed while the samples are read
@@ -77,7 +77,7 @@ class MapFinder:
         samples (a 1,000,000-line map takes seconds; the reading takes longer): both
         cores work, and the map is ready when the samples are."""
         big = self.big_maps()
-        if not big:
+        if not big or not can_fork():
             return
         try:
             ctx = multiprocessing.get_context("fork")

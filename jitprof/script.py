@@ -33,6 +33,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -871,6 +872,12 @@ def _read_range(path: str, start: int, end: int) -> ScriptData:
     return reader.data
 
 
+def can_fork() -> bool:
+    """Worker processes are forked; forking a process that runs other threads (a UI
+    loading in the background) can deadlock, so then everything stays in this one."""
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def read_scripts(paths: Iterable[str], jobs: int = 1,
                  side_job: Callable[[], object] | None = None, side_job_bytes: int = 0
                  ) -> ScriptData:
@@ -883,7 +890,7 @@ def read_scripts(paths: Iterable[str], jobs: int = 1,
     reader = ScriptReader()
     for p in paths:
         size = _plain_file_size(p)
-        if jobs > 1 and size >= PARALLEL_MIN_BYTES:
+        if jobs > 1 and size >= PARALLEL_MIN_BYTES and can_fork():
             cuts = _sample_boundaries(p, size, jobs, side_job_bytes if side_job else 0)
             if len(cuts) > 2:
                 reader.read_file_parallel(p, cuts, side_job)

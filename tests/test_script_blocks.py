@@ -124,3 +124,28 @@ def test_a_bare_header_without_frames_is_junk() -> None:
     d = _by_blocks("eggs\nmilk 2\n\nx 10 1.0: 5 cpu-clock: \n\t401000 main (/bin/x)\n\n", 64)
     assert d.unparsed == 2 and [x.lineno for x in d.diagnostics] == [1, 2]
     assert d.events["cpu-clock"].samples == 1 and "" not in d.events
+
+
+def test_no_worker_processes_while_other_threads_run(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import jitprof.script as script
+
+    p = tmp_path / "perf.script"
+    p.write_text(ODD[-1] * 20)
+    monkeypatch.setattr(script, "PARALLEL_MIN_BYTES", 0)
+    calls: list[int] = []
+    monkeypatch.setattr(script.ScriptReader, "read_file_parallel",
+                        lambda self, path, cuts, side_job=None: calls.append(len(cuts)))
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        d = script.read_scripts([str(p)], jobs=2)
+    finally:
+        stop.set()
+        t.join()
+    assert calls == [] and d.events["cpu-clock"].samples == 50 * 20
+    script.read_scripts([str(p)], jobs=2)
+    assert calls == [3]
