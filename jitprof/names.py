@@ -38,21 +38,27 @@ def strip_params(name: str) -> str:
             if s.endswith(q):
                 s = s[: -len(q)].rstrip()
                 changed = True
-    if not s.endswith(")"):
+    i = last_group_start(s)
+    if i <= 0 or s[i + 1 : -1] == "anonymous namespace" or s[i - 1] == " ":
         return name
+    return s[:i]
+
+
+def last_group_start(text: str) -> int:
+    """Index of the "(" that opens the balanced group ending ``text``; -1 if ``text``
+    does not end with ")" or the parentheses do not balance."""
+    if not text.endswith(")"):
+        return -1
     depth = 0
-    for i in range(len(s) - 1, -1, -1):
-        c = s[i]
+    for i in range(len(text) - 1, -1, -1):
+        c = text[i]
         if c == ")":
             depth += 1
         elif c == "(":
             depth -= 1
             if depth == 0:
-                inner = s[i + 1 : -1]
-                if i == 0 or inner == "anonymous namespace" or s[i - 1] in " ":
-                    return name
-                return s[:i]
-    return name
+                return i
+    return -1
 
 
 def unquote(name: str) -> str:

@@ -41,6 +41,7 @@ from typing import IO, Any
 
 from jitprof.errors import EmptyInputError, InputError, JitprofError
 from jitprof.model import Diagnostic
+from jitprof.names import last_group_start
 
 MAX_KEPT_DIAGNOSTICS = 50
 
@@ -128,20 +129,12 @@ def _dso_split(rest: str) -> tuple[str, str | None]:
     i = rest.rfind(" (")
     if i >= 0 and "(" not in rest[i + 2 : -1] and ")" not in rest[i + 2 : -1]:
         return rest[:i], rest[i + 2 : -1]  # the common case: no parentheses in the dso
-    depth = 0
-    for i in range(len(rest) - 1, -1, -1):
-        c = rest[i]
-        if c == ")":
-            depth += 1
-        elif c == "(":
-            depth -= 1
-            if depth == 0:
-                if i == 0:
-                    return "", rest[1:-1]
-                if rest[i - 1] == " ":
-                    return rest[: i - 1], rest[i + 1 : -1]
-                return rest, None  # "f(int)" with no dso group
-    return rest, None
+    i = last_group_start(rest)
+    if i == 0:
+        return "", rest[1:-1]
+    if i > 0 and rest[i - 1] == " ":
+        return rest[: i - 1], rest[i + 1 : -1]
+    return rest, None  # "f(int)" with no dso group, or unbalanced
 
 
 def parse_frame_text(text: str) -> RawFrame | None:
