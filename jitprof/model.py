@@ -83,6 +83,7 @@ class ProfileDiagnostics:
     srclines: int = 0
     truncated_samples: int = 0
     empty_stacks: int = 0
+    inlined_frames: int = 0  # "(inlined)" callchain lines left out, times their samples
     messages: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 

@@ -193,9 +193,18 @@ def build_profile(
             return tid
         return p
 
+    # perf --inline prints inlined calls as extra "addr fn (inlined)" lines at the address
+    # of the frame that holds them; perf report attributes that time to the real symbol,
+    # so jitprof leaves these lines out (and counts them) to give the same numbers.
+    inlined = {i for i, f in enumerate(frames) if f.dso == "inlined"}
+    inlined_frames = 0
     selected: list[tuple[int, int, str, tuple[int, ...], int, int]] = []
     pidset = set(pids)
     for (tid, comm, stack), (n, w) in ev.stacks.items():
+        if inlined and not inlined.isdisjoint(stack):
+            kept = tuple(f for f in stack if f not in inlined)
+            inlined_frames += n * (len(stack) - len(kept))
+            stack = kept
         pid = pid_of(tid)
         if pidset and pid not in pidset and tid not in pidset:
             continue
@@ -391,6 +400,7 @@ def build_profile(
         srclines=data.srclines,
         truncated_samples=data.truncated,
         empty_stacks=data.empty_stacks,
+        inlined_frames=inlined_frames,
         messages=[str(d) for d in data.diagnostics],
         warnings=warnings,
     )

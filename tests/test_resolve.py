@@ -325,3 +325,12 @@ def test_no_missing_map_warning_for_unwinder_garbage_alone(tmp_path: Path) -> No
     prof = _profile(tmp_path, script=script, with_map=False)
     assert prof.diagnostics.missing_map_pids == [100]
     assert not any("no perf map" in w for w in prof.diagnostics.warnings)
+
+
+def test_inlined_lines_are_left_out_like_perf_report(tmp_path: Path) -> None:
+    # perf script --inline: the inlined callee is printed at the address of its holder
+    script = ("x 100/101 1.0: 4 cpu-clock:\n\t401010 vec_push (inlined)\n"
+              "\t401010 main+0x10 (/bin/x)\n\t402000 start+0x1 (/bin/x)\n\n")
+    prof = _profile(tmp_path, script=script)
+    assert _by_name(prof) == {"main": (4, 4), "start": (0, 4)}
+    assert prof.diagnostics.inlined_frames == 1
