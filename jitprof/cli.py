@@ -12,6 +12,8 @@ from jitprof import __version__
 from jitprof.errors import JitprofError
 from jitprof.model import Kind
 
+FORMATS = ("table", "json", "csv")  # jitprof.report.render
+
 EXIT_OK = 0
 EXIT_INPUT = 1  # bad input (unreadable, not perf output, bad line under --strict)
 EXIT_USAGE = 2  # click's usage errors
@@ -79,7 +81,7 @@ def main() -> None:
 @click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
 @click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
 @click.option("--event", default=None, help="Event to profile (default: the first in the input).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
               show_default=True)
 @click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,

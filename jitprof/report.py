@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from jitprof import __version__
 from jitprof.model import KIND_ORDER, Kind, Profile
 
-FORMATS = ("table", "json", "csv")
-
-
 @dataclass(frozen=True, slots=True)
 class Row:
     name: str
