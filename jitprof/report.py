@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from jitprof import __version__
 from jitprof.model import KIND_ORDER, Kind, Profile
 
+
 @dataclass(frozen=True, slots=True)
 class Row:
     name: str
