@@ -28,7 +28,7 @@ from jitprof.script import RawFrame, ScriptData, can_fork
 
 JIT_DSO = "[JIT]"
 PRELOAD_BYTES = 4 << 20  # maps this big are parsed while the samples are read
-MAP_BYTE_COST = 5  # parsing a byte of map costs about as much as reading 5 of samples
+MAP_BYTE_COST = 4  # parsing a byte of map costs about as much as reading 4 of samples
 
 
 def _size(path: str) -> int:
