@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -117,3 +118,49 @@ def test_reused_range_follows_the_later_map_line(slow_recording: dict) -> None:
     assert checked >= 1, "no samples landed in the reused range"
     assert doc["diagnostics"]["jit_samples_resolved_pct"] == 100.0
     assert doc["diagnostics"]["maps"][0]["overlapping"] >= 2
+
+
+FIELD_SETS = [
+    ("comm,pid,tid,time,period,event,ip,sym,dso", False),
+    ("comm,tid,time,event,ip,sym,symoff,dso", True),  # also --ns
+    ("tid,ip,sym,dso", False),  # a header of the tid alone
+    ("ip,sym,dso", False),  # an empty header line
+    ("comm,tid,period,ip,sym,dso", False),  # no time, no event
+]
+
+
+def _sample_counts(script: Path, map_path: Path) -> tuple[dict[str, tuple[int, int]], int]:
+    from jitprof.report import function_rows
+    from jitprof.resolve import load_profile
+
+    prof = load_profile([str(script)], maps=[str(map_path)], search_tmp=False)
+    prof.verify()
+    rows = {r.name: (r.self_samples, r.total_samples) for r in function_rows(prof)}
+    return rows, prof.samples
+
+
+@pytest.mark.parametrize(("fields", "ns"), FIELD_SETS)
+def test_any_field_set_gives_the_same_profile(slow_recording: dict, tmp_path: Path,
+                                              fields: str, ns: bool) -> None:
+    want, n = _sample_counts(slow_recording["perf_script"], slow_recording["map"])
+    out = tmp_path / "perf.script"
+    argv = ["perf", "script", "-i", str(slow_recording["perf_data"]), "-F", fields]
+    with open(out, "w") as f:
+        subprocess.run(argv + (["--ns"] if ns else []), stdout=f, stderr=subprocess.DEVNULL,
+                       check=True, timeout=300)
+    got, m = _sample_counts(out, slow_recording["map"])
+    assert m == n
+    assert got == want
+
+
+def test_samples_without_callchains_give_the_same_self(slow_recording: dict,
+                                                       tmp_path: Path) -> None:
+    want, n = _sample_counts(slow_recording["perf_script"], slow_recording["map"])
+    out = tmp_path / "perf.script"
+    with open(out, "w") as f:
+        subprocess.run(["perf", "script", "-i", str(slow_recording["perf_data"]), "-G"],
+                       stdout=f, stderr=subprocess.DEVNULL, check=True, timeout=300)
+    got, m = _sample_counts(out, slow_recording["map"])
+    assert m == n
+    assert {k: v[0] for k, v in got.items() if v[0]} == {k: v[0] for k, v in want.items()
+                                                          if v[0]}
