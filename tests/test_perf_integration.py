@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,18 @@ THRESHOLD = 0.5  # compare every function above this share
 
 
 @pytest.fixture(scope="module")
-def slow_recording(tmp_path_factory: pytest.TempPathFactory, demo_recorder: Any) -> dict:
+def slow_recording(tmp_path_factory: pytest.TempPathFactory, demo_recorder: Any
+                   ) -> Iterator[dict]:
     require_tools("perf", "g++")
     out = tmp_path_factory.mktemp("demo")
     try:
         binary = demo_recorder.build(out)
-        return demo_recorder.record(binary, "slow", 2, out / "slow")
+        rec = demo_recorder.record(binary, "slow", 2, out / "slow")
     except demo_recorder.RecordError as e:
         tool_failed("recording the demo with perf", e)
         raise
+    yield rec  # perf report needs /tmp/perf-<pid>.map while the tests run
+    Path(rec["tmp_map"]).unlink(missing_ok=True)
 
 
 def jitprof_json(rec: dict, *extra: str) -> dict:
@@ -164,3 +168,63 @@ def test_samples_without_callchains_give_the_same_self(slow_recording: dict,
     assert m == n
     assert {k: v[0] for k, v in got.items() if v[0]} == {k: v[0] for k, v in want.items()
                                                           if v[0]}
+
+
+def test_two_jit_processes_each_named_by_its_own_map(
+    tmp_path_factory: pytest.TempPathFactory, demo_recorder: Any
+) -> None:
+    """One recording of two demo processes (slow and fast) started by a parent: every JIT
+    frame must be looked up in its own process's map (the addresses differ by ASLR)."""
+    import re
+    import shutil
+    import sys
+
+    require_tools("perf", "g++")
+    out = tmp_path_factory.mktemp("two")
+    binary = demo_recorder.build(out)
+    launcher = (
+        "import subprocess, sys\n"
+        f"ps = [subprocess.Popen([{str(binary)!r}, m, '1.5']) for m in ('slow', 'fast')]\n"
+        "sys.exit(max(p.wait() for p in ps))\n"
+    )
+    data = out / "perf.data"
+    r = subprocess.run(["perf", "record", "-F", "999", "-g", "-e", "cpu-clock", "-o",
+                        str(data), "--", sys.executable, "-c", launcher],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        tool_failed("perf record of two demos", RuntimeError(r.stderr[-500:]))
+    script = out / "perf.script"
+    with open(script, "w") as f:
+        subprocess.run(["perf", "script", "-i", str(data), "--show-mmap-events"], stdout=f,
+                       stderr=subprocess.DEVNULL, check=True, timeout=300)
+    pids = sorted({int(p) for p in re.findall(r"/tmp/perf-(\d+)\.map", script.read_text())})
+    assert len(pids) == 2
+    maps = out / "maps"
+    maps.mkdir()
+    for pid in pids:
+        shutil.copy(f"/tmp/perf-{pid}.map", maps / f"perf-{pid}.map")
+    try:
+        _check_two(script, data, maps, pids)
+    finally:
+        for pid in pids:
+            Path(f"/tmp/perf-{pid}.map").unlink(missing_ok=True)
+
+
+def _check_two(script: Path, data: Path, maps: Path, pids: list[int]) -> None:
+    res = CliRunner().invoke(main, ["report", str(script), "--map-dir", str(maps), "--no-tmp",
+                                    "--top", "0", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert {p["pid"] for p in doc["processes"] if p["comm"] == "hhvm_demo"} == set(pids)
+    assert doc["diagnostics"]["jit_samples_resolved_pct"] == 100.0
+    ours = {f["name"]: f["self_pct"] for f in doc["functions"]}
+    theirs = perf_self(data)
+    skip = set()
+    for pid in pids:
+        skip |= overlapping_names(map_lines(maps / f"perf-{pid}.map"))
+    compared = 0
+    for name, pct in theirs.items():
+        if pct > THRESHOLD and name not in skip:
+            assert abs(ours.get(name, 0.0) - pct) <= TOLERANCE, (name, ours.get(name), pct)
+            compared += 1
+    assert compared >= 5 and "PHP::Api_Handler::respond" in ours
