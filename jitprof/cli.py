@@ -93,9 +93,12 @@ def report(
     sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
     event: str | None, fmt: str, strict: bool, jobs: int | None, output: str | None,
 ) -> None:
-    """Hot functions of perf script INPUTs (files, .gz/.xz, or - for stdin).
+    """Hot functions of perf script INPUTs (text files, .gz/.xz/.bz2, - for stdin, or a
+    perf.data, which is read through `perf script`).
 
-    Self and total are shares of all samples of the event (weighted by period).
+    Self and total are shares of all samples of the event (weighted by period); JIT
+    frames are named from each process's perf map, the later line winning where the JIT
+    reused code space.
     """
     from jitprof.report import function_rows, render
     from jitprof.resolve import load_profile
