@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from jitprof.cli import main
-from tests.conftest import require_tools, tool_failed
+from tests.conftest import perf_record, perf_script, require_tools
 from tests.perfreport import map_lines, overlapping_names, perf_children, perf_self
 
 WORK_JS = """
@@ -46,17 +45,8 @@ def node_recording(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("node")
     (out / "work.js").write_text(WORK_JS)
     data = out / "perf.data"
-    r = subprocess.run(
-        ["perf", "record", "-F", "999", "-g", "-e", "cpu-clock", "-o", str(data), "--",
-         "node", "--perf-basic-prof", str(out / "work.js")],
-        capture_output=True, text=True, timeout=180, cwd=out,
-    )
-    if r.returncode != 0:
-        tool_failed("perf record node", RuntimeError(r.stderr[-500:]))
-    script = out / "perf.script"
-    with open(script, "w") as f:
-        subprocess.run(["perf", "script", "-i", str(data), "--show-mmap-events"], stdout=f,
-                       stderr=subprocess.DEVNULL, check=True, timeout=300)
+    perf_record(["node", "--perf-basic-prof", str(out / "work.js")], data, cwd=out)
+    script = perf_script(data, out / "perf.script")
     pids = {int(p.name[5:-4]) for p in Path("/tmp").glob("perf-*.map")}
     text = script.read_text(errors="replace")
     pid = next(p for p in sorted(pids) if f"/tmp/perf-{p}.map" in text)

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from jitprof.cli import main
-from tests.conftest import require_tools, tool_failed
+from tests.conftest import perf_record, perf_script, require_tools, tool_failed
 from tests.perfreport import map_lines, overlapping_names, perf_children, perf_self
 
 TOLERANCE = 0.1  # percentage points
@@ -147,11 +147,8 @@ def _sample_counts(script: Path, map_path: Path) -> tuple[dict[str, tuple[int, i
 def test_any_field_set_gives_the_same_profile(slow_recording: dict, tmp_path: Path,
                                               fields: str, ns: bool) -> None:
     want, n = _sample_counts(slow_recording["perf_script"], slow_recording["map"])
-    out = tmp_path / "perf.script"
-    argv = ["perf", "script", "-i", str(slow_recording["perf_data"]), "-F", fields]
-    with open(out, "w") as f:
-        subprocess.run(argv + (["--ns"] if ns else []), stdout=f, stderr=subprocess.DEVNULL,
-                       check=True, timeout=300)
+    out = perf_script(slow_recording["perf_data"], tmp_path / "perf.script", "-F", fields,
+                      *(["--ns"] if ns else []))
     got, m = _sample_counts(out, slow_recording["map"])
     assert m == n
     assert got == want
@@ -160,10 +157,7 @@ def test_any_field_set_gives_the_same_profile(slow_recording: dict, tmp_path: Pa
 def test_samples_without_callchains_give_the_same_self(slow_recording: dict,
                                                        tmp_path: Path) -> None:
     want, n = _sample_counts(slow_recording["perf_script"], slow_recording["map"])
-    out = tmp_path / "perf.script"
-    with open(out, "w") as f:
-        subprocess.run(["perf", "script", "-i", str(slow_recording["perf_data"]), "-G"],
-                       stdout=f, stderr=subprocess.DEVNULL, check=True, timeout=300)
+    out = perf_script(slow_recording["perf_data"], tmp_path / "perf.script", "-G")
     got, m = _sample_counts(out, slow_recording["map"])
     assert m == n
     assert {k: v[0] for k, v in got.items() if v[0]} == {k: v[0] for k, v in want.items()
@@ -188,15 +182,8 @@ def test_two_jit_processes_each_named_by_its_own_map(
         "sys.exit(max(p.wait() for p in ps))\n"
     )
     data = out / "perf.data"
-    r = subprocess.run(["perf", "record", "-F", "999", "-g", "-e", "cpu-clock", "-o",
-                        str(data), "--", sys.executable, "-c", launcher],
-                       capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        tool_failed("perf record of two demos", RuntimeError(r.stderr[-500:]))
-    script = out / "perf.script"
-    with open(script, "w") as f:
-        subprocess.run(["perf", "script", "-i", str(data), "--show-mmap-events"], stdout=f,
-                       stderr=subprocess.DEVNULL, check=True, timeout=300)
+    perf_record([sys.executable, "-c", launcher], data)
+    script = perf_script(data, out / "perf.script")
     pids = sorted({int(p) for p in re.findall(r"/tmp/perf-(\d+)\.map", script.read_text())})
     assert len(pids) == 2
     maps = out / "maps"
