@@ -35,6 +35,11 @@ MAGIC = 0x4A695444
 HEADER_SIZE = 40
 PREFIX_SIZE = 16
 FLAG_ARCH_TIMESTAMP = 1  # JITDUMP_FLAGS_ARCH_TIMESTAMP: record times are TSC, not ns
+# V8 marks its header's pad1 with 0xDEADBEEF, and writes every DEBUG_INFO address 0x40
+# (kElfHeaderSize) too high, for where old `perf inject` placed the code in its ELF files
+# (v8 src/diagnostics/perf-jit.cc LogWriteDebugInfo): taken off again here.
+V8_PAD = 0xDEADBEEF
+V8_DEBUG_ADDR_BIAS = 0x40
 
 CODE_LOAD, CODE_MOVE, CODE_DEBUG_INFO, CODE_CLOSE, CODE_UNWINDING_INFO = range(5)
 RECORD_NAMES = {CODE_LOAD: "CODE_LOAD", CODE_MOVE: "CODE_MOVE",
@@ -96,6 +101,7 @@ class JitDump:
     loads: list[CodeLoad] = field(default_factory=list)  # file order
     counts: dict[str, int] = field(default_factory=dict)  # records by kind
     unknown_records: int = 0
+    bad_debug_info: int = 0  # DEBUG_INFO records whose entries could not be read (dropped)
     closed: bool = False  # a CODE_CLOSE was read
     truncated: str | None = None  # why the reading stopped early, with the byte offset
     size: int = 0  # bytes in the file
@@ -114,6 +120,8 @@ class JitDump:
         out = f"{self.path}: pid {self.pid}, {kinds or 'no records'}"
         if self.unknown_records:
             out += f", {self.unknown_records} unknown records skipped"
+        if self.bad_debug_info:
+            out += f", {self.bad_debug_info} unreadable CODE_DEBUG_INFO dropped"
         if self.truncated:
             out += f"; {self.truncated}"
         return out
@@ -138,8 +146,9 @@ def parse_jitdump(data: bytes | mmap.mmap, path: str) -> JitDump:
                     "'JiTD' in either byte order)")
     if size < HEADER_SIZE:
         raise _fail(path, size, f"header cut short ({size} of {HEADER_SIZE} bytes)")
-    _m, version, hsize, elf_mach, _pad, pid, ts, flags = struct.unpack_from(bo + "IIIIIIQQ",
-                                                                             data, 0)
+    _m, version, hsize, elf_mach, pad, pid, ts, flags = struct.unpack_from(bo + "IIIIIIQQ",
+                                                                            data, 0)
+    bias = V8_DEBUG_ADDR_BIAS if pad == V8_PAD else 0
     if hsize < HEADER_SIZE:
         raise _fail(path, 8, f"header size {hsize} is smaller than {HEADER_SIZE}")
     jd = JitDump(path, bo, version, elf_mach, pid, ts, flags, size=size,
@@ -148,7 +157,6 @@ def parse_jitdump(data: bytes | mmap.mmap, path: str) -> JitDump:
     load_s = struct.Struct(bo + "IIQQQQ")
     move_s = struct.Struct(bo + "IIQQQQQ")
     dbg_s = struct.Struct(bo + "QQ")
-    entry_s = struct.Struct(bo + "Qii")
     pos = min(hsize, size)
     if hsize > size:
         jd.truncated = f"header says {hsize} bytes, the file has {size}"
@@ -187,8 +195,11 @@ def parse_jitdump(data: bytes | mmap.mmap, path: str) -> JitDump:
                 raise _fail(path, pos, f"CODE_LOAD of {rsize} bytes cannot hold its name and "
                             f"{code_size} bytes of code")
             name = bytes(data[name_at:nul]).decode("utf-8", "replace")
+            lines = pending_lines.pop(code_addr, ())
+            if bias and lines:
+                lines = _repair_v8_files(lines, name)
             ld = CodeLoad(rts, code_addr, code_size, name, index, len(jd.loads), pos,
-                          lines=pending_lines.pop(code_addr, ()))
+                          lines=lines)
             jd.loads.append(ld)
             names_by_index[index] = ld
         elif rid == CODE_MOVE:
@@ -207,25 +218,11 @@ def parse_jitdump(data: bytes | mmap.mmap, path: str) -> JitDump:
             if body + dbg_s.size > end:
                 raise _fail(path, pos, f"CODE_DEBUG_INFO of {rsize} bytes is too short")
             code_addr, nr = dbg_s.unpack_from(data, body)
-            at = body + dbg_s.size
-            entries: list[SourceLine] = []
-            prev = ""
-            for _ in range(nr):
-                if at + entry_s.size > end:
-                    raise _fail(path, pos, f"CODE_DEBUG_INFO of {rsize} bytes cannot hold "
-                                f"its {nr} entries")
-                addr, line, discrim = entry_s.unpack_from(data, at)
-                at += entry_s.size
-                nul = data.find(b"\0", at, end)
-                if nul < 0:
-                    raise _fail(path, pos, "CODE_DEBUG_INFO entry without a file name end")
-                raw = bytes(data[at:nul])
-                at = nul + 1
-                fname = prev if raw == _SAME_FILE else raw.decode("utf-8", "replace")
-                prev = fname
-                entries.append(SourceLine(addr, fname, line, discrim))
-            entries.sort(key=lambda e: e.addr)
-            pending_lines[code_addr] = tuple(entries)
+            entries = _debug_entries(data, body + dbg_s.size, end, code_addr, nr, bias, bo)
+            if entries is None:
+                jd.bad_debug_info += 1
+            else:
+                pending_lines[code_addr] = entries
         elif rid == CODE_CLOSE:
             jd.closed = True
         elif rid != CODE_UNWINDING_INFO:
@@ -235,6 +232,67 @@ def parse_jitdump(data: bytes | mmap.mmap, path: str) -> JitDump:
         pos = end
     jd.first_time, jd.last_time = first, last
     return jd
+
+
+_MAX_CODE_SPAN = 1 << 24  # a DEBUG_INFO entry further than this from its code is misread
+
+
+def _debug_entries(data: bytes | mmap.mmap, at: int, end: int, code_addr: int, nr: int,
+                   bias: int, bo: str) -> tuple[SourceLine, ...] | None:
+    """The entries of one DEBUG_INFO record, sorted by address; None if they cannot be
+    read. A file name normally ends at its NUL; node 20's V8 writes long script names
+    from freed memory (their first 16 bytes are heap pointers, which may hold NULs), so
+    a NUL after which no plausible entry follows is taken as part of the name."""
+    entry_s = struct.Struct(bo + "Qii")
+
+    def entry_at(k: int) -> bool:
+        if k + entry_s.size > end:
+            return False
+        addr, line, _d = entry_s.unpack_from(data, k)
+        return 0 <= addr - bias - code_addr < _MAX_CODE_SPAN and line >= 0
+
+    def record_ends_at(k: int) -> bool:
+        return end - k < 8 and not any(data[k:end])
+
+    out: list[SourceLine] = []
+    prev = ""
+    for i in range(nr):
+        if not entry_at(at):
+            return None
+        addr, line, discrim = entry_s.unpack_from(data, at)
+        at += entry_s.size
+        nul = data.find(b"\0", at, end)
+        last = i == nr - 1
+        while nul >= 0 and not (record_ends_at(nul + 1) if last else entry_at(nul + 1)):
+            nul = data.find(b"\0", nul + 1, end)
+        if nul < 0:
+            return None
+        raw = bytes(data[at:nul])
+        at = nul + 1
+        fname = prev if raw == _SAME_FILE else raw.decode("utf-8", "replace")
+        prev = fname
+        out.append(SourceLine(addr - bias, fname, line, discrim))
+    out.sort(key=lambda e: e.addr)
+    return tuple(out)
+
+
+def _repair_v8_files(lines: tuple[SourceLine, ...], load_name: str
+                     ) -> tuple[SourceLine, ...]:
+    """node 20's V8 writes a long script name with its first 16 bytes overwritten (see
+    ``_debug_entries``); its CODE_LOAD name (``JS:*fib /path/t.js:2:13``) holds the whole
+    path: where the broken name ends like that path, take the path."""
+    _kind, sep, rest = load_name.partition(" ")
+    path = rest.rsplit(":", 2)[0] if sep and rest.count(":") >= 2 else ""
+    if len(path) <= 16:
+        return lines
+    tail = path[16:]
+
+    def fixed(f: str) -> str:
+        head = f[: max(len(f) - len(tail), 0)]
+        broken = any(c == "\ufffd" or not c.isprintable() for c in head)
+        return path if broken and f.endswith(tail) else f
+
+    return tuple(SourceLine(x.addr, fixed(x.file), x.line, x.discrim) for x in lines)
 
 
 def load_jitdump(path: str) -> JitDump:

@@ -33,7 +33,7 @@ class Move:
 class DebugInfo:
     time_ns: int
     code_addr: int
-    entries: list[tuple[int, int, int, str]]  # (addr, line, discrim, file or "\xff")
+    entries: list[tuple[int, int, int, str | bytes]]  # (addr, line, discrim, file or "\xff")
 
 
 @dataclass
@@ -54,10 +54,11 @@ class Dump:
     flags: int = 0
     elf_mach: int = 62
     closed: bool = True
+    pad1: int = 0  # V8 writes 0xDEADBEEF (and biases DEBUG_INFO addresses by 0x40)
 
     def encode(self) -> bytes:
         bo = self.byte_order
-        out = bytearray(struct.pack(bo + "IIIIIIQQ", MAGIC, 1, 40, self.elf_mach, 0xDEADBEEF,
+        out = bytearray(struct.pack(bo + "IIIIIIQQ", MAGIC, 1, 40, self.elf_mach, self.pad1,
                                     self.pid, 1234567, self.flags))
         recs = list(self.records)
         if self.closed:
@@ -77,7 +78,8 @@ class Dump:
             elif isinstance(r, DebugInfo):
                 payload = struct.pack(bo + "QQ", r.code_addr, len(r.entries))
                 for addr, line, discrim, fname in r.entries:
-                    raw = b"\xff" if fname == "\xff" else fname.encode()
+                    raw = (fname if isinstance(fname, bytes) else
+                           b"\xff" if fname == "\xff" else fname.encode())
                     payload += struct.pack(bo + "Qii", addr, line, discrim) + raw + b"\0"
                 payload += b"\0" * (-(16 + len(payload)) % 8)
                 out += struct.pack(bo + "IIQ", 2, 16 + len(payload), r.time_ns) + payload

@@ -67,6 +67,36 @@ def test_byte_orders_give_the_same_dump(tmp_path: Path) -> None:
     assert a.loads == b.loads and a.counts == b.counts
 
 
+def test_v8_debug_info_addresses_are_0x40_high() -> None:
+    # V8 (pad1 0xDEADBEEF) adds its ELF header size to every DEBUG_INFO address
+    d = Dump(PID, [DebugInfo(S, X, [(X + 0x40, 3, 1, "t.js"), (X + 0x50, 4, 1, "\xff")]),
+                   Load(S, X, 0x20, "JS:*f t.js:3:1")], pad1=0xDEADBEEF)
+    (ld,) = parse_jitdump(d.encode(), "d").loads
+    assert [(x.addr, x.line) for x in ld.lines] == [(X, 3), (X + 0x10, 4)]
+    d.pad1 = 0
+    (ld,) = parse_jitdump(d.encode(), "d").loads
+    assert [x.addr for x in ld.lines] == [X + 0x40, X + 0x50]
+
+
+def test_v8_broken_script_names_are_read_and_repaired() -> None:
+    # node 20's V8 writes long script names from freed memory: the first 16 bytes are heap
+    # pointers, NULs included; the entries must still line up, the name comes from the load
+    path = "/srv/app/lib/some/long/path/t.js"
+    broken = b"z3@\x19\0\0\0\0s\xb1S-s\xa5\xfa\x1f" + path[16:].encode()
+    d = Dump(PID, [DebugInfo(S, X, [(X + 0x40, 2, 13, broken), (X + 0x67, 2, 28, broken)]),
+                   Load(S, X, 0x80, f"JS:*fib {path}:2:13")], pad1=0xDEADBEEF)
+    jd = parse_jitdump(d.encode(), "d")
+    (ld,) = jd.loads
+    assert [(x.addr - X, x.file, x.line, x.discrim) for x in ld.lines] == [
+        (0, path, 2, 13), (0x27, path, 2, 28)]
+    assert jd.bad_debug_info == 0
+    # entries that cannot line up (an address nowhere near the code) are dropped, counted
+    d = Dump(PID, [DebugInfo(S, X, [(7, 2, 13, "a.js")]), Load(S, X, 0x80, "JS:*f a.js:2:1")])
+    jd = parse_jitdump(d.encode(), "d")
+    assert jd.loads[0].lines == () and jd.bad_debug_info == 1
+    assert "1 unreadable CODE_DEBUG_INFO dropped" in jd.summary()
+
+
 def test_timeline_by_time_and_latest(tmp_path: Path) -> None:
     tl = parse_jitdump(_dump().encode(), "d").timeline()
     assert [c.name for c in tl.covering(X + 0x10)] == ["PHP::Api_Legacy::dispatch",
