@@ -408,3 +408,108 @@ def to_vaddr(addr: int, form: str, maps: Sequence[MemMap], info: ElfInfo) -> int
     if info.elf_type == "ET_EXEC" and info.vaddr_to_offset(addr) is not None:
         return addr  # a non-PIE file loads at its link address
     return None
+
+
+# -- naming the file frames of a recording -----------------------------------------------
+
+@dataclass(slots=True)
+class FileFrameNames:
+    """Names of file frames (raw frame ids) for leaves (the address) and callers (the
+    return address - 1). ``by_pid`` holds the few frames whose name depends on the
+    process (a raw address mapped differently in two processes)."""
+
+    leaf: dict[int, Name | None] = field(default_factory=dict)
+    call: dict[int, Name | None] = field(default_factory=dict)
+    by_pid: dict[int, dict[int, tuple[Name | None, Name | None]]] = field(default_factory=dict)
+    form: str = OFFSET  # the form assumed where a frame's own evidence is ambiguous
+    votes_raw: int = 0
+    votes_offset: int = 0
+    frames: int = 0  # distinct (process, frame) pairs looked up
+    named: int = 0
+
+
+def is_file_dso(dso: str) -> bool:
+    """A dso perf tied to a file (JIT memory, /memfd:, kernel and [vdso] are not)."""
+    return (dso.startswith("/") and not dso.startswith(("//anon", "/anon_hugepage", "/dev/zero",
+                                                        "/SYSV", "/memfd:"))
+            and not re.search(r"(?:^|/)perf-\d+\.map$", dso))
+
+
+def maps_by_pid(mmaps: Iterable[tuple[int, int, int, int, str, str]]
+                ) -> dict[int, dict[str, list[MemMap]]]:
+    """Executable file mappings per process from (pid, start, length, pgoff, prot, path)."""
+    out: dict[int, dict[str, list[MemMap]]] = {}
+    for pid, start, length, pgoff, prot, path in mmaps:
+        if "x" not in prot or not path.startswith("/"):
+            continue
+        out.setdefault(pid, {}).setdefault(path, []).append(
+            MemMap(start, start + length, pgoff, path))
+    return out
+
+
+def name_file_frames(
+    sym: Symbolizer,
+    frames: Sequence[tuple[int, str]],  # raw frame id -> (address as printed, dso)
+    users: Mapping[int, Iterable[int]],  # raw frame id -> pids whose stacks hold it
+    maps: Mapping[int, Mapping[str, Sequence[MemMap]]],
+    proc_maps: Mapping[int | None, Sequence[MemMap]] = {},  # None: any process
+    one_frame_stacks: bool = False,
+) -> FileFrameNames:
+    """Decide each file frame's address form, convert, look up (leaf and caller)."""
+    out = FileFrameNames()
+    any_pid: dict[str, list[MemMap]] = {}
+    for per_path in maps.values():
+        for path, pms in per_path.items():
+            any_pid.setdefault(path, []).extend(pms)
+    extra: dict[str, list[MemMap]] = {}
+    for m in proc_maps.get(None, ()):
+        extra.setdefault(m.path, []).append(m)
+
+    def maps_for(pid: int, dso: str) -> tuple[Sequence[MemMap], bool]:
+        """The process's own maps of dso (True), else any process's (False)."""
+        own = maps.get(pid, {}).get(dso)
+        if own:
+            return own, True
+        pm = [m for m in proc_maps.get(pid, ()) if m.path == dso] or extra.get(dso, [])
+        if pm:
+            return pm, True
+        return any_pid.get(dso, []), False
+
+    # 1. evidence per (frame, process)
+    todo: list[tuple[int, int, str, int, Sequence[MemMap], bool, str | None]] = []
+    for fid, pids in users.items():
+        addr, dso = frames[fid]
+        df = sym.dso_file(dso)
+        for pid in pids:
+            ms, own = maps_for(pid, dso)
+            raw, off = evidence(addr, ms, df.info)
+            mine = RAW if raw and not off else OFFSET if off and not raw else None
+            if mine == RAW:
+                out.votes_raw += 1
+            elif mine == OFFSET:
+                out.votes_offset += 1
+            todo.append((fid, pid, dso, addr, ms if own else (), own, mine))
+    out.form = detect_address_form(out.votes_raw, out.votes_offset, one_frame_stacks)
+
+    # 2. names
+    per_fid: dict[int, dict[int, tuple[Name | None, Name | None]]] = {}
+    for fid, pid, dso, addr, ms, _own, mine in todo:
+        df = sym.dso_file(dso)
+        form = mine or out.form
+        leaf = call = None
+        if df.info is not None:
+            v = to_vaddr(addr, form, ms, df.info)
+            leaf = None if v is None else sym.lookup_vaddr(dso, v)
+            v = to_vaddr(addr - 1, form, ms, df.info)
+            call = None if v is None else sym.lookup_vaddr(dso, v)
+        out.frames += 1
+        out.named += leaf is not None
+        per_fid.setdefault(fid, {})[pid] = (leaf, call)
+    for fid, by_pid in per_fid.items():
+        first = next(iter(by_pid.values()))
+        out.leaf[fid], out.call[fid] = first
+        if len(set(by_pid.values())) > 1:
+            for pid, pair in by_pid.items():
+                if pair != first:
+                    out.by_pid.setdefault(pid, {})[fid] = pair
+    return out
