@@ -696,7 +696,7 @@ class ElfOptions:
     symfs: str | None = None
     binaries: Mapping[str, str] = field(default_factory=dict)
     proc_maps: Sequence[str] = ()
-    kallsyms: str | None = None  # None: /proc/kallsyms
+    kallsyms: str | None = None  # None: /proc/kallsyms (<symfs>/proc/kallsyms with symfs)
     policy: str = "auto"
 
     def read_proc_maps(self) -> dict[int | None, list[MemMap]]:
@@ -719,8 +719,11 @@ class ElfOptions:
         for p in data.inputs:
             if _is_perf_data(p):
                 build_ids.update(perf_build_ids(p))
+        kallsyms = self.kallsyms
+        if kallsyms is None:  # like perf: under --symfs, the copy of the recording machine's
+            kallsyms = os.path.join(self.symfs or "/", "proc/kallsyms")
         return Symbolizer(symfs=self.symfs, binaries=dict(self.binaries), build_ids=build_ids,
-                          kallsyms_path=self.kallsyms or "/proc/kallsyms")
+                          kallsyms_path=kallsyms)
 
 
 def perf_build_ids(path: str) -> dict[str, str]:
