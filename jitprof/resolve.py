@@ -428,8 +428,15 @@ def load_profile(
     jobs: int = 1,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
-    processes that may read one big input at once."""
+    processes that may read one big input at once. Inputs named ``*.json`` are jitprof
+    JSON profiles (jitprof/profilefile.py), merged with the rest."""
+    from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
+
+    if any(is_profile_json(p) for p in inputs):
+        return load_profile_inputs(
+            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, pids, comms, strict,
+                                              search_tmp, jobs), event, pids, comms)
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict)
