@@ -164,6 +164,14 @@ def export_cmd(
     )
     from jitprof.resolve import load_profile
 
+    if output != "-" and os.path.isdir(output):
+        raise click.UsageError(f"{output} is a directory")
+    if output != "-":  # fail before a long load, not after
+        parent = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(parent):
+            raise JitprofError(output, f"cannot write: no directory {parent}")
+        if not os.access(parent, os.W_OK):
+            raise JitprofError(output, f"cannot write: {parent} is not writable")
     if fmt is not None:
         exporter_cls = exporter_named(fmt)
     elif output == "-":
@@ -173,8 +181,6 @@ def export_cmd(
     if output == "-" and exporter_cls.binary and sys.stdout.isatty():
         raise click.UsageError(f"{exporter_cls.name} output is binary: redirect stdout or "
                                "give -o FILE")
-    if output != "-" and os.path.isdir(output):
-        raise click.UsageError(f"{output} is a directory")
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
                            jobs=jobs or min(os.cpu_count() or 1, 4))

@@ -336,14 +336,15 @@ def load_profile_inputs(inputs: Sequence[str], perf_inputs_loader: Any,
                         event: str | None = None, pids: Sequence[int] = (),
                         comms: Sequence[str] = ()) -> Profile:
     """Inputs that mix JSON profiles and perf input: the perf inputs are loaded by
-    ``perf_inputs_loader(paths)`` (the usual pipeline), the JSON ones read, all merged.
-    ``event`` must match each JSON profile's event; ``pids``/``comms`` select threads."""
+    ``perf_inputs_loader(paths)`` (the usual pipeline, unfiltered), the JSON ones read,
+    all merged. ``event`` must match each JSON profile's event; ``pids``/``comms`` then
+    select processes (pid, comm) of the merged profile."""
     from jitprof.errors import EmptyInputError
     from jitprof.merge import merge_profiles, select_threads
 
     profiles: list[Profile] = []
     perf = [p for p in inputs if not is_profile_json(p)]
-    if perf:
+    if perf:  # filtered after the merge, like the JSON profiles
         profiles.append(perf_inputs_loader(perf))
     for path in inputs:
         if not is_profile_json(path):
@@ -353,5 +354,6 @@ def load_profile_inputs(inputs: Sequence[str], perf_inputs_loader: Any,
                                                prof.event.split("/")[0]):
             raise EmptyInputError(path, f"no samples of event {event!r} (the profile is of "
                                         f"{prof.event!r})")
-        profiles.append(select_threads(prof, pids, comms, where=path))
-    return merge_profiles(profiles, where=", ".join(inputs))
+        profiles.append(prof)
+    where = ", ".join(inputs)
+    return select_threads(merge_profiles(profiles, where=where), pids, comms, where=where)

@@ -435,7 +435,7 @@ def load_profile(
 
     if any(is_profile_json(p) for p in inputs):
         return load_profile_inputs(
-            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, pids, comms, strict,
+            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, (), (), strict,
                                               search_tmp, jobs), event, pids, comms)
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
