@@ -20,8 +20,8 @@ import pytest
 
 from jitprof.export import (
     EXPORTERS,
-    ExportOptions,
     Exporter,
+    ExportOptions,
     UnknownFormatError,
     exporter_named,
     guess_exporter_from_outfile,
