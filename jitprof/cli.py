@@ -71,7 +71,12 @@ def main() -> None:
                    "name to every process without a map of its own.")
 @click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
               help="Look for perf-<pid>.map here (repeatable) before beside the input and /tmp.")
-@click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp.")
+@click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp (nor jitdumps in /tmp "
+              "and the working directory).")
+@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
+              help="A jitdump (jit-<pid>.dump; repeatable; its pid is in its header). Found "
+                   "like maps otherwise (and in the working directory); a process's jitdump "
+                   "wins over its perf map and names reused code by sample time.")
 @click.option("--top", type=click.IntRange(min=0), default=30, show_default=True,
               help="Rows to show (0 = all).")
 @click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
@@ -89,7 +94,8 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
 def report(
-    inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool, top: int,
+    inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
+    jitdumps: Sequence[str], top: int,
     sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
     event: str | None, fmt: str, strict: bool, jobs: int | None, output: str | None,
 ) -> None:
@@ -105,7 +111,7 @@ def report(
 
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
-                           jobs=jobs or min(os.cpu_count() or 1, 4))
+                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
     rows = function_rows(profile, sort=sort, kinds=kinds, top=top or None)
     text = render(profile, fmt, rows)
     if output:
@@ -140,7 +146,9 @@ EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
               help="A perf map (repeatable), as for report.")
 @click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
               help="Look for perf-<pid>.map here (repeatable).")
-@click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp.")
+@click.option("--no-tmp", is_flag=True, help="Do not look for maps (nor jitdumps) in /tmp.")
+@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
+              help="A jitdump (jit-<pid>.dump; repeatable), as for report.")
 @click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
 @click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
 @click.option("--event", default=None, help="Event to export (default: the first in the input).")
@@ -150,8 +158,8 @@ EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
 def export_cmd(
     inputs: Sequence[str], output: str, fmt: str | None, weight: str, per_thread: bool | None,
     annotate: bool, maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
-    pids: Sequence[int], comms: Sequence[str], event: str | None, strict: bool,
-    jobs: int | None,
+    jitdumps: Sequence[str], pids: Sequence[int], comms: Sequence[str], event: str | None,
+    strict: bool, jobs: int | None,
 ) -> None:
     """Write the profile of INPUTs (as for report: perf script text, perf.data, or
     jitprof .json profiles, which merge) for flamegraph.pl/inferno, speedscope, pprof
@@ -183,7 +191,7 @@ def export_cmd(
                                "give -o FILE")
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
-                           jobs=jobs or min(os.cpu_count() or 1, 4))
+                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
     data = exporter_cls(ExportOptions(weight=weight, per_thread=per_thread,
                                       annotate=annotate)).render(profile)
     if output == "-":

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from jitprof.errors import EmptyInputError, InputError
-from jitprof.model import MapHealth, Profile, ProfileBuilder, ProfileDiagnostics
+from jitprof.model import Profile, ProfileBuilder, ProfileDiagnostics
 
 
 def _min(a: float | None, b: float | None) -> float | None:
@@ -53,23 +54,28 @@ def merge_profiles(profiles: Sequence[Profile], where: str = "inputs") -> Profil
 
 
 def merge_diagnostics(ds: Sequence[ProfileDiagnostics]) -> ProfileDiagnostics:
-    """Counters add, lists concatenate (without repeats), the named share is recomputed."""
+    """Counters and per-event counts add, lists concatenate (without repeats, maps all
+    kept), the named share is recomputed; by each field's declared type."""
     out = ProfileDiagnostics(has_period=ds[0].has_period if ds else False)
-    counters = ("lines", "jit_samples", "jit_samples_resolved", "jit_frames",
-                "jit_frames_resolved", "unparsed_lines", "perf_warnings", "srclines",
-                "truncated_samples", "empty_stacks", "inlined_frames")
-    for d in ds:
-        for name in counters:
-            setattr(out, name, getattr(out, name) + getattr(d, name))
-        for ev, n in d.events.items():
-            out.events[ev] = out.events.get(ev, 0) + n
-        out.maps.extend(MapHealth(m.path, m.pid, m.lines, m.entries, m.bad, m.overlapping,
-                                  m.zero_size, m.mtime, list(m.bad_lines)) for m in d.maps)
-        for lst, src in ((out.missing_map_pids, d.missing_map_pids),
-                         (out.unknown_thread_tids, d.unknown_thread_tids)):
-            lst.extend(x for x in src if x not in lst)
-        for lst2, src2 in ((out.messages, d.messages), (out.warnings, d.warnings)):
-            lst2.extend(x for x in src2 if x not in lst2)
+    for f in dataclasses.fields(ProfileDiagnostics):
+        if f.type == "int":
+            setattr(out, f.name, sum(getattr(d, f.name) for d in ds))
+        elif f.type == "dict[str, int]":
+            acc: dict[str, int] = {}
+            for d in ds:
+                for k, n in getattr(d, f.name).items():
+                    acc[k] = acc.get(k, 0) + n
+            setattr(out, f.name, acc)
+        elif f.type == "list[MapHealth]":
+            setattr(out, f.name, [dataclasses.replace(m, bad_lines=list(m.bad_lines))
+                                  for d in ds for m in getattr(d, f.name)])
+        elif f.type.startswith("list["):
+            lst: list[object] = []
+            for d in ds:
+                lst.extend(x for x in getattr(d, f.name) if x not in lst)
+            setattr(out, f.name, lst)
+        elif f.name not in ("has_period", "jit_samples_resolved_pct"):
+            raise TypeError(f"ProfileDiagnostics.{f.name}: type {f.type} not merged")
     if out.jit_samples:
         out.jit_samples_resolved_pct = round(100.0 * out.jit_samples_resolved /
                                              out.jit_samples, 2)

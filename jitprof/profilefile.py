@@ -19,6 +19,7 @@ the offending value. Unknown top-level keys are ignored (later minor additions);
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import IO, Any
@@ -31,9 +32,6 @@ FORMAT = "jitprof-profile"
 VERSION = 1
 _KINDS = {k.value: k for k in Kind}
 
-_DIAG_INTS = ("lines", "jit_samples", "jit_samples_resolved", "jit_frames",
-              "jit_frames_resolved", "unparsed_lines", "perf_warnings", "srclines",
-              "truncated_samples", "empty_stacks", "inlined_frames")
 _MAP_INTS = ("lines", "entries", "bad", "overlapping", "zero_size")
 
 
@@ -44,19 +42,11 @@ def is_profile_json(path: str) -> bool:
 
 # -- writing --------------------------------------------------------------------------------
 def _diag_doc(d: ProfileDiagnostics) -> dict[str, Any]:
-    return {
-        "events": dict(d.events),
-        **{name: getattr(d, name) for name in _DIAG_INTS},
-        "has_period": d.has_period,
-        "jit_samples_resolved_pct": d.jit_samples_resolved_pct,
-        "maps": [{"path": m.path, "pid": m.pid, "lines": m.lines, "entries": m.entries,
-                  "bad": m.bad, "overlapping": m.overlapping, "zero_size": m.zero_size,
-                  "mtime": m.mtime, "bad_lines": list(m.bad_lines)} for m in d.maps],
-        "missing_map_pids": list(d.missing_map_pids),
-        "unknown_thread_tids": list(d.unknown_thread_tids),
-        "messages": list(d.messages),
-        "warnings": list(d.warnings),
-    }
+    out = {}
+    for f in dataclasses.fields(ProfileDiagnostics):
+        v = getattr(d, f.name)
+        out[f.name] = [dataclasses.asdict(m) for m in v] if f.type == "list[MapHealth]" else v
+    return out
 
 
 def write_profile_json(profile: Profile, out: IO[str]) -> None:
@@ -200,42 +190,49 @@ def _obj(v: Any, where: tuple[str | int, ...]) -> dict[str, Any]:
 
 
 def _diagnostics(doc: dict[str, Any]) -> ProfileDiagnostics:
-    w: tuple[str | int, ...] = ("diagnostics",)
+    """Every field of ProfileDiagnostics, checked by its declared type; missing ones keep
+    their defaults (older files), unknown ones are ignored."""
     d = ProfileDiagnostics()
-    for name in _DIAG_INTS:
-        if name in doc:
-            setattr(d, name, _int(doc[name], (*w, name)))
-    if "has_period" in doc:
-        if not isinstance(doc["has_period"], bool):
-            raise _Bad((*w, "has_period"), "expected true or false")
-        d.has_period = doc["has_period"]
-    if "jit_samples_resolved_pct" in doc:
-        pct = _num(doc["jit_samples_resolved_pct"], (*w, "jit_samples_resolved_pct"))
-        d.jit_samples_resolved_pct = None if pct is None else float(pct)
-    for ev, n in _obj(doc.get("events", {}), (*w, "events")).items():
-        d.events[ev] = _int(n, (*w, "events", ev))
-    for i, m in enumerate(_list(doc.get("maps", []), (*w, "maps"))):
-        mw = (*w, "maps", i)
-        m = _obj(m, mw)
-        try:
-            ints = [_int(m[k], (*mw, k)) for k in _MAP_INTS]
-            pid = None if m["pid"] is None else _int(m["pid"], (*mw, "pid"))
-            mtime = _num(m["mtime"], (*mw, "mtime"))
-            bad_lines = [_str(x, (*mw, "bad_lines", j))
-                         for j, x in enumerate(_list(m["bad_lines"], (*mw, "bad_lines")))]
-            path = _str(m["path"], (*mw, "path"))
-        except KeyError as e:
-            raise _Bad(mw, f"map without {e.args[0]!r}") from None
-        lines, entries, bad, overlapping, zero_size = ints
-        d.maps.append(MapHealth(path, pid, lines, entries, bad, overlapping, zero_size,
-                                None if mtime is None else float(mtime), bad_lines))
-    for key in ("missing_map_pids", "unknown_thread_tids"):
-        getattr(d, key).extend(_int(x, (*w, key, j), None)
-                               for j, x in enumerate(_list(doc.get(key, []), (*w, key))))
-    for key in ("messages", "warnings"):
-        getattr(d, key).extend(_str(x, (*w, key, j))
-                               for j, x in enumerate(_list(doc.get(key, []), (*w, key))))
+    for f in dataclasses.fields(ProfileDiagnostics):
+        if f.name not in doc:
+            continue
+        w: tuple[str | int, ...] = ("diagnostics", f.name)
+        v = doc[f.name]
+        if f.type == "int":
+            setattr(d, f.name, _int(v, w))
+        elif f.type == "bool":
+            if not isinstance(v, bool):
+                raise _Bad(w, "expected true or false")
+            setattr(d, f.name, v)
+        elif f.type == "float | None":
+            num = _num(v, w)
+            setattr(d, f.name, None if num is None else float(num))
+        elif f.type == "dict[str, int]":
+            setattr(d, f.name, {k: _int(n, (*w, k)) for k, n in _obj(v, w).items()})
+        elif f.type == "list[int]":
+            setattr(d, f.name, [_int(x, (*w, j), None) for j, x in enumerate(_list(v, w))])
+        elif f.type == "list[str]":
+            setattr(d, f.name, [_str(x, (*w, j)) for j, x in enumerate(_list(v, w))])
+        elif f.type == "list[MapHealth]":
+            setattr(d, f.name, [_map_health(m, (*w, j)) for j, m in enumerate(_list(v, w))])
+        else:  # a field type this reader does not know: tests/test_profilefile.py catches it
+            raise TypeError(f"ProfileDiagnostics.{f.name}: type {f.type} not handled")
     return d
+
+
+def _map_health(m: Any, mw: tuple[str | int, ...]) -> MapHealth:
+    m = _obj(m, mw)
+    try:
+        lines, entries, bad, overlapping, zero_size = (_int(m[k], (*mw, k)) for k in _MAP_INTS)
+        pid = None if m["pid"] is None else _int(m["pid"], (*mw, "pid"))
+        mtime = _num(m["mtime"], (*mw, "mtime"))
+        bad_lines = [_str(x, (*mw, "bad_lines", j))
+                     for j, x in enumerate(_list(m["bad_lines"], (*mw, "bad_lines")))]
+        path = _str(m["path"], (*mw, "path"))
+    except KeyError as e:
+        raise _Bad(mw, f"map without {e.args[0]!r}") from None
+    return MapHealth(path, pid, lines, entries, bad, overlapping, zero_size,
+                     None if mtime is None else float(mtime), bad_lines)
 
 
 def _profile(doc: Any) -> Profile:

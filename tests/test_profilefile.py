@@ -91,6 +91,37 @@ def test_export_json_then_every_format_from_json(demo_json: tuple[Profile, Path]
         assert direct.read_bytes() == via.read_bytes(), ext
 
 
+def test_every_diagnostics_field_round_trips_and_merges() -> None:
+    """A field added to ProfileDiagnostics later must survive the JSON file and a merge
+    (this fails, naming the field, if its type is one the reader does not handle)."""
+    import dataclasses
+
+    from jitprof.model import ProfileDiagnostics
+
+    p = small()
+    d = p.diagnostics
+    for i, f in enumerate(dataclasses.fields(ProfileDiagnostics), start=1):
+        value: object = {
+            "int": 100 + i, "bool": True, "float | None": 12.5,
+            "dict[str, int]": {"cpu-clock": 3, f"ev{i}": i}, "list[int]": [i, i + 1],
+            "list[str]": [f"{f.name} one", f"{f.name} two"],
+            "list[MapHealth]": d.maps,
+        }.get(f.type, f)
+        assert value is not f, f"no test value for {f.name}: {f.type}"
+        setattr(d, f.name, value)
+    back = parse_profile_json(profile_json(p), "x.json")
+    assert back == p
+    merged = merge_profiles([p, back])
+    for f in dataclasses.fields(ProfileDiagnostics):
+        one, two = getattr(p.diagnostics, f.name), getattr(merged.diagnostics, f.name)
+        if f.type == "int":
+            assert two == 2 * one, f.name
+        elif f.type == "list[MapHealth]":
+            assert two == one + one, f.name
+        elif f.type.startswith("list["):
+            assert two == one, f.name  # no repeats
+
+
 # -- merging --------------------------------------------------------------------------------
 def test_merge_adds_equal_frames_and_stacks() -> None:
     p, q = small(w=10), small(w=5)
