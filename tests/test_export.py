@@ -28,7 +28,7 @@ from jitprof.export import (
 )
 from jitprof.export import profile_pb2 as pb
 from jitprof.export.folded import folded_name
-from jitprof.model import Kind, Profile, ProfileBuilder
+from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder
 from jitprof.profilefile import parse_profile_json
 from jitprof.resolve import load_profile
 from tests.conftest import ROOT, SAMPLES, require_tools, skip_or_fail
@@ -66,6 +66,8 @@ def tiny_profile() -> Profile:
     p.inputs = ["tiny.perf.txt"]
     p.diagnostics.has_period = True
     p.diagnostics.events = {"cpu-clock": 12}
+    # pid 100's JIT frames were named from its map; pid 200 had none
+    p.diagnostics.maps = [MapHealth("/maps/perf-100.map", 100, 5, 5, 0, 0, 0, 1.5, [])]
     p.verify()
     return p
 
@@ -286,12 +288,20 @@ def check_pprof(data: bytes, profile: Profile, opts: ExportOptions, path: Path) 
         assert st[fn.system_name] == st[fn.name]
         mfile = st[mappings[loc.mapping_id].filename] if loc.mapping_id else ""
         loc_key[loc.id] = (st[fn.name], mfile)
-    maps = {m.path for m in profile.diagnostics.maps}
-    jit_file = maps.pop() if len(maps) == 1 else "[JIT]"
+    jit_file = {m.pid: m.path for m in profile.diagnostics.maps}  # one map per pid here
 
-    def frame_key(f: int) -> tuple[str, str]:
+    def frame_key(f: int, t: int) -> tuple[str, str]:
         fr = profile.frames[f]
-        return fr.name, jit_file if fr.dso == "[JIT]" else fr.dso
+        if fr.dso == "[JIT]":
+            return fr.name, jit_file.get(profile.threads[t][0], "[JIT]")
+        return fr.name, fr.dso
+
+    # every mapping is used by a location, JIT ones named by a map of the profile
+    assert {loc.mapping_id for loc in msg.location if loc.mapping_id} == set(mappings)
+    files = [st[m.filename] for m in msg.mapping]
+    assert len(files) == len(set(files))
+    assert {f for f in files if f not in {fr.dso for fr in profile.frames}} <= set(
+        jit_file.values())
 
     # samples: per thread label, per location key, self and total of both values
     assert len(msg.sample) == len(profile.stacks)
@@ -305,7 +315,14 @@ def check_pprof(data: bytes, profile: Profile, opts: ExportOptions, path: Path) 
             got.setdefault(keys[0], [0, 0])[0] += s.value[vi]
             for k in set(keys):
                 got.setdefault(k, [0, 0])[1] += s.value[vi]
-        assert {k: tuple(v) for k, v in got.items()} == expected(profile, frame_key, by_period)
+        want: dict[tuple[str, str], list[int]] = {}
+        for stack, w, n, t in profile.iter_stacks():
+            v = w if by_period else n
+            if stack:
+                want.setdefault(frame_key(stack[0], t), [0, 0])[0] += v
+            for k in {frame_key(f, t) for f in stack}:
+                want.setdefault(k, [0, 0])[1] += v
+        assert got == want
         assert sum(s.value[vi] for s in msg.sample) == (profile.weight if by_period
                                                         else profile.samples)
     threads: dict[tuple[int, str], int] = {}
@@ -393,10 +410,16 @@ def test_pprof_tiny_by_hand(profiles: dict[str, Profile]) -> None:
     assert msg.period == round(10100 / 12)  # 12 samples, 10,100 ns
     assert msg.duration_nanos == 2_500_000_000
     files = [st[m.filename] for m in msg.mapping]
-    assert files == ["/usr/bin/app", "[JIT]", "[kernel.kallsyms]"]  # ELF first, heaviest
+    # ELF files first, then the heaviest: pid 100's JIT code (8,000 ns) under its map's name,
+    # pid 200's (1,700 ns) without a map, the kernel (1,000 ns)
+    assert files == ["/usr/bin/app", "/maps/perf-100.map", "[JIT]", "[kernel.kallsyms]"]
     fib = next(f.id for f in msg.function if st[f.name] == 'JS:*fib <&"> ü')
-    leaf_fib = [list(s.value) for s in msg.sample if s.location_id[:1] == [fib]]
-    assert leaf_fib == [[5, 5000]]
+    fib_locs = {loc.id: st[msg.mapping[loc.mapping_id - 1].filename] for loc in msg.location
+                if loc.line[0].function_id == fib}
+    assert sorted(fib_locs.values()) == ["/maps/perf-100.map", "[JIT]"]  # one per process
+    leaf_fib = [(fib_locs[s.location_id[0]], list(s.value)) for s in msg.sample
+                if s.location_id and s.location_id[0] in fib_locs]
+    assert leaf_fib == [("/maps/perf-100.map", [5, 5000])]
 
 
 def test_speedscope_tiny_by_hand(profiles: dict[str, Profile]) -> None:

@@ -233,6 +233,8 @@ def test_semantic_errors_name_line(tmp_path: Path, old: str, new: str, needle: s
 def test_not_a_profile(tmp_path: Path) -> None:
     msg, line = bad(tmp_path, '{"profiles": []}\n')
     assert "not a jitprof profile" in msg and line == 1
+    msg, _ = bad(tmp_path, '{"$schema": "https://www.speedscope.app/file-format-schema.json"}')
+    assert "a speedscope file" in msg
     msg, _ = bad(tmp_path, "[1, 2]\n")
     assert "expected an object" in msg
     (tmp_path / "bin.json").write_bytes(b"\xff\xfe{")
