@@ -217,7 +217,7 @@ def test_flame_tree_and_layout_hand_computed() -> None:
     node_b = ft.find([_f(p, "main"), _f(p, "PHP::A"), _f(p, "HPHP::B")])
     zoom = flame_layout(ft, node_b, 16)
     assert [(b.depth, b.x, b.width, b.label, b.kind) for b in zoom.boxes] == [
-        (0, 0, 16, "HPHP::B", Kind.HPHP), (1, 0, 6, "schedule", Kind.KERNEL)]
+        (0, 0, 16, "HPHP::B", Kind.HPHP), (1, 0, 6, "sched…", Kind.KERNEL)]
     assert [ft.name(n) for n in ft.path(node_b)] == ["all", "main", "PHP::A", "HPHP::B"]
     assert ft.find(ft.frames_of(node_b)) == node_b
     assert lay.rows[3] == sorted(lay.rows[3], key=lambda b: b.x)
