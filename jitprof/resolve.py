@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -426,9 +426,11 @@ def load_profile(
     strict: bool = False,
     search_tmp: bool = True,
     jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
-    processes that may read one big input at once."""
+    processes that may read one big input at once; ``progress(bytes read, total)``: see
+    ``read_scripts``."""
     from jitprof.script import read_scripts, splittable
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
@@ -439,9 +441,9 @@ def load_profile(
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
         data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost)
+                            side_job_bytes=cost, progress=progress)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=jobs)
+        data = read_scripts(inputs, jobs=jobs, progress=progress)
     return build_profile(data, finder, event=event, pids=pids, comms=comms)

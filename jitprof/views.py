@@ -295,7 +295,7 @@ class CallTree:
     def hottest_path(self, node: CallNode | None = None) -> list[CallNode]:
         """From ``node`` (default the root, not included) down the heaviest child each
         time, to a node without children."""
-        out = []
+        out: list[CallNode] = []
         cur = node or self.root
         while True:
             kids = self.children(cur)
