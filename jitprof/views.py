@@ -508,3 +508,41 @@ class ProfileViews:
 
     def sandwich(self, frame: Frame) -> Sandwich:
         return sandwich(self.profile, frame)
+
+
+# -- status bar -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The numbers of ``jitprof report``'s header, in pieces a status bar can fit:
+    ``parts`` in order of importance, ``maps`` one per map, ``warnings`` as the report
+    prints them (a missing or stale map, few JIT samples named, ...)."""
+
+    parts: list[str]
+    maps: list[str]
+    warnings: list[str]
+
+
+def _base(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1] or path
+
+
+def status(profile: Profile) -> Status:
+    d = profile.diagnostics
+    parts = [f"{profile.event or '(no event)'}", f"{profile.samples:,} samples"]
+    if profile.time_first is not None and profile.time_last is not None:
+        span = profile.time_last - profile.time_first
+        parts.append(f"{profile.time_first:.3f}-{profile.time_last:.3f} s ({span:.3f} s)")
+    if d.jit_samples:
+        p = d.jit_samples_resolved_pct
+        parts.append(f"JIT {p:.1f}% named" if p is not None else "JIT")
+    parts.append(", ".join(_base(p) for p in profile.inputs) or "(no input)")
+    maps = []
+    for m in d.maps:  # the report's numbers; zero problem counts left out to save room
+        problems = [f"{n:,} {what}" for n, what in ((m.bad, "bad"), (m.overlapping,
+                    "overlapping"), (m.zero_size, "zero-size")) if n]
+        maps.append(", ".join([f"map {_base(m.path)}: {m.lines:,} lines", *problems]))
+    if not d.maps and d.jit_samples:
+        maps.append("no perf map used")
+    return Status(parts, maps, list(d.warnings))

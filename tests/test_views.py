@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -312,3 +313,27 @@ def test_non_recursive_sandwich_adds_up() -> None:
         s = sandwich(p, fr)
         assert sum(n.weight for n in s.callers) == s.total_weight - s.root_weight
         assert sum(n.weight for n in s.callees) == s.total_weight - s.self_weight
+
+
+def test_status_has_the_report_header_numbers(tmp_path: Path) -> None:
+    from jitprof.report import header_lines
+    from jitprof.resolve import load_profile
+    from jitprof.views import status
+
+    slow = Path(__file__).resolve().parent.parent / "samples" / "hhvm-demo" / "slow"
+    p = load_profile([str(slow / "perf.script.gz")], search_tmp=False)
+    st = status(p)
+    head = "\n".join(header_lines(p))
+    assert st.parts[:3] == ["cpu-clock", "2,002 samples", "945.160-947.673 s (2.513 s)"]
+    for piece in ("samples: 2,002", "945.160-947.673 s (2.513 s)", "100.0% named"):
+        assert piece in head
+    assert st.parts[3] == "JIT 100.0% named" and st.parts[4] == "perf.script.gz"
+    assert st.maps == ["map perf-14089.map: 8 lines, 3 overlapping"]
+    assert "perf-14089.map: 8 lines, 0 bad, 3 overlapping, 0 zero-size" in head
+    assert st.warnings == []
+    # a missing map is a warning the status bar shows (no map beside a copy of the text)
+    alone = tmp_path / "perf.script.gz"
+    alone.write_bytes((slow / "perf.script.gz").read_bytes())
+    st = status(load_profile([str(alone)], search_tmp=False))
+    assert st.maps == ["no perf map used"]
+    assert len(st.warnings) >= 1 and st.warnings[0].startswith("no perf map for pid 14089")
