@@ -294,12 +294,14 @@ class CallTree:
 
     def hottest_path(self, node: CallNode | None = None) -> list[CallNode]:
         """From ``node`` (default the root, not included) down the heaviest child each
-        time, to a node without children."""
+        time, while that child weighs at least the node's self weight (below that the
+        time is the node's own: a 58% function with a 0.2% interrupt under it ends
+        the path)."""
         out: list[CallNode] = []
         cur = node or self.root
         while True:
             kids = self.children(cur)
-            if not kids:
+            if not kids or kids[0].weight < cur.self_weight:
                 return out
             cur = kids[0]
             out.append(cur)

@@ -230,13 +230,12 @@ async def test_call_tree_lazy_hottest_path_and_invert() -> None:
             "100.00% all",
             "  100.00% main native",
             "    93.33% (self 10.00%) PHP::A PHP",
-            "      53.33% (self 33.33%) HPHP::B HPHP",
-            "        20.00% (self 20.00%) schedule kernel",
+            "      53.33% (self 33.33%) HPHP::B HPHP",  # the path ends here (schedule < self)
             "      16.67% (self 16.67%) HPHP::C HPHP",
             "      13.33% (self 13.33%) PHP::A PHP",
             "    6.67% (self 6.67%) HPHP::B HPHP",
         ]
-        assert cursor_label(app) == "20.00% (self 20.00%) schedule kernel"
+        assert cursor_label(app) == "53.33% (self 33.33%) HPHP::B HPHP"
         await pilot.press("i")  # bottom-up
         assert app.state.inverted
         assert tree_labels(app) == [
@@ -247,7 +246,8 @@ async def test_call_tree_lazy_hottest_path_and_invert() -> None:
             "  16.67% HPHP::C HPHP",
         ]
         await pilot.press("down", "enter")  # expand HPHP::B: its callers, loaded now
-        assert tree_labels(app)[2:4] == ["    33.33% PHP::A PHP", "    6.67% (self 6.67%) main native"]
+        assert tree_labels(app)[2:4] == ["    33.33% PHP::A PHP",
+                                         "    6.67% (self 6.67%) main native"]
         await pilot.press("c")  # callers/callees of the node under the cursor
         assert active_tab(app) == "detail" and app.state.detail is not None
         assert app.state.detail.name == "HPHP::B"
@@ -392,8 +392,13 @@ async def test_set_profile_keeps_the_view_state(slow: Profile) -> None:
     app = JitprofApp(profile=slow)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await pilot.press("k", "k", "s", "down")  # HPHP, by total, second row
-        row = names(app)[1]
+        table = app.screen.query_one("#hot-table", DataTable)
+        assert names(app)[table.cursor_row] == "HPHP::f_sort"
+        await pilot.press("k", "k", "s")  # HPHP, by total: the cursor stays on f_sort
+        assert names(app)[table.cursor_row] == "HPHP::f_sort"
+        await pilot.press("down")
+        row = names(app)[table.cursor_row]
+        assert row != "HPHP::f_sort"
         await pilot.press("4", "down", "down", "enter")
         zoom = text(app, "#breadcrumb")
         await pilot.press("1")
@@ -402,7 +407,6 @@ async def test_set_profile_keeps_the_view_state(slow: Profile) -> None:
         await pilot.pause()
         assert app.views is not None and app.views.profile is fresh
         assert app.state.kind is Kind.HPHP and app.state.sort == "total"
-        table = app.screen.query_one("#hot-table", DataTable)
         assert names(app)[table.cursor_row] == row
         await pilot.press("4")
         assert text(app, "#breadcrumb") == zoom

@@ -166,8 +166,11 @@ def test_top_down_tree_hand_computed() -> None:
         (2, "PHP::A", 4, 4),
         (1, "HPHP::B", 2, 2),
     ]
+    # B (self 10) stops the path: its heaviest child (schedule, 6) weighs less
     assert [t.frame(n).name for n in t.hottest_path()] == [  # type: ignore[union-attr]
-        "main", "PHP::A", "HPHP::B", "schedule"]
+        "main", "PHP::A", "HPHP::B"]
+    a = t.children(t.children(t.root)[0])[0]
+    assert [t.frame(n).name for n in t.hottest_path(a)] == ["HPHP::B"]  # type: ignore[union-attr]
 
 
 def test_bottom_up_tree_hand_computed() -> None:

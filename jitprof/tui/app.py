@@ -98,7 +98,7 @@ class HotPane(TabPane):
         Binding("s", "sort", "Sort"),
         Binding("k", "kind(1)", "Kind"),
         Binding("K", "kind(-1)", "Previous kind", show=False),
-        Binding("percent_sign", "relative", "% rel/abs", key_display="%"),
+        Binding("percent_sign", "relative", "Relative %", key_display="%"),
         Binding("escape", "clear_search", "Clear search", show=False),
     ]
 
@@ -233,10 +233,10 @@ class JitprofApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
-        Binding("1", "tab('hot')", "Hot", show=False),
-        Binding("2", "tab('detail')", "Callers", show=False),
-        Binding("3", "tab('tree')", "Tree", show=False),
-        Binding("4", "tab('flame')", "Flame", show=False),
+        Binding("1", "tab('hot')", "Hot functions", show=False),
+        Binding("2", "tab('detail')", "Callers/callees", show=False),
+        Binding("3", "tab('tree')", "Call tree", show=False),
+        Binding("4", "tab('flame')", "Flame graph", show=False),
     ]
 
     def __init__(self, profile: Profile | None = None, loader: Loader | None = None,
