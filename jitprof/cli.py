@@ -90,7 +90,12 @@ def main() -> None:
                    "name to every process without a map of its own.")
 @click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
               help="Look for perf-<pid>.map here (repeatable) before beside the input and /tmp.")
-@click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp.")
+@click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp (nor jitdumps in /tmp "
+              "and the working directory).")
+@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
+              help="A jitdump (jit-<pid>.dump; repeatable; its pid is in its header). Found "
+                   "like maps otherwise (and in the working directory); a process's jitdump "
+                   "wins over its perf map and names reused code by sample time.")
 @click.option("--top", type=click.IntRange(min=0), default=30, show_default=True,
               help="Rows to show (0 = all).")
 @click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
@@ -108,7 +113,8 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
 def report(
-    inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool, top: int,
+    inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
+    jitdumps: Sequence[str], top: int,
     sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
     event: str | None, fmt: str, strict: bool, jobs: int | None, output: str | None,
 ) -> None:
@@ -124,7 +130,7 @@ def report(
 
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
-                           jobs=jobs or min(os.cpu_count() or 1, 4))
+                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
     rows = function_rows(profile, sort=sort, kinds=kinds, top=top or None)
     text = render(profile, fmt, rows)
     if output:
@@ -137,12 +143,13 @@ def report(
 # -- the interactive TUI (tui, demo) ---------------------------------------------------------
 
 # report's options that choose what is read (the same Option objects, so the same help)
-_TUI_INPUT_OPTIONS = ("maps", "map_dirs", "no_tmp", "pids", "comms", "event", "strict")
+# (each but no_tmp is a load_profile keyword of the same name)
+_TUI_INPUT_OPTIONS = ("maps", "map_dirs", "no_tmp", "jitdumps", "pids", "comms", "event",
+                      "strict")
 
 
-def _run_tui(ctx: click.Context, inputs: Sequence[str], maps: Sequence[str] = (),
-             map_dirs: Sequence[str] = (), no_tmp: bool = False, pids: Sequence[int] = (),
-             comms: Sequence[str] = (), event: str | None = None, strict: bool = False) -> None:
+def _run_tui(ctx: click.Context, inputs: Sequence[str], no_tmp: bool = False,
+             **load_options: Any) -> None:
     """Start the TUI; the profile loads in a worker with a progress bar."""
     from jitprof.errors import InputError
 
@@ -160,9 +167,8 @@ def _run_tui(ctx: click.Context, inputs: Sequence[str], maps: Sequence[str] = ()
     from jitprof.tui.app import JitprofApp
 
     def loader(progress: Callable[[int, int], None]) -> Profile:
-        return load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
-                            comms=comms, strict=strict, search_tmp=not no_tmp, jobs=1,
-                            progress=progress)
+        return load_profile(inputs, search_tmp=not no_tmp, jobs=1, progress=progress,
+                            **load_options)
 
     app = JitprofApp(loader=loader, inputs=inputs)
     app.run()

@@ -36,7 +36,8 @@ def test_default_command_keeps_the_others_working() -> None:
     code, out, _ = run("--version")
     assert code == 0 and "jitprof" in out
     code, out, _ = run("tui", "--help")
-    for opt in ("--map", "--map-dir", "--no-tmp", "--pid", "--comm", "--event", "--strict"):
+    for opt in ("--map", "--map-dir", "--no-tmp", "--jitdump", "--pid", "--comm", "--event",
+                "--strict"):
         assert opt in out
 
 
