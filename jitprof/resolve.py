@@ -506,9 +506,18 @@ def load_profile(
     progress: Callable[[int, int], None] | None = None,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
-    processes that may read one big input at once; ``progress(bytes read, total)``: see
-    ``read_scripts``."""
+    processes that may read one big input at once. Inputs named ``*.json`` are jitprof
+    JSON profiles (jitprof/profilefile.py), merged with the rest. ``progress(bytes read,
+    total)``: see ``read_scripts`` (the perf script inputs only)."""
+    from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
+
+    if any(is_profile_json(p) for p in inputs):
+        return load_profile_inputs(
+            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
+                                              search_tmp=search_tmp, jobs=jobs,
+                                              jitdumps=jitdumps, progress=progress),
+            event, pids, comms)
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict, jitdumps=list(jitdumps))
