@@ -72,11 +72,27 @@ def tiny_profile() -> Profile:
     return p
 
 
+def tiny_cycles() -> Profile:
+    """The tiny profile as periods of cycles (not time)."""
+    p = tiny_profile()
+    p.event = "cycles:P"
+    return p
+
+
+def tiny_counts() -> Profile:
+    """The tiny profile read from text without periods: weight 1 per sample."""
+    p = tiny_profile()
+    p.stack_weight = list(p.stack_samples)
+    p.diagnostics.has_period = False
+    return p
+
+
 @pytest.fixture(scope="module")
 def profiles() -> dict[str, Profile]:
     demo = load_profile([str(DEMO / "perf.script.gz")], search_tmp=False)
     demo.verify()
-    return {"empty": empty_profile(), "tiny": tiny_profile(), "demo": demo}
+    return {"empty": empty_profile(), "tiny": tiny_profile(), "cycles": tiny_cycles(),
+            "counts": tiny_counts(), "demo": demo}
 
 
 # -- independent expectations ---------------------------------------------------------------
@@ -215,7 +231,7 @@ def check_speedscope(data: bytes, profile: Profile, opts: ExportOptions, path: P
     frames = doc["shared"]["frames"]
     for i, f in enumerate(profile.frames):
         assert frames[i] == {"name": f.name, "file": f.dso}
-    unit = "nanoseconds" if by_period else "none"
+    unit = "nanoseconds" if by_period and profile.event == "cpu-clock" else "none"
     per_thread = opts.per_thread is not False
     threads = sorted({t for t in profile.stack_thread})
     assert len(doc["profiles"]) == (len(threads) if per_thread else min(1, len(threads)))
@@ -265,11 +281,19 @@ def check_pprof(data: bytes, profile: Profile, opts: ExportOptions, path: Path) 
     assert st[0] == ""
     assert len(set(st)) == len(st)
     types = [(st[v.type], st[v.unit]) for v in msg.sample_type]
-    assert types == [("samples", "count"), ("cpu", "nanoseconds")]  # cpu-clock with periods
-    assert st[msg.default_sample_type] == ("cpu" if opts.by_period(profile) else "samples")
-    assert (st[msg.period_type.type], st[msg.period_type.unit]) == ("cpu", "nanoseconds")
-    if profile.samples:
-        assert msg.period == round(profile.weight / profile.samples)
+    second = {"cpu-clock": ("cpu", "nanoseconds"), "cycles:P": ("cycles", "count")}[
+        profile.event]
+    if not profile.diagnostics.has_period:  # only counts: nothing else to say
+        assert types == [("samples", "count")]
+        assert st[msg.default_sample_type] == "samples"
+        assert not msg.HasField("period_type") and msg.period == 0
+    else:
+        assert types == [("samples", "count"), second]
+        assert st[msg.default_sample_type] == (second[0] if opts.by_period(profile)
+                                                else "samples")
+        assert (st[msg.period_type.type], st[msg.period_type.unit]) == second
+        if profile.samples:
+            assert msg.period == round(profile.weight / profile.samples)
     if profile.time_first is not None and profile.time_last is not None:
         assert msg.duration_nanos == round((profile.time_last - profile.time_first) * 1e9)
     assert msg.time_nanos == 0
@@ -305,10 +329,10 @@ def check_pprof(data: bytes, profile: Profile, opts: ExportOptions, path: Path) 
 
     # samples: per thread label, per location key, self and total of both values
     assert len(msg.sample) == len(profile.stacks)
-    for vi, by_period in ((0, False), (1, True)):
+    for vi, by_period in ((0, False), (1, True))[:len(types)]:
         got: dict[tuple[str, str], list[int]] = {}
         for s in msg.sample:
-            assert len(s.value) == 2
+            assert len(s.value) == len(types)
             keys = [loc_key[i] for i in s.location_id]
             if keys == [("[no stack]", "")]:
                 continue
@@ -329,7 +353,7 @@ def check_pprof(data: bytes, profile: Profile, opts: ExportOptions, path: Path) 
     for s in msg.sample:
         labels = {st[lb.key]: (lb.num if lb.num or not lb.str else st[lb.str]) for lb in s.label}
         key = (labels["pid"], labels["comm"])
-        threads[key] = threads.get(key, 0) + s.value[1]
+        threads[key] = threads.get(key, 0) + s.value[-1]
     want_threads: dict[tuple[int, str], int] = {}
     for _s, w, _n, t in profile.iter_stacks():
         want_threads[profile.threads[t]] = want_threads.get(profile.threads[t], 0) + w
@@ -370,7 +394,7 @@ def test_every_exporter_is_checked() -> None:
     assert {e.name for e in EXPORTERS} == set(CHECKS) == {name for name, _ in CONFIGS}
 
 
-@pytest.mark.parametrize("which", ["empty", "tiny", "demo"])
+@pytest.mark.parametrize("which", ["empty", "tiny", "cycles", "counts", "demo"])
 @pytest.mark.parametrize(("fmt", "opts"), CONFIGS,
                          ids=[f"{n}-{i}" for i, (n, _) in enumerate(CONFIGS)])
 def test_exporter(fmt: str, opts: ExportOptions, which: str, profiles: dict[str, Profile],
