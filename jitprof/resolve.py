@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -659,12 +659,23 @@ def load_profile(
     search_tmp: bool = True,
     jobs: int = 1,
     jitdumps: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
     elf: ElfOptions | None = None,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
-    processes that may read one big input at once. ``elf``: how file and kernel frames
-    are named from ELF symbols and kallsyms (default: ``ElfOptions()``)."""
+    processes that may read one big input at once. Inputs named ``*.json`` are jitprof
+    JSON profiles (jitprof/profilefile.py), merged with the rest. ``progress(bytes read,
+    total)``: see ``read_scripts`` (the perf script inputs only). ``elf``: how file and
+    kernel frames are named from ELF symbols and kallsyms (default: ``ElfOptions()``)."""
+    from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
+
+    if any(is_profile_json(p) for p in inputs):
+        return load_profile_inputs(
+            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
+                                              search_tmp=search_tmp, jobs=jobs,
+                                              jitdumps=jitdumps, progress=progress, elf=elf),
+            event, pids, comms)
 
     elf = elf if elf is not None else ElfOptions()
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
@@ -678,11 +689,11 @@ def load_profile(
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
         data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost, keep_times=keep_times)
+                            side_job_bytes=cost, keep_times=keep_times, progress=progress)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times)
+        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, progress=progress)
     symbolizer = elf.symbolizer(data) if elf.policy != "never" else None
     return build_profile(data, finder, event=event, pids=pids, comms=comms,
                          symbolizer=symbolizer, elf_policy=elf.policy, proc_maps=proc_maps)
