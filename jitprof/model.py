@@ -103,8 +103,9 @@ class ProfileDiagnostics:
     warnings: list[str] = field(default_factory=list)
     jitdumps: list[str] = field(default_factory=list)  # what each jitdump named (one line)
     # ELF symbolization (issue 3): the address form assumed for file frames ("offset" or
-    # "raw"), distinct (process, frame) pairs named from ELF files, and the files
-    address_form: str | None = None
+    # "raw"; one per input read), distinct (process, frame) pairs named from ELF files,
+    # and the files
+    address_forms: list[str] = field(default_factory=list)
     elf_frames: int = 0
     elf_frames_named: int = 0
     elf_files: list[ElfFileHealth] = field(default_factory=list)

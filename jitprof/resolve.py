@@ -547,7 +547,7 @@ def build_profile(
         messages=[str(d) for d in data.diagnostics],
         jitdumps=[dn.note() for dn in dump_notes],
         warnings=warnings,
-        address_form=elf_note.form if elf_note is not None and elf_note.frames else None,
+        address_forms=[elf_note.form] if elf_note is not None and elf_note.frames else [],
         elf_frames=elf_note.frames if elf_note is not None else 0,
         elf_frames_named=elf_note.named if elf_note is not None else 0,
         elf_files=elf_files,
