@@ -429,8 +429,15 @@ def load_profile(
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
     processes that may read one big input at once."""
+    from jitprof.bundle import expand_inputs
     from jitprof.script import read_scripts, splittable
 
+    # a bundle directory (jitprof record) reads as its script text with its own maps only
+    bundles = expand_inputs(inputs)
+    if bundles.bundles:
+        inputs = bundles.inputs
+        map_dirs = [*map_dirs, *bundles.map_dirs]
+        search_tmp = False
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict)
     finder.check_explicit()
@@ -444,4 +451,6 @@ def load_profile(
         if big:
             finder.preload()
         data = read_scripts(inputs, jobs=jobs)
-    return build_profile(data, finder, event=event, pids=pids, comms=comms)
+    prof = build_profile(data, finder, event=event, pids=pids, comms=comms)
+    prof.diagnostics.warnings[:0] = bundles.warnings
+    return prof
