@@ -127,7 +127,8 @@ class BundleInputs:
 
 def expand_inputs(inputs: Sequence[str]) -> BundleInputs:
     """Replace each bundle directory in ``inputs`` by its script text (or perf.data if the
-    text is missing) and collect its ``maps/`` directory; check its hashes."""
+    text is missing) and collect its ``maps/`` and ``jitdump/`` directories; check its
+    hashes."""
     out = BundleInputs()
     for p in inputs:
         if p == "-" or not os.path.isdir(p):
@@ -147,7 +148,8 @@ def expand_inputs(inputs: Sequence[str]) -> BundleInputs:
             out.inputs.append(data)
         else:
             raise InputError(p, f"bundle has neither {SCRIPT} nor {PERF_DATA}")
-        maps = os.path.join(p, MAPS_DIR)
-        if os.path.isdir(maps):
-            out.map_dirs.append(maps)
+        for sub in (MAPS_DIR, JITDUMP_DIR):  # perf-<pid>.map, jit-<pid>.dump
+            d = os.path.join(p, sub)
+            if os.path.isdir(d):
+                out.map_dirs.append(d)
     return out
