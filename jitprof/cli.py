@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from jitprof import __version__
 from jitprof.errors import JitprofError
-from jitprof.model import Kind
+from jitprof.model import Kind, Profile
 
 if TYPE_CHECKING:
     from jitprof.record import Progress
@@ -59,10 +59,28 @@ class _Group(click.Group):
             ctx.exit(EXIT_INTERNAL)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+class _DefaultGroup(_Group):
+    """``jitprof INPUT...`` is ``jitprof tui INPUT...``: a first argument that is not a
+    command (nor -h/--help/--version) opens the TUI. Commands win over files of the same
+    name: ``jitprof tui report`` or ``jitprof ./report`` opens a file named ``report``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in (
+                "-h", "--help", "--version"):
+            args = ["tui", *args]
+        elif len(args) == 1 and args[0] in ("report", "tui") and os.path.exists(args[0]):
+            raise click.UsageError(f"{args[0]!r} is a jitprof command; to open the file "
+                                   f"named {args[0]}: jitprof tui ./{args[0]}")
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jitprof")
 def main() -> None:
     """Name JIT-compiled code (HHVM, V8/Node, Python -X perf, Java) in Linux perf profiles.
+
+    `jitprof INPUT...` (no command) opens the interactive TUI: `jitprof tui INPUT...`;
+    `jitprof demo` opens it on the bundled samples.
 
     Exit codes: 0 ok, 1 bad input, 2 usage error, 3 no samples, 4 cannot record (record,
     top: no such process, perf missing or not permitted, map refused), 70 internal error.
@@ -124,6 +142,75 @@ def report(
             f.write(text)
     else:
         click.echo(text, nl=False)
+
+
+# -- the interactive TUI (tui, demo) ---------------------------------------------------------
+
+# report's options that choose what is read (the same Option objects, so the same help)
+# (each but no_tmp is a load_profile keyword of the same name)
+_TUI_INPUT_OPTIONS = ("maps", "map_dirs", "no_tmp", "jitdumps", "pids", "comms", "event",
+                      "strict")
+
+
+def _run_tui(ctx: click.Context, inputs: Sequence[str], no_tmp: bool = False,
+             **load_options: Any) -> None:
+    """Start the TUI; the profile loads in a worker with a progress bar."""
+    from jitprof.errors import InputError
+
+    for p in inputs:
+        if p == "-":
+            raise click.UsageError("the TUI reads files, not stdin ('-'): save the text to a "
+                                   "file, or use: jitprof report -")
+        if not os.path.exists(p):
+            raise InputError(p, "cannot read: No such file or directory")
+    if not (sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty()):
+        click.echo("jitprof: error: the TUI needs a terminal (stdin, stdout and stderr are not "
+                   "one); for text use: jitprof report " + " ".join(inputs), err=True)
+        ctx.exit(EXIT_USAGE)
+    from jitprof.resolve import load_profile
+    from jitprof.tui.app import JitprofApp
+
+    def loader(progress: Callable[[int, int], None]) -> Profile:
+        return load_profile(inputs, search_tmp=not no_tmp, jobs=1, progress=progress,
+                            **load_options)
+
+    app = JitprofApp(loader=loader, inputs=inputs)
+    app.run()
+    if app.error is not None:
+        message, code = app.error
+        click.echo(f"jitprof: error: {message}", err=True)
+        ctx.exit(code)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.pass_context
+def tui(ctx: click.Context, inputs: Sequence[str], **options: Any) -> None:
+    """Interactive TUI on perf script INPUTs (the same inputs and options as `report`):
+    hot functions, callers/callees, call trees, flame graph. Press ? for the keys.
+    `jitprof INPUT...` without a command does the same. Needs a terminal."""
+    _run_tui(ctx, inputs, **options)
+
+
+tui.params.extend(p for p in report.params if p.name in _TUI_INPUT_OPTIONS)
+
+
+@main.command()
+@click.argument("which", type=click.Choice(["slow", "fast"]), default="slow")
+@click.pass_context
+def demo(ctx: click.Context, which: str) -> None:
+    """Open the TUI on a bundled recording (samples/hhvm-demo/WHICH: a C++ program with
+    a tiny real JIT; `slow` spends its time in HPHP::f_sort). Needs a source checkout."""
+    from pathlib import Path
+
+    from jitprof.errors import InputError
+
+    base = Path(__file__).resolve().parent.parent / "samples" / "hhvm-demo" / which
+    script = base / "perf.script.gz"
+    if not script.is_file():
+        raise InputError(str(script), "not found: jitprof demo needs the samples/ directory "
+                                      "of a source checkout (pip install -e .)")
+    _run_tui(ctx, [str(script)], no_tmp=True)
 
 
 # -- export (jitprof/export/) --------------------------------------------------------------

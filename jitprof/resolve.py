@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -503,12 +503,14 @@ def load_profile(
     search_tmp: bool = True,
     jobs: int = 1,
     jitdumps: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
     processes that may read one big input at once. Inputs named ``*.json`` are jitprof
     JSON profiles (jitprof/profilefile.py), merged with the rest; a directory made by
     ``jitprof record`` (jitprof/bundle.py) reads as its script text with its own maps and
-    jitdumps only, never /tmp."""
+    jitdumps only, never /tmp. ``progress(bytes read, total)``: see ``read_scripts`` (the
+    perf script inputs only)."""
     from jitprof.bundle import expand_inputs
     from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
@@ -523,7 +525,8 @@ def load_profile(
         prof = load_profile_inputs(
             inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
                                               search_tmp=search_tmp, jobs=jobs,
-                                              jitdumps=jitdumps), event, pids, comms)
+                                              jitdumps=jitdumps, progress=progress),
+            event, pids, comms)
         prof.diagnostics.warnings[:0] = bundles.warnings
         return prof
 
@@ -537,11 +540,11 @@ def load_profile(
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
         data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost, keep_times=keep_times)
+                            side_job_bytes=cost, keep_times=keep_times, progress=progress)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times)
+        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, progress=progress)
     prof = build_profile(data, finder, event=event, pids=pids, comms=comms)
     prof.diagnostics.warnings[:0] = bundles.warnings
     return prof
