@@ -284,6 +284,9 @@ def export_cmd(
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
                            jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
+    if weight == "period" and not profile.diagnostics.has_period:
+        raise click.UsageError("--weight period: the input has no periods (perf script "
+                               "without the period field); use --weight samples or auto")
     data = exporter_cls(ExportOptions(weight=weight, per_thread=per_thread,
                                       annotate=annotate)).render(profile)
     if output == "-":
