@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import click
 
 from jitprof import __version__
 from jitprof.errors import JitprofError
-from jitprof.model import Kind
+from jitprof.model import Kind, Profile
 
 FORMATS = ("table", "json", "csv")  # jitprof.report.render
 
@@ -55,10 +56,28 @@ class _Group(click.Group):
             ctx.exit(EXIT_INTERNAL)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+class _DefaultGroup(_Group):
+    """``jitprof INPUT...`` is ``jitprof tui INPUT...``: a first argument that is not a
+    command (nor -h/--help/--version) opens the TUI. Commands win over files of the same
+    name: ``jitprof tui report`` or ``jitprof ./report`` opens a file named ``report``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in (
+                "-h", "--help", "--version"):
+            args = ["tui", *args]
+        elif len(args) == 1 and args[0] in ("report", "tui") and os.path.exists(args[0]):
+            raise click.UsageError(f"{args[0]!r} is a jitprof command; to open the file "
+                                   f"named {args[0]}: jitprof tui ./{args[0]}")
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jitprof")
 def main() -> None:
     """Name JIT-compiled code (HHVM, V8/Node, Python -X perf, Java) in Linux perf profiles.
+
+    `jitprof INPUT...` (no command) opens the interactive TUI: `jitprof tui INPUT...`;
+    `jitprof demo` opens it on the bundled samples.
 
     Exit codes: 0 ok, 1 bad input, 2 usage error, 3 no samples, 70 internal error.
     """
@@ -119,3 +138,156 @@ def report(
             f.write(text)
     else:
         click.echo(text, nl=False)
+
+
+# -- the interactive TUI (tui, demo) ---------------------------------------------------------
+
+# report's options that choose what is read (the same Option objects, so the same help)
+# (each but no_tmp is a load_profile keyword of the same name)
+_TUI_INPUT_OPTIONS = ("maps", "map_dirs", "no_tmp", "jitdumps", "pids", "comms", "event",
+                      "strict")
+
+
+def _run_tui(ctx: click.Context, inputs: Sequence[str], no_tmp: bool = False,
+             **load_options: Any) -> None:
+    """Start the TUI; the profile loads in a worker with a progress bar."""
+    from jitprof.errors import InputError
+
+    for p in inputs:
+        if p == "-":
+            raise click.UsageError("the TUI reads files, not stdin ('-'): save the text to a "
+                                   "file, or use: jitprof report -")
+        if not os.path.exists(p):
+            raise InputError(p, "cannot read: No such file or directory")
+    if not (sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty()):
+        click.echo("jitprof: error: the TUI needs a terminal (stdin, stdout and stderr are not "
+                   "one); for text use: jitprof report " + " ".join(inputs), err=True)
+        ctx.exit(EXIT_USAGE)
+    from jitprof.resolve import load_profile
+    from jitprof.tui.app import JitprofApp
+
+    def loader(progress: Callable[[int, int], None]) -> Profile:
+        return load_profile(inputs, search_tmp=not no_tmp, jobs=1, progress=progress,
+                            **load_options)
+
+    app = JitprofApp(loader=loader, inputs=inputs)
+    app.run()
+    if app.error is not None:
+        message, code = app.error
+        click.echo(f"jitprof: error: {message}", err=True)
+        ctx.exit(code)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.pass_context
+def tui(ctx: click.Context, inputs: Sequence[str], **options: Any) -> None:
+    """Interactive TUI on perf script INPUTs (the same inputs and options as `report`):
+    hot functions, callers/callees, call trees, flame graph. Press ? for the keys.
+    `jitprof INPUT...` without a command does the same. Needs a terminal."""
+    _run_tui(ctx, inputs, **options)
+
+
+tui.params.extend(p for p in report.params if p.name in _TUI_INPUT_OPTIONS)
+
+
+@main.command()
+@click.argument("which", type=click.Choice(["slow", "fast"]), default="slow")
+@click.pass_context
+def demo(ctx: click.Context, which: str) -> None:
+    """Open the TUI on a bundled recording (samples/hhvm-demo/WHICH: a C++ program with
+    a tiny real JIT; `slow` spends its time in HPHP::f_sort). Needs a source checkout."""
+    from pathlib import Path
+
+    from jitprof.errors import InputError
+
+    base = Path(__file__).resolve().parent.parent / "samples" / "hhvm-demo" / which
+    script = base / "perf.script.gz"
+    if not script.is_file():
+        raise InputError(str(script), "not found: jitprof demo needs the samples/ directory "
+                                      "of a source checkout (pip install -e .)")
+    _run_tui(ctx, [str(script)], no_tmp=True)
+
+
+# -- export (jitprof/export/) --------------------------------------------------------------
+EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
+
+
+@main.command("export")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="Where to write; the extension picks the format (.folded/.txt, "
+                   ".speedscope.json, .pb.gz, .json). - writes to stdout (give --format).")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
+              help="Output format (default: from the extension of -o).")
+@click.option("--weight", type=click.Choice(["auto", "period", "samples"]), default="auto",
+              show_default=True,
+              help="Weigh stacks by period or by sample count (auto: period when the input "
+                   "has periods, as report does). pprof always holds both.")
+@click.option("--per-thread/--merged", "per_thread", default=None,
+              help="speedscope: one profile per (pid, comm) (default) or one for all; "
+                   "folded: a comm-pid root frame (default: none).")
+@click.option("--annotate-kinds", "annotate", is_flag=True,
+              help="folded: suffix JIT frames _[j] and kernel frames _[k] (flamegraph.pl / "
+                   "inferno --colors java or js colour them).")
+@click.option("--map", "maps", multiple=True, metavar="PATH",
+              help="A perf map (repeatable), as for report.")
+@click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
+              help="Look for perf-<pid>.map here (repeatable).")
+@click.option("--no-tmp", is_flag=True, help="Do not look for maps (nor jitdumps) in /tmp.")
+@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
+              help="A jitdump (jit-<pid>.dump; repeatable), as for report.")
+@click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
+@click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
+@click.option("--event", default=None, help="Event to export (default: the first in the input).")
+@click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes reading one big input at once (default: the CPUs, at most 4).")
+def export_cmd(
+    inputs: Sequence[str], output: str, fmt: str | None, weight: str, per_thread: bool | None,
+    annotate: bool, maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
+    jitdumps: Sequence[str], pids: Sequence[int], comms: Sequence[str], event: str | None,
+    strict: bool, jobs: int | None,
+) -> None:
+    """Write the profile of INPUTs (as for report: perf script text, perf.data, or
+    jitprof .json profiles, which merge) for flamegraph.pl/inferno, speedscope, pprof
+    (go tool pprof, Pyroscope, Parca) or jitprof itself (JSON, read back as input)."""
+    from jitprof.export import (
+        ExportOptions,
+        UnknownFormatError,
+        exporter_named,
+        guess_exporter_from_outfile,
+    )
+    from jitprof.resolve import load_profile
+
+    if output != "-" and os.path.isdir(output):
+        raise click.UsageError(f"{output} is a directory")
+    if output != "-":  # fail before a long load, not after
+        parent = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(parent):
+            raise JitprofError(output, f"cannot write: no directory {parent}")
+        if not os.access(parent, os.W_OK):
+            raise JitprofError(output, f"cannot write: {parent} is not writable")
+    if fmt is not None:
+        exporter_cls = exporter_named(fmt)
+    elif output == "-":
+        raise UnknownFormatError("-", "cannot tell the format of stdout; give --format")
+    else:
+        exporter_cls = guess_exporter_from_outfile(output)
+    if output == "-" and exporter_cls.binary and sys.stdout.isatty():
+        raise click.UsageError(f"{exporter_cls.name} output is binary: redirect stdout or "
+                               "give -o FILE")
+    profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
+                           comms=comms, strict=strict, search_tmp=not no_tmp,
+                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
+    if weight == "period" and not profile.diagnostics.has_period:
+        raise click.UsageError("--weight period: the input has no periods (perf script "
+                               "without the period field); use --weight samples or auto")
+    data = exporter_cls(ExportOptions(weight=weight, per_thread=per_thread,
+                                      annotate=annotate)).render(profile)
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        with open(output, "wb") as f:
+            f.write(data)

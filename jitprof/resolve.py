@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -501,10 +501,21 @@ def load_profile(
     search_tmp: bool = True,
     jobs: int = 1,
     jitdumps: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
-    processes that may read one big input at once."""
+    processes that may read one big input at once. Inputs named ``*.json`` are jitprof
+    JSON profiles (jitprof/profilefile.py), merged with the rest. ``progress(bytes read,
+    total)``: see ``read_scripts`` (the perf script inputs only)."""
+    from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
+
+    if any(is_profile_json(p) for p in inputs):
+        return load_profile_inputs(
+            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
+                                              search_tmp=search_tmp, jobs=jobs,
+                                              jitdumps=jitdumps, progress=progress),
+            event, pids, comms)
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict, jitdumps=list(jitdumps))
@@ -516,9 +527,9 @@ def load_profile(
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
         data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost, keep_times=keep_times)
+                            side_job_bytes=cost, keep_times=keep_times, progress=progress)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times)
+        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, progress=progress)
     return build_profile(data, finder, event=event, pids=pids, comms=comms)

@@ -1,0 +1,162 @@
+"""pprof ``profile.proto``, gzipped, for ``go tool pprof``, Pyroscope and Parca.
+
+Built with the ``protobuf`` library from the published schema (``profile.proto``, vendored
+from google/pprof; ``profile_pb2`` is generated from it by ``protoc`` from grpcio-tools:
+``python -m grpc_tools.protoc -I jitprof/export --python_out=jitprof/export
+--pyi_out=jitprof/export jitprof/export/profile.proto``; a test regenerates and compares).
+
+Layout: one Function per jitprof frame; one Mapping per dso, and for JIT code one per
+process's perf map, named by the map's path (``[JIT]`` for processes whose JIT frames were
+named without one); ELF files first, heaviest first (pprof takes mapping[0] as the main
+binary). One Location per (frame, mapping) (jitprof keeps no addresses: address 0). One
+Sample per (stack, thread), leaf first, labels ``pid`` and ``comm``. Sample types:
+``samples/count``, plus ``cpu/nanoseconds`` (cpu-clock, task-clock) or ``EVENT/count``
+(other events) when the input had periods; the default sample type follows ``--weight``.
+``period`` is the mean period (perf's period varies with ``-F``); ``duration_nanos`` is
+the time span; ``time_nanos`` stays 0: perf timestamps are not wall-clock time.
+"""
+
+from __future__ import annotations
+
+import gzip
+from typing import BinaryIO
+
+from jitprof import __version__
+from jitprof.export import profile_pb2 as pb
+from jitprof.export.base import Exporter, is_clock_event
+from jitprof.model import Profile
+
+JIT_DSO = "[JIT]"
+
+
+class _Strings:
+    def __init__(self) -> None:
+        self.table: list[str] = [""]
+        self.ids: dict[str, int] = {"": 0}
+
+    def __call__(self, s: str) -> int:
+        i = self.ids.get(s)
+        if i is None:
+            i = self.ids[s] = len(self.table)
+            self.table.append(s)
+        return i
+
+
+def sample_types(profile: Profile) -> list[tuple[str, str]]:
+    """(type, unit) of each Sample.value, in order."""
+    types = [("samples", "count")]
+    if profile.diagnostics.has_period:
+        if is_clock_event(profile.event):
+            types.append(("cpu", "nanoseconds"))
+        else:
+            types.append((profile.event.split(":")[0] or "events", "count"))
+    return types
+
+
+def jit_mapping_names(profile: Profile) -> dict[int, str]:
+    """pid -> the perf map its JIT frames were named from (processes with several maps, or
+    none, are left out: their JIT mapping is ``[JIT]``)."""
+    paths: dict[int, set[str]] = {}
+    for m in profile.diagnostics.maps:
+        if m.pid is not None:
+            paths.setdefault(m.pid, set()).add(m.path)
+    return {pid: next(iter(p)) for pid, p in paths.items() if len(p) == 1}
+
+
+class PprofExporter(Exporter):
+    name = "pprof"
+    extensions = (".pb.gz",)
+    binary = True
+    description = "pprof profile.proto, gzipped (go tool pprof, Pyroscope, Parca)"
+
+    def message(self, profile: Profile) -> pb.Profile:
+        out = pb.Profile()
+        s = _Strings()
+        types = sample_types(profile)
+        for typ, unit in types:
+            out.sample_type.add(type=s(typ), unit=s(unit))
+        weighted = len(types) > 1 and self.options.by_period(profile)
+        out.default_sample_type = s(types[-1][0] if weighted else "samples")
+        if len(types) > 1:
+            out.period_type.type = s(types[1][0])
+            out.period_type.unit = s(types[1][1])
+            if profile.samples:
+                out.period = round(profile.weight / profile.samples)
+
+        # mappings: one per dso, and for JIT code one per perf map (the map of the sample's
+        # process); ELF files first (pprof's mapping[0] is the main binary), heaviest first
+        jit_files = jit_mapping_names(profile)
+        thread_jit = [jit_files.get(pid, JIT_DSO) for pid, _comm in profile.threads]
+        # frame -> mapping name, one table per JIT mapping name (translations in C: map())
+        dsos = [f.dso for f in profile.frames]
+        mtables = {j: [j if d == JIT_DSO else d for d in dsos] for j in set(thread_jit)}
+        used: dict[str, set[int]] = {j: set() for j in mtables}
+        weight: dict[str, int] = dict.fromkeys([d for d in dsos if d != JIT_DSO], 0)
+        is_jit: dict[str, bool] = dict.fromkeys(weight, False)
+        for stack, w, _n, t in profile.iter_stacks():
+            j = thread_jit[t]
+            used[j].update(stack)
+            for name in set(map(mtables[j].__getitem__, stack)):
+                weight[name] = weight.get(name, 0) + w
+                is_jit.setdefault(name, name == j)
+
+        def order(m: str) -> tuple[int, int, str]:
+            return (0 if m.startswith("/") and not is_jit[m] else 1, -weight[m], m)
+
+        mapping_id: dict[str, int] = {}
+        for m in sorted(weight, key=order):
+            mapping_id[m] = len(mapping_id) + 1
+            out.mapping.add(id=mapping_id[m], filename=s(m), has_functions=True)
+        for i, f in enumerate(profile.frames, start=1):
+            out.function.add(id=i, name=s(f.name), system_name=s(f.name))
+        # one location per (frame, mapping) that a sample uses; per JIT mapping name a table
+        # frame -> location id
+        location_id: dict[tuple[int, str], int] = {}
+        ltables: dict[str, list[int]] = {}
+        for j in sorted(mtables, key=lambda j: mapping_id.get(j, 0)):
+            table = ltables[j] = [0] * len(dsos)
+            mt = mtables[j]
+            for fid in sorted(used[j]):
+                key = (fid, mt[fid])
+                lid = location_id.get(key)
+                if lid is None:
+                    lid = location_id[key] = len(location_id) + 1
+                    loc = out.location.add(id=lid, mapping_id=mapping_id[key[1]])
+                    loc.line.add(function_id=fid + 1)
+                table[fid] = lid
+
+        no_stack = 0
+        pid_key, comm_key = s("pid"), s("comm")
+        comm_ids = [s(comm) for _pid, comm in profile.threads]
+        nvalues = len(types)
+        for stack, w, n, t in profile.iter_stacks():
+            sample = out.sample.add()
+            if stack:
+                sample.location_id.extend(map(ltables[thread_jit[t]].__getitem__, stack))
+            else:  # keep the weight visible, as the other formats do
+                if not no_stack:
+                    fn = len(profile.frames) + 1
+                    out.function.add(id=fn, name=s("[no stack]"), system_name=s("[no stack]"))
+                    no_stack = len(location_id) + 1
+                    location_id[(-1, "")] = no_stack
+                    out.location.add(id=no_stack).line.add(function_id=fn)
+                sample.location_id.append(no_stack)
+            sample.value.extend((n, w)[:nvalues])
+            sample.label.add(key=pid_key, num=profile.threads[t][0])
+            sample.label.add(key=comm_key, str=comm_ids[t])
+        if profile.time_first is not None and profile.time_last is not None:
+            out.duration_nanos = round((profile.time_last - profile.time_first) * 1e9)
+        comments = [f"jitprof {__version__}", f"event: {profile.event}"]
+        if profile.inputs:
+            comments.append("inputs: " + ", ".join(profile.inputs))
+        comments.extend(f"perf map: {m.path} (pid {m.pid})" for m in profile.diagnostics.maps)
+        out.comment.extend(s(c) for c in comments)
+        out.string_table.extend(s.table)
+        return out
+
+    def write(self, profile: Profile, out: BinaryIO) -> None:
+        data = self.message(profile).SerializeToString()
+        with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+            gz.write(data)
+
+
