@@ -95,8 +95,8 @@ def check_map(path: str, pm: PerfMap | None = None) -> MapReport:
     try:
         with open(path, "rb") as f:
             raw = f.read()
-    except OSError as e:
-        raise InputError(path, f"cannot read map: {e.strerror}") from None
+    except OSError as err:
+        raise InputError(path, f"cannot read map: {err.strerror}") from None
     n = len(pm)
     pieces = owners([pm])
     owned = Counter(i for _s, _e, _m, i in pieces)
