@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -138,13 +138,63 @@ def speedscope_dir() -> Path:
     return d
 
 
+class _SpeedscopeImporter:
+    """One node process running speedscope's importer for the whole session (loading
+    the app bundle takes most of a second)."""
+
+    proc: subprocess.Popen[str] | None = None
+
+    def load(self, path: Path) -> dict[str, Any]:
+        if self.proc is None:
+            self.proc = subprocess.Popen(
+                ["node", str(SPEEDSCOPE_IMPORT), str(speedscope_dir()), "--serve"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{path}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"speedscope_import.js died (exit {self.proc.poll()})"
+        doc: dict[str, Any] = json.loads(line)
+        assert "error" not in doc, doc["error"]
+        return doc
+
+    def close(self) -> None:
+        if self.proc is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+
+_IMPORTER = _SpeedscopeImporter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_importer() -> Iterator[None]:
+    yield
+    _IMPORTER.close()
+
+
 def speedscope_import(path: Path) -> dict[str, Any]:
     """What speedscope's importer makes of ``path``: profiles, per frame self/total."""
+    return _IMPORTER.load(path)
+
+
+def test_speedscope_import_script_alone(tmp_path: Path) -> None:
+    """The one-shot form of the importer script (what a person runs by hand)."""
+    path = tmp_path / "t.folded"
+    path.write_text("a;b 3\na 1\n")
     r = subprocess.run(["node", str(SPEEDSCOPE_IMPORT), str(speedscope_dir()), str(path)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    doc: dict[str, Any] = json.loads(r.stdout)
-    return doc
+    (prof,) = json.loads(r.stdout)["profiles"]
+    assert prof["total"] == 4
+    assert by_name(prof["frames"]) == {"a": (1, 4), "b": (3, 3)}
+    bad = tmp_path / "t.speedscope.json"
+    bad.write_text("{}")
+    r = subprocess.run(["node", str(SPEEDSCOPE_IMPORT), str(speedscope_dir()), str(bad)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
 
 
 def by_name(frames: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
