@@ -613,11 +613,11 @@ class JitprofApp(App[None]):
         crumbs = [ft.name(n) for n in ft.path(msg.zoom)]
         main.query_one("#breadcrumb", Static).update(
             Text(" › ".join(crumbs), no_wrap=True, overflow="ellipsis"))
-        total = ft.weight[0] or 1
+        total = ft.weight(0) or 1
         f = ft.frame(msg.selected)
         info = Text(no_wrap=True, overflow="ellipsis")
-        info.append(f"{100 * ft.weight[msg.selected] / total:.2f}% ", style="bold")
-        info.append(f"(self {100 * ft.self_weight[msg.selected] / total:.2f}%) ", style="dim")
+        info.append(f"{100 * ft.weight(msg.selected) / total:.2f}% ", style="bold")
+        info.append(f"(self {100 * ft.self_weight(msg.selected) / total:.2f}%) ", style="dim")
         if f is None:
             info.append("all")
         else:

@@ -129,9 +129,9 @@ class FlameGraph(Widget, can_focus=True):
                 self.selected = row[i].node
         elif direction == "up":
             if box.depth > 0:
-                self.selected = flame.parent[box.node]
+                self.selected = flame.parent(box.node)
         else:
-            kids = [c for c in flame.children[box.node] if c in lay.by_node]
+            kids = [c for c in flame.children(box.node) if c in lay.by_node]
             if kids:
                 self.selected = kids[0]  # heaviest first
 
@@ -142,7 +142,7 @@ class FlameGraph(Widget, can_focus=True):
     def action_zoom_out(self) -> None:
         if self.flame is not None and self.zoom != 0:
             old = self.zoom
-            self.zoom = self.flame.parent[old]
+            self.zoom = self.flame.parent(old)
             self.selected = old
 
     def action_callers(self) -> None:
