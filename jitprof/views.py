@@ -92,16 +92,20 @@ class HotTable:
              st.total_samples)
             for st in profile.function_stats()
         ]
+        self._shares: list[KindShare] | None = None
 
     def kind_shares(self) -> list[KindShare]:
         """All, then each kind present, with its share of the self weight (the leaf's kind)."""
-        ks = self.profile.kind_stats()
-        out = [KindShare(None, self.total, 100.0 if self.total else 0.0, "All")]
-        for k in KIND_ORDER:
-            w = ks[k][0]
-            if w or any(f.kind is k for f, *_ in self._all):
-                out.append(KindShare(k, w, pct(w, self.total), k.value))
-        return out
+        if self._shares is None:
+            ks = self.profile.kind_stats()
+            present = {r[0].kind for r in self._all}
+            out = [KindShare(None, self.total, 100.0 if self.total else 0.0, "All")]
+            for k in KIND_ORDER:
+                w = ks[k][0]
+                if w or k in present:
+                    out.append(KindShare(k, w, pct(w, self.total), k.value))
+            self._shares = out
+        return self._shares
 
     def view(
         self,
@@ -113,34 +117,38 @@ class HotTable:
         limit: int | None = None,
     ) -> HotView:
         match = compile_search(search, regex)
+        key = _sort_key(sort)
         sel = [r for r in self._all if (kind is None or r[0].kind is kind)
                and (match is None or match(r[0].name))]
         denom = sum(r[1] for r in sel) if relative else self.total
+        sel.sort(key=key)
+        matched = len(sel)
+        if limit is not None:
+            sel = sel[:limit]
         rows = [HotRow(f, sw, tw, ss, ts, pct(sw, denom), pct(tw, denom))
                 for f, sw, tw, ss, ts in sel]
-        rows.sort(key=_sort_key(sort))
-        matched = len(rows)
-        if limit is not None:
-            rows = rows[:limit]
         return HotView(rows, matched, denom, relative)
 
 
-def _sort_key(sort: str) -> Callable[[HotRow], tuple[object, ...]]:
+_Stat = tuple[Frame, int, int, int, int]  # frame, self, total, self samples, total samples
+
+
+def _sort_key(sort: str) -> Callable[[_Stat], tuple[object, ...]]:
     """Numbers descending, texts ascending; ties by self, total, name, dso (a total order)."""
-    tail: Callable[[HotRow], tuple[object, ...]] = lambda r: (  # noqa: E731
-        -r.self_weight, -r.total_weight, r.frame.name, r.frame.dso)
+    tail: Callable[[_Stat], tuple[object, ...]] = lambda r: (  # noqa: E731
+        -r[1], -r[2], r[0].name, r[0].dso)
     if sort == "self":
         return tail
     if sort == "total":
-        return lambda r: (-r.total_weight, *tail(r))
+        return lambda r: (-r[2], *tail(r))
     if sort == "samples":
-        return lambda r: (-r.self_samples, -r.total_samples, *tail(r))
+        return lambda r: (-r[3], -r[4], *tail(r))
     if sort == "kind":
-        return lambda r: (KIND_ORDER.index(r.frame.kind), *tail(r))
+        return lambda r: (KIND_ORDER.index(r[0].kind), *tail(r))
     if sort == "function":
-        return lambda r: (r.frame.name, r.frame.dso, *tail(r))
+        return lambda r: (r[0].name, r[0].dso, *tail(r))
     if sort == "dso":
-        return lambda r: (r.frame.dso, *tail(r))
+        return lambda r: (r[0].dso, *tail(r))
     raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORT_KEYS)}")
 
 

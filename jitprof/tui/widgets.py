@@ -217,7 +217,7 @@ class StatusBar(Static):
 
     def show(self, st: Status | None, note: str = "") -> None:
         if st is None:
-            self.update(note)
+            self.update(Text(note))
             return
         t = Text()
         t.append(" · ".join(st.parts))
@@ -231,7 +231,7 @@ class StatusBar(Static):
 class WarningBar(Static):
     def show(self, warnings: list[str]) -> None:
         self.display = bool(warnings)
-        self.update("\n".join(f"⚠ {w}" for w in warnings))
+        self.update(Text("\n".join(f"⚠ {w}" for w in warnings)))  # paths are no markup
 
 
 class HelpScreen(ModalScreen[None]):
@@ -268,7 +268,7 @@ class LoadingScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="loading-box"):
-            yield Label(f"Reading {', '.join(self.inputs)}", id="loading-what")
+            yield Label(Text(f"Reading {', '.join(self.inputs)}"), id="loading-what")
             yield ProgressBar(total=None, show_eta=False, id="loading-bar")
             yield Label("", id="loading-bytes")
 
