@@ -143,12 +143,11 @@ def main() -> None:
     deep = ft.children(ft.children(0)[0])[0]
     timed(f"flame_layout zoomed (a child of a root), width {args.width}",
           lambda: flame_layout(ft, deep, args.width), repeat=3)
-    ct = timed("CallTree top-down: root children", lambda: CallTree(p).children(
-        CallTree(p).root))
-    del ct
-    tree = CallTree(p)
+    tree = timed("CallTree top-down (its own StackIndex)", lambda: CallTree(p))
+    timed("CallTree top-down: root children", lambda: tree.children(tree.root))
     timed("CallTree top-down: hottest path", lambda: tree.hottest_path())
-    inv = CallTree(p, inverted=True)
+    inv = timed("CallTree bottom-up (StackIndex of leaf-first paths)",
+                lambda: CallTree(p, inverted=True))
     timed("CallTree bottom-up: root children", lambda: inv.children(inv.root))
     top = hot.view().rows[0].frame
     timed(f"sandwich of the hottest function ({top.name})", lambda: sandwich(p, top))

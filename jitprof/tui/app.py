@@ -250,6 +250,8 @@ class JitprofApp(App[None]):
         self._inputs = list(inputs) or (list(profile.inputs) if profile else [])
         self._hot_rows: list[HotRow] = []
         self._sandwich: Sandwich | None = None
+        self._tree_built = False  # for the current profile
+        self._flame_built = False
 
     def compose(self) -> ComposeResult:
         yield from compose_main()
@@ -604,7 +606,7 @@ class JitprofApp(App[None]):
         self._main().query_one(FlameGraph).set_tree(ft, zoom, sel)
 
     def on_flame_changed(self, msg: FlameChanged) -> None:
-        if self.views is None:
+        if self.views is None or not self._flame_built:
             return
         ft = self.views.flame
         self.state.flame_zoom = ft.frames_of(msg.zoom)

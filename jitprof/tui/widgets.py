@@ -90,6 +90,8 @@ class FlameGraph(Widget, can_focus=True):
         self._changed()
 
     def _changed(self) -> None:
+        if self.flame is None:
+            return
         lay = self.layout_now
         if lay is not None and self.selected not in lay.by_node:
             self.set_reactive(FlameGraph.selected, lay.root)
