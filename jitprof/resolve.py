@@ -507,17 +507,28 @@ def load_profile(
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
     processes that may read one big input at once. Inputs named ``*.json`` are jitprof
-    JSON profiles (jitprof/profilefile.py), merged with the rest. ``progress(bytes read,
-    total)``: see ``read_scripts`` (the perf script inputs only)."""
+    JSON profiles (jitprof/profilefile.py), merged with the rest; a directory made by
+    ``jitprof record`` (jitprof/bundle.py) reads as its script text with its own maps and
+    jitdumps only, never /tmp. ``progress(bytes read, total)``: see ``read_scripts`` (the
+    perf script inputs only)."""
+    from jitprof.bundle import expand_inputs
     from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
 
+    bundles = expand_inputs(inputs)
+    if bundles.bundles:
+        inputs = bundles.inputs
+        map_dirs = [*map_dirs, *bundles.map_dirs]
+        search_tmp = False
+
     if any(is_profile_json(p) for p in inputs):
-        return load_profile_inputs(
+        prof = load_profile_inputs(
             inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
                                               search_tmp=search_tmp, jobs=jobs,
                                               jitdumps=jitdumps, progress=progress),
             event, pids, comms)
+        prof.diagnostics.warnings[:0] = bundles.warnings
+        return prof
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict, jitdumps=list(jitdumps))
@@ -534,4 +545,6 @@ def load_profile(
         if big:
             finder.preload()
         data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, progress=progress)
-    return build_profile(data, finder, event=event, pids=pids, comms=comms)
+    prof = build_profile(data, finder, event=event, pids=pids, comms=comms)
+    prof.diagnostics.warnings[:0] = bundles.warnings
+    return prof
