@@ -522,6 +522,23 @@ def test_pprof_demo_mappings(profiles: dict[str, Profile]) -> None:
     assert all(n.startswith(("PHP::", "HHVM::", "HPHP::", "[unknown]")) for n in jit_functions)
 
 
+def test_undecodable_bytes_in_names() -> None:
+    """perf text is read with surrogateescape: a name may hold bytes that are not UTF-8.
+    Folded writes the bytes back; JSON formats escape them (valid UTF-8, exact read-back);
+    pprof strings must be UTF-8, so there they become U+FFFD."""
+    b = ProfileBuilder("cpu-clock")
+    f = b.frame("bad\udcffname", Kind.NATIVE, "/lib/\udcfe.so")
+    b.add((f,), b.thread(1, "a\udcfd"), 5, 1)
+    p = b.finish()
+    p.diagnostics.has_period = True
+    assert exporter_named("folded")().render(p) == b"bad\xffname 5\n"
+    doc = json.loads(exporter_named("speedscope")().render(p).decode("utf-8"))
+    assert doc["shared"]["frames"][0] == {"name": "bad\udcffname", "file": "/lib/\udcfe.so"}
+    assert parse_profile_json(exporter_named("json")().render(p).decode("utf-8"), "x") == p
+    msg = read_pprof(exporter_named("pprof")().render(p))
+    assert {"bad\ufffdname", "/lib/\ufffd.so", "a\ufffd"} <= set(msg.string_table)
+
+
 # -- the pprof module is protoc's output for the vendored schema ----------------------------
 def test_profile_pb2_is_generated_from_the_vendored_proto(tmp_path: Path) -> None:
     pytest.importorskip("grpc_tools", reason="grpcio-tools is in the test extra")

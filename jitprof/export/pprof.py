@@ -39,6 +39,10 @@ class _Strings:
         i = self.ids.get(s)
         if i is None:
             i = self.ids[s] = len(self.table)
+            try:
+                s.encode("utf-8")
+            except UnicodeEncodeError:  # undecodable input bytes: proto strings are UTF-8
+                s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             self.table.append(s)
         return i
 
