@@ -163,11 +163,17 @@ def build_profile(
     event: str | None = None,
     pids: Sequence[int] = (),
     comms: Sequence[str] = (),
+    bin_width: float | None = None,
 ) -> Profile:
-    """Resolve and aggregate the samples of one event into a Profile."""
+    """Resolve and aggregate the samples of one event into a Profile; per time bin when
+    ``bin_width`` is given and the data was read with it (every sample has a time)."""
     where = ", ".join(data.inputs) or "input"
     ev_name = choose_event(data, event, where)
     ev = data.events[ev_name]
+    binned = bin_width is not None and sum(v[0] for v in ev.bins.values()) == ev.samples
+    counted: Iterable[tuple[tuple[int, str, tuple[int, ...]], list[int], int]] = (
+        ((k[:3], v, k[3]) for k, v in ev.bins.items()) if binned
+        else ((k, v, -1) for k, v in ev.stacks.items()))
     frames = data.frames
     tid_pid = data.tid_pid
     # No code lives below mmap_min_addr (64 KiB): tiny "addresses" are the garbage an FP
@@ -198,9 +204,9 @@ def build_profile(
     # so jitprof leaves these lines out (and counts them) to give the same numbers.
     inlined = {i for i, f in enumerate(frames) if f.dso == "inlined"}
     inlined_frames = 0
-    selected: list[tuple[int, int, str, tuple[int, ...], int, int]] = []
+    selected: list[tuple[int, int, str, tuple[int, ...], int, int, int]] = []
     pidset = set(pids)
-    for (tid, comm, stack), (n, w) in ev.stacks.items():
+    for (tid, comm, stack), (n, w), tbin in counted:
         if inlined and not inlined.isdisjoint(stack):
             kept = tuple(f for f in stack if f not in inlined)
             inlined_frames += n * (len(stack) - len(kept))
@@ -213,14 +219,14 @@ def build_profile(
         if tid not in tid_pid and any(raw_jit[f] for f in stack):
             jit_unknown_threads.add(tid)
             unknown_thread_samples += n
-        selected.append((pid, tid, comm, stack, n, w))
+        selected.append((pid, tid, comm, stack, n, w, tbin))
     if not selected:
         raise EmptyInputError(where, "no samples match the --pid/--comm filters")
 
     # 2. addresses each process needs from its map (leaf: addr, callers: addr - 1)
     # (both forms for every JIT frame: which one applies depends on its place in a stack)
     used_by_pid: dict[int, set[int]] = {}  # raw frame ids each process's stacks use
-    for pid, _tid, _comm, stack, _n, _w in selected:
+    for pid, _tid, _comm, stack, _n, _w, _b in selected:
         ids = used_by_pid.get(pid)
         if ids is None:
             ids = used_by_pid[pid] = set()
@@ -313,7 +319,7 @@ def build_profile(
     no_stack = -1
     is_jit = [int(x) for x in raw_jit]
     is_kernel = [f.addr >= KERNEL_MIN_ADDR for f in frames]
-    for pid, _tid, comm, stack, n, w in selected:
+    for pid, _tid, comm, stack, n, w, tbin in selected:
         if not stack:
             if no_stack < 0:
                 no_stack = b.frame("[no stack]", Kind.UNKNOWN, "[unknown]")
@@ -345,8 +351,9 @@ def build_profile(
         t = thread_ids.get(tkey)
         if t is None:
             t = thread_ids[tkey] = b.thread(pid, comm)
-        b.add(out, t, w, n)
+        b.add(out, t, w, n, tbin if binned else None)
     prof = b.finish()
+    prof.bin_width = bin_width if binned else None
     prof.time_first, prof.time_last = times
     prof.inputs = list(data.inputs)
 
@@ -426,9 +433,11 @@ def load_profile(
     strict: bool = False,
     search_tmp: bool = True,
     jobs: int = 1,
+    bin_width: float | None = None,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
-    processes that may read one big input at once."""
+    processes that may read one big input at once; ``bin_width`` (seconds): keep
+    samples per time bin (``Profile.stack_bin``) where the text has times."""
     from jitprof.script import read_scripts, splittable
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
@@ -439,9 +448,10 @@ def load_profile(
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
         data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost)
+                            side_job_bytes=cost, bin_width=bin_width)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=jobs)
-    return build_profile(data, finder, event=event, pids=pids, comms=comms)
+        data = read_scripts(inputs, jobs=jobs, bin_width=bin_width)
+    return build_profile(data, finder, event=event, pids=pids, comms=comms,
+                         bin_width=bin_width)

@@ -98,6 +98,9 @@ class EventData:
     has_period: bool = False
     time_first: float | None = None
     time_last: float | None = None
+    # (tid, comm, stack, time bin) -> [samples, weight]: only when read with a bin width;
+    # samples without a time are in ``stacks`` only
+    bins: dict[tuple[int, str, tuple[int, ...], int], list[int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -293,8 +296,9 @@ _STACK_CACHE_MAX = 131072  # frames texts kept (about 1 KB each: up to ~130 MB)
 class ScriptReader:
     """Feeds lines of one or more perf script texts into a ``ScriptData``."""
 
-    def __init__(self, data: ScriptData | None = None) -> None:
+    def __init__(self, data: ScriptData | None = None, bin_width: float | None = None) -> None:
         self.data = data if data is not None else ScriptData()
+        self.bin_width = bin_width  # seconds: also count samples per time bin (ev.bins)
         self._cache: dict[str, int] = {}
         self._hcache: dict[str, tuple[EventData, int, str, int, str]] = {}
         self._cur: _Cur | None = None
@@ -345,6 +349,7 @@ class ScriptReader:
         stacks: dict[str, list[Any]] = {}  # frames text -> see "entry" below; bounded
         stacks_get = stacks.get
         hcache_get = self._hcache.get
+        unbinned = self.bin_width is None  # binned samples all go through _count
         lineno = 0
         last = ""
         rest = ""
@@ -394,7 +399,7 @@ class ScriptReader:
                         if i > 0:
                             j = head.rfind(" ", 0, i) + 1
                             hit = hcache_get(head[:j] + head[i:])
-                            if hit is not None and "." in head[j:i]:
+                            if hit is not None and unbinned and "." in head[j:i]:
                                 try:
                                     t = float(head[j:i])
                                 except ValueError:
@@ -454,7 +459,7 @@ class ScriptReader:
             self.read_file(path)
             return
         with pool:
-            futures = [pool.submit(_read_range, path, cuts[i], cuts[i + 1])
+            futures = [pool.submit(_read_range, path, cuts[i], cuts[i + 1], self.bin_width)
                        for i in range(1, len(cuts) - 1)]
             if side_job is not None:
                 side_job()
@@ -496,6 +501,14 @@ class ScriptReader:
                 acc = ev.stacks.get(key)
                 if acc is None:
                     ev.stacks[key] = [n, w]
+                else:
+                    acc[0] += n
+                    acc[1] += w
+            for (tid, comm, st, b), (n, w) in oe.bins.items():
+                bkey = (tid, comm, tuple(map(remap.__getitem__, st)), b)
+                acc = ev.bins.get(bkey)
+                if acc is None:
+                    ev.bins[bkey] = [n, w]
                 else:
                     acc[0] += n
                     acc[1] += w
@@ -611,6 +624,14 @@ class ScriptReader:
             acc[1] += w
         ev.samples += 1
         ev.weight += w
+        if t is not None and self.bin_width is not None:
+            bkey = (tid, comm, stack, int(t // self.bin_width))
+            acc = ev.bins.get(bkey)
+            if acc is None:
+                ev.bins[bkey] = [1, w]
+            else:
+                acc[0] += 1
+                acc[1] += w
         if t is not None:
             if ev.time_first is None or t < ev.time_first:
                 ev.time_first = t
@@ -854,9 +875,10 @@ def _sample_boundaries(path: str, size: int, parts: int, first_less: int = 0) ->
     return cuts
 
 
-def _read_range(path: str, start: int, end: int) -> ScriptData:
+def _read_range(path: str, start: int, end: int, bin_width: float | None = None
+                ) -> ScriptData:
     """Read one piece of a big text (in a worker process)."""
-    reader = ScriptReader()
+    reader = ScriptReader(bin_width=bin_width)
     f = _ByteRangeText(path, start, end)
     try:
         reader.read_text(f, path)  # type: ignore[arg-type] # read() is all it needs
@@ -872,15 +894,16 @@ def can_fork() -> bool:
 
 
 def read_scripts(paths: Iterable[str], jobs: int = 1,
-                 side_job: Callable[[], object] | None = None, side_job_bytes: int = 0
-                 ) -> ScriptData:
+                 side_job: Callable[[], object] | None = None, side_job_bytes: int = 0,
+                 bin_width: float | None = None) -> ScriptData:
     """Read several perf script texts (samples merge) into one ``ScriptData``. With
     ``jobs`` > 1, a big uncompressed file is cut at blank lines into ``jobs`` pieces read
     by as many processes, and their results merged (the same result as one reader).
     ``side_job`` (e.g. parsing a big map) runs in this process while the workers read;
     this process's piece is then shorter by ``side_job_bytes`` (the job's cost in bytes
-    of text). Without a split it runs after the reading."""
-    reader = ScriptReader()
+    of text). Without a split it runs after the reading. ``bin_width`` (seconds): also
+    count samples per time bin (``EventData.bins``)."""
+    reader = ScriptReader(bin_width=bin_width)
     for p in paths:
         size = _plain_file_size(p)
         if jobs > 1 and size >= PARALLEL_MIN_BYTES and can_fork():
