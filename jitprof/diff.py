@@ -167,7 +167,7 @@ class DiffResult:
     functions: list[FunctionDiff]  # every function seen, largest |delta| first
     compared: int  # functions in the FDR family: those with samples of the metric
     kinds: list[KindDiff]  # self by kind, in Kind order, kinds with samples only
-    df: float | None  # degrees of freedom (runs), None for normal-based tests
+    df: float | None  # degrees of freedom (runs, bootstrap), None for normal-based tests
 
 
 # -- gathering -----------------------------------------------------------------------------
@@ -187,10 +187,6 @@ class _Keys:
         return i
 
 
-def _add(acc: dict[int, int] | dict[Kind, int], k: object, n: int) -> None:
-    acc[k] = acc.get(k, 0) + n  # type: ignore[index,call-overload]
-
-
 def _time_event(event: str) -> bool:
     return event.split(":")[0].split("/")[0] in TIME_EVENTS
 
@@ -206,43 +202,51 @@ class _Side:
     blocks: list[_Counts] = field(default_factory=list)
 
 
-def _gather(profiles: Sequence[Profile], keys: _Keys, block: float | None) -> _Side:
-    """Count samples per function key for the whole side, per recording, and per block of
-    ``block`` seconds (when every profile is binned)."""
+def _gather(profiles: Sequence[Profile], keys: _Keys, block: float | None,
+            runs: bool) -> _Side:
+    """Count samples per function key for the whole side, and, when asked, per
+    recording (``runs``) and per block of ``block`` seconds (binned profiles)."""
     side = _Side(profiles)
     w = side.whole
+    self_w, total_w, kind_w = side.self_w, side.total_w, side.kind_w
     for prof in profiles:
         kmap = [keys.of(f) for f in prof.frames]
+        kinds = [f.kind for f in prof.frames]
         run = _Counts()
         blocks: dict[int, _Counts] = {}
-        per = 1
-        first = 0
-        if block is not None and prof.bin_width is not None and prof.stack_bin:
-            per = max(1, round(block / prof.bin_width))
-            first = min(prof.stack_bin)
+        binned = block is not None and prof.bin_width is not None and bool(prof.stack_bin)
+        per = max(1, round(block / prof.bin_width)) if binned else 1  # type: ignore[operator]
+        first = min(prof.stack_bin) if binned else 0
         for i, (stack, wt, n, _t) in enumerate(prof.iter_stacks()):
-            targets = [w, run]
-            if block is not None and prof.stack_bin:
+            targets = [w]
+            if runs:
+                targets.append(run)
+            if binned:
                 b = (prof.stack_bin[i] - first) // per
                 blk = blocks.get(b)
                 if blk is None:
                     blk = blocks[b] = _Counts()
                 targets.append(blk)
-            leaf = kmap[stack[0]] if stack else -1
-            kind = prof.frames[stack[0]].kind if stack else Kind.UNKNOWN
-            tot = {kmap[f] for f in stack}
-            for c in targets:
-                c.samples += n
-                if stack:
-                    _add(c.self_, leaf, n)
-                    _add(c.kinds, kind, n)
-                for k in tot:
-                    _add(c.total, k, n)
             if stack:
-                _add(side.self_w, leaf, wt)
-                _add(side.kind_w, kind, wt)
-            for k in tot:
-                _add(side.total_w, k, wt)
+                leaf = kmap[stack[0]]
+                kind = kinds[stack[0]]
+                tot = {kmap[f] for f in stack} if len(stack) > 1 else (leaf,)
+                self_w[leaf] = self_w.get(leaf, 0) + wt
+                kind_w[kind] = kind_w.get(kind, 0) + wt
+                for k in tot:
+                    total_w[k] = total_w.get(k, 0) + wt
+                for c in targets:
+                    c.samples += n
+                    d = c.self_
+                    d[leaf] = d.get(leaf, 0) + n
+                    kd = c.kinds
+                    kd[kind] = kd.get(kind, 0) + n
+                    d = c.total
+                    for k in tot:
+                        d[k] = d.get(k, 0) + n
+            else:
+                for c in targets:
+                    c.samples += n
         side.runs.append(run)
         side.blocks.extend(blocks[b] for b in sorted(blocks))
     return side
@@ -372,8 +376,23 @@ def _bootstrap_effects(b: _Side, a: _Side, cols: list[object], which: str,
                 d[c] = max(1.0, float(vc[j]) / x) if x > 0 else 1.0
             else:
                 d[c] = stats.design_effect(float(vs[j]), x / n if n else 0.0, n)
-        out.append(d)
+        out.append(_pool(d, counts))
     return out[0], out[1]
+
+
+POOL_MIN_SAMPLES = 10  # functions with this many samples inform the common design effect
+
+
+def _pool(d: dict[object, float], counts: dict[object, int]) -> dict[object, float]:
+    """Each function's design effect, at least the median over the functions with
+    ``POOL_MIN_SAMPLES`` samples: one function's estimate from a few blocks or runs is
+    noisy, and an underestimate would pass noise for a change; the median is stable."""
+    common = sorted(v for c, v in d.items() if counts.get(c, 0) >= POOL_MIN_SAMPLES)
+    if len(common) < 3:
+        return d
+    med = common[len(common) // 2] if len(common) % 2 else (
+        0.5 * (common[len(common) // 2 - 1] + common[len(common) // 2]))
+    return {c: max(v, med) for c, v in d.items()}
 
 
 def _runs_effects(side: _Side, cols: list[object], which: str, exposures: list[float] | None
@@ -398,7 +417,7 @@ def _runs_effects(side: _Side, cols: list[object], which: str, exposures: list[f
                                     for r, ei in zip(side.runs, exposures, strict=True)) / (e * e)
             base = rate / e
             out[c] = max(1.0, var / base) if base > 0 else 1.0
-    return out
+    return _pool(out, counts)
 
 
 # -- comparing ----------------------------------------------------------------------------
@@ -461,8 +480,8 @@ def diff_profiles(
             sorted(events)) + "): choose one with --event")
     used, note, blk = _choose_method(method, before, after, block)
     keys = _Keys()
-    sb = _gather(before, keys, blk)
-    sa = _gather(after, keys, blk)
+    sb = _gather(before, keys, blk, used == "runs")
+    sa = _gather(after, keys, blk, used == "runs")
     ib = _side_info(before, sb, norm, 0)
     ia = _side_info(after, sa, norm, 1)
     if not ib.samples or not ia.samples:
@@ -478,6 +497,8 @@ def diff_profiles(
     if used == "bootstrap":
         fd_b, fd_a = _bootstrap_effects(sb, sa, fcols, which, resamples, seed, rate)
         kd_b, kd_a = _bootstrap_effects(sb, sa, kcols, "kinds", resamples, seed + 1, rate)
+        # the design effects are estimates from the blocks: t with their degrees of freedom
+        df = float(len(sb.blocks) + len(sa.blocks) - 2)
     elif used == "runs":
         exp_b = exp_a = None
         if norm.mode == "rate":
@@ -509,6 +530,8 @@ def diff_profiles(
     for i, (kind, name, _dso) in enumerate(keys.keys):
         s = (sb.whole.self_.get(i, 0), sa.whole.self_.get(i, 0))
         t = (sb.whole.total.get(i, 0), sa.whole.total.get(i, 0))
+        if not t[0] and not t[1]:
+            continue  # a frame the profiles list but no sample holds
         status = "new" if t[0] == 0 else "gone" if t[1] == 0 else "both"
         funcs.append(FunctionDiff(
             name, kind, keys.dso[i], status, s, t,

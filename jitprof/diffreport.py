@@ -14,7 +14,7 @@ from jitprof.diff import Comparison, DiffResult, Estimate, FunctionDiff, SideInf
 from jitprof.model import Kind
 
 FORMATS = ("table", "json", "csv", "difffolded")
-NAME_WIDTH = 64  # the table cuts longer names in the middle (JSON/CSV keep them whole)
+NAME_WIDTH = 44  # the table cuts longer names in the middle (JSON/CSV keep them whole)
 
 
 def select(result: DiffResult, kinds: Sequence[Kind] = (), top: int | None = None
@@ -36,7 +36,9 @@ def _short(name: str, width: int = NAME_WIDTH) -> str:
 def _q(q: float) -> str:
     if q < 1e-4:
         return "<1e-4"
-    return f"{q:.2g}" if q < 0.01 else f"{q:.2f}"
+    if q < 0.001:
+        return f"{q:.0e}"
+    return f"{q:.3f}" if q < 0.01 else f"{q:.2f}"
 
 
 def _val(v: float, result: DiffResult) -> str:
@@ -94,18 +96,18 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
         if k.top is not None:
             t = k.top
             d = t.cmp.delta if result.by == "self" else t.self_pct[1] - t.self_pct[0]
-            line += f"{_short(t.name, 48)} {_delta(d, result).strip()}"
+            line += f"{_short(t.name, 40)} {_delta(d, result).strip()}"
         out.append(line.rstrip())
     out.append("#")
     unit = n.delta_unit
-    out.append(f"# {'Before':>7} {'After':>7} {'Delta':>7}  {conf + ' CI (' + unit + ')':<20} "
-               f"{'q':>6}  {'Verdict':<16} {'Kind':<7} Function")
+    out.append(f"# {'Before':>7} {'After':>7} {'Delta':>7}  {conf + ' CI (' + unit + ')':<18} "
+               f"{'q':>6}  {'Verdict':<15} {'Kind':<7} Function")
     for f in rows:
         c = f.cmp
         ci = f"[{_delta(c.delta_lo, result).strip()}, {_delta(c.delta_hi, result).strip()}]"
         out.append(
             f"  {_val(c.before.value, result)} {_val(c.after.value, result)} "
-            f"{_delta(c.delta, result)}  {ci:<20} {_q(c.q):>6}  {c.verdict:<16} "
+            f"{_delta(c.delta, result)}  {ci:<18} {_q(c.q):>6}  {c.verdict:<15} "
             f"{f.kind.value:<7} {'' if f.status == 'both' else '[' + f.status + '] '}"
             f"{_short(f.name)}")
     hidden = len(result.functions) - len(rows)
@@ -119,9 +121,10 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
 
 # -- JSON / CSV ---------------------------------------------------------------------------
 def _num(x: float | None) -> float | None:
+    """JSON has no NaN or infinity: null for those (and for values that do not apply)."""
     if x is None or math.isnan(x) or math.isinf(x):
         return None
-    return round(x, 6)
+    return x
 
 
 def _est(e: Estimate) -> dict[str, object]:

@@ -13,6 +13,7 @@ intervals and tests then use the effective counts ``x/d`` and ``n/d`` (Kish).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -129,6 +130,7 @@ def t_sf(t: float, df: float) -> float:
     return tail if t >= 0 else 1.0 - tail
 
 
+@functools.lru_cache(maxsize=256)
 def t_ppf(p: float, df: float) -> float:
     """Inverse of Student's t cdf (bisection on ``t_sf``; 1e-12 relative)."""
     if p == 0.5:
@@ -219,14 +221,17 @@ def conditional_test(x1: int, e1: float, x2: int, e2: float) -> float:
 
 def share_test(x1: int, n1: int, x2: int, n2: int, d1: float = 1.0, d2: float = 1.0,
                df: float | None = None) -> float:
-    """Two-sided p-value for "the share x/n is the same on both sides". Small counts
-    (x1 + x2 < 50, no design effect): the exact conditional test (shares of rare
-    functions are nearly Poisson); otherwise a pooled z-test whose variance is inflated by
-    the design effects (t with ``df`` degrees of freedom when given)."""
+    """Two-sided p-value for "the share x/n is the same on both sides". Without design
+    effects: the exact conditional test for small counts (x1 + x2 < 50: shares of rare
+    functions are nearly Poisson), else the pooled z-test. With them: the pooled test
+    with its variance inflated by the design effects, referred to t with ``df`` degrees
+    of freedom (the effects are estimates) when given."""
     if n1 <= 0 or n2 <= 0:
         return 1.0
-    if x1 + x2 < 50 and d1 == d2 == 1.0 and df is None:
-        return conditional_test(x1, n1, x2, n2)
+    if d1 == d2 == 1.0:
+        df = None
+        if x1 + x2 < 50:
+            return conditional_test(x1, n1, x2, n2)
     p = (x1 + x2) / (n1 + n2)
     var = p * (1 - p) * (d1 / n1 + d2 / n2)
     if var <= 0:
@@ -240,7 +245,7 @@ def rate_test(x1: int, e1: float, x2: int, e2: float, d1: float = 1.0, d2: float
     """Two-sided p-value for "the rate x/e is the same on both sides" (Poisson counts)."""
     if e1 <= 0 or e2 <= 0:
         return 1.0
-    if d1 == d2 == 1.0 and df is None:
+    if d1 == d2 == 1.0:
         return conditional_test(x1, e1, x2, e2)
     r = (x1 + x2) / (e1 + e2)
     var = r * (d1 / e1 + d2 / e2)
