@@ -71,7 +71,12 @@ def main() -> None:
                    "name to every process without a map of its own.")
 @click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
               help="Look for perf-<pid>.map here (repeatable) before beside the input and /tmp.")
-@click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp.")
+@click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp (nor jitdumps in /tmp "
+              "and the working directory).")
+@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
+              help="A jitdump (jit-<pid>.dump; repeatable; its pid is in its header). Found "
+                   "like maps otherwise (and in the working directory); a process's jitdump "
+                   "wins over its perf map and names reused code by sample time.")
 @click.option("--top", type=click.IntRange(min=0), default=30, show_default=True,
               help="Rows to show (0 = all).")
 @click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
@@ -89,7 +94,8 @@ def main() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
 def report(
-    inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool, top: int,
+    inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
+    jitdumps: Sequence[str], top: int,
     sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
     event: str | None, fmt: str, strict: bool, jobs: int | None, output: str | None,
 ) -> None:
@@ -105,7 +111,7 @@ def report(
 
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
-                           jobs=jobs or min(os.cpu_count() or 1, 4))
+                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
     rows = function_rows(profile, sort=sort, kinds=kinds, top=top or None)
     text = render(profile, fmt, rows)
     if output:
@@ -140,7 +146,9 @@ def _per_units(value: str | None) -> tuple[float, float] | None:
               help="A perf map (repeatable), as for report.")
 @click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
               help="Look for perf-<pid>.map here (repeatable) before beside the input and /tmp.")
-@click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp.")
+@click.option("--no-tmp", is_flag=True, help="Do not look for maps (nor jitdumps) in /tmp.")
+@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
+              help="A jitdump (jit-<pid>.dump; repeatable), as for report.")
 @click.option("--event", default=None, help="Event to compare (default: the first in each input).")
 @click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
 @click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
@@ -178,7 +186,8 @@ def _per_units(value: str | None) -> tuple[float, float] | None:
               help="Write here instead of stdout.")
 def diff(
     inputs: Sequence[str], before: Sequence[str], after: Sequence[str], maps: Sequence[str],
-    map_dirs: Sequence[str], no_tmp: bool, event: str | None, pids: Sequence[int],
+    map_dirs: Sequence[str], no_tmp: bool, jitdumps: Sequence[str], event: str | None,
+    pids: Sequence[int],
     comms: Sequence[str], by: str, normalize: str | None, per: str | None, method: str,
     alpha: float, confidence: float, block: float | None, resamples: int, seed: int,
     top: int, kinds: Sequence[Kind], fmt: str | None, strict: bool, jobs: int | None,
@@ -225,7 +234,8 @@ def diff(
     def load(paths: Sequence[str]) -> list[Profile]:
         return [load_profile([p], maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                              comms=comms, strict=strict, search_tmp=not no_tmp,
-                             jobs=jobs or min(os.cpu_count() or 1, 4), bin_width=bin_width)
+                             jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps,
+                             bin_width=bin_width)
                 for p in paths]
 
     pb, pa = load(before), load(after)

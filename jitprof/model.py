@@ -86,6 +86,7 @@ class ProfileDiagnostics:
     inlined_frames: int = 0  # "(inlined)" callchain lines left out, times their samples
     messages: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    jitdumps: list[str] = field(default_factory=list)  # what each jitdump named (one line)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from jitprof.demangle import short_name
 from jitprof.model import Kind
 
 KERNEL_MIN_ADDR = 0xFFFF800000000000  # x86-64 canonical kernel half
@@ -89,7 +90,12 @@ def map_name(raw: str) -> tuple[str, Kind]:
     name = unquote(raw)
     kind = runtime_kind(name)
     if kind is Kind.HPHP:
-        name = strip_params(name)  # HHVM's C++ overlay carries parameter lists
+        # HHVM's C++ overlay carries parameter lists (and clone suffixes): perf's form
+        name = short_name(name)
+    elif kind is None and "HPHP::" in name and name.endswith(")"):
+        short = short_name(name)  # a template instance's return type comes first
+        if runtime_kind(short) is Kind.HPHP:
+            name, kind = short, Kind.HPHP
     return name, kind or Kind.JIT
 
 

@@ -167,6 +167,7 @@ def header_lines(profile: Profile) -> list[str]:
             f"{m.overlapping:,} overlapping, {m.zero_size:,} zero-size"
         )
         out.extend(f"  {bl}" for bl in m.bad_lines[:5])
+    out.extend(d.jitdumps)
     kinds = kind_summary(profile)
     out.append("kinds (self): " + "  ".join(
         f"{k.value} {kinds[k.value]['self_pct']:.1f}%" for k in KIND_ORDER

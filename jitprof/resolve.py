@@ -9,6 +9,8 @@ Rules (README "How frames are named"):
 - If that process has no map, perf's printed name is kept (perf had a map); if the map
   does not contain the address the frame is ``[unknown]`` in ``[JIT]``.
 - Frames perf named from ELF files or the kernel keep perf's name.
+- A process with a jitdump (``jit-<pid>.dump``) is named from it instead of its perf map,
+  by each sample's time where the JIT reused an address (``jitprof.jittime``).
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from jitprof.errors import EmptyInputError, InputError
 from jitprof.intervals import Entry
+from jitprof.jittime import DumpNaming, DumpPlan, split_by_time, static_entries
 from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder, ProfileDiagnostics
 from jitprof.names import KERNEL_MIN_ADDR, is_jit_dso, jit_map_pid, map_name, perf_name_kind
 from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
 from jitprof.script import RawFrame, ScriptData, can_fork
+
+if TYPE_CHECKING:
+    from jitprof.jitdump import JitDump
 
 JIT_DSO = "[JIT]"
 PRELOAD_BYTES = 4 << 20  # maps this big are parsed while the samples are read
@@ -50,8 +57,10 @@ class MapFinder:
     map_dirs: Sequence[str] = ()
     search_tmp: bool = True
     strict: bool = False
+    jitdumps: Sequence[str] = ()  # --jitdump files (their pid is in their header)
     _loaded: dict[str, PerfMap] = field(default_factory=dict)
     _pending: dict[str, Future[PerfMap]] = field(default_factory=dict)
+    _dumps: dict[str, JitDump] = field(default_factory=dict)
 
     def _load(self, path: str) -> PerfMap:
         pm = self._loaded.get(path)
@@ -102,6 +111,44 @@ class MapFinder:
         unnamed = [p for p in self.maps if pid_from_map_name(p) is None]
         return [self._load(p) for p in unnamed]
 
+    # -- jitdumps: --jitdump files, then jit-<pid>.dump in --map-dir, beside the inputs,
+    # the working directory (node) and /tmp (HHVM); they win over the perf map
+    def _dump_dirs(self, input_dirs: Iterable[str]) -> list[str]:
+        dirs = list(self.map_dirs) + list(dict.fromkeys(input_dirs))
+        if self.search_tmp:  # the places JITs write to
+            dirs += [os.getcwd(), "/tmp"]
+        return list(dict.fromkeys(dirs))
+
+    def find_jitdump(self, pid: int, input_dirs: Iterable[str]) -> JitDump | None:
+        from jitprof.jitdump import find_jitdump
+
+        for p in self.jitdumps:
+            jd = self._load_dump(p)
+            if jd.pid == pid:
+                return jd
+        p2 = find_jitdump(pid, self._dump_dirs(input_dirs))
+        return self._load_dump(p2) if p2 is not None else None
+
+    def has_jitdumps(self, input_dirs: Iterable[str]) -> bool:
+        """Whether any jitdump may be used (then the samples' times are kept)."""
+        if self.jitdumps:
+            return True
+        for d in self._dump_dirs(input_dirs):
+            try:
+                if any(n.startswith("jit-") and n.endswith(".dump") for n in os.listdir(d)):
+                    return True
+            except OSError:
+                continue
+        return False
+
+    def _load_dump(self, path: str) -> JitDump:
+        from jitprof.jitdump import load_jitdump
+
+        jd = self._dumps.get(path)
+        if jd is None:
+            jd = self._dumps[path] = load_jitdump(path)
+        return jd
+
     def check_explicit(self) -> None:
         """Fail early on a --map that cannot be read or a --map-dir that is not one."""
         for p in self.maps:
@@ -113,6 +160,8 @@ class MapFinder:
         for d in self.map_dirs:
             if not os.path.isdir(d):
                 raise InputError(d, "--map-dir is not a directory")
+        for p in self.jitdumps:
+            self._load_dump(p)
 
 
 class _MergedMaps:
@@ -241,7 +290,14 @@ def build_profile(
     resolved: dict[int, dict[int, Entry]] = {}
     map_info: list[MapHealth] = []
     missing_pids: list[int] = []
+    dumps: dict[int, DumpPlan] = {}
     for pid in sorted(wanted):
+        jd = finder.find_jitdump(pid, input_dirs)
+        if jd is not None:  # a jitdump names this process's JIT code, not its map
+            tl = jd.timeline()
+            resolved[pid], amb = static_entries(tl, wanted[pid])
+            dumps[pid] = (jd, tl, amb)
+            continue
         maps = finder.find(pid, input_dirs)
         if not maps:
             missing_pids.append(pid)
@@ -249,6 +305,25 @@ def build_profile(
         resolved[pid] = _MergedMaps(maps).lookup_all(wanted[pid])
         for pm in maps:
             map_info.append(_map_health(pm, pid))
+
+    overrides: dict[int, Entry] = {}
+    dump_notes: list[DumpNaming] = []
+    if dumps:
+        # naming by time re-cuts whole stacks: time bins are given up (diff's bootstrap
+        # then says the profile has no per-sample time)
+        merged: dict[tuple[int, int, str, tuple[int, ...]], list[int]] = {}
+        for pid, tid, comm, stack, n, w, _b in selected:
+            acc = merged.setdefault((pid, tid, comm, stack), [0, 0])
+            acc[0] += n
+            acc[1] += w
+        binned = False
+        split = split_by_time([(*k, n, w) for k, (n, w) in merged.items()], dumps, resolved, ev,
+                              frames, raw_jit, inlined, KERNEL_MIN_ADDR)
+        selected = [(*item, -1) for item in split.selected]
+        overrides, dump_notes = split.overrides, split.namings
+        for pid, new in split.new_frames.items():
+            used_by_pid[pid].update(new)
+            jit_used[pid].extend(new)
 
     # 3. frames
     b = ProfileBuilder(ev_name)
@@ -302,6 +377,11 @@ def build_profile(
         for fid in jit_used[pid]:
             if table is None:  # no map for this process: keep perf's name
                 leaf_named[fid] = call_named[fid] = int(named_perf[fid])
+                continue
+            o = overrides.get(fid)
+            if o is not None:  # named by the sample's time (jitdump), in its place
+                leaf_t[fid] = call_t[fid] = entry_frame(o)
+                leaf_named[fid] = call_named[fid] = 1
                 continue
             addr = frames[fid].addr
             e = table.get(addr)
@@ -389,6 +469,10 @@ def build_profile(
         )
     if data.truncated:
         warnings.append(f"{data.truncated} truncated sample(s) dropped")
+    for dn in dump_notes:
+        dw = dn.warning()
+        if dw is not None:
+            warnings.append(dw)
 
     prof.diagnostics = ProfileDiagnostics(
         events={name: e.samples for name, e in data.events.items()},
@@ -409,6 +493,7 @@ def build_profile(
         empty_stacks=data.empty_stacks,
         inlined_frames=inlined_frames,
         messages=[str(d) for d in data.diagnostics],
+        jitdumps=[dn.note() for dn in dump_notes],
         warnings=warnings,
     )
     return prof
@@ -433,6 +518,7 @@ def load_profile(
     strict: bool = False,
     search_tmp: bool = True,
     jobs: int = 1,
+    jitdumps: Sequence[str] = (),
     bin_width: float | None = None,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
@@ -441,17 +527,19 @@ def load_profile(
     from jitprof.script import read_scripts, splittable
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
-                       strict=strict)
+                       strict=strict, jitdumps=list(jitdumps))
     finder.check_explicit()
+    input_dirs = [os.path.dirname(os.path.abspath(p)) for p in inputs if p != "-"]
+    keep_times = finder.has_jitdumps(input_dirs)
     big = finder.big_maps() if jobs > 1 else []
     if big and any(splittable(p) for p in inputs):
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
         data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost, bin_width=bin_width)
+                            side_job_bytes=cost, keep_times=keep_times, bin_width=bin_width)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=jobs, bin_width=bin_width)
+        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, bin_width=bin_width)
     return build_profile(data, finder, event=event, pids=pids, comms=comms,
                          bin_width=bin_width)

@@ -25,6 +25,7 @@ import codecs
 import gzip
 import io
 import lzma
+import math
 import multiprocessing
 import os
 import re
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from array import array
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -41,7 +43,7 @@ from typing import IO, Any
 
 from jitprof.errors import EmptyInputError, InputError, JitprofError
 from jitprof.model import Diagnostic
-from jitprof.names import last_group_start
+from jitprof.names import is_jit_dso, last_group_start
 
 MAX_KEPT_DIAGNOSTICS = 50
 
@@ -98,6 +100,9 @@ class EventData:
     has_period: bool = False
     time_first: float | None = None
     time_last: float | None = None
+    # with ``keep_times``: per key of a stack with a JIT frame, its samples' (time, weight)
+    # pairs in one flat array (time NaN where the text has none); for jitdump naming
+    timed: dict[tuple[int, str, tuple[int, ...]], array] = field(default_factory=dict)
     # (tid, comm, stack, time bin) -> [samples, weight]: only when read with a bin width;
     # samples without a time are in ``stacks`` only
     bins: dict[tuple[int, str, tuple[int, ...], int], list[int]] = field(default_factory=dict)
@@ -296,8 +301,11 @@ _STACK_CACHE_MAX = 131072  # frames texts kept (about 1 KB each: up to ~130 MB)
 class ScriptReader:
     """Feeds lines of one or more perf script texts into a ``ScriptData``."""
 
-    def __init__(self, data: ScriptData | None = None, bin_width: float | None = None) -> None:
+    def __init__(self, data: ScriptData | None = None, keep_times: bool = False,
+                 bin_width: float | None = None) -> None:
         self.data = data if data is not None else ScriptData()
+        # keep each sample's time for stacks with a JIT frame (jitdump naming by time)
+        self.keep_times = keep_times
         self.bin_width = bin_width  # seconds: also count samples per time bin (ev.bins)
         self._cache: dict[str, int] = {}
         self._hcache: dict[str, tuple[EventData, int, str, int, str]] = {}
@@ -387,10 +395,12 @@ class ScriptReader:
                                          for ln, fid in zip(frame_lines, found, strict=True)]
                             # a line that is no frame: the line reader counts it (once)
                             if -1 not in found:
+                                entry_ids: list[int] = found  # type: ignore[assignment]
                                 if len(stacks) >= _STACK_CACHE_MAX:
                                     stacks.clear()
                                 entry = stacks[frames_text] = [
-                                    tuple(found), len(frame_lines) + 2, None, None]
+                                    tuple(found), len(frame_lines) + 2, None, None,
+                                    self.keep_times and self._jit_stack(entry_ids)]
                     if entry is not None:
                         stack = entry[0]
                         head = block[:nl]
@@ -422,6 +432,8 @@ class ScriptReader:
                                         entry[3] = acc
                                     ev.samples += 1
                                     ev.weight += w
+                                    if entry[4]:
+                                        self._keep_time(ev, (tid, comm, stack), t, w)
                                     if ev.time_last is None or t > ev.time_last:
                                         ev.time_last = t
                                     if ev.time_first is None or t < ev.time_first:
@@ -459,7 +471,8 @@ class ScriptReader:
             self.read_file(path)
             return
         with pool:
-            futures = [pool.submit(_read_range, path, cuts[i], cuts[i + 1], self.bin_width)
+            futures = [pool.submit(_read_range, path, cuts[i], cuts[i + 1], self.keep_times,
+                                   self.bin_width)
                        for i in range(1, len(cuts) - 1)]
             if side_job is not None:
                 side_job()
@@ -515,6 +528,13 @@ class ScriptReader:
             ev.samples += oe.samples
             ev.weight += oe.weight
             ev.has_period = ev.has_period or oe.has_period
+            for (tid, comm, st), a in oe.timed.items():
+                key = (tid, comm, tuple(map(remap.__getitem__, st)))
+                mine = ev.timed.get(key)
+                if mine is None:
+                    ev.timed[key] = a
+                else:
+                    mine.extend(a)
             for t in (oe.time_first, oe.time_last):
                 if t is not None:
                     if ev.time_first is None or t < ev.time_first:
@@ -624,6 +644,8 @@ class ScriptReader:
             acc[1] += w
         ev.samples += 1
         ev.weight += w
+        if self.keep_times and self._jit_stack(stack):
+            self._keep_time(ev, key, t, w)
         if t is not None and self.bin_width is not None:
             bkey = (tid, comm, stack, int(t // self.bin_width))
             acc = ev.bins.get(bkey)
@@ -637,6 +659,19 @@ class ScriptReader:
                 ev.time_first = t
             if ev.time_last is None or t > ev.time_last:
                 ev.time_last = t
+
+    def _jit_stack(self, stack: Iterable[int]) -> bool:
+        frames = self.data.frames
+        return any(is_jit_dso(frames[f].dso) for f in stack)
+
+    @staticmethod
+    def _keep_time(ev: EventData, key: tuple[int, str, tuple[int, ...]], t: float | None,
+                   w: int) -> None:
+        a = ev.timed.get(key)
+        if a is None:
+            a = ev.timed[key] = array("d")
+        a.append(math.nan if t is None else t)
+        a.append(w)
 
     def _other(
         self, line: str, lineno: int, path: str, cur: _Cur | None, stack: list[int]
@@ -875,10 +910,10 @@ def _sample_boundaries(path: str, size: int, parts: int, first_less: int = 0) ->
     return cuts
 
 
-def _read_range(path: str, start: int, end: int, bin_width: float | None = None
-                ) -> ScriptData:
+def _read_range(path: str, start: int, end: int, keep_times: bool = False,
+                bin_width: float | None = None) -> ScriptData:
     """Read one piece of a big text (in a worker process)."""
-    reader = ScriptReader(bin_width=bin_width)
+    reader = ScriptReader(keep_times=keep_times, bin_width=bin_width)
     f = _ByteRangeText(path, start, end)
     try:
         reader.read_text(f, path)  # type: ignore[arg-type] # read() is all it needs
@@ -895,15 +930,16 @@ def can_fork() -> bool:
 
 def read_scripts(paths: Iterable[str], jobs: int = 1,
                  side_job: Callable[[], object] | None = None, side_job_bytes: int = 0,
-                 bin_width: float | None = None) -> ScriptData:
+                 keep_times: bool = False, bin_width: float | None = None) -> ScriptData:
     """Read several perf script texts (samples merge) into one ``ScriptData``. With
     ``jobs`` > 1, a big uncompressed file is cut at blank lines into ``jobs`` pieces read
     by as many processes, and their results merged (the same result as one reader).
     ``side_job`` (e.g. parsing a big map) runs in this process while the workers read;
     this process's piece is then shorter by ``side_job_bytes`` (the job's cost in bytes
-    of text). Without a split it runs after the reading. ``bin_width`` (seconds): also
-    count samples per time bin (``EventData.bins``)."""
-    reader = ScriptReader(bin_width=bin_width)
+    of text). Without a split it runs after the reading. ``keep_times``: keep the time of
+    every sample whose stack has a JIT frame (``EventData.timed``). ``bin_width``
+    (seconds): also count samples per time bin (``EventData.bins``)."""
+    reader = ScriptReader(keep_times=keep_times, bin_width=bin_width)
     for p in paths:
         size = _plain_file_size(p)
         if jobs > 1 and size >= PARALLEL_MIN_BYTES and can_fork():

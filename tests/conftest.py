@@ -66,3 +66,11 @@ def load_module(path: Path, name: str) -> ModuleType:
 @pytest.fixture(scope="session")
 def demo_recorder() -> ModuleType:
     return load_module(SAMPLES / "hhvm-demo" / "record.py", "_jitprof_demo_record")
+
+
+# -- ELF symbol cache (issue 3): never the user's ~/.cache in tests ------------------------
+@pytest.fixture(scope="session", autouse=True)
+def _elf_symbol_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test (and every jitprof subprocess a test starts) caches ELF symbols in a
+    temporary directory of this run."""
+    os.environ["JITPROF_CACHE_DIR"] = str(tmp_path_factory.mktemp("jitprof-cache"))

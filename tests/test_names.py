@@ -169,6 +169,10 @@ def test_runtime_kind_by_prefix(name: str, kind: Kind | None) -> None:
         ("PHP::Api_Router::route", "PHP::Api_Router::route", Kind.PHP),
         ("HPHP::f_sort(HPHP::Variant&, long)", "HPHP::f_sort", Kind.HPHP),
         ("HPHP::Foo::bar(int) const", "HPHP::Foo::bar", Kind.HPHP),
+        # overlay names as perf shows ELF names: no return type, no clone suffix
+        ("double HPHP::tmpl_sum<double>(std::vector<double, std::allocator<double> > const&)",
+         "HPHP::tmpl_sum<double>", Kind.HPHP),
+        ("HPHP::f_sort(HPHP::Variant&) [clone .cold]", "HPHP::f_sort", Kind.HPHP),
         ("HHVM::enterTCHelper", "HHVM::enterTCHelper", Kind.HHVM),
         ('"HHVM::pcre_jit::/^([a-z]+)\\\\d+$/i"', "HHVM::pcre_jit::/^([a-z]+)\\d+$/i",
          Kind.HHVM),

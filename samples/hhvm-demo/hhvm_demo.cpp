@@ -25,10 +25,17 @@
 // Build:  g++ -O2 -g -gz -fno-omit-frame-pointer -no-pie -o hhvm_demo hhvm_demo.cpp  (record.py build())
 // (x86-64 Linux only.)  Environment: HHVM_DEMO_DUMP_TC=<file> writes the emitted code
 // region to <file> at exit (for objdump -D -b binary -m i386:x86-64).
+//   HHVM_DEMO_JITDUMP=<dir> also writes <dir>/jit-<pid>.dump like HHVM's Eval.PerfJitDump
+//     with JITDUMP_USE_ARCH_TIMESTAMP=0 (CLOCK_MONOTONIC ns: record with perf record -k
+//     CLOCK_MONOTONIC): one CODE_LOAD per map line, with the code bytes, and a CODE_CLOSE.
+//   HHVM_DEMO_LEGACY_SECONDS=<s> runs PHP::Api_Legacy::dispatch for <s> seconds (instead
+//     of once) before its space is reclaimed, so the reused range has samples of both
+//     owners: only the time of a sample tells which one ran.
 //
 // The work is deterministic (fixed seeds, fixed per-request work); only the number of
 // requests depends on SECONDS and the machine speed.
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -352,6 +359,68 @@ struct CodeBlock {
   }
 };
 
+// HHVM's perf-jitdump.cpp (Eval.PerfJitDump), with CLOCK_MONOTONIC timestamps. The file is
+// mmapped PROT_EXEC once so that perf record sees it (the marker perf inject --jit needs).
+struct JitDump {
+  FILE* f = nullptr;
+  void* marker = nullptr;
+  uint64_t index = 0;
+  char path[512];
+
+  static uint64_t now() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  }
+  void put(const void* p, size_t n) { std::fwrite(p, 1, n, f); }
+  void u32(uint32_t v) { put(&v, 4); }
+  void u64(uint64_t v) { put(&v, 8); }
+  void open(const char* dir) {
+    std::snprintf(path, sizeof path, "%s/jit-%d.dump", dir, static_cast<int>(getpid()));
+    int fd = ::open(path, O_CREAT | O_TRUNC | O_RDWR, 0666);
+    if (fd < 0 || !(f = fdopen(fd, "w+"))) {
+      std::fprintf(stderr, "hhvm_demo: cannot open %s: %s\n", path, std::strerror(errno));
+      std::exit(1);
+    }
+    u32(0x4A695444);  // magic "JiTD"
+    u32(1);           // version
+    u32(40);          // header size
+    u32(62);          // EM_X86_64
+    u32(0);           // pad1
+    u32(static_cast<uint32_t>(getpid()));
+    u64(now());
+    u64(0);           // flags: no JITDUMP_FLAGS_ARCH_TIMESTAMP
+    std::fflush(f);
+    marker = mmap(nullptr, static_cast<size_t>(sysconf(_SC_PAGESIZE)), PROT_READ | PROT_EXEC,
+                  MAP_PRIVATE, fd, 0);
+  }
+  void load(const uint8_t* start, const uint8_t* end, const char* name) {
+    const uint64_t size = static_cast<uint64_t>(end - start);
+    const size_t nameLen = std::strlen(name) + 1;
+    u32(0);  // JIT_CODE_LOAD
+    u32(static_cast<uint32_t>(16 + 40 + nameLen + size));
+    u64(now());
+    u32(static_cast<uint32_t>(getpid()));
+    u32(static_cast<uint32_t>(getpid()));
+    u64(reinterpret_cast<uint64_t>(start));  // vma
+    u64(reinterpret_cast<uint64_t>(start));  // code_addr
+    u64(size);
+    u64(++index);
+    put(name, nameLen);
+    put(start, size);
+    std::fflush(f);
+  }
+  void close() {
+    u32(3);  // JIT_CODE_CLOSE
+    u32(16);
+    u64(now());
+    std::fclose(f);
+    f = nullptr;
+  }
+};
+
+JitDump g_jitDump;
+
 // HHVM's DebugInfo: /tmp/perf-<pid>.map, "%lx %x %s\n", fflush after each line.
 struct DebugInfo {
   FILE* perfMap = nullptr;
@@ -369,6 +438,7 @@ struct DebugInfo {
     std::fprintf(perfMap, "%lx %x %s\n", reinterpret_cast<unsigned long>(start),
                  static_cast<unsigned>(end - start), name);
     std::fflush(perfMap);
+    if (g_jitDump.f) g_jitDump.load(start, end, name);
   }
 };
 
@@ -531,9 +601,19 @@ NOINLINE void initTC(TC& tc) {
 }
 
 // Runs PHP::Api_Legacy::dispatch once (a request for an old API version), so it is a
-// real translation that ran, but gets ~no samples.
-NOINLINE void runLegacyOnce(TC& tc, RequestContext* ctx) {
-  reinterpret_cast<TCEntry>(tc.legacyDispatch)(ctx);
+// real translation that ran, but gets ~no samples; or for `seconds` (see
+// HHVM_DEMO_LEGACY_SECONDS), so that it gets samples before its space is reused.
+double nowMonotonic();
+NOINLINE void runLegacyOnce(TC& tc, RequestContext* ctx, double seconds) {
+  TCEntry dispatch = reinterpret_cast<TCEntry>(tc.legacyDispatch);
+  if (!(seconds > 0)) {
+    dispatch(ctx);
+    return;
+  }
+  const double deadline = nowMonotonic() + seconds;
+  do {
+    for (int i = 0; i < 1000; ++i) dispatch(ctx);
+  } while (nowMonotonic() < deadline);
 }
 
 NOINLINE void enterTC(RequestContext* ctx) {
@@ -564,6 +644,8 @@ static double nowSeconds() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
+
+double jit::nowMonotonic() { return nowSeconds(); }
 
 NOINLINE uint64_t runRequestLoop(RequestContext* ctx, double seconds) {
   HttpRequestHandler handler{ctx};
@@ -617,9 +699,12 @@ int main(int argc, char** argv) {
   static StringBuffer body{static_cast<char*>(std::malloc(1 << 17)), 0, 1 << 17};
   static RequestContext ctx{&mm, &dict, &varr, &json, &body, &vin, 0, 0};
 
+  const char* legacyEnv = std::getenv("HHVM_DEMO_LEGACY_SECONDS");
+  const double legacySeconds = legacyEnv ? std::strtod(legacyEnv, nullptr) : 0;
+  if (const char* dir = std::getenv("HHVM_DEMO_JITDUMP")) jit::g_jitDump.open(dir);
   jit::TC& tc = jit::g_tc;
   jit::initTC(tc);
-  jit::runLegacyOnce(tc, &ctx);
+  jit::runLegacyOnce(tc, &ctx, legacySeconds);
   jit::reclaimFunction(tc, tc.cb.base + jit::kReuseOff, jit::kLegacySize);
   jit::emitRouteAndRender(tc);
   jit::emitRespond(tc);
@@ -634,5 +719,6 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(n), static_cast<unsigned long long>(ctx.checksum));
   if (const char* dump = std::getenv("HHVM_DEMO_DUMP_TC")) dumpTC(dump);
   std::fclose(tc.dbg.perfMap);  // the map is left in place (Eval.KeepPerfPidMap=1)
+  if (jit::g_jitDump.f) jit::g_jitDump.close();
   return 0;
 }

@@ -1,0 +1,602 @@
+"""ELF files through pyelftools (the only module that imports it): build-id, PT_LOAD
+segments, ``.gnu_debuglink`` and function symbols, with an on-disk symbol cache.
+
+Facade policies (what callers can rely on):
+- Symbols come from ``.symtab``, else ``.dynsym`` (a file with neither is "stripped":
+  ``SymbolTable.source == ""``). Kept: STT_FUNC and STT_GNU_IFUNC symbols with a name,
+  defined in an allocated section; and, as perf does, named STT_NOTYPE labels in text
+  sections that are not hidden/internal. ARM mapping symbols ($a, $d, $t, $x) are dropped.
+- Aliases (several symbols at one address) keep one name, by perf's rule
+  (``choose_best_symbol``): a non-zero size first, then non-weak, then global, then fewer
+  leading underscores, then the longer name; remaining ties go to the lexicographically
+  smaller name (perf keeps whichever its tree met first).
+- A zero-size symbol extends to the next symbol's start; a zero-size last symbol to the
+  end of the page after its start's page (perf's ``symbols__fixup_end``).
+- ``lookup(vaddr)``: the symbol with the greatest start <= vaddr whose range holds vaddr
+  (else the nearest of the 8 before it that holds it, for nested symbols); O(log n).
+- Names are the raw (mangled) ELF names; demangling is ``jitprof.demangle``'s job.
+
+Costs: pyelftools only locates sections; the symbol table is decoded in bulk with
+``struct.iter_unpack`` (ELF32/ELF64, either byte order) and names are sliced from the
+string table: ~0.2 s for the 86k function symbols of ``/usr/bin/node``, against ~3 s for
+pyelftools' per-symbol iterator. A decoded table is cached under ``cache_dir()`` (keyed by
+build-id and size, or by path for files without a build-id, and checked against the
+file's size and mtime); loading a cached table takes milliseconds. A cache entry that
+cannot be read is ignored and rewritten; a cache directory that cannot be written is
+not an error.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import operator
+import os
+import struct
+import sys
+import tempfile
+import zlib
+from array import array
+from dataclasses import dataclass
+from itertools import compress
+from typing import IO, Any
+
+from elftools.common.exceptions import ELFError as _PyElfError
+from elftools.elf.elffile import ELFFile
+
+from jitprof.errors import JitprofError
+
+# ELF constants (see elf(5))
+STT_NOTYPE = 0
+STT_FUNC = 2
+STT_GNU_IFUNC = 10
+STB_LOCAL = 0
+STB_GLOBAL = 1
+STB_WEAK = 2
+STV_INTERNAL = 1
+STV_HIDDEN = 2
+SHN_UNDEF = 0
+SHN_LORESERVE = 0xFF00
+SHF_ALLOC = 0x2
+SHF_EXECINSTR = 0x4
+PF_X = 0x1
+NT_GNU_BUILD_ID = 3
+
+CACHE_VERSION = 1
+_CACHE_MAGIC = b"JPSYMS\x00\x01"
+_ARM_MACHINES = ("EM_ARM", "EM_AARCH64")
+
+
+class ElfError(JitprofError):
+    """A file that is not a readable ELF file (or is truncated/corrupt)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One PT_LOAD program header (bytes of the file at ``offset`` load at ``vaddr``)."""
+
+    offset: int
+    vaddr: int
+    filesz: int
+    memsz: int
+    flags: int
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.flags & PF_X)
+
+
+@dataclass(frozen=True, slots=True)
+class ElfInfo:
+    """What one ELF file says about itself (no symbols)."""
+
+    path: str
+    build_id: str | None  # lower-case hex
+    elf_type: str  # "ET_EXEC", "ET_DYN", ...
+    machine: str
+    segments: tuple[Segment, ...]
+    debuglink: str | None  # file name from .gnu_debuglink
+    debuglink_crc: int | None
+    has_symtab: bool
+    has_dynsym: bool
+    size: int
+    mtime_ns: int
+
+    @property
+    def stripped(self) -> bool:
+        """No .symtab: only exported (.dynsym) names, if any."""
+        return not self.has_symtab
+
+    def offset_to_vaddr(self, offset: int) -> int | None:
+        """ELF virtual address of a file offset: ``off - p_offset + p_vaddr`` of the
+        PT_LOAD holding it, an executable one first (with lld, or -z noseparate-code,
+        two segments can share a file page). None if no segment holds it."""
+        best: Segment | None = None
+        for s in self.segments:
+            if s.offset <= offset < s.offset + max(s.filesz, 1):
+                if s.executable:
+                    return offset - s.offset + s.vaddr
+                if best is None:
+                    best = s
+        return None if best is None else offset - best.offset + best.vaddr
+
+    def vaddr_to_offset(self, vaddr: int) -> int | None:
+        for s in self.segments:
+            if s.vaddr <= vaddr < s.vaddr + max(s.filesz, 1):
+                return vaddr - s.vaddr + s.offset
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    name: str  # raw ELF name (mangled)
+    start: int  # ELF virtual address
+    end: int
+
+
+class SymbolTable:
+    """Function symbols of one ELF file, sorted by start; see the module docstring."""
+
+    __slots__ = ("path", "source", "build_id", "_starts", "_ends", "_offs", "_blob", "_names")
+
+    def __init__(self, path: str, source: str, build_id: str | None, starts: array,
+                 ends: array, offs: array, blob: bytes) -> None:
+        self.path = path
+        self.source = source  # ".symtab", ".dynsym" or "" (stripped: no symbols)
+        self.build_id = build_id
+        self._starts = starts
+        self._ends = ends
+        self._offs = offs  # name i is the NUL-terminated string at blob[offs[i]:]
+        self._blob = blob  # the ELF string table
+        self._names: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    @property
+    def stripped(self) -> bool:
+        return self.source == ""
+
+    def lookup(self, vaddr: int) -> int:
+        """Index of the symbol holding ``vaddr``, or -1."""
+        starts = self._starts
+        i = bisect.bisect_right(starts, vaddr) - 1
+        if i < 0:
+            return -1
+        ends = self._ends
+        if vaddr < ends[i]:
+            return i
+        for j in range(i - 1, max(i - 9, -1), -1):  # nested symbols
+            if starts[j] <= vaddr < ends[j]:
+                return j
+        return -1
+
+    def name(self, i: int) -> str:
+        s = self._names.get(i)
+        if s is None:
+            o = self._offs[i]
+            z = self._blob.find(b"\0", o)
+            s = self._blob[o: z if z >= 0 else len(self._blob)].decode("utf-8",
+                                                                     "surrogateescape")
+            self._names[i] = s
+        return s
+
+    def start(self, i: int) -> int:
+        return int(self._starts[i])
+
+    def end(self, i: int) -> int:
+        return int(self._ends[i])
+
+    def symbol(self, i: int) -> Symbol:
+        return Symbol(self.name(i), self.start(i), self.end(i))
+
+    def find(self, vaddr: int) -> Symbol | None:
+        i = self.lookup(vaddr)
+        return None if i < 0 else self.symbol(i)
+
+    def __iter__(self) -> Any:
+        return (self.symbol(i) for i in range(len(self)))
+
+
+def _empty() -> SymbolTable:
+    return SymbolTable("", "", None, array("Q"), array("Q"), array("Q"), b"")
+
+
+# -- reading ------------------------------------------------------------------------------
+
+def _open(path: str) -> tuple[IO[bytes], ELFFile, os.stat_result]:
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise ElfError(path, f"cannot read: {e.strerror}") from None
+    try:
+        st = os.fstat(f.fileno())
+        if f.read(4) != b"\x7fELF":
+            raise ElfError(path, "not an ELF file")
+        f.seek(0)
+        return f, ELFFile(f), st
+    except (_PyElfError, struct.error, ValueError) as e:
+        f.close()
+        raise ElfError(path, f"corrupt ELF file: {e}") from None
+    except BaseException:
+        f.close()
+        raise
+
+
+def _notes_build_id(data: bytes, little: bool) -> str | None:
+    end = "<" if little else ">"
+    pos = 0
+    while pos + 12 <= len(data):
+        namesz, descsz, ntype = struct.unpack_from(end + "III", data, pos)
+        pos += 12
+        name = data[pos: pos + namesz]
+        pos += (namesz + 3) & ~3
+        desc = data[pos: pos + descsz]
+        pos += (descsz + 3) & ~3
+        if ntype == NT_GNU_BUILD_ID and name.rstrip(b"\0") == b"GNU" and desc:
+            return desc.hex()
+    return None
+
+
+def _sections(elf: ELFFile) -> list[tuple[str, Any]]:
+    """(name, header) of every section. Headers only: pyelftools' Section objects parse
+    some sections eagerly (.gnu.hash costs ~0.2 s in node)."""
+    out = []
+    for i in range(elf.num_sections()):
+        h = elf._get_section_header(i)
+        out.append((elf._get_section_name(h), h))
+    return out
+
+
+def _read(f: IO[bytes], header: Any) -> bytes:
+    if header["sh_type"] == "SHT_NOBITS":
+        return b""
+    f.seek(header["sh_offset"])
+    return f.read(header["sh_size"])
+
+
+def _info(path: str, f: IO[bytes], elf: ELFFile, st: os.stat_result,
+          sections: list[tuple[str, Any]]) -> ElfInfo:
+    little = elf.little_endian
+    segments: list[Segment] = []
+    build_id: str | None = None
+    notes: list[tuple[int, int]] = []
+    for i in range(elf.num_segments()):
+        seg = elf._get_segment_header(i)
+        t = seg["p_type"]
+        if t == "PT_LOAD":
+            segments.append(Segment(seg["p_offset"], seg["p_vaddr"], seg["p_filesz"],
+                                    seg["p_memsz"], seg["p_flags"]))
+        elif t == "PT_NOTE":
+            notes.append((seg["p_offset"], seg["p_filesz"]))
+    debuglink: str | None = None
+    crc: int | None = None
+    has_symtab = has_dynsym = False
+    for name, h in sections:
+        t = h["sh_type"]
+        if t == "SHT_SYMTAB":
+            has_symtab = True
+        elif t == "SHT_DYNSYM":
+            has_dynsym = True
+        elif t == "SHT_NOTE" and build_id is None and h["sh_size"]:
+            build_id = _notes_build_id(_read(f, h), little)
+        elif name == ".gnu_debuglink":
+            data = _read(f, h)
+            nul = data.find(b"\0")
+            if nul > 0:
+                debuglink = os.fsdecode(data[:nul])
+                at = (nul + 4) & ~3
+                if at + 4 <= len(data):
+                    crc = struct.unpack_from("<I" if little else ">I", data, at)[0]
+    for off, size in notes:  # files without section headers
+        if build_id is not None:
+            break
+        f.seek(off)
+        build_id = _notes_build_id(f.read(size), little)
+    return ElfInfo(path, build_id, str(elf["e_type"]), str(elf["e_machine"]),
+                   tuple(segments), debuglink, crc, has_symtab, has_dynsym, st.st_size,
+                   st.st_mtime_ns)
+
+
+def read_elf_info(path: str) -> ElfInfo:
+    """Build-id, PT_LOAD segments, debuglink and which symbol tables ``path`` has."""
+    f, elf, st = _open(path)
+    try:
+        return _info(path, f, elf, st, _sections(elf))
+    except (_PyElfError, struct.error, ValueError) as e:
+        raise ElfError(path, f"corrupt ELF file: {e}") from None
+    finally:
+        f.close()
+
+
+def _choose_key(size: int, bind: int, name: bytes) -> tuple[int, int, int, int, int, bytes]:
+    """Sort key: the smallest is the alias perf's choose_best_symbol keeps."""
+    under = len(name) - len(name.lstrip(b"_"))
+    return (size == 0, bind == STB_WEAK, bind != STB_GLOBAL, under, -len(name), name)
+
+
+def _type_table(*types: int) -> bytes:
+    """A bytes.translate table: st_info byte -> 1 if its type is one of ``types``."""
+    return bytes(1 if (b & 15) in types else 0 for b in range(256))
+
+
+_FUNC_TYPES = _type_table(STT_FUNC, STT_GNU_IFUNC)
+_NOTYPE = _type_table(STT_NOTYPE)
+
+
+def _column(data: bytes, code: str, swap: bool, start: int, step: int) -> array:
+    a = array(code)
+    a.frombytes(data)
+    if swap:
+        a.byteswap()
+    return a[start::step]
+
+
+def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
+                    ) -> tuple[str, SymbolTable]:
+    """The function symbols: aliases resolved, zero sizes extended (path not set).
+
+    The table is cut into columns with strided slices (C speed, no per-symbol tuple);
+    Python-level work is done only for the symbols kept."""
+    pick = None
+    source = ""
+    for name, kind in ((".symtab", "SHT_SYMTAB"), (".dynsym", "SHT_DYNSYM")):
+        pick = next((h for _n, h in sections if h["sh_type"] == kind), None)
+        if pick is not None:
+            source = name
+            break
+    if pick is None:
+        return "", _empty()
+    is64 = elf.elfclass == 64
+    swap = elf.little_endian != (sys.byteorder == "little")
+    entsize = 24 if is64 else 16
+    data = _read(f, pick)
+    data = data[: len(data) - len(data) % entsize]
+    link = pick["sh_link"]
+    if not 0 < link < len(sections):
+        raise ValueError(f"{source} links to no string table")
+    strtab = _read(f, sections[link][1])
+    alloc: set[int] = set()
+    text: set[int] = set()
+    for i, (name, h) in enumerate(sections):
+        if h["sh_flags"] & SHF_ALLOC and h["sh_type"] != "SHT_NULL":
+            alloc.add(i)
+            if "text" in name:
+                text.add(i)
+    if is64:
+        names = _column(data, "I", swap, 0, 6)
+        info = data[4::24]
+        other = data[5::24]
+        shndx = _column(data, "H", swap, 3, 12)
+        values = _column(data, "Q", swap, 1, 3)
+        sizes = _column(data, "Q", swap, 2, 3)
+    else:
+        names = _column(data, "I", swap, 0, 4)
+        values = _column(data, "I", swap, 1, 4)
+        sizes = _column(data, "I", swap, 2, 4)
+        info = data[12::16]
+        other = data[13::16]
+        shndx = _column(data, "H", swap, 7, 8)
+    n = len(info)
+    keep = [i for i in compress(range(n), info.translate(_FUNC_TYPES))
+            if names[i] and shndx[i] in alloc]
+    if text:
+        keep += [i for i in compress(range(n), info.translate(_NOTYPE))
+                 if names[i] and shndx[i] in text and (other[i] & 3) not in
+                 (STV_INTERNAL, STV_HIDDEN)]
+    if elf["e_machine"] in _ARM_MACHINES:
+        keep = [i for i in keep if not _arm_mapping_symbol(strtab, names[i])]
+        if elf["e_machine"] == "EM_ARM":  # thumb functions have bit 0 set
+            for i in keep:
+                if values[i] & 1 and (info[i] & 15) == STT_FUNC:
+                    values[i] -= 1
+    keep.sort(key=values.__getitem__)
+    starts = array(values.typecode, map(values.__getitem__, keep))
+    # aliases (several symbols at one start): keep perf's choice
+    dups = set(compress(range(1, len(starts)), map(operator.eq, starts[1:], starts[:-1])))
+    if dups:
+        dups |= {k - 1 for k in dups}
+        groups: dict[int, list[int]] = {}
+        for k in sorted(dups):
+            groups.setdefault(starts[k], []).append(keep[k])
+        find = strtab.find
+        best = {
+            v: min(g, key=lambda i: _choose_key(sizes[i], info[i] >> 4,
+                                                strtab[names[i]: find(b"\0", names[i])]))
+            for v, g in groups.items()
+        }
+        keep = [i for i in keep if best.get(values[i], i) == i]
+        starts = array(values.typecode, map(values.__getitem__, keep))
+    ksizes = array(values.typecode, map(sizes.__getitem__, keep))
+    ends = array("Q", map(operator.add, starts, ksizes))
+    # zero sizes extend to the next symbol (perf's symbols__fixup_end); the last one to
+    # the end of the page after its own
+    last = len(starts) - 1
+    for k in compress(range(len(starts)), map(operator.not_, ksizes)):
+        ends[k] = starts[k + 1] if k < last else (starts[k] + 4095) // 4096 * 4096 + 4096
+    return source, SymbolTable("", source, None, array("Q", starts), ends,
+                               array("Q", map(names.__getitem__, keep)), strtab)
+
+
+def _arm_mapping_symbol(strtab: bytes, off: int) -> bool:
+    """ARM ELF mapping symbols ($a, $d, $t, $x, optionally with a "." suffix)."""
+    name = strtab[off: off + 3]
+    return (name[:1] == b"$" and name[1:2] in (b"a", b"d", b"t", b"x")
+            and name[2:3] in (b"", b".", b"\0"))
+
+
+def read_symbols_uncached(path: str) -> tuple[ElfInfo, SymbolTable]:
+    f, elf, st = _open(path)
+    try:
+        sections = _sections(elf)
+        info = _info(path, f, elf, st, sections)
+        source, t = _decode_symbols(f, elf, sections)
+    except (_PyElfError, struct.error, ValueError, IndexError) as e:
+        raise ElfError(path, f"corrupt ELF file: {e}") from None
+    finally:
+        f.close()
+    t.path = path
+    t.build_id = info.build_id
+    return info, t
+
+
+# -- the cache ----------------------------------------------------------------------------
+
+def cache_dir() -> str | None:
+    """``$JITPROF_CACHE_DIR`` (empty = no cache), else ``$XDG_CACHE_HOME/jitprof``, else
+    ``~/.cache/jitprof``."""
+    d = os.environ.get("JITPROF_CACHE_DIR")
+    if d is not None:
+        return d or None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "jitprof")
+
+
+class SymbolCache:
+    """Decoded symbol tables on disk, one file per ELF file (see the module docstring)."""
+
+    def __init__(self, directory: str | None) -> None:
+        self.directory = os.path.join(directory, "elfsym") if directory else None
+        self.hits = 0
+        self.misses = 0
+        self.rejected = 0  # entries present but unreadable or stale
+
+    def _entry(self, info: ElfInfo) -> str | None:
+        if self.directory is None:
+            return None
+        if info.build_id:
+            key = f"b-{info.build_id}-{info.size}"
+        else:
+            real = os.path.realpath(info.path)
+            key = "p-" + hashlib.sha1(os.fsencode(real)).hexdigest()
+        return os.path.join(self.directory, key + ".syms")
+
+    def _header(self, info: ElfInfo) -> dict[str, Any]:
+        h: dict[str, Any] = {"version": CACHE_VERSION, "build_id": info.build_id,
+                             "size": info.size, "byteorder": sys.byteorder}
+        if not info.build_id:  # no content id: the file's identity and age stand in
+            h["path"] = os.path.realpath(info.path)
+            h["mtime_ns"] = info.mtime_ns
+        return h
+
+    def load(self, info: ElfInfo) -> SymbolTable | None:
+        p = self._entry(info)
+        if p is None:
+            return None
+        try:
+            with open(p, "rb") as f:
+                blob = f.read()
+        except OSError:
+            self.misses += 1
+            return None
+        try:
+            t = self._parse(blob, info)
+        except (ValueError, KeyError, TypeError, struct.error, UnicodeDecodeError):
+            t = None
+        if t is None:
+            self.rejected += 1
+            self.misses += 1
+            return None
+        self.hits += 1
+        return t
+
+    def _parse(self, blob: bytes, info: ElfInfo) -> SymbolTable | None:
+        if not blob.startswith(_CACHE_MAGIC):
+            return None
+        pos = len(_CACHE_MAGIC)
+        (hlen,) = struct.unpack_from("<I", blob, pos)
+        pos += 4
+        header = json.loads(blob[pos: pos + hlen])
+        pos += hlen
+        want = self._header(info)
+        if any(header.get(k) != v for k, v in want.items()):
+            return None
+        n = int(header["count"])
+        nblob = int(header["names"])
+        crc = int(header["crc"])
+        need = pos + 8 * n * 3 + nblob
+        if n < 0 or len(blob) != need or zlib.crc32(blob[pos:]) != crc:
+            return None
+        starts = array("Q")
+        starts.frombytes(blob[pos: pos + 8 * n])
+        pos += 8 * n
+        ends = array("Q")
+        ends.frombytes(blob[pos: pos + 8 * n])
+        pos += 8 * n
+        offs = array("Q")
+        offs.frombytes(blob[pos: pos + 8 * n])
+        pos += 8 * n
+        names = blob[pos:]
+        if n and max(offs) >= len(names):
+            return None
+        return SymbolTable(info.path, str(header["source"]), info.build_id, starts, ends,
+                           offs, names)
+
+    def store(self, info: ElfInfo, table: SymbolTable) -> None:
+        p = self._entry(info)
+        if p is None:
+            return
+        body = (table._starts.tobytes() + table._ends.tobytes() + table._offs.tobytes()
+                + table._blob)
+        header = self._header(info)
+        header.update(source=table.source, count=len(table), names=len(table._blob),
+                      crc=zlib.crc32(body))
+        hb = json.dumps(header, sort_keys=True).encode()
+        try:
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(p), suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(_CACHE_MAGIC + struct.pack("<I", len(hb)) + hb + body)
+                os.replace(tmp, p)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            pass  # a read-only or full cache directory only costs time
+
+
+_default_cache: SymbolCache | None = None
+
+
+def default_cache() -> SymbolCache:
+    """The cache in ``cache_dir()`` (read again if the environment changed)."""
+    global _default_cache
+    d = cache_dir()
+    want = os.path.join(d, "elfsym") if d else None
+    if _default_cache is None or _default_cache.directory != want:
+        _default_cache = SymbolCache(d)
+    return _default_cache
+
+
+def read_symbols(path: str, cache: SymbolCache | None = None,
+                 info: ElfInfo | None = None) -> SymbolTable:
+    """The function symbols of ``path``, from the cache when it holds them."""
+    if cache is None:
+        cache = default_cache()
+    if info is None:
+        info = read_elf_info(path)
+    t = cache.load(info)
+    if t is not None:
+        return t
+    _info2, t = read_symbols_uncached(path)
+    cache.store(info, t)
+    return t
+
+
+def debuglink_crc(path: str) -> int | None:
+    """CRC32 of a whole file, as .gnu_debuglink records it; None if unreadable."""
+    crc = 0
+    try:
+        with open(path, "rb") as f:
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    return crc
+                crc = zlib.crc32(chunk, crc)
+    except OSError:
+        return None

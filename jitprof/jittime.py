@@ -1,0 +1,264 @@
+"""Name JIT frames from a jitdump: by each sample's time where the JIT reused the address.
+
+Policy (README "jitdump"): an address that only one load ever covered (or only loads of
+one name) is named statically. An address that loads of different names covered over
+time is named per sample: the latest load at or before the sample's time (perf script
+prints microseconds: the sample may be up to 999 ns later than printed, so the bound is
+widened by that much). A sample with no time, or one earlier than every load covering
+its address, gets the load written last (the perf-map rule). When the dump's clock
+cannot be the samples' clock (TSC timestamps, no sample times, or more than 1% of the
+samples earlier than the code they ran was loaded: ``perf record`` without
+``-k CLOCK_MONOTONIC``), the whole process falls back to the load written last, and the
+diagnostics say so.
+
+Mechanics: samples are aggregated by stack before naming, so the reader keeps the times
+of stacks with JIT frames (``EventData.timed``); a stack whose frames need time is split
+into one stack per naming, where a frame named by time becomes a new raw frame id whose
+name is fixed here (``overrides``). Cost: one bisect per sample and ambiguous frame;
+only stacks holding an ambiguous address are visited per sample.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+
+from jitprof.intervals import Entry
+from jitprof.jitdump import CodeLoad, JitDump, JitTimeline, at_time, time_slack_ns
+from jitprof.script import EventData, RawFrame
+
+MAX_EARLY_SHARE = 0.01  # more samples than this before their code's load: another clock
+
+# (pid, tid, comm, stack, samples, weight): resolve.build_profile's selected samples
+Selected = tuple[int, int, str, tuple[int, ...], int, int]
+
+
+def load_entry(c: CodeLoad) -> Entry:
+    return Entry(c.start, c.end, c.order, c.name)
+
+
+@dataclass(slots=True)
+class DumpNaming:
+    """What the jitdump did for one process (for the report's diagnostics)."""
+
+    pid: int
+    path: str
+    loads: int
+    reused_addresses: int = 0  # addresses looked up whose owner changed over time
+    by_time: int = 0  # samples in reused ranges named by their time
+    by_time_changed: int = 0  # ... of which got another name than the load written last
+    latest: int = 0  # samples in reused ranges named by the load written last
+    early: int = 0  # samples earlier than any load covering their address
+    checked: int = 0  # samples with a time and a frame the dump names
+    fallback: str | None = None  # why time was not used
+    truncated: str | None = None
+
+    def note(self) -> str:
+        out = (f"jitdump {self.path}: pid {self.pid}, {self.loads:,} code loads, "
+               f"{self.reused_addresses:,} addresses in samples were reused")
+        if self.reused_addresses and self.fallback is None:
+            out += (f"; {self.by_time:,} samples there named by time ({self.by_time_changed:,}"
+                    " differ from the load written last)")
+        if self.truncated:
+            out += f"; {self.truncated}"
+        return out
+
+    def warning(self) -> str | None:
+        if self.fallback is not None:
+            return (f"jitdump {self.path}: {self.fallback}: JIT frames named by the load "
+                    "written last, like a perf map (record with perf record -k "
+                    "CLOCK_MONOTONIC to name reused code by time)")
+        if self.early:
+            return (f"jitdump {self.path}: {self.early:,} of {self.checked:,} samples are "
+                    "earlier than the code they ran was loaded: named by the load written last")
+        return None
+
+
+@dataclass(slots=True)
+class TimeSplit:
+    """The result for all processes with a jitdump."""
+
+    selected: list[Selected]
+    overrides: dict[int, Entry] = field(default_factory=dict)  # new raw frame id -> name
+    new_frames: dict[int, list[int]] = field(default_factory=dict)  # pid -> new raw ids
+    namings: list[DumpNaming] = field(default_factory=list)
+
+
+# per process: the dump, its timeline and the ambiguous addresses (``static_entries``)
+DumpPlan = tuple[JitDump, JitTimeline, dict[int, list[CodeLoad]]]
+
+
+def static_entries(tl: JitTimeline, addrs: set[int]
+                   ) -> tuple[dict[int, Entry], dict[int, list[CodeLoad]]]:
+    """Address -> the load written last (as for a perf map); and the addresses whose
+    covering loads have different names (their versions by time)."""
+    static: dict[int, Entry] = {}
+    ambiguous: dict[int, list[CodeLoad]] = {}
+    for a in addrs:
+        versions = tl.covering(a)
+        if not versions:
+            continue
+        last = max(versions, key=lambda c: c.order)
+        static[a] = load_entry(last)
+        if len({c.name for c in versions}) > 1:
+            ambiguous[a] = versions
+    return static, ambiguous
+
+
+def _exact_positions(stack: tuple[int, ...], is_kernel: list[bool]) -> set[int]:
+    """Positions holding an exact ip (not a return address): the leaf, and the first user
+    frame under kernel frames (as resolve.build_profile)."""
+    out = {0}
+    if stack and is_kernel[stack[0]]:
+        for i in range(1, len(stack)):
+            if not is_kernel[stack[i]]:
+                out.add(i)
+                break
+    return out
+
+
+def split_by_time(
+    selected: list[Selected],
+    dumps: dict[int, DumpPlan],
+    resolved: dict[int, dict[int, Entry]],
+    ev: EventData,
+    frames: list[RawFrame],
+    raw_jit: list[bool],
+    inlined: set[int],
+    kernel_min: int,
+) -> TimeSplit:
+    """Re-cut the ``selected`` samples of processes named by a jitdump so that frames at
+    reused addresses carry the name of the code there at the sample's time. New raw
+    frames are appended to ``frames`` and ``raw_jit``; ``resolved[pid]`` must hold the
+    static names (``static_entries``) of every wanted address."""
+    out = TimeSplit(selected=[])
+    is_kernel = [f.addr >= kernel_min for f in frames]
+    # the reader's times, under the stacks as selected (inlined frames left out)
+    timed: dict[tuple[int, str, tuple[int, ...]], array] = {}
+    for (tid, comm, st), a in ev.timed.items():
+        if inlined and not inlined.isdisjoint(st):
+            st = tuple(f for f in st if f not in inlined)
+        have = timed.get((tid, comm, st))
+        if have is None:
+            timed[(tid, comm, st)] = a
+        else:
+            have = timed[(tid, comm, st)] = array("d", have)
+            have.extend(a)
+    all_times = [a[0] for a in timed.values() if a and not math.isnan(a[0])]
+    slack = time_slack_ns(all_times)
+
+    plans: dict[int, tuple[DumpNaming, dict[int, list[CodeLoad]]]] = {}
+    for pid, (jd, _tl, amb) in dumps.items():
+        naming = DumpNaming(pid, jd.path, len(jd.loads), truncated=jd.truncated)
+        out.namings.append(naming)
+        if jd.arch_timestamp:
+            naming.fallback = ("its times are CPU timestamps (JITDUMP_FLAGS_ARCH_TIMESTAMP), "
+                               "not CLOCK_MONOTONIC")
+        elif not all_times:
+            naming.fallback = "the samples have no time (perf script without the time field)"
+        plans[pid] = (naming, amb)
+
+    # 1. is the samples' clock the dump's? (samples earlier than the code they hit)
+    first_load: dict[int, dict[int, int]] = {}
+    for pid, (_jd, tl, _amb) in dumps.items():
+        first_load[pid] = {a: min(c.time for c in tl.covering(a))
+                           for a in resolved.get(pid, {})}
+    for pid, tid, comm, stack, _n, _w in selected:
+        plan = plans.get(pid)
+        if plan is None or plan[0].fallback is not None:
+            continue
+        naming = plan[0]
+        times = timed.get((tid, comm, stack))
+        if times is None:
+            continue
+        fl = first_load[pid]
+        exact = _exact_positions(stack, is_kernel)
+        need = max((fl.get(frames[f].addr if i in exact else frames[f].addr - 1, -1)
+                    for i, f in enumerate(stack) if raw_jit[f]), default=-1)
+        if need < 0:
+            continue
+        for k in range(0, len(times), 2):
+            t = times[k]
+            if math.isnan(t):
+                continue
+            naming.checked += 1
+            if round(t * 1e9) + slack < need:
+                naming.early += 1
+    for naming, _amb in plans.values():
+        if naming.fallback is None and naming.early > MAX_EARLY_SHARE * naming.checked:
+            naming.fallback = (f"{naming.early:,} of {naming.checked:,} sample times are earlier "
+                               "than the code they ran was loaded (the samples are on another "
+                               "clock)")
+
+    # 2. split the stacks that hold an ambiguous address
+    synth: dict[tuple[int, int], int] = {}  # (raw frame id, load order) -> new raw frame id
+    reused: dict[int, set[int]] = {}  # pid -> ambiguous addresses met in stacks
+
+    def synthetic(pid: int, fid: int, c: CodeLoad) -> int:
+        key = (fid, c.order)
+        nf = synth.get(key)
+        if nf is None:
+            nf = synth[key] = len(frames)
+            frames.append(RawFrame(frames[fid].addr, frames[fid].sym, frames[fid].dso))
+            raw_jit.append(True)
+            out.overrides[nf] = load_entry(c)
+            out.new_frames.setdefault(pid, []).append(nf)
+        return nf
+
+    for item in selected:
+        pid, tid, comm, stack, n, w = item
+        plan = plans.get(pid)
+        if plan is None or not plan[1]:
+            out.selected.append(item)
+            continue
+        naming, amb = plan
+        exact = _exact_positions(stack, is_kernel)
+        spots = []  # (position, versions, static load order)
+        for i, f in enumerate(stack):
+            if raw_jit[f]:
+                q = frames[f].addr if i in exact else frames[f].addr - 1
+                v = amb.get(q)
+                if v is not None:
+                    spots.append((i, v, resolved[pid][q].order))
+                    reused.setdefault(pid, set()).add(q)
+        if not spots:
+            out.selected.append(item)
+            continue
+        got = timed.get((tid, comm, stack))
+        if naming.fallback is not None or got is None or len(got) != 2 * n:
+            naming.latest += n
+            out.selected.append(item)
+            continue
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for k in range(0, len(got), 2):
+            t = got[k]
+            sw = int(got[k + 1])
+            st = stack
+            if math.isnan(t):
+                naming.latest += 1
+            else:
+                t_ns = round(t * 1e9) + slack
+                changed = False
+                new = list(stack)
+                for i, versions, last_order in spots:
+                    c = at_time(versions, t_ns)
+                    if c is not None and c.order != last_order:
+                        new[i] = synthetic(pid, stack[i], c)
+                        changed = True
+                if changed:
+                    st = tuple(new)
+                    naming.by_time_changed += 1
+                naming.by_time += 1
+            g = groups.get(st)
+            if g is None:
+                groups[st] = [1, sw]
+            else:
+                g[0] += 1
+                g[1] += sw
+        for st, (gn, gw) in groups.items():
+            out.selected.append((pid, tid, comm, st, gn, gw))
+    for naming in out.namings:
+        naming.reused_addresses = len(reused.get(naming.pid, ()))
+    return out
+
