@@ -121,6 +121,87 @@ def report(
         click.echo(text, nl=False)
 
 
+# -- export (jitprof/export/) --------------------------------------------------------------
+EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
+
+
+@main.command("export")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="Where to write; the extension picks the format (.folded/.txt, "
+                   ".speedscope.json, .pb.gz, .json). - writes to stdout (give --format).")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
+              help="Output format (default: from the extension of -o).")
+@click.option("--weight", type=click.Choice(["auto", "period", "samples"]), default="auto",
+              show_default=True,
+              help="Weigh stacks by period or by sample count (auto: period when the input "
+                   "has periods, as report does). pprof always holds both.")
+@click.option("--per-thread/--merged", "per_thread", default=None,
+              help="speedscope: one profile per (pid, comm) (default) or one for all; "
+                   "folded: a comm-pid root frame (default: none).")
+@click.option("--annotate-kinds", "annotate", is_flag=True,
+              help="folded: suffix JIT frames _[j] and kernel frames _[k] (flamegraph.pl / "
+                   "inferno --colors java or js colour them).")
+@click.option("--map", "maps", multiple=True, metavar="PATH",
+              help="A perf map (repeatable), as for report.")
+@click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
+              help="Look for perf-<pid>.map here (repeatable).")
+@click.option("--no-tmp", is_flag=True, help="Do not look for maps (nor jitdumps) in /tmp.")
+@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
+              help="A jitdump (jit-<pid>.dump; repeatable), as for report.")
+@click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
+@click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
+@click.option("--event", default=None, help="Event to export (default: the first in the input).")
+@click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes reading one big input at once (default: the CPUs, at most 4).")
+def export_cmd(
+    inputs: Sequence[str], output: str, fmt: str | None, weight: str, per_thread: bool | None,
+    annotate: bool, maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
+    jitdumps: Sequence[str], pids: Sequence[int], comms: Sequence[str], event: str | None,
+    strict: bool, jobs: int | None,
+) -> None:
+    """Write the profile of INPUTs (as for report: perf script text, perf.data, or
+    jitprof .json profiles, which merge) for flamegraph.pl/inferno, speedscope, pprof
+    (go tool pprof, Pyroscope, Parca) or jitprof itself (JSON, read back as input)."""
+    from jitprof.export import (
+        ExportOptions,
+        UnknownFormatError,
+        exporter_named,
+        guess_exporter_from_outfile,
+    )
+    from jitprof.resolve import load_profile
+
+    if output != "-" and os.path.isdir(output):
+        raise click.UsageError(f"{output} is a directory")
+    if output != "-":  # fail before a long load, not after
+        parent = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(parent):
+            raise JitprofError(output, f"cannot write: no directory {parent}")
+        if not os.access(parent, os.W_OK):
+            raise JitprofError(output, f"cannot write: {parent} is not writable")
+    if fmt is not None:
+        exporter_cls = exporter_named(fmt)
+    elif output == "-":
+        raise UnknownFormatError("-", "cannot tell the format of stdout; give --format")
+    else:
+        exporter_cls = guess_exporter_from_outfile(output)
+    if output == "-" and exporter_cls.binary and sys.stdout.isatty():
+        raise click.UsageError(f"{exporter_cls.name} output is binary: redirect stdout or "
+                               "give -o FILE")
+    profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
+                           comms=comms, strict=strict, search_tmp=not no_tmp,
+                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
+    data = exporter_cls(ExportOptions(weight=weight, per_thread=per_thread,
+                                      annotate=annotate)).render(profile)
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        with open(output, "wb") as f:
+            f.write(data)
+
+
 # -- jitprof diff (issue 6) ------------------------------------------------------------------
 def _per_units(value: str | None) -> tuple[float, float] | None:
     if value is None:

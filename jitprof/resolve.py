@@ -523,8 +523,17 @@ def load_profile(
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
     processes that may read one big input at once; ``bin_width`` (seconds): keep
-    samples per time bin (``Profile.stack_bin``) where the text has times."""
+    samples per time bin (``Profile.stack_bin``) where the text has times. Inputs named
+    ``*.json`` are jitprof JSON profiles (jitprof/profilefile.py), merged with the rest
+    (no time bins then)."""
+    from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
+
+    if any(is_profile_json(p) for p in inputs):
+        return load_profile_inputs(
+            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
+                                              search_tmp=search_tmp, jobs=jobs,
+                                              jitdumps=jitdumps), event, pids, comms)
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict, jitdumps=list(jitdumps))

