@@ -61,6 +61,14 @@ class MapFinder:
     _loaded: dict[str, PerfMap] = field(default_factory=dict)
     _pending: dict[str, Future[PerfMap]] = field(default_factory=dict)
     _dumps: dict[str, JitDump] = field(default_factory=dict)
+    _pool: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Wait for the preload process to go (its manager thread with it: a thread left
+        running stops the next load from forking workers)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _load(self, path: str) -> PerfMap:
         pm = self._loaded.get(path)
@@ -95,7 +103,8 @@ class MapFinder:
             return
         for p in big:
             self._pending[p] = pool.submit(load_perf_map, p, self.strict)
-        pool.shutdown(wait=False)
+        self._pool = pool  # shut down by close() (a shutdown(wait=False) here could not be
+        # waited for later: the executor forgets its manager thread)
 
     def find(self, pid: int, input_dirs: Iterable[str]) -> list[PerfMap]:
         named = [p for p in self.maps if pid_from_map_name(p) == pid]
@@ -550,5 +559,8 @@ def load_profile(
         if big:
             finder.preload()
         data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, bin_width=bin_width)
-    return build_profile(data, finder, event=event, pids=pids, comms=comms,
-                         bin_width=bin_width)
+    try:
+        return build_profile(data, finder, event=event, pids=pids, comms=comms,
+                             bin_width=bin_width)
+    finally:
+        finder.close()
