@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from jitprof import __version__
 from jitprof.errors import JitprofError
 from jitprof.model import Kind, Profile
+
+if TYPE_CHECKING:
+    from jitprof.record import Progress
 
 FORMATS = ("table", "json", "csv")  # jitprof.report.render
 
@@ -55,12 +59,31 @@ class _Group(click.Group):
             ctx.exit(EXIT_INTERNAL)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+class _DefaultGroup(_Group):
+    """``jitprof INPUT...`` is ``jitprof tui INPUT...``: a first argument that is not a
+    command (nor -h/--help/--version) opens the TUI. Commands win over files of the same
+    name: ``jitprof tui report`` or ``jitprof ./report`` opens a file named ``report``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in (
+                "-h", "--help", "--version"):
+            args = ["tui", *args]
+        elif len(args) == 1 and args[0] in ("report", "tui") and os.path.exists(args[0]):
+            raise click.UsageError(f"{args[0]!r} is a jitprof command; to open the file "
+                                   f"named {args[0]}: jitprof tui ./{args[0]}")
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="jitprof")
 def main() -> None:
     """Name JIT-compiled code (HHVM, V8/Node, Python -X perf, Java) in Linux perf profiles.
 
-    Exit codes: 0 ok, 1 bad input, 2 usage error, 3 no samples, 70 internal error.
+    `jitprof INPUT...` (no command) opens the interactive TUI: `jitprof tui INPUT...`;
+    `jitprof demo` opens it on the bundled samples.
+
+    Exit codes: 0 ok, 1 bad input, 2 usage error, 3 no samples, 4 cannot record (record,
+    top: no such process, perf missing or not permitted, map refused), 70 internal error.
     """
 
 
@@ -119,6 +142,75 @@ def report(
             f.write(text)
     else:
         click.echo(text, nl=False)
+
+
+# -- the interactive TUI (tui, demo) ---------------------------------------------------------
+
+# report's options that choose what is read (the same Option objects, so the same help)
+# (each but no_tmp is a load_profile keyword of the same name)
+_TUI_INPUT_OPTIONS = ("maps", "map_dirs", "no_tmp", "jitdumps", "pids", "comms", "event",
+                      "strict")
+
+
+def _run_tui(ctx: click.Context, inputs: Sequence[str], no_tmp: bool = False,
+             **load_options: Any) -> None:
+    """Start the TUI; the profile loads in a worker with a progress bar."""
+    from jitprof.errors import InputError
+
+    for p in inputs:
+        if p == "-":
+            raise click.UsageError("the TUI reads files, not stdin ('-'): save the text to a "
+                                   "file, or use: jitprof report -")
+        if not os.path.exists(p):
+            raise InputError(p, "cannot read: No such file or directory")
+    if not (sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty()):
+        click.echo("jitprof: error: the TUI needs a terminal (stdin, stdout and stderr are not "
+                   "one); for text use: jitprof report " + " ".join(inputs), err=True)
+        ctx.exit(EXIT_USAGE)
+    from jitprof.resolve import load_profile
+    from jitprof.tui.app import JitprofApp
+
+    def loader(progress: Callable[[int, int], None]) -> Profile:
+        return load_profile(inputs, search_tmp=not no_tmp, jobs=1, progress=progress,
+                            **load_options)
+
+    app = JitprofApp(loader=loader, inputs=inputs)
+    app.run()
+    if app.error is not None:
+        message, code = app.error
+        click.echo(f"jitprof: error: {message}", err=True)
+        ctx.exit(code)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.pass_context
+def tui(ctx: click.Context, inputs: Sequence[str], **options: Any) -> None:
+    """Interactive TUI on perf script INPUTs (the same inputs and options as `report`):
+    hot functions, callers/callees, call trees, flame graph. Press ? for the keys.
+    `jitprof INPUT...` without a command does the same. Needs a terminal."""
+    _run_tui(ctx, inputs, **options)
+
+
+tui.params.extend(p for p in report.params if p.name in _TUI_INPUT_OPTIONS)
+
+
+@main.command()
+@click.argument("which", type=click.Choice(["slow", "fast"]), default="slow")
+@click.pass_context
+def demo(ctx: click.Context, which: str) -> None:
+    """Open the TUI on a bundled recording (samples/hhvm-demo/WHICH: a C++ program with
+    a tiny real JIT; `slow` spends its time in HPHP::f_sort). Needs a source checkout."""
+    from pathlib import Path
+
+    from jitprof.errors import InputError
+
+    base = Path(__file__).resolve().parent.parent / "samples" / "hhvm-demo" / which
+    script = base / "perf.script.gz"
+    if not script.is_file():
+        raise InputError(str(script), "not found: jitprof demo needs the samples/ directory "
+                                      "of a source checkout (pip install -e .)")
+    _run_tui(ctx, [str(script)], no_tmp=True)
 
 
 # -- export (jitprof/export/) --------------------------------------------------------------
@@ -192,6 +284,9 @@ def export_cmd(
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
                            jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
+    if weight == "period" and not profile.diagnostics.has_period:
+        raise click.UsageError("--weight period: the input has no periods (perf script "
+                               "without the period field); use --weight samples or auto")
     data = exporter_cls(ExportOptions(weight=weight, per_thread=per_thread,
                                       annotate=annotate)).render(profile)
     if output == "-":
@@ -200,6 +295,125 @@ def export_cmd(
     else:
         with open(output, "wb") as f:
             f.write(data)
+
+
+# --- jitprof record (issue 5) -----------------------------------------------------------
+
+EXIT_RECORD = 4  # cannot record: no such process, perf missing or not permitted, map refused
+
+
+class _RecordReporter:
+    """Progress on stderr: one redrawn line on a terminal, a line every 5 s otherwise."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.tty = sys.stderr.isatty()
+        self.drawn = False
+        self.last_plain = -5.0
+
+    def _clear(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\r\033[K")
+            self.drawn = False
+
+    def progress(self, p: Progress) -> None:
+        text = f"jitprof record: {self.what}: {p.elapsed:5.1f} s"
+        if p.duration is not None:
+            text += f" of {p.duration:g} s ({max(p.duration - p.elapsed, 0):.1f} s left)"
+        text += f", map {p.map_lines:,} lines"
+        text += ", stopping..." if p.stopping else ", Ctrl-C stops and keeps the recording"
+        if self.tty:
+            sys.stderr.write("\r\033[K" + text)
+            self.drawn = True
+        elif p.stopping or p.elapsed - self.last_plain >= 5.0:
+            self.last_plain = p.elapsed
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def warning(self, text: str) -> None:
+        self._clear()
+        click.echo(f"jitprof: warning: {text}", err=True)
+
+    def passthrough(self, line: bytes) -> None:
+        self._clear()
+        sys.stderr.buffer.write(line)
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        self._clear()
+
+
+def _pid_list(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -> list[int]:
+    out: list[int] = []
+    for v in value:
+        for part in v.split(","):
+            try:
+                pid = int(part)
+            except ValueError:
+                raise click.BadParameter(f"not a pid: {part!r}") from None
+            if pid <= 0:
+                raise click.BadParameter(f"not a pid: {part!r}")
+            out.append(pid)
+    return out
+
+
+@main.command(context_settings={"ignore_unknown_options": False})
+@click.option("--pid", "-p", "pids", multiple=True, callback=_pid_list, metavar="PID[,PID]",
+              help="Record these running processes (repeatable, or comma-separated).")
+@click.option("--duration", "-d", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds to record (default: until Ctrl-C, or until the processes or "
+                   "the command exit).")
+@click.option("--freq", "-F", type=click.IntRange(min=1), default=999, show_default=True,
+              help="Samples per second (perf record -F).")
+@click.option("--event", "-e", default="cpu-clock", show_default=True,
+              help="perf event (perf record -e).")
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="Bundle directory to create (default: ./jitprof-<pid or command>-<time>).")
+@click.option("--trust-map", is_flag=True,
+              help="Use a map or jitdump that fails the owner/age checks (another user's, "
+                   "or older than the process). Symlinks are never followed.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def record(pids: list[int], duration: float | None, freq: int, event: str,
+           output: str | None, trust_map: bool, command: Sequence[str]) -> None:
+    """Record running JIT processes into a self-contained bundle directory.
+
+    \b
+      jitprof record --pid PID [--duration S] [-o DIR]
+      jitprof record [-o DIR] -- CMD ARGS...
+
+    Runs `perf record -g` and, while it runs, keeps a copy of each process's perf map
+    (also from a container's /tmp), its jitdump if any, /proc/PID/maps, cmdline and start
+    time; then writes perf.data, the perf script text (gzip), build-ids and manifest.json
+    (versions, command, host, times, sha256 of every file). Every other command reads the
+    bundle directory as input, with its own maps only (jitprof report DIR), after the
+    process and its /tmp map are gone.
+
+    Exit codes: 0 ok, 4 cannot record (no such process, perf missing or not permitted,
+    map refused), 130 interrupted before perf started.
+    """
+    import time as _time
+
+    from jitprof.record import Recorder, RecordPlan
+
+    if bool(pids) == bool(command):
+        raise click.UsageError("give --pid PID or a command after --, not both" if pids else
+                               "give --pid PID or a command after --")
+    if output is None:
+        what = f"{pids[0]}" if pids else os.path.basename(command[0])
+        output = f"jitprof-{what}-{_time.strftime('%Y%m%d-%H%M%S')}"
+    plan = RecordPlan(output=output, pids=list(pids), command=list(command), duration=duration,
+                      freq=freq, event=event, trust_map=trust_map, argv=["jitprof", *sys.argv[1:]])
+    rep = _RecordReporter("pid " + ",".join(map(str, pids)) if pids else command[0])
+    try:
+        res = Recorder(plan, rep).run()
+    finally:
+        rep.done()
+    m = res.manifest
+    maps = [f"pid {p['pid']} {p['map']['lines']:,} lines" for p in m["processes"] if "map" in p]
+    click.echo(f"jitprof: wrote {res.bundle} ({m['samples'] if m['samples'] is not None else '?'}"
+               f" samples in {m['times']['duration_s']:g} s, stopped by "
+               f"{m['times']['stopped_by']}; maps: {', '.join(maps) or 'none'})", err=True)
+    click.echo(f"jitprof: see it with: jitprof report {res.bundle}", err=True)
 
 
 # -- jitprof diff (issue 6) ------------------------------------------------------------------

@@ -31,3 +31,10 @@ class EmptyInputError(JitprofError):
     """The input holds no samples (of the chosen event)."""
 
     exit_code = 3
+
+
+class RecordError(JitprofError):
+    """Recording cannot start or finish: no such process, perf missing or not permitted,
+    a map refused. The message says how to fix it."""
+
+    exit_code = 4

@@ -238,8 +238,11 @@ def _map_health(m: Any, mw: tuple[str | int, ...]) -> MapHealth:
 def _profile(doc: Any) -> Profile:
     doc = _obj(doc, ())
     if doc.get("format") != FORMAT:
+        hint = ""
+        if "speedscope" in str(doc.get("$schema", "")):
+            hint = ": a speedscope file (jitprof reads its own JSON profiles)"
         raise _Bad(("format",) if "format" in doc else (),
-                   f'not a jitprof profile (no "format": "{FORMAT}")')
+                   f'not a jitprof profile (no "format": "{FORMAT}"){hint}')
     if doc.get("version") != VERSION:
         raise _Bad(("version",), f"profile version {doc.get('version')!r} is not supported "
                                  f"(this jitprof reads version {VERSION})")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -528,21 +528,34 @@ def load_profile(
     search_tmp: bool = True,
     jobs: int = 1,
     jitdumps: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
     bin_width: float | None = None,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
-    processes that may read one big input at once; ``bin_width`` (seconds): keep
-    samples per time bin (``Profile.stack_bin``) where the text has times. Inputs named
-    ``*.json`` are jitprof JSON profiles (jitprof/profilefile.py), merged with the rest
-    (no time bins then)."""
+    processes that may read one big input at once. Inputs named ``*.json`` are jitprof
+    JSON profiles (jitprof/profilefile.py), merged with the rest; a directory made by
+    ``jitprof record`` (jitprof/bundle.py) reads as its script text with its own maps and
+    jitdumps only, never /tmp. ``progress(bytes read, total)``: see ``read_scripts`` (the
+    perf script inputs only). ``bin_width`` (seconds): keep samples per time bin
+    (``Profile.stack_bin``) where the text has times (not for JSON profiles)."""
+    from jitprof.bundle import expand_inputs
     from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
 
+    bundles = expand_inputs(inputs)
+    if bundles.bundles:
+        inputs = bundles.inputs
+        map_dirs = [*map_dirs, *bundles.map_dirs]
+        search_tmp = False
+
     if any(is_profile_json(p) for p in inputs):
-        return load_profile_inputs(
+        prof = load_profile_inputs(
             inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
                                               search_tmp=search_tmp, jobs=jobs,
-                                              jitdumps=jitdumps), event, pids, comms)
+                                              jitdumps=jitdumps, progress=progress),
+            event, pids, comms)
+        prof.diagnostics.warnings[:0] = bundles.warnings
+        return prof
 
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict, jitdumps=list(jitdumps))
@@ -554,13 +567,17 @@ def load_profile(
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
         data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost, keep_times=keep_times, bin_width=bin_width)
+                            side_job_bytes=cost, keep_times=keep_times, progress=progress,
+                            bin_width=bin_width)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, bin_width=bin_width)
+        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, progress=progress,
+                            bin_width=bin_width)
     try:
-        return build_profile(data, finder, event=event, pids=pids, comms=comms,
+        prof = build_profile(data, finder, event=event, pids=pids, comms=comms,
                              bin_width=bin_width)
     finally:
         finder.close()
+    prof.diagnostics.warnings[:0] = bundles.warnings
+    return prof

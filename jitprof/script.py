@@ -312,6 +312,9 @@ class ScriptReader:
         self._cur: _Cur | None = None
         self._pending: tuple[str, int, str] | None = None  # a bare header line, if frames follow
         self._stack: list[int] = []
+        # progress(bytes): called once per chunk read (4 MiB) with the bytes of the input
+        # read so far (compressed bytes for .gz/.xz/.bz2; text bytes from a pipe)
+        self.progress: Callable[[int], None] | None = None
 
     def _frame_id(self, line: str) -> int:
         """The id of a frame line (cached by its text without the newline); -1 if the
@@ -361,8 +364,14 @@ class ScriptReader:
         lineno = 0
         last = ""
         rest = ""
+        progress = self.progress
+        position = _position(f) if progress is not None else None
+        chars = 0
         while True:
             data = f.read(chunk)
+            if progress is not None:
+                chars += len(data)
+                progress(position() if position is not None else chars)
             if data:
                 data = rest + data
                 blocks = data.split("\n\n")
@@ -928,19 +937,54 @@ def can_fork() -> bool:
     return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
+def _position(f: IO[str]) -> Callable[[], int] | None:
+    """Bytes of the file under a text stream read so far (the OS file offset: compressed
+    bytes for .gz/.xz/.bz2, which all pass fileno() through); None for a pipe."""
+    try:
+        fd = f.fileno()
+        os.lseek(fd, 0, os.SEEK_CUR)
+    except (OSError, AttributeError, ValueError):  # io.UnsupportedOperation: both
+        return None
+    return lambda: os.lseek(fd, 0, os.SEEK_CUR)
+
+
+def input_bytes(paths: Iterable[str]) -> int:
+    """What ``read_scripts``'s progress counts up to: the inputs' sizes in bytes; 0 when
+    unknown (stdin, or a perf.data: its text comes from a pipe)."""
+    total = 0
+    for p in paths:
+        if p == "-" or _is_perf_data(p):
+            return 0
+        try:
+            total += os.path.getsize(p)
+        except OSError:
+            return 0
+    return total
+
+
 def read_scripts(paths: Iterable[str], jobs: int = 1,
                  side_job: Callable[[], object] | None = None, side_job_bytes: int = 0,
-                 keep_times: bool = False, bin_width: float | None = None) -> ScriptData:
+                 keep_times: bool = False,
+                 progress: Callable[[int, int], None] | None = None,
+                 bin_width: float | None = None) -> ScriptData:
     """Read several perf script texts (samples merge) into one ``ScriptData``. With
     ``jobs`` > 1, a big uncompressed file is cut at blank lines into ``jobs`` pieces read
     by as many processes, and their results merged (the same result as one reader).
     ``side_job`` (e.g. parsing a big map) runs in this process while the workers read;
     this process's piece is then shorter by ``side_job_bytes`` (the job's cost in bytes
     of text). Without a split it runs after the reading. ``keep_times``: keep the time of
-    every sample whose stack has a JIT frame (``EventData.timed``). ``bin_width``
-    (seconds): also count samples per time bin (``EventData.bins``)."""
+    every sample whose stack has a JIT frame (``EventData.timed``). ``progress(done,
+    total)`` is called per 4 MiB read by this process (bytes; total from ``input_bytes``,
+    0 = unknown). ``bin_width`` (seconds): also count samples per time bin
+    (``EventData.bins``)."""
     reader = ScriptReader(keep_times=keep_times, bin_width=bin_width)
+    paths = list(paths)
+    total = input_bytes(paths) if progress is not None else 0
+    done = 0
     for p in paths:
+        if progress is not None:
+            reader.progress = lambda n, before=done: progress(before + n, total)
+            done += _input_size(p)
         size = _plain_file_size(p)
         if jobs > 1 and size >= PARALLEL_MIN_BYTES and can_fork():
             cuts = _sample_boundaries(p, size, jobs, side_job_bytes if side_job else 0)
@@ -952,6 +996,13 @@ def read_scripts(paths: Iterable[str], jobs: int = 1,
     if side_job is not None:
         side_job()
     return reader.data
+
+
+def _input_size(path: str) -> int:
+    try:
+        return 0 if path == "-" else os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def splittable(path: str) -> bool:

@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from jitprof.export import (
 )
 from jitprof.export import profile_pb2 as pb
 from jitprof.export.folded import folded_name
-from jitprof.model import Kind, Profile, ProfileBuilder
+from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder
 from jitprof.profilefile import parse_profile_json
 from jitprof.resolve import load_profile
 from tests.conftest import ROOT, SAMPLES, require_tools, skip_or_fail
@@ -66,7 +66,24 @@ def tiny_profile() -> Profile:
     p.inputs = ["tiny.perf.txt"]
     p.diagnostics.has_period = True
     p.diagnostics.events = {"cpu-clock": 12}
+    # pid 100's JIT frames were named from its map; pid 200 had none
+    p.diagnostics.maps = [MapHealth("/maps/perf-100.map", 100, 5, 5, 0, 0, 0, 1.5, [])]
     p.verify()
+    return p
+
+
+def tiny_cycles() -> Profile:
+    """The tiny profile as periods of cycles (not time)."""
+    p = tiny_profile()
+    p.event = "cycles:P"
+    return p
+
+
+def tiny_counts() -> Profile:
+    """The tiny profile read from text without periods: weight 1 per sample."""
+    p = tiny_profile()
+    p.stack_weight = list(p.stack_samples)
+    p.diagnostics.has_period = False
     return p
 
 
@@ -74,7 +91,8 @@ def tiny_profile() -> Profile:
 def profiles() -> dict[str, Profile]:
     demo = load_profile([str(DEMO / "perf.script.gz")], search_tmp=False)
     demo.verify()
-    return {"empty": empty_profile(), "tiny": tiny_profile(), "demo": demo}
+    return {"empty": empty_profile(), "tiny": tiny_profile(), "cycles": tiny_cycles(),
+            "counts": tiny_counts(), "demo": demo}
 
 
 # -- independent expectations ---------------------------------------------------------------
@@ -120,13 +138,63 @@ def speedscope_dir() -> Path:
     return d
 
 
+class _SpeedscopeImporter:
+    """One node process running speedscope's importer for the whole session (loading
+    the app bundle takes most of a second)."""
+
+    proc: subprocess.Popen[str] | None = None
+
+    def load(self, path: Path) -> dict[str, Any]:
+        if self.proc is None:
+            self.proc = subprocess.Popen(
+                ["node", str(SPEEDSCOPE_IMPORT), str(speedscope_dir()), "--serve"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{path}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"speedscope_import.js died (exit {self.proc.poll()})"
+        doc: dict[str, Any] = json.loads(line)
+        assert "error" not in doc, doc["error"]
+        return doc
+
+    def close(self) -> None:
+        if self.proc is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+
+_IMPORTER = _SpeedscopeImporter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_importer() -> Iterator[None]:
+    yield
+    _IMPORTER.close()
+
+
 def speedscope_import(path: Path) -> dict[str, Any]:
     """What speedscope's importer makes of ``path``: profiles, per frame self/total."""
+    return _IMPORTER.load(path)
+
+
+def test_speedscope_import_script_alone(tmp_path: Path) -> None:
+    """The one-shot form of the importer script (what a person runs by hand)."""
+    path = tmp_path / "t.folded"
+    path.write_text("a;b 3\na 1\n")
     r = subprocess.run(["node", str(SPEEDSCOPE_IMPORT), str(speedscope_dir()), str(path)],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    doc: dict[str, Any] = json.loads(r.stdout)
-    return doc
+    (prof,) = json.loads(r.stdout)["profiles"]
+    assert prof["total"] == 4
+    assert by_name(prof["frames"]) == {"a": (1, 4), "b": (3, 3)}
+    bad = tmp_path / "t.speedscope.json"
+    bad.write_text("{}")
+    r = subprocess.run(["node", str(SPEEDSCOPE_IMPORT), str(speedscope_dir()), str(bad)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
 
 
 def by_name(frames: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
@@ -213,7 +281,7 @@ def check_speedscope(data: bytes, profile: Profile, opts: ExportOptions, path: P
     frames = doc["shared"]["frames"]
     for i, f in enumerate(profile.frames):
         assert frames[i] == {"name": f.name, "file": f.dso}
-    unit = "nanoseconds" if by_period else "none"
+    unit = "nanoseconds" if by_period and profile.event == "cpu-clock" else "none"
     per_thread = opts.per_thread is not False
     threads = sorted({t for t in profile.stack_thread})
     assert len(doc["profiles"]) == (len(threads) if per_thread else min(1, len(threads)))
@@ -263,11 +331,19 @@ def check_pprof(data: bytes, profile: Profile, opts: ExportOptions, path: Path) 
     assert st[0] == ""
     assert len(set(st)) == len(st)
     types = [(st[v.type], st[v.unit]) for v in msg.sample_type]
-    assert types == [("samples", "count"), ("cpu", "nanoseconds")]  # cpu-clock with periods
-    assert st[msg.default_sample_type] == ("cpu" if opts.by_period(profile) else "samples")
-    assert (st[msg.period_type.type], st[msg.period_type.unit]) == ("cpu", "nanoseconds")
-    if profile.samples:
-        assert msg.period == round(profile.weight / profile.samples)
+    second = {"cpu-clock": ("cpu", "nanoseconds"), "cycles:P": ("cycles", "count")}[
+        profile.event]
+    if not profile.diagnostics.has_period:  # only counts: nothing else to say
+        assert types == [("samples", "count")]
+        assert st[msg.default_sample_type] == "samples"
+        assert not msg.HasField("period_type") and msg.period == 0
+    else:
+        assert types == [("samples", "count"), second]
+        assert st[msg.default_sample_type] == (second[0] if opts.by_period(profile)
+                                                else "samples")
+        assert (st[msg.period_type.type], st[msg.period_type.unit]) == second
+        if profile.samples:
+            assert msg.period == round(profile.weight / profile.samples)
     if profile.time_first is not None and profile.time_last is not None:
         assert msg.duration_nanos == round((profile.time_last - profile.time_first) * 1e9)
     assert msg.time_nanos == 0
@@ -286,33 +362,48 @@ def check_pprof(data: bytes, profile: Profile, opts: ExportOptions, path: Path) 
         assert st[fn.system_name] == st[fn.name]
         mfile = st[mappings[loc.mapping_id].filename] if loc.mapping_id else ""
         loc_key[loc.id] = (st[fn.name], mfile)
-    maps = {m.path for m in profile.diagnostics.maps}
-    jit_file = maps.pop() if len(maps) == 1 else "[JIT]"
+    jit_file = {m.pid: m.path for m in profile.diagnostics.maps}  # one map per pid here
 
-    def frame_key(f: int) -> tuple[str, str]:
+    def frame_key(f: int, t: int) -> tuple[str, str]:
         fr = profile.frames[f]
-        return fr.name, jit_file if fr.dso == "[JIT]" else fr.dso
+        if fr.dso == "[JIT]":
+            return fr.name, jit_file.get(profile.threads[t][0], "[JIT]")
+        return fr.name, fr.dso
+
+    # every mapping is used by a location, JIT ones named by a map of the profile
+    assert {loc.mapping_id for loc in msg.location if loc.mapping_id} == set(mappings)
+    files = [st[m.filename] for m in msg.mapping]
+    assert len(files) == len(set(files))
+    assert {f for f in files if f not in {fr.dso for fr in profile.frames}} <= set(
+        jit_file.values())
 
     # samples: per thread label, per location key, self and total of both values
     assert len(msg.sample) == len(profile.stacks)
-    for vi, by_period in ((0, False), (1, True)):
+    for vi, by_period in ((0, False), (1, True))[:len(types)]:
         got: dict[tuple[str, str], list[int]] = {}
         for s in msg.sample:
-            assert len(s.value) == 2
+            assert len(s.value) == len(types)
             keys = [loc_key[i] for i in s.location_id]
             if keys == [("[no stack]", "")]:
                 continue
             got.setdefault(keys[0], [0, 0])[0] += s.value[vi]
             for k in set(keys):
                 got.setdefault(k, [0, 0])[1] += s.value[vi]
-        assert {k: tuple(v) for k, v in got.items()} == expected(profile, frame_key, by_period)
+        want: dict[tuple[str, str], list[int]] = {}
+        for stack, w, n, t in profile.iter_stacks():
+            v = w if by_period else n
+            if stack:
+                want.setdefault(frame_key(stack[0], t), [0, 0])[0] += v
+            for k in {frame_key(f, t) for f in stack}:
+                want.setdefault(k, [0, 0])[1] += v
+        assert got == want
         assert sum(s.value[vi] for s in msg.sample) == (profile.weight if by_period
                                                         else profile.samples)
     threads: dict[tuple[int, str], int] = {}
     for s in msg.sample:
         labels = {st[lb.key]: (lb.num if lb.num or not lb.str else st[lb.str]) for lb in s.label}
         key = (labels["pid"], labels["comm"])
-        threads[key] = threads.get(key, 0) + s.value[1]
+        threads[key] = threads.get(key, 0) + s.value[-1]
     want_threads: dict[tuple[int, str], int] = {}
     for _s, w, _n, t in profile.iter_stacks():
         want_threads[profile.threads[t]] = want_threads.get(profile.threads[t], 0) + w
@@ -353,7 +444,7 @@ def test_every_exporter_is_checked() -> None:
     assert {e.name for e in EXPORTERS} == set(CHECKS) == {name for name, _ in CONFIGS}
 
 
-@pytest.mark.parametrize("which", ["empty", "tiny", "demo"])
+@pytest.mark.parametrize("which", ["empty", "tiny", "cycles", "counts", "demo"])
 @pytest.mark.parametrize(("fmt", "opts"), CONFIGS,
                          ids=[f"{n}-{i}" for i, (n, _) in enumerate(CONFIGS)])
 def test_exporter(fmt: str, opts: ExportOptions, which: str, profiles: dict[str, Profile],
@@ -393,10 +484,16 @@ def test_pprof_tiny_by_hand(profiles: dict[str, Profile]) -> None:
     assert msg.period == round(10100 / 12)  # 12 samples, 10,100 ns
     assert msg.duration_nanos == 2_500_000_000
     files = [st[m.filename] for m in msg.mapping]
-    assert files == ["/usr/bin/app", "[JIT]", "[kernel.kallsyms]"]  # ELF first, heaviest
+    # ELF files first, then the heaviest: pid 100's JIT code (8,000 ns) under its map's name,
+    # pid 200's (1,700 ns) without a map, the kernel (1,000 ns)
+    assert files == ["/usr/bin/app", "/maps/perf-100.map", "[JIT]", "[kernel.kallsyms]"]
     fib = next(f.id for f in msg.function if st[f.name] == 'JS:*fib <&"> ü')
-    leaf_fib = [list(s.value) for s in msg.sample if s.location_id[:1] == [fib]]
-    assert leaf_fib == [[5, 5000]]
+    fib_locs = {loc.id: st[msg.mapping[loc.mapping_id - 1].filename] for loc in msg.location
+                if loc.line[0].function_id == fib}
+    assert sorted(fib_locs.values()) == ["/maps/perf-100.map", "[JIT]"]  # one per process
+    leaf_fib = [(fib_locs[s.location_id[0]], list(s.value)) for s in msg.sample
+                if s.location_id and s.location_id[0] in fib_locs]
+    assert leaf_fib == [("/maps/perf-100.map", [5, 5000])]
 
 
 def test_speedscope_tiny_by_hand(profiles: dict[str, Profile]) -> None:

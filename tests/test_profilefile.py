@@ -233,6 +233,8 @@ def test_semantic_errors_name_line(tmp_path: Path, old: str, new: str, needle: s
 def test_not_a_profile(tmp_path: Path) -> None:
     msg, line = bad(tmp_path, '{"profiles": []}\n')
     assert "not a jitprof profile" in msg and line == 1
+    msg, _ = bad(tmp_path, '{"$schema": "https://www.speedscope.app/file-format-schema.json"}')
+    assert "a speedscope file" in msg
     msg, _ = bad(tmp_path, "[1, 2]\n")
     assert "expected an object" in msg
     (tmp_path / "bin.json").write_bytes(b"\xff\xfe{")
@@ -299,3 +301,15 @@ def test_export_errors(recording: Path, tmp_path: Path) -> None:
     assert code == EXIT_USAGE and "is a directory" in err
     code, _, err = run("export", str(tmp_path / "nothing.txt"), "-o", str(tmp_path / "x.json"))
     assert code == EXIT_INPUT and "nothing.txt" in err and not (tmp_path / "x.json").exists()
+
+
+def test_export_weight_period_needs_periods(tmp_path: Path) -> None:
+    text = tmp_path / "noperiod.txt"
+    text.write_text("php 10/11 1.000000: cpu-clock:\n\t401000 main+0x1 (/bin/x)\n\n" * 3)
+    code, _, err = run("export", str(text), "--no-tmp", "-o", "-", "--format", "folded",
+                       "--weight", "period")
+    assert code == EXIT_USAGE and "no periods" in err
+    code, out, _ = run("export", str(text), "--no-tmp", "-o", "-", "--format", "folded")
+    assert (code, out) == (0, b"main 3\n")
+    code, out, _ = run("export", str(text), "--no-tmp", "-o", "-", "--format", "speedscope")
+    assert json.loads(out)["profiles"][0]["unit"] == "none"

@@ -26,9 +26,9 @@ class ExportOptions:
     annotate: bool = False
 
     def by_period(self, profile: Profile) -> bool:
-        if self.weight == "auto":
-            return profile.diagnostics.has_period
-        return self.weight == "period"
+        """Whether weights are periods: never for a profile without periods (its weights
+        are 1 per sample; the CLI refuses ``--weight period`` for it)."""
+        return profile.diagnostics.has_period and self.weight != "samples"
 
 
 def is_clock_event(event: str) -> bool:

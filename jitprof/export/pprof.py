@@ -5,15 +5,15 @@ from google/pprof; ``profile_pb2`` is generated from it by ``protoc`` from grpci
 ``python -m grpc_tools.protoc -I jitprof/export --python_out=jitprof/export
 --pyi_out=jitprof/export jitprof/export/profile.proto``; a test regenerates and compares).
 
-Layout: one Function and one Location per jitprof frame (jitprof keeps no addresses, so
-locations have address 0); one Mapping per dso, ELF files first, heaviest first (pprof
-takes mapping[0] as the main binary); JIT code is one mapping whose filename is the perf
-map it was named from (``[JIT]`` when several maps or none were used). One Sample per
-(stack, thread), leaf first, labels ``pid`` and ``comm``. Sample types: ``samples/count``,
-plus ``cpu/nanoseconds`` (cpu-clock, task-clock) or ``EVENT/count`` (other events) when
-the input had periods; the default sample type follows ``--weight``. ``period`` is the
-mean period (perf's period varies with ``-F``); ``duration_nanos`` is the time span;
-``time_nanos`` stays 0: perf timestamps are not wall-clock time.
+Layout: one Function per jitprof frame; one Mapping per dso, and for JIT code one per
+process's perf map, named by the map's path (``[JIT]`` for processes whose JIT frames were
+named without one); ELF files first, heaviest first (pprof takes mapping[0] as the main
+binary). One Location per (frame, mapping) (jitprof keeps no addresses: address 0). One
+Sample per (stack, thread), leaf first, labels ``pid`` and ``comm``. Sample types:
+``samples/count``, plus ``cpu/nanoseconds`` (cpu-clock, task-clock) or ``EVENT/count``
+(other events) when the input had periods; the default sample type follows ``--weight``.
+``period`` is the mean period (perf's period varies with ``-F``); ``duration_nanos`` is
+the time span; ``time_nanos`` stays 0: perf timestamps are not wall-clock time.
 """
 
 from __future__ import annotations
@@ -53,9 +53,14 @@ def sample_types(profile: Profile) -> list[tuple[str, str]]:
     return types
 
 
-def jit_mapping_name(profile: Profile) -> str:
-    paths = list(dict.fromkeys(m.path for m in profile.diagnostics.maps))
-    return paths[0] if len(paths) == 1 else JIT_DSO
+def jit_mapping_names(profile: Profile) -> dict[int, str]:
+    """pid -> the perf map its JIT frames were named from (processes with several maps, or
+    none, are left out: their JIT mapping is ``[JIT]``)."""
+    paths: dict[int, set[str]] = {}
+    for m in profile.diagnostics.maps:
+        if m.pid is not None:
+            paths.setdefault(m.pid, set()).add(m.path)
+    return {pid: next(iter(p)) for pid, p in paths.items() if len(p) == 1}
 
 
 class PprofExporter(Exporter):
@@ -78,44 +83,67 @@ class PprofExporter(Exporter):
             if profile.samples:
                 out.period = round(profile.weight / profile.samples)
 
-        # mappings: ELF files first, then the rest, each group heaviest first
-        dso_weight: dict[str, int] = {}
-        for stack, w, _s, _t in profile.iter_stacks():
-            for fid in set(stack):
-                d = profile.frames[fid].dso
-                dso_weight[d] = dso_weight.get(d, 0) + w
-        for f in profile.frames:
-            dso_weight.setdefault(f.dso, 0)
+        # mappings: one per dso, and for JIT code one per perf map (the map of the sample's
+        # process); ELF files first (pprof's mapping[0] is the main binary), heaviest first
+        jit_files = jit_mapping_names(profile)
+        thread_jit = [jit_files.get(pid, JIT_DSO) for pid, _comm in profile.threads]
+        # frame -> mapping name, one table per JIT mapping name (translations in C: map())
+        dsos = [f.dso for f in profile.frames]
+        mtables = {j: [j if d == JIT_DSO else d for d in dsos] for j in set(thread_jit)}
+        used: dict[str, set[int]] = {j: set() for j in mtables}
+        weight: dict[str, int] = dict.fromkeys([d for d in dsos if d != JIT_DSO], 0)
+        is_jit: dict[str, bool] = dict.fromkeys(weight, False)
+        for stack, w, _n, t in profile.iter_stacks():
+            j = thread_jit[t]
+            used[j].update(stack)
+            for name in set(map(mtables[j].__getitem__, stack)):
+                weight[name] = weight.get(name, 0) + w
+                is_jit.setdefault(name, name == j)
 
-        def order(d: str) -> tuple[int, int, str]:
-            return (0 if d.startswith("/") else 1, -dso_weight[d], d)
+        def order(m: str) -> tuple[int, int, str]:
+            return (0 if m.startswith("/") and not is_jit[m] else 1, -weight[m], m)
 
-        jit_name = jit_mapping_name(profile)
         mapping_id: dict[str, int] = {}
-        for d in sorted(dso_weight, key=order):
-            mapping_id[d] = len(mapping_id) + 1
-            out.mapping.add(id=mapping_id[d], filename=s(jit_name if d == JIT_DSO else d),
-                            has_functions=True)
+        for m in sorted(weight, key=order):
+            mapping_id[m] = len(mapping_id) + 1
+            out.mapping.add(id=mapping_id[m], filename=s(m), has_functions=True)
         for i, f in enumerate(profile.frames, start=1):
             out.function.add(id=i, name=s(f.name), system_name=s(f.name))
-            loc = out.location.add(id=i, mapping_id=mapping_id[f.dso])
-            loc.line.add(function_id=i)
+        # one location per (frame, mapping) that a sample uses; per JIT mapping name a table
+        # frame -> location id
+        location_id: dict[tuple[int, str], int] = {}
+        ltables: dict[str, list[int]] = {}
+        for j in sorted(mtables, key=lambda j: mapping_id.get(j, 0)):
+            table = ltables[j] = [0] * len(dsos)
+            mt = mtables[j]
+            for fid in sorted(used[j]):
+                key = (fid, mt[fid])
+                lid = location_id.get(key)
+                if lid is None:
+                    lid = location_id[key] = len(location_id) + 1
+                    loc = out.location.add(id=lid, mapping_id=mapping_id[key[1]])
+                    loc.line.add(function_id=fid + 1)
+                table[fid] = lid
+
         no_stack = 0
+        pid_key, comm_key = s("pid"), s("comm")
+        comm_ids = [s(comm) for _pid, comm in profile.threads]
+        nvalues = len(types)
         for stack, w, n, t in profile.iter_stacks():
             sample = out.sample.add()
             if stack:
-                sample.location_id.extend(f + 1 for f in stack)
+                sample.location_id.extend(map(ltables[thread_jit[t]].__getitem__, stack))
             else:  # keep the weight visible, as the other formats do
                 if not no_stack:
-                    no_stack = len(profile.frames) + 1
-                    out.function.add(id=no_stack, name=s("[no stack]"),
-                                     system_name=s("[no stack]"))
-                    out.location.add(id=no_stack).line.add(function_id=no_stack)
+                    fn = len(profile.frames) + 1
+                    out.function.add(id=fn, name=s("[no stack]"), system_name=s("[no stack]"))
+                    no_stack = len(location_id) + 1
+                    location_id[(-1, "")] = no_stack
+                    out.location.add(id=no_stack).line.add(function_id=fn)
                 sample.location_id.append(no_stack)
-            sample.value.extend([n, w][: len(types)])
-            pid, comm = profile.threads[t]
-            sample.label.add(key=s("pid"), num=pid)
-            sample.label.add(key=s("comm"), str=s(comm))
+            sample.value.extend((n, w)[:nvalues])
+            sample.label.add(key=pid_key, num=profile.threads[t][0])
+            sample.label.add(key=comm_key, str=comm_ids[t])
         if profile.time_first is not None and profile.time_last is not None:
             out.duration_nanos = round((profile.time_last - profile.time_first) * 1e9)
         comments = [f"jitprof {__version__}", f"event: {profile.event}"]

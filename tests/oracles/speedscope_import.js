@@ -4,6 +4,7 @@
 // speedscope's self and total weights.
 //
 // usage: node speedscope_import.js SPEEDSCOPE_PACKAGE_DIR PROFILE_FILE
+//        node speedscope_import.js SPEEDSCOPE_PACKAGE_DIR --serve   (paths on stdin)
 //
 // The bundle is an IIFE that renders the app at its end. Its importer module is reached
 // through the promise the app itself keeps for it ("var X=Promise.resolve().then(() =>
@@ -59,12 +60,11 @@ ctx.self = ctx;
 vm.createContext(ctx);
 vm.runInContext(patched, ctx, { filename: bundles[0] });
 
-(async () => {
-  const importer = await ctx.__jitprofImporter;
+async function load(importer, file) {
   const data = fs.readFileSync(file);
   const buf = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
   const group = await importer.importProfilesFromArrayBuffer(path.basename(file), buf);
-  if (!group) fail(`speedscope could not import ${file}`);
+  if (!group) return { error: `speedscope could not import ${file}` };
   const out = { name: group.name, profiles: [] };
   for (const p of group.profiles) {
     const frames = [];
@@ -75,5 +75,27 @@ vm.runInContext(patched, ctx, { filename: bundles[0] });
     out.profiles.push({ name: p.getName(), unit: p.getWeightUnit(),
                         total: p.getTotalWeight(), frames });
   }
-  process.stdout.write(JSON.stringify(out));
+  return out;
+}
+
+(async () => {
+  const importer = await ctx.__jitprofImporter;
+  if (file !== '--serve') {
+    const out = await load(importer, file);
+    if (out.error) fail(out.error);
+    process.stdout.write(JSON.stringify(out));
+    return;
+  }
+  // --serve: one path per line on stdin, one JSON line per path on stdout (the bundle is
+  // loaded once for a whole test session)
+  const rl = require('readline').createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    let out;
+    try {
+      out = await load(importer, line);
+    } catch (e) {
+      out = { error: e && e.stack ? e.stack : String(e) };
+    }
+    process.stdout.write(JSON.stringify(out) + '\n');
+  }
 })().catch((e) => fail(e && e.stack ? e.stack : String(e)));

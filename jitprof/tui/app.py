@@ -1,0 +1,692 @@
+"""The jitprof TUI: hot functions, callers/callees, call trees and a flame graph of a Profile.
+
+The App receives a finished ``Profile`` (or a loader that makes one in a worker thread) and
+never parses. All numbers come from ``jitprof.views``. The view state (sort, kind filter,
+search, focused function, flame zoom, call-tree path) is kept as Frames, not frame ids, so
+``set_profile`` can swap in a new profile (a live ``jitprof top``) and keep it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Input,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tree,
+)
+from textual.widgets.tree import TreeNode
+
+from jitprof.errors import JitprofError
+from jitprof.model import KIND_ORDER, Frame, Kind, Profile
+from jitprof.tui.messages import (
+    FlameChanged,
+    LoadFailed,
+    LoadProgress,
+    ProfileLoaded,
+    ShowFunction,
+)
+from jitprof.tui.widgets import (
+    FlameGraph,
+    HelpScreen,
+    LoadingScreen,
+    StatusBar,
+    WarningBar,
+    kind_colour,
+)
+from jitprof.views import (
+    SORT_KEYS,
+    CallNode,
+    CallTree,
+    HotRow,
+    ProfileViews,
+    Sandwich,
+    clip,
+    status,
+)
+
+Loader = Callable[[Callable[[int, int], None]], Profile]
+
+HOT_LIMIT = 1000  # rows drawn in the hot table (search or filter to reach the others)
+TREE_CHILDREN_LIMIT = 200  # children shown per call-tree node; the rest summed in one line
+TABS = ("hot", "detail", "tree", "flame")
+
+
+@dataclass
+class ViewState:
+    """What the user chose, independent of any one profile."""
+
+    sort: str = "self"
+    kind: Kind | None = None
+    search: str = ""
+    regex: bool = False
+    relative: bool = False
+    hot_cursor: Frame | None = None
+    detail: Frame | None = None
+    history: list[Frame] = field(default_factory=list)
+    inverted: bool = False
+    tree_path: list[Frame] = field(default_factory=list)
+    flame_zoom: list[Frame] = field(default_factory=list)
+    flame_selected: list[Frame] = field(default_factory=list)
+
+
+def _pct_cell(value: float) -> Text:
+    return Text(f"{value:.2f}%", justify="right")
+
+
+def _kind_cell(kind: Kind) -> Text:
+    return Text(kind.value, style=kind_colour(kind))
+
+
+class HotPane(TabPane):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("ctrl+r", "regex", "Regex on/off", show=False),
+        Binding("s", "sort", "Sort"),
+        Binding("k", "kind(1)", "Kind"),
+        Binding("K", "kind(-1)", "Previous kind", show=False),
+        Binding("percent_sign", "relative", "Relative %", key_display="%"),
+        Binding("escape", "clear_search", "Clear search", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="kinds")
+        inp = Input(placeholder="search function names (ctrl+r: regex)", id="search")
+        inp.cursor_blink = False
+        inp.display = False
+        yield inp
+        yield Static(id="hot-info")
+        t: DataTable[object] = DataTable(id="hot-table", cursor_type="row", zebra_stripes=True)
+        t.cursor_blink = False  # type: ignore[attr-defined]
+        yield t
+
+    def action_search(self) -> None:
+        app = self.app
+        assert isinstance(app, JitprofApp)
+        app.action_search()
+
+    def action_regex(self) -> None:
+        app = self.app
+        assert isinstance(app, JitprofApp)
+        app.state.regex = not app.state.regex
+        app.refresh_hot()
+
+    def action_sort(self) -> None:
+        app = self.app
+        assert isinstance(app, JitprofApp)
+        i = SORT_KEYS.index(app.state.sort)
+        app.set_sort(SORT_KEYS[(i + 1) % len(SORT_KEYS)])
+
+    def action_kind(self, step: int) -> None:
+        app = self.app
+        assert isinstance(app, JitprofApp)
+        app.cycle_kind(step)
+
+    def action_relative(self) -> None:
+        app = self.app
+        assert isinstance(app, JitprofApp)
+        app.state.relative = not app.state.relative
+        app.refresh_hot()
+
+    def action_clear_search(self) -> None:
+        app = self.app
+        assert isinstance(app, JitprofApp)
+        app.close_search(clear=True)
+
+
+class DetailPane(TabPane):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("backspace", "back", "Back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Press Enter on a function (Hot functions, call tree, flame graph).",
+                     id="detail-head")
+        with Vertical(id="detail-tables"):
+            yield Static("Callers", classes="section")
+            c: DataTable[object] = DataTable(id="callers", cursor_type="row")
+            yield c
+            yield Static("Callees", classes="section")
+            d: DataTable[object] = DataTable(id="callees", cursor_type="row")
+            yield d
+
+    def action_back(self) -> None:
+        app = self.app
+        assert isinstance(app, JitprofApp)
+        app.detail_back()
+
+
+class TreePane(TabPane):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("i", "invert", "Invert"),
+        Binding("h", "hottest", "Hottest path"),
+        Binding("c", "callers", "Callers/callees"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="tree-head")
+        t: Tree[CallNode | None] = Tree("all", id="calltree")
+        t.show_root = True
+        t.auto_expand = True
+        yield t
+
+    def action_invert(self) -> None:
+        app = self.app
+        assert isinstance(app, JitprofApp)
+        app.state.inverted = not app.state.inverted
+        app.state.tree_path = []
+        app.rebuild_tree()
+
+    def action_hottest(self) -> None:
+        app = self.app
+        assert isinstance(app, JitprofApp)
+        app.expand_hottest()
+
+    def action_callers(self) -> None:
+        app = self.app
+        assert isinstance(app, JitprofApp)
+        node = app.query_one("#calltree", Tree).cursor_node
+        if node is not None and isinstance(node.data, CallNode) and app.views is not None:
+            f = app.views.tree(app.state.inverted).frame(node.data)
+            if f is not None:
+                app.show_function(f)
+
+
+class FlamePane(TabPane):
+    def compose(self) -> ComposeResult:
+        yield Static(id="breadcrumb")
+        yield FlameGraph(id="flamegraph")
+        yield Static(id="flame-info")
+
+
+def compose_main() -> ComposeResult:
+    yield StatusBar(id="status")
+    yield WarningBar(id="warning")
+    with TabbedContent(initial="hot", id="tabs"):
+        yield HotPane("Hot functions", id="hot")
+        yield DetailPane("Callers/callees", id="detail")
+        yield TreePane("Call tree", id="tree")
+        yield FlamePane("Flame graph", id="flame")
+    with Horizontal(id="footer-row"):
+        yield Footer()
+
+
+class JitprofApp(App[None]):
+    """Give it a ``profile``, or a ``loader`` (called in a worker thread with a
+    ``progress(bytes done, total)`` callback) and the ``inputs`` it reads for the title."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "jitprof"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Keys", key_display="?"),
+        Binding("1", "tab('hot')", "Hot functions", show=False),
+        Binding("2", "tab('detail')", "Callers/callees", show=False),
+        Binding("3", "tab('tree')", "Call tree", show=False),
+        Binding("4", "tab('flame')", "Flame graph", show=False),
+    ]
+
+    def __init__(self, profile: Profile | None = None, loader: Loader | None = None,
+                 inputs: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.views: ProfileViews | None = None
+        self.state = ViewState()
+        self.error: tuple[str, int] | None = None  # (message, exit code) for the CLI
+        self._initial = profile
+        self._loader = loader
+        self._inputs = list(inputs) or (list(profile.inputs) if profile else [])
+        self._hot_rows: list[HotRow] = []
+        self._sandwich: Sandwich | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from compose_main()
+
+    def on_mount(self) -> None:
+        if self._initial is not None:
+            self.set_profile(self._initial)
+        elif self._loader is not None:
+            self.push_screen(LoadingScreen([Path(p).name for p in self._inputs]))
+            self._load(self._loader)
+
+    # -- loading ---------------------------------------------------------------------------
+    @work(thread=True, exclusive=True)
+    def _load(self, loader: Loader) -> None:
+        try:
+            def progress(done: int, total: int) -> None:
+                self.post_message(LoadProgress(done, total))
+
+            profile = loader(progress)
+        except JitprofError as e:
+            self.post_message(LoadFailed(str(e), e.exit_code))
+            return
+        except Exception as e:  # a bug: the CLI prints one line
+            self.post_message(LoadFailed(f"internal error: {type(e).__name__}: {e}", 70))
+            return
+        self.post_message(ProfileLoaded(profile))
+
+    def on_load_progress(self, msg: LoadProgress) -> None:
+        if isinstance(self.screen, LoadingScreen):
+            self.screen.progress(msg.done, msg.total)
+
+    def on_profile_loaded(self, msg: ProfileLoaded) -> None:
+        if isinstance(self.screen, LoadingScreen):
+            self.pop_screen()
+        self.set_profile(msg.profile)
+
+    def on_load_failed(self, msg: LoadFailed) -> None:
+        self.error = (msg.message, msg.exit_code)
+        self.exit(return_code=msg.exit_code)
+
+    # -- the profile -----------------------------------------------------------------------
+    def set_profile(self, profile: Profile) -> None:
+        """Show ``profile``; the view state (filters, focus, zoom, tree path) carries over
+        where its functions still exist."""
+        self.views = ProfileViews(profile)
+        st = status(profile)
+        main = self._main()
+        main.query_one(StatusBar).show(st)
+        main.query_one(WarningBar).show(st.warnings)
+        self.refresh_hot()
+        if self.state.detail is not None:
+            self._show_detail(self.state.detail)
+        self._tree_built = False
+        self._flame_built = False
+        self._refresh_active_tab()
+
+    def _main(self) -> Screen[object]:
+        """The default screen (the views), under any help or loading screen."""
+        return self.screen_stack[0]
+
+    def _refresh_active_tab(self) -> None:
+        tab = self._main().query_one(TabbedContent).active
+        if tab == "tree" and not self._tree_built:
+            self.rebuild_tree()
+        if tab == "flame" and not self._flame_built:
+            self.rebuild_flame()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._refresh_active_tab()
+        self._focus_tab(event.pane.id or "")
+
+    def _focus_tab(self, tab: str) -> None:
+        main = self._main()
+        target = {"hot": "#hot-table", "detail": "#callers", "tree": "#calltree",
+                  "flame": "#flamegraph"}.get(tab)
+        if target:
+            main.query_one(target).focus()
+
+    def action_tab(self, tab: str) -> None:
+        self._main().query_one(TabbedContent).active = tab
+        self._refresh_active_tab()
+        self._focus_tab(tab)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(key_sections()))
+
+    def action_search(self) -> None:
+        if self._main().query_one(TabbedContent).active != "hot":
+            self.action_tab("hot")
+        inp = self._main().query_one("#search", Input)
+        inp.display = True
+        inp.focus()
+
+    def close_search(self, clear: bool) -> None:
+        inp = self._main().query_one("#search", Input)
+        if clear:
+            inp.value = ""
+            self.state.search = ""
+            inp.display = False
+            self.refresh_hot()
+        self._main().query_one("#hot-table").focus()
+
+    # -- hot functions ---------------------------------------------------------------------
+    def set_sort(self, sort: str) -> None:
+        self.state.sort = sort
+        self.refresh_hot()
+
+    def cycle_kind(self, step: int) -> None:
+        if self.views is None:
+            return
+        kinds = [s.kind for s in self.views.hot.kind_shares()]
+        i = kinds.index(self.state.kind) if self.state.kind in kinds else 0
+        self.state.kind = kinds[(i + step) % len(kinds)]
+        self.refresh_hot()
+
+    def action_kind(self, kind: str) -> None:
+        """Filter by kind by name ("All" for none): the kind buttons' links."""
+        self.state.kind = next((k for k in Kind if k.value == kind), None)
+        self.refresh_hot()
+
+    def refresh_hot(self) -> None:
+        if self.views is None:
+            return
+        main = self._main()
+        table = main.query_one("#hot-table", DataTable)
+        st = self.state
+        hot = self.views.hot
+        # remember the row under the cursor, to find it again
+        if self._hot_rows and 0 <= table.cursor_row < len(self._hot_rows):
+            st.hot_cursor = self._hot_rows[table.cursor_row].frame
+        shares = hot.kind_shares()
+        kinds = Text()
+        for s in shares:
+            label = f" {s.label} {s.pct:.1f}% "
+            chosen = s.kind == st.kind
+            style = "reverse bold" if chosen else (kind_colour(s.kind) if s.kind else "")
+            kinds.append(Text.from_markup(
+                f"[@click=app.kind('{s.label}')]{label}[/]", style=style))
+            kinds.append(" ")
+        main.query_one("#kinds", Static).update(kinds)
+        try:
+            v = hot.view(sort=st.sort, kind=st.kind, search=st.search, regex=st.regex,
+                         relative=st.relative, limit=HOT_LIMIT)
+            problem = ""
+        except ValueError as e:  # a bad regex: keep the last rows, say why
+            problem = str(e)
+            v = None
+        info = main.query_one("#hot-info", Static)
+        if v is None:
+            info.update(Text(problem, style="bold red"))
+            return
+        self._hot_rows = v.rows
+        what = "of the shown functions' self" if v.relative else "of all samples"
+        shown = f"{v.matched:,} functions" if v.matched == len(v.rows) else (
+            f"top {len(v.rows):,} of {v.matched:,} functions")
+        search = ""
+        if st.search:
+            search = f" · {'regex' if st.regex else 'search'} {st.search!r}"
+        info.update(f"{shown} · sorted by {st.sort} · % {what} "
+                    f"({'relative' if v.relative else 'absolute'}){search}")
+        arrow = {k: (" ▼" if k == st.sort else "") for k in SORT_KEYS}
+        table.clear(columns=True)
+        table.add_column(f"Self{arrow['self']}", key="self", width=7)
+        table.add_column(f"Total{arrow['total']}", key="total", width=7)
+        table.add_column(f"Samples{arrow['samples']}", key="samples", width=7)
+        table.add_column(f"Kind{arrow['kind']}", key="kind", width=7)
+        table.add_column(f"DSO{arrow['dso']}", key="dso", width=12)
+        table.add_column(f"Function{arrow['function']}", key="function")
+        cursor = 0
+        for i, r in enumerate(v.rows):
+            f = r.frame
+            dso = Path(f.dso).name if f.dso.startswith("/") else f.dso
+            table.add_row(_pct_cell(r.self_pct), _pct_cell(r.total_pct),
+                          Text(f"{r.self_samples:,}", justify="right"), _kind_cell(f.kind),
+                          clip(dso, 12), f.name)
+            if f == st.hot_cursor:
+                cursor = i
+        if v.rows:
+            table.move_cursor(row=cursor, animate=False)
+
+    @on(DataTable.HeaderSelected, "#hot-table")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        self.set_sort(str(event.column_key.value))
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.state.search = event.value
+        self.refresh_hot()
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self, event: Input.Submitted) -> None:
+        self.close_search(clear=False)
+
+    @on(DataTable.RowSelected, "#hot-table")
+    def _hot_selected(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self._hot_rows):
+            self.show_function(self._hot_rows[event.cursor_row].frame)
+
+    # -- callers / callees -----------------------------------------------------------------
+    def on_show_function(self, msg: ShowFunction) -> None:
+        self.show_function(msg.frame)
+
+    def show_function(self, frame: Frame) -> None:
+        """Open the callers/callees of ``frame`` (the previous one goes on the history)."""
+        if self.state.detail is not None and self.state.detail != frame:
+            self.state.history.append(self.state.detail)
+        self._show_detail(frame)
+        self.action_tab("detail")
+
+    def detail_back(self) -> None:
+        if self.state.history:
+            self._show_detail(self.state.history.pop())
+
+    def _show_detail(self, frame: Frame) -> None:
+        if self.views is None:
+            return
+        self.state.detail = frame
+        s = self._sandwich = self.views.sandwich(frame)
+        main = self._main()
+        head = Text()
+        head.append(frame.name, style="bold")
+        head.append(f"  [{frame.kind.value}]", style=kind_colour(frame.kind))
+        head.append(f"  {frame.dso}\n", style="dim")
+        total = s.all_weight or 1
+        head.append(f"self {100 * s.self_weight / total:.2f}%  total "
+                    f"{100 * s.total_weight / total:.2f}%  ({s.total_samples:,} samples)")
+        if s.root_weight:
+            head.append(f"  outermost frame in {100 * s.root_weight / total:.2f}%")
+        if self.state.history:
+            head.append(f"  · backspace: back to {self.state.history[-1].name}", style="dim")
+        main.query_one("#detail-head", Static).update(head)
+        for tid, rows in (("#callers", s.callers), ("#callees", s.callees)):
+            t = main.query_one(tid, DataTable)
+            t.clear(columns=True)
+            t.add_column("Of fn", width=7)
+            t.add_column("Of all", width=7)
+            t.add_column("Kind", width=7)
+            t.add_column("Function")
+            for n in rows:
+                t.add_row(_pct_cell(n.pct_of_function), _pct_cell(n.pct_of_all),
+                          _kind_cell(n.frame.kind), n.frame.name)
+
+    @on(DataTable.RowSelected, "#callers")
+    def _caller_selected(self, event: DataTable.RowSelected) -> None:
+        if self._sandwich is not None and 0 <= event.cursor_row < len(self._sandwich.callers):
+            self.show_function(self._sandwich.callers[event.cursor_row].frame)
+            self._main().query_one("#callers").focus()
+
+    @on(DataTable.RowSelected, "#callees")
+    def _callee_selected(self, event: DataTable.RowSelected) -> None:
+        if self._sandwich is not None and 0 <= event.cursor_row < len(self._sandwich.callees):
+            self.show_function(self._sandwich.callees[event.cursor_row].frame)
+            self._main().query_one("#callees").focus()
+
+    # -- call tree -------------------------------------------------------------------------
+    def _tree_label(self, tree: CallTree, node: CallNode) -> Text:
+        total = tree.total or 1
+        f = tree.frame(node)
+        t = Text()
+        t.append(f"{100 * node.weight / total:6.2f}% ", style="bold")
+        if node.self_weight:
+            t.append(f"(self {100 * node.self_weight / total:.2f}%) ", style="dim")
+        if f is None:
+            t.append("all")
+        else:
+            t.append(f.name)
+            t.append(f" {f.kind.value}", style=kind_colour(f.kind))
+        return t
+
+    def _add_call_children(self, tnode: TreeNode[CallNode | None], tree: CallTree,
+                      node: CallNode) -> None:
+        kids = tree.children(node)
+        for c in kids[:TREE_CHILDREN_LIMIT]:
+            tnode.add(self._tree_label(tree, c), data=c, allow_expand=bool(
+                len(c.path) and c.weight > c.self_weight))
+        rest = kids[TREE_CHILDREN_LIMIT:]
+        if rest:
+            w = sum(c.weight for c in rest)
+            tnode.add_leaf(Text(f"{100 * w / (tree.total or 1):6.2f}% … {len(rest):,} more",
+                                style="dim"), data=None)
+
+    def rebuild_tree(self) -> None:
+        if self.views is None:
+            return
+        self._tree_built = True
+        tree = self.views.tree(self.state.inverted)
+        main = self._main()
+        main.query_one("#tree-head", Static).update(
+            ("Bottom-up (inverted): leaves first, children are their callers"
+             if self.state.inverted else "Top-down: outermost callers first")
+            + "  ·  i: invert  h: hottest path  c: callers/callees")
+        w: Tree[CallNode | None] = main.query_one("#calltree", Tree)
+        w.clear()
+        w.root.data = tree.root
+        w.root.set_label(self._tree_label(tree, tree.root))
+        self._add_call_children(w.root, tree, tree.root)
+        w.root.expand()
+        self._expand_along(tree.find(self.state.tree_path))  # [] puts the cursor on the root
+
+    def _expand_along(self, nodes: list[CallNode]) -> None:
+        """Expand the tree widget along ``nodes`` (a path from the root) and put the
+        cursor on the last."""
+        w: Tree[CallNode | None] = self._main().query_one("#calltree", Tree)
+        cur = w.root
+        for n in nodes:
+            if not cur.children and isinstance(cur.data, CallNode) and self.views:
+                self._add_call_children(cur, self.views.tree(self.state.inverted), cur.data)
+            cur.expand()
+            nxt = next((c for c in cur.children if c.data is n), None)
+            if nxt is None:
+                break
+            cur = nxt
+        # the widget numbers its lines on the next refresh: move the cursor then
+        w.call_after_refresh(w.move_cursor, cur, animate=False)
+
+    @on(Tree.NodeExpanded, "#calltree")
+    def _tree_expanded(self, event: Tree.NodeExpanded[CallNode | None]) -> None:
+        node = event.node
+        if not node.children and isinstance(node.data, CallNode) and self.views is not None:
+            self._add_call_children(node, self.views.tree(self.state.inverted), node.data)
+
+    @on(Tree.NodeHighlighted, "#calltree")
+    def _tree_moved(self, event: Tree.NodeHighlighted[CallNode | None]) -> None:
+        data = event.node.data
+        if isinstance(data, CallNode) and self.views is not None:
+            tree = self.views.tree(self.state.inverted)
+            frames = [tree.profile.frames[f] for f in data.path]
+            self.state.tree_path = frames
+
+    def expand_hottest(self) -> None:
+        if self.views is None:
+            return
+        tree = self.views.tree(self.state.inverted)
+        w: Tree[CallNode | None] = self._main().query_one("#calltree", Tree)
+        start = w.cursor_node.data if w.cursor_node is not None else None
+        base = start if isinstance(start, CallNode) else tree.root
+        # the path from the root to the cursor, then the hottest path below it
+        path = tree.find([tree.profile.frames[f] for f in base.path])
+        self._expand_along(path + tree.hottest_path(base))
+
+    # -- flame graph -----------------------------------------------------------------------
+    def rebuild_flame(self) -> None:
+        if self.views is None:
+            return
+        self._flame_built = True
+        ft = self.views.flame
+        zoom = ft.find(self.state.flame_zoom)
+        sel = ft.find(self.state.flame_selected)
+        if zoom not in ft.path(sel):
+            sel = zoom
+        self._main().query_one(FlameGraph).set_tree(ft, zoom, sel)
+
+    def on_flame_changed(self, msg: FlameChanged) -> None:
+        if self.views is None:
+            return
+        ft = self.views.flame
+        self.state.flame_zoom = ft.frames_of(msg.zoom)
+        self.state.flame_selected = ft.frames_of(msg.selected)
+        main = self._main()
+        crumbs = [ft.name(n) for n in ft.path(msg.zoom)]
+        main.query_one("#breadcrumb", Static).update(
+            Text(" › ".join(crumbs), no_wrap=True, overflow="ellipsis"))
+        total = ft.weight[0] or 1
+        f = ft.frame(msg.selected)
+        info = Text(no_wrap=True, overflow="ellipsis")
+        info.append(f"{100 * ft.weight[msg.selected] / total:.2f}% ", style="bold")
+        info.append(f"(self {100 * ft.self_weight[msg.selected] / total:.2f}%) ", style="dim")
+        if f is None:
+            info.append("all")
+        else:
+            info.append(f.name)
+            info.append(f" {f.kind.value}", style=kind_colour(f.kind))
+        info.append("  enter: zoom  esc: out  c: callers/callees", style="dim")
+        main.query_one("#flame-info", Static).update(info)
+
+    # -- command palette -------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Keys", "Show every key (?)", self.action_help)
+        for tab, title in zip(TABS, ("Hot functions", "Callers/callees", "Call tree",
+                                     "Flame graph"), strict=True):
+            yield SystemCommand(f"Go to {title}", f"Show the {title} view",
+                                lambda t=tab: self.action_tab(t))
+        for key in SORT_KEYS:
+            yield SystemCommand(f"Sort by {key}", "Hot functions order",
+                                lambda k=key: self.set_sort(k))
+        yield SystemCommand("Kind: All", "Show every kind", lambda: self.action_kind("All"))
+        for kind in KIND_ORDER:
+            yield SystemCommand(f"Kind: {kind.value}", f"Only {kind.value} functions",
+                                lambda k=kind.value: self.action_kind(k))
+        yield SystemCommand("Search", "Search function names (/)", self.action_search)
+        yield SystemCommand("Toggle relative percentages",
+                            "% of all samples or of the shown functions (%)",
+                            self._toggle_relative)
+        yield SystemCommand("Invert call tree", "Top-down or bottom-up (i)",
+                            self._toggle_inverted)
+        yield SystemCommand("Expand hottest path", "In the call tree (h)", self._hottest)
+
+    def _toggle_relative(self) -> None:
+        self.state.relative = not self.state.relative
+        self.refresh_hot()
+
+    def _toggle_inverted(self) -> None:
+        self.action_tab("tree")
+        self.state.inverted = not self.state.inverted
+        self.state.tree_path = []
+        self.rebuild_tree()
+
+    def _hottest(self) -> None:
+        self.action_tab("tree")
+        self.expand_hottest()
+
+
+def key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every key, by where it works (from the bindings), for the help screen and README."""
+
+    def keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+        out = []
+        for b in bindings:
+            if isinstance(b, Binding):
+                shown = b.key_display or ", ".join(
+                    {"question_mark": "?", "slash": "/", "percent_sign": "%"}.get(k, k)
+                    for k in b.key.split(","))
+                out.append((shown, b.description))
+        return out
+
+    return [
+        ("Everywhere", keys(JitprofApp.BINDINGS) + [
+            ("ctrl+p", "Command palette (every action)"), ("tab", "Next widget"),
+            ("mouse", "Click tabs, kind buttons, column headers; click a row twice")]),
+        ("Hot functions", keys(HotPane.BINDINGS) + [
+            ("enter", "Callers/callees of the row"), ("up/down, pgup/pgdn", "Move")]),
+        ("Callers/callees", keys(DetailPane.BINDINGS) + [
+            ("enter", "Go to that caller/callee"), ("tab", "Callers <-> callees")]),
+        ("Call tree", keys(TreePane.BINDINGS) + [
+            ("enter, space", "Expand/collapse"), ("up/down", "Move")]),
+        ("Flame graph", keys(FlameGraph.BINDINGS) + [
+            ("mouse", "Click selects, click again zooms, wheel scrolls")]),
+    ]

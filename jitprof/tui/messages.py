@@ -1,0 +1,45 @@
+"""Messages between the loading worker, the widgets and the App (small dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from jitprof.model import Frame, Profile
+
+
+@dataclass
+class LoadProgress(Message):
+    """Bytes of the input read so far (``total`` 0: unknown, e.g. a perf.data's pipe)."""
+
+    done: int
+    total: int
+
+
+@dataclass
+class ProfileLoaded(Message):
+    profile: Profile
+
+
+@dataclass
+class LoadFailed(Message):
+    """The loader raised: a one-line ``message`` and the CLI's exit code."""
+
+    message: str
+    exit_code: int
+
+
+@dataclass
+class ShowFunction(Message):
+    """Open the callers/callees of this function (from any view)."""
+
+    frame: Frame
+
+
+@dataclass
+class FlameChanged(Message):
+    """The flame graph's selection or zoom changed (breadcrumb and info follow)."""
+
+    selected: int
+    zoom: int

@@ -1,0 +1,285 @@
+"""The TUI's own widgets: the flame graph, the status bar, the help and loading screens."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Label, ProgressBar, Static
+
+from jitprof.model import Kind
+from jitprof.tui.messages import FlameChanged, ShowFunction
+from jitprof.views import FlameLayout, FlameTree, Status, flame_layout
+
+# Background colours by kind (distinct hues; a second shade tells neighbours apart).
+KIND_COLOURS: dict[Kind | None, tuple[str, str]] = {
+    Kind.PHP: ("#9b59b6", "#b57edc"),
+    Kind.HPHP: ("#2874a6", "#3498db"),
+    Kind.HHVM: ("#117a65", "#16a085"),
+    Kind.JIT: ("#1e8449", "#27ae60"),
+    Kind.NATIVE: ("#b7950b", "#d4ac0d"),
+    Kind.KERNEL: ("#a93226", "#cb4335"),
+    Kind.UNKNOWN: ("#616a6b", "#7f8c8d"),
+    None: ("#404040", "#505050"),
+}
+
+
+def kind_colour(kind: Kind | None) -> str:
+    """The kind's colour for text (tables, trees): the lighter shade."""
+    return KIND_COLOURS[kind][1]
+
+
+class FlameGraph(Widget, can_focus=True):
+    """An icicle graph (root at the top) of a ``FlameTree``, laid out to the widget's
+    width for the zoom root. The selection moves between drawn frames; rows scroll to keep
+    it in view. Posts ``FlameChanged`` on every move and ``ShowFunction`` for ``c``."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "move('left')", "Previous frame", show=False),
+        Binding("right", "move('right')", "Next frame", show=False),
+        Binding("up", "move('up')", "Caller", show=False),
+        Binding("down", "move('down')", "Heaviest callee", show=False),
+        Binding("enter", "zoom", "Zoom in"),
+        Binding("escape", "zoom_out", "Zoom out"),
+        Binding("c", "callers", "Callers/callees"),
+    ]
+
+    selected: reactive[int] = reactive(0)
+    zoom: reactive[int] = reactive(0)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.flame: FlameTree | None = None
+        self._layout: FlameLayout | None = None
+        self._top = 0  # first depth drawn
+
+    # -- state ----------------------------------------------------------------------------
+    def set_tree(self, flame: FlameTree, zoom: int = 0, selected: int | None = None) -> None:
+        self.flame = flame
+        self._layout = None
+        self.set_reactive(FlameGraph.zoom, zoom)
+        self.set_reactive(FlameGraph.selected, zoom if selected is None else selected)
+        self._changed()
+
+    @property
+    def layout_now(self) -> FlameLayout | None:
+        """The layout at the current width (None before the first size is known)."""
+        width = self.size.width
+        if self.flame is None or width <= 0:
+            return None
+        lay = self._layout
+        if lay is None or lay.width != width or lay.root != self.zoom:
+            lay = self._layout = flame_layout(self.flame, self.zoom, width)
+        return lay
+
+    def watch_zoom(self) -> None:
+        self._layout = None
+        self._changed()
+
+    def watch_selected(self) -> None:
+        self._changed()
+
+    def _changed(self) -> None:
+        lay = self.layout_now
+        if lay is not None and self.selected not in lay.by_node:
+            self.set_reactive(FlameGraph.selected, lay.root)
+        self._scroll_to_selected()
+        self.refresh()
+        self.post_message(FlameChanged(self.selected, self.zoom))
+
+    def _scroll_to_selected(self) -> None:
+        lay = self.layout_now
+        h = self.size.height
+        if lay is None or h <= 0:
+            return
+        box = lay.by_node.get(self.selected)
+        if box is None:
+            return
+        if box.depth < self._top:
+            self._top = box.depth
+        elif box.depth >= self._top + h:
+            self._top = box.depth - h + 1
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._changed()
+
+    # -- actions --------------------------------------------------------------------------
+    def action_move(self, direction: str) -> None:
+        lay = self.layout_now
+        flame = self.flame
+        if lay is None or flame is None:
+            return
+        box = lay.by_node.get(self.selected)
+        if box is None:
+            return
+        if direction in ("left", "right"):
+            row = lay.rows[box.depth]
+            i = row.index(box) + (1 if direction == "right" else -1)
+            if 0 <= i < len(row):
+                self.selected = row[i].node
+        elif direction == "up":
+            if box.depth > 0:
+                self.selected = flame.parent[box.node]
+        else:
+            kids = [c for c in flame.children[box.node] if c in lay.by_node]
+            if kids:
+                self.selected = kids[0]  # heaviest first
+
+    def action_zoom(self) -> None:
+        if self.flame is not None:
+            self.zoom = self.selected
+
+    def action_zoom_out(self) -> None:
+        if self.flame is not None and self.zoom != 0:
+            old = self.zoom
+            self.zoom = self.flame.parent[old]
+            self.selected = old
+
+    def action_callers(self) -> None:
+        if self.flame is not None:
+            f = self.flame.frame(self.selected)
+            if f is not None:
+                self.post_message(ShowFunction(f))
+
+    # -- mouse ----------------------------------------------------------------------------
+    def _box_at(self, x: int, y: int) -> int | None:
+        lay = self.layout_now
+        depth = y + self._top
+        if lay is None or not 0 <= depth < len(lay.rows):
+            return None
+        for b in lay.rows[depth]:
+            if b.x <= x < b.x + b.width:
+                return b.node
+        return None
+
+    def on_click(self, event: events.Click) -> None:
+        node = self._box_at(event.x, event.y)
+        if node is None:
+            return
+        if event.chain >= 2 or node == self.selected:
+            self.selected = node
+            self.action_zoom()
+        else:
+            self.selected = node
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        lay = self.layout_now
+        if lay is not None and self._top + self.size.height < len(lay.rows):
+            self._top += 1
+            self.refresh()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if self._top > 0:
+            self._top -= 1
+            self.refresh()
+
+    # -- drawing --------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        lay = self.layout_now
+        depth = y + self._top
+        if lay is None or depth >= len(lay.rows):
+            return Strip.blank(width, self.rich_style)
+        segs: list[Segment] = []
+        x = 0
+        blank = Style()
+        for i, b in enumerate(lay.rows[depth]):
+            if b.x > x:
+                segs.append(Segment(" " * (b.x - x), blank))
+            bg = KIND_COLOURS[b.kind][i % 2]
+            if b.node == self.selected:
+                style = Style(bgcolor="#f0f0f0", color="#000000", bold=True)
+            else:
+                style = Style(bgcolor=bg, color="#ffffff")
+            segs.append(Segment(b.label.ljust(b.width), style))
+            x = b.x + b.width
+        if x < width:
+            segs.append(Segment(" " * (width - x), blank))
+        return Strip(segs, width)
+
+    def rows_as_text(self) -> list[str]:
+        """What is drawn, as plain text (tests)."""
+        return [self.render_line(y).text for y in range(self.size.height)]
+
+
+class StatusBar(Static):
+    """Samples, event, time span, inputs and map health; a warning line when any."""
+
+    def show(self, st: Status | None, note: str = "") -> None:
+        if st is None:
+            self.update(note)
+            return
+        t = Text()
+        t.append(" · ".join(st.parts))
+        if st.maps:
+            t.append(" · " + " · ".join(st.maps), style="dim")
+        if note:
+            t.append(" · " + note, style="italic")
+        self.update(t)
+
+
+class WarningBar(Static):
+    def show(self, warnings: list[str]) -> None:
+        self.display = bool(warnings)
+        self.update("\n".join(f"⚠ {w}" for w in warnings))
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, by view (built from the bindings, so it cannot drift)."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        t = Text()
+        for title, keys in self.sections:
+            t.append(f"{title}\n", style="bold underline")
+            for key, desc in keys:
+                t.append(f"  {key:<14}", style="bold")
+                t.append(f"{desc}\n")
+            t.append("\n")
+        t.append("escape, q or ? closes this help", style="dim")
+        with VerticalScroll(id="help-box"):
+            yield Static(t, id="help-text")
+
+    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
+        self.dismiss(None)
+
+
+class LoadingScreen(ModalScreen[None]):
+    """Bytes of the input read, while the worker loads the profile."""
+
+    def __init__(self, inputs: list[str]) -> None:
+        super().__init__()
+        self.inputs = inputs
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="loading-box"):
+            yield Label(f"Reading {', '.join(self.inputs)}", id="loading-what")
+            yield ProgressBar(total=None, show_eta=False, id="loading-bar")
+            yield Label("", id="loading-bytes")
+
+    def progress(self, done: int, total: int) -> None:
+        bar = self.query_one(ProgressBar)
+        mib = f"{done / (1 << 20):,.1f} MiB"
+        if total:
+            bar.update(total=total, progress=min(done, total))
+            self.query_one("#loading-bytes", Label).update(f"{mib} of {total / (1 << 20):,.1f}"
+                                                           " MiB")
+        else:
+            self.query_one("#loading-bytes", Label).update(f"{mib} read")
+        if total and done >= total:
+            self.query_one("#loading-what", Label).update("Naming frames and aggregating…")

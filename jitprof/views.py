@@ -1,0 +1,550 @@
+"""View models of a finished Profile: hot-function table, sandwich, call trees, flame layout.
+
+Pure data (no textual, rich or click): the TUI draws these and tests check their numbers.
+Weights are the profile's (periods, or 1 per sample); every percentage says what it is
+relative to. Frames are identified across profiles by their ``Frame`` (name, kind, dso),
+never by id, so a view state survives swapping in a new profile (``jitprof top``).
+
+Costs: ``HotTable`` computes ``Profile.function_stats`` once (O(frames on all stacks));
+``CallTree`` nodes keep the indices of the stacks through them and group them only when
+asked for children (O(stacks through the node)); ``FlameTree`` merges all stacks into one
+prefix tree once (O(frames on all stacks)), after which a layout touches only the nodes at
+least one cell wide.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from jitprof.model import KIND_ORDER, Frame, Kind, Profile
+
+SORT_KEYS = ("self", "total", "samples", "kind", "function", "dso")
+
+
+def pct(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def compile_search(text: str, regex: bool = False) -> Callable[[str], bool] | None:
+    """A name matcher: case-insensitive substring, or a regex searched anywhere (case
+    folded unless it has an upper-case letter, like less/vim smartcase). ``None`` for an
+    empty text. A bad regex raises ``ValueError`` with re's message."""
+    if not text:
+        return None
+    if regex:
+        flags = 0 if any(c.isupper() for c in text) else re.IGNORECASE
+        try:
+            rx = re.compile(text, flags)
+        except re.error as e:
+            raise ValueError(f"bad regex {text!r}: {e}") from None
+        return lambda name: rx.search(name) is not None
+    needle = text.casefold()
+    return lambda name: needle in name.casefold()
+
+
+# -- hot functions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HotRow:
+    frame: Frame
+    self_weight: int
+    total_weight: int
+    self_samples: int
+    total_samples: int
+    self_pct: float
+    total_pct: float
+
+
+@dataclass(frozen=True, slots=True)
+class KindShare:
+    """One kind filter button: ``kind`` None is All; the share is of the self weight."""
+
+    kind: Kind | None
+    weight: int
+    pct: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class HotView:
+    rows: list[HotRow]
+    matched: int  # rows that pass the filters (``rows`` may be cut to a limit)
+    denominator: int  # what the percentages are of
+    relative: bool
+
+
+class HotTable:
+    """Per-function rows of one profile (computed once), filtered and sorted on demand.
+
+    Percentages: absolute (default) are of all the profile's weight, as ``jitprof report``;
+    relative (perf's ``--percentage relative``) are of the self weight of the functions
+    that pass the kind and search filters, so their self column adds up to 100%."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.total = profile.weight
+        self._all = [
+            (profile.frames[st.frame_id], st.self_weight, st.total_weight, st.self_samples,
+             st.total_samples)
+            for st in profile.function_stats()
+        ]
+
+    def kind_shares(self) -> list[KindShare]:
+        """All, then each kind present, with its share of the self weight (the leaf's kind)."""
+        ks = self.profile.kind_stats()
+        out = [KindShare(None, self.total, 100.0 if self.total else 0.0, "All")]
+        for k in KIND_ORDER:
+            w = ks[k][0]
+            if w or any(f.kind is k for f, *_ in self._all):
+                out.append(KindShare(k, w, pct(w, self.total), k.value))
+        return out
+
+    def view(
+        self,
+        sort: str = "self",
+        kind: Kind | None = None,
+        search: str = "",
+        regex: bool = False,
+        relative: bool = False,
+        limit: int | None = None,
+    ) -> HotView:
+        match = compile_search(search, regex)
+        sel = [r for r in self._all if (kind is None or r[0].kind is kind)
+               and (match is None or match(r[0].name))]
+        denom = sum(r[1] for r in sel) if relative else self.total
+        rows = [HotRow(f, sw, tw, ss, ts, pct(sw, denom), pct(tw, denom))
+                for f, sw, tw, ss, ts in sel]
+        rows.sort(key=_sort_key(sort))
+        matched = len(rows)
+        if limit is not None:
+            rows = rows[:limit]
+        return HotView(rows, matched, denom, relative)
+
+
+def _sort_key(sort: str) -> Callable[[HotRow], tuple[object, ...]]:
+    """Numbers descending, texts ascending; ties by self, total, name, dso (a total order)."""
+    tail: Callable[[HotRow], tuple[object, ...]] = lambda r: (  # noqa: E731
+        -r.self_weight, -r.total_weight, r.frame.name, r.frame.dso)
+    if sort == "self":
+        return tail
+    if sort == "total":
+        return lambda r: (-r.total_weight, *tail(r))
+    if sort == "samples":
+        return lambda r: (-r.self_samples, -r.total_samples, *tail(r))
+    if sort == "kind":
+        return lambda r: (KIND_ORDER.index(r.frame.kind), *tail(r))
+    if sort == "function":
+        return lambda r: (r.frame.name, r.frame.dso, *tail(r))
+    if sort == "dso":
+        return lambda r: (r.frame.dso, *tail(r))
+    raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORT_KEYS)}")
+
+
+# -- sandwich (callers and callees of one function) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    frame: Frame
+    weight: int
+    samples: int
+    pct_of_function: float  # of the function's total weight
+    pct_of_all: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sandwich:
+    """Callers (frames directly above the function on a stack) and callees (directly
+    below). Each neighbour counts a stack once however often the pair occurs in it (as
+    speedscope does with recursion), so for a function that is not recursive the callers
+    add up to ``total - root_weight`` and the callees to ``total - self``."""
+
+    frame: Frame
+    self_weight: int
+    total_weight: int
+    self_samples: int
+    total_samples: int
+    root_weight: int  # stacks where the function is the outermost frame (no caller)
+    callers: list[Neighbour]
+    callees: list[Neighbour]
+    all_weight: int
+
+
+def sandwich(profile: Profile, frame: Frame) -> Sandwich:
+    """O(frames on all stacks); the frame need not be in the profile (then all zero)."""
+    fid = _frame_id(profile, frame)
+    callers: dict[int, list[int]] = {}
+    callees: dict[int, list[int]] = {}
+    sw = tw = ss = ts = root = 0
+    if fid is not None:
+        for stack, w, s, _t in profile.iter_stacks():
+            if fid not in stack:
+                continue
+            tw += w
+            ts += s
+            if stack[0] == fid:
+                sw += w
+                ss += s
+            if stack[-1] == fid:
+                root += w
+            up: set[int] = set()
+            down: set[int] = set()
+            n = len(stack)
+            for i, f in enumerate(stack):  # leaf first: stack[i + 1] called stack[i]
+                if f == fid:
+                    if i + 1 < n:
+                        up.add(stack[i + 1])
+                    if i > 0:
+                        down.add(stack[i - 1])
+            for c in up:
+                acc = callers.setdefault(c, [0, 0])
+                acc[0] += w
+                acc[1] += s
+            for c in down:
+                acc = callees.setdefault(c, [0, 0])
+                acc[0] += w
+                acc[1] += s
+    total = profile.weight
+
+    def neighbours(d: dict[int, list[int]]) -> list[Neighbour]:
+        out = [Neighbour(profile.frames[f], w, s, pct(w, tw), pct(w, total))
+               for f, (w, s) in d.items()]
+        out.sort(key=lambda n: (-n.weight, n.frame.name, n.frame.dso))
+        return out
+
+    return Sandwich(frame, sw, tw, ss, ts, root, neighbours(callers), neighbours(callees),
+                    total)
+
+
+def _frame_id(profile: Profile, frame: Frame) -> int | None:
+    for i, f in enumerate(profile.frames):
+        if f == frame:
+            return i
+    return None
+
+
+# -- call trees -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CallNode:
+    """A call path: ``path`` is frame ids from the tree's root side (outermost caller for
+    top-down, the leaf for bottom-up). ``weight``: stacks through the path;
+    ``self_weight``: stacks that end there. ``_stacks``: indices of those stacks."""
+
+    path: tuple[int, ...]
+    weight: int
+    samples: int
+    self_weight: int
+    self_samples: int
+    _stacks: list[int] = field(repr=False)
+    _children: list[CallNode] | None = field(default=None, repr=False)
+
+    @property
+    def depth(self) -> int:
+        return len(self.path)
+
+
+class CallTree:
+    """Top-down (callers above callees, roots are outermost frames) or, ``inverted``,
+    bottom-up (roots are leaves, children their callers: a root's weight is its function's
+    self weight). Children are computed when first asked for and sorted by weight."""
+
+    def __init__(self, profile: Profile, inverted: bool = False) -> None:
+        self.profile = profile
+        self.inverted = inverted
+        self.total = profile.weight
+        ids = list(range(len(profile.stacks)))
+        self.root = CallNode((), profile.weight, profile.samples, 0, 0, ids)
+        self.root.self_weight = sum(profile.stack_weight[i] for i in ids
+                                    if not profile.stacks[i])
+        self.root.self_samples = sum(profile.stack_samples[i] for i in ids
+                                     if not profile.stacks[i])
+
+    def frame(self, node: CallNode) -> Frame | None:
+        return self.profile.frames[node.path[-1]] if node.path else None
+
+    def children(self, node: CallNode) -> list[CallNode]:
+        if node._children is not None:
+            return node._children
+        d = node.depth
+        p = self.profile
+        groups: dict[int, list[int]] = {}
+        for i in node._stacks:
+            st = p.stacks[i]
+            if len(st) > d:
+                fid = st[d] if self.inverted else st[len(st) - 1 - d]
+                groups.setdefault(fid, []).append(i)
+        out = []
+        for fid, idx in groups.items():
+            w = s = selfw = selfs = 0
+            for i in idx:
+                w += p.stack_weight[i]
+                s += p.stack_samples[i]
+                if len(p.stacks[i]) == d + 1:
+                    selfw += p.stack_weight[i]
+                    selfs += p.stack_samples[i]
+            out.append(CallNode((*node.path, fid), w, s, selfw, selfs, idx))
+        out.sort(key=lambda n: (-n.weight, p.frames[n.path[-1]].name, n.path[-1]))
+        node._children = out
+        return out
+
+    def hottest_path(self, node: CallNode | None = None) -> list[CallNode]:
+        """From ``node`` (default the root, not included) down the heaviest child each
+        time, while that child weighs at least the node's self weight (below that the
+        time is the node's own: a 58% function with a 0.2% interrupt under it ends
+        the path)."""
+        out: list[CallNode] = []
+        cur = node or self.root
+        while True:
+            kids = self.children(cur)
+            if not kids or kids[0].weight < cur.self_weight:
+                return out
+            cur = kids[0]
+            out.append(cur)
+
+    def find(self, frames: Sequence[Frame]) -> list[CallNode]:
+        """The nodes along a path given as Frames (as far as it exists in this profile)."""
+        out = []
+        cur = self.root
+        for fr in frames:
+            nxt = next((c for c in self.children(cur) if self.frame(c) == fr), None)
+            if nxt is None:
+                break
+            out.append(nxt)
+            cur = nxt
+        return out
+
+
+# -- flame graph ----------------------------------------------------------------------------
+
+
+class FlameTree:
+    """All stacks merged into one prefix tree, root (node 0, "all") at the top, children
+    left-heavy (heaviest first, ties by name). Arrays indexed by node id."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        frames = profile.frames
+        parent = [-1]
+        frame = [-1]
+        weight = [0]
+        selfw = [0]
+        index: dict[tuple[int, int], int] = {}
+        get = index.get
+        for stack, w, _s, _t in profile.iter_stacks():
+            node = 0
+            weight[0] += w
+            for fid in reversed(stack):
+                key = (node, fid)
+                child = get(key)
+                if child is None:
+                    child = index[key] = len(parent)
+                    parent.append(node)
+                    frame.append(fid)
+                    weight.append(0)
+                    selfw.append(0)
+                weight[child] += w
+                node = child
+            selfw[node] += w
+        children: list[list[int]] = [[] for _ in parent]
+        for n in range(1, len(parent)):
+            children[parent[n]].append(n)
+        for kids in children:
+            if len(kids) > 1:
+                kids.sort(key=lambda n: (-weight[n], frames[frame[n]].name, frame[n]))
+        self.parent = parent
+        self.frame_id = frame
+        self.weight = weight
+        self.self_weight = selfw
+        self.children = children
+
+    def __len__(self) -> int:
+        return len(self.parent)
+
+    def frame(self, node: int) -> Frame | None:
+        f = self.frame_id[node]
+        return self.profile.frames[f] if f >= 0 else None
+
+    def name(self, node: int) -> str:
+        f = self.frame(node)
+        return "all" if f is None else f.name
+
+    def path(self, node: int) -> list[int]:
+        """Nodes from the root (0) to ``node``, both included."""
+        out = [node]
+        while self.parent[out[-1]] >= 0:
+            out.append(self.parent[out[-1]])
+        return out[::-1]
+
+    def find(self, frames: Iterable[Frame]) -> int:
+        """The deepest node along a path of Frames from the root's children (0 if none)."""
+        node = 0
+        for fr in frames:
+            nxt = next((c for c in self.children[node] if self.frame(c) == fr), None)
+            if nxt is None:
+                break
+            node = nxt
+        return node
+
+    def frames_of(self, node: int) -> list[Frame]:
+        """The path to ``node`` as Frames (root excluded): survives a profile swap."""
+        out = []
+        for n in self.path(node)[1:]:
+            f = self.frame(n)
+            assert f is not None
+            out.append(f)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class FlameBox:
+    node: int
+    x: int  # first cell
+    width: int  # cells, >= 1
+    depth: int  # row, the zoom root is 0
+    label: str  # name clipped to the width
+    kind: Kind | None  # None for "all"
+
+
+@dataclass(slots=True)
+class FlameLayout:
+    root: int
+    width: int
+    boxes: list[FlameBox]
+    rows: list[list[FlameBox]]  # by depth, left to right
+    by_node: dict[int, FlameBox]
+
+
+def clip(text: str, width: int) -> str:
+    """Text clipped to ``width`` cells with "…" where cut (one cell per character)."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    return text[: width - 1] + "…"
+
+
+def flame_layout(tree: FlameTree, root: int, width: int, max_depth: int | None = None
+                 ) -> FlameLayout:
+    """Boxes of the subtree under ``root`` drawn ``width`` cells wide: a node's cells are
+    [floor(W*a/T), floor(W*b/T)) where [a, b) is its weight interval among its siblings
+    and T the root's weight, so boxes never overlap and a row never exceeds its parent.
+    Nodes lighter than T/W (narrower than one cell) are left out with everything under
+    them; children are heaviest first, so the cost is that of the boxes drawn."""
+    boxes: list[FlameBox] = []
+    rows: list[list[FlameBox]] = []
+    total = tree.weight[root]
+    if width <= 0 or total <= 0:
+        return FlameLayout(root, width, boxes, rows, {})
+    weight = tree.weight
+    children = tree.children
+    frame_id = tree.frame_id
+    frames = tree.profile.frames
+    # (node, start weight offset, depth); children are visited left to right
+    todo = [(root, 0, 0)]
+    while todo:
+        node, start, depth = todo.pop()
+        x0 = width * start // total
+        x1 = width * (start + weight[node]) // total
+        if x1 <= x0:
+            continue
+        fid = frame_id[node]
+        if fid >= 0:
+            fr = frames[fid]
+            box = FlameBox(node, x0, x1 - x0, depth, clip(fr.name, x1 - x0), fr.kind)
+        else:
+            box = FlameBox(node, x0, x1 - x0, depth, clip("all", x1 - x0), None)
+        boxes.append(box)
+        if max_depth is not None and depth + 1 >= max_depth:
+            continue
+        off = start
+        pending = []
+        for c in children[node]:
+            if weight[c] * width < total:
+                break  # this one and all lighter ones are under a cell
+            pending.append((c, off, depth + 1))
+            off += weight[c]
+        todo.extend(reversed(pending))
+    for b in boxes:
+        while len(rows) <= b.depth:
+            rows.append([])
+        rows[b.depth].append(b)
+    for r in rows:
+        r.sort(key=lambda b: b.x)
+    return FlameLayout(root, width, boxes, rows, {b.node: b for b in boxes})
+
+
+# -- all views of one profile -----------------------------------------------------------------
+
+
+class ProfileViews:
+    """The view models of one profile, each built when first used and then kept."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self._hot: HotTable | None = None
+        self._trees: dict[bool, CallTree] = {}
+        self._flame: FlameTree | None = None
+
+    @property
+    def hot(self) -> HotTable:
+        if self._hot is None:
+            self._hot = HotTable(self.profile)
+        return self._hot
+
+    def tree(self, inverted: bool) -> CallTree:
+        t = self._trees.get(inverted)
+        if t is None:
+            t = self._trees[inverted] = CallTree(self.profile, inverted)
+        return t
+
+    @property
+    def flame(self) -> FlameTree:
+        if self._flame is None:
+            self._flame = FlameTree(self.profile)
+        return self._flame
+
+    def sandwich(self, frame: Frame) -> Sandwich:
+        return sandwich(self.profile, frame)
+
+
+# -- status bar -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The numbers of ``jitprof report``'s header, in pieces a status bar can fit:
+    ``parts`` in order of importance, ``maps`` one per map, ``warnings`` as the report
+    prints them (a missing or stale map, few JIT samples named, ...)."""
+
+    parts: list[str]
+    maps: list[str]
+    warnings: list[str]
+
+
+def _base(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1] or path
+
+
+def status(profile: Profile) -> Status:
+    d = profile.diagnostics
+    parts = [f"{profile.event or '(no event)'}", f"{profile.samples:,} samples"]
+    if profile.time_first is not None and profile.time_last is not None:
+        span = profile.time_last - profile.time_first
+        parts.append(f"{profile.time_first:.3f}-{profile.time_last:.3f} s ({span:.3f} s)")
+    if d.jit_samples:
+        p = d.jit_samples_resolved_pct
+        parts.append(f"JIT {p:.1f}% named" if p is not None else "JIT")
+    parts.append(", ".join(_base(p) for p in profile.inputs) or "(no input)")
+    maps = []
+    for m in d.maps:  # the report's numbers; zero problem counts left out to save room
+        problems = [f"{n:,} {what}" for n, what in ((m.bad, "bad"), (m.overlapping,
+                    "overlapping"), (m.zero_size, "zero-size")) if n]
+        maps.append(", ".join([f"map {_base(m.path)}: {m.lines:,} lines", *problems]))
+    if not d.maps and d.jit_samples:
+        maps.append("no perf map used")
+    return Status(parts, maps, list(d.warnings))

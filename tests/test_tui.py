@@ -1,0 +1,412 @@
+"""Pilot tests of the TUI: press keys, then check the widgets' state as plain data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable, Input, Static, TabbedContent, Tree
+
+from jitprof.model import Kind, Profile, ProfileBuilder
+from jitprof.resolve import load_profile
+from jitprof.tui.app import HOT_LIMIT, JitprofApp, key_sections
+from jitprof.tui.widgets import FlameGraph, HelpScreen, LoadingScreen
+
+ROOT = Path(__file__).resolve().parent.parent
+SLOW = ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz"
+
+
+@pytest.fixture(scope="module")
+def slow() -> Profile:
+    return load_profile([str(SLOW)], search_tmp=False)
+
+
+def _hand() -> Profile:
+    """(B, A, main) 10 | (C, A, main) 5 | (A, main) 3 | (B, main) 2 | (A, A, main) 4 |
+    (k, B, A, main) 6: the profile of tests/test_views.py."""
+    b = ProfileBuilder("cpu-clock")
+    main = b.frame("main", Kind.NATIVE, "/bin/app")
+    a = b.frame("PHP::A", Kind.PHP, "[JIT]", "")
+    bb = b.frame("HPHP::B", Kind.HPHP, "/bin/app", "")
+    c = b.frame("HPHP::C", Kind.HPHP, "/bin/app", "")
+    k = b.frame("schedule", Kind.KERNEL, "[kernel.kallsyms]")
+    t = b.thread(1, "app")
+    for stack, w in (((bb, a, main), 10), ((c, a, main), 5), ((a, main), 3), ((bb, main), 2),
+                     ((a, a, main), 4), ((k, bb, a, main), 6)):
+        b.add(stack, t, w)
+    p = b.finish()
+    p.inputs = ["hand.txt"]
+    return p
+
+
+# -- plain data out of widgets -----------------------------------------------------------------
+
+
+def rows(app: JitprofApp, table: str = "#hot-table") -> list[list[str]]:
+    t = app.screen.query_one(table, DataTable)
+    return [[str(c) for c in t.get_row_at(i)] for i in range(t.row_count)]
+
+
+def names(app: JitprofApp, table: str = "#hot-table") -> list[str]:
+    return [r[-1] for r in rows(app, table)]
+
+
+def text(app: JitprofApp, sel: str) -> str:
+    return str(app.screen.query_one(sel, Static).content)
+
+
+def tree_labels(app: JitprofApp) -> list[str]:
+    w: Tree[Any] = app.screen.query_one("#calltree", Tree)
+    out: list[str] = []
+
+    def walk(node: Any, depth: int) -> None:
+        out.append("  " * depth + str(node.label).strip())
+        if node.is_expanded:
+            for c in node.children:
+                walk(c, depth + 1)
+
+    walk(w.root, 0)
+    return out
+
+
+def cursor_label(app: JitprofApp) -> str:
+    node = app.screen.query_one("#calltree", Tree).cursor_node
+    return "" if node is None else str(node.label).strip()
+
+
+def active_tab(app: JitprofApp) -> str:
+    return app.screen.query_one(TabbedContent).active
+
+
+# -- hot functions ------------------------------------------------------------------------------
+
+
+async def test_first_screen_and_status(slow: Profile) -> None:
+    app = JitprofApp(profile=slow)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert names(app)[:3] == ["HPHP::f_sort", "HPHP::f_str_replace", "HPHP::f_json_encode"]
+        assert rows(app)[0][:5] == ["58.14%", "58.39%", "1,164", "HPHP", "hhvm_demo"]
+        status = text(app, "#status")
+        assert "2,002 samples" in status and "945.160-947.673 s (2.513 s)" in status
+        assert "perf.script.gz" in status and "map perf-14089.map: 8 lines" in status
+        assert not app.screen.query_one("#warning").display
+        assert "All 100.0%" in text(app, "#kinds") and "HPHP 82.8%" in text(app, "#kinds")
+        assert app.focused is app.screen.query_one("#hot-table")
+
+
+async def test_missing_map_shows_a_warning(tmp_path: Path) -> None:
+    alone = tmp_path / "perf.script.gz"
+    alone.write_bytes(SLOW.read_bytes())
+    app = JitprofApp(profile=load_profile([str(alone)], search_tmp=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        warn = app.screen.query_one("#warning", Static)
+        assert warn.display and "no perf map for pid 14089" in str(warn.content)
+
+
+async def test_sort_keys_and_header_click() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert names(app) == ["HPHP::B", "PHP::A", "schedule", "HPHP::C", "main"]
+        await pilot.press("s")  # self -> total
+        assert app.state.sort == "total"
+        assert names(app) == ["main", "PHP::A", "HPHP::B", "schedule", "HPHP::C"]
+        assert "sorted by total" in text(app, "#hot-info")
+        await pilot.press("s", "s", "s")  # samples, kind, function
+        assert app.state.sort == "function"
+        assert names(app) == ["HPHP::B", "HPHP::C", "PHP::A", "main", "schedule"]
+        # clicking the Self header sorts by self again
+        table = app.screen.query_one("#hot-table", DataTable)
+        table.post_message(DataTable.HeaderSelected(table, table.ordered_columns[0].key, 0,
+                                                    table.ordered_columns[0].label))
+        await pilot.pause()
+        assert app.state.sort == "self" and names(app)[0] == "HPHP::B"
+
+
+async def test_kind_filter_and_relative_percentages() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("k")  # All -> PHP
+        assert app.state.kind is Kind.PHP and names(app) == ["PHP::A"]
+        await pilot.press("k")
+        assert app.state.kind is Kind.HPHP and names(app) == ["HPHP::B", "HPHP::C"]
+        assert [r[0] for r in rows(app)] == ["40.00%", "16.67%"]
+        await pilot.press("percent_sign")
+        assert app.state.relative and [r[0] for r in rows(app)] == ["70.59%", "29.41%"]
+        assert "(relative)" in text(app, "#hot-info")
+        await pilot.press("K", "K")  # back past PHP to All
+        assert app.state.kind is None and len(names(app)) == 5
+        await pilot.press("percent_sign")
+        assert not app.state.relative and rows(app)[0][0] == "40.00%"
+        # the kind buttons are links: app.kind('kernel')
+        await app.run_action("kind('kernel')")
+        await pilot.pause()
+        assert names(app) == ["schedule"]
+
+
+async def test_search_substring_regex_and_escape() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash")
+        inp = app.screen.query_one("#search", Input)
+        assert inp.display and app.focused is inp
+        await pilot.press("h", "p", "h", "p")
+        assert names(app) == ["HPHP::B", "HPHP::C"]
+        await pilot.press("enter")  # keep the search, back to the table
+        assert app.focused is app.screen.query_one("#hot-table")
+        assert names(app) == ["HPHP::B", "HPHP::C"] and "search 'hphp'" in text(app, "#hot-info")
+        await pilot.press("slash", "ctrl+u", "ctrl+r", *"B$|^m")
+        assert app.state.regex and names(app) == ["HPHP::B", "main"]
+        await pilot.press("(")  # a bad regex: rows stay, the error shows
+        assert names(app) == ["HPHP::B", "main"] and "bad regex" in text(app, "#hot-info")
+        await pilot.press("escape")  # clears the search
+        assert app.state.search == "" and len(names(app)) == 5 and not inp.display
+
+
+async def test_hot_table_is_limited_but_counts_everything() -> None:
+    b = ProfileBuilder("e")
+    t = b.thread(1, "x")
+    for i in range(HOT_LIMIT + 50):
+        b.add((b.frame(f"fn{i:05d}", Kind.NATIVE, "/x"),), t, 1 + i)
+    app = JitprofApp(profile=b.finish())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert len(names(app)) == HOT_LIMIT
+        assert f"top {HOT_LIMIT:,} of {HOT_LIMIT + 50:,} functions" in text(app, "#hot-info")
+        assert names(app)[0] == f"fn{HOT_LIMIT + 49:05d}"
+
+
+# -- callers / callees --------------------------------------------------------------------------
+
+
+async def test_enter_opens_callers_callees_and_backspace_goes_back() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "enter")  # PHP::A
+        assert active_tab(app) == "detail" and app.state.detail is not None
+        assert app.state.detail.name == "PHP::A"
+        assert "PHP::A" in text(app, "#detail-head")
+        assert "total 93.33%" in text(app, "#detail-head")
+        assert [r[0] + " " + r[-1] for r in rows(app, "#callers")] == [
+            "100.00% main", "14.29% PHP::A"]
+        assert [r[0] + " " + r[-1] for r in rows(app, "#callees")] == [
+            "57.14% HPHP::B", "17.86% HPHP::C", "14.29% PHP::A"]
+        assert app.focused is app.screen.query_one("#callers")
+        await pilot.press("enter")  # go to the caller: main
+        assert app.state.detail.name == "main" and names(app, "#callees") == [
+            "PHP::A", "HPHP::B"]
+        assert names(app, "#callers") == []
+        await pilot.press("tab")  # to the callees
+        assert app.focused is app.screen.query_one("#callees")
+        await pilot.press("down", "enter")  # HPHP::B
+        assert app.state.detail.name == "HPHP::B"
+        assert [h.name for h in app.state.history] == ["PHP::A", "main"]
+        await pilot.press("backspace")
+        assert app.state.detail.name == "main"
+        await pilot.press("backspace")
+        assert app.state.detail.name == "PHP::A" and app.state.history == []
+        await pilot.press("backspace")  # nothing further back: stays
+        assert app.state.detail.name == "PHP::A"
+
+
+# -- call tree ----------------------------------------------------------------------------------
+
+
+async def test_call_tree_lazy_hottest_path_and_invert() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("3")
+        assert active_tab(app) == "tree" and app.focused is app.screen.query_one("#calltree")
+        assert tree_labels(app) == ["100.00% all", "  100.00% main native"]
+        await pilot.press("h")  # hottest path from the root
+        assert tree_labels(app) == [
+            "100.00% all",
+            "  100.00% main native",
+            "    93.33% (self 10.00%) PHP::A PHP",
+            "      53.33% (self 33.33%) HPHP::B HPHP",  # the path ends here (schedule < self)
+            "      16.67% (self 16.67%) HPHP::C HPHP",
+            "      13.33% (self 13.33%) PHP::A PHP",
+            "    6.67% (self 6.67%) HPHP::B HPHP",
+        ]
+        assert cursor_label(app) == "53.33% (self 33.33%) HPHP::B HPHP"
+        await pilot.press("i")  # bottom-up
+        assert app.state.inverted
+        assert tree_labels(app) == [
+            "100.00% all",
+            "  40.00% HPHP::B HPHP",
+            "  23.33% PHP::A PHP",
+            "  20.00% schedule kernel",
+            "  16.67% HPHP::C HPHP",
+        ]
+        await pilot.press("down", "enter")  # expand HPHP::B: its callers, loaded now
+        assert tree_labels(app)[2:4] == ["    33.33% PHP::A PHP",
+                                         "    6.67% (self 6.67%) main native"]
+        await pilot.press("c")  # callers/callees of the node under the cursor
+        assert active_tab(app) == "detail" and app.state.detail is not None
+        assert app.state.detail.name == "HPHP::B"
+
+
+# -- flame graph --------------------------------------------------------------------------------
+
+
+async def test_flame_graph_keys() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("4")
+        fg = app.screen.query_one(FlameGraph)
+        assert active_tab(app) == "flame" and app.focused is fg
+        lines = fg.rows_as_text()
+        assert lines[0].startswith("all") and lines[1].startswith("main")
+        assert lines[2].startswith("PHP::A") and lines[2].endswith(" HPHP:…")  # 5 cells
+        assert text(app, "#breadcrumb") == "all"
+        await pilot.press("down", "down", "down")  # main > A > B (heaviest each time)
+        assert [f.name for f in app.state.flame_selected] == ["main", "PHP::A", "HPHP::B"]
+        assert text(app, "#flame-info").startswith("53.33% (self 33.33%) HPHP::B HPHP")
+        await pilot.press("right")
+        assert [f.name for f in app.state.flame_selected][-1] == "HPHP::C"
+        await pilot.press("left", "enter")  # zoom on B
+        assert text(app, "#breadcrumb") == "all › main › PHP::A › HPHP::B"
+        lines = fg.rows_as_text()
+        assert lines[0].rstrip() == "HPHP::B" and lines[1].startswith("schedule")
+        assert len(lines[1].rstrip()) == 80 * 6 // 16 or lines[1][80 * 6 // 16] == " "
+        await pilot.press("escape")  # zoom out one level: A fills the width
+        assert text(app, "#breadcrumb") == "all › main › PHP::A"
+        assert [f.name for f in app.state.flame_selected] == ["main", "PHP::A", "HPHP::B"]
+        await pilot.press("up", "up")  # up to the zoom root, not above it
+        assert [f.name for f in app.state.flame_selected] == ["main", "PHP::A"]
+        await pilot.press("escape", "escape", "escape")  # to the root and no further
+        assert text(app, "#breadcrumb") == "all"
+        assert [f.name for f in app.state.flame_selected] == ["main"]
+        await pilot.press("c")
+        assert active_tab(app) == "detail" and app.state.detail is not None
+        assert app.state.detail.name == "main"
+
+
+async def test_flame_graph_mouse() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("4")
+        fg = app.screen.query_one(FlameGraph)
+        # row 2 is main > A (cells 0..73) and main > B (74..79)
+        await pilot.click(FlameGraph, offset=(77, 2))
+        assert [f.name for f in app.state.flame_selected] == ["main", "HPHP::B"]
+        await pilot.click(FlameGraph, offset=(77, 2))  # again: zoom
+        assert text(app, "#breadcrumb") == "all › main › HPHP::B"
+        assert fg.rows_as_text()[0].rstrip() == "HPHP::B"
+
+
+# -- everywhere ---------------------------------------------------------------------------------
+
+
+async def test_tabs_help_palette_and_quit() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for key, tab in (("2", "detail"), ("3", "tree"), ("4", "flame"), ("1", "hot")):
+            await pilot.press(key)
+            assert active_tab(app) == tab
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = str(app.screen.query_one("#help-text", Static).content)
+        for _title, keys in key_sections():
+            for key, desc in keys:
+                assert key in help_text and desc in help_text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for want in ("Sort by total", "Kind: PHP", "Search", "Invert call tree",
+                     "Expand hottest path", "Go to Flame graph", "Keys",
+                     "Toggle relative percentages"):
+            assert want in titles
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+def test_every_key_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## The TUI"):]
+    for _title, keys in key_sections():
+        for key, desc in keys:
+            assert f"`{key}`" in section, (key, desc)
+
+
+# -- loading and swapping ------------------------------------------------------------------------
+
+
+async def test_loading_in_a_worker_with_progress(slow: Profile) -> None:
+    seen: list[tuple[int, int]] = []
+
+    def loader(progress: Any) -> Profile:
+        def spy(done: int, total: int) -> None:
+            seen.append((done, total))
+            progress(done, total)
+
+        return load_profile([str(SLOW)], search_tmp=False, progress=spy)
+
+    app = JitprofApp(loader=loader, inputs=[str(SLOW)])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not isinstance(app.screen, LoadingScreen)
+        assert names(app)[0] == "HPHP::f_sort"
+    assert seen and seen[-1] == (SLOW.stat().st_size, SLOW.stat().st_size)
+
+
+async def test_loading_failure_exits_with_the_message() -> None:
+    from jitprof.errors import InputError
+
+    def loader(progress: Any) -> Profile:
+        raise InputError("x.txt", "not perf script output", 3)
+
+    app = JitprofApp(loader=loader, inputs=["x.txt"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert app.error == ("x.txt:3: not perf script output", 1)
+    assert app.return_code == 1
+
+
+async def test_loading_screen_shows_bytes() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = LoadingScreen(["big.txt"])
+        await app.push_screen(screen)
+        screen.progress(3 << 20, 12 << 20)
+        await pilot.pause()
+        from textual.widgets import Label, ProgressBar
+
+        assert screen.query_one(ProgressBar).percentage == 0.25
+        assert str(screen.query_one("#loading-bytes", Label).content) == "3.0 MiB of 12.0 MiB"
+
+
+async def test_set_profile_keeps_the_view_state(slow: Profile) -> None:
+    app = JitprofApp(profile=slow)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#hot-table", DataTable)
+        assert names(app)[table.cursor_row] == "HPHP::f_sort"
+        await pilot.press("k", "k", "s")  # HPHP, by total: the cursor stays on f_sort
+        assert names(app)[table.cursor_row] == "HPHP::f_sort"
+        await pilot.press("down")
+        row = names(app)[table.cursor_row]
+        assert row != "HPHP::f_sort"
+        await pilot.press("4", "down", "down", "enter")
+        zoom = text(app, "#breadcrumb")
+        await pilot.press("1")
+        fresh = load_profile([str(SLOW)], search_tmp=False)  # a new Profile, same functions
+        app.set_profile(fresh)
+        await pilot.pause()
+        assert app.views is not None and app.views.profile is fresh
+        assert app.state.kind is Kind.HPHP and app.state.sort == "total"
+        assert names(app)[table.cursor_row] == row
+        await pilot.press("4")
+        assert text(app, "#breadcrumb") == zoom

@@ -1,0 +1,76 @@
+"""End to end: `jitprof demo` in a real terminal (tmux), driven by keys, read by capture-pane."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tools
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Tmux:
+    """One tmux server on a private socket (under tmp_path, so nothing stays in /tmp)."""
+
+    def __init__(self, socket: Path) -> None:
+        self.socket = str(socket)
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True,
+                              text=True, timeout=30)
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "demo").stdout
+
+    def wait_for(self, ok: Callable[[str], bool], what: str, timeout: float = 60) -> str:
+        end = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < end:
+            screen = self.screen()
+            if ok(screen):
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{what} not on the screen after {timeout} s:\n{screen}")
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    require_tools("tmux")
+    t = Tmux(tmp_path / "tmux.sock")
+    try:
+        yield t
+    finally:
+        t("kill-server")
+
+
+def test_demo_in_a_terminal(tmux: Tmux) -> None:
+    env = f"PYTHONPATH={ROOT}" + (
+        os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+    r = tmux("new-session", "-d", "-s", "demo", "-x", "120", "-y", "40", "-c", str(ROOT),
+             "-e", env, sys.executable, "-m", "jitprof", "demo")
+    assert r.returncode == 0, r.stderr
+    # the first screen: the hot functions of the slow sample, f_sort on top
+    screen = tmux.wait_for(lambda s: "HPHP::f_sort" in s, "HPHP::f_sort")
+    lines = screen.splitlines()
+    assert "2,002 samples" in screen and "map perf-14089.map: 8 lines" in screen
+    first_row = next(ln for ln in lines if "%" in ln and "HPHP" in ln and "::" in ln)
+    assert "58.14%" in first_row and "HPHP::f_sort" in first_row
+    tmux("send-keys", "-t", "demo", "4")  # the flame graph
+    tmux.wait_for(lambda s: "enter: zoom" in s and "PHP::Api_Handler::respond" in s,
+                  "the flame graph")
+    tmux("send-keys", "-t", "demo", "?")
+    tmux.wait_for(lambda s: "Everywhere" in s and "Command palette" in s, "the help")
+    tmux("send-keys", "-t", "demo", "Escape")
+    tmux.wait_for(lambda s: "Everywhere" not in s, "the help closing")
+    tmux("send-keys", "-t", "demo", "q")
+    end = time.monotonic() + 20
+    while tmux("has-session", "-t", "demo").returncode == 0 and time.monotonic() < end:
+        time.sleep(0.2)
+    assert tmux("has-session", "-t", "demo").returncode != 0, "q did not quit"
