@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from jitprof.errors import EmptyInputError, InputError
 from jitprof.intervals import Entry
-from jitprof.jittime import DumpNaming, DumpPlan, split_by_time, static_entries
+from jitprof.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time
 from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder, ProfileDiagnostics
 from jitprof.names import KERNEL_MIN_ADDR, is_jit_dso, jit_map_pid, map_name, perf_name_kind
 from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
@@ -303,9 +303,8 @@ def build_profile(
     for pid in sorted(wanted):
         jd = finder.find_jitdump(pid, input_dirs)
         if jd is not None:  # a jitdump names this process's JIT code, not its map
-            tl = jd.timeline()
-            resolved[pid], amb = static_entries(tl, wanted[pid])
-            dumps[pid] = (jd, tl, amb)
+            dumps[pid] = plan_dump(jd, jd.timeline(), wanted[pid])
+            resolved[pid] = dumps[pid].static
             continue
         maps = finder.find(pid, input_dirs)
         if not maps:
@@ -326,8 +325,8 @@ def build_profile(
             acc[0] += n
             acc[1] += w
         binned = False
-        split = split_by_time([(*k, n, w) for k, (n, w) in merged.items()], dumps, resolved, ev,
-                              frames, raw_jit, inlined, KERNEL_MIN_ADDR)
+        split = split_by_time([(*k, n, w) for k, (n, w) in merged.items()], dumps, ev, frames,
+                              raw_jit, inlined, KERNEL_MIN_ADDR)
         selected = [(*item, -1) for item in split.selected]
         overrides, dump_notes = split.overrides, split.namings
         for pid, new in split.new_frames.items():

@@ -410,3 +410,15 @@ async def test_set_profile_keeps_the_view_state(slow: Profile) -> None:
         assert names(app)[table.cursor_row] == row
         await pilot.press("4")
         assert text(app, "#breadcrumb") == zoom
+
+
+async def test_names_are_shown_verbatim_not_as_markup() -> None:
+    b = ProfileBuilder("e")
+    t = b.thread(1, "x")
+    b.add((b.frame("[unknown]", Kind.UNKNOWN, "[JIT]"),), t, 2)
+    b.add((b.frame("[b]bold[/b]", Kind.JIT, "[JIT]", ""),), t, 1)
+    app = JitprofApp(profile=b.finish())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        svg = app.export_screenshot()
+        assert "[unknown]" in svg and "[b]bold[/b]" in svg
