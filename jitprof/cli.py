@@ -414,3 +414,42 @@ def record(pids: list[int], duration: float | None, freq: int, event: str,
                f" samples in {m['times']['duration_s']:g} s, stopped by "
                f"{m['times']['stopped_by']}; maps: {', '.join(maps) or 'none'})", err=True)
     click.echo(f"jitprof: see it with: jitprof report {res.bundle}", err=True)
+
+
+# -- jitprof maps (issue 7) ------------------------------------------------------------------
+@main.command("maps")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--tidy", is_flag=True,
+              help="Write the FILEs as one compacted map to -o: later lines win, older "
+                   "ranges cut or split around them, sorted, no overlaps (perf then names "
+                   "every address as jitprof does).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Where --tidy writes (never one of the FILEs).")
+def maps_cmd(files: Sequence[str], fmt: str, tidy: bool, output: str | None) -> None:
+    """Health of perf maps: entries, bad lines (with numbers), overlaps, zero sizes, address
+    span, names by kind; with --tidy, a compacted map. The FILEs are never changed."""
+    import dataclasses
+    import json
+
+    from jitprof import maphealth
+    from jitprof.perfmap import load_perf_map
+
+    if tidy and not output:
+        raise click.UsageError("--tidy needs -o OUTPUT")
+    if output and not tidy:
+        raise click.UsageError("-o is for --tidy")
+    if output:
+        maphealth.check_output(output, list(files))
+    loaded = [load_perf_map(p) for p in files]
+    reports = [maphealth.check_map(p, pm) for p, pm in zip(files, loaded, strict=True)]
+    if fmt == "json":
+        click.echo(json.dumps([dataclasses.asdict(r) for r in reports], indent=2))
+    else:
+        click.echo("".join(maphealth.render_report(r) for r in reports), nl=False)
+    if tidy and output:
+        entries = maphealth.tidy(loaded)
+        maphealth.write_map(entries, output, list(files))
+        click.echo(f"wrote {output}: {len(entries):,} entries from "
+                   f"{sum(len(pm) for pm in loaded):,}", err=True)

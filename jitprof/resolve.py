@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from jitprof.errors import EmptyInputError, InputError
 from jitprof.intervals import Entry
-from jitprof.jittime import DumpNaming, DumpPlan, split_by_time, static_entries
+from jitprof.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time
 from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder, ProfileDiagnostics
 from jitprof.names import KERNEL_MIN_ADDR, is_jit_dso, jit_map_pid, map_name, perf_name_kind
 from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
@@ -288,9 +288,8 @@ def build_profile(
     for pid in sorted(wanted):
         jd = finder.find_jitdump(pid, input_dirs)
         if jd is not None:  # a jitdump names this process's JIT code, not its map
-            tl = jd.timeline()
-            resolved[pid], amb = static_entries(tl, wanted[pid])
-            dumps[pid] = (jd, tl, amb)
+            dumps[pid] = plan_dump(jd, jd.timeline(), wanted[pid])
+            resolved[pid] = dumps[pid].static
             continue
         maps = finder.find(pid, input_dirs)
         if not maps:
@@ -303,8 +302,7 @@ def build_profile(
     overrides: dict[int, Entry] = {}
     dump_notes: list[DumpNaming] = []
     if dumps:
-        split = split_by_time(selected, dumps, resolved, ev, frames, raw_jit, inlined,
-                              KERNEL_MIN_ADDR)
+        split = split_by_time(selected, dumps, ev, frames, raw_jit, inlined, KERNEL_MIN_ADDR)
         selected, overrides, dump_notes = split.selected, split.overrides, split.namings
         for pid, new in split.new_frames.items():
             used_by_pid[pid].update(new)

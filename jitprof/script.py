@@ -401,9 +401,11 @@ class ScriptReader:
                                 entry_ids: list[int] = found  # type: ignore[assignment]
                                 if len(stacks) >= _STACK_CACHE_MAX:
                                     stacks.clear()
+                                # [4]: (event, tid, comm) -> its times, if kept
+                                keep = self.keep_times and self._jit_stack(entry_ids)
                                 entry = stacks[frames_text] = [
                                     tuple(found), len(frame_lines) + 2, None, None,
-                                    self.keep_times and self._jit_stack(entry_ids)]
+                                    {} if keep else None]
                     if entry is not None:
                         stack = entry[0]
                         head = block[:nl]
@@ -435,8 +437,15 @@ class ScriptReader:
                                         entry[3] = acc
                                     ev.samples += 1
                                     ev.weight += w
-                                    if entry[4]:
-                                        self._keep_time(ev, (tid, comm, stack), t, w)
+                                    tmap = entry[4]
+                                    if tmap is not None:  # keep_times, a stack with JIT
+                                        tk = (ev.name, tid, comm)
+                                        times = tmap.get(tk)
+                                        if times is None:
+                                            times = tmap[tk] = self._times_of(
+                                                ev, (tid, comm, stack))
+                                        times.append(t)
+                                        times.append(w)
                                     if ev.time_last is None or t > ev.time_last:
                                         ev.time_last = t
                                     if ev.time_first is None or t < ev.time_first:
@@ -651,11 +660,15 @@ class ScriptReader:
         return any(is_jit_dso(frames[f].dso) for f in stack)
 
     @staticmethod
-    def _keep_time(ev: EventData, key: tuple[int, str, tuple[int, ...]], t: float | None,
-                   w: int) -> None:
+    def _times_of(ev: EventData, key: tuple[int, str, tuple[int, ...]]) -> array:
         a = ev.timed.get(key)
         if a is None:
             a = ev.timed[key] = array("d")
+        return a
+
+    def _keep_time(self, ev: EventData, key: tuple[int, str, tuple[int, ...]],
+                   t: float | None, w: int) -> None:
+        a = self._times_of(ev, key)
         a.append(math.nan if t is None else t)
         a.append(w)
 
