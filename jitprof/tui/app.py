@@ -277,7 +277,9 @@ class JitprofApp(App[None]):
         except Exception as e:  # a bug: the CLI prints one line
             self.post_message(LoadFailed(f"internal error: {type(e).__name__}: {e}", 70))
             return
-        self.post_message(ProfileLoaded(profile))
+        views = ProfileViews(profile)
+        views.hot  # noqa: B018 - the per-function sums, here rather than in the UI thread
+        self.post_message(ProfileLoaded(profile, views))
 
     def on_load_progress(self, msg: LoadProgress) -> None:
         if isinstance(self.screen, LoadingScreen):
@@ -286,17 +288,20 @@ class JitprofApp(App[None]):
     def on_profile_loaded(self, msg: ProfileLoaded) -> None:
         if isinstance(self.screen, LoadingScreen):
             self.pop_screen()
-        self.set_profile(msg.profile)
+        self.set_profile(msg.profile, msg.views)
 
     def on_load_failed(self, msg: LoadFailed) -> None:
         self.error = (msg.message, msg.exit_code)
         self.exit(return_code=msg.exit_code)
 
     # -- the profile -----------------------------------------------------------------------
-    def set_profile(self, profile: Profile) -> None:
+    def set_profile(self, profile: Profile, views: ProfileViews | None = None) -> None:
         """Show ``profile``; the view state (filters, focus, zoom, tree path) carries over
-        where its functions still exist."""
-        self.views = ProfileViews(profile)
+        where its functions still exist. A live view calls this again with each new
+        profile (from a thread: ``app.call_from_thread(app.set_profile, p, v)``), passing
+        ``views = ProfileViews(p)`` with ``views.hot`` already computed off the UI thread."""
+        self.views = views if views is not None and views.profile is profile else (
+            ProfileViews(profile))
         st = status(profile)
         main = self._main()
         main.query_one(StatusBar).show(st)
