@@ -85,25 +85,27 @@ class TimeSplit:
     namings: list[DumpNaming] = field(default_factory=list)
 
 
-# per process: the dump, its timeline and the ambiguous addresses (``static_entries``)
-DumpPlan = tuple[JitDump, JitTimeline, dict[int, list[CodeLoad]]]
+@dataclass(slots=True)
+class DumpPlan:
+    """One process's jitdump, looked up at the addresses its samples need."""
+
+    dump: JitDump
+    static: dict[int, Entry]  # address -> the load written last (as for a perf map)
+    ambiguous: dict[int, list[CodeLoad]]  # addresses loads of different names covered
+    first_load: dict[int, int]  # address -> time of the first load covering it
 
 
-def static_entries(tl: JitTimeline, addrs: set[int]
-                   ) -> tuple[dict[int, Entry], dict[int, list[CodeLoad]]]:
-    """Address -> the load written last (as for a perf map); and the addresses whose
-    covering loads have different names (their versions by time)."""
-    static: dict[int, Entry] = {}
-    ambiguous: dict[int, list[CodeLoad]] = {}
+def plan_dump(jd: JitDump, tl: JitTimeline, addrs: set[int]) -> DumpPlan:
+    plan = DumpPlan(jd, {}, {}, {})
     for a in addrs:
-        versions = tl.covering(a)
+        versions = tl.covering(a)  # by time
         if not versions:
             continue
-        last = max(versions, key=lambda c: c.order)
-        static[a] = load_entry(last)
+        plan.static[a] = load_entry(max(versions, key=lambda c: c.order))
+        plan.first_load[a] = versions[0].time
         if len({c.name for c in versions}) > 1:
-            ambiguous[a] = versions
-    return static, ambiguous
+            plan.ambiguous[a] = versions
+    return plan
 
 
 def _exact_positions(stack: tuple[int, ...], is_kernel: list[bool]) -> set[int]:
@@ -121,7 +123,6 @@ def _exact_positions(stack: tuple[int, ...], is_kernel: list[bool]) -> set[int]:
 def split_by_time(
     selected: list[Selected],
     dumps: dict[int, DumpPlan],
-    resolved: dict[int, dict[int, Entry]],
     ev: EventData,
     frames: list[RawFrame],
     raw_jit: list[bool],
@@ -130,8 +131,8 @@ def split_by_time(
 ) -> TimeSplit:
     """Re-cut the ``selected`` samples of processes named by a jitdump so that frames at
     reused addresses carry the name of the code there at the sample's time. New raw
-    frames are appended to ``frames`` and ``raw_jit``; ``resolved[pid]`` must hold the
-    static names (``static_entries``) of every wanted address."""
+    frames are appended to ``frames`` and ``raw_jit``; ``dumps`` (``plan_dump``) must
+    cover every address the stacks look up."""
     out = TimeSplit(selected=[])
     is_kernel = [f.addr >= kernel_min for f in frames]
     # the reader's times, under the stacks as selected (inlined frames left out)
@@ -149,7 +150,8 @@ def split_by_time(
     slack = time_slack_ns(all_times)
 
     plans: dict[int, tuple[DumpNaming, dict[int, list[CodeLoad]]]] = {}
-    for pid, (jd, _tl, amb) in dumps.items():
+    for pid, dp in dumps.items():
+        jd, amb = dp.dump, dp.ambiguous
         naming = DumpNaming(pid, jd.path, len(jd.loads), truncated=jd.truncated)
         out.namings.append(naming)
         if jd.arch_timestamp:
@@ -160,10 +162,6 @@ def split_by_time(
         plans[pid] = (naming, amb)
 
     # 1. is the samples' clock the dump's? (samples earlier than the code they hit)
-    first_load: dict[int, dict[int, int]] = {}
-    for pid, (_jd, tl, _amb) in dumps.items():
-        first_load[pid] = {a: min(c.time for c in tl.covering(a))
-                           for a in resolved.get(pid, {})}
     for pid, tid, comm, stack, _n, _w in selected:
         plan = plans.get(pid)
         if plan is None or plan[0].fallback is not None:
@@ -172,19 +170,17 @@ def split_by_time(
         times = timed.get((tid, comm, stack))
         if times is None:
             continue
-        fl = first_load[pid]
+        fl = dumps[pid].first_load
         exact = _exact_positions(stack, is_kernel)
         need = max((fl.get(frames[f].addr if i in exact else frames[f].addr - 1, -1)
                     for i, f in enumerate(stack) if raw_jit[f]), default=-1)
         if need < 0:
             continue
-        for k in range(0, len(times), 2):
-            t = times[k]
-            if math.isnan(t):
-                continue
-            naming.checked += 1
-            if round(t * 1e9) + slack < need:
-                naming.early += 1
+        ts = times[0::2]
+        naming.checked += len(ts) - sum(map(math.isnan, ts))
+        # a sample is impossible if it ran code before that code was loaded (in C: a
+        # comparison per sample; NaN compares false)
+        naming.early += sum(map(((need - slack) / 1e9).__gt__, ts))
     for naming, _amb in plans.values():
         if naming.fallback is None and naming.early > MAX_EARLY_SHARE * naming.checked:
             naming.fallback = (f"{naming.early:,} of {naming.checked:,} sample times are earlier "
@@ -194,6 +190,7 @@ def split_by_time(
     # 2. split the stacks that hold an ambiguous address
     synth: dict[tuple[int, int], int] = {}  # (raw frame id, load order) -> new raw frame id
     reused: dict[int, set[int]] = {}  # pid -> ambiguous addresses met in stacks
+    resolved = {pid: dp.static for pid, dp in dumps.items()}
 
     def synthetic(pid: int, fid: int, c: CodeLoad) -> int:
         key = (fid, c.order)

@@ -40,6 +40,18 @@ def is_profile_json(path: str) -> bool:
     return path.lower().endswith(".json")
 
 
+def json_text(x: object) -> str:
+    """Compact JSON, UTF-8 as is; a string holding undecodable input bytes (lone surrogates
+    from perf text read with surrogateescape) is \\u-escaped instead, so the file stays
+    valid UTF-8 and reads back to the same string."""
+    text = json.dumps(x, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(x, ensure_ascii=True, separators=(",", ":"))
+    return text
+
+
 # -- writing --------------------------------------------------------------------------------
 def _diag_doc(d: ProfileDiagnostics) -> dict[str, Any]:
     out = {}
@@ -51,8 +63,7 @@ def _diag_doc(d: ProfileDiagnostics) -> dict[str, Any]:
 
 def write_profile_json(profile: Profile, out: IO[str]) -> None:
     """Write ``profile``: one frame, thread or stack per line, so a diff reads well."""
-    def dump(x: object) -> str:
-        return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
+    dump = json_text
 
     def block(key: str, items: list[str], last: bool = False) -> None:
         out.write(f' "{key}": [')

@@ -5,18 +5,19 @@ Weights are the profile's (periods, or 1 per sample); every percentage says what
 relative to. Frames are identified across profiles by their ``Frame`` (name, kind, dso),
 never by id, so a view state survives swapping in a new profile (``jitprof top``).
 
-Costs: ``HotTable`` computes ``Profile.function_stats`` once (O(frames on all stacks));
-``CallTree`` nodes keep the indices of the stacks through them and group them only when
-asked for children (O(stacks through the node)); ``FlameTree`` merges all stacks into one
-prefix tree once (O(frames on all stacks)), after which a layout touches only the nodes at
-least one cell wide.
+Costs: ``HotTable`` computes ``Profile.function_stats`` once (O(frames on all stacks)).
+Call trees and the flame graph share a ``StackIndex``: the stacks sorted as root-first
+paths (one sort), where every call path is a contiguous range, so a node's children cost
+O(children x log stacks) and a flame layout touches only the nodes at least one cell wide.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
 
@@ -91,16 +92,20 @@ class HotTable:
              st.total_samples)
             for st in profile.function_stats()
         ]
+        self._shares: list[KindShare] | None = None
 
     def kind_shares(self) -> list[KindShare]:
         """All, then each kind present, with its share of the self weight (the leaf's kind)."""
-        ks = self.profile.kind_stats()
-        out = [KindShare(None, self.total, 100.0 if self.total else 0.0, "All")]
-        for k in KIND_ORDER:
-            w = ks[k][0]
-            if w or any(f.kind is k for f, *_ in self._all):
-                out.append(KindShare(k, w, pct(w, self.total), k.value))
-        return out
+        if self._shares is None:
+            ks = self.profile.kind_stats()
+            present = {r[0].kind for r in self._all}
+            out = [KindShare(None, self.total, 100.0 if self.total else 0.0, "All")]
+            for k in KIND_ORDER:
+                w = ks[k][0]
+                if w or k in present:
+                    out.append(KindShare(k, w, pct(w, self.total), k.value))
+            self._shares = out
+        return self._shares
 
     def view(
         self,
@@ -112,34 +117,38 @@ class HotTable:
         limit: int | None = None,
     ) -> HotView:
         match = compile_search(search, regex)
+        key = _sort_key(sort)
         sel = [r for r in self._all if (kind is None or r[0].kind is kind)
                and (match is None or match(r[0].name))]
         denom = sum(r[1] for r in sel) if relative else self.total
+        sel.sort(key=key)
+        matched = len(sel)
+        if limit is not None:
+            sel = sel[:limit]
         rows = [HotRow(f, sw, tw, ss, ts, pct(sw, denom), pct(tw, denom))
                 for f, sw, tw, ss, ts in sel]
-        rows.sort(key=_sort_key(sort))
-        matched = len(rows)
-        if limit is not None:
-            rows = rows[:limit]
         return HotView(rows, matched, denom, relative)
 
 
-def _sort_key(sort: str) -> Callable[[HotRow], tuple[object, ...]]:
+_Stat = tuple[Frame, int, int, int, int]  # frame, self, total, self samples, total samples
+
+
+def _sort_key(sort: str) -> Callable[[_Stat], tuple[object, ...]]:
     """Numbers descending, texts ascending; ties by self, total, name, dso (a total order)."""
-    tail: Callable[[HotRow], tuple[object, ...]] = lambda r: (  # noqa: E731
-        -r.self_weight, -r.total_weight, r.frame.name, r.frame.dso)
+    tail: Callable[[_Stat], tuple[object, ...]] = lambda r: (  # noqa: E731
+        -r[1], -r[2], r[0].name, r[0].dso)
     if sort == "self":
         return tail
     if sort == "total":
-        return lambda r: (-r.total_weight, *tail(r))
+        return lambda r: (-r[2], *tail(r))
     if sort == "samples":
-        return lambda r: (-r.self_samples, -r.total_samples, *tail(r))
+        return lambda r: (-r[3], -r[4], *tail(r))
     if sort == "kind":
-        return lambda r: (KIND_ORDER.index(r.frame.kind), *tail(r))
+        return lambda r: (KIND_ORDER.index(r[0].kind), *tail(r))
     if sort == "function":
-        return lambda r: (r.frame.name, r.frame.dso, *tail(r))
+        return lambda r: (r[0].name, r[0].dso, *tail(r))
     if sort == "dso":
-        return lambda r: (r.frame.dso, *tail(r))
+        return lambda r: (r[0].dso, *tail(r))
     raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORT_KEYS)}")
 
 
@@ -226,21 +235,67 @@ def _frame_id(profile: Profile, frame: Frame) -> int | None:
     return None
 
 
-# -- call trees -----------------------------------------------------------------------------
+# -- call trees and the flame graph: one sorted index of the stacks ------------------------
+
+
+class StackIndex:
+    """The profile's stacks as paths from the tree's root side (outermost caller first,
+    or, ``inverted``, leaf first), sorted. Every call path is then one contiguous range of
+    that order: a node is (prefix length, lo, hi), its children are found by bisection
+    (O(children x log stacks), whatever the samples under it) and the weight of any range
+    comes from prefix sums. Building costs one sort of the stacks (C comparisons)."""
+
+    def __init__(self, profile: Profile, inverted: bool = False) -> None:
+        keys = profile.stacks if inverted else [s[::-1] for s in profile.stacks]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        self.keys: list[tuple[int, ...]] = [keys[i] for i in order]
+        self.cum_weight = list(accumulate((profile.stack_weight[i] for i in order), initial=0))
+        self.cum_samples = list(accumulate((profile.stack_samples[i] for i in order),
+                                           initial=0))
+        self.size = len(order)
+
+    def weight(self, lo: int, hi: int) -> int:
+        return self.cum_weight[hi] - self.cum_weight[lo]
+
+    def samples(self, lo: int, hi: int) -> int:
+        return self.cum_samples[hi] - self.cum_samples[lo]
+
+    def ends(self, depth: int, lo: int, hi: int) -> int:
+        """Where the stacks that end at this node (exactly ``depth`` frames) stop: they
+        sort first in the range."""
+        if lo >= hi:
+            return lo
+        return bisect_right(self.keys, self.keys[lo][:depth], lo, hi)
+
+    def split(self, depth: int, lo: int, hi: int) -> list[tuple[int, int, int]]:
+        """The children of node (depth, lo, hi): (frame id, lo, hi) in frame-id order."""
+        keys = self.keys
+        out: list[tuple[int, int, int]] = []
+        i = self.ends(depth, lo, hi)
+        if i >= hi:
+            return out
+        prefix = keys[lo][:depth]
+        while i < hi:
+            fid = keys[i][depth]
+            j = bisect_left(keys, (*prefix, fid + 1), i, hi)
+            out.append((fid, i, j))
+            i = j
+        return out
 
 
 @dataclass(slots=True)
 class CallNode:
     """A call path: ``path`` is frame ids from the tree's root side (outermost caller for
     top-down, the leaf for bottom-up). ``weight``: stacks through the path;
-    ``self_weight``: stacks that end there. ``_stacks``: indices of those stacks."""
+    ``self_weight``: stacks that end there. ``lo``/``hi``: its range in the StackIndex."""
 
     path: tuple[int, ...]
     weight: int
     samples: int
     self_weight: int
     self_samples: int
-    _stacks: list[int] = field(repr=False)
+    lo: int = field(repr=False)
+    hi: int = field(repr=False)
     _children: list[CallNode] | None = field(default=None, repr=False)
 
     @property
@@ -253,16 +308,19 @@ class CallTree:
     bottom-up (roots are leaves, children their callers: a root's weight is its function's
     self weight). Children are computed when first asked for and sorted by weight."""
 
-    def __init__(self, profile: Profile, inverted: bool = False) -> None:
+    def __init__(self, profile: Profile, inverted: bool = False,
+                 index: StackIndex | None = None) -> None:
         self.profile = profile
         self.inverted = inverted
+        self.index = index if index is not None else StackIndex(profile, inverted)
         self.total = profile.weight
-        ids = list(range(len(profile.stacks)))
-        self.root = CallNode((), profile.weight, profile.samples, 0, 0, ids)
-        self.root.self_weight = sum(profile.stack_weight[i] for i in ids
-                                    if not profile.stacks[i])
-        self.root.self_samples = sum(profile.stack_samples[i] for i in ids
-                                     if not profile.stacks[i])
+        self.root = self._node((), 0, self.index.size)
+
+    def _node(self, path: tuple[int, ...], lo: int, hi: int) -> CallNode:
+        ix = self.index
+        end = ix.ends(len(path), lo, hi)
+        return CallNode(path, ix.weight(lo, hi), ix.samples(lo, hi), ix.weight(lo, end),
+                        ix.samples(lo, end), lo, hi)
 
     def frame(self, node: CallNode) -> Frame | None:
         return self.profile.frames[node.path[-1]] if node.path else None
@@ -270,25 +328,10 @@ class CallTree:
     def children(self, node: CallNode) -> list[CallNode]:
         if node._children is not None:
             return node._children
-        d = node.depth
-        p = self.profile
-        groups: dict[int, list[int]] = {}
-        for i in node._stacks:
-            st = p.stacks[i]
-            if len(st) > d:
-                fid = st[d] if self.inverted else st[len(st) - 1 - d]
-                groups.setdefault(fid, []).append(i)
-        out = []
-        for fid, idx in groups.items():
-            w = s = selfw = selfs = 0
-            for i in idx:
-                w += p.stack_weight[i]
-                s += p.stack_samples[i]
-                if len(p.stacks[i]) == d + 1:
-                    selfw += p.stack_weight[i]
-                    selfs += p.stack_samples[i]
-            out.append(CallNode((*node.path, fid), w, s, selfw, selfs, idx))
-        out.sort(key=lambda n: (-n.weight, p.frames[n.path[-1]].name, n.path[-1]))
+        out = [self._node((*node.path, fid), lo, hi)
+               for fid, lo, hi in self.index.split(node.depth, node.lo, node.hi)]
+        frames = self.profile.frames
+        out.sort(key=lambda n: (-n.weight, frames[n.path[-1]].name, n.path[-1]))
         node._children = out
         return out
 
@@ -319,54 +362,59 @@ class CallTree:
         return out
 
 
-# -- flame graph ----------------------------------------------------------------------------
-
-
 class FlameTree:
-    """All stacks merged into one prefix tree, root (node 0, "all") at the top, children
-    left-heavy (heaviest first, ties by name). Arrays indexed by node id."""
+    """The top-down tree of all stacks for the flame graph, root (node 0, "all") at the
+    top, children left-heavy (heaviest first, ties by name). Nodes are small ints made
+    when first reached (a layout reaches only what it draws), over a ``StackIndex``."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, index: StackIndex | None = None) -> None:
         self.profile = profile
-        frames = profile.frames
-        parent = [-1]
-        frame = [-1]
-        weight = [0]
-        selfw = [0]
-        index: dict[tuple[int, int], int] = {}
-        get = index.get
-        for stack, w, _s, _t in profile.iter_stacks():
-            node = 0
-            weight[0] += w
-            for fid in reversed(stack):
-                key = (node, fid)
-                child = get(key)
-                if child is None:
-                    child = index[key] = len(parent)
-                    parent.append(node)
-                    frame.append(fid)
-                    weight.append(0)
-                    selfw.append(0)
-                weight[child] += w
-                node = child
-            selfw[node] += w
-        children: list[list[int]] = [[] for _ in parent]
-        for n in range(1, len(parent)):
-            children[parent[n]].append(n)
-        for kids in children:
-            if len(kids) > 1:
-                kids.sort(key=lambda n: (-weight[n], frames[frame[n]].name, frame[n]))
-        self.parent = parent
-        self.frame_id = frame
-        self.weight = weight
-        self.self_weight = selfw
-        self.children = children
+        self.index = index if index is not None else StackIndex(profile)
+        self._depth = [0]
+        self._lo = [0]
+        self._hi = [self.index.size]
+        self._parent = [-1]
+        self._frame = [-1]
+        self._children: dict[int, list[int]] = {}
 
     def __len__(self) -> int:
-        return len(self.parent)
+        """Nodes made so far."""
+        return len(self._parent)
+
+    def weight(self, node: int) -> int:
+        return self.index.weight(self._lo[node], self._hi[node])
+
+    def self_weight(self, node: int) -> int:
+        lo = self._lo[node]
+        return self.index.weight(lo, self.index.ends(self._depth[node], lo, self._hi[node]))
+
+    def parent(self, node: int) -> int:
+        return self._parent[node]
+
+    def frame_id(self, node: int) -> int:
+        return self._frame[node]
+
+    def children(self, node: int) -> list[int]:
+        kids = self._children.get(node)
+        if kids is not None:
+            return kids
+        kids = []
+        d = self._depth[node] + 1
+        for fid, lo, hi in self.index.split(d - 1, self._lo[node], self._hi[node]):
+            kids.append(len(self._parent))
+            self._depth.append(d)
+            self._lo.append(lo)
+            self._hi.append(hi)
+            self._parent.append(node)
+            self._frame.append(fid)
+        frames = self.profile.frames
+        w = self.weight
+        kids.sort(key=lambda n: (-w(n), frames[self._frame[n]].name, self._frame[n]))
+        self._children[node] = kids
+        return kids
 
     def frame(self, node: int) -> Frame | None:
-        f = self.frame_id[node]
+        f = self._frame[node]
         return self.profile.frames[f] if f >= 0 else None
 
     def name(self, node: int) -> str:
@@ -376,15 +424,15 @@ class FlameTree:
     def path(self, node: int) -> list[int]:
         """Nodes from the root (0) to ``node``, both included."""
         out = [node]
-        while self.parent[out[-1]] >= 0:
-            out.append(self.parent[out[-1]])
+        while self._parent[out[-1]] >= 0:
+            out.append(self._parent[out[-1]])
         return out[::-1]
 
     def find(self, frames: Iterable[Frame]) -> int:
         """The deepest node along a path of Frames from the root's children (0 if none)."""
         node = 0
         for fr in frames:
-            nxt = next((c for c in self.children[node] if self.frame(c) == fr), None)
+            nxt = next((c for c in self.children(node) if self.frame(c) == fr), None)
             if nxt is None:
                 break
             node = nxt
@@ -437,22 +485,21 @@ def flame_layout(tree: FlameTree, root: int, width: int, max_depth: int | None =
     them; children are heaviest first, so the cost is that of the boxes drawn."""
     boxes: list[FlameBox] = []
     rows: list[list[FlameBox]] = []
-    total = tree.weight[root]
+    total = tree.weight(root)
     if width <= 0 or total <= 0:
         return FlameLayout(root, width, boxes, rows, {})
     weight = tree.weight
-    children = tree.children
-    frame_id = tree.frame_id
     frames = tree.profile.frames
     # (node, start weight offset, depth); children are visited left to right
     todo = [(root, 0, 0)]
     while todo:
         node, start, depth = todo.pop()
+        w = weight(node)
         x0 = width * start // total
-        x1 = width * (start + weight[node]) // total
+        x1 = width * (start + w) // total
         if x1 <= x0:
             continue
-        fid = frame_id[node]
+        fid = tree.frame_id(node)
         if fid >= 0:
             fr = frames[fid]
             box = FlameBox(node, x0, x1 - x0, depth, clip(fr.name, x1 - x0), fr.kind)
@@ -463,11 +510,12 @@ def flame_layout(tree: FlameTree, root: int, width: int, max_depth: int | None =
             continue
         off = start
         pending = []
-        for c in children[node]:
-            if weight[c] * width < total:
+        for c in tree.children(node):
+            cw = weight(c)
+            if cw * width < total:
                 break  # this one and all lighter ones are under a cell
             pending.append((c, off, depth + 1))
-            off += weight[c]
+            off += cw
         todo.extend(reversed(pending))
     for b in boxes:
         while len(rows) <= b.depth:
@@ -488,6 +536,7 @@ class ProfileViews:
         self.profile = profile
         self._hot: HotTable | None = None
         self._trees: dict[bool, CallTree] = {}
+        self._index: dict[bool, StackIndex] = {}
         self._flame: FlameTree | None = None
 
     @property
@@ -496,16 +545,22 @@ class ProfileViews:
             self._hot = HotTable(self.profile)
         return self._hot
 
+    def index(self, inverted: bool) -> StackIndex:
+        ix = self._index.get(inverted)
+        if ix is None:
+            ix = self._index[inverted] = StackIndex(self.profile, inverted)
+        return ix
+
     def tree(self, inverted: bool) -> CallTree:
         t = self._trees.get(inverted)
         if t is None:
-            t = self._trees[inverted] = CallTree(self.profile, inverted)
+            t = self._trees[inverted] = CallTree(self.profile, inverted, self.index(inverted))
         return t
 
     @property
     def flame(self) -> FlameTree:
         if self._flame is None:
-            self._flame = FlameTree(self.profile)
+            self._flame = FlameTree(self.profile, self.index(False))
         return self._flame
 
     def sandwich(self, frame: Frame) -> Sandwich:

@@ -484,9 +484,9 @@ def test_pprof_tiny_by_hand(profiles: dict[str, Profile]) -> None:
     assert msg.period == round(10100 / 12)  # 12 samples, 10,100 ns
     assert msg.duration_nanos == 2_500_000_000
     files = [st[m.filename] for m in msg.mapping]
-    # ELF files first, then the heaviest: pid 100's JIT code (8,000 ns) under its map's name,
-    # pid 200's (1,700 ns) without a map, the kernel (1,000 ns)
-    assert files == ["/usr/bin/app", "/maps/perf-100.map", "[JIT]", "[kernel.kallsyms]"]
+    # ELF files first, then by self weight: pid 100's JIT code (8,000 ns) under its map's
+    # name, the kernel (1,000 ns), pid 200's JIT code without a map (700 ns)
+    assert files == ["/usr/bin/app", "/maps/perf-100.map", "[kernel.kallsyms]", "[JIT]"]
     fib = next(f.id for f in msg.function if st[f.name] == 'JS:*fib <&"> ü')
     fib_locs = {loc.id: st[msg.mapping[loc.mapping_id - 1].filename] for loc in msg.location
                 if loc.line[0].function_id == fib}
@@ -504,6 +504,39 @@ def test_speedscope_tiny_by_hand(profiles: dict[str, Profile]) -> None:
     assert first["weights"] == [3000, 5000]
     assert second["samples"] == [[0, 2, 3], [0, 4], [5]]
     assert doc["shared"]["frames"][5] == {"name": "[no stack]", "file": "[unknown]"}
+
+
+def test_pprof_demo_mappings(profiles: dict[str, Profile]) -> None:
+    """The demo: mapping[0] is the demo binary (pprof's main binary), JIT code is in a
+    mapping named by the recording's perf map, and the JIT functions are there."""
+    msg = read_pprof(exporter_named("pprof")().render(profiles["demo"]))
+    st = msg.string_table
+    files = [st[m.filename] for m in msg.mapping]
+    assert files[0].endswith("/samples/hhvm-demo/hhvm_demo")
+    jit = next(m.id for m in msg.mapping if st[m.filename] == str(DEMO / "perf-14089.map"))
+    fnames = {f.id: st[f.name] for f in msg.function}
+    jit_functions = {fnames[loc.line[0].function_id] for loc in msg.location
+                     if loc.mapping_id == jit}
+    assert {"PHP::Api_Handler::respond", "PHP::Api_Router::route", "PHP::Api_View::render",
+            "HHVM::enterTCHelper"} <= jit_functions
+    assert all(n.startswith(("PHP::", "HHVM::", "HPHP::", "[unknown]")) for n in jit_functions)
+
+
+def test_undecodable_bytes_in_names() -> None:
+    """perf text is read with surrogateescape: a name may hold bytes that are not UTF-8.
+    Folded writes the bytes back; JSON formats escape them (valid UTF-8, exact read-back);
+    pprof strings must be UTF-8, so there they become U+FFFD."""
+    b = ProfileBuilder("cpu-clock")
+    f = b.frame("bad\udcffname", Kind.NATIVE, "/lib/\udcfe.so")
+    b.add((f,), b.thread(1, "a\udcfd"), 5, 1)
+    p = b.finish()
+    p.diagnostics.has_period = True
+    assert exporter_named("folded")().render(p) == b"bad\xffname 5\n"
+    doc = json.loads(exporter_named("speedscope")().render(p).decode("utf-8"))
+    assert doc["shared"]["frames"][0] == {"name": "bad\udcffname", "file": "/lib/\udcfe.so"}
+    assert parse_profile_json(exporter_named("json")().render(p).decode("utf-8"), "x") == p
+    msg = read_pprof(exporter_named("pprof")().render(p))
+    assert {"bad\ufffdname", "/lib/\ufffd.so", "a\ufffd"} <= set(msg.string_table)
 
 
 # -- the pprof module is protoc's output for the vendored schema ----------------------------

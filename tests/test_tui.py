@@ -410,3 +410,33 @@ async def test_set_profile_keeps_the_view_state(slow: Profile) -> None:
         assert names(app)[table.cursor_row] == row
         await pilot.press("4")
         assert text(app, "#breadcrumb") == zoom
+
+
+async def test_names_are_shown_verbatim_not_as_markup() -> None:
+    b = ProfileBuilder("e")
+    t = b.thread(1, "x")
+    b.add((b.frame("[unknown]", Kind.UNKNOWN, "[JIT]"),), t, 2)
+    b.add((b.frame("[b]bold[/b]", Kind.JIT, "[JIT]", ""),), t, 1)
+    app = JitprofApp(profile=b.finish())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        svg = app.export_screenshot()
+        assert "[unknown]" in svg and "[b]bold[/b]" in svg
+
+
+async def test_mouse_kind_button_and_rows() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert str(app.screen.query_one("#kinds", Static).content).startswith(
+            " All 100.0%   PHP 23.3% ")
+        await pilot.click("#kinds", offset=(16, 0))  # on "PHP 23.3%"
+        assert app.state.kind is Kind.PHP and names(app) == ["PHP::A"]
+        await pilot.click("#kinds", offset=(3, 0))  # on "All"
+        assert app.state.kind is None
+        # a row: the first click moves the cursor, the second opens it (header is row 0)
+        await pilot.click("#hot-table", offset=(30, 2))
+        assert active_tab(app) == "hot"
+        await pilot.click("#hot-table", offset=(30, 2))
+        assert active_tab(app) == "detail" and app.state.detail is not None
+        assert app.state.detail.name == "PHP::A"

@@ -283,9 +283,23 @@ def test_views_agree_with_profile(seed: int) -> None:
         f: s.self_weight for f, s in stats.items() if s.self_weight}
 
     ft = FlameTree(p)
-    assert ft.weight[0] == p.weight
-    for n in range(len(ft)):
-        assert ft.weight[n] == ft.self_weight[n] + sum(ft.weight[c] for c in ft.children[n])
+    assert ft.weight(0) == p.weight
+    todo = [0]
+    while todo:  # every node, made on the way
+        n = todo.pop()
+        kids = ft.children(n)
+        assert ft.weight(n) == ft.self_weight(n) + sum(ft.weight(c) for c in kids)
+        todo.extend(kids)
+    # the same tree as the top-down call tree
+    def shape(t: CallTree, node: object) -> list[object]:
+        return [(t.frame(c), c.weight, c.self_weight, shape(t, c))  # type: ignore[arg-type]
+                for c in t.children(node)]  # type: ignore[arg-type]
+
+    def fshape(n: int) -> list[object]:
+        return [(ft.frame(c), ft.weight(c), ft.self_weight(c), fshape(c))
+                for c in ft.children(n)]
+
+    assert shape(td, td.root) == fshape(0)
     for width in (7, 80, 333):
         lay = flame_layout(ft, 0, width)
         for row in lay.rows:
@@ -294,7 +308,7 @@ def test_views_agree_with_profile(seed: int) -> None:
             for b2 in row:
                 assert 0 <= b2.x and b2.x + b2.width <= width and len(b2.label) <= b2.width
                 if b2.depth:  # inside its parent
-                    par = lay.by_node[ft.parent[b2.node]]
+                    par = lay.by_node[ft.parent(b2.node)]
                     assert par.x <= b2.x and b2.x + b2.width <= par.x + par.width
 
     for f, s in stats.items():

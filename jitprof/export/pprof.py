@@ -7,13 +7,14 @@ from google/pprof; ``profile_pb2`` is generated from it by ``protoc`` from grpci
 
 Layout: one Function per jitprof frame; one Mapping per dso, and for JIT code one per
 process's perf map, named by the map's path (``[JIT]`` for processes whose JIT frames were
-named without one); ELF files first, heaviest first (pprof takes mapping[0] as the main
-binary). One Location per (frame, mapping) (jitprof keeps no addresses: address 0). One
-Sample per (stack, thread), leaf first, labels ``pid`` and ``comm``. Sample types:
-``samples/count``, plus ``cpu/nanoseconds`` (cpu-clock, task-clock) or ``EVENT/count``
-(other events) when the input had periods; the default sample type follows ``--weight``.
-``period`` is the mean period (perf's period varies with ``-F``); ``duration_nanos`` is
-the time span; ``time_nanos`` stays 0: perf timestamps are not wall-clock time.
+named without one); ELF files first, the one defining ``main`` first of all, then by self
+weight (pprof takes mapping[0] as the main binary). One Location per (frame, mapping)
+(jitprof keeps no addresses: address 0). One Sample per (stack, thread), leaf first,
+labels ``pid`` and ``comm``. Sample types: ``samples/count``, plus ``cpu/nanoseconds``
+(cpu-clock, task-clock) or ``EVENT/count`` (other events) when the input had periods; the
+default sample type follows ``--weight``. ``period`` is the mean period (perf's period
+varies with ``-F``); ``duration_nanos`` is the time span; ``time_nanos`` stays 0: perf
+timestamps are not wall-clock time.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import BinaryIO
 from jitprof import __version__
 from jitprof.export import profile_pb2 as pb
 from jitprof.export.base import Exporter, is_clock_event
-from jitprof.model import Profile
+from jitprof.model import Kind, Profile
 
 JIT_DSO = "[JIT]"
 
@@ -38,6 +39,10 @@ class _Strings:
         i = self.ids.get(s)
         if i is None:
             i = self.ids[s] = len(self.table)
+            try:
+                s.encode("utf-8")
+            except UnicodeEncodeError:  # undecodable input bytes: proto strings are UTF-8
+                s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             self.table.append(s)
         return i
 
@@ -92,16 +97,25 @@ class PprofExporter(Exporter):
         mtables = {j: [j if d == JIT_DSO else d for d in dsos] for j in set(thread_jit)}
         used: dict[str, set[int]] = {j: set() for j in mtables}
         weight: dict[str, int] = dict.fromkeys([d for d in dsos if d != JIT_DSO], 0)
+        self_weight = dict(weight)
         is_jit: dict[str, bool] = dict.fromkeys(weight, False)
         for stack, w, _n, t in profile.iter_stacks():
             j = thread_jit[t]
             used[j].update(stack)
-            for name in set(map(mtables[j].__getitem__, stack)):
+            mt = mtables[j]
+            for name in set(map(mt.__getitem__, stack)):
                 weight[name] = weight.get(name, 0) + w
                 is_jit.setdefault(name, name == j)
+            if stack:
+                self_weight[mt[stack[0]]] = self_weight.get(mt[stack[0]], 0) + w
+        # the executable is the file that defines main (libc's frames are under every stack
+        # too, so total weight cannot tell them apart)
+        has_main = {f.dso for f in profile.frames if f.name == "main" and f.kind is Kind.NATIVE}
 
-        def order(m: str) -> tuple[int, int, str]:
-            return (0 if m.startswith("/") and not is_jit[m] else 1, -weight[m], m)
+        def order(m: str) -> tuple[int, int, int, int, str]:
+            elf = m.startswith("/") and not is_jit[m]
+            return (0 if elf else 1, 0 if m in has_main else 1, -self_weight.get(m, 0),
+                    -weight[m], m)
 
         mapping_id: dict[str, int] = {}
         for m in sorted(weight, key=order):

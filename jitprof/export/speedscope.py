@@ -10,12 +10,12 @@ task-clock, "none" for other events) or samples ("none").
 
 from __future__ import annotations
 
-import json
 from typing import Any, BinaryIO
 
 from jitprof import __version__
 from jitprof.export.base import Exporter, weight_unit
 from jitprof.model import Profile
+from jitprof.profilefile import json_text
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 
@@ -70,5 +70,4 @@ class SpeedscopeExporter(Exporter):
         }
 
     def write(self, profile: Profile, out: BinaryIO) -> None:
-        text = json.dumps(self.document(profile), ensure_ascii=False, separators=(",", ":"))
-        out.write(text.encode("utf-8", "surrogateescape") + b"\n")
+        out.write(json_text(self.document(profile)).encode("utf-8") + b"\n")

@@ -60,7 +60,7 @@ from jitprof.views import (
 
 Loader = Callable[[Callable[[int, int], None]], Profile]
 
-HOT_LIMIT = 1000  # rows drawn in the hot table (search or filter to reach the others)
+HOT_LIMIT = 300  # rows in the hot table (DataTable measures every cell: ~1 ms a row)
 TREE_CHILDREN_LIMIT = 200  # children shown per call-tree node; the rest summed in one line
 TABS = ("hot", "detail", "tree", "flame")
 
@@ -250,6 +250,8 @@ class JitprofApp(App[None]):
         self._inputs = list(inputs) or (list(profile.inputs) if profile else [])
         self._hot_rows: list[HotRow] = []
         self._sandwich: Sandwich | None = None
+        self._tree_built = False  # for the current profile
+        self._flame_built = False
 
     def compose(self) -> ComposeResult:
         yield from compose_main()
@@ -275,7 +277,9 @@ class JitprofApp(App[None]):
         except Exception as e:  # a bug: the CLI prints one line
             self.post_message(LoadFailed(f"internal error: {type(e).__name__}: {e}", 70))
             return
-        self.post_message(ProfileLoaded(profile))
+        views = ProfileViews(profile)
+        views.hot  # noqa: B018 - the per-function sums, here rather than in the UI thread
+        self.post_message(ProfileLoaded(profile, views))
 
     def on_load_progress(self, msg: LoadProgress) -> None:
         if isinstance(self.screen, LoadingScreen):
@@ -284,17 +288,20 @@ class JitprofApp(App[None]):
     def on_profile_loaded(self, msg: ProfileLoaded) -> None:
         if isinstance(self.screen, LoadingScreen):
             self.pop_screen()
-        self.set_profile(msg.profile)
+        self.set_profile(msg.profile, msg.views)
 
     def on_load_failed(self, msg: LoadFailed) -> None:
         self.error = (msg.message, msg.exit_code)
         self.exit(return_code=msg.exit_code)
 
     # -- the profile -----------------------------------------------------------------------
-    def set_profile(self, profile: Profile) -> None:
+    def set_profile(self, profile: Profile, views: ProfileViews | None = None) -> None:
         """Show ``profile``; the view state (filters, focus, zoom, tree path) carries over
-        where its functions still exist."""
-        self.views = ProfileViews(profile)
+        where its functions still exist. A live view calls this again with each new
+        profile (from a thread: ``app.call_from_thread(app.set_profile, p, v)``), passing
+        ``views = ProfileViews(p)`` with ``views.hot`` already computed off the UI thread."""
+        self.views = views if views is not None and views.profile is profile else (
+            ProfileViews(profile))
         st = status(profile)
         main = self._main()
         main.query_one(StatusBar).show(st)
@@ -409,8 +416,8 @@ class JitprofApp(App[None]):
         search = ""
         if st.search:
             search = f" · {'regex' if st.regex else 'search'} {st.search!r}"
-        info.update(f"{shown} · sorted by {st.sort} · % {what} "
-                    f"({'relative' if v.relative else 'absolute'}){search}")
+        info.update(Text(f"{shown} · sorted by {st.sort} · % {what} "
+                         f"({'relative' if v.relative else 'absolute'}){search}"))
         arrow = {k: (" ▼" if k == st.sort else "") for k in SORT_KEYS}
         table.clear(columns=True)
         table.add_column(f"Self{arrow['self']}", key="self", width=7)
@@ -425,7 +432,7 @@ class JitprofApp(App[None]):
             dso = Path(f.dso).name if f.dso.startswith("/") else f.dso
             table.add_row(_pct_cell(r.self_pct), _pct_cell(r.total_pct),
                           Text(f"{r.self_samples:,}", justify="right"), _kind_cell(f.kind),
-                          clip(dso, 12), f.name)
+                          Text(clip(dso, 12)), Text(f.name))  # Text: names are no markup
             if f == st.hot_cursor:
                 cursor = i
         if v.rows:
@@ -491,7 +498,7 @@ class JitprofApp(App[None]):
             t.add_column("Function")
             for n in rows:
                 t.add_row(_pct_cell(n.pct_of_function), _pct_cell(n.pct_of_all),
-                          _kind_cell(n.frame.kind), n.frame.name)
+                          _kind_cell(n.frame.kind), Text(n.frame.name))
 
     @on(DataTable.RowSelected, "#callers")
     def _caller_selected(self, event: DataTable.RowSelected) -> None:
@@ -604,7 +611,7 @@ class JitprofApp(App[None]):
         self._main().query_one(FlameGraph).set_tree(ft, zoom, sel)
 
     def on_flame_changed(self, msg: FlameChanged) -> None:
-        if self.views is None:
+        if self.views is None or not self._flame_built:
             return
         ft = self.views.flame
         self.state.flame_zoom = ft.frames_of(msg.zoom)
@@ -613,11 +620,11 @@ class JitprofApp(App[None]):
         crumbs = [ft.name(n) for n in ft.path(msg.zoom)]
         main.query_one("#breadcrumb", Static).update(
             Text(" › ".join(crumbs), no_wrap=True, overflow="ellipsis"))
-        total = ft.weight[0] or 1
+        total = ft.weight(0) or 1
         f = ft.frame(msg.selected)
         info = Text(no_wrap=True, overflow="ellipsis")
-        info.append(f"{100 * ft.weight[msg.selected] / total:.2f}% ", style="bold")
-        info.append(f"(self {100 * ft.self_weight[msg.selected] / total:.2f}%) ", style="dim")
+        info.append(f"{100 * ft.weight(msg.selected) / total:.2f}% ", style="bold")
+        info.append(f"(self {100 * ft.self_weight(msg.selected) / total:.2f}%) ", style="dim")
         if f is None:
             info.append("all")
         else:

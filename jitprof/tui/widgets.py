@@ -90,6 +90,8 @@ class FlameGraph(Widget, can_focus=True):
         self._changed()
 
     def _changed(self) -> None:
+        if self.flame is None:
+            return
         lay = self.layout_now
         if lay is not None and self.selected not in lay.by_node:
             self.set_reactive(FlameGraph.selected, lay.root)
@@ -129,9 +131,9 @@ class FlameGraph(Widget, can_focus=True):
                 self.selected = row[i].node
         elif direction == "up":
             if box.depth > 0:
-                self.selected = flame.parent[box.node]
+                self.selected = flame.parent(box.node)
         else:
-            kids = [c for c in flame.children[box.node] if c in lay.by_node]
+            kids = [c for c in flame.children(box.node) if c in lay.by_node]
             if kids:
                 self.selected = kids[0]  # heaviest first
 
@@ -142,7 +144,7 @@ class FlameGraph(Widget, can_focus=True):
     def action_zoom_out(self) -> None:
         if self.flame is not None and self.zoom != 0:
             old = self.zoom
-            self.zoom = self.flame.parent[old]
+            self.zoom = self.flame.parent(old)
             self.selected = old
 
     def action_callers(self) -> None:
@@ -217,7 +219,7 @@ class StatusBar(Static):
 
     def show(self, st: Status | None, note: str = "") -> None:
         if st is None:
-            self.update(note)
+            self.update(Text(note))
             return
         t = Text()
         t.append(" · ".join(st.parts))
@@ -231,7 +233,7 @@ class StatusBar(Static):
 class WarningBar(Static):
     def show(self, warnings: list[str]) -> None:
         self.display = bool(warnings)
-        self.update("\n".join(f"⚠ {w}" for w in warnings))
+        self.update(Text("\n".join(f"⚠ {w}" for w in warnings)))  # paths are no markup
 
 
 class HelpScreen(ModalScreen[None]):
@@ -268,7 +270,7 @@ class LoadingScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="loading-box"):
-            yield Label(f"Reading {', '.join(self.inputs)}", id="loading-what")
+            yield Label(Text(f"Reading {', '.join(self.inputs)}"), id="loading-what")
             yield ProgressBar(total=None, show_eta=False, id="loading-bar")
             yield Label("", id="loading-bytes")
 
