@@ -32,6 +32,17 @@ def _kind(value: str) -> Kind:
     raise click.BadParameter(f"unknown kind {value!r}; one of " + ", ".join(k.value for k in Kind))
 
 
+def _binaries(values: Sequence[str]) -> dict[str, str]:
+    """--binary DSO=PATH values -> {DSO: PATH}."""
+    out: dict[str, str] = {}
+    for v in values:
+        dso, sep, path = v.partition("=")
+        if not sep or not dso or not path:
+            raise click.BadParameter(f"{v!r} is not DSO=PATH", param_hint="--binary")
+        out[dso] = path
+    return out
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -116,11 +127,29 @@ def main() -> None:
               help="Processes reading one big input at once (default: the CPUs, at most 4).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
+# -- ELF symbolization (README "ELF symbols") ---------------------------------------------
+@click.option("--symfs", metavar="DIR", default=None,
+              help="Look for the recorded files under DIR (DIR + recorded path), like perf's "
+                   "--symfs, e.g. binaries copied from the recording machine.")
+@click.option("--binary", "binaries", multiple=True, metavar="DSO=PATH",
+              help="Read DSO (its recorded path or base name) from PATH (repeatable).")
+@click.option("--proc-maps", "proc_maps", multiple=True, metavar="FILE",
+              help="A copy of /proc/<pid>/maps (repeatable; the pid is taken from a name "
+                   "like 123/maps, maps-123 or 123.maps, else it applies to every process): "
+                   "where files were mapped, for texts without mmap events.")
+@click.option("--kallsyms", metavar="FILE", default=None,
+              help="Kernel symbols for unnamed kernel frames (default: /proc/kallsyms).")
+@click.option("--elf-symbols", "elf_policy", type=click.Choice(["auto", "always", "never"]),
+              default="auto", show_default=True,
+              help="Name frames in ELF files from their symbols: auto = the frames perf left "
+                   "unnamed, always = every one (perf's names replaced), never = keep perf's.")
 def report(
     inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
     jitdumps: Sequence[str], top: int,
     sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
     event: str | None, fmt: str, strict: bool, jobs: int | None, output: str | None,
+    symfs: str | None, binaries: Sequence[str], proc_maps: Sequence[str],
+    kallsyms: str | None, elf_policy: str,
 ) -> None:
     """Hot functions of perf script INPUTs (text files, .gz/.xz/.bz2, - for stdin, or a
     perf.data, which is read through `perf script`).
@@ -130,11 +159,16 @@ def report(
     reused code space.
     """
     from jitprof.report import function_rows, render
-    from jitprof.resolve import load_profile
+    from jitprof.resolve import ElfOptions, load_profile
+
+    elf = ElfOptions(symfs=symfs, binaries=_binaries(binaries), proc_maps=list(proc_maps),
+                     kallsyms=kallsyms, policy=elf_policy)
+    elf.check()
 
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
-                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
+                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps,
+                           elf=elf)
     rows = function_rows(profile, sort=sort, kinds=kinds, top=top or None)
     text = render(profile, fmt, rows)
     if output:
