@@ -455,6 +455,143 @@ def maps_cmd(files: Sequence[str], fmt: str, tidy: bool, output: str | None) -> 
                    f"{sum(len(pm) for pm in loaded):,}", err=True)
 
 
+# -- jitprof diff (issue 6) ------------------------------------------------------------------
+def _per_units(value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    parts = value.split(",")
+    try:
+        nums = [float(x) for x in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (1, 2) or min(nums) <= 0:
+        raise click.BadParameter(f"{value!r}: one positive count (both sides) or "
+                                 "BEFORE,AFTER", param_hint="--per")
+    return (nums[0], nums[-1])
+
+
+@main.command()
+@click.argument("inputs", nargs=-1)
+@click.option("-b", "--before", "before", multiple=True, metavar="INPUT",
+              help="An input of the 'before' side (repeatable: recordings merge).")
+@click.option("-a", "--after", "after", multiple=True, metavar="INPUT",
+              help="An input of the 'after' side (repeatable).")
+@click.option("--map", "maps", multiple=True, metavar="PATH",
+              help="A perf map (repeatable), as for report.")
+@click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
+              help="Look for perf-<pid>.map here (repeatable) before beside the input and /tmp.")
+@click.option("--no-tmp", is_flag=True, help="Do not look for maps (nor jitdumps) in /tmp.")
+@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
+              help="A jitdump (jit-<pid>.dump; repeatable), as for report.")
+@click.option("--event", default=None, help="Event to compare (default: the first in each input).")
+@click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
+@click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
+@click.option("--by", type=click.Choice(["self", "total"]), default="self", show_default=True,
+              help="The time compared.")
+@click.option("--normalize", type=click.Choice(["share", "rate", "per"]), default=None,
+              help="share of each side's samples (default), rate = samples per second of "
+                   "recording, per = per unit of work (with --per).")
+@click.option("--per", "per", default=None, metavar="N|BEFORE,AFTER",
+              help="Units of work (e.g. requests) done on each side; implies --normalize per.")
+@click.option("--method", type=click.Choice(["auto", "binomial", "bootstrap", "runs"]),
+              default="auto", show_default=True,
+              help="Uncertainty: auto = runs with 2+ recordings per side, else bootstrap "
+                   "when the inputs have times, else binomial.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.05, show_default=True, help="False discovery rate for the verdicts.")
+@click.option("--confidence", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.95, show_default=True, help="Level of the intervals.")
+@click.option("--block", type=click.FloatRange(0, min_open=True), default=None,
+              metavar="SECONDS", help="Bootstrap block length (default: 0.1 s, longer for "
+                                      "long recordings: at most 50 blocks each).")
+@click.option("--resamples", type=click.IntRange(min=100), default=1000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--top", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Functions to show (0 = all).")
+@click.option("--kind", "kinds", multiple=True, callback=lambda c, p, v: [_kind(x) for x in v],
+              help="Only functions of this kind (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "difffolded"]),
+              default=None, help="Default: from the -o extension (.json, .csv, .folded), "
+                                 "else table.")
+@click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Processes reading one big input at once.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write here instead of stdout.")
+def diff(
+    inputs: Sequence[str], before: Sequence[str], after: Sequence[str], maps: Sequence[str],
+    map_dirs: Sequence[str], no_tmp: bool, jitdumps: Sequence[str], event: str | None,
+    pids: Sequence[int],
+    comms: Sequence[str], by: str, normalize: str | None, per: str | None, method: str,
+    alpha: float, confidence: float, block: float | None, resamples: int, seed: int,
+    top: int, kinds: Sequence[Kind], fmt: str | None, strict: bool, jobs: int | None,
+    output: str | None,
+) -> None:
+    """Compare profiles: did a change cut CPU, and is the change bigger than noise?
+
+    \b
+    jitprof diff BEFORE AFTER
+    jitprof diff -b BEFORE1 -b BEFORE2 -a AFTER1 -a AFTER2
+
+    Inputs as for report. Functions pair by name (JIT dsos without pids, C++ parameter
+    lists cut). Each delta gets an interval, a p-value and a verdict (up / down / no
+    clear change) with the false discovery rate held at --alpha over all functions.
+    """
+    from jitprof.diff import (
+        DEFAULT_BLOCK,
+        DiffUsageError,
+        Normalization,
+        diff_profiles,
+        folded_diff,
+    )
+    from jitprof.diffreport import guess_format, select, to_csv, to_difffolded, to_json, to_table
+    from jitprof.resolve import load_profile
+
+    if inputs and (before or after):
+        raise click.UsageError("give BEFORE AFTER, or -b/-a options, not both")
+    if inputs:
+        if len(inputs) != 2:
+            raise click.UsageError("BEFORE AFTER are two inputs; for several per side use "
+                                   "-b INPUT -b INPUT -a INPUT ...")
+        before, after = [inputs[0]], [inputs[1]]
+    if not before or not after:
+        raise click.UsageError("need inputs on both sides: BEFORE AFTER, or -b ... -a ...")
+    units = _per_units(per)
+    mode = normalize or ("per" if units else "share")
+    if mode == "per" and units is None:
+        raise click.UsageError("--normalize per needs --per N or --per BEFORE,AFTER")
+    if units is not None and mode != "per":
+        raise click.UsageError("--per goes with --normalize per (or no --normalize)")
+    fmt = fmt or guess_format(output) or "table"
+    bin_width = (block or DEFAULT_BLOCK) if method in ("auto", "bootstrap") else None
+
+    def load(paths: Sequence[str]) -> list[Profile]:
+        return [load_profile([p], maps=maps, map_dirs=map_dirs, event=event, pids=pids,
+                             comms=comms, strict=strict, search_tmp=not no_tmp,
+                             jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps,
+                             bin_width=bin_width)
+                for p in paths]
+
+    pb, pa = load(before), load(after)
+    if fmt == "difffolded":
+        text = to_difffolded(folded_diff(pb, pa))
+    else:
+        try:
+            result = diff_profiles(pb, pa, by=by, normalization=Normalization(mode, units),
+                                   method=method, alpha=alpha, confidence=confidence,
+                                   block=block, resamples=resamples, seed=seed)
+        except DiffUsageError as e:
+            raise click.UsageError(str(e)) from None
+        rows = select(result, kinds, top or None)
+        render = {"table": to_table, "json": to_json, "csv": to_csv}[fmt]
+        text = render(result, rows)
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
 # -- jitprof symbolize (issue 7) -------------------------------------------------------------
 @main.command("symbolize")
 @click.argument("addresses", nargs=-1)

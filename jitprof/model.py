@@ -106,6 +106,9 @@ class Profile:
     ``stack_weight[i]`` is the sum of periods (or 1 per sample without periods) and
     ``stack_samples[i]`` the number of samples with that stack; ``stack_thread[i]``
     indexes ``threads`` (pid, comm). Every number a view shows is derived from these.
+    Built with a time-bin width (``bin_width``, seconds), ``stack_bin[i]`` is the bin
+    ``int(time // bin_width)`` of the samples in ``stacks[i]`` (a stack then appears once
+    per bin it has samples in); otherwise ``stack_bin`` is empty.
     """
 
     event: str
@@ -119,6 +122,8 @@ class Profile:
     time_last: float | None = None
     inputs: list[str] = field(default_factory=list)
     diagnostics: ProfileDiagnostics = field(default_factory=ProfileDiagnostics)
+    stack_bin: list[int] = field(default_factory=list)
+    bin_width: float | None = None
 
     # -- totals ---------------------------------------------------------------------------
     @property
@@ -170,6 +175,8 @@ class Profile:
         m = len(self.stacks)
         if not (len(self.stack_weight) == len(self.stack_samples) == len(self.stack_thread) == m):
             raise AssertionError("stack arrays differ in length")
+        if self.stack_bin and len(self.stack_bin) != m:
+            raise AssertionError("stack_bin differs in length from stacks")
         nframes = len(self.frames)
         for stack, w, s, t in self.iter_stacks():
             if w < 0 or s <= 0:
@@ -205,7 +212,7 @@ class ProfileBuilder:
     def __init__(self, event: str) -> None:
         self._frames: list[Frame] = []
         self._frame_ids: dict[tuple[str, Kind, str], int] = {}
-        self._stack_ids: dict[tuple[tuple[int, ...], int], int] = {}
+        self._stack_ids: dict[tuple[tuple[int, ...], int, int | None], int] = {}
         self._thread_ids: dict[tuple[int, str], int] = {}
         self.profile = Profile(event=event, frames=self._frames)
 
@@ -230,12 +237,16 @@ class ProfileBuilder:
             self._thread_ids[key] = tid
         return tid
 
-    def add(self, stack: tuple[int, ...], thread: int, weight: int, samples: int = 1) -> None:
+    def add(self, stack: tuple[int, ...], thread: int, weight: int, samples: int = 1,
+            bin: int | None = None) -> None:
+        """Count samples of a stack (in time bin ``bin`` when the profile is binned)."""
         p = self.profile
-        key = (stack, thread)
+        key = (stack, thread, bin)
         sid = self._stack_ids.get(key)
         if sid is None:
             self._stack_ids[key] = len(p.stacks)
+            if bin is not None:
+                p.stack_bin.append(bin)
             p.stacks.append(stack)
             p.stack_thread.append(thread)
             p.stack_weight.append(weight)

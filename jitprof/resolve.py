@@ -61,6 +61,14 @@ class MapFinder:
     _loaded: dict[str, PerfMap] = field(default_factory=dict)
     _pending: dict[str, Future[PerfMap]] = field(default_factory=dict)
     _dumps: dict[str, JitDump] = field(default_factory=dict)
+    _pool: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Wait for the preload process to go (its manager thread with it: a thread left
+        running stops the next load from forking workers)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _load(self, path: str) -> PerfMap:
         pm = self._loaded.get(path)
@@ -95,7 +103,8 @@ class MapFinder:
             return
         for p in big:
             self._pending[p] = pool.submit(load_perf_map, p, self.strict)
-        pool.shutdown(wait=False)
+        self._pool = pool  # shut down by close() (a shutdown(wait=False) here could not be
+        # waited for later: the executor forgets its manager thread)
 
     def find(self, pid: int, input_dirs: Iterable[str]) -> list[PerfMap]:
         named = [p for p in self.maps if pid_from_map_name(p) == pid]
@@ -212,11 +221,17 @@ def build_profile(
     event: str | None = None,
     pids: Sequence[int] = (),
     comms: Sequence[str] = (),
+    bin_width: float | None = None,
 ) -> Profile:
-    """Resolve and aggregate the samples of one event into a Profile."""
+    """Resolve and aggregate the samples of one event into a Profile; per time bin when
+    ``bin_width`` is given and the data was read with it (every sample has a time)."""
     where = ", ".join(data.inputs) or "input"
     ev_name = choose_event(data, event, where)
     ev = data.events[ev_name]
+    binned = bin_width is not None and sum(v[0] for v in ev.bins.values()) == ev.samples
+    counted: Iterable[tuple[tuple[int, str, tuple[int, ...]], list[int], int]] = (
+        ((k[:3], v, k[3]) for k, v in ev.bins.items()) if binned
+        else ((k, v, -1) for k, v in ev.stacks.items()))
     frames = data.frames
     tid_pid = data.tid_pid
     # No code lives below mmap_min_addr (64 KiB): tiny "addresses" are the garbage an FP
@@ -247,9 +262,9 @@ def build_profile(
     # so jitprof leaves these lines out (and counts them) to give the same numbers.
     inlined = {i for i, f in enumerate(frames) if f.dso == "inlined"}
     inlined_frames = 0
-    selected: list[tuple[int, int, str, tuple[int, ...], int, int]] = []
+    selected: list[tuple[int, int, str, tuple[int, ...], int, int, int]] = []
     pidset = set(pids)
-    for (tid, comm, stack), (n, w) in ev.stacks.items():
+    for (tid, comm, stack), (n, w), tbin in counted:
         if inlined and not inlined.isdisjoint(stack):
             kept = tuple(f for f in stack if f not in inlined)
             inlined_frames += n * (len(stack) - len(kept))
@@ -262,14 +277,14 @@ def build_profile(
         if tid not in tid_pid and any(raw_jit[f] for f in stack):
             jit_unknown_threads.add(tid)
             unknown_thread_samples += n
-        selected.append((pid, tid, comm, stack, n, w))
+        selected.append((pid, tid, comm, stack, n, w, tbin))
     if not selected:
         raise EmptyInputError(where, "no samples match the --pid/--comm filters")
 
     # 2. addresses each process needs from its map (leaf: addr, callers: addr - 1)
     # (both forms for every JIT frame: which one applies depends on its place in a stack)
     used_by_pid: dict[int, set[int]] = {}  # raw frame ids each process's stacks use
-    for pid, _tid, _comm, stack, _n, _w in selected:
+    for pid, _tid, _comm, stack, _n, _w, _b in selected:
         ids = used_by_pid.get(pid)
         if ids is None:
             ids = used_by_pid[pid] = set()
@@ -302,8 +317,18 @@ def build_profile(
     overrides: dict[int, Entry] = {}
     dump_notes: list[DumpNaming] = []
     if dumps:
-        split = split_by_time(selected, dumps, ev, frames, raw_jit, inlined, KERNEL_MIN_ADDR)
-        selected, overrides, dump_notes = split.selected, split.overrides, split.namings
+        # naming by time re-cuts whole stacks: time bins are given up (diff's bootstrap
+        # then says the profile has no per-sample time)
+        merged: dict[tuple[int, int, str, tuple[int, ...]], list[int]] = {}
+        for pid, tid, comm, stack, n, w, _b in selected:
+            acc = merged.setdefault((pid, tid, comm, stack), [0, 0])
+            acc[0] += n
+            acc[1] += w
+        binned = False
+        split = split_by_time([(*k, n, w) for k, (n, w) in merged.items()], dumps, ev, frames,
+                              raw_jit, inlined, KERNEL_MIN_ADDR)
+        selected = [(*item, -1) for item in split.selected]
+        overrides, dump_notes = split.overrides, split.namings
         for pid, new in split.new_frames.items():
             used_by_pid[pid].update(new)
             jit_used[pid].extend(new)
@@ -382,7 +407,7 @@ def build_profile(
     no_stack = -1
     is_jit = [int(x) for x in raw_jit]
     is_kernel = [f.addr >= KERNEL_MIN_ADDR for f in frames]
-    for pid, _tid, comm, stack, n, w in selected:
+    for pid, _tid, comm, stack, n, w, tbin in selected:
         if not stack:
             if no_stack < 0:
                 no_stack = b.frame("[no stack]", Kind.UNKNOWN, "[unknown]")
@@ -414,8 +439,9 @@ def build_profile(
         t = thread_ids.get(tkey)
         if t is None:
             t = thread_ids[tkey] = b.thread(pid, comm)
-        b.add(out, t, w, n)
+        b.add(out, t, w, n, tbin if binned else None)
     prof = b.finish()
+    prof.bin_width = bin_width if binned else None
     prof.time_first, prof.time_last = times
     prof.inputs = list(data.inputs)
 
@@ -502,13 +528,15 @@ def load_profile(
     jobs: int = 1,
     jitdumps: Sequence[str] = (),
     progress: Callable[[int, int], None] | None = None,
+    bin_width: float | None = None,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
     processes that may read one big input at once. Inputs named ``*.json`` are jitprof
     JSON profiles (jitprof/profilefile.py), merged with the rest; a directory made by
     ``jitprof record`` (jitprof/bundle.py) reads as its script text with its own maps and
     jitdumps only, never /tmp. ``progress(bytes read, total)``: see ``read_scripts`` (the
-    perf script inputs only)."""
+    perf script inputs only). ``bin_width`` (seconds): keep samples per time bin
+    (``Profile.stack_bin``) where the text has times (not for JSON profiles)."""
     from jitprof.bundle import expand_inputs
     from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
@@ -538,11 +566,17 @@ def load_profile(
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
         data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost, keep_times=keep_times, progress=progress)
+                            side_job_bytes=cost, keep_times=keep_times, progress=progress,
+                            bin_width=bin_width)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, progress=progress)
-    prof = build_profile(data, finder, event=event, pids=pids, comms=comms)
+        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, progress=progress,
+                            bin_width=bin_width)
+    try:
+        prof = build_profile(data, finder, event=event, pids=pids, comms=comms,
+                             bin_width=bin_width)
+    finally:
+        finder.close()
     prof.diagnostics.warnings[:0] = bundles.warnings
     return prof

@@ -103,6 +103,9 @@ class EventData:
     # with ``keep_times``: per key of a stack with a JIT frame, its samples' (time, weight)
     # pairs in one flat array (time NaN where the text has none); for jitdump naming
     timed: dict[tuple[int, str, tuple[int, ...]], array] = field(default_factory=dict)
+    # (tid, comm, stack, time bin) -> [samples, weight]: only when read with a bin width;
+    # samples without a time are in ``stacks`` only
+    bins: dict[tuple[int, str, tuple[int, ...], int], list[int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -298,10 +301,12 @@ _STACK_CACHE_MAX = 131072  # frames texts kept (about 1 KB each: up to ~130 MB)
 class ScriptReader:
     """Feeds lines of one or more perf script texts into a ``ScriptData``."""
 
-    def __init__(self, data: ScriptData | None = None, keep_times: bool = False) -> None:
+    def __init__(self, data: ScriptData | None = None, keep_times: bool = False,
+                 bin_width: float | None = None) -> None:
         self.data = data if data is not None else ScriptData()
         # keep each sample's time for stacks with a JIT frame (jitdump naming by time)
         self.keep_times = keep_times
+        self.bin_width = bin_width  # seconds: also count samples per time bin (ev.bins)
         self._cache: dict[str, int] = {}
         self._hcache: dict[str, tuple[EventData, int, str, int, str]] = {}
         self._cur: _Cur | None = None
@@ -355,6 +360,7 @@ class ScriptReader:
         stacks: dict[str, list[Any]] = {}  # frames text -> see "entry" below; bounded
         stacks_get = stacks.get
         hcache_get = self._hcache.get
+        unbinned = self.bin_width is None  # binned samples all go through _count
         lineno = 0
         last = ""
         rest = ""
@@ -414,7 +420,7 @@ class ScriptReader:
                         if i > 0:
                             j = head.rfind(" ", 0, i) + 1
                             hit = hcache_get(head[:j] + head[i:])
-                            if hit is not None and "." in head[j:i]:
+                            if hit is not None and unbinned and "." in head[j:i]:
                                 try:
                                     t = float(head[j:i])
                                 except ValueError:
@@ -483,7 +489,8 @@ class ScriptReader:
             self.read_file(path)
             return
         with pool:
-            futures = [pool.submit(_read_range, path, cuts[i], cuts[i + 1], self.keep_times)
+            futures = [pool.submit(_read_range, path, cuts[i], cuts[i + 1], self.keep_times,
+                                   self.bin_width)
                        for i in range(1, len(cuts) - 1)]
             if side_job is not None:
                 side_job()
@@ -525,6 +532,14 @@ class ScriptReader:
                 acc = ev.stacks.get(key)
                 if acc is None:
                     ev.stacks[key] = [n, w]
+                else:
+                    acc[0] += n
+                    acc[1] += w
+            for (tid, comm, st, b), (n, w) in oe.bins.items():
+                bkey = (tid, comm, tuple(map(remap.__getitem__, st)), b)
+                acc = ev.bins.get(bkey)
+                if acc is None:
+                    ev.bins[bkey] = [n, w]
                 else:
                     acc[0] += n
                     acc[1] += w
@@ -649,6 +664,14 @@ class ScriptReader:
         ev.weight += w
         if self.keep_times and self._jit_stack(stack):
             self._keep_time(ev, key, t, w)
+        if t is not None and self.bin_width is not None:
+            bkey = (tid, comm, stack, int(t // self.bin_width))
+            acc = ev.bins.get(bkey)
+            if acc is None:
+                ev.bins[bkey] = [1, w]
+            else:
+                acc[0] += 1
+                acc[1] += w
         if t is not None:
             if ev.time_first is None or t < ev.time_first:
                 ev.time_first = t
@@ -909,9 +932,10 @@ def _sample_boundaries(path: str, size: int, parts: int, first_less: int = 0) ->
     return cuts
 
 
-def _read_range(path: str, start: int, end: int, keep_times: bool = False) -> ScriptData:
+def _read_range(path: str, start: int, end: int, keep_times: bool = False,
+                bin_width: float | None = None) -> ScriptData:
     """Read one piece of a big text (in a worker process)."""
-    reader = ScriptReader(keep_times=keep_times)
+    reader = ScriptReader(keep_times=keep_times, bin_width=bin_width)
     f = _ByteRangeText(path, start, end)
     try:
         reader.read_text(f, path)  # type: ignore[arg-type] # read() is all it needs
@@ -954,7 +978,8 @@ def input_bytes(paths: Iterable[str]) -> int:
 def read_scripts(paths: Iterable[str], jobs: int = 1,
                  side_job: Callable[[], object] | None = None, side_job_bytes: int = 0,
                  keep_times: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> ScriptData:
+                 progress: Callable[[int, int], None] | None = None,
+                 bin_width: float | None = None) -> ScriptData:
     """Read several perf script texts (samples merge) into one ``ScriptData``. With
     ``jobs`` > 1, a big uncompressed file is cut at blank lines into ``jobs`` pieces read
     by as many processes, and their results merged (the same result as one reader).
@@ -963,8 +988,9 @@ def read_scripts(paths: Iterable[str], jobs: int = 1,
     of text). Without a split it runs after the reading. ``keep_times``: keep the time of
     every sample whose stack has a JIT frame (``EventData.timed``). ``progress(done,
     total)`` is called per 4 MiB read by this process (bytes; total from ``input_bytes``,
-    0 = unknown)."""
-    reader = ScriptReader(keep_times=keep_times)
+    0 = unknown). ``bin_width`` (seconds): also count samples per time bin
+    (``EventData.bins``)."""
+    reader = ScriptReader(keep_times=keep_times, bin_width=bin_width)
     paths = list(paths)
     total = input_bytes(paths) if progress is not None else 0
     done = 0

@@ -232,6 +232,7 @@ def test_big_map_parsed_in_a_second_process_gives_the_same_profile(
     finder = resolve.MapFinder(maps=kw["maps"], search_tmp=False)  # type: ignore[arg-type]
     finder.preload()
     assert finder._pending  # really parsed elsewhere
+    finder.close()  # its process and manager thread gone: the next test can fork
     background = load_profile(*args, **kw, jobs=2)  # type: ignore[arg-type]
     assert _by_name(background) == _by_name(inline)
     assert background.diagnostics.maps == inline.diagnostics.maps
