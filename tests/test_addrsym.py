@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from jitprof.addrsym import AddressNamer, read_mappings
 from jitprof.cli import main
 from jitprof.perfmap import parse_perf_map
-from jitprof.symbolize import Symbolizer, parse_proc_maps
 from tests.conftest import SAMPLES, require_tools, tool_failed
 from tests.jitdumpfile import DebugInfo, Dump, Load
 
@@ -88,7 +88,7 @@ def test_addresses_on_stdin_and_bad_ones(tmp_path: Path) -> None:
     res = _run(f"{X:x}")
     assert res.exit_code == 2 and "give --pid PID, --map FILE or --jitdump FILE" in res.output
     res = _run("--map", str(m), "--binary", "nonsense", "10")
-    assert res.exit_code == 2 and "want DSO=PATH" in res.output
+    assert res.exit_code == 2 and "'nonsense' is not DSO=PATH" in res.output
 
 
 def test_file_backed_addresses_named_from_elf_symbols_like_nm() -> None:
@@ -97,8 +97,8 @@ def test_file_backed_addresses_named_from_elf_symbols_like_nm() -> None:
     proc_maps = (f"00400000-00401000 r--p 00000000 fe:00 1 {DEMO}\n"
                  f"00401000-00409000 r-xp 00001000 fe:00 1 {DEMO}\n"
                  f"{X:x}-{X + 0x10000:x} rwxp 00000000 00:00 0 \n").encode()
-    s = Symbolizer(perf_map=parse_perf_map(MAP.encode(), "perf-1.map"),
-                   mappings=parse_proc_maps(proc_maps))
+    s = AddressNamer(perf_map=parse_perf_map(MAP.encode(), "perf-1.map"),
+                   mappings=read_mappings(proc_maps))
     f_sort = syms["_ZN4HPHP6f_sortERNS_7VariantEl"]
     got = s.symbolize(f_sort + 0x20)
     assert (got.name, got.offset, got.dso) == ("HPHP::f_sort", 0x20, str(DEMO))
