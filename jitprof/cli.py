@@ -685,6 +685,11 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     shown = 0
     ended = ""
     try:
+        # perf takes a second or two to start: the first table waits for the first samples
+        # (at most 10 s: an idle process has none)
+        first = _time.monotonic() + 10
+        while live.latest is None and live.running() and _time.monotonic() < first:
+            _time.sleep(0.05)
         while count is None or shown < count:
             deadline = _time.monotonic() + interval
             while _time.monotonic() < deadline and live.running():
