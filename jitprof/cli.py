@@ -635,7 +635,8 @@ def diff(
 @click.option("--interval", "-i", type=click.FloatRange(min=0.1), default=2.0,
               show_default=True, help="Seconds between refreshes.")
 @click.option("--window", "-w", type=click.IntRange(min=1, max=3600), default=None,
-              help="Show the last N seconds only (default: the whole run).")
+              help="Show the last N seconds only (of sample time, in one-second buckets: "
+                   "N to N+1 s; default: the whole run).")
 @click.option("--count", "-n", type=click.IntRange(min=1), default=None,
               help="Stop after this many refreshes (default: until Ctrl-C or the processes "
                    "exit).")
