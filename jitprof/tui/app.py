@@ -29,6 +29,7 @@ from textual.widgets import (
     Tree,
 )
 from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
 
 from jitprof.errors import JitprofError
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
@@ -59,6 +60,11 @@ from jitprof.views import (
 )
 
 Loader = Callable[[Callable[[int, int], None]], Profile]
+
+
+class _LoadCancelled(Exception):
+    """Raised from the progress callback when the App quits while loading."""
+
 
 HOT_LIMIT = 300  # rows in the hot table (DataTable measures every cell: ~1 ms a row)
 TREE_CHILDREN_LIMIT = 200  # children shown per call-tree node; the rest summed in one line
@@ -266,11 +272,19 @@ class JitprofApp(App[None]):
     # -- loading ---------------------------------------------------------------------------
     @work(thread=True, exclusive=True)
     def _load(self, loader: Loader) -> None:
-        try:
-            def progress(done: int, total: int) -> None:
-                self.post_message(LoadProgress(done, total))
+        worker = get_current_worker()
 
+        def progress(done: int, total: int) -> None:
+            # called per 4 MiB: quitting while loading stops the reading here (the
+            # process would otherwise wait for this thread at exit)
+            if worker.is_cancelled:
+                raise _LoadCancelled
+            self.post_message(LoadProgress(done, total))
+
+        try:
             profile = loader(progress)
+        except _LoadCancelled:
+            return
         except JitprofError as e:
             self.post_message(LoadFailed(str(e), e.exit_code))
             return
