@@ -659,7 +659,8 @@ def diff(
 @click.option("--interval", "-i", type=click.FloatRange(min=0.1), default=2.0,
               show_default=True, help="Seconds between refreshes.")
 @click.option("--window", "-w", type=click.IntRange(min=1, max=3600), default=None,
-              help="Show the last N seconds only (default: the whole run).")
+              help="Show the last N seconds only (of sample time, in one-second buckets: "
+                   "N to N+1 s; default: the whole run).")
 @click.option("--count", "-n", type=click.IntRange(min=1), default=None,
               help="Stop after this many refreshes (default: until Ctrl-C or the processes "
                    "exit).")
@@ -709,6 +710,11 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     shown = 0
     ended = ""
     try:
+        # perf takes a second or two to start: the first table waits for the first samples
+        # (at most 10 s: an idle process has none)
+        first = _time.monotonic() + 10
+        while live.latest is None and live.running() and _time.monotonic() < first:
+            _time.sleep(0.05)
         while count is None or shown < count:
             deadline = _time.monotonic() + interval
             while _time.monotonic() < deadline and live.running():
@@ -749,3 +755,55 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
         pass
     finally:
         live.stop()
+
+
+# -- jitprof symbolize (issue 7) -------------------------------------------------------------
+@main.command("symbolize")
+@click.argument("addresses", nargs=-1)
+@click.option("--pid", type=int, default=None,
+              help="A live process: its /proc/PID/maps, /tmp/perf-PID.map, jitdump and the "
+                   "ELF symbols of its mapped files.")
+@click.option("--map", "map_file", default=None, metavar="PATH", help="A perf map.")
+@click.option("--jitdump", default=None, metavar="PATH",
+              help="A jitdump (wins over the map for JIT code).")
+@click.option("--binary", "binaries", multiple=True, metavar="DSO=PATH",
+              help="Read the symbols of mapped file DSO (its path or file name) from PATH "
+                   "(repeatable), e.g. an unstripped copy.")
+@click.option("--time", "at_time", type=float, default=None, metavar="SECONDS",
+              help="Name jitdump code as loaded at this time (CLOCK_MONOTONIC seconds, as "
+                   "perf script prints with -k CLOCK_MONOTONIC); default: the latest.")
+@click.option("--srcline", is_flag=True, help="Append ' at FILE:LINE' (jitdump DEBUG_INFO).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def symbolize_cmd(addresses: Sequence[str], pid: int | None, map_file: str | None,
+                  jitdump: str | None, binaries: Sequence[str], at_time: float | None,
+                  srcline: bool, fmt: str) -> None:
+    """Name ADDRESSes (hex; read from stdin, one a line, when none are given) like perf
+    does, one line each: `0xADDR NAME+0xOFF [DSO]`, `0xADDR ?? [DSO]` when unknown."""
+    import json
+
+    from jitprof import addrsym as sym
+    from jitprof.jitdump import load_jitdump
+    from jitprof.perfmap import load_perf_map
+
+    if pid is None and map_file is None and jitdump is None:
+        raise click.UsageError("give --pid PID, --map FILE or --jitdump FILE")
+    pairs = _binaries(binaries)
+    if pid is not None:
+        s = sym.for_pid(pid, perf_map=map_file, jitdump=jitdump, binaries=pairs)
+    else:
+        s = sym.AddressNamer(perf_map=load_perf_map(map_file) if map_file else None,
+                           dump=load_jitdump(jitdump) if jitdump else None, binaries=pairs)
+    if at_time is not None:
+        s.time_ns = round(at_time * 1e9)
+    if addresses:
+        addrs = [sym.parse_address(a, "argument") for a in addresses]
+    else:
+        addrs = [sym.parse_address(line, "-", n)
+                 for n, line in enumerate(sys.stdin, 1) if line.strip()]
+    out = s.symbolize_all(addrs)
+    if fmt == "json":
+        click.echo(json.dumps([o.as_dict() for o in out], indent=1))
+    else:
+        for o in out:
+            click.echo(o.text(srcline))
