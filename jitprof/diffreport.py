@@ -41,16 +41,20 @@ def _q(q: float) -> str:
     return f"{q:.3f}" if q < 0.01 else f"{q:.2f}"
 
 
+def _width(result: DiffResult) -> int:
+    return 7 if result.normalization.mode == "share" else 9
+
+
 def _val(v: float, result: DiffResult) -> str:
     if result.normalization.mode == "share":
         return f"{v:6.2f}%"
-    return f"{v:7.4g}"
+    return f"{v:9.4g}"
 
 
 def _delta(v: float, result: DiffResult) -> str:
     if result.normalization.mode == "share":
         return f"{v:+7.2f}"
-    return f"{v:+8.3g}"
+    return f"{v:+9.3g}"
 
 
 def _side_line(label: str, s: SideInfo) -> str:
@@ -72,6 +76,7 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
     if n.mode == "per" and n.units is not None:
         what += f" ({n.units[0]:g} before, {n.units[1]:g} after)"
     conf = f"{100 * result.confidence:g}%"
+    w = _width(result)
     out = [
         "# " + _side_line("before:", result.before),
         "# " + _side_line("after: ", result.after),
@@ -80,7 +85,7 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
         f"# {conf} intervals; verdicts: Benjamini-Hochberg FDR {100 * result.alpha:g}% over "
         f"{result.compared} functions with {result.by} samples",
         "#",
-        f"# {'Kind (self)':<12} {'Before':>7} {'After':>7} {'Delta':>7}  {'Verdict':<16}"
+        f"# {'Kind (self)':<12} {'Before':>{w}} {'After':>{w}} {'Delta':>{w}}  {'Verdict':<16}"
         + (f"{'CPU ms before->after':>22}  " if result.before.cpu_ms is not None else "  ")
         + "of which (biggest change)",
     ]
@@ -100,7 +105,8 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
         out.append(line.rstrip())
     out.append("#")
     unit = n.delta_unit
-    out.append(f"# {'Before':>7} {'After':>7} {'Delta':>7}  {conf + ' CI (' + unit + ')':<18} "
+    out.append(f"# {'Before':>{w}} {'After':>{w}} {'Delta':>{w}}  "
+               f"{conf + ' CI (' + unit + ')':<18} "
                f"{'q':>6}  {'Verdict':<15} {'Kind':<7} Function")
     for f in rows:
         c = f.cmp
