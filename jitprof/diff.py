@@ -142,6 +142,7 @@ class FunctionDiff:
     total_ms: tuple[float | None, float | None]
     self_pct: tuple[float, float]  # share of the side's samples
     total_pct: tuple[float, float]
+    self_delta: float  # the change of self time, normalised (as the kind summary's)
     cmp: Comparison  # of the compared metric (``DiffResult.by``)
 
 
@@ -539,6 +540,7 @@ def diff_profiles(
             (_ms(ib, sb.total_w.get(i, 0)), _ms(ia, sa.total_w.get(i, 0))),
             (100.0 * s[0] / ib.samples, 100.0 * s[1] / ia.samples),
             (100.0 * t[0] / ib.samples, 100.0 * t[1] / ia.samples),
+            _norm(s[1], ia, norm) - _norm(s[0], ib, norm),
             _with_q(raw[i], qs[i], alpha)))
     funcs.sort(key=lambda f: (-abs(f.cmp.delta), f.cmp.p, f.name))
 
@@ -546,19 +548,22 @@ def diff_profiles(
                      kd_b[k], kd_a[k], z, df) for k in kind_list]
     kq = stats.bh_adjust([c.p for c in kraw])
     kinds: list[KindDiff] = []
-    self_cmp = by == "self"
     for k, c, q in zip(kind_list, kraw, kq, strict=True):
         mine = [f for f in funcs if f.kind is k]
-        top = None
-        if mine:
-            top = max(mine, key=lambda f: abs(
-                f.cmp.delta if self_cmp else f.self_pct[1] - f.self_pct[0]))
+        top = max(mine, key=lambda f: abs(f.self_delta)) if mine else None
         kinds.append(KindDiff(
             k, (sb.whole.kinds.get(k, 0), sa.whole.kinds.get(k, 0)),
             (_ms(ib, sb.kind_w.get(k, 0)), _ms(ia, sa.kind_w.get(k, 0))),
             _with_q(c, q, alpha), top))
     return DiffResult(ib, ia, by, norm, used, note, alpha, confidence, funcs, len(family),
                       kinds, df)
+
+
+def _norm(x: int, side: SideInfo, norm: Normalization) -> float:
+    """A count as the normalised value: percent of the side's samples, or per exposure."""
+    if norm.mode == "share":
+        return 100.0 * x / side.samples if side.samples else 0.0
+    return x / side.exposure
 
 
 def _ms(side: SideInfo, weight: int) -> float | None:

@@ -99,9 +99,7 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
         else:
             line += "  "
         if k.top is not None:
-            t = k.top
-            d = t.cmp.delta if result.by == "self" else t.self_pct[1] - t.self_pct[0]
-            line += f"{_short(t.name, 40)} {_delta(d, result).strip()}"
+            line += f"{_short(k.top.name, 40)} {_delta(k.top.self_delta, result).strip()}"
         out.append(line.rstrip())
     out.append("#")
     unit = n.delta_unit
@@ -171,13 +169,15 @@ def to_json(result: DiffResult, rows: list[FunctionDiff]) -> str:
         "functions_compared": result.compared,
         "kinds": [{"kind": k.kind.value, "self_samples": list(k.self_samples),
                    "self_ms": _pair(k.self_ms), **_cmp(k.cmp),
-                   "top": k.top.name if k.top else None} for k in result.kinds],
+                   "top": k.top.name if k.top else None,
+                   "top_self_delta": _num(k.top.self_delta) if k.top else None}
+                  for k in result.kinds],
         "functions": [{"name": f.name, "kind": f.kind.value, "dso": f.dso, "status": f.status,
                        "self_samples": list(f.self_samples),
                        "total_samples": list(f.total_samples),
                        "self_ms": _pair(f.self_ms), "total_ms": _pair(f.total_ms),
                        "self_pct": _pair(f.self_pct), "total_pct": _pair(f.total_pct),
-                       **_cmp(f.cmp)} for f in rows],
+                       "self_delta": _num(f.self_delta), **_cmp(f.cmp)} for f in rows],
     }
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
