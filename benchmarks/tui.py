@@ -3,6 +3,7 @@
 nothing).
 
     PYTHONPATH=. python3 benchmarks/tui.py [--stacks 100000] [--frames 5000] [--seed 1]
+                                           [--input perf.script [--repeat 2]]
 
 Builds a Profile with ``ProfileBuilder`` (``--stacks`` distinct stacks, 8-40 frames deep,
 drawn from ``--frames`` functions of every kind, Zipf-like so a few are hot), then times:
@@ -108,11 +109,45 @@ async def app_figures(profile: Profile, size: tuple[int, int]) -> None:
         await step("callers/callees of the selection (c)", "c")
         fg = app.screen.query_one(FlameGraph)
         assert fg.flame is not None
+        from jitprof.views import ProfileViews
+
+        views = ProfileViews(profile)
+        views.hot  # noqa: B018 - off the UI thread, as the loading worker does
+        t = time.perf_counter()
+        app.set_profile(profile, views)
+        await pilot.pause()
+        print(f"  {'set_profile, sums made off the UI thread (top)':<52} "
+              f"{(time.perf_counter() - t) * 1000:9.1f} ms")
         t = time.perf_counter()
         app.set_profile(profile)
         await pilot.pause()
-        print(f"  {'set_profile (swap in a profile, state kept)':<52} "
+        print(f"  {'set_profile, sums made in the UI thread':<52} "
               f"{(time.perf_counter() - t) * 1000:9.1f} ms")
+
+
+def loading(path: str, repeat: int) -> None:
+    """load_profile as the TUI calls it (one process, in a thread), with and without the
+    progress hook: the hook is called once per 4 MiB, so it should cost nothing visible."""
+    import threading
+
+    from jitprof.resolve import load_profile
+
+    calls = [0]
+
+    def hook(done: int, total: int) -> None:
+        calls[0] += 1
+
+    def in_thread(progress: Callable[[int, int], None] | None) -> None:
+        t = threading.Thread(target=load_profile, args=([path],),
+                             kwargs={"search_tmp": False, "jobs": 1, "progress": progress})
+        t.start()
+        t.join()
+
+    print(f"loading {path} ({os.path.getsize(path) / (1 << 20):,.1f} MiB) in a thread:")
+    for _ in range(repeat):  # alternate, so load changes hit both alike
+        timed("load_profile, no progress hook", lambda: in_thread(None))
+        timed("load_profile, progress hook", lambda: in_thread(hook))
+    print(f"  ({calls[0] // repeat} hook calls per load)")
 
 
 def main() -> None:
@@ -121,9 +156,14 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--width", type=int, default=200)
+    ap.add_argument("--input", help="also time loading this perf script text (e.g. what "
+                    "gen_synthetic.py wrote) with and without the progress hook")
+    ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
     print(f"python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f}, "
           f"{os.cpu_count()} CPUs")
+    if args.input:
+        loading(args.input, args.repeat)
     p = timed(f"build the profile ({args.stacks:,} stacks, {args.frames:,} functions)",
               lambda: synthetic(args.stacks, args.frames, args.seed))
     nframes = sum(len(s) for s in p.stacks)

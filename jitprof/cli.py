@@ -32,6 +32,17 @@ def _kind(value: str) -> Kind:
     raise click.BadParameter(f"unknown kind {value!r}; one of " + ", ".join(k.value for k in Kind))
 
 
+def _binaries(values: Sequence[str]) -> dict[str, str]:
+    """--binary DSO=PATH values -> {DSO: PATH}."""
+    out: dict[str, str] = {}
+    for v in values:
+        dso, sep, path = v.partition("=")
+        if not sep or not dso or not path:
+            raise click.BadParameter(f"{v!r} is not DSO=PATH", param_hint="--binary")
+        out[dso] = path
+    return out
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -116,11 +127,29 @@ def main() -> None:
               help="Processes reading one big input at once (default: the CPUs, at most 4).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
+# -- ELF symbolization (README "ELF symbols") ---------------------------------------------
+@click.option("--symfs", metavar="DIR", default=None,
+              help="Look for the recorded files under DIR (DIR + recorded path), like perf's "
+                   "--symfs, e.g. binaries copied from the recording machine.")
+@click.option("--binary", "binaries", multiple=True, metavar="DSO=PATH",
+              help="Read DSO (its recorded path or base name) from PATH (repeatable).")
+@click.option("--proc-maps", "proc_maps", multiple=True, metavar="FILE",
+              help="A copy of /proc/<pid>/maps (repeatable; the pid is taken from a name "
+                   "like 123/maps, maps-123 or 123.maps, else it applies to every process): "
+                   "where files were mapped, for texts without mmap events.")
+@click.option("--kallsyms", metavar="FILE", default=None,
+              help="Kernel symbols for unnamed kernel frames (default: /proc/kallsyms).")
+@click.option("--elf-symbols", "elf_policy", type=click.Choice(["auto", "always", "never"]),
+              default="auto", show_default=True,
+              help="Name frames in ELF files from their symbols: auto = the frames perf left "
+                   "unnamed, always = every one (perf's names replaced), never = keep perf's.")
 def report(
     inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
     jitdumps: Sequence[str], top: int,
     sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
     event: str | None, fmt: str, strict: bool, jobs: int | None, output: str | None,
+    symfs: str | None, binaries: Sequence[str], proc_maps: Sequence[str],
+    kallsyms: str | None, elf_policy: str,
 ) -> None:
     """Hot functions of perf script INPUTs (text files, .gz/.xz/.bz2, - for stdin, or a
     perf.data, which is read through `perf script`).
@@ -130,11 +159,16 @@ def report(
     reused code space.
     """
     from jitprof.report import function_rows, render
-    from jitprof.resolve import load_profile
+    from jitprof.resolve import ElfOptions, load_profile
+
+    elf = ElfOptions(symfs=symfs, binaries=_binaries(binaries), proc_maps=list(proc_maps),
+                     kallsyms=kallsyms, policy=elf_policy)
+    elf.check()
 
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
-                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
+                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps,
+                           elf=elf)
     rows = function_rows(profile, sort=sort, kinds=kinds, top=top or None)
     text = render(profile, fmt, rows)
     if output:
@@ -590,3 +624,104 @@ def diff(
             f.write(text)
     else:
         click.echo(text, nl=False)
+
+
+# --- jitprof top (issue 5) --------------------------------------------------------------
+
+
+@main.command()
+@click.option("--pid", "-p", "pids", multiple=True, callback=_pid_list, required=True,
+              metavar="PID[,PID]", help="Processes to watch (repeatable, or comma-separated).")
+@click.option("--interval", "-i", type=click.FloatRange(min=0.1), default=2.0,
+              show_default=True, help="Seconds between refreshes.")
+@click.option("--window", "-w", type=click.IntRange(min=1, max=3600), default=None,
+              help="Show the last N seconds only (default: the whole run).")
+@click.option("--count", "-n", type=click.IntRange(min=1), default=None,
+              help="Stop after this many refreshes (default: until Ctrl-C or the processes "
+                   "exit).")
+@click.option("--stdio", is_flag=True,
+              help="Print a refreshed table each interval (like perf top --stdio).")
+@click.option("--freq", "-F", type=click.IntRange(min=1), default=999, show_default=True)
+@click.option("--event", "-e", default="cpu-clock", show_default=True)
+@click.option("--top", "rows_", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Rows to show.")
+@click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
+@click.option("--kind", "kinds", multiple=True, callback=lambda c, p, v: [_kind(x) for x in v],
+              help="Only functions of this kind (repeatable).")
+@click.option("--trust-map", is_flag=True,
+              help="Use a map that fails the owner/age checks (never a symlink).")
+def top(pids: list[int], interval: float, window: int | None, count: int | None, stdio: bool,
+        freq: int, event: str, rows_: int, sort: str, kinds: Sequence[Kind],
+        trust_map: bool) -> None:
+    """Hot functions of running processes, refreshed live.
+
+    Samples stream from `perf record -p PID -o - | perf script -i -`; each process's perf
+    map is re-read as the JIT appends to it (perf top reads it once), so code compiled
+    after the start is named too. --window N shows the last N seconds instead of the whole
+    run.
+
+    Only --stdio exists for now; the interactive live view (pause, reset, whole run vs
+    last N seconds on keys) comes to the TUI next (jitprof/live.py is its engine).
+    """
+    import time as _time
+
+    from jitprof.live import LiveProfiler
+    from jitprof.report import function_rows, to_table
+
+    if not stdio:
+        raise click.UsageError("the interactive live view is not built yet: use --stdio "
+                               "(a refreshed table each --interval)")
+    live = LiveProfiler(pids, keep=max(window or 0, 60), trust_map=trust_map, event=event)
+    for p in live.procs.values():
+        if p.map is None:
+            click.echo(f"jitprof: warning: no perf map for pid {p.info.pid} yet: JIT frames "
+                       "stay [unknown] until one appears", err=True)
+        for doubt in p.problems:
+            click.echo(f"jitprof: warning: {p.map_source}: used with --trust-map although "
+                       f"{doubt}", err=True)
+    tty = sys.stdout.isatty()
+    what = ", ".join(f"pid {p.info.pid} ({p.info.comm})" for p in live.procs.values())
+    live.start(freq=freq, event=event)
+    shown = 0
+    ended = ""
+    try:
+        while count is None or shown < count:
+            deadline = _time.monotonic() + interval
+            while _time.monotonic() < deadline and live.running():
+                _time.sleep(min(0.1, max(deadline - _time.monotonic(), 0)))
+            if not live.running():
+                failure = live.failure()
+                if failure is not None:
+                    raise failure
+                ended = "the process exited" if len(pids) == 1 else "the processes exited"
+                live.stop()  # the text still in the pipe, then the last table
+            prof = live.snapshot(window)
+            span = f"last {window} s" if window else "whole run"
+            if prof is not None and prof.time_first is not None and prof.time_last is not None:
+                span += f" ({prof.time_last - prof.time_first:.1f} s of samples)"
+            head = f"jitprof top: {what}; {span}"
+            if tty:
+                click.echo("\033[H\033[2J", nl=False)
+            elif shown:
+                click.echo("")
+            if prof is None:
+                click.echo(head + "; no samples yet")
+            else:
+                d = prof.diagnostics
+                maps = "; ".join(f"map {m.path} {m.lines:,} lines" for m in d.maps) or "no map"
+                named = (f"{d.jit_samples_resolved_pct:.1f}% of JIT samples named"
+                         if d.jit_samples_resolved_pct is not None else "no JIT samples")
+                click.echo(f"{head}; {prof.samples:,} samples; {named}; {maps}")
+                table = to_table(prof, function_rows(prof, sort=sort, kinds=kinds, top=rows_))
+                lines = table.splitlines()
+                start = next(i for i, ln in enumerate(lines) if ln.startswith("#    Self"))
+                click.echo("\n".join(lines[start:]))
+            sys.stdout.flush()
+            shown += 1
+            if ended:
+                click.echo(f"jitprof: {ended}", err=True)
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        live.stop()

@@ -8,8 +8,9 @@ Facade policies (what callers can rely on):
   sections that are not hidden/internal. ARM mapping symbols ($a, $d, $t, $x) are dropped.
 - Aliases (several symbols at one address) keep one name, by perf's rule
   (``choose_best_symbol``): a non-zero size first, then non-weak, then global, then fewer
-  leading underscores, then the longer name; remaining ties go to the lexicographically
-  smaller name (perf keeps whichever its tree met first).
+  leading underscores, then the longer name, then the one earlier in the table (perf's
+  tree keeps insertion order: glibc's ``pthread_rwlock_rdlock@GLIBC_2.2.5`` beats the
+  equally long ``pthread_rwlock_rdlock@@GLIBC_2.34`` listed after it).
 - A zero-size symbol extends to the next symbol's start; a zero-size last symbol to the
   end of the page after its start's page (perf's ``symbols__fixup_end``).
 - ``lookup(vaddr)``: the symbol with the greatest start <= vaddr whose range holds vaddr
@@ -63,7 +64,7 @@ SHF_EXECINSTR = 0x4
 PF_X = 0x1
 NT_GNU_BUILD_ID = 3
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump when the decoded table changes meaning
 _CACHE_MAGIC = b"JPSYMS\x00\x01"
 _ARM_MACHINES = ("EM_ARM", "EM_AARCH64")
 
@@ -310,10 +311,12 @@ def read_elf_info(path: str) -> ElfInfo:
         f.close()
 
 
-def _choose_key(size: int, bind: int, name: bytes) -> tuple[int, int, int, int, int, bytes]:
-    """Sort key: the smallest is the alias perf's choose_best_symbol keeps."""
+def _choose_key(size: int, bind: int, name: bytes, index: int
+                ) -> tuple[int, int, int, int, int, int]:
+    """Sort key: the smallest is the alias perf's choose_best_symbol keeps (a tie goes
+    to the symbol earlier in the table, as perf's tree keeps insertion order)."""
     under = len(name) - len(name.lstrip(b"_"))
-    return (size == 0, bind == STB_WEAK, bind != STB_GLOBAL, under, -len(name), name)
+    return (size == 0, bind == STB_WEAK, bind != STB_GLOBAL, under, -len(name), index)
 
 
 def _type_table(*types: int) -> bytes:
@@ -403,7 +406,7 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
         find = strtab.find
         best = {
             v: min(g, key=lambda i: _choose_key(sizes[i], info[i] >> 4,
-                                                strtab[names[i]: find(b"\0", names[i])]))
+                                                strtab[names[i]: find(b"\0", names[i])], i))
             for v, g in groups.items()
         }
         keep = [i for i in keep if best.get(values[i], i) == i]

@@ -64,6 +64,21 @@ class MapHealth:
 
 
 @dataclass(slots=True)
+class ElfFileHealth:
+    """What was found for one dso whose frames were named from ELF symbols."""
+
+    dso: str  # the recorded path
+    path: str | None  # the file read (None: not found)
+    symbols_path: str | None  # where the symbols came from (the file or a debug file)
+    symbols_source: str  # ".symtab", ".dynsym" or "" (none)
+    symbols: int
+    build_id: str | None
+    recorded_build_id: str | None
+    build_id_mismatch: bool
+    problem: str | None
+
+
+@dataclass(slots=True)
 class ProfileDiagnostics:
     """How the input was read and how well JIT frames were named."""
 
@@ -87,6 +102,15 @@ class ProfileDiagnostics:
     messages: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     jitdumps: list[str] = field(default_factory=list)  # what each jitdump named (one line)
+    # ELF symbolization (issue 3): the address form assumed for file frames ("offset" or
+    # "raw"; one per input read), distinct (process, frame) pairs named from ELF files,
+    # and the files
+    address_forms: list[str] = field(default_factory=list)
+    elf_frames: int = 0
+    elf_frames_named: int = 0
+    elf_files: list[ElfFileHealth] = field(default_factory=list)
+    kernel_frames: int = 0  # distinct kernel frames perf left unnamed
+    kernel_frames_named: int = 0  # ... named from kallsyms
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +148,9 @@ class Profile:
     diagnostics: ProfileDiagnostics = field(default_factory=ProfileDiagnostics)
     stack_bin: list[int] = field(default_factory=list)
     bin_width: float | None = None
+    # frame id -> full demangled forms (with parameters) of a C++ frame named from ELF
+    # symbols; the frame's name is perf's short form (overloads share one frame)
+    full_names: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     # -- totals ---------------------------------------------------------------------------
     @property
@@ -227,6 +254,12 @@ class ProfileBuilder:
             self._frames.append(Frame(name, kind, dso))
             self._frame_ids[key] = fid
         return fid
+
+    def full_name(self, fid: int, full: str) -> None:
+        """Record a full (demangled, with parameters) form of frame ``fid``'s name."""
+        have = self.profile.full_names.get(fid, ())
+        if full not in have:
+            self.profile.full_names[fid] = tuple(sorted((*have, full)))
 
     def thread(self, pid: int, comm: str) -> int:
         key = (pid, comm)

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from jitprof import __version__
 from jitprof.errors import InputError
-from jitprof.model import Frame, Kind, MapHealth, Profile, ProfileDiagnostics
+from jitprof.model import ElfFileHealth, Frame, Kind, MapHealth, Profile, ProfileDiagnostics
 
 FORMAT = "jitprof-profile"
 VERSION = 1
@@ -57,7 +57,8 @@ def _diag_doc(d: ProfileDiagnostics) -> dict[str, Any]:
     out = {}
     for f in dataclasses.fields(ProfileDiagnostics):
         v = getattr(d, f.name)
-        out[f.name] = [dataclasses.asdict(m) for m in v] if f.type == "list[MapHealth]" else v
+        out[f.name] = ([dataclasses.asdict(m) for m in v]
+                       if f.type in ("list[MapHealth]", "list[ElfFileHealth]") else v)
     return out
 
 
@@ -226,9 +227,33 @@ def _diagnostics(doc: dict[str, Any]) -> ProfileDiagnostics:
             setattr(d, f.name, [_str(x, (*w, j)) for j, x in enumerate(_list(v, w))])
         elif f.type == "list[MapHealth]":
             setattr(d, f.name, [_map_health(m, (*w, j)) for j, m in enumerate(_list(v, w))])
+        elif f.type == "list[ElfFileHealth]":
+            setattr(d, f.name, [_elf_health(m, (*w, j)) for j, m in enumerate(_list(v, w))])
         else:  # a field type this reader does not know: tests/test_profilefile.py catches it
             raise TypeError(f"ProfileDiagnostics.{f.name}: type {f.type} not handled")
     return d
+
+
+def _elf_health(m: Any, mw: tuple[str | int, ...]) -> ElfFileHealth:
+    """An ``elf_files`` entry: every field by its declared type."""
+    m = _obj(m, mw)
+    vals: dict[str, Any] = {}
+    for f in dataclasses.fields(ElfFileHealth):
+        if f.name not in m:
+            raise _Bad(mw, f"ELF file entry without {f.name!r}")
+        v = m[f.name]
+        fw = (*mw, f.name)
+        if f.type == "int":
+            vals[f.name] = _int(v, fw)
+        elif f.type == "bool":
+            if not isinstance(v, bool):
+                raise _Bad(fw, "expected true or false")
+            vals[f.name] = v
+        elif f.type == "str":
+            vals[f.name] = _str(v, fw)
+        else:  # "str | None"
+            vals[f.name] = None if v is None else _str(v, fw)
+    return ElfFileHealth(**vals)
 
 
 def _map_health(m: Any, mw: tuple[str | int, ...]) -> MapHealth:

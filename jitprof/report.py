@@ -25,6 +25,7 @@ class Row:
     total_samples: int
     self_pct: float
     total_pct: float
+    full_names: tuple[str, ...] = ()  # C++ names named from ELF: the forms with parameters
 
 
 def function_rows(
@@ -42,6 +43,7 @@ def function_rows(
             Row(
                 f.name, f.kind, f.dso, st.self_weight, st.total_weight, st.self_samples,
                 st.total_samples, 100.0 * st.self_weight / total, 100.0 * st.total_weight / total,
+                profile.full_names.get(st.frame_id, ()),
             )
         )
     if sort == "total":
@@ -113,6 +115,7 @@ def to_json(profile: Profile, rows: list[Row]) -> str:
                 "total_samples": r.total_samples,
                 "self_pct": round(r.self_pct, 4),
                 "total_pct": round(r.total_pct, 4),
+                **({"full_names": list(r.full_names)} if r.full_names else {}),
             }
             for r in rows
         ],

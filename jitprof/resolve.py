@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -25,10 +25,35 @@ from typing import TYPE_CHECKING
 from jitprof.errors import EmptyInputError, InputError
 from jitprof.intervals import Entry
 from jitprof.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time
-from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder, ProfileDiagnostics
-from jitprof.names import KERNEL_MIN_ADDR, is_jit_dso, jit_map_pid, map_name, perf_name_kind
+from jitprof.model import (
+    ElfFileHealth,
+    Kind,
+    MapHealth,
+    Profile,
+    ProfileBuilder,
+    ProfileDiagnostics,
+)
+from jitprof.names import (
+    KERNEL_MIN_ADDR,
+    is_jit_dso,
+    jit_map_pid,
+    map_name,
+    perf_name_kind,
+    runtime_kind,
+)
 from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
-from jitprof.script import RawFrame, ScriptData, can_fork
+from jitprof.script import RawFrame, ScriptData, _is_perf_data, can_fork
+from jitprof.symbolize import (
+    FileFrameNames,
+    MemMap,
+    Name,
+    Symbolizer,
+    is_file_dso,
+    maps_by_pid,
+    name_file_frames,
+    parse_proc_maps,
+    pid_from_proc_maps_name,
+)
 
 if TYPE_CHECKING:
     from jitprof.jitdump import JitDump
@@ -222,9 +247,15 @@ def build_profile(
     pids: Sequence[int] = (),
     comms: Sequence[str] = (),
     bin_width: float | None = None,
+    symbolizer: Symbolizer | None = None,
+    elf_policy: str = "auto",
+    proc_maps: Mapping[int | None, Sequence[MemMap]] | None = None,
 ) -> Profile:
     """Resolve and aggregate the samples of one event into a Profile; per time bin when
-    ``bin_width`` is given and the data was read with it (every sample has a time)."""
+    ``bin_width`` is given and the data was read with it (every sample has a time). With a
+    ``symbolizer``, file frames are named from ELF symbols (``elf_policy`` "auto": those
+    perf left unnamed; "always": every one) and kernel frames perf left unnamed from
+    kallsyms."""
     where = ", ".join(data.inputs) or "input"
     ev_name = choose_event(data, event, where)
     ev = data.events[ev_name]
@@ -374,15 +405,30 @@ def build_profile(
     common = [-1] * nraw
     for fid in used:
         common[fid] = perf_frame(fid)
+    # file and kernel frames named here (leaf: the address; callers: the address - 1)
+    common_leaf = common_call = common
+    elf_pid_override: dict[int, dict[int, tuple[int, int]]] = {}
+    elf_note: FileFrameNames | None = None
+    kernel_frames = kernel_named = 0
+    if symbolizer is not None and elf_policy != "never":
+        common_leaf = common.copy()
+        common_call = common.copy()
+        elf_note, kernel_frames, kernel_named = _name_elf_frames(
+            b, symbolizer, elf_policy, data, selected, used, raw_jit, proc_maps or {},
+            common_leaf, common_call, elf_pid_override)
+    split_tables = common_leaf is not common_call
     # named flags for the diagnostics: 1 where a JIT frame got a name
     tables: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
-    for pid in jit_pids:
-        leaf_t = common.copy()
-        call_t = common.copy()
+    for pid in jit_pids | set(elf_pid_override):
+        leaf_t = common_leaf.copy()
+        call_t = common_call.copy()
+        for fid, (lf, cf) in elf_pid_override.get(pid, {}).items():
+            leaf_t[fid] = lf
+            call_t[fid] = cf
         leaf_named = [0] * nraw
         call_named = [0] * nraw
         table = resolved.get(pid)
-        for fid in jit_used[pid]:
+        for fid in jit_used.get(pid, ()):
             if table is None:  # no map for this process: keep perf's name
                 leaf_named[fid] = call_named[fid] = int(named_perf[fid])
                 continue
@@ -429,9 +475,20 @@ def build_profile(
                 for i in range(1, len(stack)):
                     if not is_kernel[stack[i]]:
                         fid = stack[i]
-                        if is_jit[fid]:
+                        if leaf_t[fid] != call_t[fid]:
                             out = (*out[:i], leaf_t[fid], *out[i + 1 :])
+                        if is_jit[fid]:
                             jit_frames_named += n * (leaf_named[fid] - call_named[fid])
+                        break
+        elif split_tables:
+            head = stack[0]
+            out = (common_leaf[head], *map(common_call.__getitem__, stack[1:]))
+            if is_kernel[head]:
+                for i in range(1, len(stack)):
+                    fid = stack[i]
+                    if not is_kernel[fid]:
+                        if common_leaf[fid] != common_call[fid]:
+                            out = (*out[:i], common_leaf[fid], *out[i + 1 :])
                         break
         else:
             out = tuple(map(common.__getitem__, stack))
@@ -481,6 +538,17 @@ def build_profile(
         dw = dn.warning()
         if dw is not None:
             warnings.append(dw)
+    elf_files: list[ElfFileHealth] = []
+    if symbolizer is not None:
+        warnings.extend(symbolizer.warnings)
+        elf_files = [
+            ElfFileHealth(df.dso, df.path, df.symbols_path,
+                          df.symbols.source if df.symbols is not None else "",
+                          len(df.symbols) if df.symbols is not None else 0,
+                          df.info.build_id if df.info is not None else None,
+                          df.recorded_build_id, df.build_id_mismatch, df.problem)
+            for df in symbolizer.files.values()
+        ]
 
     prof.diagnostics = ProfileDiagnostics(
         events={name: e.samples for name, e in data.events.items()},
@@ -503,8 +571,96 @@ def build_profile(
         messages=[str(d) for d in data.diagnostics],
         jitdumps=[dn.note() for dn in dump_notes],
         warnings=warnings,
+        address_forms=[elf_note.form] if elf_note is not None and elf_note.frames else [],
+        elf_frames=elf_note.frames if elf_note is not None else 0,
+        elf_frames_named=elf_note.named if elf_note is not None else 0,
+        elf_files=elf_files,
+        kernel_frames=kernel_frames,
+        kernel_frames_named=kernel_named,
     )
     return prof
+
+
+def _name_elf_frames(
+    b: ProfileBuilder,
+    sym: Symbolizer,
+    policy: str,
+    data: ScriptData,
+    selected: Sequence[tuple[int, int, str, tuple[int, ...], int, int, int]],
+    used: set[int],
+    raw_jit: Sequence[bool],
+    proc_maps: Mapping[int | None, Sequence[MemMap]],
+    leaf_t: list[int],
+    call_t: list[int],
+    by_pid: dict[int, dict[int, tuple[int, int]]],
+) -> tuple[FileFrameNames, int, int]:
+    """Fill the leaf/caller tables for file frames (from ELF symbols) and unnamed kernel
+    frames (from kallsyms); frames named differently per process go to ``by_pid``.
+    Returns the file naming's figures and (kernel frames, named)."""
+    frames = data.frames
+    unnamed = ("", "[unknown]")
+    file_fids = [
+        fid for fid in used
+        if not raw_jit[fid] and frames[fid].addr < KERNEL_MIN_ADDR and is_file_dso(frames[fid].dso)
+        and (policy == "always" or frames[fid].sym in unnamed)
+    ]
+    kernel_fids = [fid for fid in used
+                   if frames[fid].addr >= KERNEL_MIN_ADDR and frames[fid].sym in unnamed]
+    users: dict[int, set[int]] = {fid: set() for fid in file_fids}
+    one_frame = True
+    if file_fids:
+        for pid, _tid, _comm, stack, _n, _w, _b in selected:
+            if len(stack) > 1:
+                one_frame = False
+            for fid in stack:
+                u = users.get(fid)
+                if u is not None:
+                    u.add(pid)
+    mmaps = maps_by_pid((m.pid, m.start, m.length, m.pgoff, m.prot, m.filename)
+                        for m in data.mmaps)
+    names = name_file_frames(sym, [(f.addr, f.dso) for f in frames],
+                             {fid: sorted(p) for fid, p in users.items() if p},
+                             mmaps, proc_maps, one_frame)
+    cache: dict[tuple[Name | None, str], int] = {}
+
+    def frame(n: Name | None, dso: str) -> int:
+        key = (n, dso)
+        out = cache.get(key)
+        if out is None:
+            if n is None:
+                out = b.frame("[unknown]", Kind.UNKNOWN, dso)
+            else:
+                kind = runtime_kind(n.name) or Kind.NATIVE
+                out = b.frame(n.name, kind, dso, "" if kind is not Kind.NATIVE else None)
+                if n.full != n.name:
+                    b.full_name(out, n.full)
+            cache[key] = out
+        return out
+
+    for fid in names.leaf:
+        dso = frames[fid].dso
+        leaf_t[fid] = frame(names.leaf[fid], dso)
+        call_t[fid] = frame(names.call[fid], dso)
+    for pid, per in names.by_pid.items():
+        by_pid[pid] = {fid: (frame(lf, frames[fid].dso), frame(cf, frames[fid].dso))
+                       for fid, (lf, cf) in per.items()}
+    knamed = 0
+    if kernel_fids and sym.kallsyms() is not None:
+        kcache: dict[tuple[str, str], int] = {}
+        for fid in kernel_fids:
+            f = frames[fid]
+            dso = f.dso if f.dso not in unnamed else "[kernel.kallsyms]"
+            for table, addr in ((leaf_t, f.addr), (call_t, f.addr - 1)):
+                kname = sym.kernel(addr)
+                if kname is None:
+                    continue
+                key = (kname, dso)
+                pf = kcache.get(key)
+                if pf is None:
+                    pf = kcache[key] = b.frame(kname, Kind.KERNEL, dso)
+                table[fid] = pf
+            knamed += sym.kernel(f.addr) is not None
+    return names, len(kernel_fids), knamed
 
 
 def _pct(a: int, b: int) -> float | None:
@@ -529,6 +685,7 @@ def load_profile(
     jitdumps: Sequence[str] = (),
     progress: Callable[[int, int], None] | None = None,
     bin_width: float | None = None,
+    elf: ElfOptions | None = None,
 ) -> Profile:
     """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
     processes that may read one big input at once. Inputs named ``*.json`` are jitprof
@@ -536,7 +693,9 @@ def load_profile(
     ``jitprof record`` (jitprof/bundle.py) reads as its script text with its own maps and
     jitdumps only, never /tmp. ``progress(bytes read, total)``: see ``read_scripts`` (the
     perf script inputs only). ``bin_width`` (seconds): keep samples per time bin
-    (``Profile.stack_bin``) where the text has times (not for JSON profiles)."""
+    (``Profile.stack_bin``) where the text has times (not for JSON profiles). ``elf``: how
+    file and kernel frames are named from ELF symbols and kallsyms (default:
+    ``ElfOptions()``)."""
     from jitprof.bundle import expand_inputs
     from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
@@ -551,14 +710,16 @@ def load_profile(
         prof = load_profile_inputs(
             inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
                                               search_tmp=search_tmp, jobs=jobs,
-                                              jitdumps=jitdumps, progress=progress),
+                                              jitdumps=jitdumps, progress=progress, elf=elf),
             event, pids, comms)
         prof.diagnostics.warnings[:0] = bundles.warnings
         return prof
 
+    elf = elf if elf is not None else ElfOptions()
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
                        strict=strict, jitdumps=list(jitdumps))
     finder.check_explicit()
+    proc_maps = elf.read_proc_maps()
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in inputs if p != "-"]
     keep_times = finder.has_jitdumps(input_dirs)
     big = finder.big_maps() if jobs > 1 else []
@@ -574,9 +735,70 @@ def load_profile(
         data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, progress=progress,
                             bin_width=bin_width)
     try:
+        symbolizer = elf.symbolizer(data) if elf.policy != "never" else None
         prof = build_profile(data, finder, event=event, pids=pids, comms=comms,
-                             bin_width=bin_width)
+                             bin_width=bin_width, symbolizer=symbolizer,
+                             elf_policy=elf.policy, proc_maps=proc_maps)
     finally:
         finder.close()
     prof.diagnostics.warnings[:0] = bundles.warnings
     return prof
+
+
+@dataclass(slots=True)
+class ElfOptions:
+    """``report``'s ELF options: ``--symfs``, ``--binary DSO=PATH``, ``--proc-maps``,
+    ``--kallsyms``, and the policy (``--elf-symbols auto|always|never``)."""
+
+    symfs: str | None = None
+    binaries: Mapping[str, str] = field(default_factory=dict)
+    proc_maps: Sequence[str] = ()
+    kallsyms: str | None = None  # None: /proc/kallsyms (<symfs>/proc/kallsyms with symfs)
+    policy: str = "auto"
+
+    def read_proc_maps(self) -> dict[int | None, list[MemMap]]:
+        out: dict[int | None, list[MemMap]] = {}
+        for p in self.proc_maps:
+            out.setdefault(pid_from_proc_maps_name(p), []).extend(parse_proc_maps(p))
+        return out
+
+    def check(self) -> None:
+        if self.symfs is not None and not os.path.isdir(self.symfs):
+            raise InputError(self.symfs, "--symfs is not a directory")
+        for dso, path in self.binaries.items():
+            if not os.path.isfile(path):
+                raise InputError(path, f"--binary {dso}=: no such file")
+        if self.kallsyms is not None and not os.path.isfile(self.kallsyms):
+            raise InputError(self.kallsyms, "--kallsyms: no such file")
+
+    def symbolizer(self, data: ScriptData) -> Symbolizer:
+        build_ids = {m.filename: m.build_id for m in data.mmaps if m.build_id}
+        for p in data.inputs:
+            if _is_perf_data(p):
+                build_ids.update(perf_build_ids(p))
+        kallsyms = self.kallsyms
+        if kallsyms is None:  # like perf: under --symfs, the copy of the recording machine's
+            kallsyms = os.path.join(self.symfs or "/", "proc/kallsyms")
+        return Symbolizer(symfs=self.symfs, binaries=dict(self.binaries), build_ids=build_ids,
+                          kallsyms_path=kallsyms)
+
+
+def perf_build_ids(path: str) -> dict[str, str]:
+    """dso path -> build-id recorded in a perf.data (``perf buildid-list``); {} if perf
+    is missing or fails."""
+    import shutil
+    import subprocess
+
+    if shutil.which("perf") is None:
+        return {}
+    try:
+        r = subprocess.run(["perf", "buildid-list", "-i", path], capture_output=True,
+                           text=True, errors="replace", timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    out: dict[str, str] = {}
+    for line in r.stdout.splitlines():
+        bid, _, dso = line.strip().partition(" ")
+        if dso and all(c in "0123456789abcdef" for c in bid):
+            out[dso.strip()] = bid
+    return out

@@ -54,7 +54,7 @@ _INT_RX = re.compile(r"-?\d+")
 _SYMOFF_RX = re.compile(r"\+0x[0-9a-fA-F]+$")
 _MMAP_RX = re.compile(
     r"PERF_RECORD_MMAP2? (-?\d+)/(-?\d+): \[(0x[0-9a-f]+|0)\((0x[0-9a-f]+|0)\) @ (0x[0-9a-f]+|0)"
-    r"[^\]]*\]: (\S+) (.*)$"
+    r"(?: <([0-9a-f]+)>)?[^\]]*\]: (\S+) (.*)$"  # <build-id>: perf record --buildid-mmap
 )
 _COMM_RX = re.compile(r"PERF_RECORD_COMM(?: exec)?: (.*):(-?\d+)/(-?\d+)\s*$")
 _FORK_RX = re.compile(r"PERF_RECORD_(?:FORK|EXIT)\((-?\d+):(-?\d+)\):\((-?\d+):(-?\d+)\)")
@@ -87,6 +87,7 @@ class Mmap:
     prot: str
     filename: str
     time: float | None
+    build_id: str | None = None  # printed for perf record --buildid-mmap
 
 
 @dataclass(slots=True)
@@ -869,9 +870,10 @@ class ScriptReader:
                     int(m.group(3), 16),
                     int(m.group(4), 16),
                     int(m.group(5), 16),
-                    m.group(6),
-                    m.group(7).strip(),
+                    m.group(7),
+                    m.group(8).strip(),
                     float(h.group(1)) if h else None,
+                    m.group(6),
                 )
             )
             if pid >= 0 and tid >= 0:

@@ -23,10 +23,11 @@ def _named(sym: str) -> bool:
     return re.fullmatch(r"(0x)?[0-9a-fA-F]+", sym) is None and sym != "[unknown]"
 
 
-def perf_self(perf_data: Path) -> dict[str, float]:
-    """Self % per symbol name (rows with the same name summed), ``--no-children``."""
+def perf_self(perf_data: Path, *extra: str) -> dict[str, float]:
+    """Self % per symbol name (rows with the same name summed), ``--no-children``;
+    ``extra``: more perf report options (``--symfs DIR``)."""
     out: dict[str, float] = {}
-    for line in _run(perf_data, "--no-children").splitlines():
+    for line in _run(perf_data, "--no-children", *extra).splitlines():
         m = _SELF_RX.match(line)
         if m and _named(m.group(3)):
             out[m.group(3)] = out.get(m.group(3), 0.0) + float(m.group(1))

@@ -96,7 +96,7 @@ def test_every_diagnostics_field_round_trips_and_merges() -> None:
     (this fails, naming the field, if its type is one the reader does not handle)."""
     import dataclasses
 
-    from jitprof.model import ProfileDiagnostics
+    from jitprof.model import ElfFileHealth, ProfileDiagnostics
 
     p = small()
     d = p.diagnostics
@@ -106,6 +106,8 @@ def test_every_diagnostics_field_round_trips_and_merges() -> None:
             "dict[str, int]": {"cpu-clock": 3, f"ev{i}": i}, "list[int]": [i, i + 1],
             "list[str]": [f"{f.name} one", f"{f.name} two"],
             "list[MapHealth]": d.maps,
+            "list[ElfFileHealth]": [ElfFileHealth("/bin/x", "/symfs/bin/x", "/x.debug",
+                                                  ".symtab", 12, "ab12", None, False, None)],
         }.get(f.type, f)
         assert value is not f, f"no test value for {f.name}: {f.type}"
         setattr(d, f.name, value)

@@ -422,3 +422,44 @@ async def test_names_are_shown_verbatim_not_as_markup() -> None:
         await pilot.pause()
         svg = app.export_screenshot()
         assert "[unknown]" in svg and "[b]bold[/b]" in svg
+
+
+async def test_mouse_kind_button_and_rows() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert str(app.screen.query_one("#kinds", Static).content).startswith(
+            " All 100.0%   PHP 23.3% ")
+        await pilot.click("#kinds", offset=(16, 0))  # on "PHP 23.3%"
+        assert app.state.kind is Kind.PHP and names(app) == ["PHP::A"]
+        await pilot.click("#kinds", offset=(3, 0))  # on "All"
+        assert app.state.kind is None
+        # a row: the first click moves the cursor, the second opens it (header is row 0)
+        await pilot.click("#hot-table", offset=(30, 2))
+        assert active_tab(app) == "hot"
+        await pilot.click("#hot-table", offset=(30, 2))
+        assert active_tab(app) == "detail" and app.state.detail is not None
+        assert app.state.detail.name == "PHP::A"
+
+
+async def test_q_while_loading_quits_and_stops_the_reading() -> None:
+    import threading
+
+    stopped = threading.Event()
+
+    def loader(progress: Any) -> Profile:
+        try:
+            for i in range(6000):  # a long read: 10 ms per "chunk", 60 s in all
+                progress(i << 22, 6000 << 22)
+                threading.Event().wait(0.01)
+        except BaseException:
+            stopped.set()
+            raise
+        raise AssertionError("the reading was not stopped")
+
+    app = JitprofApp(loader=loader, inputs=["big.txt"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, LoadingScreen)
+        await pilot.press("q")
+    assert stopped.wait(10) and app.return_code == 0 and app.error is None

@@ -29,6 +29,7 @@ from textual.widgets import (
     Tree,
 )
 from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
 
 from jitprof.errors import JitprofError
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
@@ -59,6 +60,11 @@ from jitprof.views import (
 )
 
 Loader = Callable[[Callable[[int, int], None]], Profile]
+
+
+class _LoadCancelled(Exception):
+    """Raised from the progress callback when the App quits while loading."""
+
 
 HOT_LIMIT = 300  # rows in the hot table (DataTable measures every cell: ~1 ms a row)
 TREE_CHILDREN_LIMIT = 200  # children shown per call-tree node; the rest summed in one line
@@ -266,18 +272,28 @@ class JitprofApp(App[None]):
     # -- loading ---------------------------------------------------------------------------
     @work(thread=True, exclusive=True)
     def _load(self, loader: Loader) -> None:
-        try:
-            def progress(done: int, total: int) -> None:
-                self.post_message(LoadProgress(done, total))
+        worker = get_current_worker()
 
+        def progress(done: int, total: int) -> None:
+            # called per 4 MiB: quitting while loading stops the reading here (the
+            # process would otherwise wait for this thread at exit)
+            if worker.is_cancelled:
+                raise _LoadCancelled
+            self.post_message(LoadProgress(done, total))
+
+        try:
             profile = loader(progress)
+        except _LoadCancelled:
+            return
         except JitprofError as e:
             self.post_message(LoadFailed(str(e), e.exit_code))
             return
         except Exception as e:  # a bug: the CLI prints one line
             self.post_message(LoadFailed(f"internal error: {type(e).__name__}: {e}", 70))
             return
-        self.post_message(ProfileLoaded(profile))
+        views = ProfileViews(profile)
+        views.hot  # noqa: B018 - the per-function sums, here rather than in the UI thread
+        self.post_message(ProfileLoaded(profile, views))
 
     def on_load_progress(self, msg: LoadProgress) -> None:
         if isinstance(self.screen, LoadingScreen):
@@ -286,17 +302,20 @@ class JitprofApp(App[None]):
     def on_profile_loaded(self, msg: ProfileLoaded) -> None:
         if isinstance(self.screen, LoadingScreen):
             self.pop_screen()
-        self.set_profile(msg.profile)
+        self.set_profile(msg.profile, msg.views)
 
     def on_load_failed(self, msg: LoadFailed) -> None:
         self.error = (msg.message, msg.exit_code)
         self.exit(return_code=msg.exit_code)
 
     # -- the profile -----------------------------------------------------------------------
-    def set_profile(self, profile: Profile) -> None:
+    def set_profile(self, profile: Profile, views: ProfileViews | None = None) -> None:
         """Show ``profile``; the view state (filters, focus, zoom, tree path) carries over
-        where its functions still exist."""
-        self.views = ProfileViews(profile)
+        where its functions still exist. A live view calls this again with each new
+        profile (from a thread: ``app.call_from_thread(app.set_profile, p, v)``), passing
+        ``views = ProfileViews(p)`` with ``views.hot`` already computed off the UI thread."""
+        self.views = views if views is not None and views.profile is profile else (
+            ProfileViews(profile))
         st = status(profile)
         main = self._main()
         main.query_one(StatusBar).show(st)

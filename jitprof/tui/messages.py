@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from jitprof.model import Frame, Profile
+from jitprof.views import ProfileViews
 
 
 @dataclass
@@ -20,6 +21,7 @@ class LoadProgress(Message):
 @dataclass
 class ProfileLoaded(Message):
     profile: Profile
+    views: ProfileViews  # built in the worker (the hot table's sums are done)
 
 
 @dataclass

@@ -264,6 +264,8 @@ class HelpScreen(ModalScreen[None]):
 class LoadingScreen(ModalScreen[None]):
     """Bytes of the input read, while the worker loads the profile."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "app.quit", "Quit")]
+
     def __init__(self, inputs: list[str]) -> None:
         super().__init__()
         self.inputs = inputs

@@ -1,0 +1,427 @@
+"""Live profiles of running processes: perf samples streamed, maps followed as they grow.
+
+The stream (``PerfStream``) is two perf processes joined by a pipe, no shell::
+
+    perf record -g -F HZ -e EVENT -m PAGES -p PIDS -o -  |  perf script -i - \\
+        --show-mmap-events --show-task-events
+
+perf record in pipe mode writes what it reads from the kernel's ring buffer each time it
+is woken, which happens when the buffer is half full: with ``-m PAGES`` sized for about
+1/20 s of samples (``ring_pages``: 8 at 999 Hz) the text arrives about every 0.1 s at
+``-F 999`` (perf 6.1: 52 wake-ups in 4 s with 4 pages, 13 with 16). Rotating perf.data
+files (``--switch-output``) was the other choice; it costs a ``perf script`` start (and
+its symbol loading) per interval, so the pipe was chosen.
+
+``LiveProfiler`` reads that text in a thread into one-second buckets of raw samples (by
+sample time); side-band records (comm, mmap, fork: which thread is which process) are
+kept apart for the whole run. A snapshot merges the buckets of the whole run or of the
+last N seconds, re-reads the appended part of each process's map (``LiveMap``: perf top
+reads a map once; JITs keep appending) and builds a ``Profile`` the usual way
+(``build_profile``: the same naming rules as ``jitprof report``). Buckets older than the
+longest window are folded into one, so a snapshot costs O(distinct stacks), not
+O(samples). Pause drops what arrives meanwhile (counted); reset forgets the samples.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from jitprof.errors import EmptyInputError, JitprofError, RecordError
+from jitprof.mapwatch import LiveMap
+from jitprof.model import MapHealth, Profile
+from jitprof.perfmap import PerfMap
+from jitprof.proc import ProcessInfo, UnsafeFileError, read_process
+from jitprof.record import (
+    HOW_TO_PERF,
+    doubts_about,
+    explain_perf_failure,
+    map_candidates,
+)
+from jitprof.resolve import MapFinder, build_profile
+from jitprof.script import ScriptData, ScriptReader
+
+LIVE_INPUT = "perf (live)"
+_TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
+SAMPLE_BYTES_GUESS = 200  # a -g sample in perf's ring buffer, roughly
+
+
+def ring_pages(freq: int, seconds: float = 0.05) -> int:
+    """``perf record -m`` pages (a power of two, 4..128) whose half fills in about
+    ``seconds`` at ``freq`` samples per second: how often perf record writes (perf
+    script shows a round when the next one arrives)."""
+    want = 2 * freq * SAMPLE_BYTES_GUESS * seconds / 4096
+    pages = 4
+    while pages < want and pages < 128:
+        pages *= 2
+    return pages
+
+
+class PerfStream:
+    """``perf record ... -o - | perf script -i -`` for some pids (see the module doc)."""
+
+    def __init__(self, pids: Sequence[int], freq: int = 999, event: str = "cpu-clock") -> None:
+        perf = shutil.which("perf")
+        if perf is None:
+            raise RecordError("perf", "not found on PATH: " + HOW_TO_PERF)
+        self.perf = perf
+        self.pids = list(pids)
+        self.event = event
+        self.record_argv = [perf, "record", "-g", "-F", str(freq), "-e", event,
+                            "-m", str(ring_pages(freq)), "-p", ",".join(map(str, pids)),
+                            "-o", "-"]
+        self.script_argv = [perf, "script", "-i", "-", "--show-mmap-events",
+                            "--show-task-events"]
+        self._rec_err: IO[bytes] = tempfile.TemporaryFile()
+        self._scr_err: IO[bytes] = tempfile.TemporaryFile()
+        kw: dict[str, Any] = {}
+        if sys.version_info >= (3, 11):
+            kw["process_group"] = 0  # a terminal Ctrl-C reaches jitprof only
+        else:  # pragma: no cover - 3.10
+            kw["preexec_fn"] = os.setpgrp
+        self.record = subprocess.Popen(self.record_argv, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=self._rec_err, **kw)
+        assert self.record.stdout is not None
+        self.script = subprocess.Popen(self.script_argv, stdin=self.record.stdout,
+                                       stdout=subprocess.PIPE, stderr=self._scr_err, **kw)
+        self.record.stdout.close()  # the script process holds the pipe's read end now
+        assert self.script.stdout is not None
+        self.stdout = self.script.stdout
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGINT perf record (it flushes and exits); perf script sees the end of its
+        input and exits too. Killed if they do not within ``timeout``."""
+        if self.record.poll() is None:
+            try:
+                self.record.send_signal(signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        for p in (self.record, self.script):
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def failure(self) -> RecordError | None:
+        """Why perf record stopped by itself, when it failed (None while it runs or if
+        it ended normally: the processes exited)."""
+        rc = self.record.poll()
+        if rc is None or rc in (0, -signal.SIGINT):
+            return None
+        self._rec_err.seek(0)
+        err = self._rec_err.read().decode("utf-8", "replace")
+        return explain_perf_failure(err, rc, self.event, [], self.pids)
+
+    def close(self) -> None:
+        self.stdout.close()
+        self._rec_err.close()
+        self._scr_err.close()
+
+
+class _LiveFinder(MapFinder):
+    """Each process's map is its ``LiveMap`` segments (never /tmp looked up by name)."""
+
+    def __init__(self, maps: dict[int, LiveMap]) -> None:
+        super().__init__(search_tmp=False)
+        self.live = maps
+
+    def find(self, pid: int, input_dirs: Iterable[str]) -> list[PerfMap]:
+        lm = self.live.get(pid)
+        return lm.maps() if lm is not None else []
+
+    def find_jitdump(self, pid: int, input_dirs: Iterable[str]) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class _Bucket:
+    second: int  # floor of the samples' perf time
+    reader: ScriptReader
+
+
+@dataclass(slots=True)
+class LiveStats:
+    blocks: int = 0  # samples (and side-band blocks) read
+    dropped_paused: int = 0
+    bytes: int = 0
+
+
+@dataclass(slots=True)
+class LiveProcess:
+    info: ProcessInfo
+    map: LiveMap | None = None
+    map_source: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+class LiveProfiler:
+    """Samples of running processes as rolling ``Profile`` snapshots (module docstring).
+
+    ``feed`` takes perf script text (any chunking); ``start`` runs a ``PerfStream`` and
+    feeds from it in a thread. ``keep`` seconds of one-second buckets are kept apart for
+    windows; older ones are folded into the whole-run total."""
+
+    def __init__(self, pids: Sequence[int], keep: float = 60.0, trust_map: bool = False,
+                 event: str | None = None) -> None:
+        self.pids = list(pids)
+        self.keep = max(1, int(keep + 0.999))
+        self.trust_map = trust_map
+        self.event = event
+        self.stats = LiveStats()
+        self.paused = False
+        self.started = time.monotonic()
+        self.latest: float | None = None  # perf time of the newest sample
+        self._lock = threading.Lock()
+        self._side = ScriptReader()
+        self._old = ScriptReader()
+        self._old_empty = True
+        self._buckets: list[_Bucket] = []
+        self._rest = ""  # text after the last complete block
+        self.procs: dict[int, LiveProcess] = {}
+        self.stream: PerfStream | None = None
+        self._thread: threading.Thread | None = None
+        for pid in self.pids:
+            self.procs[pid] = LiveProcess(read_process(pid))
+            self._open_map(self.procs[pid], fail=True)
+
+    # --- maps --------------------------------------------------------------------------
+    def add_map(self, pid: int, directory: str, name: str) -> None:
+        """Follow this file as ``pid``'s map (instead of looking for one)."""
+        lm = LiveMap(directory, name)
+        p = self.procs.get(pid)
+        if p is None:
+            info = ProcessInfo(pid, pid, (os.getuid(),), None, b"", "", None)
+            p = self.procs[pid] = LiveProcess(info)
+        if p.map is not None:
+            p.map.close()
+        p.map, p.map_source = lm, lm.path
+
+    def _open_map(self, p: LiveProcess, fail: bool = False) -> None:
+        for d, n in map_candidates(p.info):
+            path = os.path.join(d, n)
+            try:
+                lm = LiveMap(d, n, display_path=path)
+            except FileNotFoundError:
+                continue
+            except UnsafeFileError as e:
+                if fail:
+                    raise RecordError(e.path, f"{e.message}; refused") from None
+                continue
+            except OSError:
+                continue
+            doubts = doubts_about(lm.file.st, p.info, p.info.start_time)
+            if doubts and not self.trust_map:
+                lm.close()
+                if fail:
+                    raise RecordError(path, f"refused: {doubts[0]} (check it, then use "
+                                      "--trust-map to use it anyway)")
+                continue
+            p.map, p.map_source, p.problems = lm, path, doubts
+            return
+
+    def refresh_maps(self) -> None:
+        for p in self.procs.values():
+            if p.map is None:
+                self._open_map(p)
+            if p.map is not None:
+                p.map.refresh()
+
+    # --- samples -------------------------------------------------------------------------
+    def feed(self, text: str) -> None:
+        """Add perf script text; an incomplete last block waits for the rest."""
+        with self._lock:
+            self.stats.bytes += len(text)
+            data = self._rest + text
+            cut = data.rfind("\n\n")
+            if cut < 0:
+                self._rest = data
+                return
+            self._rest = data[cut + 2 :]
+            self._feed_blocks(data[: cut + 2].split("\n\n"))
+
+    def _feed_blocks(self, blocks: list[str]) -> None:
+        side: list[str] = []
+        per_second: dict[int, list[str]] = {}
+        for block in blocks:
+            if not block.strip():
+                continue
+            self.stats.blocks += 1
+            lines = block.split("\n")
+            # side-band records come as single lines before a sample's header
+            k = 0
+            while k < len(lines) and "PERF_RECORD_" in lines[k]:
+                side.append(lines[k] + "\n")
+                k += 1
+            if k == len(lines):
+                continue
+            if self.paused:
+                self.stats.dropped_paused += 1
+                continue
+            m = _TIME_RX.search(lines[k])
+            if m is not None:
+                t = float(m.group(1))
+                if self.latest is None or t > self.latest:
+                    self.latest = t
+                second = int(t)
+            else:
+                second = self._buckets[-1].second if self._buckets else 0
+            per_second.setdefault(second, []).extend(ln + "\n" for ln in lines[k:])
+            per_second[second].append("\n")
+        if side:
+            _read_into(self._side, side)
+        for second, lines in sorted(per_second.items()):
+            _read_into(self._bucket(second).reader, lines)
+        self._fold()
+
+    def _bucket(self, second: int) -> _Bucket:
+        for b in reversed(self._buckets):
+            if b.second == second:
+                return b
+            if b.second < second:
+                break
+        nb = _Bucket(second, ScriptReader())
+        self._buckets.append(nb)
+        self._buckets.sort(key=lambda b: b.second)
+        return nb
+
+    def _fold(self) -> None:
+        """Buckets older than ``keep`` seconds go into the whole-run total."""
+        if self.latest is None:
+            return
+        horizon = int(self.latest) - self.keep
+        while self._buckets and self._buckets[0].second <= horizon:
+            b = self._buckets.pop(0)
+            self._old._merge(b.reader.data, 0)
+            self._old_empty = False
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+
+    def reset(self) -> None:
+        """Forget the samples so far (the processes' facts and maps stay)."""
+        with self._lock:
+            self._buckets.clear()
+            self._old = ScriptReader()
+            self._old_empty = True
+            self.latest = None
+            self.started = time.monotonic()
+
+    # --- snapshots ---------------------------------------------------------------------
+    def data(self, window: float | None = None) -> ScriptData:
+        """The raw samples of the whole run, or of the last ``window`` seconds (of perf
+        time, counted back from the newest sample; whole seconds)."""
+        if window is not None and window > self.keep:
+            raise ValueError(f"window {window} s is longer than the {self.keep} s kept")
+        out = ScriptReader()
+        with self._lock:
+            out._merge(self._side.data, 0)
+            if window is None:
+                if not self._old_empty:
+                    out._merge(self._old.data, 0)
+                chosen = self._buckets
+            else:
+                first = int(self.latest) - int(window) + 1 if self.latest is not None else 0
+                chosen = [b for b in self._buckets if b.second >= first]
+            for b in chosen:
+                out._merge(b.reader.data, 0)
+        out.data.inputs = [LIVE_INPUT]
+        return out.data
+
+    def snapshot(self, window: float | None = None) -> Profile | None:
+        """A Profile of the whole run or the last ``window`` seconds; None before the
+        first sample. The maps are brought up to date first."""
+        self.refresh_maps()
+        data = self.data(window)
+        if not any(e.samples for e in data.events.values()):
+            return None
+        maps = {pid: p.map for pid, p in self.procs.items() if p.map is not None}
+        try:
+            prof = build_profile(data, _LiveFinder(maps), event=self.event)
+        except EmptyInputError:
+            return None
+        prof.diagnostics.maps = _one_health_per_map(prof.diagnostics.maps)
+        return prof
+
+    # --- the perf stream ---------------------------------------------------------------
+    def start(self, freq: int = 999, event: str = "cpu-clock") -> None:
+        self.event = self.event or event
+        self.stream = PerfStream(self.pids, freq=freq, event=event)
+        self._thread = threading.Thread(target=self._pump, daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        assert self.stream is not None
+        fd = self.stream.stdout.fileno()
+        dec = _Utf8()
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            self.feed(dec.decode(chunk))
+
+    def running(self) -> bool:
+        return self.stream is not None and self.stream.record.poll() is None
+
+    def failure(self) -> RecordError | None:
+        return self.stream.failure() if self.stream is not None else None
+
+    def stop(self) -> None:
+        if self.stream is not None:
+            self.stream.stop()
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self.stream.close()
+        for p in self.procs.values():
+            if p.map is not None:
+                p.map.close()
+
+
+class _Utf8:
+    def __init__(self) -> None:
+        import codecs
+
+        self._d = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+
+    def decode(self, b: bytes) -> str:
+        return self._d.decode(b)
+
+
+def _read_into(reader: ScriptReader, lines: list[str]) -> None:
+    try:
+        reader.read_lines(lines, LIVE_INPUT)
+    except JitprofError:  # a block of something else: counted as unparsed by the reader
+        pass
+    del reader.data.inputs[1:]
+
+
+def _one_health_per_map(maps: list[MapHealth]) -> list[MapHealth]:
+    """A live map is read in segments: one row per file, the counts summed (overlaps
+    between segments are not counted)."""
+    out: dict[str, MapHealth] = {}
+    for m in maps:
+        o = out.get(m.path)
+        if o is None:
+            out[m.path] = MapHealth(m.path, m.pid, m.lines, m.entries, m.bad, m.overlapping,
+                                    m.zero_size, m.mtime, list(m.bad_lines))
+        else:
+            o.lines += m.lines
+            o.entries += m.entries
+            o.bad += m.bad
+            o.overlapping += m.overlapping
+            o.zero_size += m.zero_size
+            o.bad_lines.extend(m.bad_lines)
+    return list(out.values())

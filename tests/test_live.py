@@ -1,0 +1,234 @@
+"""The live engine (jitprof/live.py) and `jitprof top --stdio`.
+
+Truth: a recording fed to the engine in arbitrary pieces gives the profile `jitprof report`
+computes from the whole text at once (whole run), or from the samples of the last N
+seconds picked out here independently (window); then a real perf stream on a live demo
+process, and `jitprof top --stdio` on it."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jitprof.live import LiveProfiler, ring_pages
+from jitprof.model import Profile
+from jitprof.report import function_rows
+from jitprof.resolve import load_profile
+from tests.conftest import ROOT, SAMPLES, require_tools
+from tests.test_record import DEMO_MAP_LINES, Live, wait_for
+from tests.test_record import demo_bin as demo_bin  # the module-scoped build, a fixture
+
+SLOW = SAMPLES / "hhvm-demo" / "slow"
+PID = 14089
+TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
+
+
+@pytest.fixture(scope="module")
+def slow_text() -> str:
+    return gzip.decompress((SLOW / "perf.script.gz").read_bytes()).decode()
+
+
+def rows(p: Profile) -> list[tuple[str, str, int, int, int, int]]:
+    return sorted((r.name, r.kind.value, r.self_samples, r.total_samples, r.self_weight,
+             r.total_weight)
+                  for r in function_rows(p, top=None))
+
+
+def report_of(text: str, tmp_path: Path, map_path: Path) -> Profile:
+    f = tmp_path / "part.script"
+    f.write_text(text)
+    prof = load_profile([str(f)], maps=[str(map_path)], search_tmp=False)
+    prof.verify()
+    return prof
+
+
+def feed_in_pieces(live: LiveProfiler, text: str, seed: int) -> None:
+    rnd = random.Random(seed)
+    i = 0
+    while i < len(text):
+        n = rnd.randint(1, 20000)
+        live.feed(text[i : i + n])
+        i += n
+
+
+def live_on_map(tmp_path: Path, map_bytes: bytes, keep: float = 60) -> LiveProfiler:
+    d = tmp_path / "maps"
+    d.mkdir(exist_ok=True)
+    (d / f"perf-{PID}.map").write_bytes(map_bytes)
+    live = LiveProfiler([], keep=keep)
+    live.add_map(PID, str(d), f"perf-{PID}.map")
+    return live
+
+
+def test_whole_run_equals_report(slow_text: str, tmp_path: Path) -> None:
+    live = live_on_map(tmp_path, (SLOW / f"perf-{PID}.map").read_bytes(), keep=1)
+    feed_in_pieces(live, slow_text + "\n", seed=1)
+    snap = live.snapshot()
+    assert snap is not None
+    snap.verify()
+    whole = report_of(slow_text, tmp_path, SLOW / f"perf-{PID}.map")
+    assert snap.samples == whole.samples == 2002
+    assert rows(snap) == rows(whole)  # with keep=1 most buckets were folded: same result
+    assert dict(snap.diagnostics.events) == dict(whole.diagnostics.events)
+
+
+def _blocks_since(text: str, first_second: int) -> str:
+    keep = []
+    for block in text.split("\n\n"):
+        lines = [ln for ln in block.split("\n") if "PERF_RECORD_" not in ln]
+        m = TIME_RX.search(lines[0]) if lines and lines[0] else None
+        if m is not None and int(float(m.group(1))) >= first_second:
+            keep.append("\n".join(lines))
+    return "\n\n".join(keep) + "\n\n"
+
+
+def test_window_is_the_last_seconds(slow_text: str, tmp_path: Path) -> None:
+    live = live_on_map(tmp_path, (SLOW / f"perf-{PID}.map").read_bytes())
+    feed_in_pieces(live, slow_text + "\n", seed=2)
+    times = [float(m.group(1)) for m in TIME_RX.finditer(slow_text)]
+    last = int(max(times))
+    snap = live.snapshot(window=1)
+    assert snap is not None
+    truth = report_of(_blocks_since(slow_text, last), tmp_path, SLOW / f"perf-{PID}.map")
+    assert 0 < snap.samples == truth.samples < 2002
+    assert rows(snap) == rows(truth)
+    two = live.snapshot(window=2)
+    assert two is not None and two.samples == report_of(
+        _blocks_since(slow_text, last - 1), tmp_path, SLOW / f"perf-{PID}.map").samples
+    with pytest.raises(ValueError):
+        live.snapshot(window=61)
+
+
+def test_map_lines_appended_later_name_the_samples(slow_text: str, tmp_path: Path) -> None:
+    full = (SLOW / f"perf-{PID}.map").read_bytes()
+    head, tail = full[: full.index(b"\n") + 1], full[full.index(b"\n") + 1 :]
+    live = live_on_map(tmp_path, head)  # only HHVM::enterTCHelper so far
+    live.feed(slow_text + "\n")
+    before = live.snapshot()
+    assert before is not None
+    names = {r[0] for r in rows(before)}
+    assert "HHVM::enterTCHelper" in names and "PHP::Api_Handler::respond" not in names
+    assert before.diagnostics.maps[0].lines == 1
+    with open(tmp_path / "maps" / f"perf-{PID}.map", "ab") as f:
+        f.write(tail[:-5])  # the last line still being written
+    mid = live.snapshot()
+    with open(tmp_path / "maps" / f"perf-{PID}.map", "ab") as f:
+        f.write(tail[-5:])
+    after = live.snapshot()
+    assert mid is not None and after is not None
+    assert mid.diagnostics.maps[0].lines == DEMO_MAP_LINES - 1
+    assert after.diagnostics.maps[0].lines == DEMO_MAP_LINES
+    assert rows(after) == rows(report_of(slow_text, tmp_path, SLOW / f"perf-{PID}.map"))
+
+
+def test_pause_and_reset(slow_text: str, tmp_path: Path) -> None:
+    blocks = slow_text.split("\n\n")
+    half = "\n\n".join(blocks[: len(blocks) // 2]) + "\n\n"
+    rest = "\n\n".join(blocks[len(blocks) // 2 :]) + "\n\n"
+    live = live_on_map(tmp_path, (SLOW / f"perf-{PID}.map").read_bytes())
+    live.feed(half)
+    first = live.snapshot()
+    assert first is not None
+    live.pause()
+    live.feed(rest)
+    paused = live.snapshot()
+    assert paused is not None and paused.samples == first.samples
+    assert live.stats.dropped_paused == 2002 - first.samples
+    live.resume()
+    live.reset()
+    assert live.snapshot() is None  # nothing since the reset
+    live.feed(rest)
+    again = live.snapshot()
+    assert again is not None
+    assert again.samples == 2002 - first.samples
+    assert rows(again) == rows(report_of(rest, tmp_path, SLOW / f"perf-{PID}.map"))
+
+
+def test_ring_pages() -> None:
+    assert [ring_pages(f) for f in (1, 99, 999, 4000, 100000)] == [4, 4, 8, 32, 128]
+
+
+# --- a real perf stream on a live process -----------------------------------------------------
+
+
+@pytest.fixture
+def live_demo(demo_bin: Path) -> Iterator[Live]:
+    d = Live([str(demo_bin), "slow", "30"])
+    try:
+        wait_for(d.map, lines=DEMO_MAP_LINES)
+        yield d
+    finally:
+        d.stop()
+
+
+def _wait_samples(live: LiveProfiler, n: int, timeout: float = 30) -> Profile:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        snap = live.snapshot()
+        if snap is not None and snap.samples >= n:
+            return snap
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {n} samples in {timeout} s")
+
+
+def test_engine_on_a_live_process(live_demo: Live) -> None:
+    require_tools("perf")
+    live = LiveProfiler([live_demo.pid])
+    live.start(freq=999)
+    try:
+        snap = _wait_samples(live, 200)
+        names = {r[0]: r for r in rows(snap)}
+        for fn in ("PHP::Api_Handler::respond", "PHP::Api_Router::route", "HPHP::f_sort"):
+            assert fn in names, sorted(names)
+        assert snap.diagnostics.jit_samples_resolved_pct == 100.0
+        live.pause()
+        time.sleep(0.3)  # what was in flight
+        held = live.data().events["cpu-clock"].samples
+        time.sleep(1.0)
+        assert live.data().events["cpu-clock"].samples == held
+        assert live.stats.dropped_paused > 0
+        live.resume()
+        live.reset()
+        later = _wait_samples(live, 20)
+        # the samples before the reset are forgotten (all of these came after the pause)
+        assert later.time_first is not None and snap.time_last is not None
+        assert later.time_first > snap.time_last
+    finally:
+        live.stop()
+    assert not live.running()
+
+
+def test_top_stdio_shows_the_hot_functions(live_demo: Live) -> None:
+    require_tools("perf")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "jitprof", "top", "--pid", str(live_demo.pid),
+                        "--stdio", "--interval", "1.5", "--count", "3", "--top", "8"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    frames = r.stdout.split("jitprof top: ")[1:]
+    assert len(frames) == 3
+    assert frames[0].startswith(f"pid {live_demo.pid} (hhvm_demo); whole run")
+    last = frames[-1]
+    assert "100.0% of JIT samples named" in last
+    assert f"/tmp/perf-{live_demo.pid}.map 8 lines" in last
+    table = [ln.split() for ln in last.splitlines()[2:]]
+    assert table[0][-1] == "HPHP::f_sort" and float(table[0][0].rstrip("%")) > 30
+    listed = [t[-1] for t in table]
+    for fn in ("PHP::Api_Handler::respond", "PHP::Api_Router::route", "PHP::Api_View::render"):
+        assert fn in listed, listed
+
+
+def test_top_needs_stdio_for_now() -> None:
+    r = subprocess.run([sys.executable, "-m", "jitprof", "top", "--pid", "1"],
+                       capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(ROOT)})
+    assert r.returncode == 2 and "the interactive live view is not built yet: use --stdio" in (
+        r.stderr)
