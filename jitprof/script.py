@@ -445,7 +445,7 @@ class ScriptReader:
                                     ev.samples += 1
                                     ev.weight += w
                                     if bin_width is not None:
-                                        bkey = (tid, comm, stack, int(t // bin_width))
+                                        bkey = (tid, comm, stack, int(t / bin_width))
                                         bacc = ev.bins.get(bkey)
                                         if bacc is None:
                                             ev.bins[bkey] = [1, w]
@@ -674,7 +674,7 @@ class ScriptReader:
         if self.keep_times and self._jit_stack(stack):
             self._keep_time(ev, key, t, w)
         if t is not None and self.bin_width is not None:
-            bkey = (tid, comm, stack, int(t // self.bin_width))
+            bkey = (tid, comm, stack, int(t / self.bin_width))
             acc = ev.bins.get(bkey)
             if acc is None:
                 ev.bins[bkey] = [1, w]

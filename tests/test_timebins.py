@@ -103,3 +103,21 @@ def test_text_without_time_is_not_binned_and_diff_says_why(tmp_path: Path) -> No
     r = diff_profiles([prof], [prof], method="bootstrap")
     assert r.method == "binomial"
     assert r.method_note.endswith(f"{p} has no per-sample time (no time field in the text)")
+
+
+def test_long_recording_gets_wider_bins(tmp_path: Path) -> None:
+    # 100 s of samples at 0.1 s: 1,000 bins, more than MAX_BINS (256): 4 merge into one
+    p = tmp_path / "perf.script"
+    p.write_text("".join(
+        f"php 10/10 {1000 + i * 0.25:.6f}: 1 cpu-clock:\n\t401100 f+0x1 (/usr/bin/php)\n\n"
+        for i in range(400)))
+    prof = load_profile([str(p)], search_tmp=False, bin_width=0.1)
+    prof.verify()
+    assert prof.bin_width == pytest.approx(0.4)
+    # the sample at 1000 + 0.25 i s lies in 0.4 s bin int((1000 + 0.25 i) / 0.4)
+    want: dict[int, int] = {}
+    for i in range(400):
+        b = int((1000 + i * 0.25) / 0.1) // 4  # the 0.1 s bin, then 4 to one
+        want[b] = want.get(b, 0) + 1
+    got = dict(zip(prof.stack_bin, prof.stack_samples, strict=True))
+    assert got == want and len(got) <= 256
