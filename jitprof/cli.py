@@ -635,7 +635,8 @@ def diff(
 @click.option("--interval", "-i", type=click.FloatRange(min=0.1), default=2.0,
               show_default=True, help="Seconds between refreshes.")
 @click.option("--window", "-w", type=click.IntRange(min=1, max=3600), default=None,
-              help="Show the last N seconds only (default: the whole run).")
+              help="Show the last N seconds only (of sample time, in one-second buckets: "
+                   "N to N+1 s; default: the whole run).")
 @click.option("--count", "-n", type=click.IntRange(min=1), default=None,
               help="Stop after this many refreshes (default: until Ctrl-C or the processes "
                    "exit).")
@@ -685,6 +686,11 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     shown = 0
     ended = ""
     try:
+        # perf takes a second or two to start: the first table waits for the first samples
+        # (at most 10 s: an idle process has none)
+        first = _time.monotonic() + 10
+        while live.latest is None and live.running() and _time.monotonic() < first:
+            _time.sleep(0.05)
         while count is None or shown < count:
             deadline = _time.monotonic() + interval
             while _time.monotonic() < deadline and live.running():
