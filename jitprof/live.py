@@ -323,7 +323,8 @@ class LiveProfiler:
     # --- snapshots ---------------------------------------------------------------------
     def data(self, window: float | None = None) -> ScriptData:
         """The raw samples of the whole run, or of the last ``window`` seconds (of perf
-        time, counted back from the newest sample; whole seconds)."""
+        time, counted back from the newest sample; in one-second buckets, so between
+        ``window`` and ``window + 1`` seconds)."""
         if window is not None and window > self.keep:
             raise ValueError(f"window {window} s is longer than the {self.keep} s kept")
         out = ScriptReader()
@@ -334,7 +335,9 @@ class LiveProfiler:
                     out._merge(self._old.data, 0)
                 chosen = self._buckets
             else:
-                first = int(self.latest) - int(window) + 1 if self.latest is not None else 0
+                # the buckets that hold the last ``window`` seconds: at least that much,
+                # less than a second more
+                first = int(self.latest - window) if self.latest is not None else 0
                 chosen = [b for b in self._buckets if b.second >= first]
             for b in chosen:
                 out._merge(b.reader.data, 0)

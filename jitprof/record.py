@@ -414,6 +414,7 @@ class Recorder:
         proc, ack = self._start_perf()
         t0: float | None = None if ack is not None else time.monotonic()
         stop_sent = False
+        t_stop: float | None = None
         last_progress = -1.0
         try:
             while True:
@@ -447,7 +448,12 @@ class Recorder:
                 if plan.duration is not None and elapsed >= plan.duration and not stop_sent:
                     self._stop(proc)
                     stop_sent = True
+                    t_stop = time.monotonic()
                     self.stopped_by = "duration"
+                    self.rep.progress(Progress(elapsed, plan.duration, sorted(self.procs),
+                                               self._map_lines(), True))
+                if stop_sent:
+                    continue  # perf is writing perf.data
                 if elapsed - last_progress >= 0.5 or last_progress < 0:
                     last_progress = elapsed
                     self.rep.progress(Progress(elapsed, plan.duration, sorted(self.procs),
@@ -455,6 +461,7 @@ class Recorder:
         except KeyboardInterrupt:
             self.stopped_by = "interrupt"
             self._stop(proc)
+            t_stop = time.monotonic()
             try:
                 if t0 is not None:
                     self.rep.progress(Progress(time.monotonic() - t0, plan.duration,
@@ -468,8 +475,9 @@ class Recorder:
             if ack is not None:
                 os.close(ack)
                 os.close(self._ctl_w)
-        ended = time.monotonic()
-        elapsed = ended - t0 if t0 is not None else 0.0
+        # recorded: from perf's ack of "enable" to our SIGINT (or to perf's exit)
+        ended = t_stop if t_stop is not None else time.monotonic()
+        elapsed = max(ended - t0, 0.0) if t0 is not None else 0.0
         if not self.stopped_by:
             self.stopped_by = "process exit" if plan.pids else "command exit"
         if self._stderr_thread is not None:

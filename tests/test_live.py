@@ -94,16 +94,19 @@ def _blocks_since(text: str, first_second: int) -> str:
 def test_window_is_the_last_seconds(slow_text: str, tmp_path: Path) -> None:
     live = live_on_map(tmp_path, (SLOW / f"perf-{PID}.map").read_bytes())
     feed_in_pieces(live, slow_text + "\n", seed=2)
-    times = [float(m.group(1)) for m in TIME_RX.finditer(slow_text)]
-    last = int(max(times))
+    last = max(float(m.group(1)) for m in TIME_RX.finditer(slow_text))
+    # one-second buckets of perf time: the window holds at least its seconds
     snap = live.snapshot(window=1)
     assert snap is not None
-    truth = report_of(_blocks_since(slow_text, last), tmp_path, SLOW / f"perf-{PID}.map")
+    truth = report_of(_blocks_since(slow_text, int(last - 1)), tmp_path,
+                      SLOW / f"perf-{PID}.map")
     assert 0 < snap.samples == truth.samples < 2002
     assert rows(snap) == rows(truth)
+    assert snap.time_first is not None and snap.time_last == last
+    assert 1.0 <= snap.time_last - snap.time_first < 2.0
     two = live.snapshot(window=2)
     assert two is not None and two.samples == report_of(
-        _blocks_since(slow_text, last - 1), tmp_path, SLOW / f"perf-{PID}.map").samples
+        _blocks_since(slow_text, int(last - 2)), tmp_path, SLOW / f"perf-{PID}.map").samples
     with pytest.raises(ValueError):
         live.snapshot(window=61)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ console.log(t);
 
 
 @pytest.fixture(scope="module")
-def node_recording(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def node_recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     require_tools("perf", "node")
     out = tmp_path_factory.mktemp("node")
     (out / "work.js").write_text(WORK_JS)
@@ -51,7 +52,11 @@ def node_recording(tmp_path_factory: pytest.TempPathFactory) -> dict:
     text = script.read_text(errors="replace")
     pid = next(p for p in sorted(pids) if f"/tmp/perf-{p}.map" in text)
     shutil.copy(f"/tmp/perf-{pid}.map", out / f"perf-{pid}.map")
-    return {"data": data, "script": script, "map": out / f"perf-{pid}.map", "pid": pid}
+    try:
+        # perf report, the oracle, finds node's map only in /tmp: it stays for this module
+        yield {"data": data, "script": script, "map": out / f"perf-{pid}.map", "pid": pid}
+    finally:
+        Path(f"/tmp/perf-{pid}.map").unlink(missing_ok=True)
 
 
 def test_node_matches_perf_report(node_recording: dict) -> None:

@@ -185,6 +185,16 @@ def test_report_bundle_after_the_process_and_its_map_are_gone(
     assert doc["diagnostics"]["warnings"] == []
 
 
+def test_other_commands_take_a_bundle(demo_bundle: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "x.folded"
+    r = jitprof("export", str(demo_bundle["bundle"]), "-o", str(out), "--weight", "samples")
+    assert r.returncode == 0, r.stderr
+    folded = out.read_text()
+    assert ";PHP::Api_Handler::respond;" in folded
+    total = sum(int(line.rsplit(" ", 1)[1]) for line in folded.splitlines())
+    assert total == manifest(demo_bundle["bundle"])["samples"]
+
+
 def test_bundle_never_reads_tmp(demo_bundle: dict[str, Any], tmp_path: Path) -> None:
     """A map left at /tmp/perf-<pid>.map by another process is not used for a bundle,
     even when the bundle has no map of its own."""

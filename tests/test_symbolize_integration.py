@@ -3,7 +3,7 @@
 sym`` on the same perf.data, with the same names, for every function above 0.5%.
 
 Programs (compiled here, each recorded with ``perf record -N -F 999 -g -e cpu-clock`` for
-~0.7 s; -N keeps them out of perf's build-id cache, so perf report finds them only where
+~0.5 s; -N keeps them out of perf's build-id cache, so perf report finds them only where
 jitprof does): non-PIE, PIE, PIE linked by lld, PIE calling into a shared library of its
 own, stripped with its debug file found by build-id (under --symfs), stripped with its
 debug file found by .gnu_debuglink. Each again with the files moved under a --symfs
@@ -13,6 +13,7 @@ offset != vaddr, 78k function symbols) from a ``node --perf-basic-prof`` recordi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -80,7 +81,7 @@ __attribute__((noinline)) long hot_loop(long n) {
 """
 
 CXXFLAGS = ["-O1", "-g", "-fno-omit-frame-pointer"]
-SECONDS = "0.7"
+SECONDS = "0.5"
 
 
 def _run(argv: list[str], cwd: Path | None = None) -> None:
@@ -94,7 +95,9 @@ def _lld_available() -> bool:
 
 
 def _build(root: Path) -> dict[str, dict]:
-    """Compile every program into root/bin; returns name -> {binary, extra files}."""
+    """Compile the program three ways (PIE, non-PIE, PIE calling the library) and link
+    the PIE object four ways; returns name -> {binary, extra files}. Each link gets its
+    own build-id."""
     d = root / "bin"
     d.mkdir()
     (d / "prog.cpp").write_text(PROGRAM)
@@ -102,27 +105,34 @@ def _build(root: Path) -> dict[str, dict]:
     src = str(d / "prog.cpp")
     out: dict[str, dict] = {}
 
-    def cxx(name: str, *flags: str, libs: tuple[str, ...] = ()) -> Path:
+    def obj(name: str, *flags: str) -> str:
+        o = root / f"{name}.o"
+        _run(["g++", *CXXFLAGS, "-DTAG=work", *flags, "-c", "-o", str(o), src])
+        return str(o)
+
+    def link(name: str, o: str, *flags: str) -> Path:
         exe = d / name
-        _run(["g++", *CXXFLAGS, f"-DTAG={name}_work", *flags, "-o", str(exe), src, *libs])
+        bid = hashlib.sha1(name.encode()).hexdigest()
+        _run(["g++", "-o", str(exe), o, f"-Wl,--build-id=0x{bid}", *flags])
         return exe
 
-    out["nopie"] = {"binary": cxx("nopie", "-no-pie", "-fno-pie")}
-    out["pie"] = {"binary": cxx("pie", "-fPIE", "-pie")}
+    pie_o = obj("pie", "-fPIE")
+    out["nopie"] = {"binary": link("nopie", obj("nopie", "-fno-pie"), "-no-pie")}
+    out["pie"] = {"binary": link("pie", pie_o, "-pie")}
     if _lld_available():
-        out["lld"] = {"binary": cxx("lld", "-fPIE", "-pie", "-fuse-ld=lld")}
+        out["lld"] = {"binary": link("lld", pie_o, "-pie", "-fuse-ld=lld")}
     lib = d / "libhot.so"
     _run(["g++", *CXXFLAGS, "-fPIC", "-shared", "-o", str(lib), str(d / "hot.cpp")])
-    out["withlib"] = {"binary": cxx("withlib", "-fPIE", "-pie", "-DWITH_LIB",
-                                    libs=(str(lib), f"-Wl,-rpath,{d}"))}
+    out["withlib"] = {"binary": link("withlib", obj("withlib", "-fPIE", "-DWITH_LIB"), "-pie",
+                                     str(lib), f"-Wl,-rpath,{d}")}
     # stripped, the debug file found by build-id (under <symfs>/usr/lib/debug/.build-id)
-    exe = cxx("stripbid", "-fPIE", "-pie")
+    exe = link("stripbid", pie_o, "-pie")
     dbg = d / "stripbid.debug"
     _run(["objcopy", "--only-keep-debug", str(exe), str(dbg)])
     _run(["strip", "--strip-all", str(exe)])
     out["stripbid"] = {"binary": exe, "bid_debug": dbg}
     # stripped, the debug file found by .gnu_debuglink in .debug/ beside the binary
-    exe = cxx("striplink", "-fPIE", "-pie")
+    exe = link("striplink", pie_o, "-pie")
     dbg = d / "striplink.debug"
     _run(["objcopy", "--only-keep-debug", str(exe), str(dbg)])
     _run(["strip", "--strip-all", str(exe)])
@@ -141,8 +151,9 @@ def _build_id(path: Path) -> str:
     return bid
 
 
-def _record(binary: Path, data: Path) -> None:
-    r = subprocess.run(["perf", "record", "-N", "-F", "999", "-g", "-e", "cpu-clock", "-o",
+def _record(binary: Path, data: Path, callchains: bool = True) -> None:
+    g = ["-g"] if callchains else []
+    r = subprocess.run(["perf", "record", "-N", "-F", "999", *g, "-e", "cpu-clock", "-o",
                         str(data), "--", str(binary), SECONDS],
                        capture_output=True, text=True, timeout=180)
     if r.returncode != 0:
@@ -170,9 +181,11 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     target = symfs_bid / "usr/lib/debug/.build-id" / bid[:2] / (bid[2:] + ".debug")
     target.parent.mkdir(parents=True)
     shutil.move(str(progs["stripbid"].pop("bid_debug")), target)
+    # the PIE again without callchains: the sample ips are raw runtime addresses
+    progs["nog"] = {"binary": progs["pie"]["binary"]}
     for name, p in progs.items():
         data = root / f"{name}.data"
-        _record(p["binary"], data)
+        _record(p["binary"], data, callchains=name != "nog")
         p["data"] = data
         p["script"] = _script(data, root / f"{name}.script")
     yield {"root": root, "progs": progs, "symfs_bid": symfs_bid}
@@ -206,7 +219,7 @@ def compare(doc: dict, theirs: dict[str, float], skip: set[str] = frozenset()  #
     return worst
 
 
-PROGRAMS = ["nopie", "pie", "lld", "withlib", "stripbid", "striplink"]
+PROGRAMS = ["nopie", "pie", "lld", "withlib", "stripbid", "striplink", "nog"]
 
 
 def _prog(recordings: dict, name: str) -> dict:
@@ -227,7 +240,7 @@ def test_symbol_less_text_matches_perf_report(recordings: dict, name: str) -> No
     theirs = perf_self(p["data"], *extra)
     compare(doc, theirs)
     ours = {f["name"]: f for f in doc["functions"]}
-    tag = f"{name}_work::"
+    tag = "work::"
     # the hot functions by construction, with perf's demangled names
     for fn in ("spin_a", "spin_b", "tsum<double>"):
         assert tag + fn in ours, (tag + fn, sorted(ours)[:20])
@@ -235,7 +248,8 @@ def test_symbol_less_text_matches_perf_report(recordings: dict, name: str) -> No
     if name == "withlib":
         assert ours["HPHP::lib::hot_loop"]["dso"].endswith("libhot.so")
     d = doc["diagnostics"]
-    assert d["address_forms"] == ["offset"]  # perf 6.1 callchains: file offsets
+    # perf 6.1 callchains: file offsets; sample ips without callchains: raw
+    assert d["address_forms"] == ["raw" if name == "nog" else "offset"]
     if not extra:  # (under a --symfs root the system libraries are not found)
         assert d["elf_frames_named"] >= 0.9 * d["elf_frames"] > 0
     files = {f["dso"]: f for f in d["elf_files"]}
@@ -271,11 +285,11 @@ def test_binaries_moved_under_symfs(recordings: dict, moved: dict, name: str) ->
     doc = _jitprof(p["script"], "--symfs", symfs)
     compare(doc, perf_self(p["data"], "--symfs", symfs))
     names = {f["name"] for f in doc["functions"]}
-    assert f"{name}_work::spin_a" in names
+    assert "work::spin_a" in names
     # without --symfs nothing can be found, and jitprof says so
     doc = _jitprof(p["script"])
     assert any("no readable ELF file" in w for w in doc["diagnostics"]["warnings"])
-    assert f"{name}_work::spin_a" not in {f["name"] for f in doc["functions"]}
+    assert "work::spin_a" not in {f["name"] for f in doc["functions"]}
 
 
 def test_binary_option_points_one_dso_at_a_file(recordings: dict, moved: dict) -> None:
@@ -283,7 +297,7 @@ def test_binary_option_points_one_dso_at_a_file(recordings: dict, moved: dict) -
     recorded = str(p["binary"])
     copy = Path(str(moved["symfs"]) + recorded)
     doc = _jitprof(p["script"], "--binary", f"{os.path.basename(recorded)}={copy}")
-    assert "pie_work::spin_a" in {f["name"] for f in doc["functions"]}
+    assert "work::spin_a" in {f["name"] for f in doc["functions"]}
 
 
 # -- node ----------------------------------------------------------------------------------
@@ -332,3 +346,21 @@ def test_node_binary_symbol_less(node_recording: dict) -> None:
     assert native, "no frame of node's own binary was named"
     files = {f["dso"]: f for f in doc["diagnostics"]["elf_files"]}
     assert files[node]["symbols"] > 10000
+
+
+def test_build_id_mismatch_from_perf_data(recordings: dict, moved: dict) -> None:
+    """A perf.data input: the recorded build-ids come from perf buildid-list. Another
+    build at the recorded path is used with a warning, never silently."""
+    p = _prog(recordings, "pie")
+    recorded: Path = p["binary"]
+    recorded.parent.mkdir(exist_ok=True)
+    _run(["g++", "-o", str(recorded), str(recordings["root"] / "pie.o"), "-pie",
+          "-Wl,--build-id=0x" + "ab" * 20])
+    try:
+        doc = _jitprof(p["data"])
+    finally:
+        shutil.rmtree(recorded.parent)
+    warnings = doc["diagnostics"]["warnings"]
+    assert any("build-id" in w and "ab" * 20 in w and "differs" in w for w in warnings), warnings
+    files = {f["dso"]: f for f in doc["diagnostics"]["elf_files"]}
+    assert files[str(recorded)]["build_id_mismatch"]
