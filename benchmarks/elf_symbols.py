@@ -7,8 +7,8 @@ Rows: pyelftools' per-symbol iterator (the slow way, for reference), jitprof's b
 decoding (``elfsym.read_symbols_uncached``), a cold ``read_symbols`` that also writes the
 cache entry, a cached ``read_symbols``, and ``nm --defined-only`` (if present) as the
 native floor. Each row keeps the fastest of N runs, wall time and (for the rows run in
-this process) CPU time, which other work on the machine disturbs less. The cache lives in a temporary
-directory that is removed afterwards. Never asserts anything.
+this process) CPU time, which other work on the machine disturbs less. The cache lives in
+a temporary directory that is removed afterwards. Never asserts anything.
 """
 
 from __future__ import annotations
