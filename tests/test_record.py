@@ -369,28 +369,43 @@ def test_ctrl_c_keeps_the_recording(live_demo: Live, tmp_path: Path) -> None:
 # --- a process in its own pid namespace (a container) --------------------------------------
 
 
-def test_process_in_a_pid_namespace(demo_bin: Path, tmp_path: Path) -> None:
-    require_tools("unshare")
+# pid 1 of a new pid and mount namespace: /tmp is a private tmpfs, then the demo
+CONTAINER_INIT = """
+import os, subprocess, sys
+exe = os.open(sys.argv[1], os.O_RDONLY)  # the binary is under /tmp, about to be covered
+subprocess.run(["mount", "-t", "tmpfs", "jitprof-test", "/tmp"], check=True)
+os.execve(exe, sys.argv[1:], dict(os.environ))
+"""
+
+
+def test_process_in_a_container(demo_bin: Path, tmp_path: Path) -> None:
+    """A process in its own pid and mount namespaces writes /tmp/perf-1.map in its own
+    /tmp, which the host's /tmp does not have: found through NStgid and /proc/PID/root."""
+    require_tools("unshare", "mount")
     if os.geteuid() != 0:
-        pytest.skip("unshare --pid needs root")
-    if os.path.lexists("/tmp/perf-1.map"):
-        pytest.skip("/tmp/perf-1.map exists already (another test's container?)")
-    d = Live(["unshare", "--pid", "--fork", "--mount-proc", str(demo_bin), "slow", "30"])
-    d.extra.append("/tmp/perf-1.map")  # the demo is pid 1 in there
+        pytest.skip("unshare --pid --mount needs root")
+    d = Live(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
+              CONTAINER_INIT, str(demo_bin), "slow", "30"])
     out = tmp_path / "bundle"
     try:
-        wait_for("/tmp/perf-1.map", lines=DEMO_MAP_LINES)
-        (child,) = (Path(f"/proc/{d.pid}/task/{d.pid}/children").read_text().split())
+        end = time.monotonic() + 10
+        while not Path(f"/proc/{d.pid}/task/{d.pid}/children").read_text().split():
+            assert time.monotonic() < end and d.proc.poll() is None, d.proc.stderr
+            time.sleep(0.02)
+        (child,) = Path(f"/proc/{d.pid}/task/{d.pid}/children").read_text().split()
+        inside = f"/proc/{child}/root/tmp/perf-1.map"
+        wait_for(inside, lines=DEMO_MAP_LINES)
         status = Path(f"/proc/{child}/status").read_text()
         assert [ln.split()[1:] for ln in status.splitlines() if ln.startswith("NStgid")] == [
             [child, "1"]]
+        assert not os.path.exists(f"/tmp/perf-{child}.map")
         r = jitprof("record", "-p", child, "-d", "0.5", "-o", str(out))
         assert r.returncode == 0, r.stderr
     finally:
         d.stop()
     m = check_complete(out)
     (p,) = m["processes"]
-    assert p["nspid"] == 1 and p["map"]["source"] == f"/proc/{child}/root/tmp/perf-1.map"
+    assert p["nspid"] == 1 and p["map"]["source"] == inside
     assert (out / "maps" / f"perf-{child}.map").is_file()
     doc = report_json(str(out))
     assert doc["diagnostics"]["jit_samples_resolved_pct"] == 100.0
