@@ -755,7 +755,7 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     except KeyboardInterrupt:
         pass
     finally:
-        live.stop()
+        live.close()
 
 
 # -- jitprof symbolize (issue 7) -------------------------------------------------------------
