@@ -403,17 +403,19 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
     dups = set(compress(range(1, len(starts)), map(operator.eq, starts[1:], starts[:-1])))
     if dups:
         dups |= {k - 1 for k in dups}
-        groups: dict[int, list[int]] = {}
+        groups: dict[int, list[int]] = {}  # start -> positions in keep
         for k in sorted(dups):
-            groups.setdefault(starts[k], []).append(keep[k])
+            groups.setdefault(starts[k], []).append(k)
         find = strtab.find
-        best = {
-            v: min(g, key=lambda i: _choose_key(sizes[i], info[i] >> 4,
-                                                strtab[names[i]: find(b"\0", names[i])], i))
-            for v, g in groups.items()
-        }
-        keep = [i for i in keep if best.get(values[i], i) == i]
-        starts = array(values.typecode, map(values.__getitem__, keep))
+        mask = bytearray(b"\x01") * len(keep)
+        for g in groups.values():
+            for k in g:
+                mask[k] = 0
+            i = min((keep[k] for k in g), key=lambda i: _choose_key(
+                sizes[i], info[i] >> 4, strtab[names[i]: find(b"\0", names[i])], i))
+            mask[g[[keep[k] for k in g].index(i)]] = 1
+        keep = list(compress(keep, mask))
+        starts = array(values.typecode, compress(starts, mask))
     ksizes = array(values.typecode, map(sizes.__getitem__, keep))
     ends = array("Q", map(operator.add, starts, ksizes))
     # zero sizes extend to the next symbol (perf's symbols__fixup_end); the last one to
@@ -428,16 +430,29 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
         # perf synthesizes "name@plt" symbols after the others had their zero sizes
         # extended (so _init still covers .plt slots without a name, as in perf 6.1);
         # lookup prefers the entry with the later start
+        plt.sort()
+        p_starts = array("Q", (r[0] for r in plt))
+        p_ends = array("Q", (r[0] + r[1] for r in plt))
+        p_offs = array("Q")
         blob = bytearray(strtab)
-        rows = list(zip(starts_q, ends, offs, strict=True))
-        for start, size, pname in plt:
-            rows.append((start, start + size, len(blob)))
+        for _start, _size, pname in plt:
+            p_offs.append(len(blob))
             blob += pname + b"\0"
-        rows.sort(key=lambda r: r[0])
-        starts_q = array("Q", (r[0] for r in rows))
-        ends = array("Q", (r[1] for r in rows))
-        offs = array("Q", (r[2] for r in rows))
         strtab = bytes(blob)
+        # the PLT is one stretch: splice it in where its first entry sorts (C-speed
+        # slices); symbols starting inside it (rare) make the whole table sort again
+        lo = bisect.bisect_left(starts_q, p_starts[0])
+        hi = bisect.bisect_left(starts_q, p_ends[-1])
+        if lo == hi:
+            starts_q = starts_q[:lo] + p_starts + starts_q[lo:]
+            ends = ends[:lo] + p_ends + ends[lo:]
+            offs = offs[:lo] + p_offs + offs[lo:]
+        else:
+            rows = sorted(zip(starts_q + p_starts, ends + p_ends, offs + p_offs,
+                              strict=True), key=operator.itemgetter(0))
+            starts_q = array("Q", (r[0] for r in rows))
+            ends = array("Q", (r[1] for r in rows))
+            offs = array("Q", (r[2] for r in rows))
     return source, SymbolTable("", source, None, starts_q, ends, offs, strtab)
 
 
