@@ -161,21 +161,41 @@ def split_by_time(
             naming.fallback = "the samples have no time (perf script without the time field)"
         plans[pid] = (naming, amb)
 
-    # 1. is the samples' clock the dump's? (samples earlier than the code they hit)
-    for pid, tid, comm, stack, _n, _w in selected:
+    # 1. the stacks that hold an ambiguous address (the only ones where time matters)
+    resolved = {pid: dp.static for pid, dp in dumps.items()}
+    reused: dict[int, set[int]] = {}  # pid -> ambiguous addresses met in stacks
+    todo: list[tuple[Selected, list[tuple[int, list[CodeLoad], int]]] | None] = []
+    for item in selected:
+        pid, tid, comm, stack, n, w = item
         plan = plans.get(pid)
-        if plan is None or plan[0].fallback is not None:
+        if plan is None or not plan[1]:
+            todo.append(None)
             continue
-        naming = plan[0]
+        amb = plan[1]
+        exact = _exact_positions(stack, is_kernel)
+        spots = []  # (position, versions, static load order)
+        for i, f in enumerate(stack):
+            if raw_jit[f]:
+                q = frames[f].addr if i in exact else frames[f].addr - 1
+                v = amb.get(q)
+                if v is not None:
+                    spots.append((i, v, resolved[pid][q].order))
+                    reused.setdefault(pid, set()).add(q)
+        todo.append((item, spots) if spots else None)
+
+    # 2. is the samples' clock the dump's? (samples there earlier than the code they hit)
+    for entry in todo:
+        if entry is None:
+            continue
+        (pid, tid, comm, stack, _n, _w), _spots = entry
+        naming = plans[pid][0]
         times = timed.get((tid, comm, stack))
-        if times is None:
+        if naming.fallback is not None or times is None:
             continue
         fl = dumps[pid].first_load
         exact = _exact_positions(stack, is_kernel)
         need = max((fl.get(frames[f].addr if i in exact else frames[f].addr - 1, -1)
                     for i, f in enumerate(stack) if raw_jit[f]), default=-1)
-        if need < 0:
-            continue
         ts = times[0::2]
         naming.checked += len(ts) - sum(map(math.isnan, ts))
         # a sample is impossible if it ran code before that code was loaded (in C: a
@@ -187,10 +207,8 @@ def split_by_time(
                                "than the code they ran was loaded (the samples are on another "
                                "clock)")
 
-    # 2. split the stacks that hold an ambiguous address
+    # 3. split those stacks by the code at each ambiguous address at each sample's time
     synth: dict[tuple[int, int], int] = {}  # (raw frame id, load order) -> new raw frame id
-    reused: dict[int, set[int]] = {}  # pid -> ambiguous addresses met in stacks
-    resolved = {pid: dp.static for pid, dp in dumps.items()}
 
     def synthetic(pid: int, fid: int, c: CodeLoad) -> int:
         key = (fid, c.order)
@@ -203,25 +221,13 @@ def split_by_time(
             out.new_frames.setdefault(pid, []).append(nf)
         return nf
 
-    for item in selected:
+    for item, entry in zip(selected, todo, strict=True):
+        if entry is None:
+            out.selected.append(item)
+            continue
+        spots = entry[1]
         pid, tid, comm, stack, n, w = item
-        plan = plans.get(pid)
-        if plan is None or not plan[1]:
-            out.selected.append(item)
-            continue
-        naming, amb = plan
-        exact = _exact_positions(stack, is_kernel)
-        spots = []  # (position, versions, static load order)
-        for i, f in enumerate(stack):
-            if raw_jit[f]:
-                q = frames[f].addr if i in exact else frames[f].addr - 1
-                v = amb.get(q)
-                if v is not None:
-                    spots.append((i, v, resolved[pid][q].order))
-                    reused.setdefault(pid, set()).add(q)
-        if not spots:
-            out.selected.append(item)
-            continue
+        naming = plans[pid][0]
         got = timed.get((tid, comm, stack))
         if naming.fallback is not None or got is None or len(got) != 2 * n:
             naming.latest += n
