@@ -21,6 +21,7 @@ only stacks holding an ambiguous address are visited per sample.
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from dataclasses import dataclass, field
 
@@ -32,6 +33,30 @@ MAX_EARLY_SHARE = 0.01  # more samples than this before their code's load: anoth
 
 # (pid, tid, comm, stack, samples, weight): resolve.build_profile's selected samples
 Selected = tuple[int, int, str, tuple[int, ...], int, int]
+
+
+def perf_data_clock(path: str) -> str | None:
+    """The clock a perf.data's sample times are on, from its header (``perf report
+    --header-only``): "monotonic" with ``perf record -k CLOCK_MONOTONIC``, another clock
+    name with another ``-k``, "perf's default clock" without; None if perf cannot tell."""
+    import shutil
+    import subprocess
+
+    if shutil.which("perf") is None:
+        return None
+    try:
+        r = subprocess.run(["perf", "report", "--header-only", "-i", path], capture_output=True,
+                           text=True, errors="replace", timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if r.returncode != 0 or "# event :" not in r.stdout:
+        return None
+    m = re.search(r"^# clockid: (\S+)", r.stdout, re.M)
+    if m is not None:
+        return m.group(1)
+    if re.search(r"\bclockid = (\d+)", r.stdout) is None:
+        return "perf's default clock"
+    return None
 
 
 def load_entry(c: CodeLoad) -> Entry:
@@ -128,11 +153,13 @@ def split_by_time(
     raw_jit: list[bool],
     inlined: set[int],
     kernel_min: int,
+    sample_clock: str | None = None,
 ) -> TimeSplit:
     """Re-cut the ``selected`` samples of processes named by a jitdump so that frames at
     reused addresses carry the name of the code there at the sample's time. New raw
     frames are appended to ``frames`` and ``raw_jit``; ``dumps`` (``plan_dump``) must
-    cover every address the stacks look up."""
+    cover every address the stacks look up. ``sample_clock``: the samples' clock when
+    known (``perf_data_clock``); anything but "monotonic" falls back."""
     out = TimeSplit(selected=[])
     is_kernel = [f.addr >= kernel_min for f in frames]
     # the reader's times, under the stacks as selected (inlined frames left out)
@@ -159,6 +186,9 @@ def split_by_time(
                                "not CLOCK_MONOTONIC")
         elif not all_times:
             naming.fallback = "the samples have no time (perf script without the time field)"
+        elif sample_clock is not None and sample_clock != "monotonic":
+            naming.fallback = (f"the samples were recorded on {sample_clock}, not "
+                               "CLOCK_MONOTONIC (perf inject --jit refuses such recordings too)")
         plans[pid] = (naming, amb)
 
     # 1. the stacks that hold an ambiguous address (the only ones where time matters)
