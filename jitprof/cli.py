@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from jitprof.model import Kind, Profile
 
 if TYPE_CHECKING:
     from jitprof.record import Progress
+    from jitprof.resolve import ElfOptions
 
 FORMATS = ("table", "json", "csv")  # jitprof.report.render
 
@@ -30,6 +32,46 @@ def _kind(value: str) -> Kind:
         if k.value.lower() == value.lower():
             return k
     raise click.BadParameter(f"unknown kind {value!r}; one of " + ", ".join(k.value for k in Kind))
+
+
+# -- ELF symbolization options (README "ELF symbols"), shared by report and export --------
+_ELF_OPTIONS = (
+    click.option("--symfs", metavar="DIR", default=None,
+                 help="Look for the recorded files under DIR (DIR + recorded path), like "
+                      "perf's --symfs, e.g. binaries copied from the recording machine."),
+    click.option("--binary", "binaries", multiple=True, metavar="DSO=PATH",
+                 help="Read DSO (its recorded path or base name) from PATH (repeatable)."),
+    click.option("--proc-maps", "proc_maps", multiple=True, metavar="FILE",
+                 help="A copy of /proc/<pid>/maps (repeatable; the pid is taken from a name "
+                      "like 123/maps, maps-123 or 123.maps, else it applies to every "
+                      "process): where files were mapped, for texts without mmap events."),
+    click.option("--kallsyms", metavar="FILE", default=None,
+                 help="Kernel symbols for unnamed kernel frames (default: /proc/kallsyms)."),
+    click.option("--elf-symbols", "elf_policy", type=click.Choice(["auto", "always", "never"]),
+                 default="auto", show_default=True,
+                 help="Name frames in ELF files from their symbols: auto = the frames perf "
+                      "left unnamed, always = every one (perf's names replaced), never = "
+                      "keep perf's."),
+)
+
+
+def elf_options(f: Callable[..., None]) -> Callable[..., None]:
+    """Add the ELF options to a command; it receives them as one ``elf`` (ElfOptions),
+    checked (a missing --symfs directory or --binary file is a one-line error)."""
+    @functools.wraps(f)
+    def run(*args: Any, symfs: str | None, binaries: Sequence[str],
+            proc_maps: Sequence[str], kallsyms: str | None, elf_policy: str,
+            **kw: Any) -> None:
+        from jitprof.resolve import ElfOptions
+
+        elf = ElfOptions(symfs=symfs, binaries=_binaries(binaries), proc_maps=list(proc_maps),
+                         kallsyms=kallsyms, policy=elf_policy)
+        elf.check()
+        f(*args, elf=elf, **kw)
+
+    for opt in reversed(_ELF_OPTIONS):
+        run = opt(run)
+    return run
 
 
 def _binaries(values: Sequence[str]) -> dict[str, str]:
@@ -127,29 +169,13 @@ def main() -> None:
               help="Processes reading one big input at once (default: the CPUs, at most 4).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
-# -- ELF symbolization (README "ELF symbols") ---------------------------------------------
-@click.option("--symfs", metavar="DIR", default=None,
-              help="Look for the recorded files under DIR (DIR + recorded path), like perf's "
-                   "--symfs, e.g. binaries copied from the recording machine.")
-@click.option("--binary", "binaries", multiple=True, metavar="DSO=PATH",
-              help="Read DSO (its recorded path or base name) from PATH (repeatable).")
-@click.option("--proc-maps", "proc_maps", multiple=True, metavar="FILE",
-              help="A copy of /proc/<pid>/maps (repeatable; the pid is taken from a name "
-                   "like 123/maps, maps-123 or 123.maps, else it applies to every process): "
-                   "where files were mapped, for texts without mmap events.")
-@click.option("--kallsyms", metavar="FILE", default=None,
-              help="Kernel symbols for unnamed kernel frames (default: /proc/kallsyms).")
-@click.option("--elf-symbols", "elf_policy", type=click.Choice(["auto", "always", "never"]),
-              default="auto", show_default=True,
-              help="Name frames in ELF files from their symbols: auto = the frames perf left "
-                   "unnamed, always = every one (perf's names replaced), never = keep perf's.")
+@elf_options
 def report(
     inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
     jitdumps: Sequence[str], top: int,
     sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
     event: str | None, fmt: str, strict: bool, jobs: int | None, output: str | None,
-    symfs: str | None, binaries: Sequence[str], proc_maps: Sequence[str],
-    kallsyms: str | None, elf_policy: str,
+    elf: ElfOptions,
 ) -> None:
     """Hot functions of perf script INPUTs (text files, .gz/.xz/.bz2, - for stdin, or a
     perf.data, which is read through `perf script`).
@@ -159,11 +185,7 @@ def report(
     reused code space.
     """
     from jitprof.report import function_rows, render
-    from jitprof.resolve import ElfOptions, load_profile
-
-    elf = ElfOptions(symfs=symfs, binaries=_binaries(binaries), proc_maps=list(proc_maps),
-                     kallsyms=kallsyms, policy=elf_policy)
-    elf.check()
+    from jitprof.resolve import load_profile
 
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
@@ -281,11 +303,12 @@ EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
 @click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Processes reading one big input at once (default: the CPUs, at most 4).")
+@elf_options
 def export_cmd(
     inputs: Sequence[str], output: str, fmt: str | None, weight: str, per_thread: bool | None,
     annotate: bool, maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
     jitdumps: Sequence[str], pids: Sequence[int], comms: Sequence[str], event: str | None,
-    strict: bool, jobs: int | None,
+    strict: bool, jobs: int | None, elf: ElfOptions,
 ) -> None:
     """Write the profile of INPUTs (as for report: perf script text, perf.data, or
     jitprof .json profiles, which merge) for flamegraph.pl/inferno, speedscope, pprof
@@ -317,7 +340,8 @@ def export_cmd(
                                "give -o FILE")
     profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                            comms=comms, strict=strict, search_tmp=not no_tmp,
-                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps)
+                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps,
+                           elf=elf)
     if weight == "period" and not profile.diagnostics.has_period:
         raise click.UsageError("--weight period: the input has no periods (perf script "
                                "without the period field); use --weight samples or auto")

@@ -142,6 +142,7 @@ class FunctionDiff:
     total_ms: tuple[float | None, float | None]
     self_pct: tuple[float, float]  # share of the side's samples
     total_pct: tuple[float, float]
+    self_delta: float  # the change of self time, normalised (as the kind summary's)
     cmp: Comparison  # of the compared metric (``DiffResult.by``)
 
 
@@ -203,50 +204,76 @@ class _Side:
 
 
 def _gather(profiles: Sequence[Profile], keys: _Keys, block: float | None,
-            runs: bool) -> _Side:
+            runs: bool, block_totals: bool) -> _Side:
     """Count samples per function key for the whole side, and, when asked, per
-    recording (``runs``) and per block of ``block`` seconds (binned profiles)."""
+    recording (``runs``) and per block of ``block`` seconds (binned profiles; the blocks
+    get total counts only with ``block_totals``). Cost: one pass over each distinct
+    stack's frames, then one dict update per (stack, block) for the blocks."""
     side = _Side(profiles)
     w = side.whole
     self_w, total_w, kind_w = side.self_w, side.total_w, side.kind_w
     for prof in profiles:
         kmap = [keys.of(f) for f in prof.frames]
         kinds = [f.kind for f in prof.frames]
-        run = _Counts()
-        blocks: dict[int, _Counts] = {}
         binned = block is not None and prof.bin_width is not None and bool(prof.stack_bin)
         per = max(1, round(block / prof.bin_width)) if binned else 1  # type: ignore[operator]
         first = min(prof.stack_bin) if binned else 0
+        # a binned profile repeats a stack once per bin: add up per stack first
+        by_stack: dict[tuple[int, ...], list[int]] = {}
+        by_block: dict[tuple[tuple[int, ...], int], int] = {}
         for i, (stack, wt, n, _t) in enumerate(prof.iter_stacks()):
-            targets = [w]
-            if runs:
-                targets.append(run)
-            if binned:
-                b = (prof.stack_bin[i] - first) // per
-                blk = blocks.get(b)
-                if blk is None:
-                    blk = blocks[b] = _Counts()
-                targets.append(blk)
-            if stack:
-                leaf = kmap[stack[0]]
-                kind = kinds[stack[0]]
-                tot = {kmap[f] for f in stack} if len(stack) > 1 else (leaf,)
-                self_w[leaf] = self_w.get(leaf, 0) + wt
-                kind_w[kind] = kind_w.get(kind, 0) + wt
-                for k in tot:
-                    total_w[k] = total_w.get(k, 0) + wt
-                for c in targets:
-                    c.samples += n
-                    d = c.self_
-                    d[leaf] = d.get(leaf, 0) + n
-                    kd = c.kinds
-                    kd[kind] = kd.get(kind, 0) + n
-                    d = c.total
-                    for k in tot:
-                        d[k] = d.get(k, 0) + n
+            acc = by_stack.get(stack)
+            if acc is None:
+                by_stack[stack] = [n, wt]
             else:
+                acc[0] += n
+                acc[1] += wt
+            if binned:
+                bk = (stack, (prof.stack_bin[i] - first) // per)
+                by_block[bk] = by_block.get(bk, 0) + n
+        run = _Counts()
+        targets = [w, run] if runs else [w]
+        attribution: dict[tuple[int, ...], tuple[int, Kind, Iterable[int]]] = {}
+        for stack, (n, wt) in by_stack.items():
+            if not stack:
                 for c in targets:
                     c.samples += n
+                continue
+            leaf = kmap[stack[0]]
+            kind = kinds[stack[0]]
+            tot = {kmap[f] for f in stack} if len(stack) > 1 else (leaf,)
+            attribution[stack] = (leaf, kind, tot)
+            self_w[leaf] = self_w.get(leaf, 0) + wt
+            kind_w[kind] = kind_w.get(kind, 0) + wt
+            for k in tot:
+                total_w[k] = total_w.get(k, 0) + wt
+            for c in targets:
+                c.samples += n
+                d = c.self_
+                d[leaf] = d.get(leaf, 0) + n
+                kd = c.kinds
+                kd[kind] = kd.get(kind, 0) + n
+                d = c.total
+                for k in tot:
+                    d[k] = d.get(k, 0) + n
+        blocks: dict[int, _Counts] = {}
+        for (stack, b), n in by_block.items():
+            blk = blocks.get(b)
+            if blk is None:
+                blk = blocks[b] = _Counts()
+            blk.samples += n
+            att = attribution.get(stack)
+            if att is None:
+                continue
+            leaf, kind, keys_on = att
+            d = blk.self_
+            d[leaf] = d.get(leaf, 0) + n
+            kd = blk.kinds
+            kd[kind] = kd.get(kind, 0) + n
+            if block_totals:
+                d = blk.total
+                for k in keys_on:
+                    d[k] = d.get(k, 0) + n
         side.runs.append(run)
         side.blocks.extend(blocks[b] for b in sorted(blocks))
     return side
@@ -480,8 +507,8 @@ def diff_profiles(
             sorted(events)) + "): choose one with --event")
     used, note, blk = _choose_method(method, before, after, block)
     keys = _Keys()
-    sb = _gather(before, keys, blk, used == "runs")
-    sa = _gather(after, keys, blk, used == "runs")
+    sb = _gather(before, keys, blk, used == "runs", by == "total")
+    sa = _gather(after, keys, blk, used == "runs", by == "total")
     ib = _side_info(before, sb, norm, 0)
     ia = _side_info(after, sa, norm, 1)
     if not ib.samples or not ia.samples:
@@ -539,6 +566,7 @@ def diff_profiles(
             (_ms(ib, sb.total_w.get(i, 0)), _ms(ia, sa.total_w.get(i, 0))),
             (100.0 * s[0] / ib.samples, 100.0 * s[1] / ia.samples),
             (100.0 * t[0] / ib.samples, 100.0 * t[1] / ia.samples),
+            _norm(s[1], ia, norm) - _norm(s[0], ib, norm),
             _with_q(raw[i], qs[i], alpha)))
     funcs.sort(key=lambda f: (-abs(f.cmp.delta), f.cmp.p, f.name))
 
@@ -546,19 +574,22 @@ def diff_profiles(
                      kd_b[k], kd_a[k], z, df) for k in kind_list]
     kq = stats.bh_adjust([c.p for c in kraw])
     kinds: list[KindDiff] = []
-    self_cmp = by == "self"
     for k, c, q in zip(kind_list, kraw, kq, strict=True):
         mine = [f for f in funcs if f.kind is k]
-        top = None
-        if mine:
-            top = max(mine, key=lambda f: abs(
-                f.cmp.delta if self_cmp else f.self_pct[1] - f.self_pct[0]))
+        top = max(mine, key=lambda f: abs(f.self_delta)) if mine else None
         kinds.append(KindDiff(
             k, (sb.whole.kinds.get(k, 0), sa.whole.kinds.get(k, 0)),
             (_ms(ib, sb.kind_w.get(k, 0)), _ms(ia, sa.kind_w.get(k, 0))),
             _with_q(c, q, alpha), top))
     return DiffResult(ib, ia, by, norm, used, note, alpha, confidence, funcs, len(family),
                       kinds, df)
+
+
+def _norm(x: int, side: SideInfo, norm: Normalization) -> float:
+    """A count as the normalised value: percent of the side's samples, or per exposure."""
+    if norm.mode == "share":
+        return 100.0 * x / side.samples if side.samples else 0.0
+    return x / side.exposure
 
 
 def _ms(side: SideInfo, weight: int) -> float | None:

@@ -41,16 +41,20 @@ def _q(q: float) -> str:
     return f"{q:.3f}" if q < 0.01 else f"{q:.2f}"
 
 
+def _width(result: DiffResult) -> int:
+    return 7 if result.normalization.mode == "share" else 9
+
+
 def _val(v: float, result: DiffResult) -> str:
     if result.normalization.mode == "share":
         return f"{v:6.2f}%"
-    return f"{v:7.4g}"
+    return f"{v:9.4g}"
 
 
 def _delta(v: float, result: DiffResult) -> str:
     if result.normalization.mode == "share":
         return f"{v:+7.2f}"
-    return f"{v:+8.3g}"
+    return f"{v:+9.3g}"
 
 
 def _side_line(label: str, s: SideInfo) -> str:
@@ -72,6 +76,7 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
     if n.mode == "per" and n.units is not None:
         what += f" ({n.units[0]:g} before, {n.units[1]:g} after)"
     conf = f"{100 * result.confidence:g}%"
+    w = _width(result)
     out = [
         "# " + _side_line("before:", result.before),
         "# " + _side_line("after: ", result.after),
@@ -80,7 +85,7 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
         f"# {conf} intervals; verdicts: Benjamini-Hochberg FDR {100 * result.alpha:g}% over "
         f"{result.compared} functions with {result.by} samples",
         "#",
-        f"# {'Kind (self)':<12} {'Before':>7} {'After':>7} {'Delta':>7}  {'Verdict':<16}"
+        f"# {'Kind (self)':<12} {'Before':>{w}} {'After':>{w}} {'Delta':>{w}}  {'Verdict':<16}"
         + (f"{'CPU ms before->after':>22}  " if result.before.cpu_ms is not None else "  ")
         + "of which (biggest change)",
     ]
@@ -94,13 +99,12 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
         else:
             line += "  "
         if k.top is not None:
-            t = k.top
-            d = t.cmp.delta if result.by == "self" else t.self_pct[1] - t.self_pct[0]
-            line += f"{_short(t.name, 40)} {_delta(d, result).strip()}"
+            line += f"{_short(k.top.name, 40)} {_delta(k.top.self_delta, result).strip()}"
         out.append(line.rstrip())
     out.append("#")
     unit = n.delta_unit
-    out.append(f"# {'Before':>7} {'After':>7} {'Delta':>7}  {conf + ' CI (' + unit + ')':<18} "
+    out.append(f"# {'Before':>{w}} {'After':>{w}} {'Delta':>{w}}  "
+               f"{conf + ' CI (' + unit + ')':<18} "
                f"{'q':>6}  {'Verdict':<15} {'Kind':<7} Function")
     for f in rows:
         c = f.cmp
@@ -165,13 +169,15 @@ def to_json(result: DiffResult, rows: list[FunctionDiff]) -> str:
         "functions_compared": result.compared,
         "kinds": [{"kind": k.kind.value, "self_samples": list(k.self_samples),
                    "self_ms": _pair(k.self_ms), **_cmp(k.cmp),
-                   "top": k.top.name if k.top else None} for k in result.kinds],
+                   "top": k.top.name if k.top else None,
+                   "top_self_delta": _num(k.top.self_delta) if k.top else None}
+                  for k in result.kinds],
         "functions": [{"name": f.name, "kind": f.kind.value, "dso": f.dso, "status": f.status,
                        "self_samples": list(f.self_samples),
                        "total_samples": list(f.total_samples),
                        "self_ms": _pair(f.self_ms), "total_ms": _pair(f.total_ms),
                        "self_pct": _pair(f.self_pct), "total_pct": _pair(f.total_pct),
-                       **_cmp(f.cmp)} for f in rows],
+                       "self_delta": _num(f.self_delta), **_cmp(f.cmp)} for f in rows],
     }
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 

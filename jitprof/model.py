@@ -131,7 +131,7 @@ class Profile:
     ``stack_samples[i]`` the number of samples with that stack; ``stack_thread[i]``
     indexes ``threads`` (pid, comm). Every number a view shows is derived from these.
     Built with a time-bin width (``bin_width``, seconds), ``stack_bin[i]`` is the bin
-    ``int(time // bin_width)`` of the samples in ``stacks[i]`` (a stack then appears once
+    ``int(time / bin_width)`` of the samples in ``stacks[i]`` (a stack then appears once
     per bin it has samples in); otherwise ``stack_bin`` is empty.
     """
 

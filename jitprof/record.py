@@ -346,8 +346,10 @@ class Recorder:
     # --- perf ----------------------------------------------------------------------
     def perf_argv(self, control: tuple[int, int] | None = None) -> list[str]:
         plan = self.plan
-        argv = [self.perf, "record", "-g", "-F", str(plan.freq), "-e", plan.event,
-                "-o", os.path.join(self.tmp, B.PERF_DATA)]
+        # -k mono: sample times on CLOCK_MONOTONIC, the clock jitdump records use (node
+        # --perf-prof, HHVM Eval.PerfJitDump), so a jitdump can name samples by time
+        argv = [self.perf, "record", "-g", "-k", "mono", "-F", str(plan.freq), "-e",
+                plan.event, "-o", os.path.join(self.tmp, B.PERF_DATA)]
         if control is not None:
             # start disabled; jitprof enables the events through the control pipe and
             # perf acknowledges: the recording time is counted from that ack

@@ -261,8 +261,11 @@ def build_profile(
     ev_name = choose_event(data, event, where)
     ev = data.events[ev_name]
     binned = bin_width is not None and sum(v[0] for v in ev.bins.values()) == ev.samples
+    bins = ev.bins
+    if binned and bin_width is not None and bins:
+        bin_width, bins = _coarser_bins(bins, bin_width)
     counted: Iterable[tuple[tuple[int, str, tuple[int, ...]], list[int], int]] = (
-        ((k[:3], v, k[3]) for k, v in ev.bins.items()) if binned
+        ((k[:3], v, k[3]) for k, v in bins.items()) if binned
         else ((k, v, -1) for k, v in ev.stacks.items()))
     frames = data.frames
     tid_pid = data.tid_pid
@@ -662,6 +665,31 @@ def _name_elf_frames(
                 table[fid] = pf
             knamed += sym.kernel(f.addr) is not None
     return names, len(kernel_fids), knamed
+
+
+MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
+
+
+def _coarser_bins(bins: dict[tuple[int, str, tuple[int, ...], int], list[int]], width: float
+                  ) -> tuple[float, dict[tuple[int, str, tuple[int, ...], int], list[int]]]:
+    """At most ``MAX_BINS`` bins: k adjacent bins merge into one k times as wide (bin
+    ``b`` becomes ``b // k``), so a long recording does not multiply its stacks by
+    thousands of bins."""
+    first = min(k[3] for k in bins)
+    last = max(k[3] for k in bins)
+    k = -(-(last - first + 1) // MAX_BINS)
+    if k <= 1:
+        return width, bins
+    out: dict[tuple[int, str, tuple[int, ...], int], list[int]] = {}
+    for (tid, comm, stack, b), (n, w) in bins.items():
+        key = (tid, comm, stack, b // k)
+        acc = out.get(key)
+        if acc is None:
+            out[key] = [n, w]
+        else:
+            acc[0] += n
+            acc[1] += w
+    return width * k, out
 
 
 def _pct(a: int, b: int) -> float | None:

@@ -366,7 +366,7 @@ class ScriptReader:
         stacks: dict[str, list[Any]] = {}  # frames text -> see "entry" below; bounded
         stacks_get = stacks.get
         hcache_get = self._hcache.get
-        unbinned = self.bin_width is None  # binned samples all go through _count
+        bin_width = self.bin_width
         lineno = 0
         last = ""
         rest = ""
@@ -426,7 +426,7 @@ class ScriptReader:
                         if i > 0:
                             j = head.rfind(" ", 0, i) + 1
                             hit = hcache_get(head[:j] + head[i:])
-                            if hit is not None and unbinned and "." in head[j:i]:
+                            if hit is not None and "." in head[j:i]:
                                 try:
                                     t = float(head[j:i])
                                 except ValueError:
@@ -449,6 +449,14 @@ class ScriptReader:
                                         entry[3] = acc
                                     ev.samples += 1
                                     ev.weight += w
+                                    if bin_width is not None:
+                                        bkey = (tid, comm, stack, int(t / bin_width))
+                                        bacc = ev.bins.get(bkey)
+                                        if bacc is None:
+                                            ev.bins[bkey] = [1, w]
+                                        else:
+                                            bacc[0] += 1
+                                            bacc[1] += w
                                     tmap = entry[4]
                                     if tmap is not None:  # keep_times, a stack with JIT
                                         tk = (ev.name, tid, comm)
@@ -671,7 +679,7 @@ class ScriptReader:
         if self.keep_times and self._jit_stack(stack):
             self._keep_time(ev, key, t, w)
         if t is not None and self.bin_width is not None:
-            bkey = (tid, comm, stack, int(t // self.bin_width))
+            bkey = (tid, comm, stack, int(t / self.bin_width))
             acc = ev.bins.get(bkey)
             if acc is None:
                 ev.bins[bkey] = [1, w]

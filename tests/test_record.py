@@ -264,7 +264,9 @@ console.log(t);
 def test_node_by_pid(tmp_path: Path) -> None:
     require_tools("perf", "node")
     (tmp_path / "work.js").write_text(NODE_JS)
-    d = Live(["node", "--perf-basic-prof", str(tmp_path / "work.js")], cwd=tmp_path)
+    # --perf-prof: also a jitdump, jit-<pid>.dump in its working directory
+    d = Live(["node", "--perf-basic-prof", "--perf-prof", str(tmp_path / "work.js")],
+             cwd=tmp_path)
     out = tmp_path / "bundle"
     try:
         wait_for(d.map)
@@ -273,6 +275,7 @@ def test_node_by_pid(tmp_path: Path) -> None:
         assert r.returncode == 0, r.stderr
         time.sleep(0.2)
         later = Path(d.map).read_bytes()
+        later_dump = (tmp_path / f"jit-{d.pid}.dump").read_bytes()
     finally:
         d.stop()
     m = check_complete(out)
@@ -280,11 +283,19 @@ def test_node_by_pid(tmp_path: Path) -> None:
     # node keeps appending: the copy is what the map held when recording ended
     assert len(copy) > 10_000 and later.startswith(copy)
     assert m["processes"][0]["map"]["lines"] == copy.count(b"\n")
+    dump = (out / "jitdump" / f"jit-{d.pid}.dump").read_bytes()
+    assert m["processes"][0]["jitdump"]["source"] == str(tmp_path / f"jit-{d.pid}.dump")
+    assert len(dump) > 10_000 and later_dump.startswith(dump)
     doc = report_json(str(out))
     hot = [f["name"] for f in doc["functions"] if f["total_pct"] > 1.0]
     assert any(n.startswith("JS:") and "fib" in n for n in hot), hot
     assert any(n.startswith("JS:") and "sortMany" in n for n in hot), hot
+    # named from the jitdump by sample time: perf recorded with -k mono, the jitdump's clock
     assert doc["diagnostics"]["jit_samples_resolved_pct"] >= 95.0
+    assert doc["diagnostics"]["jit_frames_resolved"] >= 0.95 * doc["diagnostics"]["jit_frames"]
+    assert "-k" in m["perf_command"] and "mono" in m["perf_command"]
+    (note,) = doc["diagnostics"]["jitdumps"]
+    assert note.startswith(f"jitdump {out}/jitdump/jit-{d.pid}.dump: pid {d.pid}")
 
 
 # --- recording a command ------------------------------------------------------------------

@@ -322,3 +322,16 @@ def test_bad_options_are_one_line_errors(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["report", str(tmp_path / "s.txt"), "--proc-maps", str(bad)])
     assert r.exit_code == 1 and f"{bad}:1: not a /proc/<pid>/maps line" in r.output
     assert "Traceback" not in r.output
+
+
+def test_export_takes_the_same_options(tmp_path: Path) -> None:
+    write_prog(tmp_path / "symfs" / "opt" / "prog")
+    text = (f"prog 100/100 0.5: PERF_RECORD_MMAP2 100/100: [{START:#x}(0x1000) @ 0x1000 fe:00 "
+            "1 0]: r-xp /opt/prog\n"
+            "prog 100/100 1.0: 10 cpu-clock:\n\t1110 (/opt/prog)\n\t1250 (/opt/prog)\n\n")
+    (tmp_path / "s.txt").write_text(text)
+    out = tmp_path / "out.folded"
+    r = CliRunner().invoke(main, ["export", str(tmp_path / "s.txt"), "--no-tmp", "-o", str(out),
+                                  "--symfs", str(tmp_path / "symfs")])
+    assert r.exit_code == 0, r.output
+    assert out.read_text() == "ns::f_zero;f_one 10\n"

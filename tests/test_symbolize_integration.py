@@ -346,3 +346,21 @@ def test_node_binary_symbol_less(node_recording: dict) -> None:
     assert native, "no frame of node's own binary was named"
     files = {f["dso"]: f for f in doc["diagnostics"]["elf_files"]}
     assert files[node]["symbols"] > 10000
+
+
+def test_build_id_mismatch_from_perf_data(recordings: dict, moved: dict) -> None:
+    """A perf.data input: the recorded build-ids come from perf buildid-list. Another
+    build at the recorded path is used with a warning, never silently."""
+    p = _prog(recordings, "pie")
+    recorded: Path = p["binary"]
+    recorded.parent.mkdir(exist_ok=True)
+    _run(["g++", "-o", str(recorded), str(recordings["root"] / "pie.o"), "-pie",
+          "-Wl,--build-id=0x" + "ab" * 20])
+    try:
+        doc = _jitprof(p["data"])
+    finally:
+        shutil.rmtree(recorded.parent)
+    warnings = doc["diagnostics"]["warnings"]
+    assert any("build-id" in w and "ab" * 20 in w and "differs" in w for w in warnings), warnings
+    files = {f["dso"]: f for f in doc["diagnostics"]["elf_files"]}
+    assert files[str(recorded)]["build_id_mismatch"]

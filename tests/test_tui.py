@@ -463,3 +463,14 @@ async def test_q_while_loading_quits_and_stops_the_reading() -> None:
         assert isinstance(app.screen, LoadingScreen)
         await pilot.press("q")
     assert stopped.wait(10) and app.return_code == 0 and app.error is None
+
+
+async def test_a_subclass_in_another_module_finds_the_styles() -> None:
+    class LiveApp(JitprofApp):  # what a live view or a diff view would do
+        pass
+
+    app = LiveApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert names(app)[0] == "HPHP::B"
+        assert app.screen.query_one("#status").styles.max_height is not None

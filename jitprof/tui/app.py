@@ -89,6 +89,12 @@ class ViewState:
     flame_selected: list[Frame] = field(default_factory=list)
 
 
+def _app(widget: TabPane) -> JitprofApp:
+    app = widget.app
+    assert isinstance(app, JitprofApp)
+    return app
+
+
 def _pct_cell(value: float) -> Text:
     return Text(f"{value:.2f}%", justify="right")
 
@@ -115,41 +121,33 @@ class HotPane(TabPane):
         inp.display = False
         yield inp
         yield Static(id="hot-info")
-        t: DataTable[object] = DataTable(id="hot-table", cursor_type="row", zebra_stripes=True)
-        t.cursor_blink = False  # type: ignore[attr-defined]
-        yield t
+        yield DataTable(id="hot-table", cursor_type="row", zebra_stripes=True)
 
     def action_search(self) -> None:
-        app = self.app
-        assert isinstance(app, JitprofApp)
+        app = _app(self)
         app.action_search()
 
     def action_regex(self) -> None:
-        app = self.app
-        assert isinstance(app, JitprofApp)
+        app = _app(self)
         app.state.regex = not app.state.regex
         app.refresh_hot()
 
     def action_sort(self) -> None:
-        app = self.app
-        assert isinstance(app, JitprofApp)
+        app = _app(self)
         i = SORT_KEYS.index(app.state.sort)
         app.set_sort(SORT_KEYS[(i + 1) % len(SORT_KEYS)])
 
     def action_kind(self, step: int) -> None:
-        app = self.app
-        assert isinstance(app, JitprofApp)
+        app = _app(self)
         app.cycle_kind(step)
 
     def action_relative(self) -> None:
-        app = self.app
-        assert isinstance(app, JitprofApp)
+        app = _app(self)
         app.state.relative = not app.state.relative
         app.refresh_hot()
 
     def action_clear_search(self) -> None:
-        app = self.app
-        assert isinstance(app, JitprofApp)
+        app = _app(self)
         app.close_search(clear=True)
 
 
@@ -170,8 +168,7 @@ class DetailPane(TabPane):
             yield d
 
     def action_back(self) -> None:
-        app = self.app
-        assert isinstance(app, JitprofApp)
+        app = _app(self)
         app.detail_back()
 
 
@@ -190,20 +187,17 @@ class TreePane(TabPane):
         yield t
 
     def action_invert(self) -> None:
-        app = self.app
-        assert isinstance(app, JitprofApp)
+        app = _app(self)
         app.state.inverted = not app.state.inverted
         app.state.tree_path = []
         app.rebuild_tree()
 
     def action_hottest(self) -> None:
-        app = self.app
-        assert isinstance(app, JitprofApp)
+        app = _app(self)
         app.expand_hottest()
 
     def action_callers(self) -> None:
-        app = self.app
-        assert isinstance(app, JitprofApp)
+        app = _app(self)
         node = app.query_one("#calltree", Tree).cursor_node
         if node is not None and isinstance(node.data, CallNode) and app.views is not None:
             f = app.views.tree(app.state.inverted).frame(node.data)
@@ -234,7 +228,7 @@ class JitprofApp(App[None]):
     """Give it a ``profile``, or a ``loader`` (called in a worker thread with a
     ``progress(bytes done, total)`` callback) and the ``inputs`` it reads for the title."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere
     TITLE = "jitprof"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),

@@ -1,0 +1,44 @@
+"""Core modules never import textual, rich or click; the CLI imports textual only to run the
+TUI (so `jitprof report` does not pay for it). Every module is found, none listed by hand."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jitprof
+
+ROOT = Path(__file__).resolve().parent.parent
+UI = ("textual", "rich", "click")
+
+
+def _core_modules() -> list[str]:
+    out = []
+    for m in pkgutil.walk_packages(jitprof.__path__, "jitprof."):
+        name = m.name
+        if name in ("jitprof.cli", "jitprof.__main__") or name.startswith("jitprof.tui"):
+            continue
+        out.append(name)
+    return sorted(out)
+
+
+def _imported(modules: list[str]) -> list[str]:
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
+            + f"print(','.join(m for m in {UI!r} if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return [m for m in r.stdout.strip().split(",") if m]
+
+
+def test_core_modules_import_no_ui_library() -> None:
+    core = _core_modules()
+    assert "jitprof.views" in core and "jitprof.model" in core and len(core) >= 10
+    assert _imported(core) == []
+
+
+def test_cli_imports_textual_only_for_the_tui() -> None:
+    assert "textual" not in _imported(["jitprof.cli"])
+    assert "textual" in _imported(["jitprof.tui.app"])
