@@ -78,6 +78,8 @@ class DumpNaming:
     checked: int = 0  # samples with a time and a frame the dump names
     fallback: str | None = None  # why time was not used
     truncated: str | None = None
+    from_map: int = 0  # sampled code addresses the dump lacks, named from the perf map
+    map_paths: list[str] = field(default_factory=list)
 
     def note(self) -> str:
         out = (f"jitdump {self.path}: pid {self.pid}, {self.loads:,} code loads, "
@@ -85,6 +87,9 @@ class DumpNaming:
         if self.reused_addresses and self.fallback is None:
             out += (f"; {self.by_time:,} samples there named by time ({self.by_time_changed:,}"
                     " differ from the load written last)")
+        if self.from_map:
+            out += (f"; {self.from_map:,} sampled code addresses not in the dump named from "
+                    + ", ".join(self.map_paths))
         if self.truncated:
             out += f"; {self.truncated}"
         return out
@@ -118,6 +123,8 @@ class DumpPlan:
     static: dict[int, Entry]  # address -> the load written last (as for a perf map)
     ambiguous: dict[int, list[CodeLoad]]  # addresses loads of different names covered
     first_load: dict[int, int]  # address -> time of the first load covering it
+    from_map: int = 0  # sampled code addresses the dump lacks, named from the perf map
+    map_paths: list[str] = field(default_factory=list)
 
 
 def plan_dump(jd: JitDump, tl: JitTimeline, addrs: set[int]) -> DumpPlan:
@@ -179,7 +186,8 @@ def split_by_time(
     plans: dict[int, tuple[DumpNaming, dict[int, list[CodeLoad]]]] = {}
     for pid, dp in dumps.items():
         jd, amb = dp.dump, dp.ambiguous
-        naming = DumpNaming(pid, jd.path, len(jd.loads), truncated=jd.truncated)
+        naming = DumpNaming(pid, jd.path, len(jd.loads), truncated=jd.truncated,
+                            from_map=dp.from_map, map_paths=dp.map_paths)
         out.namings.append(naming)
         if jd.arch_timestamp:
             naming.fallback = ("its times are CPU timestamps (JITDUMP_FLAGS_ARCH_TIMESTAMP), "

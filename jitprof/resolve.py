@@ -338,8 +338,20 @@ def build_profile(
     for pid in sorted(wanted):
         jd = finder.find_jitdump(pid, input_dirs)
         if jd is not None:  # a jitdump names this process's JIT code, not its map
-            dumps[pid] = plan_dump(jd, jd.timeline(), wanted[pid])
-            resolved[pid] = dumps[pid].static
+            dp = dumps[pid] = plan_dump(jd, jd.timeline(), wanted[pid])
+            resolved[pid] = dict(dp.static)
+            # code the dump lacks (its writer's buffer not yet flushed: a killed or live
+            # JIT) is named from the perf map, if the process has one
+            gaps = wanted[pid] - dp.static.keys()
+            maps = finder.find(pid, input_dirs) if gaps else []
+            if maps:
+                filled = _MergedMaps(maps).lookup_all(gaps)
+                resolved[pid].update(filled)
+                dp.from_map = sum(1 for fid in jit_used[pid]
+                                  if frames[fid].addr in filled or frames[fid].addr - 1 in filled)
+                dp.map_paths = [pm.path for pm in maps]
+                for pm in maps:
+                    map_info.append(_map_health(pm, pid))
             continue
         maps = finder.find(pid, input_dirs)
         if not maps:
