@@ -79,10 +79,13 @@ class Figures:
 
 def run(method: str, seeds: int, n: int = 2000, functions: int = 30, rho: float = 0.0,
         shift: float = 1.0, alpha: float = 0.05, resamples: int = 400,
-        poisson: bool = False, first_seed: int = 0) -> Figures:
+        poisson: bool = False, first_seed: int = 0, runs: int = 1,
+        between: float = 0.0) -> Figures:
     """``shift``: the after/before factor of function 0's share (1.0: A/A). ``poisson``:
     draw each function's count independently (Poisson, rates) and compare rates, so the
-    other functions are truly unchanged."""
+    other functions are truly unchanged. ``runs`` recordings per side of ``n`` samples
+    each; ``between``: each recording's shares are the side's times exp(N(0, between))
+    per function, renormalised (runs of one program differ by more than sampling)."""
     shares = zipf_shares(functions)
     after_shares = shares.copy()
     after_shares[0] *= shift
@@ -92,16 +95,23 @@ def run(method: str, seeds: int, n: int = 2000, functions: int = 30, rho: float 
     norm = Normalization("rate") if poisson else Normalization("share")
     for seed in range(first_seed, first_seed + seeds):
         rng = np.random.default_rng(seed)
-        sides = []
+        sides: list[list[Profile]] = []
         for sh in (shares, after_shares):
-            if poisson:
-                counts = rng.poisson(sh * n)
-                seq = np.repeat(np.arange(functions), counts)
-                rng.shuffle(seq)
-            else:
-                seq = sample_sequence(rng, sh, n, rho)
-            sides.append(build(seq, functions))
-        r = diff_profiles([sides[0]], [sides[1]], method=method, alpha=alpha,
+            side = []
+            for _ in range(runs):
+                own = sh
+                if between > 0:
+                    own = sh * np.exp(rng.normal(0.0, between, size=functions))
+                    own = own / own.sum() * sh.sum()
+                if poisson:
+                    counts = rng.poisson(own * n)
+                    seq = np.repeat(np.arange(functions), counts)
+                    rng.shuffle(seq)
+                else:
+                    seq = sample_sequence(rng, own, n, rho)
+                side.append(build(seq, functions))
+            sides.append(side)
+        r = diff_profiles(sides[0], sides[1], method=method, alpha=alpha,
                           normalization=norm, resamples=resamples, seed=seed)
         flagged = {f.name: f.cmp.verdict for f in r.functions
                    if f.cmp.verdict != "no clear change"}
@@ -121,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     s = args.seeds
     print(f"{s} simulated pairs each; 2000 samples per side, 30 functions (Zipf shares; "
           "f0 = 25%), alpha 5%")
-    print(f"{'case':<52} {'method':<10} {'FDR':>6} {'power':>6}")
+    print(f"{'case':<58} {'method':<10} {'FDR':>6} {'power':>6}")
     cases = [
         ("A/A independent samples", "binomial", {}),
         ("A/A independent samples", "bootstrap", {}),
@@ -129,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         ("A/A autocorrelated (rho 0.5)", "bootstrap", {"rho": 0.5}),
         ("A/A autocorrelated (rho 0.9)", "binomial", {"rho": 0.9}),
         ("A/A autocorrelated (rho 0.9)", "bootstrap", {"rho": 0.9}),
+        ("A/A 3 runs per side, runs differ (sd 0.2)", "bootstrap",
+         {"runs": 3, "between": 0.2}),
+        ("A/A 3 runs per side, runs differ (sd 0.2)", "runs", {"runs": 3, "between": 0.2}),
+        ("A/B f0 share x0.5, 3 runs per side", "runs", {"runs": 3, "shift": 0.5}),
+        ("A/B f0 share x0.5, 3 runs per side, runs differ (sd 0.1)", "runs",
+         {"runs": 3, "between": 0.1, "shift": 0.5}),
         ("A/B f0 share x0.8 (25% -> 21%)", "binomial", {"shift": 0.8}),
         ("A/B f0 share x0.8 (25% -> 21%)", "bootstrap", {"shift": 0.8}),
         ("A/B f0 share x0.5 (25% -> 14%)", "binomial", {"shift": 0.5}),
@@ -144,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         power = f"{f.power:6.3f}" if f.power is not None else "     -"
         # with shares, a shift of f0 truly moves every other share: no false discoveries
         fdr = f"{f.fdr:6.3f}" if "A/A" in label or kw.get("poisson") else "     -"
-        print(f"{label:<52} {method:<10} {fdr} {power}")
+        print(f"{label:<58} {method:<10} {fdr} {power}")
     return 0
 
 

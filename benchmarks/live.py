@@ -104,7 +104,7 @@ def bench_snapshots(seconds: int) -> None:
         t = time.perf_counter()
         last = live.snapshot(window=10)
         win_s = time.perf_counter() - t
-        live.stop()
+        live.close()
     assert whole is not None and last is not None
     print(f"live profile: {n:,} samples over {seconds} s of sample time "
           f"({fed / 2**20:.1f} MiB of text), 30 s of buckets kept")

@@ -550,7 +550,8 @@ def _per_units(value: str | None) -> tuple[float, float] | None:
               help="share of each side's samples (default), rate = samples per second of "
                    "recording, per = per unit of work (with --per).")
 @click.option("--per", "per", default=None, metavar="N|BEFORE,AFTER",
-              help="Units of work (e.g. requests) done on each side; implies --normalize per.")
+              help="Units of work (e.g. requests) done on each side, all its recordings "
+                   "together; implies --normalize per.")
 @click.option("--method", type=click.Choice(["auto", "binomial", "bootstrap", "runs"]),
               default="auto", show_default=True,
               help="Uncertainty: auto = runs with 2+ recordings per side, else bootstrap "
@@ -754,7 +755,7 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     except KeyboardInterrupt:
         pass
     finally:
-        live.stop()
+        live.close()
 
 
 # -- jitprof symbolize (issue 7) -------------------------------------------------------------

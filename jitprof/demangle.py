@@ -122,7 +122,11 @@ def short_name(full: str) -> str:
 
 
 def perf_name(mangled: str) -> tuple[str, str]:
-    """(the name perf shows, the full demangled name) of an ELF symbol name."""
+    """(the name perf shows, the full demangled name) of an ELF symbol name (a PLT
+    entry's ``@plt`` suffix is kept after the demangled name, as perf shows it)."""
+    if mangled.endswith("@plt") and mangled.startswith("_Z"):
+        short, full = perf_name(mangled[:-4])
+        return short + "@plt", full + "@plt"
     full = demangle(mangled)
     if full is mangled or full == mangled:
         return mangled, mangled

@@ -342,7 +342,10 @@ def _no_bootstrap(before: Sequence[Profile], after: Sequence[Profile]) -> str | 
     for p in (*before, *after):
         if p.bin_width is None or not p.stack_bin:
             where = ", ".join(p.inputs) or "an input"
-            return f"{where} has no per-sample time (no time field in the text)"
+            if p.time_first is None:
+                return f"{where} has no per-sample time (no time field in the text)"
+            return (f"{where} kept no per-sample time (a saved profile, or JIT code named "
+                    "by jitdump times)")
     return None
 
 

@@ -15,6 +15,9 @@ Facade policies (what callers can rely on):
   end of the page after its start's page (perf's ``symbols__fixup_end``).
 - ``lookup(vaddr)``: the symbol with the greatest start <= vaddr whose range holds vaddr
   (else the nearest of the 8 before it that holds it, for nested symbols); O(log n).
+- PLT entries get perf's synthesized ``name@plt`` symbols (from .rela.plt, in .plt.sec or
+  after .plt's header entry), added after zero sizes were extended, as perf 6.1 does: a
+  slot without a symbol name (an ifunc's IRELATIVE) stays inside the extended ``_init``.
 - Names are the raw (mangled) ELF names; demangling is ``jitprof.demangle``'s job.
 
 Costs: pyelftools only locates sections; the symbol table is decoded in bulk with
@@ -64,7 +67,7 @@ SHF_EXECINSTR = 0x4
 PF_X = 0x1
 NT_GNU_BUILD_ID = 3
 
-CACHE_VERSION = 2  # bump when the decoded table changes meaning
+CACHE_VERSION = 3  # bump when the decoded table changes meaning
 _CACHE_MAGIC = b"JPSYMS\x00\x01"
 _ARM_MACHINES = ("EM_ARM", "EM_AARCH64")
 
@@ -400,17 +403,19 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
     dups = set(compress(range(1, len(starts)), map(operator.eq, starts[1:], starts[:-1])))
     if dups:
         dups |= {k - 1 for k in dups}
-        groups: dict[int, list[int]] = {}
+        groups: dict[int, list[int]] = {}  # start -> positions in keep
         for k in sorted(dups):
-            groups.setdefault(starts[k], []).append(keep[k])
+            groups.setdefault(starts[k], []).append(k)
         find = strtab.find
-        best = {
-            v: min(g, key=lambda i: _choose_key(sizes[i], info[i] >> 4,
-                                                strtab[names[i]: find(b"\0", names[i])], i))
-            for v, g in groups.items()
-        }
-        keep = [i for i in keep if best.get(values[i], i) == i]
-        starts = array(values.typecode, map(values.__getitem__, keep))
+        mask = bytearray(b"\x01") * len(keep)
+        for g in groups.values():
+            for k in g:
+                mask[k] = 0
+            i = min((keep[k] for k in g), key=lambda i: _choose_key(
+                sizes[i], info[i] >> 4, strtab[names[i]: find(b"\0", names[i])], i))
+            mask[g[[keep[k] for k in g].index(i)]] = 1
+        keep = list(compress(keep, mask))
+        starts = array(values.typecode, compress(starts, mask))
     ksizes = array(values.typecode, map(sizes.__getitem__, keep))
     ends = array("Q", map(operator.add, starts, ksizes))
     # zero sizes extend to the next symbol (perf's symbols__fixup_end); the last one to
@@ -418,8 +423,85 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
     last = len(starts) - 1
     for k in compress(range(len(starts)), map(operator.not_, ksizes)):
         ends[k] = starts[k + 1] if k < last else (starts[k] + 4095) // 4096 * 4096 + 4096
-    return source, SymbolTable("", source, None, array("Q", starts), ends,
-                               array("Q", map(names.__getitem__, keep)), strtab)
+    offs = array("Q", map(names.__getitem__, keep))
+    starts_q = array("Q", starts)
+    plt = _plt_symbols(f, elf, sections)
+    if plt:
+        # perf synthesizes "name@plt" symbols after the others had their zero sizes
+        # extended (so _init still covers .plt slots without a name, as in perf 6.1);
+        # lookup prefers the entry with the later start
+        plt.sort()
+        p_starts = array("Q", (r[0] for r in plt))
+        p_ends = array("Q", (r[0] + r[1] for r in plt))
+        p_offs = array("Q")
+        blob = bytearray(strtab)
+        for _start, _size, pname in plt:
+            p_offs.append(len(blob))
+            blob += pname + b"\0"
+        strtab = bytes(blob)
+        # the PLT is one stretch: splice it in where its first entry sorts (C-speed
+        # slices); symbols starting inside it (rare) make the whole table sort again
+        lo = bisect.bisect_left(starts_q, p_starts[0])
+        hi = bisect.bisect_left(starts_q, p_ends[-1])
+        if lo == hi:
+            starts_q = starts_q[:lo] + p_starts + starts_q[lo:]
+            ends = ends[:lo] + p_ends + ends[lo:]
+            offs = offs[:lo] + p_offs + offs[lo:]
+        else:
+            rows = sorted(zip(starts_q + p_starts, ends + p_ends, offs + p_offs,
+                              strict=True), key=operator.itemgetter(0))
+            starts_q = array("Q", (r[0] for r in rows))
+            ends = array("Q", (r[1] for r in rows))
+            offs = array("Q", (r[2] for r in rows))
+    return source, SymbolTable("", source, None, starts_q, ends, offs, strtab)
+
+
+def _plt_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
+                 ) -> list[tuple[int, int, bytes]]:
+    """(vaddr, size, b"name@plt") for each PLT entry, as perf synthesizes them: the
+    relocations of .rela.plt (.rel.plt) in order, one entry each, in .plt.sec when the file
+    has one, else in .plt after its header entry. None for debug files (no PLT bytes)."""
+    by_name = {name: (i, h) for i, (name, h) in enumerate(sections)}
+    rel = by_name.get(".rela.plt") or by_name.get(".rel.plt")
+    plt = by_name.get(".plt")
+    if rel is None or plt is None or plt[1]["sh_type"] != "SHT_PROGBITS":
+        return []
+    rh = rel[1]
+    if rh["sh_type"] not in ("SHT_RELA", "SHT_REL"):
+        return []
+    link = rh["sh_link"]
+    if not 0 < link < len(sections) or sections[link][1]["sh_type"] != "SHT_DYNSYM":
+        return []
+    dynsym_h = sections[link][1]
+    strlink = dynsym_h["sh_link"]
+    if not 0 < strlink < len(sections):
+        return []
+    dynsym = _read(f, dynsym_h)
+    dynstr = _read(f, sections[strlink][1])
+    is64 = elf.elfclass == 64
+    end = "<" if elf.little_endian else ">"
+    rela = rh["sh_type"] == "SHT_RELA"
+    fmt = end + (("QQq" if rela else "QQ") if is64 else ("IIi" if rela else "II"))
+    data = _read(f, rh)
+    data = data[: len(data) - len(data) % struct.calcsize(fmt)]
+    symsize = 24 if is64 else 16
+    sec = by_name.get(".plt.sec")
+    if sec is not None and sec[1]["sh_type"] == "SHT_PROGBITS":
+        base, entry, first = sec[1]["sh_addr"], sec[1]["sh_entsize"] or 16, 0
+    else:
+        base, entry, first = plt[1]["sh_addr"], plt[1]["sh_entsize"] or 16, 1
+    out: list[tuple[int, int, bytes]] = []
+    for k, rec in enumerate(struct.iter_unpack(fmt, data)):
+        sym = rec[1] >> 32 if is64 else rec[1] >> 8
+        at = sym * symsize
+        if not sym or at + 4 > len(dynsym):
+            continue  # IRELATIVE and the like: no name
+        (noff,) = struct.unpack_from(end + "I", dynsym, at)
+        z = dynstr.find(b"\0", noff)
+        name = dynstr[noff: z if z >= 0 else len(dynstr)]
+        if name:
+            out.append((base + (k + first) * entry, entry, name + b"@plt"))
+    return out
 
 
 def _arm_mapping_symbol(strtab: bytes, off: int) -> bool:

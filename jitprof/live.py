@@ -8,7 +8,10 @@ The stream (``PerfStream``) is two perf processes joined by a pipe, no shell::
 perf record in pipe mode writes what it reads from the kernel's ring buffer each time it
 is woken, which happens when the buffer is half full: with ``-m PAGES`` sized for about
 1/20 s of samples (``ring_pages``: 8 at 999 Hz) the text arrives about every 0.1 s at
-``-F 999`` (perf 6.1: 52 wake-ups in 4 s with 4 pages, 13 with 16). Rotating perf.data
+``-F 999`` (perf 6.1: 52 wake-ups in 4 s with 4 pages, 13 with 16); and every 0.2 s a
+``ping`` on perf's ``--control`` pipe wakes it anyway, so a process with few samples is
+not shown seconds late (perf script shows a round of events when the next one arrives).
+Rotating perf.data
 files (``--switch-output``) was the other choice; it costs a ``perf script`` start (and
 its symbol loading) per interval, so the pipe was chosen.
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -47,6 +51,7 @@ from jitprof.record import (
     doubts_about,
     explain_perf_failure,
     map_candidates,
+    perf_has_control,
 )
 from jitprof.resolve import MapFinder, build_profile
 from jitprof.script import ScriptData, ScriptReader
@@ -54,6 +59,7 @@ from jitprof.script import ScriptData, ScriptReader
 LIVE_INPUT = "perf (live)"
 _TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
 SAMPLE_BYTES_GUESS = 200  # a -g sample in perf's ring buffer, roughly
+PING_S = 0.2  # how often perf record is asked to write what it has
 
 
 def ring_pages(freq: int, seconds: float = 0.05) -> int:
@@ -89,14 +95,41 @@ class PerfStream:
             kw["process_group"] = 0  # a terminal Ctrl-C reaches jitprof only
         else:  # pragma: no cover - 3.10
             kw["preexec_fn"] = os.setpgrp
-        self.record = subprocess.Popen(self.record_argv, stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.PIPE, stderr=self._rec_err, **kw)
+        # a "ping" on perf's control pipe wakes it to drain the ring buffers now: the text
+        # keeps coming when few samples fill the buffer slowly (perf 5.11+)
+        self._ctl_w = self._ack_r = -1
+        theirs: tuple[int, ...] = ()
+        if perf_has_control(perf):
+            ctl_r, self._ctl_w = os.pipe()
+            self._ack_r, ack_w = os.pipe()
+            os.set_blocking(self._ctl_w, False)
+            os.set_blocking(self._ack_r, False)
+            theirs = (ctl_r, ack_w)
+            self.record_argv[-2:-2] = ["--control", f"fd:{ctl_r},{ack_w}"]
+        try:
+            self.record = subprocess.Popen(self.record_argv, stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.PIPE, stderr=self._rec_err,
+                                           pass_fds=theirs, **kw)
+        finally:
+            for fd in theirs:
+                os.close(fd)
         assert self.record.stdout is not None
         self.script = subprocess.Popen(self.script_argv, stdin=self.record.stdout,
                                        stdout=subprocess.PIPE, stderr=self._scr_err, **kw)
         self.record.stdout.close()  # the script process holds the pipe's read end now
         assert self.script.stdout is not None
         self.stdout = self.script.stdout
+
+    def ping(self) -> None:
+        """Have perf record write what its ring buffers hold (no-op without --control)."""
+        if self._ctl_w < 0:
+            return
+        try:
+            os.write(self._ctl_w, b"ping\n")
+            while os.read(self._ack_r, 4096):  # the acks, not needed
+                pass
+        except (BlockingIOError, BrokenPipeError, OSError):
+            pass
 
     def stop(self, timeout: float = 10) -> None:
         """SIGINT perf record (it flushes and exits); perf script sees the end of its
@@ -124,6 +157,10 @@ class PerfStream:
         return explain_perf_failure(err, rc, self.event, [], self.pids)
 
     def close(self) -> None:
+        for fd in (self._ctl_w, self._ack_r):
+            if fd >= 0:
+                os.close(fd)
+        self._ctl_w = self._ack_r = -1
         self.stdout.close()
         self._rec_err.close()
         self._scr_err.close()
@@ -368,9 +405,18 @@ class LiveProfiler:
 
     def _pump(self) -> None:
         assert self.stream is not None
-        fd = self.stream.stdout.fileno()
+        stream = self.stream
+        fd = stream.stdout.fileno()
         dec = _Utf8()
+        last_ping = 0.0
         while True:
+            now = time.monotonic()
+            if now - last_ping >= PING_S:
+                stream.ping()
+                last_ping = now
+            ready, _, _ = select.select([fd], [], [], PING_S)
+            if not ready:
+                continue
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 break
@@ -380,17 +426,25 @@ class LiveProfiler:
         return self.stream is not None and self.stream.record.poll() is None
 
     def failure(self) -> RecordError | None:
+        """Why perf stopped by itself, if it failed (ask before ``stop``)."""
         return self.stream.failure() if self.stream is not None else None
 
     def stop(self) -> None:
+        """Stop perf (what it already sent is read first); snapshots still work."""
         if self.stream is not None:
             self.stream.stop()
             if self._thread is not None:
                 self._thread.join(timeout=10)
             self.stream.close()
+            self.stream = None
+
+    def close(self) -> None:
+        """Stop perf and let go of the maps."""
+        self.stop()
         for p in self.procs.values():
             if p.map is not None:
                 p.map.close()
+                p.map = None
 
 
 class _Utf8:

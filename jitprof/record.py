@@ -115,7 +115,7 @@ def explain_perf_failure(stderr: str, rc: int, event: str, command: Sequence[str
 
 def _last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()
-             and not ln.startswith("[ perf record")]
+             and not ln.startswith(("[ perf record", "/bin/dmesg", "Error:"))]
     return lines[-1] if lines else "no message"
 
 
@@ -369,7 +369,7 @@ class Recorder:
         ack_r: int | None = None
         theirs: tuple[int, ...] = ()
         control = None
-        if _has_control(self.perf):
+        if perf_has_control(self.perf):
             ctl_r, ctl_w = os.pipe()
             ack_r, ack_w = os.pipe()
             control = (ctl_r, ack_w)
@@ -672,7 +672,7 @@ class Recorder:
 _PERF_OWN_LINES = (b"[ perf record:", b"Events disabled", b"Events enabled")
 
 
-def _has_control(perf: str) -> bool:
+def perf_has_control(perf: str) -> bool:
     """Whether this perf has ``--control`` and ``-D -1`` (perf 5.10 and later)."""
     try:
         r = subprocess.run([perf, "record", "-h"], capture_output=True, timeout=30,

@@ -661,7 +661,17 @@ def _name_elf_frames(
         by_pid[pid] = {fid: (frame(lf, frames[fid].dso), frame(cf, frames[fid].dso))
                        for fid, (lf, cf) in per.items()}
     knamed = 0
-    if kernel_fids and sym.kallsyms() is not None:
+    ks = sym.kallsyms() if kernel_fids else None
+    if ks is not None and ks.text is not None:
+        # the recording's kernel map starts at its _text: another boot's or machine's
+        # kallsyms (KASLR) would name every frame wrongly
+        recorded = {m.start for m in data.mmaps if m.filename.startswith("[kernel.kallsyms]")}
+        if recorded and ks.text not in recorded:
+            sym.warnings.append(
+                f"{ks.path}: its _text ({ks.text:#x}) is not where the recorded kernel was "
+                f"({', '.join(hex(a) for a in sorted(recorded))}): kernel names may be wrong "
+                "(pass the recording machine's kallsyms with --kallsyms)")
+    if kernel_fids and ks is not None:
         kcache: dict[tuple[str, str], int] = {}
         for fid in kernel_fids:
             f = frames[fid]

@@ -3,7 +3,8 @@ file), turn addresses into ELF virtual addresses, look them up, demangle.
 
 Where a dso's file is looked for, in order (perf's search, simplified):
 1. ``--binary DSO=PATH`` (DSO is the recorded path or its base name);
-2. ``--symfs DIR``: DIR + the recorded path (else the recorded path itself);
+2. ``--symfs DIR``: DIR + the recorded path, then DIR + its base name (else the
+   recorded path itself);
 3. with a recorded build-id, perf's build-id cache: ``~/.debug/.build-id/xx/rest/elf``.
 A file whose build-id differs from the recorded one is used only when no matching file is
 found, and then with a warning. When the file has no ``.symtab`` its symbols come from a
@@ -116,10 +117,12 @@ class Kallsyms:
     """Kernel function symbols from a kallsyms file (``/proc/kallsyms`` or a copy); a
     zero-size symbol ends at the next one, the last one a page after its start."""
 
-    def __init__(self, path: str, starts: list[int], names: list[str]) -> None:
+    def __init__(self, path: str, starts: list[int], names: list[str],
+                 text: int | None = None) -> None:
         self.path = path
         self.starts = starts
         self.names = names
+        self.text = text  # the address of _text (where the kernel's text was relocated)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -135,6 +138,7 @@ class Kallsyms:
 def read_kallsyms(path: str) -> Kallsyms | None:
     """None when the file cannot be read or hides addresses (all zero: kptr_restrict)."""
     rows: dict[int, str] = {}
+    text: int | None = None
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
@@ -147,12 +151,14 @@ def read_kallsyms(path: str) -> Kallsyms | None:
                     continue
                 if addr and addr not in rows:
                     rows[addr] = parts[2]
+                if parts[2] == "_text" and addr:
+                    text = addr
     except OSError:
         return None
     if not rows:
         return None
     starts = sorted(rows)
-    return Kallsyms(path, starts, [rows[a] for a in starts])
+    return Kallsyms(path, starts, [rows[a] for a in starts], text)
 
 
 # -- files ----------------------------------------------------------------------------------

@@ -476,6 +476,24 @@ def clip(text: str, width: int) -> str:
     return text[: width - 1] + "…"
 
 
+def breadcrumb(names: Sequence[str], width: int, sep: str = " › ") -> str:
+    """The path joined with ``sep``, its start dropped ("…") to fit ``width`` cells: the
+    end (where one is zoomed) matters most; a last name too long is clipped."""
+    text = sep.join(names)
+    if len(text) <= width:
+        return text
+    kept: list[str] = []
+    used = 1  # the "…"
+    for name in reversed(names):
+        if used + len(sep) + len(name) > width:
+            break
+        kept.append(name)
+        used += len(sep) + len(name)
+    if not kept:
+        return clip(names[-1], width)
+    return sep.join(["…", *reversed(kept)])
+
+
 def flame_layout(tree: FlameTree, root: int, width: int, max_depth: int | None = None
                  ) -> FlameLayout:
     """Boxes of the subtree under ``root`` drawn ``width`` cells wide: a node's cells are

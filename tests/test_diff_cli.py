@@ -152,3 +152,18 @@ def test_bad_input_is_one_line(sides: tuple[Path, Path, Path], tmp_path: Path) -
     assert code == 1 and err.count("\n") == 1 and str(junk) in err
     code, _, err = run("diff", str(b), str(tmp_path / "missing"), "--no-tmp")
     assert code == 1 and "missing" in err and err.count("\n") == 1
+
+
+def test_saved_json_profile_as_input(sides: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    b, a, _ = sides
+    saved = tmp_path / "before.json"
+    code, _, err = run("export", str(b), "--no-tmp", "-o", str(saved))
+    assert code == 0, err
+    code, out, _ = run("diff", str(saved), str(a), "--no-tmp", "--format", "json",
+                       "--method", "bootstrap")
+    assert code == 0
+    doc = json.loads(out)
+    f = next(x for x in doc["functions"] if x["name"] == "PHP::run")
+    assert f["self_samples"] == [30, 5]  # the same numbers as from the text
+    assert doc["method"] == "binomial"
+    assert "kept no per-sample time (a saved profile" in doc["method_note"]

@@ -64,3 +64,17 @@ def test_ab_rate_shift_others_unchanged(sim: Any) -> None:
     _show("A/B f0 rate x0.5, others unchanged", f)
     assert f.power >= 0.95
     assert f.fdr <= ALPHA  # the other 29 functions did not change: flags on them are false
+
+
+def test_runs_that_differ_need_the_runs_method(sim: Any) -> None:
+    # three recordings per side whose shares differ from run to run (each function's
+    # share times exp(N(0, 0.2))): within-run bootstrap flags that noise, runs do not
+    boot = sim.run("bootstrap", 20, runs=3, between=0.2, alpha=ALPHA)
+    runs = sim.run("runs", 60, runs=3, between=0.2, alpha=ALPHA)
+    found = sim.run("runs", 60, runs=3, shift=0.5, alpha=ALPHA)
+    _show("A/A 3 runs per side differing, bootstrap", boot)
+    _show("A/A 3 runs per side differing, runs", runs)
+    _show("A/B f0 share x0.5, 3 runs per side, runs", found, fdr=False)
+    assert boot.fdr > 0.5
+    assert runs.fdr <= ALPHA
+    assert found.power >= 0.9

@@ -206,7 +206,7 @@ def test_engine_on_a_live_process(live_demo: Live) -> None:
         assert later.time_first is not None and snap.time_last is not None
         assert later.time_first > snap.time_last
     finally:
-        live.stop()
+        live.close()
     assert not live.running()
 
 

@@ -308,6 +308,16 @@ def test_kernel_frames_from_kallsyms(tmp_path: Path) -> None:
     kinds = {f["name"]: f["kind"] for f in doc["functions"]}
     assert kinds["func_a"] == "kernel"
     assert doc["diagnostics"]["kernel_frames_named"] == 2
+    assert not any("_text" in w for w in doc["diagnostics"]["warnings"])
+    # a kallsyms of another boot (its _text elsewhere than the recorded kernel map)
+    k.write_text("ffffffff81000000 T _text\nffffffff81000000 T func_a\n"
+                 "ffffffff81000100 T func_b\n")
+    (tmp_path / "k2.txt").write_text(
+        "swapper 0/0 0.0: PERF_RECORD_MMAP -1/0: [0xffffffff9a000000(0x1000000) @ "
+        "0xffffffff9a000000]: x [kernel.kallsyms]_text\n" + text)
+    doc = report(str(tmp_path / "k2.txt"), "--kallsyms", str(k))
+    assert any("_text (0xffffffff81000000) is not where the recorded kernel was" in w
+               for w in doc["diagnostics"]["warnings"])
 
 
 def test_bad_options_are_one_line_errors(tmp_path: Path) -> None:

@@ -474,3 +474,20 @@ async def test_a_subclass_in_another_module_finds_the_styles() -> None:
         await pilot.pause()
         assert names(app)[0] == "HPHP::B"
         assert app.screen.query_one("#status").styles.max_height is not None
+
+
+async def test_an_empty_profile_then_a_real_one() -> None:
+    """A live view may start before any sample: every view copes, then fills in."""
+    empty = ProfileBuilder("cpu-clock").finish()
+    app = JitprofApp(profile=empty)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert names(app) == [] and "0 functions" in text(app, "#hot-info")
+        for key in ("enter", "2", "backspace", "3", "h", "i", "4", "down", "enter", "escape",
+                    "c", "1", "k", "s", "percent_sign"):
+            await pilot.press(key)
+        assert tree_labels(app) == ["0.00% all"]
+        app.set_profile(_hand())
+        await pilot.pause()
+        assert app.state.sort == "total" and app.state.kind is None  # "s" and "k" above
+        assert names(app) == ["main", "PHP::A", "HPHP::B", "schedule", "HPHP::C"]

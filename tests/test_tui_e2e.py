@@ -62,9 +62,11 @@ def test_demo_in_a_terminal(tmux: Tmux) -> None:
     assert "2,002 samples" in screen and "map perf-14089.map: 8 lines" in screen
     first_row = next(ln for ln in lines if "%" in ln and "HPHP" in ln and "::" in ln)
     assert "58.14%" in first_row and "HPHP::f_sort" in first_row
-    tmux("send-keys", "-t", "demo", "4")  # the flame graph
-    tmux.wait_for(lambda s: "enter: zoom" in s and "PHP::Api_Handler::respond" in s,
-                  "the flame graph")
+    # the flame graph, 8 x down (the heaviest callee) and zoom, typed in one go: keys typed
+    # ahead of the tab switch must reach the flame graph
+    tmux("send-keys", "-t", "demo", "4", *["Down"] * 8, "Enter")
+    screen = tmux.wait_for(lambda s: "› HPHP::f_sort" in s, "the zoomed flame graph")
+    assert "58.39% (self 58.14%) HPHP::f_sort" in screen
     tmux("send-keys", "-t", "demo", "?")
     tmux.wait_for(lambda s: "Everywhere" in s and "Command palette" in s, "the help")
     tmux("send-keys", "-t", "demo", "Escape")

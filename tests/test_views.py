@@ -354,3 +354,19 @@ def test_status_has_the_report_header_numbers(tmp_path: Path) -> None:
     st = status(load_profile([str(alone)], search_tmp=False))
     assert st.maps == ["no perf map used"]
     assert len(st.warnings) >= 1 and st.warnings[0].startswith("no perf map for pid 14089")
+
+
+def test_breadcrumb_keeps_the_end() -> None:
+    from jitprof.views import breadcrumb
+
+    names = ["all", "main", "HPHP::runRequestLoop", "PHP::respond", "HPHP::f_sort"]
+    full = "all › main › HPHP::runRequestLoop › PHP::respond › HPHP::f_sort"
+    assert breadcrumb(names, len(full)) == full
+    # "all" (3 cells) gives way to "…" (1)
+    assert breadcrumb(names, len(full) - 1) == "… › " + full[len("all › "):]
+    tail = "… › PHP::respond › HPHP::f_sort"
+    assert breadcrumb(names, len(tail)) == tail
+    assert breadcrumb(names, len(tail) - 1) == "… › HPHP::f_sort"
+    assert breadcrumb(names, 16) == "… › HPHP::f_sort"
+    assert breadcrumb(names, 10) == "HPHP::f_s…"
+    assert all(len(breadcrumb(names, w)) <= w for w in range(1, 80))

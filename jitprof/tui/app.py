@@ -55,6 +55,7 @@ from jitprof.views import (
     HotRow,
     ProfileViews,
     Sandwich,
+    breadcrumb,
     clip,
     status,
 )
@@ -341,8 +342,8 @@ class JitprofApp(App[None]):
         main = self._main()
         target = {"hot": "#hot-table", "detail": "#callers", "tree": "#calltree",
                   "flame": "#flamegraph"}.get(tab)
-        if target:
-            main.query_one(target).focus()
+        if target:  # at once (not .focus(), which waits a cycle): keys already typed go there
+            main.set_focus(main.query_one(target))
 
     def action_tab(self, tab: str) -> None:
         self._main().query_one(TabbedContent).active = tab
@@ -626,8 +627,9 @@ class JitprofApp(App[None]):
         self.state.flame_selected = ft.frames_of(msg.selected)
         main = self._main()
         crumbs = [ft.name(n) for n in ft.path(msg.zoom)]
-        main.query_one("#breadcrumb", Static).update(
-            Text(" › ".join(crumbs), no_wrap=True, overflow="ellipsis"))
+        bar = main.query_one("#breadcrumb", Static)
+        width = (bar.content_region.width or self.size.width - 2) - 1
+        bar.update(Text(breadcrumb(crumbs, max(width, 1)), no_wrap=True))
         total = ft.weight(0) or 1
         f = ft.frame(msg.selected)
         info = Text(no_wrap=True, overflow="ellipsis")

@@ -73,8 +73,9 @@ class FlameGraph(Widget, can_focus=True):
 
     @property
     def layout_now(self) -> FlameLayout | None:
-        """The layout at the current width (None before the first size is known)."""
-        width = self.size.width
+        """The layout at the current width (before the first layout of a tab just shown,
+        the terminal's: the graph spans it, and keys typed ahead are not lost)."""
+        width = self.size.width or self.app.size.width
         if self.flame is None or width <= 0:
             return None
         lay = self._layout
