@@ -152,7 +152,9 @@ def test_perf_data_input_finds_the_dump_beside_it(jit_recording: dict, tmp_path:
     finally:
         tmp_map.unlink(missing_ok=True)
     assert res.exit_code == 0, res.output
-    by_dump = _self_samples(json.loads(res.output))
+    doc = json.loads(res.output)
+    assert not [w for w in doc["diagnostics"]["warnings"] if "jitdump" in w]
+    by_dump = _self_samples(doc)
     assert by_dump["PHP::Api_Legacy::dispatch"] == _phase_counts(jit_recording)[0]
 
 
@@ -240,3 +242,41 @@ def test_tidy_map_makes_perf_report_agree_with_jitprof(jit_recording: dict,
     # with the untidy map perf picks the big stale range for the reused space instead
     raw, _ = _perf_with_map(jit_recording, jit_recording["map"])
     assert abs(raw.get("PHP::Api_Router::route", 0.0) - ours["PHP::Api_Router::route"]) > 1.0
+
+
+# -- the samples' clock, from the perf.data header ------------------------------------------
+
+def test_perf_data_clock(jit_recording: dict) -> None:
+    from jitprof.jittime import perf_data_clock
+
+    require_tools("perf")
+    assert perf_data_clock(str(jit_recording["data"])) == "monotonic"
+    committed = Path(__file__).parent.parent / "samples" / "hhvm-demo" / "slow" / "perf.data"
+    assert perf_data_clock(str(committed)) == "perf's default clock"  # recorded without -k
+
+
+def test_perf_data_without_monotonic_clock_falls_back(tmp_path: Path) -> None:
+    """The committed slow recording was made without -k CLOCK_MONOTONIC: a jitdump of its
+    map's history (loaded at time 0) must not be used by time, and the report says so."""
+    from tests.jitdumpfile import Dump, Load
+
+    require_tools("perf")
+    slow = Path(__file__).parent.parent / "samples" / "hhvm-demo" / "slow"
+    pm = load_perf_map(str(slow / "perf-14089.map"))
+    loads = [Load(0, pm.starts[i], pm.ends[i] - pm.starts[i], pm.name(i), i)
+             for i in range(len(pm))]
+    shutil.copy(slow / "perf.data", tmp_path / "perf.data")
+    Dump(14089, loads).write(tmp_path / "jit-14089.dump")  # found beside the input
+    res = CliRunner().invoke(main, ["report", str(tmp_path / "perf.data"), "--no-tmp", "--top",
+                                    "0", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    (w,) = [w for w in doc["diagnostics"]["warnings"] if "jitdump" in w]
+    assert "recorded on perf's default clock, not CLOCK_MONOTONIC" in w
+    by_map = CliRunner().invoke(main, ["report", str(slow / "perf.script.gz"), "--map",
+                                       str(slow / "perf-14089.map"), "--no-tmp", "--top", "0",
+                                       "--format", "json"])
+    want = {f["name"]: f["self_samples"] for f in json.loads(by_map.output)["functions"]
+            if f["name"].startswith("PHP::")}
+    assert {f["name"]: f["self_samples"] for f in doc["functions"]
+            if f["name"].startswith("PHP::")} == want
