@@ -432,6 +432,8 @@ def build_profile(
         elf_note, kernel_frames, kernel_named = _name_elf_frames(
             b, symbolizer, elf_policy, data, selected, used, raw_jit, proc_maps or {},
             common_leaf, common_call, elf_pid_override)
+        if not elf_note.leaf and not kernel_frames:  # nothing named here: the fast path
+            common_leaf = common_call = common
     split_tables = common_leaf is not common_call
     # named flags for the diagnostics: 1 where a JIT frame got a name
     tables: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
