@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from jitprof.errors import EmptyInputError, InputError
 from jitprof.intervals import Entry
-from jitprof.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time
+from jitprof.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time, stale_dump
 from jitprof.model import (
     ElfFileHealth,
     Kind,
@@ -335,8 +335,12 @@ def build_profile(
     map_info: list[MapHealth] = []
     missing_pids: list[int] = []
     dumps: dict[int, DumpPlan] = {}
+    stale_dumps: list[str] = []
     for pid in sorted(wanted):
         jd = finder.find_jitdump(pid, input_dirs)
+        if jd is not None and stale_dump(jd, ev.time_first):
+            stale_dumps.append(jd.path)
+            jd = None
         if jd is not None:  # a jitdump names this process's JIT code, not its map
             dp = dumps[pid] = plan_dump(jd, jd.timeline(), wanted[pid])
             resolved[pid] = dict(dp.static)
@@ -552,6 +556,9 @@ def build_profile(
         )
     if data.truncated:
         warnings.append(f"{data.truncated} truncated sample(s) dropped")
+    for path in stale_dumps:
+        warnings.append(f"{path} was closed (its JIT exited) before the first sample: left by "
+                        "an older process with the same pid? Not used")
     for dn in dump_notes:
         dw = dn.warning()
         if dw is not None:
