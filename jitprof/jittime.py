@@ -21,6 +21,7 @@ only stacks holding an ambiguous address are visited per sample.
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from dataclasses import dataclass, field
 
@@ -32,6 +33,30 @@ MAX_EARLY_SHARE = 0.01  # more samples than this before their code's load: anoth
 
 # (pid, tid, comm, stack, samples, weight): resolve.build_profile's selected samples
 Selected = tuple[int, int, str, tuple[int, ...], int, int]
+
+
+def perf_data_clock(path: str) -> str | None:
+    """The clock a perf.data's sample times are on, from its header (``perf report
+    --header-only``): "monotonic" with ``perf record -k CLOCK_MONOTONIC``, another clock
+    name with another ``-k``, "perf's default clock" without; None if perf cannot tell."""
+    import shutil
+    import subprocess
+
+    if shutil.which("perf") is None:
+        return None
+    try:
+        r = subprocess.run(["perf", "report", "--header-only", "-i", path], capture_output=True,
+                           text=True, errors="replace", timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if r.returncode != 0 or "# event :" not in r.stdout:
+        return None
+    m = re.search(r"^# clockid: (\S+)", r.stdout, re.M)
+    if m is not None:
+        return m.group(1)
+    if re.search(r"\bclockid = (\d+)", r.stdout) is None:
+        return "perf's default clock"
+    return None
 
 
 def load_entry(c: CodeLoad) -> Entry:
@@ -53,6 +78,8 @@ class DumpNaming:
     checked: int = 0  # samples with a time and a frame the dump names
     fallback: str | None = None  # why time was not used
     truncated: str | None = None
+    from_map: int = 0  # sampled code addresses the dump lacks, named from the perf map
+    map_paths: list[str] = field(default_factory=list)
 
     def note(self) -> str:
         out = (f"jitdump {self.path}: pid {self.pid}, {self.loads:,} code loads, "
@@ -60,6 +87,9 @@ class DumpNaming:
         if self.reused_addresses and self.fallback is None:
             out += (f"; {self.by_time:,} samples there named by time ({self.by_time_changed:,}"
                     " differ from the load written last)")
+        if self.from_map:
+            out += (f"; {self.from_map:,} sampled code addresses not in the dump named from "
+                    + ", ".join(self.map_paths))
         if self.truncated:
             out += f"; {self.truncated}"
         return out
@@ -93,6 +123,8 @@ class DumpPlan:
     static: dict[int, Entry]  # address -> the load written last (as for a perf map)
     ambiguous: dict[int, list[CodeLoad]]  # addresses loads of different names covered
     first_load: dict[int, int]  # address -> time of the first load covering it
+    from_map: int = 0  # sampled code addresses the dump lacks, named from the perf map
+    map_paths: list[str] = field(default_factory=list)
 
 
 def plan_dump(jd: JitDump, tl: JitTimeline, addrs: set[int]) -> DumpPlan:
@@ -128,11 +160,13 @@ def split_by_time(
     raw_jit: list[bool],
     inlined: set[int],
     kernel_min: int,
+    sample_clock: str | None = None,
 ) -> TimeSplit:
     """Re-cut the ``selected`` samples of processes named by a jitdump so that frames at
     reused addresses carry the name of the code there at the sample's time. New raw
     frames are appended to ``frames`` and ``raw_jit``; ``dumps`` (``plan_dump``) must
-    cover every address the stacks look up."""
+    cover every address the stacks look up. ``sample_clock``: the samples' clock when
+    known (``perf_data_clock``); anything but "monotonic" falls back."""
     out = TimeSplit(selected=[])
     is_kernel = [f.addr >= kernel_min for f in frames]
     # the reader's times, under the stacks as selected (inlined frames left out)
@@ -152,30 +186,54 @@ def split_by_time(
     plans: dict[int, tuple[DumpNaming, dict[int, list[CodeLoad]]]] = {}
     for pid, dp in dumps.items():
         jd, amb = dp.dump, dp.ambiguous
-        naming = DumpNaming(pid, jd.path, len(jd.loads), truncated=jd.truncated)
+        naming = DumpNaming(pid, jd.path, len(jd.loads), truncated=jd.truncated,
+                            from_map=dp.from_map, map_paths=dp.map_paths)
         out.namings.append(naming)
         if jd.arch_timestamp:
             naming.fallback = ("its times are CPU timestamps (JITDUMP_FLAGS_ARCH_TIMESTAMP), "
                                "not CLOCK_MONOTONIC")
         elif not all_times:
             naming.fallback = "the samples have no time (perf script without the time field)"
+        elif sample_clock is not None and sample_clock != "monotonic":
+            naming.fallback = (f"the samples were recorded on {sample_clock}, not "
+                               "CLOCK_MONOTONIC (perf inject --jit refuses such recordings too)")
         plans[pid] = (naming, amb)
 
-    # 1. is the samples' clock the dump's? (samples earlier than the code they hit)
-    for pid, tid, comm, stack, _n, _w in selected:
+    # 1. the stacks that hold an ambiguous address (the only ones where time matters)
+    resolved = {pid: dp.static for pid, dp in dumps.items()}
+    reused: dict[int, set[int]] = {}  # pid -> ambiguous addresses met in stacks
+    todo: list[tuple[Selected, list[tuple[int, list[CodeLoad], int]]] | None] = []
+    for item in selected:
+        pid, tid, comm, stack, n, w = item
         plan = plans.get(pid)
-        if plan is None or plan[0].fallback is not None:
+        if plan is None or not plan[1]:
+            todo.append(None)
             continue
-        naming = plan[0]
+        amb = plan[1]
+        exact = _exact_positions(stack, is_kernel)
+        spots = []  # (position, versions, static load order)
+        for i, f in enumerate(stack):
+            if raw_jit[f]:
+                q = frames[f].addr if i in exact else frames[f].addr - 1
+                v = amb.get(q)
+                if v is not None:
+                    spots.append((i, v, resolved[pid][q].order))
+                    reused.setdefault(pid, set()).add(q)
+        todo.append((item, spots) if spots else None)
+
+    # 2. is the samples' clock the dump's? (samples there earlier than the code they hit)
+    for entry in todo:
+        if entry is None:
+            continue
+        (pid, tid, comm, stack, _n, _w), _spots = entry
+        naming = plans[pid][0]
         times = timed.get((tid, comm, stack))
-        if times is None:
+        if naming.fallback is not None or times is None:
             continue
         fl = dumps[pid].first_load
         exact = _exact_positions(stack, is_kernel)
         need = max((fl.get(frames[f].addr if i in exact else frames[f].addr - 1, -1)
                     for i, f in enumerate(stack) if raw_jit[f]), default=-1)
-        if need < 0:
-            continue
         ts = times[0::2]
         naming.checked += len(ts) - sum(map(math.isnan, ts))
         # a sample is impossible if it ran code before that code was loaded (in C: a
@@ -187,10 +245,8 @@ def split_by_time(
                                "than the code they ran was loaded (the samples are on another "
                                "clock)")
 
-    # 2. split the stacks that hold an ambiguous address
+    # 3. split those stacks by the code at each ambiguous address at each sample's time
     synth: dict[tuple[int, int], int] = {}  # (raw frame id, load order) -> new raw frame id
-    reused: dict[int, set[int]] = {}  # pid -> ambiguous addresses met in stacks
-    resolved = {pid: dp.static for pid, dp in dumps.items()}
 
     def synthetic(pid: int, fid: int, c: CodeLoad) -> int:
         key = (fid, c.order)
@@ -203,25 +259,13 @@ def split_by_time(
             out.new_frames.setdefault(pid, []).append(nf)
         return nf
 
-    for item in selected:
+    for item, entry in zip(selected, todo, strict=True):
+        if entry is None:
+            out.selected.append(item)
+            continue
+        spots = entry[1]
         pid, tid, comm, stack, n, w = item
-        plan = plans.get(pid)
-        if plan is None or not plan[1]:
-            out.selected.append(item)
-            continue
-        naming, amb = plan
-        exact = _exact_positions(stack, is_kernel)
-        spots = []  # (position, versions, static load order)
-        for i, f in enumerate(stack):
-            if raw_jit[f]:
-                q = frames[f].addr if i in exact else frames[f].addr - 1
-                v = amb.get(q)
-                if v is not None:
-                    spots.append((i, v, resolved[pid][q].order))
-                    reused.setdefault(pid, set()).add(q)
-        if not spots:
-            out.selected.append(item)
-            continue
+        naming = plans[pid][0]
         got = timed.get((tid, comm, stack))
         if naming.fallback is not None or got is None or len(got) != 2 * n:
             naming.latest += n

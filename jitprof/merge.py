@@ -38,6 +38,9 @@ def merge_profiles(profiles: Sequence[Profile], where: str = "inputs") -> Profil
     b = ProfileBuilder(first.event)
     for p in profiles:
         fmap = [b.frame(f.name, f.kind, f.dso) for f in p.frames]
+        for fid, fulls in p.full_names.items():  # C++ names' full forms (ELF symbols)
+            for full in fulls:
+                b.full_name(fmap[fid], full)
         tmap = [b.thread(pid, comm) for pid, comm in p.threads]
         for stack, w, s, t in p.iter_stacks():
             b.add(tuple(fmap[f] for f in stack), tmap[t], w, s)
@@ -108,6 +111,10 @@ def select_threads(profile: Profile, pids: Sequence[int] = (), comms: Sequence[s
     res = b.finish()
     if not res.stacks:
         raise EmptyInputError(where, "no samples match the --pid/--comm filters")
+    for fid, fulls in profile.full_names.items():
+        if fid in fmap:
+            for full in fulls:
+                b.full_name(fmap[fid], full)
     res.time_first, res.time_last = profile.time_first, profile.time_last
     res.inputs = list(profile.inputs)
     res.diagnostics = profile.diagnostics

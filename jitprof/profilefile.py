@@ -8,6 +8,7 @@ Schema (``"format": "jitprof-profile"``, ``"version": 1``; README "The JSON prof
   inputs       what the profile was made from
   threads      [[pid, comm], ...]
   frames       [[name, kind, dso], ...]  kind is one of jitprof's kinds (Kind values)
+  full_names   optional {"frame index": [full demangled C++ forms]} (ELF-named frames)
   stacks       [[thread, weight, samples, [frame, ...]], ...]  frames leaf first,
                indexes into ``frames``; thread indexes ``threads``
   diagnostics  how the input was read (the ``diagnostics`` object of ``report --format json``)
@@ -84,6 +85,8 @@ def write_profile_json(profile: Profile, out: IO[str]) -> None:
         "inputs": list(profile.inputs),
         "diagnostics": _diag_doc(profile.diagnostics),
     }
+    if profile.full_names:  # frame index -> full C++ forms (optional)
+        head["full_names"] = {str(k): list(v) for k, v in sorted(profile.full_names.items())}
     out.write("{\n")
     for k, v in head.items():
         out.write(f" {dump(k)}: {dump(v)},\n")
@@ -314,6 +317,12 @@ def _profile(doc: Any) -> Profile:
         seen_frames.add(frame)
         p.frames.append(frame)
     nframes, nthreads = len(p.frames), len(p.threads)
+    for k, v in _obj(doc.get("full_names", {}), ("full_names",)).items():
+        fid = int(k) if k.isdigit() else -1
+        if not 0 <= fid < nframes:
+            raise _Bad(("full_names", k), f"frame {k!r} out of range (there are {nframes})")
+        p.full_names[fid] = tuple(_str(x, ("full_names", k, j))
+                                  for j, x in enumerate(_list(v, ("full_names", k))))
     seen_stacks: set[tuple[int, tuple[int, ...]]] = set()
     for i, st in enumerate(_list(doc["stacks"], ("stacks",))):
         w = ("stacks", i)

@@ -86,6 +86,7 @@ class MapFinder:
     # False: a JIT frame is named from these maps only, never by the name perf printed
     # (a bundle: perf read /tmp, maybe through a symlink, when it printed the text)
     perf_jit_names: bool = True
+    sample_clock: str | None = None  # the samples' clock, when the input tells (perf.data)
     _loaded: dict[str, PerfMap] = field(default_factory=dict)
     _pending: dict[str, Future[PerfMap]] = field(default_factory=dict)
     _dumps: dict[str, JitDump] = field(default_factory=dict)
@@ -340,8 +341,20 @@ def build_profile(
     for pid in sorted(wanted):
         jd = finder.find_jitdump(pid, input_dirs)
         if jd is not None:  # a jitdump names this process's JIT code, not its map
-            dumps[pid] = plan_dump(jd, jd.timeline(), wanted[pid])
-            resolved[pid] = dumps[pid].static
+            dp = dumps[pid] = plan_dump(jd, jd.timeline(), wanted[pid])
+            resolved[pid] = dict(dp.static)
+            # code the dump lacks (its writer's buffer not yet flushed: a killed or live
+            # JIT) is named from the perf map, if the process has one
+            gaps = wanted[pid] - dp.static.keys()
+            maps = finder.find(pid, input_dirs) if gaps else []
+            if maps:
+                filled = _MergedMaps(maps).lookup_all(gaps)
+                resolved[pid].update(filled)
+                dp.from_map = sum(1 for fid in jit_used[pid]
+                                  if frames[fid].addr in filled or frames[fid].addr - 1 in filled)
+                dp.map_paths = [pm.path for pm in maps]
+                for pm in maps:
+                    map_info.append(_map_health(pm, pid))
             continue
         maps = finder.find(pid, input_dirs)
         if not maps:
@@ -363,7 +376,7 @@ def build_profile(
             acc[1] += w
         binned = False
         split = split_by_time([(*k, n, w) for k, (n, w) in merged.items()], dumps, ev, frames,
-                              raw_jit, inlined, KERNEL_MIN_ADDR)
+                              raw_jit, inlined, KERNEL_MIN_ADDR, finder.sample_clock)
         selected = [(*item, -1) for item in split.selected]
         overrides, dump_notes = split.overrides, split.namings
         for pid, new in split.new_frames.items():
@@ -422,6 +435,8 @@ def build_profile(
         elf_note, kernel_frames, kernel_named = _name_elf_frames(
             b, symbolizer, elf_policy, data, selected, used, raw_jit, proc_maps or {},
             common_leaf, common_call, elf_pid_override)
+        if not elf_note.leaf and not kernel_frames:  # nothing named here: the fast path
+            common_leaf = common_call = common
     split_tables = common_leaf is not common_call
     # named flags for the diagnostics: 1 where a JIT frame got a name
     tables: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
@@ -763,6 +778,14 @@ def load_profile(
     proc_maps = elf.read_proc_maps()
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in inputs if p != "-"]
     keep_times = finder.has_jitdumps(input_dirs)
+    if keep_times:
+        from jitprof.jittime import perf_data_clock
+        from jitprof.script import is_perf_data
+
+        clocks = {perf_data_clock(p) for p in inputs if p != "-" and is_perf_data(p)}
+        clocks.discard(None)
+        if clocks:  # one clock not monotonic is enough to distrust the times
+            finder.sample_clock = next((c for c in clocks if c != "monotonic"), "monotonic")
     big = finder.big_maps() if jobs > 1 else []
     if big and any(splittable(p) for p in inputs):
         # worker processes read most of the samples while this one parses the maps

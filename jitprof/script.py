@@ -248,6 +248,11 @@ def parse_header(line: str) -> _Header | None:
     return _Header(left.strip(), pid, tid, time, period, event, rest.strip())
 
 
+def is_perf_data(path: str) -> bool:
+    """Whether ``path`` is a perf.data file (by its magic)."""
+    return _is_perf_data(path)
+
+
 def _is_perf_data(path: str) -> bool:
     try:
         with open(path, "rb") as f:

@@ -217,9 +217,13 @@ class Symbolizer:
         explicit = self.binaries.get(dso) or self.binaries.get(os.path.basename(dso))
         if explicit:
             return [explicit]
-        out.append(self._root(dso))
-        if self.symfs:  # perf also tries the base name right under the symfs root
-            out.append(os.path.join(self.symfs, os.path.basename(dso)))
+        paths = [dso]
+        if dso.endswith(" (deleted)"):  # a file replaced or removed while it ran
+            paths.append(dso[: -len(" (deleted)")])
+        for p in paths:
+            out.append(self._root(p))
+            if self.symfs:  # also the base name right under the symfs root
+                out.append(os.path.join(self.symfs, os.path.basename(p)))
         if bid and self.build_id_cache:
             out.append(os.path.join(self.build_id_cache, ".build-id", bid[:2], bid[2:], "elf"))
             out.append(_bid_path(self.build_id_cache, bid, ""))

@@ -167,3 +167,31 @@ def test_saved_json_profile_as_input(sides: tuple[Path, Path, Path], tmp_path: P
     assert f["self_samples"] == [30, 5]  # the same numbers as from the text
     assert doc["method"] == "binomial"
     assert "kept no per-sample time (a saved profile" in doc["method_note"]
+
+
+def test_json_keys_are_the_documented_contract(sides: tuple[Path, Path, Path]) -> None:
+    b, a, _ = sides
+    code, out, _ = run("diff", str(b), str(a), "--no-tmp", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert set(doc) == {"jitprof", "before", "after", "by", "normalize", "method",
+                        "method_note", "alpha", "confidence", "df", "functions_compared",
+                        "kinds", "functions"}
+    assert set(doc["before"]) == {"inputs", "runs", "event", "samples", "weight", "span",
+                                  "cpu_ms", "exposure"}
+    cmp_keys = {"before", "after", "delta", "delta_lo", "delta_hi", "ratio", "p", "q",
+                "verdict"}
+    assert set(doc["kinds"][0]) == cmp_keys | {"kind", "self_samples", "self_ms", "top",
+                                               "top_self_delta"}
+    assert set(doc["functions"][0]) == cmp_keys | {
+        "name", "kind", "dso", "status", "self_samples", "total_samples", "self_ms",
+        "total_ms", "self_pct", "total_pct", "self_delta"}
+    assert set(doc["functions"][0]["before"]) == {"count", "value", "lo", "hi",
+                                                  "design_effect"}
+    # the README lists the same keys
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## `jitprof diff`"):readme.index("### How the verdicts")]
+    for key in ("inputs, runs, event, samples, weight, span, cpu_ms, exposure",
+                "mode, unit, delta_unit, units", "count, value, lo, hi, design_effect",
+                "functions_compared", "self_delta", "top_self_delta"):
+        assert key in section, key

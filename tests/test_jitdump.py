@@ -297,3 +297,22 @@ def test_explicit_jitdump_option(tmp_path: Path) -> None:
     prof = load_profile([str(inp)], search_tmp=False, jitdumps=[str(dump)])
     prof.verify()
     assert _weights(prof) == BY_TIME
+
+
+def test_code_missing_from_the_dump_is_named_from_the_map(tmp_path: Path) -> None:
+    # the writer's buffer was not flushed: the dump lacks the last load; the map has it
+    late = 0x7F0000003000
+    inp = tmp_path / "perf.script"
+    inp.write_text(_script() + _sample(3.5, 4, late + 0x10, RESPOND + 0x20))
+    _dump().write(tmp_path / f"jit-{PID}.dump")
+    (tmp_path / f"perf-{PID}.map").write_text(MAP + f"{late:x} 40 PHP::Late::fn\n")
+    prof = load_profile([str(inp)], search_tmp=False)
+    prof.verify()
+    got = _weights(prof)
+    assert got == {**BY_TIME, "PHP::Late::fn": (4, 4), "PHP::Api_Handler::respond": (5, 40)}
+    (note,) = prof.diagnostics.jitdumps
+    assert f"1 sampled code addresses not in the dump named from {tmp_path}/perf-{PID}.map" in note
+    # without the map the late code stays unknown
+    (tmp_path / f"perf-{PID}.map").unlink()
+    prof = load_profile([str(inp)], search_tmp=False)
+    assert "PHP::Late::fn" not in _weights(prof)

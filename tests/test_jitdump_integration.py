@@ -152,7 +152,9 @@ def test_perf_data_input_finds_the_dump_beside_it(jit_recording: dict, tmp_path:
     finally:
         tmp_map.unlink(missing_ok=True)
     assert res.exit_code == 0, res.output
-    by_dump = _self_samples(json.loads(res.output))
+    doc = json.loads(res.output)
+    assert not [w for w in doc["diagnostics"]["warnings"] if "jitdump" in w]
+    by_dump = _self_samples(doc)
     assert by_dump["PHP::Api_Legacy::dispatch"] == _phase_counts(jit_recording)[0]
 
 
@@ -240,3 +242,114 @@ def test_tidy_map_makes_perf_report_agree_with_jitprof(jit_recording: dict,
     # with the untidy map perf picks the big stale range for the reused space instead
     raw, _ = _perf_with_map(jit_recording, jit_recording["map"])
     assert abs(raw.get("PHP::Api_Router::route", 0.0) - ours["PHP::Api_Router::route"]) > 1.0
+
+
+# -- the samples' clock, from the perf.data header ------------------------------------------
+
+def test_perf_data_clock(jit_recording: dict) -> None:
+    from jitprof.jittime import perf_data_clock
+
+    require_tools("perf")
+    assert perf_data_clock(str(jit_recording["data"])) == "monotonic"
+    committed = Path(__file__).parent.parent / "samples" / "hhvm-demo" / "slow" / "perf.data"
+    assert perf_data_clock(str(committed)) == "perf's default clock"  # recorded without -k
+
+
+def test_perf_data_without_monotonic_clock_falls_back(tmp_path: Path) -> None:
+    """The committed slow recording was made without -k CLOCK_MONOTONIC: a jitdump of its
+    map's history (loaded at time 0) must not be used by time, and the report says so."""
+    from tests.jitdumpfile import Dump, Load
+
+    require_tools("perf")
+    slow = Path(__file__).parent.parent / "samples" / "hhvm-demo" / "slow"
+    pm = load_perf_map(str(slow / "perf-14089.map"))
+    loads = [Load(0, pm.starts[i], pm.ends[i] - pm.starts[i], pm.name(i), i)
+             for i in range(len(pm))]
+    shutil.copy(slow / "perf.data", tmp_path / "perf.data")
+    Dump(14089, loads).write(tmp_path / "jit-14089.dump")  # found beside the input
+    res = CliRunner().invoke(main, ["report", str(tmp_path / "perf.data"), "--no-tmp", "--top",
+                                    "0", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    (w,) = [w for w in doc["diagnostics"]["warnings"] if "jitdump" in w]
+    assert "recorded on perf's default clock, not CLOCK_MONOTONIC" in w
+    by_map = CliRunner().invoke(main, ["report", str(slow / "perf.script.gz"), "--map",
+                                       str(slow / "perf-14089.map"), "--no-tmp", "--top", "0",
+                                       "--format", "json"])
+    want = {f["name"]: f["self_samples"] for f in json.loads(by_map.output)["functions"]
+            if f["name"].startswith("PHP::")}
+    assert {f["name"]: f["self_samples"] for f in doc["functions"]
+            if f["name"].startswith("PHP::")} == want
+
+
+# -- node --perf-prof recorded: jitprof vs perf inject --jit ---------------------------------
+
+NODE_WORK = """
+function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+function sortMany(k) {
+  let s = 0;
+  for (let r = 0; r < k; r++) {
+    const a = [];
+    for (let i = 0; i < 20000; i++) a.push((i * 7919) % 10007);
+    a.sort((x, y) => x - y);
+    s += a[100];
+  }
+  return s;
+}
+const end = Date.now() + 1500;
+let t = 0;
+while (Date.now() < end) { t += fib(22); t += sortMany(2); }
+console.log(t);
+"""
+
+
+def test_node_jitdump_matches_perf_inject_jit(tmp_path: Path) -> None:
+    require_tools("perf", "node")
+    (tmp_path / "work.js").write_text(NODE_WORK)
+    data = tmp_path / "perf.data"
+    r = subprocess.run(["perf", "record", "-k", "CLOCK_MONOTONIC", "-F", "999", "-g", "-e",
+                        "cpu-clock", "-o", str(data), "--", "node", "--perf-prof",
+                        "--interpreted-frames-native-stack", "work.js"],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    if r.returncode != 0:
+        tool_failed("perf record of node --perf-prof", RuntimeError(r.stderr[-500:]))
+    injected = tmp_path / "jit.data"
+    subprocess.run(["perf", "inject", "--jit", "-i", str(data), "-o", str(injected)],
+                   capture_output=True, check=True, timeout=120)
+    script = tmp_path / "perf.script"
+    with open(script, "w") as f:
+        subprocess.run(["perf", "script", "-i", str(data), "--show-mmap-events"], stdout=f,
+                       stderr=subprocess.DEVNULL, check=True, timeout=120)
+    res = CliRunner().invoke(main, ["report", str(script), "--no-tmp", "--top", "0",
+                                    "--format", "json"])  # the dump is beside the script
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    (note,) = doc["diagnostics"]["jitdumps"]
+    assert not [w for w in doc["diagnostics"]["warnings"] if "jitdump" in w]
+    ours = {f["name"]: f["self_pct"] for f in doc["functions"]}
+    theirs = perf_self(injected)
+    # JS code: named from the dump by both (node's builtins live in /usr/bin/node, which
+    # jitprof names from the ELF file and perf inject from the dump: different spellings)
+    js = {n for n in set(ours) | set(theirs) if n.startswith("JS:")}
+    assert any("fib" in n for n in js) and any("sortMany" in n for n in js)
+    for name in js:
+        assert abs(ours.get(name, 0.0) - theirs.get(name, 0.0)) <= TOLERANCE, (
+            name, ours.get(name), theirs.get(name))
+    # per sample: the leaf of every sample in JS code gets the name perf inject gives it
+    def leaves(path: Path) -> list[list[str]]:
+        out = subprocess.run(["perf", "script", "-i", str(path), "-F", "time,ip,sym", "-G"],
+                             capture_output=True, text=True, errors="replace", check=True,
+                             timeout=120).stdout
+        return [ln.split(None, 2) for ln in out.splitlines() if ln.strip()]
+
+    tl = load_jitdump(str(next(tmp_path.glob("jit-*.dump")))).timeline()
+    compared = 0
+    for raw, inj in zip(leaves(data), leaves(injected), strict=True):
+        c = tl.at(int(raw[1], 16), round(float(raw[0].rstrip(":")) * 1e9) + 999)
+        theirs_name = inj[2] if len(inj) > 2 else ""
+        if c is not None and c.name.startswith("JS:"):
+            assert theirs_name.startswith(c.name), (raw, inj, c.name)
+            compared += 1
+        else:
+            assert not theirs_name.startswith("JS:"), (raw, inj)
+    assert compared >= 50

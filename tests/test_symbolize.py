@@ -179,6 +179,8 @@ def test_symfs_and_binary(tmp_path: Path) -> None:
     sym = Symbolizer(cache=SymbolCache(None))
     assert sym.lookup_vaddr(recorded, 0x2110) is None
     assert any("no readable ELF file" in w for w in sym.warnings)
+    # a binary replaced while it ran: perf's dso ends in " (deleted)"
+    assert sym.lookup_vaddr(f"{other} (deleted)", 0x2110).name == "f_one"  # type: ignore[union-attr]
 
 
 def test_build_id_mismatch_is_a_warning(tmp_path: Path) -> None:
@@ -345,3 +347,27 @@ def test_export_takes_the_same_options(tmp_path: Path) -> None:
                                   "--symfs", str(tmp_path / "symfs")])
     assert r.exit_code == 0, r.output
     assert out.read_text() == "ns::f_zero;f_one 10\n"
+
+
+def test_full_names_survive_json_profiles_and_merges(tmp_path: Path) -> None:
+    from jitprof.merge import merge_profiles, select_threads
+    from jitprof.profilefile import parse_profile_json, profile_json
+
+    prog = write_prog(tmp_path / "bin" / "prog")
+    (tmp_path / "s.txt").write_text(mmap_line(prog) + sample([0x1250, 0x1110], prog))
+    from jitprof.resolve import load_profile
+
+    p = load_profile([str(tmp_path / "s.txt")], search_tmp=False)
+    fid = next(i for i, f in enumerate(p.frames) if f.name == "ns::f_zero")
+    assert p.full_names == {fid: ("ns::f_zero(int)",)}
+    back = parse_profile_json(profile_json(p), "x.json")
+    assert back == p
+    merged = merge_profiles([p, back])
+    mid = next(i for i, f in enumerate(merged.frames) if f.name == "ns::f_zero")
+    assert merged.full_names == {mid: ("ns::f_zero(int)",)}
+    sel = select_threads(merged, pids=[100])
+    sid = next(i for i, f in enumerate(sel.frames) if f.name == "ns::f_zero")
+    assert sel.full_names == {sid: ("ns::f_zero(int)",)}
+    with pytest.raises(InputError, match="out of range"):
+        parse_profile_json(profile_json(p).replace(f'"full_names": {{"{fid}"',
+                                                   '"full_names": {"99"'), "x.json")

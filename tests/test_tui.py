@@ -491,3 +491,19 @@ async def test_an_empty_profile_then_a_real_one() -> None:
         await pilot.pause()
         assert app.state.sort == "total" and app.state.kind is None  # "s" and "k" above
         assert names(app) == ["main", "PHP::A", "HPHP::B", "schedule", "HPHP::C"]
+
+
+async def test_command_palette_runs_an_action() -> None:
+    from textual.command import CommandPalette
+
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Sort by total")
+        await pilot.pause(0.5)  # the palette searches in the background
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, CommandPalette)
+        assert app.state.sort == "total" and names(app)[0] == "main"
