@@ -14,7 +14,10 @@ Facade policies (what callers can rely on):
 - A zero-size symbol extends to the next symbol's start; a zero-size last symbol to the
   end of the page after its start's page (perf's ``symbols__fixup_end``).
 - ``lookup(vaddr)``: the symbol with the greatest start <= vaddr whose range holds vaddr
-  (else the nearest of the 8 before it that holds it, for nested symbols); O(log n).
+  (else the nearest of the 8 before it that holds it, for nested symbols); a zero-size
+  symbol extended over a sized one that holds vaddr (an asm label inside a function,
+  node's ``construct_stub_create_deopt_addr``) gives way to it, as perf names such
+  addresses; O(log n).
 - PLT entries get perf's synthesized ``name@plt`` symbols (from .rela.plt, in .plt.sec or
   after .plt's header entry), added after zero sizes were extended, as perf 6.1 does: a
   slot without a symbol name (an ifunc's IRELATIVE) stays inside the extended ``_init``.
@@ -67,7 +70,7 @@ SHF_EXECINSTR = 0x4
 PF_X = 0x1
 NT_GNU_BUILD_ID = 3
 
-CACHE_VERSION = 3  # bump when the decoded table changes meaning
+CACHE_VERSION = 4  # bump when the decoded table changes meaning
 _CACHE_MAGIC = b"JPSYMS\x00\x01"
 _ARM_MACHINES = ("EM_ARM", "EM_AARCH64")
 
@@ -142,10 +145,11 @@ class Symbol:
 class SymbolTable:
     """Function symbols of one ELF file, sorted by start; see the module docstring."""
 
-    __slots__ = ("path", "source", "build_id", "_starts", "_ends", "_offs", "_blob", "_names")
+    __slots__ = ("path", "source", "build_id", "_starts", "_ends", "_offs", "_blob", "_names",
+                 "_extended")
 
     def __init__(self, path: str, source: str, build_id: str | None, starts: array,
-                 ends: array, offs: array, blob: bytes) -> None:
+                 ends: array, offs: array, blob: bytes, extended: bytes = b"") -> None:
         self.path = path
         self.source = source  # ".symtab", ".dynsym" or "" (stripped: no symbols)
         self.build_id = build_id
@@ -153,6 +157,9 @@ class SymbolTable:
         self._ends = ends
         self._offs = offs  # name i is the NUL-terminated string at blob[offs[i]:]
         self._blob = blob  # the ELF string table
+        # 1 where the symbol had size 0 and was extended to the next one: such a symbol
+        # (an asm label inside a function) does not shadow a sized symbol holding it
+        self._extended = extended or bytes(len(starts))
         self._names: dict[int, str] = {}
 
     def __len__(self) -> int:
@@ -169,12 +176,13 @@ class SymbolTable:
         if i < 0:
             return -1
         ends = self._ends
-        if vaddr < ends[i]:
+        hit = i if vaddr < ends[i] else -1
+        if hit >= 0 and not self._extended[i]:
             return i
         for j in range(i - 1, max(i - 9, -1), -1):  # nested symbols
-            if starts[j] <= vaddr < ends[j]:
+            if starts[j] <= vaddr < ends[j] and (hit < 0 or not self._extended[j]):
                 return j
-        return -1
+        return hit
 
     def name(self, i: int) -> str:
         s = self._names.get(i)
@@ -204,7 +212,7 @@ class SymbolTable:
 
 
 def _empty() -> SymbolTable:
-    return SymbolTable("", "", None, array("Q"), array("Q"), array("Q"), b"")
+    return SymbolTable("", "", None, array("Q"), array("Q"), array("Q"), b"", b"")
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -421,8 +429,10 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
     # zero sizes extend to the next symbol (perf's symbols__fixup_end); the last one to
     # the end of the page after its own
     last = len(starts) - 1
+    extended = bytearray(len(starts))
     for k in compress(range(len(starts)), map(operator.not_, ksizes)):
         ends[k] = starts[k + 1] if k < last else (starts[k] + 4095) // 4096 * 4096 + 4096
+        extended[k] = 1
     offs = array("Q", map(names.__getitem__, keep))
     starts_q = array("Q", starts)
     plt = _plt_symbols(f, elf, sections)
@@ -443,17 +453,22 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
         # slices); symbols starting inside it (rare) make the whole table sort again
         lo = bisect.bisect_left(starts_q, p_starts[0])
         hi = bisect.bisect_left(starts_q, p_ends[-1])
+        p_ext = bytes(len(plt))
         if lo == hi:
             starts_q = starts_q[:lo] + p_starts + starts_q[lo:]
             ends = ends[:lo] + p_ends + ends[lo:]
             offs = offs[:lo] + p_offs + offs[lo:]
+            extended = extended[:lo] + p_ext + extended[lo:]
         else:
             rows = sorted(zip(starts_q + p_starts, ends + p_ends, offs + p_offs,
-                              strict=True), key=operator.itemgetter(0))
+                              bytes(extended) + p_ext, strict=True),
+                          key=operator.itemgetter(0))
             starts_q = array("Q", (r[0] for r in rows))
             ends = array("Q", (r[1] for r in rows))
             offs = array("Q", (r[2] for r in rows))
-    return source, SymbolTable("", source, None, starts_q, ends, offs, strtab)
+            extended = bytearray(r[3] for r in rows)
+    return source, SymbolTable("", source, None, starts_q, ends, offs, strtab,
+                               bytes(extended))
 
 
 def _plt_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
@@ -600,7 +615,7 @@ class SymbolCache:
         n = int(header["count"])
         nblob = int(header["names"])
         crc = int(header["crc"])
-        need = pos + 8 * n * 3 + nblob
+        need = pos + 8 * n * 3 + n + nblob
         if n < 0 or len(blob) != need or zlib.crc32(blob[pos:]) != crc:
             return None
         starts = array("Q")
@@ -612,18 +627,20 @@ class SymbolCache:
         offs = array("Q")
         offs.frombytes(blob[pos: pos + 8 * n])
         pos += 8 * n
+        extended = blob[pos: pos + n]
+        pos += n
         names = blob[pos:]
         if n and max(offs) >= len(names):
             return None
         return SymbolTable(info.path, str(header["source"]), info.build_id, starts, ends,
-                           offs, names)
+                           offs, names, extended)
 
     def store(self, info: ElfInfo, table: SymbolTable) -> None:
         p = self._entry(info)
         if p is None:
             return
         body = (table._starts.tobytes() + table._ends.tobytes() + table._offs.tobytes()
-                + table._blob)
+                + table._extended + table._blob)
         header = self._header(info)
         header.update(source=table.source, count=len(table), names=len(table._blob),
                       crc=zlib.crc32(body))

@@ -106,6 +106,20 @@ def test_nested_symbol_found_inside_its_outer_one(tmp_path: Path) -> None:
     assert t.find(0x1150).name == "outer"  # type: ignore[union-attr]
 
 
+def test_extended_label_does_not_shadow_the_function_holding_it(tmp_path: Path) -> None:
+    # node: Builtins_JSConstructStubGeneric (sized) holds the label
+    # construct_stub_create_deopt_addr (NOTYPE, size 0); perf names the function
+    p = Elf(symbols=[Sym("outer", 0x1100, 0x100), Sym("label", 0x1140, 0, type=STT_NOTYPE),
+                     Sym("next", 0x1300, 0x10)]).write(tmp_path / "l.so")
+    t = read_symbols(str(p), cache=nocache())
+    assert t.find(0x1150).name == "outer"  # type: ignore[union-attr]
+    assert t.find(0x1250).name == "label"  # type: ignore[union-attr]  # only the label holds it
+    cache = SymbolCache(str(tmp_path / "c"))
+    read_symbols(str(p), cache=cache)
+    again = read_symbols(str(p), cache=cache)  # the rule survives the cache
+    assert cache.hits == 1 and again.find(0x1150).name == "outer"  # type: ignore[union-attr]
+
+
 def test_dynsym_when_no_symtab_and_stripped_when_neither(tmp_path: Path) -> None:
     p = Elf(symbols=[Sym("exported", 0x1100, 0x10)], dynsym=True).write(tmp_path / "d.so")
     t = read_symbols(str(p), cache=nocache())
