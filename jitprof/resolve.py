@@ -83,6 +83,9 @@ class MapFinder:
     search_tmp: bool = True
     strict: bool = False
     jitdumps: Sequence[str] = ()  # --jitdump files (their pid is in their header)
+    # False: a JIT frame is named from these maps only, never by the name perf printed
+    # (a bundle: perf read /tmp, maybe through a symlink, when it printed the text)
+    perf_jit_names: bool = True
     sample_clock: str | None = None  # the samples' clock, when the input tells (perf.data)
     _loaded: dict[str, PerfMap] = field(default_factory=dict)
     _pending: dict[str, Future[PerfMap]] = field(default_factory=dict)
@@ -396,7 +399,7 @@ def build_profile(
             kind = perf_name_kind(f.sym, f.dso, f.addr)
             name = f.sym if f.sym and f.sym != "[unknown]" else "[unknown]"
             if raw_jit[fid]:  # JIT memory that perf named from its own reading of the map
-                if name == "[unknown]":
+                if name == "[unknown]" or not finder.perf_jit_names:
                     out = perf_cache[fid] = jit_unknown
                     return out
                 name, kind = map_name(name)
@@ -452,7 +455,8 @@ def build_profile(
         table = resolved.get(pid)
         for fid in jit_used.get(pid, ()):
             if table is None:  # no map for this process: keep perf's name
-                leaf_named[fid] = call_named[fid] = int(named_perf[fid])
+                leaf_named[fid] = call_named[fid] = int(named_perf[fid]
+                                                        and finder.perf_jit_names)
                 continue
             o = overrides.get(fid)
             if o is not None:  # named by the sample's time (jitdump), in its place
@@ -760,24 +764,23 @@ def load_profile(
     from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
 
+    if any(is_profile_json(p) for p in inputs):  # (bundles are expanded in the call back)
+        return load_profile_inputs(
+            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
+                                              search_tmp=search_tmp, jobs=jobs,
+                                              jitdumps=jitdumps, progress=progress, elf=elf),
+            event, pids, comms)
+
     bundles = expand_inputs(inputs)
     if bundles.bundles:
         inputs = bundles.inputs
         map_dirs = [*map_dirs, *bundles.map_dirs]
         search_tmp = False
 
-    if any(is_profile_json(p) for p in inputs):
-        prof = load_profile_inputs(
-            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
-                                              search_tmp=search_tmp, jobs=jobs,
-                                              jitdumps=jitdumps, progress=progress, elf=elf),
-            event, pids, comms)
-        prof.diagnostics.warnings[:0] = bundles.warnings
-        return prof
-
     elf = elf if elf is not None else ElfOptions()
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
-                       strict=strict, jitdumps=list(jitdumps))
+                       strict=strict, jitdumps=list(jitdumps),
+                       perf_jit_names=not bundles.bundles)
     finder.check_explicit()
     proc_maps = elf.read_proc_maps()
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in inputs if p != "-"]
