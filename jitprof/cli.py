@@ -501,13 +501,14 @@ def maps_cmd(files: Sequence[str], fmt: str, tidy: bool, output: str | None) -> 
     if output:
         maphealth.check_output(output, list(files))
     loaded = [load_perf_map(p) for p in files]
-    reports = [maphealth.check_map(p, pm) for p, pm in zip(files, loaded, strict=True)]
+    one = maphealth.owners(loaded) if len(loaded) == 1 else None  # shared by both
+    reports = [maphealth.check_map(p, pm, one) for p, pm in zip(files, loaded, strict=True)]
     if fmt == "json":
         click.echo(json.dumps([dataclasses.asdict(r) for r in reports], indent=2))
     else:
         click.echo("".join(maphealth.render_report(r) for r in reports), nl=False)
     if tidy and output:
-        entries = maphealth.tidy(loaded)
+        entries = maphealth.tidy(loaded, one)
         maphealth.write_map(entries, output, list(files))
         click.echo(f"wrote {output}: {len(entries):,} entries from "
                    f"{sum(len(pm) for pm in loaded):,}", err=True)

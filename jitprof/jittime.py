@@ -59,6 +59,17 @@ def perf_data_clock(path: str) -> str | None:
     return None
 
 
+STALE_MARGIN_S = 1.0  # a dump closed this long before the first sample is another run's
+
+
+def stale_dump(jd: JitDump, first_sample: float | None) -> bool:
+    """A dump whose CODE_CLOSE came well before the first sample belongs to an earlier
+    process (pids are reused; ``/tmp`` keeps old dumps)."""
+    return (jd.closed and not jd.arch_timestamp and jd.last_time is not None
+            and first_sample is not None
+            and jd.last_time < (first_sample - STALE_MARGIN_S) * 1e9)
+
+
 def load_entry(c: CodeLoad) -> Entry:
     return Entry(c.start, c.end, c.order, c.name)
 

@@ -252,8 +252,9 @@ class LiveProfiler:
             except FileNotFoundError:
                 continue
             except UnsafeFileError as e:
-                if fail:
-                    raise RecordError(e.path, f"{e.message}; refused") from None
+                if fail and not self.trust_map:  # --trust-map: left out, never followed
+                    raise RecordError(e.path, f"{e.message}; refused (--trust-map goes on "
+                                      "without it)") from None
                 continue
             except OSError:
                 continue

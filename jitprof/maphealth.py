@@ -88,8 +88,10 @@ def owners(maps: list[PerfMap]) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def check_map(path: str, pm: PerfMap | None = None) -> MapReport:
-    """Read ``path`` (never changed) and report its health."""
+def check_map(path: str, pm: PerfMap | None = None,
+              pieces: list[tuple[int, int, int, int]] | None = None) -> MapReport:
+    """Read ``path`` (never changed) and report its health. ``pieces``: ``owners([pm])``
+    if already computed."""
     if pm is None:
         pm = load_perf_map(path)
     try:
@@ -98,7 +100,8 @@ def check_map(path: str, pm: PerfMap | None = None) -> MapReport:
     except OSError as err:
         raise InputError(path, f"cannot read map: {err.strerror}") from None
     n = len(pm)
-    pieces = owners([pm])
+    if pieces is None:
+        pieces = owners([pm])
     owned = Counter(i for _s, _e, _m, i in pieces)
     owned_bytes: Counter[int] = Counter()
     for s, e, _m, i in pieces:
@@ -162,9 +165,12 @@ def render_report(r: MapReport) -> str:
     return "\n".join(out) + "\n"
 
 
-def tidy(maps: list[PerfMap]) -> list[tuple[int, int, bytes]]:
+def tidy(maps: list[PerfMap], pieces: list[tuple[int, int, int, int]] | None = None
+         ) -> list[tuple[int, int, bytes]]:
     """The compacted map: (start, size, name bytes), sorted, not overlapping."""
-    return [(s, e - s, maps[m].raw_name(i)) for s, e, m, i in owners(maps)]
+    if pieces is None:
+        pieces = owners(maps)
+    return [(s, e - s, maps[m].raw_name(i)) for s, e, m, i in pieces]
 
 
 def check_output(out: str, inputs: list[str]) -> None:

@@ -4,6 +4,10 @@ Two ways in: ``--pid`` (``perf record -p PIDS``) and a command (``perf record --
 perf starts it and follows its children). perf runs in its own process group, so a
 terminal Ctrl-C reaches only jitprof, which then stops perf with SIGINT and waits for it
 to finish perf.data: what was recorded is kept. perf stops the command it started (SIGTERM).
+perf starts with its events disabled (``-D -1 --control fd:...``); jitprof enables them
+and waits for perf's ack, so ``duration`` counts recorded time, not perf's start-up (which
+takes a second on a busy machine). ``-k mono`` puts sample times on CLOCK_MONOTONIC, the
+clock of jitdump records, so a captured jitdump can name samples by time.
 
 Maps are captured while the processes run, not after (a JIT may delete its map at exit:
 HHVM does unless ``Eval.KeepPerfPidMap``). Each process's map is opened as soon as it

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from jitprof.errors import EmptyInputError, InputError
 from jitprof.intervals import Entry
-from jitprof.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time
+from jitprof.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time, stale_dump
 from jitprof.model import (
     ElfFileHealth,
     Kind,
@@ -83,6 +83,9 @@ class MapFinder:
     search_tmp: bool = True
     strict: bool = False
     jitdumps: Sequence[str] = ()  # --jitdump files (their pid is in their header)
+    # False: a JIT frame is named from these maps only, never by the name perf printed
+    # (a bundle: perf read /tmp, maybe through a symlink, when it printed the text)
+    perf_jit_names: bool = True
     sample_clock: str | None = None  # the samples' clock, when the input tells (perf.data)
     _loaded: dict[str, PerfMap] = field(default_factory=dict)
     _pending: dict[str, Future[PerfMap]] = field(default_factory=dict)
@@ -335,8 +338,12 @@ def build_profile(
     map_info: list[MapHealth] = []
     missing_pids: list[int] = []
     dumps: dict[int, DumpPlan] = {}
+    stale_dumps: list[str] = []
     for pid in sorted(wanted):
         jd = finder.find_jitdump(pid, input_dirs)
+        if jd is not None and stale_dump(jd, ev.time_first):
+            stale_dumps.append(jd.path)
+            jd = None
         if jd is not None:  # a jitdump names this process's JIT code, not its map
             dp = dumps[pid] = plan_dump(jd, jd.timeline(), wanted[pid])
             resolved[pid] = dict(dp.static)
@@ -392,7 +399,7 @@ def build_profile(
             kind = perf_name_kind(f.sym, f.dso, f.addr)
             name = f.sym if f.sym and f.sym != "[unknown]" else "[unknown]"
             if raw_jit[fid]:  # JIT memory that perf named from its own reading of the map
-                if name == "[unknown]":
+                if name == "[unknown]" or not finder.perf_jit_names:
                     out = perf_cache[fid] = jit_unknown
                     return out
                 name, kind = map_name(name)
@@ -448,7 +455,8 @@ def build_profile(
         table = resolved.get(pid)
         for fid in jit_used.get(pid, ()):
             if table is None:  # no map for this process: keep perf's name
-                leaf_named[fid] = call_named[fid] = int(named_perf[fid])
+                leaf_named[fid] = call_named[fid] = int(named_perf[fid]
+                                                        and finder.perf_jit_names)
                 continue
             o = overrides.get(fid)
             if o is not None:  # named by the sample's time (jitdump), in its place
@@ -552,6 +560,9 @@ def build_profile(
         )
     if data.truncated:
         warnings.append(f"{data.truncated} truncated sample(s) dropped")
+    for path in stale_dumps:
+        warnings.append(f"{path} was closed (its JIT exited) before the first sample: left by "
+                        "an older process with the same pid? Not used")
     for dn in dump_notes:
         dw = dn.warning()
         if dw is not None:
@@ -753,24 +764,23 @@ def load_profile(
     from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
 
+    if any(is_profile_json(p) for p in inputs):  # (bundles are expanded in the call back)
+        return load_profile_inputs(
+            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
+                                              search_tmp=search_tmp, jobs=jobs,
+                                              jitdumps=jitdumps, progress=progress, elf=elf),
+            event, pids, comms)
+
     bundles = expand_inputs(inputs)
     if bundles.bundles:
         inputs = bundles.inputs
         map_dirs = [*map_dirs, *bundles.map_dirs]
         search_tmp = False
 
-    if any(is_profile_json(p) for p in inputs):
-        prof = load_profile_inputs(
-            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
-                                              search_tmp=search_tmp, jobs=jobs,
-                                              jitdumps=jitdumps, progress=progress, elf=elf),
-            event, pids, comms)
-        prof.diagnostics.warnings[:0] = bundles.warnings
-        return prof
-
     elf = elf if elf is not None else ElfOptions()
     finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
-                       strict=strict, jitdumps=list(jitdumps))
+                       strict=strict, jitdumps=list(jitdumps),
+                       perf_jit_names=not bundles.bundles)
     finder.check_explicit()
     proc_maps = elf.read_proc_maps()
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in inputs if p != "-"]

@@ -316,3 +316,13 @@ def test_code_missing_from_the_dump_is_named_from_the_map(tmp_path: Path) -> Non
     (tmp_path / f"perf-{PID}.map").unlink()
     prof = load_profile([str(inp)], search_tmp=False)
     assert "PHP::Late::fn" not in _weights(prof)
+
+
+def test_a_dump_closed_before_the_samples_is_not_used(tmp_path: Path) -> None:
+    # an older process with the same pid left its dump (closed at 0.9 s; samples from 1.2 s)
+    old = Dump(PID, [Load(S // 2, X, 0x800, "PHP::FromAnOldRun", 1)])  # CLOSE at 0.5 s
+    prof = _named(tmp_path, _script(shift=1.0), dump=old, perf_map=True)
+    assert _weights(prof) == LATEST_WINS  # from the map
+    (w,) = [w for w in prof.diagnostics.warnings if "jit-100.dump" in w]
+    assert "was closed (its JIT exited) before the first sample" in w
+    assert prof.diagnostics.jitdumps == []

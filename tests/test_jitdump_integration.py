@@ -266,7 +266,7 @@ def test_perf_data_without_monotonic_clock_falls_back(tmp_path: Path) -> None:
     loads = [Load(0, pm.starts[i], pm.ends[i] - pm.starts[i], pm.name(i), i)
              for i in range(len(pm))]
     shutil.copy(slow / "perf.data", tmp_path / "perf.data")
-    Dump(14089, loads).write(tmp_path / "jit-14089.dump")  # found beside the input
+    Dump(14089, loads, closed=False).write(tmp_path / "jit-14089.dump")  # beside the input
     res = CliRunner().invoke(main, ["report", str(tmp_path / "perf.data"), "--no-tmp", "--top",
                                     "0", "--format", "json"])
     assert res.exit_code == 0, res.output

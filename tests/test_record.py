@@ -214,6 +214,11 @@ def test_bundle_never_reads_tmp(demo_bundle: dict[str, Any], tmp_path: Path) -> 
         planted.unlink()
     names = " ".join(self_pct(doc))
     assert "PLANTED" not in names and doc["diagnostics"]["maps"] == []
+    # nor the names perf printed into the text from /tmp when it was recorded: a bundle's
+    # JIT frames are named by its own maps only (perf follows a symlinked map; we do not)
+    assert not [n for n in self_pct(doc) if n.startswith(("PHP::", "HHVM::"))]
+    assert "[unknown]" in names
+    assert doc["diagnostics"]["jit_samples_resolved_pct"] == 0.0
 
 
 def test_changed_bundle_files_are_reported(demo_bundle: dict[str, Any], tmp_path: Path) -> None:
