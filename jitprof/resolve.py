@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -843,15 +843,40 @@ class ElfOptions:
             raise InputError(self.kallsyms, "--kallsyms: no such file")
 
     def symbolizer(self, data: ScriptData) -> Symbolizer:
-        build_ids = {m.filename: m.build_id for m in data.mmaps if m.build_id}
-        for p in data.inputs:
-            if _is_perf_data(p):
-                build_ids.update(perf_build_ids(p))
+        build_ids = _RecordedBuildIds(
+            {m.filename: m.build_id for m in data.mmaps if m.build_id},
+            [p for p in data.inputs if _is_perf_data(p)])
         kallsyms = self.kallsyms
         if kallsyms is None:  # like perf: under --symfs, the copy of the recording machine's
             kallsyms = os.path.join(self.symfs or "/", "proc/kallsyms")
         return Symbolizer(symfs=self.symfs, binaries=dict(self.binaries), build_ids=build_ids,
                           kallsyms_path=kallsyms)
+
+
+class _RecordedBuildIds(Mapping[str, str]):
+    """dso -> recorded build-id: MMAP2 build-ids, then ``perf buildid-list`` of the
+    perf.data inputs, run only when a file is first looked up."""
+
+    def __init__(self, known: dict[str, str], perf_data: list[str]) -> None:
+        self._ids = known
+        self._pending = perf_data
+
+    def _load(self) -> dict[str, str]:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            for p in pending:
+                for dso, bid in perf_build_ids(p).items():
+                    self._ids.setdefault(dso, bid)
+        return self._ids
+
+    def __getitem__(self, dso: str) -> str:
+        return self._load()[dso]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 def perf_build_ids(path: str) -> dict[str, str]:
