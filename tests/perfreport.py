@@ -34,6 +34,16 @@ def perf_self(perf_data: Path, *extra: str) -> dict[str, float]:
     return out
 
 
+def perf_unnamed_self(perf_data: Path, *extra: str) -> float:
+    """Self % of the rows perf could not name (``[k] 0xffffffff...``, ``[unknown]``)."""
+    total = 0.0
+    for line in _run(perf_data, "--no-children", *extra).splitlines():
+        m = _SELF_RX.match(line)
+        if m and not _named(m.group(3)):
+            total += float(m.group(1))
+    return total
+
+
 def perf_children(perf_data: Path) -> dict[str, tuple[float, float]]:
     """(total %, self %) per symbol name, ``--children``. Names perf shows on several rows
     (C++ overloads print alike without parameters) are left out: their totals overlap,

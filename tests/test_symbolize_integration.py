@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 from jitprof.cli import main
 from tests.conftest import require_tools, tool_failed
-from tests.perfreport import map_lines, overlapping_names, perf_self
+from tests.perfreport import map_lines, overlapping_names, perf_self, perf_unnamed_self
 
 TOLERANCE = 0.1  # percentage points
 THRESHOLD = 0.5  # every function above this share is compared
@@ -201,23 +201,32 @@ def _jitprof(script: Path, *extra: str) -> dict:
     return json.loads(res.output)
 
 
-def compare(doc: dict, theirs: dict[str, float], skip: set[str] = frozenset()  # type: ignore[assignment]
-            ) -> float:
-    """Assert every function above THRESHOLD matches; return the largest deviation."""
+def compare(doc: dict, theirs: dict[str, float], skip: set[str] = frozenset(),  # type: ignore[assignment]
+            perf_unnamed: float = 0.0) -> float:
+    """Assert every function above THRESHOLD matches; return the largest deviation.
+    Kernel functions jitprof named from kallsyms where perf printed a bare address may
+    add up to perf's unnamed share (``perf_unnamed``)."""
     ours = {f["name"]: f["self_pct"] for f in doc["functions"]}
+    kinds = {f["name"]: f["kind"] for f in doc["functions"]}
+    table = sorted(((v, n) for n, v in ours.items() if v > THRESHOLD), reverse=True)
     worst = 0.0
     compared = 0
     for name, pct in theirs.items():
         if pct <= THRESHOLD or name in skip:
             continue
-        assert name in ours, f"{name} ({pct}%) missing from jitprof: {sorted(ours)[:20]}"
+        assert name in ours, f"{name} ({pct}%) missing from jitprof: {table}"
         dev = abs(ours[name] - pct)
-        assert dev <= TOLERANCE, (name, ours[name], pct)
+        assert dev <= TOLERANCE, (name, ours[name], pct, table)
         worst = max(worst, dev)
         compared += 1
+    extra_kernel = 0.0
     for name, pct in ours.items():
-        if pct > THRESHOLD and name not in skip and not name.startswith("["):
-            assert name in theirs, f"jitprof has {name} ({pct}%) that perf report lacks"
+        if pct > THRESHOLD and name not in skip and not name.startswith("[") and (
+                name not in theirs):
+            assert kinds[name] == "kernel", (
+                f"jitprof has {name} ({pct}%) that perf report lacks: {theirs}")
+            extra_kernel += pct
+    assert extra_kernel <= perf_unnamed + TOLERANCE, (extra_kernel, perf_unnamed, theirs)
     assert compared >= 3
     return worst
 
@@ -241,7 +250,7 @@ def test_symbol_less_text_matches_perf_report(recordings: dict, name: str) -> No
             p["binary"].parent)), dirs_exist_ok=True)
     doc = _jitprof(p["script"], *extra)
     theirs = perf_self(p["data"], *extra)
-    compare(doc, theirs)
+    compare(doc, theirs, perf_unnamed=perf_unnamed_self(p["data"], *extra))
     ours = {f["name"]: f for f in doc["functions"]}
     tag = "work::"
     # the hot functions by construction, with perf's demangled names
@@ -290,7 +299,8 @@ def test_binaries_moved_under_symfs(recordings: dict, moved: dict, name: str) ->
     p = _prog(recordings, name)
     symfs = str(moved["symfs"])
     doc = _jitprof(p["script"], "--symfs", symfs)
-    compare(doc, perf_self(p["data"], "--symfs", symfs))
+    compare(doc, perf_self(p["data"], "--symfs", symfs),
+            perf_unnamed=perf_unnamed_self(p["data"], "--symfs", symfs))
     names = {f["name"] for f in doc["functions"]}
     assert "work::spin_a" in names
     # without --symfs nothing can be found, and jitprof says so
