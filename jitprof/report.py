@@ -171,6 +171,13 @@ def header_lines(profile: Profile) -> list[str]:
         )
         out.extend(f"  {bl}" for bl in m.bad_lines[:5])
     out.extend(d.jitdumps)
+    if d.elf_frames or d.kernel_frames:  # frames perf left unnamed, named here (issue 3)
+        line = (f"ELF symbols: {d.elf_frames_named:,}/{d.elf_frames:,} file frames named"
+                f" ({', '.join(d.address_forms) or '-'} addresses) from {len(d.elf_files)} "
+                "file(s)")
+        if d.kernel_frames:
+            line += f"; kernel frames {d.kernel_frames_named:,}/{d.kernel_frames:,} named"
+        out.append(line)
     kinds = kind_summary(profile)
     out.append("kinds (self): " + "  ".join(
         f"{k.value} {kinds[k.value]['self_pct']:.1f}%" for k in KIND_ORDER

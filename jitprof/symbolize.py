@@ -135,26 +135,26 @@ class Kallsyms:
         return self.names[i] if addr < end else None
 
 
+_KALLSYMS_RX = re.compile(rb"^([0-9a-fA-F]+) [TtWw] (\S+)", re.M)
+
+
 def read_kallsyms(path: str) -> Kallsyms | None:
-    """None when the file cannot be read or hides addresses (all zero: kptr_restrict)."""
-    rows: dict[int, str] = {}
-    text: int | None = None
+    """None when the file cannot be read or hides addresses (all zero: kptr_restrict).
+    Function lines (types T, t, W, w) only; at one address the first name is kept.
+    One regex pass over the whole text (~200k lines of /proc/kallsyms: ~0.1 s)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) < 3 or parts[1] not in ("T", "t", "W", "w"):
-                    continue
-                try:
-                    addr = int(parts[0], 16)
-                except ValueError:
-                    continue
-                if addr and addr not in rows:
-                    rows[addr] = parts[2]
-                if parts[2] == "_text" and addr:
-                    text = addr
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError:
         return None
+    rows: dict[int, str] = {}
+    text: int | None = None
+    for a, n in _KALLSYMS_RX.findall(data):
+        addr = int(a, 16)
+        if addr and addr not in rows:
+            rows[addr] = n.decode("utf-8", "replace")
+        if n == b"_text" and addr:
+            text = addr
     if not rows:
         return None
     starts = sorted(rows)

@@ -371,3 +371,18 @@ def test_full_names_survive_json_profiles_and_merges(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="out of range"):
         parse_profile_json(profile_json(p).replace(f'"full_names": {{"{fid}"',
                                                    '"full_names": {"99"'), "x.json")
+
+
+def test_perf_build_id_cache(tmp_path: Path) -> None:
+    """perf record copies each hit file to ~/.debug/.build-id/xx/rest/elf: a file gone
+    from its recorded path is found there by its recorded build-id."""
+    bid = bytes(range(30, 50))
+    hexid = bid.hex()
+    cached = tmp_path / ".debug" / ".build-id" / hexid[:2] / hexid[2:] / "elf"
+    write_prog(cached, build_id=bid)
+    sym = Symbolizer(build_ids={"/gone/prog": hexid}, build_id_cache=str(tmp_path / ".debug"),
+                     cache=SymbolCache(None))
+    assert sym.lookup_vaddr("/gone/prog", 0x2110).name == "f_one"  # type: ignore[union-attr]
+    assert sym.files["/gone/prog"].path == str(cached)
+    sym = Symbolizer(build_id_cache=str(tmp_path / ".debug"), cache=SymbolCache(None))
+    assert sym.lookup_vaddr("/gone/prog", 0x2110) is None  # no recorded build-id: no lookup
