@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jitprof.intervals import Entry
@@ -31,8 +32,8 @@ from jitprof.script import EventData, RawFrame
 
 MAX_EARLY_SHARE = 0.01  # more samples than this before their code's load: another clock
 
-# (pid, tid, comm, stack, samples, weight): resolve.build_profile's selected samples
-Selected = tuple[int, int, str, tuple[int, ...], int, int]
+# (pid, tid, comm, stack, samples, weight, time bin or -1): build_profile's selected samples
+Selected = tuple[int, int, str, tuple[int, ...], int, int, int]
 
 
 def perf_data_clock(path: str) -> str | None:
@@ -172,12 +173,15 @@ def split_by_time(
     inlined: set[int],
     kernel_min: int,
     sample_clock: str | None = None,
+    bin_of: Callable[[float], int] | None = None,
 ) -> TimeSplit:
     """Re-cut the ``selected`` samples of processes named by a jitdump so that frames at
     reused addresses carry the name of the code there at the sample's time. New raw
     frames are appended to ``frames`` and ``raw_jit``; ``dumps`` (``plan_dump``) must
     cover every address the stacks look up. ``sample_clock``: the samples' clock when
-    known (``perf_data_clock``); anything but "monotonic" falls back."""
+    known (``perf_data_clock``); anything but "monotonic" falls back. ``bin_of``: the
+    time bin of a sample time, when the samples are kept per time bin (each selected
+    entry then holds one bin's samples, and its pieces stay in that bin)."""
     out = TimeSplit(selected=[])
     is_kernel = [f.addr >= kernel_min for f in frames]
     # the reader's times, under the stacks as selected (inlined frames left out)
@@ -215,7 +219,7 @@ def split_by_time(
     reused: dict[int, set[int]] = {}  # pid -> ambiguous addresses met in stacks
     todo: list[tuple[Selected, list[tuple[int, list[CodeLoad], int]]] | None] = []
     for item in selected:
-        pid, tid, comm, stack, n, w = item
+        pid, tid, comm, stack = item[:4]
         plan = plans.get(pid)
         if plan is None or not plan[1]:
             todo.append(None)
@@ -233,14 +237,16 @@ def split_by_time(
         todo.append((item, spots) if spots else None)
 
     # 2. is the samples' clock the dump's? (samples there earlier than the code they hit)
+    seen: set[tuple[int, str, tuple[int, ...]]] = set()  # one key, several time bins
     for entry in todo:
         if entry is None:
             continue
-        (pid, tid, comm, stack, _n, _w), _spots = entry
+        pid, tid, comm, stack = entry[0][:4]
         naming = plans[pid][0]
         times = timed.get((tid, comm, stack))
-        if naming.fallback is not None or times is None:
+        if naming.fallback is not None or times is None or (tid, comm, stack) in seen:
             continue
+        seen.add((tid, comm, stack))
         fl = dumps[pid].first_load
         exact = _exact_positions(stack, is_kernel)
         need = max((fl.get(frames[f].addr if i in exact else frames[f].addr - 1, -1)
@@ -275,9 +281,13 @@ def split_by_time(
             out.selected.append(item)
             continue
         spots = entry[1]
-        pid, tid, comm, stack, n, w = item
+        pid, tid, comm, stack, n, w, tbin = item
         naming = plans[pid][0]
         got = timed.get((tid, comm, stack))
+        if got is not None and bin_of is not None and tbin >= 0:  # this bin's samples only
+            got = array("d", [x for k in range(0, len(got), 2)
+                              if not math.isnan(got[k]) and bin_of(got[k]) == tbin
+                              for x in (got[k], got[k + 1])])
         if naming.fallback is not None or got is None or len(got) != 2 * n:
             naming.latest += n
             out.selected.append(item)
@@ -309,7 +319,7 @@ def split_by_time(
                 g[0] += 1
                 g[1] += sw
         for st, (gn, gw) in groups.items():
-            out.selected.append((pid, tid, comm, st, gn, gw))
+            out.selected.append((pid, tid, comm, st, gn, gw, tbin))
     for naming in out.namings:
         naming.reused_addresses = len(reused.get(naming.pid, ()))
     return out

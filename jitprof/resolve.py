@@ -265,6 +265,7 @@ def build_profile(
     ev = data.events[ev_name]
     binned = bin_width is not None and sum(v[0] for v in ev.bins.values()) == ev.samples
     bins = ev.bins
+    read_width = bin_width  # the reader's bins (before _coarser_bins merges them)
     if binned and bin_width is not None and bins:
         bin_width, bins = _coarser_bins(bins, bin_width)
     counted: Iterable[tuple[tuple[int, str, tuple[int, ...]], list[int], int]] = (
@@ -371,17 +372,17 @@ def build_profile(
     overrides: dict[int, Entry] = {}
     dump_notes: list[DumpNaming] = []
     if dumps:
-        # naming by time re-cuts whole stacks: time bins are given up (diff's bootstrap
-        # then says the profile has no per-sample time)
-        merged: dict[tuple[int, int, str, tuple[int, ...]], list[int]] = {}
-        for pid, tid, comm, stack, n, w, _b in selected:
-            acc = merged.setdefault((pid, tid, comm, stack), [0, 0])
-            acc[0] += n
-            acc[1] += w
-        binned = False
-        split = split_by_time([(*k, n, w) for k, (n, w) in merged.items()], dumps, ev, frames,
-                              raw_jit, inlined, KERNEL_MIN_ADDR, finder.sample_clock)
-        selected = [(*item, -1) for item in split.selected]
+        # naming by time re-cuts stacks sample by sample; each piece keeps its time bin
+        bin_of = None
+        if binned and read_width is not None and bin_width is not None:
+            k, w0 = max(1, round(bin_width / read_width)), read_width
+
+            def bin_of(t: float) -> int:  # the reader's bin, then _coarser_bins' merge
+                return int(t / w0) // k
+
+        split = split_by_time(selected, dumps, ev, frames, raw_jit, inlined, KERNEL_MIN_ADDR,
+                              finder.sample_clock, bin_of)
+        selected = split.selected
         overrides, dump_notes = split.overrides, split.namings
         for pid, new in split.new_frames.items():
             used_by_pid[pid].update(new)

@@ -326,3 +326,27 @@ def test_a_dump_closed_before_the_samples_is_not_used(tmp_path: Path) -> None:
     (w,) = [w for w in prof.diagnostics.warnings if "jit-100.dump" in w]
     assert "was closed (its JIT exited) before the first sample" in w
     assert prof.diagnostics.jitdumps == []
+
+
+def test_time_bins_survive_naming_by_time(tmp_path: Path) -> None:
+    # per 0.5 s bin (jitprof diff's bootstrap needs them), hand-computed from SAMPLES
+    inp = tmp_path / "perf.script"
+    inp.write_text(_script())
+    _dump().write(tmp_path / f"jit-{PID}.dump")
+    prof = load_profile([str(inp)], search_tmp=False, bin_width=0.5)
+    prof.verify()
+    assert prof.bin_width == 0.5 and len(prof.stack_bin) == len(prof.stacks)
+    assert _weights(prof) == BY_TIME  # the same totals as without bins
+    leaf_by_bin: dict[tuple[str, int], int] = {}
+    for stack, w, _s, _t, b in zip(prof.stacks, prof.stack_weight, prof.stack_samples,
+                                   prof.stack_thread, prof.stack_bin, strict=True):
+        key = (prof.frames[stack[0]].name, b)
+        leaf_by_bin[key] = leaf_by_bin.get(key, 0) + w
+    assert leaf_by_bin == {
+        ("PHP::Api_Legacy::dispatch", 3): 20,  # 1.5 s and 1.6 s
+        ("PHP::Api_Router::route", 5): 5,  # 2.5 s
+        ("PHP::Api_View::render", 5): 5,  # 2.6 s
+        ("PHP::Api_Handler::respond", 6): 3,  # 3.0 s
+        ("PHP::Api_Handler::respond", 2): 2,  # 1.2 s
+        ("clear_page_erms", 3): 1,  # 1.7 s
+    }
