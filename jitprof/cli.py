@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from jitprof import __version__
-from jitprof.errors import JitprofError
+from jitprof.errors import InputError, JitprofError
 from jitprof.model import Kind, Profile
 
 if TYPE_CHECKING:
@@ -507,6 +507,12 @@ def maps_cmd(files: Sequence[str], fmt: str, tidy: bool, output: str | None) -> 
         click.echo(json.dumps([dataclasses.asdict(r) for r in reports], indent=2))
     else:
         click.echo("".join(maphealth.render_report(r) for r in reports), nl=False)
+    for r, pm in zip(reports, loaded, strict=True):
+        if r.entries == 0 and r.bad:
+            # every line bad: the health report above is printed, but this is no perf map
+            first = pm.diagnostics[0].lineno if pm.diagnostics else None
+            raise InputError(r.path, "not a perf map: no line is 'START SIZE NAME' in hex "
+                             f"({r.bad:,} bad lines, the first here)", first)
     if tidy and output:
         entries = maphealth.tidy(loaded, one)
         maphealth.write_map(entries, output, list(files))

@@ -53,6 +53,7 @@ from jitprof.symbolize import (
     name_file_frames,
     parse_proc_maps,
     pid_from_proc_maps_name,
+    read_kallsyms,
 )
 
 if TYPE_CHECKING:
@@ -685,6 +686,11 @@ def _name_elf_frames(
                 f"{ks.path}: its _text ({ks.text:#x}) is not where the recorded kernel was "
                 f"({', '.join(hex(a) for a in sorted(recorded))}): kernel names may be wrong "
                 "(pass the recording machine's kallsyms with --kallsyms)")
+    if kernel_fids and ks is None:
+        sym.warnings.append(
+            f"{sym.kallsyms_path or 'kallsyms'}: unreadable, or its addresses are hidden "
+            "(kptr_restrict): kernel frames perf left unnamed stay [unknown] "
+            "(pass a readable copy with --kallsyms)")
     if kernel_fids and ks is not None:
         kcache: dict[tuple[str, str], int] = {}
         for fid in kernel_fids:
@@ -840,8 +846,12 @@ class ElfOptions:
         for dso, path in self.binaries.items():
             if not os.path.isfile(path):
                 raise InputError(path, f"--binary {dso}=: no such file")
-        if self.kallsyms is not None and not os.path.isfile(self.kallsyms):
-            raise InputError(self.kallsyms, "--kallsyms: no such file")
+        if self.kallsyms is not None:
+            if not os.path.isfile(self.kallsyms):
+                raise InputError(self.kallsyms, "--kallsyms: no such file (or not a regular file)")
+            if read_kallsyms(self.kallsyms) is None:
+                raise InputError(self.kallsyms, "--kallsyms: no kernel function symbols in it "
+                                 "(not a kallsyms file, or addresses hidden by kptr_restrict)")
 
     def symbolizer(self, data: ScriptData) -> Symbolizer:
         build_ids = _RecordedBuildIds(

@@ -150,3 +150,17 @@ def test_cli_missing_file(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["maps", str(tmp_path / "nope.map")])
     assert res.exit_code == 1
     assert "nope.map: cannot read map: No such file or directory" in res.output
+
+
+def test_cli_a_file_that_is_no_map_is_an_error(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("\nthis is not\na perf map\n")
+    out = tmp_path / "tidy.map"
+    res = CliRunner().invoke(main, ["maps", str(junk), "--tidy", "-o", str(out)])
+    assert res.exit_code == 1
+    assert f"{junk}:2: not a perf map" in res.output  # the first bad line (1 is blank)
+    assert not out.exists()
+    # an empty map (a JIT that has written nothing yet) is healthy, not an error
+    empty = tmp_path / "perf-1.map"
+    empty.write_text("")
+    assert CliRunner().invoke(main, ["maps", str(empty)]).exit_code == 0

@@ -386,3 +386,26 @@ def test_perf_build_id_cache(tmp_path: Path) -> None:
     assert sym.files["/gone/prog"].path == str(cached)
     sym = Symbolizer(build_id_cache=str(tmp_path / ".debug"), cache=SymbolCache(None))
     assert sym.lookup_vaddr("/gone/prog", 0x2110) is None  # no recorded build-id: no lookup
+
+
+def test_kallsyms_that_names_nothing_is_said(tmp_path: Path) -> None:
+    prog = write_prog(tmp_path / "bin" / "prog")
+    text = mmap_line(prog) + (
+        "prog 100/100 1.0: 10 cpu-clock:\n\tffffffff81000050 ([kernel.kallsyms])\n"
+        f"\t1140 ({prog})\n\n")
+    (tmp_path / "k.txt").write_text(text)
+    hidden = tmp_path / "hidden"  # kptr_restrict: every address printed as zero
+    hidden.write_text("0000000000000000 T func_a\n0000000000000000 T func_b\n")
+    # given explicitly: an error naming the file
+    r = CliRunner().invoke(main, ["report", str(tmp_path / "k.txt"), "--kallsyms", str(hidden)])
+    assert r.exit_code == 1, r.output
+    assert f"{hidden}: --kallsyms: no kernel function symbols" in r.output
+    # found implicitly (under --symfs) but useless: the frames stay unnamed, with a warning
+    symfs = tmp_path / "symfs"
+    (symfs / "proc").mkdir(parents=True)
+    (symfs / "proc" / "kallsyms").write_text(hidden.read_text())
+    doc = report(str(tmp_path / "k.txt"), "--symfs", str(symfs))
+    assert selfs(doc) == {"[unknown]": 10}
+    assert doc["diagnostics"]["kernel_frames_named"] == 0
+    assert any("kptr_restrict" in w and str(symfs) in w
+               for w in doc["diagnostics"]["warnings"])
