@@ -510,7 +510,7 @@ def maps_cmd(files: Sequence[str], fmt: str, tidy: bool, output: str | None) -> 
     for r, pm in zip(reports, loaded, strict=True):
         if r.entries == 0 and r.bad:
             # every line bad: the health report above is printed, but this is no perf map
-            first = pm.diagnostics[0].lineno if pm.diagnostics else None
+            first = pm.diagnostics[0].lineno if pm.diagnostics else 0
             raise InputError(r.path, "not a perf map: no line is 'START SIZE NAME' in hex "
                              f"({r.bad:,} bad lines, the first here)", first)
     if tidy and output:
