@@ -179,6 +179,19 @@ async def test_hot_table_is_limited_but_counts_everything() -> None:
         assert len(names(app)) == HOT_LIMIT
         assert f"top {HOT_LIMIT:,} of {HOT_LIMIT + 50:,} functions" in text(app, "#hot-info")
         assert names(app)[0] == f"fn{HOT_LIMIT + 49:05d}"
+        table = app.screen.query_one("#hot-table", DataTable)
+        await pilot.press("ctrl+end")  # the last row shown: the rest are added below it
+        await pilot.pause()
+        assert len(names(app)) == HOT_LIMIT + 50
+        assert text(app, "#hot-info").startswith(f"{HOT_LIMIT + 50:,} functions")
+        assert table.cursor_row == HOT_LIMIT - 1  # still on the same function
+        assert names(app)[table.cursor_row] == "fn00050"
+        await pilot.press("ctrl+end")  # now the true end: nothing more to add
+        await pilot.pause()
+        assert table.cursor_row == HOT_LIMIT + 49 and names(app)[-1] == "fn00000"
+        await pilot.press("s")  # a new view starts from the first rows again
+        await pilot.pause()
+        assert len(names(app)) == HOT_LIMIT
 
 
 # -- callers / callees --------------------------------------------------------------------------

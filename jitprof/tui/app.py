@@ -67,7 +67,8 @@ class _LoadCancelled(Exception):
     """Raised from the progress callback when the App quits while loading."""
 
 
-HOT_LIMIT = 300  # rows in the hot table (DataTable measures every cell: ~1 ms a row)
+HOT_LIMIT = 300  # rows in the hot table at first (DataTable measures every cell: ~1 ms a
+# row); the next HOT_LIMIT are added when the cursor reaches the last row
 TREE_CHILDREN_LIMIT = 200  # children shown per call-tree node; the rest summed in one line
 TABS = ("hot", "detail", "tree", "flame")
 
@@ -250,6 +251,8 @@ class JitprofApp(App[None]):
         self._loader = loader
         self._inputs = list(inputs) or (list(profile.inputs) if profile else [])
         self._hot_rows: list[HotRow] = []
+        self._hot_limit = HOT_LIMIT  # rows asked for; grows as the cursor reaches the end
+        self._hot_matched = 0
         self._sandwich: Sandwich | None = None
         self._tree_built = False  # for the current profile
         self._flame_built = False
@@ -387,9 +390,12 @@ class JitprofApp(App[None]):
         self.state.kind = next((k for k in Kind if k.value == kind), None)
         self.refresh_hot()
 
-    def refresh_hot(self) -> None:
+    def refresh_hot(self, more: bool = False) -> None:
+        """Fill the hot table; ``more``: the same view with HOT_LIMIT more rows (the cursor
+        reached the last row), else from the first HOT_LIMIT rows again."""
         if self.views is None:
             return
+        self._hot_limit = self._hot_limit + HOT_LIMIT if more else HOT_LIMIT
         main = self._main()
         table = main.query_one("#hot-table", DataTable)
         st = self.state
@@ -409,7 +415,7 @@ class JitprofApp(App[None]):
         main.query_one("#kinds", Static).update(kinds)
         try:
             v = hot.view(sort=st.sort, kind=st.kind, search=st.search, regex=st.regex,
-                         relative=st.relative, limit=HOT_LIMIT)
+                         relative=st.relative, limit=self._hot_limit)
             problem = ""
         except ValueError as e:  # a bad regex: keep the last rows, say why
             problem = str(e)
@@ -419,9 +425,10 @@ class JitprofApp(App[None]):
             info.update(Text(problem, style="bold red"))
             return
         self._hot_rows = v.rows
+        self._hot_matched = v.matched
         what = "of the shown functions' self" if v.relative else "of all samples"
         shown = f"{v.matched:,} functions" if v.matched == len(v.rows) else (
-            f"top {len(v.rows):,} of {v.matched:,} functions")
+            f"top {len(v.rows):,} of {v.matched:,} functions, more at the last row")
         search = ""
         if st.search:
             search = f" · {'regex' if st.regex else 'search'} {st.search!r}"
@@ -459,6 +466,13 @@ class JitprofApp(App[None]):
     @on(Input.Submitted, "#search")
     def _search_done(self, event: Input.Submitted) -> None:
         self.close_search(clear=False)
+
+    @on(DataTable.RowHighlighted, "#hot-table")
+    def _hot_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # the last row shown but not the last that matches: add the next rows
+        if (event.cursor_row == len(self._hot_rows) - 1
+                and self._hot_matched > len(self._hot_rows)):
+            self.refresh_hot(more=True)
 
     @on(DataTable.RowSelected, "#hot-table")
     def _hot_selected(self, event: DataTable.RowSelected) -> None:
