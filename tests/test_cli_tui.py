@@ -53,12 +53,12 @@ def test_bad_inputs(tmp_path: Path) -> None:
     assert code == EXIT_USAGE and "Missing argument" in err
 
 
-def test_a_file_named_like_a_command(tmp_path: Path) -> None:
+def test_a_file_named_like_a_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        Path("report").write_bytes(b"")
-        r = runner.invoke(main, ["report"])
-        assert r.exit_code == EXIT_USAGE and "jitprof tui ./report" in r.stderr
-        r = runner.invoke(main, ["./report"])  # a path is no command: the TUI, no terminal
-        assert r.exit_code == EXIT_USAGE and r.stderr.startswith(NO_TTY)
-        assert os.path.exists("report")
+    monkeypatch.chdir(tmp_path)
+    Path("report").write_bytes(b"")
+    r = runner.invoke(main, ["report"])
+    assert r.exit_code == EXIT_USAGE and "jitprof tui ./report" in r.stderr
+    r = runner.invoke(main, ["./report"])  # a path is no command: the TUI, no terminal
+    assert r.exit_code == EXIT_USAGE and r.stderr.startswith(NO_TTY)
+    assert os.path.exists("report")
