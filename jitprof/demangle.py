@@ -73,8 +73,11 @@ def _name_start(s: str) -> int:
     return 0
 
 
-def _group_start(text: str) -> int:
-    """Index of the "(" opening the balanced group that ends ``text`` (-1 if none)."""
+def last_group_start(text: str) -> int:
+    """Index of the "(" that opens the balanced group ending ``text``; -1 if ``text``
+    does not end with ")" or the parentheses do not balance."""
+    if not text.endswith(")"):
+        return -1
     depth = 0
     for i in range(len(text) - 1, -1, -1):
         c = text[i]
@@ -98,7 +101,7 @@ def _cut_params(s: str) -> str:
                 changed = True
     if not t.endswith(")"):
         return s
-    i = _group_start(t)
+    i = last_group_start(t)
     if i <= 0 or t[i + 1: -1] == "anonymous namespace":
         return s
     return t[:i]

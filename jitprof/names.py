@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from jitprof.demangle import short_name
+from jitprof.demangle import last_group_start, short_name
 from jitprof.model import Kind
 
 KERNEL_MIN_ADDR = 0xFFFF800000000000  # x86-64 canonical kernel half
@@ -43,23 +43,6 @@ def strip_params(name: str) -> str:
     if i <= 0 or s[i + 1 : -1] == "anonymous namespace" or s[i - 1] == " ":
         return name
     return s[:i]
-
-
-def last_group_start(text: str) -> int:
-    """Index of the "(" that opens the balanced group ending ``text``; -1 if ``text``
-    does not end with ")" or the parentheses do not balance."""
-    if not text.endswith(")"):
-        return -1
-    depth = 0
-    for i in range(len(text) - 1, -1, -1):
-        c = text[i]
-        if c == ")":
-            depth += 1
-        elif c == "(":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
 
 
 def unquote(name: str) -> str:
