@@ -23,6 +23,7 @@ from jitprof.jitdump import load_jitdump
 from jitprof.perfmap import load_perf_map
 from tests.conftest import require_tools, tool_failed
 from tests.perfreport import perf_children, perf_self
+from tests.workloads import node_loop
 
 TOLERANCE = 0.1  # percentage points
 THRESHOLD = 0.5
@@ -284,23 +285,7 @@ def test_perf_data_without_monotonic_clock_falls_back(tmp_path: Path) -> None:
 
 # -- node --perf-prof recorded: jitprof vs perf inject --jit ---------------------------------
 
-NODE_WORK = """
-function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
-function sortMany(k) {
-  let s = 0;
-  for (let r = 0; r < k; r++) {
-    const a = [];
-    for (let i = 0; i < 20000; i++) a.push((i * 7919) % 10007);
-    a.sort((x, y) => x - y);
-    s += a[100];
-  }
-  return s;
-}
-const end = Date.now() + 1500;
-let t = 0;
-while (Date.now() < end) { t += fib(22); t += sortMany(2); }
-console.log(t);
-"""
+NODE_WORK = node_loop(1500)
 
 
 def test_node_jitdump_matches_perf_inject_jit(tmp_path: Path) -> None:

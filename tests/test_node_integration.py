@@ -14,30 +14,17 @@ from click.testing import CliRunner
 from jitprof.cli import main
 from tests.conftest import perf_record, perf_script, require_tools
 from tests.perfreport import map_lines, overlapping_names, perf_children, perf_self
+from tests.workloads import node_loop
 
-WORK_JS = """
-function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
-function sortMany(k) {
-  let s = 0;
-  for (let r = 0; r < k; r++) {
-    const a = [];
-    for (let i = 0; i < 20000; i++) a.push((i * 7919) % 10007);
-    a.sort((x, y) => x - y);
-    s += a[100];
-  }
-  return s;
-}
+REGEX_WORK = r"""
 function regexWork(k) {
-  const re = /([a-z]+)(\\d+)/g; let n = 0;
+  const re = /([a-z]+)(\d+)/g; let n = 0;
   const text = "abc123 def456 ghi789 ".repeat(200);
   for (let r = 0; r < k; r++) { for (const m of text.matchAll(re)) n += m[2].length; }
   return n;
 }
-const end = Date.now() + 1500;
-let t = 0;
-while (Date.now() < end) { t += fib(22); t += sortMany(2); t += regexWork(20); }
-console.log(t);
 """
+WORK_JS = node_loop(1500, "t += fib(22); t += sortMany(2); t += regexWork(20);", REGEX_WORK)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import pytest
 
 from jitprof.record import explain_perf_failure
 from tests.conftest import ROOT, require_tools, skip_or_fail
+from tests.workloads import node_loop
 
 NOBODY = 65534
 
@@ -248,23 +249,7 @@ def test_directory_that_is_no_bundle(tmp_path: Path) -> None:
 
 # --- node --perf-basic-prof by pid -------------------------------------------------------------
 
-NODE_JS = """
-function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
-function sortMany(k) {
-  let s = 0;
-  for (let r = 0; r < k; r++) {
-    const a = [];
-    for (let i = 0; i < 20000; i++) a.push((i * 7919) % 10007);
-    a.sort((x, y) => x - y);
-    s += a[100];
-  }
-  return s;
-}
-const end = Date.now() + 20000;
-let t = 0;
-while (Date.now() < end) { t += fib(22); t += sortMany(2); }
-console.log(t);
-"""
+NODE_JS = node_loop(20000)
 
 
 def test_node_by_pid(tmp_path: Path) -> None:
