@@ -373,7 +373,7 @@ def test_process_in_a_container(demo_bin: Path, tmp_path: Path) -> None:
     /tmp, which the host's /tmp does not have: found through NStgid and /proc/PID/root."""
     require_tools("unshare", "mount")
     if os.geteuid() != 0:
-        pytest.skip("unshare --pid --mount needs root")
+        skip_or_fail("unshare --pid --mount needs root")
     d = Live(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c",
               CONTAINER_INIT, str(demo_bin), "slow", "30"])
     out = tmp_path / "bundle"
@@ -512,7 +512,7 @@ def test_perf_not_permitted_message(live_demo: Live, tmp_path: Path) -> None:
     one line naming perf_event_paranoid's value and the capabilities."""
     require_tools("setpriv")
     if os.geteuid() != 0:
-        pytest.skip("needs root to switch to nobody")
+        skip_or_fail("needs root to switch to nobody")
     tmp_path.chmod(0o777)
     r = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                         "perf", "record", "-g", "-p", str(live_demo.pid), "-o",
