@@ -55,6 +55,30 @@ _ELF_OPTIONS = (
 )
 
 
+_MAP_OPTIONS = (
+    click.option("--map", "maps", multiple=True, metavar="PATH",
+                 help="A perf map (repeatable). perf-<pid>.map applies to that pid, any other "
+                      "name to every process without a map of its own."),
+    click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
+                 help="Look for perf-<pid>.map here (repeatable) before beside the input and "
+                      "/tmp."),
+    click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp (nor jitdumps in "
+                 "/tmp and the working directory)."),
+    click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
+                 help="A jitdump (jit-<pid>.dump; repeatable; its pid is in its header). Found "
+                      "like maps otherwise (and in the working directory); a process's jitdump "
+                      "wins over its perf map and names reused code by sample time."),
+)
+
+
+def map_options(f: Callable[..., None]) -> Callable[..., None]:
+    """Add where JIT names come from (--map, --map-dir, --no-tmp, --jitdump): the same options,
+    with the same help, on every command that loads a profile."""
+    for opt in reversed(_MAP_OPTIONS):
+        f = opt(f)
+    return f
+
+
 def elf_options(f: Callable[..., None]) -> Callable[..., None]:
     """Add the ELF options to a command; it receives them as one ``elf`` (ElfOptions),
     checked (a missing --symfs directory or --binary file is a one-line error)."""
@@ -142,17 +166,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--map", "maps", multiple=True, metavar="PATH",
-              help="A perf map (repeatable). perf-<pid>.map applies to that pid, any other "
-                   "name to every process without a map of its own.")
-@click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
-              help="Look for perf-<pid>.map here (repeatable) before beside the input and /tmp.")
-@click.option("--no-tmp", is_flag=True, help="Do not look for maps in /tmp (nor jitdumps in /tmp "
-              "and the working directory).")
-@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
-              help="A jitdump (jit-<pid>.dump; repeatable; its pid is in its header). Found "
-                   "like maps otherwise (and in the working directory); a process's jitdump "
-                   "wins over its perf map and names reused code by sample time.")
+@map_options
 @click.option("--top", type=click.IntRange(min=0), default=30, show_default=True,
               help="Rows to show (0 = all).")
 @click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
@@ -290,13 +304,7 @@ EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
 @click.option("--annotate-kinds", "annotate", is_flag=True,
               help="folded: suffix JIT frames _[j] and kernel frames _[k] (flamegraph.pl / "
                    "inferno --colors java or js colour them).")
-@click.option("--map", "maps", multiple=True, metavar="PATH",
-              help="A perf map (repeatable), as for report.")
-@click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
-              help="Look for perf-<pid>.map here (repeatable).")
-@click.option("--no-tmp", is_flag=True, help="Do not look for maps (nor jitdumps) in /tmp.")
-@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
-              help="A jitdump (jit-<pid>.dump; repeatable), as for report.")
+@map_options
 @click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
 @click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
 @click.option("--event", default=None, help="Event to export (default: the first in the input).")
@@ -541,13 +549,7 @@ def _per_units(value: str | None) -> tuple[float, float] | None:
               help="An input of the 'before' side (repeatable: recordings merge).")
 @click.option("-a", "--after", "after", multiple=True, metavar="INPUT",
               help="An input of the 'after' side (repeatable).")
-@click.option("--map", "maps", multiple=True, metavar="PATH",
-              help="A perf map (repeatable), as for report.")
-@click.option("--map-dir", "map_dirs", multiple=True, metavar="DIR",
-              help="Look for perf-<pid>.map here (repeatable) before beside the input and /tmp.")
-@click.option("--no-tmp", is_flag=True, help="Do not look for maps (nor jitdumps) in /tmp.")
-@click.option("--jitdump", "jitdumps", multiple=True, metavar="PATH",
-              help="A jitdump (jit-<pid>.dump; repeatable), as for report.")
+@map_options
 @click.option("--event", default=None, help="Event to compare (default: the first in each input).")
 @click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
 @click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
