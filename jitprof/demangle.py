@@ -90,7 +90,8 @@ def last_group_start(text: str) -> int:
     return -1
 
 
-def _cut_params(s: str) -> str:
+def strip_qualifiers(s: str) -> str:
+    """``s`` without trailing member-function qualifiers (`` const``, `` &&``, ...)."""
     t = s.rstrip()
     changed = True
     while changed:
@@ -99,6 +100,11 @@ def _cut_params(s: str) -> str:
             if t.endswith(q):
                 t = t[: -len(q)].rstrip()
                 changed = True
+    return t
+
+
+def _cut_params(s: str) -> str:
+    t = strip_qualifiers(s)
     if not t.endswith(")"):
         return s
     i = last_group_start(t)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import re
 
-from jitprof.demangle import last_group_start, short_name
+from jitprof.demangle import last_group_start, short_name, strip_qualifiers
 from jitprof.model import Kind
 
 KERNEL_MIN_ADDR = 0xFFFF800000000000  # x86-64 canonical kernel half
 _PERF_MAP_DSO_RX = re.compile(r"(?:^|/)perf-(\d+)\.map$")
-_QUALIFIERS = (" const", " volatile", " &&", " &", " noexcept")
 
 
 def jit_map_pid(dso: str) -> int | None:
@@ -31,14 +30,7 @@ def is_jit_dso(dso: str) -> bool:
 def strip_params(name: str) -> str:
     """Cut a trailing C++ parameter list: ``HPHP::f_sort(HPHP::Variant&, long)`` ->
     ``HPHP::f_sort``; keeps ``(anonymous namespace)`` and names without a list."""
-    s = name.rstrip()
-    changed = True
-    while changed:
-        changed = False
-        for q in _QUALIFIERS:
-            if s.endswith(q):
-                s = s[: -len(q)].rstrip()
-                changed = True
+    s = strip_qualifiers(name)
     i = last_group_start(s)
     if i <= 0 or s[i + 1 : -1] == "anonymous namespace" or s[i - 1] == " ":
         return name

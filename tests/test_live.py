@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,9 @@ from jitprof.model import Profile
 from jitprof.report import function_rows
 from jitprof.resolve import load_profile
 from tests.conftest import ROOT, SAMPLES, require_tools
-from tests.test_record import DEMO_MAP_LINES, Live, wait_for
+from tests.test_record import DEMO_MAP_LINES, Live
 from tests.test_record import demo_bin as demo_bin  # the module-scoped build, a fixture
+from tests.test_record import live_demo as live_demo  # hhvm_demo slow, killed after the test
 
 SLOW = SAMPLES / "hhvm-demo" / "slow"
 PID = 14089
@@ -163,14 +163,6 @@ def test_ring_pages() -> None:
 # --- a real perf stream on a live process -----------------------------------------------------
 
 
-@pytest.fixture
-def live_demo(demo_bin: Path) -> Iterator[Live]:
-    d = Live([str(demo_bin), "slow", "30"])
-    try:
-        wait_for(d.map, lines=DEMO_MAP_LINES)
-        yield d
-    finally:
-        d.stop()
 
 
 def _wait_samples(live: LiveProfiler, n: int, timeout: float = 30) -> Profile:
