@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from jitprof.liveview import Refresh
 from jitprof.model import Frame, Profile
 from jitprof.views import ProfileViews
 
@@ -45,3 +46,10 @@ class FlameChanged(Message):
 
     selected: int
     zoom: int
+
+
+@dataclass
+class LiveRefreshed(Message):
+    """A live snapshot and its views, computed in a worker (``jitprof top``)."""
+
+    refresh: Refresh
