@@ -6,8 +6,8 @@ One refresh is a ``Refresh``: a snapshot of the whole run or of the last N secon
 view models, computed off the UI thread (``compute``; its cost is O(distinct stacks) for
 the snapshot plus O(frames in the profile) for the hot table). The UI thread asks
 ``due()``, marks the start (``begin``) and hands the result back (``accept``): a result
-started before a reset or a window switch is dropped (``generation``) and a new one is due
-at once.
+started before a reset, a window switch or a pause is dropped (``generation``); after a
+reset or a window switch a new one is due at once.
 
 Pause freezes the display only, like htop's ``Z``: perf keeps recording and the next
 refresh after resuming includes everything recorded meanwhile (the status line counts it).
@@ -116,7 +116,10 @@ class LiveView:
 
     def toggle_pause(self) -> None:
         self.paused = not self.paused
-        if not self.paused:
+        if self.paused:
+            self.generation += 1  # a refresh still computing is not shown: what is on
+            # the screen when p is pressed stays
+        else:
             self.pending = True  # show what was recorded meanwhile at once
 
     def toggle_window(self) -> None:
@@ -181,12 +184,11 @@ class LiveView:
                            sum(maps) if maps else None, time.perf_counter() - t)
 
     def accept(self, r: Refresh) -> bool:
-        """Take a computed refresh; False if it is stale (a reset or a window switch came
-        after it began: it is dropped and a new one is due)."""
+        """Take a computed refresh; False if it is stale (a reset, a window switch or a
+        pause came after it began): it is dropped."""
         self.busy = False
         if r.generation != self.generation:
-            self.pending = True
-            return False
+            return False  # what came after it (r, w, resuming) asked for the next one
         self.shown = r
         self._tried = r.samples_read
         self.map_lines = r.map_lines

@@ -102,6 +102,16 @@ def test_a_refresh_begun_before_a_window_switch_or_reset_is_dropped(view: LiveVi
     view.reset()
     assert not view.accept(r)
     assert view.shown is None
+    # pausing: what is on the screen stays, and nothing new is due
+    assert refresh(view)
+    shown = view.shown
+    gen, window = view.begin(view.clock())
+    r = view.compute(gen, window)
+    view.toggle_pause()
+    assert not view.accept(r) and view.shown is shown
+    assert not view.due(view.clock() + 100)
+    view.toggle_pause()
+    assert view.due(view.clock())
 
 
 def test_interval_and_pause(view: LiveView) -> None:

@@ -72,7 +72,14 @@ class LiveApp(JitprofApp):
         self.set_interval(TICK, self._tick)
 
     # -- the clock -------------------------------------------------------------------------
+    def _up(self) -> bool:
+        """The views exist (not yet torn down: a worker's message or a tick can come
+        while the App shuts down)."""
+        return self.is_running and bool(self.screen_stack)
+
     def _tick(self) -> None:
+        if not self._up():
+            return
         view = self.view
         now = view.clock()
         if view.tick(now):
@@ -113,10 +120,11 @@ class LiveApp(JitprofApp):
 
     def _compute_failed(self, message: str) -> None:
         self.view.abandon()
-        self.notify(message, title="refresh failed", severity="error")
+        if self._up():
+                self.notify(message, title="refresh failed", severity="error")
 
     def on_live_refreshed(self, msg: LiveRefreshed) -> None:
-        if not self.view.accept(msg.refresh):
+        if not self.view.accept(msg.refresh) or not self._up():
             return
         r = msg.refresh
         if r.profile is None:
