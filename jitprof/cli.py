@@ -586,14 +586,19 @@ def _per_units(value: str | None) -> tuple[float, float] | None:
               help="Processes reading one big input at once.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write here instead of stdout.")
+@click.option("--tui", is_flag=True,
+              help="Open the interactive diff view (changes table, differential flame "
+                   "graph) instead of printing; needs a terminal.")
+@click.pass_context
 def diff(
+    ctx: click.Context,
     inputs: Sequence[str], before: Sequence[str], after: Sequence[str], maps: Sequence[str],
     map_dirs: Sequence[str], no_tmp: bool, jitdumps: Sequence[str], event: str | None,
     pids: Sequence[int],
     comms: Sequence[str], by: str, normalize: str | None, per: str | None, method: str,
     alpha: float, confidence: float, block: float | None, resamples: int, seed: int,
     top: int, kinds: Sequence[Kind], fmt: str | None, strict: bool, jobs: int | None,
-    output: str | None,
+    output: str | None, tui: bool,
 ) -> None:
     """Compare profiles: did a change cut CPU, and is the change bigger than noise?
 
@@ -604,6 +609,7 @@ def diff(
     Inputs as for report. Functions pair by name (JIT dsos without pids, C++ parameter
     lists cut). Each delta gets an interval, a p-value and a verdict (up / down / no
     clear change) with the false discovery rate held at --alpha over all functions.
+    --tui opens the same comparison in an interactive view (press ? there for the keys).
     """
     from jitprof.diff import (
         DEFAULT_BLOCK,
@@ -613,6 +619,7 @@ def diff(
         folded_diff,
     )
     from jitprof.diffreport import guess_format, select, to_csv, to_difffolded, to_json, to_table
+    from jitprof.diffviews import DiffViews
     from jitprof.resolve import load_profile
 
     if inputs and (before or after):
@@ -630,16 +637,36 @@ def diff(
         raise click.UsageError("--normalize per needs --per N or --per BEFORE,AFTER")
     if units is not None and mode != "per":
         raise click.UsageError("--per goes with --normalize per (or no --normalize)")
+    if tui and fmt not in (None, "table"):
+        raise click.UsageError(f"--tui shows the comparison on the terminal: --format {fmt} "
+                               "is for printing (leave out --tui)")
+    if tui and output:
+        raise click.UsageError("--tui shows the comparison on the terminal: -o is for "
+                               "printing (leave out --tui)")
     fmt = fmt or guess_format(output) or "table"
     bin_width = (block or DEFAULT_BLOCK) if method in ("auto", "bootstrap") else None
 
-    def load(paths: Sequence[str]) -> list[Profile]:
+    def load(paths: Sequence[str], progress: Callable[[int, int], None] | None = None
+             ) -> list[Profile]:
         return [load_profile([p], maps=maps, map_dirs=map_dirs, event=event, pids=pids,
                              comms=comms, strict=strict, search_tmp=not no_tmp,
-                             jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps,
-                             bin_width=bin_width)
+                             jobs=1 if progress else jobs or min(os.cpu_count() or 1, 4),
+                             jitdumps=jitdumps, bin_width=bin_width, progress=progress)
                 for p in paths]
 
+    if tui:
+        def compare(progress: Callable[[int, int], None]) -> DiffViews:
+            pb, pa = load(before, progress), load(after, progress)
+            result = diff_profiles(pb, pa, by=by, normalization=Normalization(mode, units),
+                                   method=method, alpha=alpha, confidence=confidence,
+                                   block=block, resamples=resamples, seed=seed)
+            return DiffViews(result, pb, pa)
+
+        sides = (f"{before[0]} {after[0]}" if len(before) == len(after) == 1 else " ".join(
+            [*(f"-b {p}" for p in before), *(f"-a {p}" for p in after)]))
+        _run_diff_tui(ctx, [*before, *after], compare, kinds[0] if kinds else None,
+                      "jitprof diff " + sides)
+        return
     pb, pa = load(before), load(after)
     if fmt == "difffolded":
         text = to_difffolded(folded_diff(pb, pa))
@@ -658,6 +685,30 @@ def diff(
             f.write(text)
     else:
         click.echo(text, nl=False)
+
+
+def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],
+                  compare: Callable[[Callable[[int, int], None]], Any],
+                  kind: Kind | None, text_command: str) -> None:
+    """``jitprof diff --tui``: the comparison is made in the App's worker (progress bar)."""
+    for p in inputs:
+        if p == "-":
+            raise click.UsageError("--tui reads files, not stdin ('-'): save the text to a "
+                                   "file, or leave out --tui")
+        if not os.path.exists(p):
+            raise InputError(p, "cannot read: No such file or directory")
+    if not (sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty()):
+        click.echo("jitprof: error: the TUI needs a terminal (stdin, stdout and stderr are not "
+                   "one); for text leave out --tui: " + text_command, err=True)
+        ctx.exit(EXIT_USAGE)
+    from jitprof.tui.diff import DiffApp
+
+    app = DiffApp(loader=compare, inputs=inputs, kind=kind)
+    app.run()
+    if app.error is not None:
+        message, code = app.error
+        click.echo(f"jitprof: error: {message}", err=True)
+        ctx.exit(code)
 
 
 # --- jitprof top (issue 5) --------------------------------------------------------------

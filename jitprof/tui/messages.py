@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from jitprof.diffviews import DiffViews
 from jitprof.liveview import Refresh
 from jitprof.model import Frame, Profile
 from jitprof.views import ProfileViews
@@ -46,6 +47,13 @@ class FlameChanged(Message):
 
     selected: int
     zoom: int
+
+
+@dataclass
+class DiffLoaded(Message):
+    """The comparison of ``jitprof diff --tui`` is ready (made in the loading worker)."""
+
+    views: DiffViews
 
 
 @dataclass

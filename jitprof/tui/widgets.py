@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -19,7 +20,11 @@ from textual.widgets import Label, ProgressBar, Static
 
 from jitprof.model import Kind
 from jitprof.tui.messages import FlameChanged, ShowFunction
-from jitprof.views import FlameLayout, FlameTree, Status, flame_layout
+from jitprof.views import FlameBox, FlameLayout, FlameTree, Status, flame_layout
+
+# How a box is drawn: (box, its index in the row, selected) -> (text, style); the text is
+# cut or padded to the box's width. Default: the clipped name on its kind's colour.
+Painter = Callable[[FlameBox, int, bool], tuple[str, Style]]
 
 # Background colours by kind (distinct hues; a second shade tells neighbours apart).
 KIND_COLOURS: dict[Kind | None, tuple[str, str]] = {
@@ -42,7 +47,8 @@ def kind_colour(kind: Kind | None) -> str:
 class FlameGraph(Widget, can_focus=True):
     """An icicle graph (root at the top) of a ``FlameTree``, laid out to the widget's
     width for the zoom root. The selection moves between drawn frames; rows scroll to keep
-    it in view. Posts ``FlameChanged`` on every move and ``ShowFunction`` for ``c``."""
+    it in view. Posts ``FlameChanged`` on every move and ``ShowFunction`` for ``c``.
+    A ``painter`` draws the boxes its own way (the diff view colours them by change)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left", "move('left')", "Previous frame", show=False),
@@ -57,8 +63,9 @@ class FlameGraph(Widget, can_focus=True):
     selected: reactive[int] = reactive(0)
     zoom: reactive[int] = reactive(0)
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, painter: Painter | None = None) -> None:
         super().__init__(id=id)
+        self.painter = painter
         self.flame: FlameTree | None = None
         self._layout: FlameLayout | None = None
         self._top = 0  # first depth drawn
@@ -199,6 +206,11 @@ class FlameGraph(Widget, can_focus=True):
         for i, b in enumerate(lay.rows[depth]):
             if b.x > x:
                 segs.append(Segment(" " * (b.x - x), blank))
+            if self.painter is not None:
+                text, style = self.painter(b, i, b.node == self.selected)
+                segs.append(Segment(text[: b.width].ljust(b.width), style))
+                x = b.x + b.width
+                continue
             bg = KIND_COLOURS[b.kind][i % 2]
             if b.node == self.selected:
                 style = Style(bgcolor="#f0f0f0", color="#000000", bold=True)

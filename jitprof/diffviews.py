@@ -1,0 +1,508 @@
+"""View models of a comparison for the TUI: the diff table, the header and kind summary,
+a differential flame tree and callers/callees before vs after. Pure data (no textual).
+
+Numbers come from a ``DiffResult`` (``jitprof.diff``) and, for the flame graph and the
+callers/callees, from both sides' stacks over one table of paired functions (the same
+``function_key`` pairing): ``DiffStacks``. Every value is normalised as the result's
+(share of the side's samples in percent, or per second, or per unit of work).
+
+The differential flame graph is drawn like FlameGraph's ``difffolded.pl`` +
+``flamegraph.pl``: frames are sized by one side (after by default; before shows what
+was removed) and coloured by the change of the frame's normalised value (inclusive):
+red grew, blue shrank (ColorBrewer RdBu, colour-blind safe), in 4 steps of
+``|delta| / scale`` (square-root-like steps, so changes a tenth the size of the largest
+still show), grey for changes under 2% of the scale. ``scale`` is the largest |delta|
+of any frame drawn at 1,000 cells, the same for both shapes, so colours do not change
+when switching or zooming. Frames with no samples before are "new" (label ``+``), with
+none after "gone" (label ``-``): they never rely on colour alone.
+
+Costs: ``DiffStacks`` is one pass over both sides' stacks plus one sort of the distinct
+paired stacks; each flame shape is a ``FlameTree`` over a ``StackIndex`` of those
+(already sorted: linear), and the other side's counts come from a second index over the
+same sorted stacks (identical ranges). Callers/callees scan the stacks that contain the
+function (O(frames on those stacks)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jitprof.diff import (
+    RUNTIME_KINDS,
+    DiffResult,
+    FunctionDiff,
+    FunctionKey,
+    SideInfo,
+    function_key,
+    pair_dso,
+)
+from jitprof.model import KIND_ORDER, Frame, Kind, Profile
+from jitprof.views import FlameTree, StackIndex, compile_search
+
+SORTS = ("|delta|", "delta", "before", "after", "name")
+SHAPES = ("after", "before")
+
+# change levels -4..4 -> two shades (neighbouring frames alternate) and a text colour
+NEUTRAL = 0.02  # |delta| / scale under this: unchanged (grey)
+LEVEL_STEPS = (0.1, 0.3, 0.6)  # |delta| / scale at which levels 2, 3 and 4 begin
+PALETTE: dict[int, tuple[str, str, str]] = {
+    -4: ("#2166ac", "#1a5490", "#ffffff"),
+    -3: ("#4393c3", "#3a80ab", "#ffffff"),
+    -2: ("#92c5de", "#7fb3cf", "#000000"),
+    -1: ("#d1e5f0", "#bdd7e7", "#000000"),
+    0: ("#e0e0e0", "#c4c4c4", "#000000"),
+    1: ("#fddbc7", "#f7c8ad", "#000000"),
+    2: ("#f4a582", "#ec9470", "#000000"),
+    3: ("#d6604d", "#c5513f", "#ffffff"),
+    4: ("#b2182b", "#9c1426", "#ffffff"),
+}
+SCALE_MIN_SHARE = 0.001  # frames under 0.1% of both sides do not set the colour scale
+
+
+def change_level(delta: float, scale: float) -> int:
+    """-4 (shrank most) .. 0 (unchanged) .. 4 (grew most): |delta| / scale against
+    NEUTRAL and LEVEL_STEPS, the sign of ``delta``."""
+    if scale <= 0 or delta == 0:
+        return 0
+    r = abs(delta) / scale
+    if r < NEUTRAL:
+        return 0
+    level = 1 + sum(1 for t in LEVEL_STEPS if r >= t)
+    return level if delta > 0 else -level
+
+
+def status_of(before: int, after: int) -> str:
+    """"new" (no samples before), "gone" (none after), else "both"."""
+    if before == 0 and after > 0:
+        return "new"
+    if after == 0 and before > 0:
+        return "gone"
+    return "both"
+
+
+# -- formatting (the TUI shows these strings; tests read them) ---------------------------
+def short_input(path: str, width: int = 32) -> str:
+    """A path as given when short, else ``…/`` and its last two parts."""
+    if len(path) <= width:
+        return path
+    parts = path.rstrip("/").split("/")
+    tail = "/".join(parts[-2:])
+    return "…/" + tail if len(tail) + 2 <= width else "…" + path[-(width - 1):]
+
+
+def fmt_value(v: float, result: DiffResult) -> str:
+    """A normalised value in at most 6 characters for shares (100% has one decimal)."""
+    if result.normalization.mode == "share":
+        return f"{v:.2f}%" if v < 99.995 else f"{v:.1f}%"
+    return f"{v:.4g}"
+
+
+def fmt_delta(v: float, result: DiffResult, digits: int = 2) -> str:
+    if result.normalization.mode == "share":
+        return f"{v:+.{digits}f}" if abs(v) < 99.995 else f"{v:+.{min(digits, 1)}f}"
+    return f"{v:+.3g}"
+
+
+def fmt_q(q: float) -> str:
+    if q < 1e-4:
+        return "<1e-4"
+    if q < 0.001:
+        return f"{q:.0e}"
+    return f"{q:.3f}" if q < 0.01 else f"{q:.2f}"
+
+
+def unit_short(result: DiffResult) -> str:
+    return {"share": "pts", "rate": "/s", "per": "/unit"}[result.normalization.mode]
+
+
+def verdict_text(verdict: str, status: str = "both") -> str:
+    """The verdict in words, with an arrow for up/down, and new/gone when so."""
+    word = {"up": "▲ up", "down": "▼ down"}.get(verdict, verdict)
+    if status == "both":
+        return word
+    if verdict == "no clear change":
+        return f"{status}, unclear"
+    return f"{word}, {status}"
+
+
+def direction(verdict: str) -> int:
+    """+1 up, -1 down, 0 no clear change (the colour of a row's delta and verdict)."""
+    return {"up": 1, "down": -1}.get(verdict, 0)
+
+
+def side_line(label: str, s: SideInfo) -> str:
+    inputs = ", ".join(short_input(p) for p in s.inputs[:2])
+    if len(s.inputs) > 2:
+        inputs += f", … ({len(s.inputs)} recordings)"
+    parts = [f"{s.samples:,} samples"]
+    if s.span is not None:
+        parts.append(f"{s.span:.3f} s")
+    if s.cpu_ms is not None:
+        parts.append(f"{s.cpu_ms:,.0f} ms CPU")
+    return f"{label:<7} " + " · ".join(parts) + f" · {inputs}"
+
+
+def header_lines(result: DiffResult) -> list[tuple[str, bool]]:
+    """The lines above the views, each with ``warn`` (show it as a warning): the two
+    sides, the method (a binomial one says plainly that it takes samples as
+    independent), and what is compared."""
+    n = result.normalization
+    what = {"share": "% of samples (Δ pts)", "rate": "samples per second",
+            "per": "samples per unit of work"}[n.mode]
+    if n.mode == "per" and n.units is not None:
+        what += f" ({n.units[0]:g} before, {n.units[1]:g} after)"
+    if result.method == "binomial":
+        method = ("method  BINOMIAL: samples taken as independent, so the intervals are a "
+                  "lower bound and noise can pass for change (" + result.method_note + ")")
+    else:
+        method = f"method  {result.method_note}"
+    return [
+        (side_line("before", result.before), False),
+        (side_line("after", result.after), False),
+        (method, result.method == "binomial"),
+        (f"compare {result.by} time · {what} · {100 * result.confidence:g}% CI · "
+         f"FDR {100 * result.alpha:g}% over {result.compared} functions", False),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class KindLine:
+    kind: Kind
+    text: str  # the whole line
+    delta: str  # the part to colour (and where it starts in ``text``)
+    delta_at: int
+    verdict: str
+    verdict_at: int
+    direction: int
+
+
+def kind_lines(result: DiffResult, width: int = 100) -> list[KindLine]:
+    """The kind summary: self time by the leaf's kind, before -> after, delta (the unit is
+    in the header), verdict and the function of that kind that changed most ("of which
+    HPHP::f_sort -55.27"), its name cut in the middle to fit ``width`` characters.
+    Verdicts are padded to the longest shown."""
+    out = []
+    verdicts = [verdict_text(k.cmp.verdict) for k in result.kinds]
+    vw = max((len(v) for v in verdicts), default=0)
+    for k, verdict in zip(result.kinds, verdicts, strict=True):
+        c = k.cmp
+        head = (f"{k.kind.value:<7}{fmt_value(c.before.value, result):>6} → "
+                f"{fmt_value(c.after.value, result):<6} ")
+        delta = f"{fmt_delta(c.delta, result):>7}"
+        text = f"{head}{delta}  {verdict:<{vw}}"
+        if k.top is not None:
+            top_delta = fmt_delta(k.top.self_delta, result)
+            room = width - len(text) - len("  of which  ") - len(top_delta)
+            text += f"  of which {short_name(k.top.name, max(room, 12))} {top_delta}"
+        out.append(KindLine(k.kind, text.rstrip(), delta, len(head), verdict,
+                            len(head) + len(delta) + 2, direction(c.verdict)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class DiffCells:
+    """One function's row as text."""
+
+    before: str
+    after: str
+    delta: str
+    ci: str
+    ratio: str
+    q: str
+    verdict: str
+    kind: str
+    name: str
+    direction: int
+
+
+def cells(f: FunctionDiff, result: DiffResult) -> DiffCells:
+    c = f.cmp
+    ci = f"[{fmt_delta(c.delta_lo, result, 1)}, {fmt_delta(c.delta_hi, result, 1)}]"
+    ratio = "-" if c.ratio is None else f"{c.ratio:.3g}"
+    return DiffCells(fmt_value(c.before.value, result), fmt_value(c.after.value, result),
+                     fmt_delta(c.delta, result), ci, ratio, fmt_q(c.q),
+                     verdict_text(c.verdict, f.status), f.kind.value, f.name,
+                     direction(c.verdict))
+
+
+def short_name(name: str, width: int) -> str:
+    """A name cut in the middle ("…") to ``width`` characters: both ends tell C++ apart."""
+    if len(name) <= width:
+        return name
+    keep = width - 1
+    return name[: keep - keep // 3] + "…" + name[len(name) - keep // 3:]
+
+
+def function_lines(f: FunctionDiff, result: DiffResult) -> list[str]:
+    """A function's numbers before and after, as the detail view shows them: samples and
+    shares of self and total, CPU ms, the compared value with its interval on each side,
+    the delta with its interval, ratio, p, q and verdict, and the design effects."""
+    c = f.cmp
+    unit = unit_short(result)
+    where = {"both": "in both", "new": "new: no samples before",
+             "gone": "gone: no samples after"}[f.status]
+    conf = f"{100 * result.confidence:g}%"
+    lines = [f"{f.name}  [{f.kind.value}]  {f.dso}  · {where}",
+             f"{'':<9}{'before':>18}  {'after':>18}  {'change':>12}"]
+    for label, (nb, na), (pb, pa) in (("self", f.self_samples, f.self_pct),
+                                       ("total", f.total_samples, f.total_pct)):
+        lines.append(f"{label:<9}{nb:>9,} {pb:7.2f}%  {na:>9,} {pa:7.2f}%  "
+                     f"{pa - pb:+9.2f} pts")
+    if f.self_ms[0] is not None and f.self_ms[1] is not None:
+        lines.append(f"{'self ms':<9}{f.self_ms[0]:>18,.1f}  {f.self_ms[1]:>18,.1f}  "
+                     f"{f.self_ms[1] - f.self_ms[0]:+9,.1f} ms")
+    lines.append(f"compared ({result.by}, {conf} CI): "
+                 f"{fmt_value(c.before.value, result)} [{fmt_value(c.before.lo, result)}, "
+                 f"{fmt_value(c.before.hi, result)}] → {fmt_value(c.after.value, result)} "
+                 f"[{fmt_value(c.after.lo, result)}, {fmt_value(c.after.hi, result)}]")
+    ratio = "-" if c.ratio is None else f"{c.ratio:.3g}"
+    lines.append(f"delta {fmt_delta(c.delta, result)} {unit} [{fmt_delta(c.delta_lo, result)}, "
+                 f"{fmt_delta(c.delta_hi, result)}] · ratio {ratio} · p {fmt_q(c.p)} · "
+                 f"q {fmt_q(c.q)} · {verdict_text(c.verdict, f.status)}")
+    if result.method != "binomial":
+        lines.append(f"design effect {c.before.design_effect:.2f} before, "
+                     f"{c.after.design_effect:.2f} after ({result.method})")
+    return lines
+
+
+# -- the table ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DiffTableView:
+    rows: list[FunctionDiff]
+    matched: int  # rows that pass the filters (``rows`` may be cut to a limit)
+
+
+class DiffTable:
+    """The result's functions, filtered (kind, name search) and sorted on demand:
+    ``|delta|`` (the result's order: largest change first), ``delta`` (largest cut
+    first), ``before`` / ``after`` (largest value first), ``name``; ``reverse`` flips."""
+
+    def __init__(self, result: DiffResult) -> None:
+        self.result = result
+        self._order = {id(f): i for i, f in enumerate(result.functions)}
+
+    def kinds(self) -> list[Kind]:
+        present = {f.kind for f in self.result.functions}
+        return [k for k in KIND_ORDER if k in present]
+
+    def view(self, sort: str = "|delta|", kind: Kind | None = None, search: str = "",
+             regex: bool = False, reverse: bool = False, limit: int | None = None
+             ) -> DiffTableView:
+        match = compile_search(search, regex)
+        rows = [f for f in self.result.functions if (kind is None or f.kind is kind)
+                and (match is None or match(f.name))]
+        order = self._order
+        if sort == "|delta|":
+            rows.sort(key=lambda f: order[id(f)])
+        elif sort == "delta":
+            rows.sort(key=lambda f: (f.cmp.delta, order[id(f)]))
+        elif sort == "before":
+            rows.sort(key=lambda f: (-f.cmp.before.value, order[id(f)]))
+        elif sort == "after":
+            rows.sort(key=lambda f: (-f.cmp.after.value, order[id(f)]))
+        elif sort == "name":
+            rows.sort(key=lambda f: (f.name, f.kind.value, f.dso))
+        else:
+            raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORTS)}")
+        if reverse:
+            rows.reverse()
+        matched = len(rows)
+        return DiffTableView(rows[:limit] if limit is not None else rows, matched)
+
+
+# -- both sides' stacks over one function table --------------------------------------------
+class DiffStacks:
+    """The distinct stacks of both sides with paired functions as frames (``frames[i]`` is
+    Frame(name as paired, kind, display dso)), root first, sorted, with the before and
+    after sample counts of each (0 where a side has none)."""
+
+    def __init__(self, before: Sequence[Profile], after: Sequence[Profile]) -> None:
+        ids: dict[FunctionKey, int] = {}
+        frames: list[Frame] = []
+        acc: dict[tuple[int, ...], list[int]] = {}
+        for side, profiles in enumerate((before, after)):
+            for prof in profiles:
+                kmap: list[int] = []
+                for fr in prof.frames:
+                    k = function_key(fr)
+                    i = ids.get(k)
+                    if i is None:
+                        i = ids[k] = len(frames)
+                        frames.append(Frame(k[1], k[0], k[2] or pair_dso(fr.dso)))
+                    kmap.append(i)
+                for stack, _w, n, _t in prof.iter_stacks():
+                    key = tuple(kmap[f] for f in reversed(stack))
+                    c = acc.get(key)
+                    if c is None:
+                        c = acc[key] = [0, 0]
+                    c[side] += n
+        self.event = (before[0].event if before else "") or ""
+        self.ids = ids
+        self.frames = frames
+        self.by_frame = {f: i for i, f in enumerate(frames)}  # Frames are unique here
+        self.keys = sorted(acc)  # root first
+        self.counts = [acc[k] for k in self.keys]
+        self.samples = (sum(c[0] for c in self.counts), sum(c[1] for c in self.counts))
+
+    def frame_id(self, f: FunctionDiff) -> int | None:
+        """The frame of a function of the result (same pairing)."""
+        key = (f.kind, f.name, "" if f.kind in RUNTIME_KINDS else f.dso)
+        return self.ids.get(key)
+
+    def profile(self, side: int) -> Profile:
+        """One side's counts as a Profile over all the stacks (stacks a side lacks weigh 0,
+        which ``Profile.verify`` would refuse: it is for the flame layout only)."""
+        counts = [c[side] for c in self.counts]
+        return Profile(event=self.event, frames=self.frames,
+                       stacks=[k[::-1] for k in self.keys], stack_thread=[0] * len(counts),
+                       stack_weight=counts, stack_samples=list(counts),
+                       threads=[(0, "")])
+
+    def neighbours(self, fid: int) -> tuple[list[Neighbours], list[Neighbours]]:
+        """Callers and callees of frame ``fid`` with their before and after samples (a
+        stack counts once per neighbour, as the TUI's callers/callees), heaviest first."""
+        callers: dict[int, list[int]] = {}
+        callees: dict[int, list[int]] = {}
+        for key, (b, a) in zip(self.keys, self.counts, strict=True):
+            if fid not in key:
+                continue
+            up: set[int] = set()
+            down: set[int] = set()
+            last = len(key) - 1
+            for i, f in enumerate(key):  # root first: key[i - 1] called key[i]
+                if f == fid:
+                    if i > 0:
+                        up.add(key[i - 1])
+                    if i < last:
+                        down.add(key[i + 1])
+            for d, ns in ((callers, up), (callees, down)):
+                for g in ns:
+                    c = d.get(g)
+                    if c is None:
+                        c = d[g] = [0, 0]
+                    c[0] += b
+                    c[1] += a
+
+        def rows(d: dict[int, list[int]]) -> list[Neighbours]:
+            out = [Neighbours(self.frames[g], b, a) for g, (b, a) in d.items()]
+            out.sort(key=lambda n: (-max(n.before, n.after), n.frame.name, n.frame.dso))
+            return out
+
+        return rows(callers), rows(callees)
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbours:
+    frame: Frame
+    before: int  # samples of stacks where it is next to the function
+    after: int
+
+
+# -- the differential flame tree -------------------------------------------------------------
+class DiffFlameTree(FlameTree):
+    """The flame tree sized by one side (``shape``: "after" or "before") over the paired
+    stacks of both; ``counts(node)`` gives a node's samples on both sides (inclusive),
+    ``values`` them normalised, ``delta`` the change, ``level`` its colour step."""
+
+    def __init__(self, stacks: DiffStacks, shape: str, per_sample: tuple[float, float],
+                 scale: float | None = None) -> None:
+        if shape not in SHAPES:
+            raise ValueError(f"unknown shape {shape!r}; one of {', '.join(SHAPES)}")
+        side = 1 if shape == "after" else 0
+        super().__init__(stacks.profile(side))
+        self.shape = shape
+        self.side = side
+        self.stacks = stacks
+        self.other = StackIndex(stacks.profile(1 - side))
+        self.per_sample = per_sample  # the normalised value of one sample, before and after
+        self.scale = self._scale() if scale is None else scale
+
+    def counts(self, node: int) -> tuple[int, int]:
+        mine = self.weight(node)
+        other = self.other.weight(self._lo[node], self._hi[node])
+        return (other, mine) if self.side == 1 else (mine, other)
+
+    def self_counts(self, node: int) -> tuple[int, int]:
+        lo, hi = self._lo[node], self._hi[node]
+        end = self.index.ends(self._depth[node], lo, hi)
+        mine = self.index.weight(lo, end)
+        other = self.other.weight(lo, end)
+        return (other, mine) if self.side == 1 else (mine, other)
+
+    def values(self, node: int) -> tuple[float, float]:
+        b, a = self.counts(node)
+        return b * self.per_sample[0], a * self.per_sample[1]
+
+    def delta(self, node: int) -> float:
+        b, a = self.values(node)
+        return a - b
+
+    def level(self, node: int) -> int:
+        return change_level(self.delta(node), self.scale)
+
+    def status(self, node: int) -> str:
+        if node == 0:
+            return "both"
+        return status_of(*self.counts(node))
+
+    def _scale(self) -> float:
+        """The largest |delta| of any node with at least SCALE_MIN_SHARE of either side's
+        samples (what 1,000 cells would draw): children lighter than that are skipped."""
+        nb, na = self.stacks.samples
+        best = 0.0
+        todo = [0]
+        while todo:
+            node = todo.pop()
+            best = max(best, abs(self.delta(node)))
+            for c in self.children(node):
+                b, a = self.counts(c)
+                if b >= SCALE_MIN_SHARE * nb or a >= SCALE_MIN_SHARE * na:
+                    todo.append(c)
+        return best
+
+
+def per_sample(result: DiffResult) -> tuple[float, float]:
+    """What one sample is worth, before and after, in the result's normalisation."""
+    out = []
+    for s in (result.before, result.after):
+        if result.normalization.mode == "share":
+            out.append(100.0 / s.samples if s.samples else 0.0)
+        else:
+            out.append(1.0 / s.exposure if s.exposure else 0.0)
+    return out[0], out[1]
+
+
+# -- everything the diff view shows -----------------------------------------------------------
+class DiffViews:
+    """The view models of one comparison, each built when first used and then kept."""
+
+    def __init__(self, result: DiffResult, before: Sequence[Profile],
+                 after: Sequence[Profile]) -> None:
+        self.result = result
+        self.table = DiffTable(result)
+        self._profiles = (before, after)
+        self._stacks: DiffStacks | None = None
+        self._flames: dict[str, DiffFlameTree] = {}
+
+    @property
+    def stacks(self) -> DiffStacks:
+        if self._stacks is None:
+            self._stacks = DiffStacks(*self._profiles)
+        return self._stacks
+
+    def flame(self, shape: str = "after") -> DiffFlameTree:
+        t = self._flames.get(shape)
+        if t is None:
+            # one colour scale for both shapes (the union tree is the same)
+            other = self._flames.get("before" if shape == "after" else "after")
+            t = DiffFlameTree(self.stacks, shape, per_sample(self.result),
+                              other.scale if other is not None else None)
+            self._flames[shape] = t
+        return t
+
+    def neighbours(self, f: FunctionDiff) -> tuple[list[Neighbours], list[Neighbours]]:
+        fid = self.stacks.frame_id(f)
+        if fid is None:
+            return [], []
+        return self.stacks.neighbours(fid)
