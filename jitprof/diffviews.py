@@ -17,16 +17,18 @@ when switching or zooming. Frames with no samples before are "new" (label ``+``)
 none after "gone" (label ``-``): they never rely on colour alone.
 
 Costs: ``DiffStacks`` is one pass over both sides' stacks plus one sort of the distinct
-paired stacks; each flame shape is a ``FlameTree`` over a ``StackIndex`` of those
-(already sorted: linear), and the other side's counts come from a second index over the
-same sorted stacks (identical ranges). Callers/callees scan the stacks that contain the
-function (O(frames on those stacks)).
+paired stacks; each flame shape is a ``FlameTree`` over an index of those sorted keys
+(prefix sums of one side's counts: linear, no sort), and the other side's counts come
+from a second index over the same keys (identical ranges). Callers/callees scan the
+stacks that contain the function (O(frames on those stacks)).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from jitprof.diff import (
     RUNTIME_KINDS,
@@ -311,13 +313,23 @@ class DiffTable:
         return DiffTableView(rows[:limit] if limit is not None else rows, matched)
 
 
+STOP_EVERY = 8192  # stacks between two ``stop()`` questions
+
+
+class Stopped(Exception):
+    """``DiffStacks`` was told to stop."""
+
+
 # -- both sides' stacks over one function table --------------------------------------------
 class DiffStacks:
     """The distinct stacks of both sides with paired functions as frames (``frames[i]`` is
     Frame(name as paired, kind, display dso)), root first, sorted, with the before and
     after sample counts of each (0 where a side has none)."""
 
-    def __init__(self, before: Sequence[Profile], after: Sequence[Profile]) -> None:
+    def __init__(self, before: Sequence[Profile], after: Sequence[Profile],
+                 stop: Callable[[], bool] | None = None) -> None:
+        """``stop``: asked every STOP_EVERY stacks; True raises ``Stopped`` (a thread
+        building this for a UI that quit)."""
         ids: dict[FunctionKey, int] = {}
         frames: list[Frame] = []
         acc: dict[tuple[int, ...], list[int]] = {}
@@ -331,8 +343,11 @@ class DiffStacks:
                         i = ids[k] = len(frames)
                         frames.append(Frame(k[1], k[0], k[2] or pair_dso(fr.dso)))
                     kmap.append(i)
-                for stack, _w, n, _t in prof.iter_stacks():
-                    key = tuple(kmap[f] for f in reversed(stack))
+                get = kmap.__getitem__
+                for i, (stack, _w, n, _t) in enumerate(prof.iter_stacks()):
+                    if stop is not None and i % STOP_EVERY == 0 and stop():
+                        raise Stopped
+                    key = tuple(map(get, reversed(stack)))
                     c = acc.get(key)
                     if c is None:
                         c = acc[key] = [0, 0]
@@ -350,14 +365,16 @@ class DiffStacks:
         key = (f.kind, f.name, "" if f.kind in RUNTIME_KINDS else f.dso)
         return self.ids.get(key)
 
-    def profile(self, side: int) -> Profile:
-        """One side's counts as a Profile over all the stacks (stacks a side lacks weigh 0,
-        which ``Profile.verify`` would refuse: it is for the flame layout only)."""
-        counts = [c[side] for c in self.counts]
-        return Profile(event=self.event, frames=self.frames,
-                       stacks=[k[::-1] for k in self.keys], stack_thread=[0] * len(counts),
-                       stack_weight=counts, stack_samples=list(counts),
-                       threads=[(0, "")])
+    def index(self, side: int) -> StackIndex:
+        """One side's counts over all the paired stacks (0 where it has none) as the
+        ``StackIndex`` a flame tree reads: the keys are already sorted root first, so no
+        sort; both sides' indexes share the keys, so a node's range is the same in both."""
+        return _PairedIndex(self.keys, [c[side] for c in self.counts])
+
+    def frame_table(self) -> Profile:
+        """A Profile holding only the paired frames: what a flame tree names nodes by (its
+        stacks are in the indexes)."""
+        return Profile(event=self.event, frames=self.frames)
 
     def neighbours(self, fid: int) -> tuple[list[Neighbours], list[Neighbours]]:
         """Callers and callees of frame ``fid`` with their before and after samples (a
@@ -392,6 +409,17 @@ class DiffStacks:
         return rows(callers), rows(callees)
 
 
+class _PairedIndex(StackIndex):
+    """A StackIndex over keys already sorted root first (``DiffStacks.keys``), with one
+    side's counts as weights and samples."""
+
+    def __init__(self, keys: list[tuple[int, ...]], counts: list[int]) -> None:
+        self.keys = keys
+        self.cum_weight = list(accumulate(counts, initial=0))
+        self.cum_samples = self.cum_weight
+        self.size = len(keys)
+
+
 @dataclass(frozen=True, slots=True)
 class Neighbours:
     frame: Frame
@@ -410,11 +438,11 @@ class DiffFlameTree(FlameTree):
         if shape not in SHAPES:
             raise ValueError(f"unknown shape {shape!r}; one of {', '.join(SHAPES)}")
         side = 1 if shape == "after" else 0
-        super().__init__(stacks.profile(side))
+        super().__init__(stacks.frame_table(), stacks.index(side))
         self.shape = shape
         self.side = side
         self.stacks = stacks
-        self.other = StackIndex(stacks.profile(1 - side))
+        self.other = stacks.index(1 - side)
         self.per_sample = per_sample  # the normalised value of one sample, before and after
         self.scale = self._scale() if scale is None else scale
 
@@ -484,22 +512,35 @@ class DiffViews:
         self._profiles = (before, after)
         self._stacks: DiffStacks | None = None
         self._flames: dict[str, DiffFlameTree] = {}
+        # the TUI builds the flame tree in a thread before it is asked for: one builder
+        # at a time, so everyone gets the same tree (node ids are per tree)
+        self._lock = threading.RLock()
 
     @property
     def stacks(self) -> DiffStacks:
-        if self._stacks is None:
-            self._stacks = DiffStacks(*self._profiles)
-        return self._stacks
+        with self._lock:
+            if self._stacks is None:
+                self._stacks = DiffStacks(*self._profiles)
+            return self._stacks
+
+    def prepare(self, stop: Callable[[], bool] | None = None) -> None:
+        """Build the paired stacks and the after-shaped flame tree ahead of time (from a
+        thread); ``stop`` as for DiffStacks (then nothing is kept)."""
+        with self._lock:
+            if self._stacks is None:
+                self._stacks = DiffStacks(*self._profiles, stop=stop)
+            self.flame("after")
 
     def flame(self, shape: str = "after") -> DiffFlameTree:
-        t = self._flames.get(shape)
-        if t is None:
-            # one colour scale for both shapes (the union tree is the same)
-            other = self._flames.get("before" if shape == "after" else "after")
-            t = DiffFlameTree(self.stacks, shape, per_sample(self.result),
-                              other.scale if other is not None else None)
-            self._flames[shape] = t
-        return t
+        with self._lock:
+            t = self._flames.get(shape)
+            if t is None:
+                # one colour scale for both shapes (the union tree is the same)
+                other = self._flames.get("before" if shape == "after" else "after")
+                t = DiffFlameTree(self.stacks, shape, per_sample(self.result),
+                                  other.scale if other is not None else None)
+                self._flames[shape] = t
+            return t
 
     def neighbours(self, f: FunctionDiff) -> tuple[list[Neighbours], list[Neighbours]]:
         fid = self.stacks.frame_id(f)

@@ -32,6 +32,7 @@ from jitprof.diffviews import (
     DiffCells,
     DiffFlameTree,
     DiffViews,
+    Stopped,
     cells,
     direction,
     fmt_delta,
@@ -202,6 +203,7 @@ class DiffApp(App[None]):
         self._matched = 0
         self._wide: bool | None = None  # the columns drawn (narrow or wide)
         self._flame_built = False
+        self._tree: DiffFlameTree | None = None  # the one the flame graph draws
         self._by_frame: dict[int, FunctionDiff] = {}
         self._neighbours: tuple[list[Frame], list[Frame]] = ([], [])
 
@@ -273,6 +275,17 @@ class DiffApp(App[None]):
         main.query_one("#dhead", Static).update(head)
         self.refresh_table()
         self._refresh_active_tab()
+        self.call_after_refresh(self._prepare, views)  # after the first paint: the GIL
+
+    @work(thread=True, exit_on_error=False, group="prepare")
+    def _prepare(self, views: DiffViews) -> None:
+        """The flame graph's paired stacks, in the background once the table is shown (a
+        second or two on 100,000 stacks a side); quitting stops it."""
+        worker = get_current_worker()
+        try:
+            views.prepare(lambda: worker.is_cancelled)
+        except Stopped:
+            pass
 
     def _main(self) -> Screen[object]:
         return self.screen_stack[0]
@@ -527,14 +540,10 @@ class DiffApp(App[None]):
                 self._main().query_one(table).focus()
 
     # -- the differential flame graph ------------------------------------------------------
-    @property
-    def flame(self) -> DiffFlameTree | None:
-        return self.views.flame(self.state.shape) if self.views is not None else None
-
     def rebuild_flame(self) -> None:
-        ft = self.flame
-        if ft is None:
+        if self.views is None:
             return
+        ft = self._tree = self.views.flame(self.state.shape)
         self._flame_built = True
         zoom = ft.find(self.state.zoom)
         sel = ft.find(self.state.selected)
@@ -559,7 +568,7 @@ class DiffApp(App[None]):
         self.rebuild_flame()
 
     def paint_box(self, box: FlameBox, i: int, selected: bool) -> tuple[str, Style]:
-        ft = self.flame
+        ft = self._tree
         if ft is None:
             return box.label, Style()
         status = ft.status(box.node)
@@ -572,7 +581,7 @@ class DiffApp(App[None]):
         return label, Style(bgcolor=bg1 if i % 2 else bg0, color=fg, bold=status != "both")
 
     def on_flame_changed(self, msg: FlameChanged) -> None:
-        ft = self.flame
+        ft = self._tree
         if ft is None or self.views is None or not self._flame_built:
             return
         self.state.zoom = ft.frames_of(msg.zoom)
@@ -586,7 +595,7 @@ class DiffApp(App[None]):
 
     def flame_info(self, node: int) -> Text:
         """The selected frame: before -> after (inclusive, normalised), delta, self."""
-        ft = self.flame
+        ft = self._tree
         assert ft is not None and self.views is not None
         result = self.views.result
         b, a = ft.values(node)
