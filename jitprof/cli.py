@@ -746,8 +746,10 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     after the start is named too. --window N shows the last N seconds instead of the whole
     run.
 
-    Only --stdio exists for now; the interactive live view (pause, reset, whole run vs
-    last N seconds on keys) comes to the TUI next (jitprof/live.py is its engine).
+    Without --stdio it opens the TUI, live (needs a terminal): p pauses the display (perf
+    keeps recording), r resets, w switches between the whole run and the last --window
+    seconds (default 10), + and - change the interval, ? shows every key. --top and
+    --count are for --stdio.
     """
     import time as _time
 
@@ -755,8 +757,8 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     from jitprof.report import function_rows, to_table
 
     if not stdio:
-        raise click.UsageError("the interactive live view is not built yet: use --stdio "
-                               "(a refreshed table each --interval)")
+        _top_live(pids, interval, window, count, freq, event, sort, kinds, trust_map)
+        return
     live = LiveProfiler(pids, keep=max(window or 0, 60), trust_map=trust_map, event=event)
     for p in live.procs.values():
         if p.map is None:
@@ -816,6 +818,58 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
         pass
     finally:
         live.close()
+
+
+def _top_live(pids: list[int], interval: float, window: int | None, count: int | None,
+              freq: int, event: str, sort: str, kinds: Sequence[Kind],
+              trust_map: bool) -> None:
+    """`jitprof top` without --stdio: the live TUI (jitprof/tui/live.py). Errors that
+    come before the UI (no terminal, no such process, perf missing or failing at once)
+    are one line; a perf failure later is shown in the UI and is the exit status."""
+    import time as _time
+
+    from jitprof.live import LiveProfiler
+    from jitprof.liveview import DEFAULT_WINDOW, LiveView
+
+    ctx = click.get_current_context()
+    if count is not None:
+        raise click.UsageError("--count is for --stdio (the live view runs until q)")
+    if len(kinds) > 1:
+        raise click.UsageError("the live view filters one --kind at a time (k cycles them); "
+                               "several are for --stdio")
+    if not (sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty()):
+        click.echo("jitprof: error: the live view needs a terminal (stdin, stdout and stderr "
+                   "are not one); for text use: jitprof top --stdio --pid "
+                   + ",".join(map(str, pids)), err=True)
+        ctx.exit(EXIT_USAGE)
+    live = LiveProfiler(pids, keep=max(window or 0, DEFAULT_WINDOW, 60), trust_map=trust_map,
+                        event=event)
+    for p in live.procs.values():
+        for doubt in p.problems:
+            click.echo(f"jitprof: warning: {p.map_source}: used with --trust-map although "
+                       f"{doubt}", err=True)
+    view = LiveView(live, interval=interval, window=window or DEFAULT_WINDOW,
+                    windowed=window is not None)
+    try:
+        live.start(freq=freq, event=event)
+        # perf fails at once when it cannot record (not permitted, a bad event): say so
+        # before the UI takes the screen (at most 2 s; the first text comes sooner)
+        ready = _time.monotonic() + 2
+        while live.stats.bytes == 0 and live.running() and _time.monotonic() < ready:
+            _time.sleep(0.02)
+        failure = live.failure()
+        if failure is not None:
+            raise failure
+        from jitprof.tui.live import LiveApp
+
+        app = LiveApp(view, sort=sort, kind=kinds[0] if kinds else None)
+        app.run()
+    finally:
+        view.close()
+    if app.error is not None:
+        message, code = app.error
+        click.echo(f"jitprof: error: {message}", err=True)
+        ctx.exit(code)
 
 
 # -- jitprof symbolize (issue 7) -------------------------------------------------------------

@@ -190,6 +190,7 @@ class _Bucket:
 @dataclass(slots=True)
 class LiveStats:
     blocks: int = 0  # samples (and side-band blocks) read
+    samples: int = 0  # sample blocks read (paused or not; a reset does not clear it)
     dropped_paused: int = 0
     bytes: int = 0
 
@@ -303,6 +304,7 @@ class LiveProfiler:
                 k += 1
             if k == len(lines):
                 continue
+            self.stats.samples += 1
             if self.paused:
                 self.stats.dropped_paused += 1
                 continue

@@ -220,10 +220,3 @@ def test_top_stdio_shows_the_hot_functions(live_demo: Live) -> None:
     listed = [t[-1] for t in table]
     for fn in ("PHP::Api_Handler::respond", "PHP::Api_Router::route", "PHP::Api_View::render"):
         assert fn in listed, listed
-
-
-def test_top_needs_stdio_for_now() -> None:
-    r = subprocess.run([sys.executable, "-m", "jitprof", "top", "--pid", "1"],
-                       capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(ROOT)})
-    assert r.returncode == 2 and "the interactive live view is not built yet: use --stdio" in (
-        r.stderr)

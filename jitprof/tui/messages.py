@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from jitprof.diffviews import DiffViews
+from jitprof.liveview import Refresh
 from jitprof.model import Frame, Profile
 from jitprof.views import ProfileViews
 
@@ -53,3 +54,10 @@ class DiffLoaded(Message):
     """The comparison of ``jitprof diff --tui`` is ready (made in the loading worker)."""
 
     views: DiffViews
+
+
+@dataclass
+class LiveRefreshed(Message):
+    """A live snapshot and its views, computed in a worker (``jitprof top``)."""
+
+    refresh: Refresh
