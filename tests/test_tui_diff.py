@@ -310,3 +310,13 @@ def test_command_refuses_printing_options_with_tui(tmp_path: Path) -> None:
     code, _, err = run("diff", str(SLOW), str(tmp_path / "nope"), "--tui")
     assert code == 1 and err == f"jitprof: error: {tmp_path / 'nope'}: cannot read: No such " \
         "file or directory\n"
+
+
+async def test_starts_with_the_kind_asked_for(views: DiffViews) -> None:
+    from jitprof.model import Kind
+
+    app = DiffApp(views, kind=Kind.HPHP)  # jitprof diff ... --tui --kind HPHP
+    async with app.run_test(size=(130, 30)) as pilot:
+        await pilot.pause()
+        assert set(column(app, "Kind")) == {"HPHP"} and "kind HPHP" in text(app, "#dinfo")
+        assert column(app, "Function")[0] == "HPHP::f_sort"

@@ -1,0 +1,57 @@
+"""End to end: `jitprof diff SLOW FAST --tui` in a real 80x24 terminal (tmux), driven by
+keys, read by capture-pane: the seed story on the first screen."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_tools
+from tests.test_tui_e2e import Tmux
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "samples" / "hhvm-demo"
+
+
+@pytest.fixture
+def term(tmp_path: Path) -> Iterator[Tmux]:
+    require_tools("tmux")
+    t = Tmux(tmp_path / "tmux.sock")
+    try:
+        yield t
+    finally:
+        t("kill-server")
+
+
+def test_diff_tui_in_a_terminal(term: Tmux) -> None:
+    env = f"PYTHONPATH={ROOT}" + (
+        os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+    r = term("new-session", "-d", "-s", "demo", "-x", "80", "-y", "24", "-c", str(ROOT),
+             "-e", env, sys.executable, "-m", "jitprof", "diff",
+             str(DEMO / "slow" / "perf.script.gz"), str(DEMO / "fast" / "perf.script.gz"),
+             "--no-tmp", "--tui")
+    assert r.returncode == 0, r.stderr
+    screen = term.wait_for(lambda s: "HPHP::f_sort" in s and "Verdict" in s, "the table")
+    lines = screen.splitlines()
+    assert len(lines) <= 24
+    assert any(ln.startswith(" method  block bootstrap over time") for ln in lines)
+    hphp = next(ln for ln in lines if ln.startswith(" HPHP "))
+    assert "▼ down" in hphp and "of which HPHP::f_sort -55.27" in hphp
+    row = next(ln for ln in lines if ln.rstrip().endswith("HPHP::f_sort"))
+    assert row.split()[:4] == ["58.14%", "2.87%", "-55.27", "[-57.6,"]
+    assert "▼ down" in row
+    term("send-keys", "-t", "demo", "3")
+    term.wait_for(lambda s: "AFTER-sized" in s and "PHP::Api_Handler::respond" in s,
+                  "the flame diff")
+    term("send-keys", "-t", "demo", "b")
+    term.wait_for(lambda s: "BEFORE-sized" in s, "the before shape")
+    term("send-keys", "-t", "demo", "q")
+    end = time.monotonic() + 20
+    while term("has-session", "-t", "demo").returncode == 0 and time.monotonic() < end:
+        time.sleep(0.2)
+    assert term("has-session", "-t", "demo").returncode != 0, "q did not quit"
