@@ -155,15 +155,19 @@ def header_lines(result: DiffResult) -> list[tuple[str, bool]]:
     if n.mode == "per" and n.units is not None:
         what += f" ({n.units[0]:g} before, {n.units[1]:g} after)"
     if result.method == "binomial":
-        method = ("method  BINOMIAL: samples taken as independent, so the intervals are a "
-                  "lower bound and noise can pass for change (" + result.method_note + ")")
+        method = ("method  BINOMIAL: samples taken as independent (intervals a lower bound, "
+                  "noise can pass for change)")
+        _, sep, why = result.method_note.partition("no bootstrap, ")
+        if sep:  # auto fell back: say why
+            method += f"; no bootstrap: {why}"
     else:
         method = f"method  {result.method_note}"
     return [
         (side_line("before", result.before), False),
         (side_line("after", result.after), False),
         (method, result.method == "binomial"),
-        (f"compare {result.by} time · {what} · {100 * result.confidence:g}% CI · "
+        (f"compare {result.by} time{' (kinds: self)' if result.by == 'total' else ''} · "
+         f"{what} · {100 * result.confidence:g}% CI · "
          f"FDR {100 * result.alpha:g}% over {result.compared} functions", False),
     ]
 

@@ -229,3 +229,13 @@ def test_short_forms() -> None:
     assert short_name("HPHP::f_sort", 20) == "HPHP::f_sort"
     s = short_name("std::__introsort_loop<__gnu_cxx::__normal_iterator<double*>>", 20)
     assert len(s) == 20 and s.startswith("std::__intro") and s.endswith("*>>")
+
+
+def test_header_says_why_auto_fell_back_to_binomial() -> None:
+    before, after = _sides()  # no time bins: auto cannot bootstrap
+    r = diff_profiles([before], [after], by="total")
+    assert r.method == "binomial"
+    method, warn = header_lines(r)[2]
+    assert warn and method.startswith("method  BINOMIAL: samples taken as independent")
+    assert "; no bootstrap: /data/run1/perf.script has no per-sample time" in method
+    assert header_lines(r)[3][0].startswith("compare total time (kinds: self) · ")

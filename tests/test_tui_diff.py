@@ -125,6 +125,13 @@ async def test_sorts_kind_filter_and_search(views: DiffViews) -> None:
         assert names == sorted(names)
         await pilot.press("s")  # back to |delta|
         assert column(app, "Function")[0] == "HPHP::f_sort"
+        # a click on a column header sorts by it
+        await pilot.click("#dtable", offset=(3, 0))
+        assert "sorted by before" in text(app, "#dinfo")
+        await pilot.click("#dtable", offset=(95, 0))  # Function (after 8 columns)
+        await pilot.pause()
+        assert "sorted by name" in text(app, "#dinfo")
+        await pilot.press("s")  # back to |delta|
         # kind filter: All -> PHP -> HPHP
         await pilot.press("k")
         assert set(column(app, "Kind")) == {"PHP"} and "kind PHP" in text(app, "#dinfo")

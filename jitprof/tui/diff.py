@@ -406,9 +406,10 @@ class DiffApp(App[None]):
         fixed = sum(w + 2 for _, w in cols) + 2 + 2  # cell padding, scrollbar, function pad
         name_width = max(12, width - fixed)
         table.clear(columns=True)
+        sorts = {"Before": "before", "After": "after", f"Δ {unit}": "delta"}  # header clicks
         for label, w in cols:
-            table.add_column(label, width=w)
-        table.add_column("Function", width=name_width)
+            table.add_column(label, width=w, key=sorts.get(label, label))
+        table.add_column("Function", width=name_width, key="name")
         cursor = 0
         for i, f in enumerate(v.rows):
             c = cells(f, result)
@@ -429,6 +430,12 @@ class DiffApp(App[None]):
                     Text(c.kind, style=kind_colour(Kind(c.kind)))]
         out.append(Text(short_name(c.name, name_width)))
         return out
+
+    @on(DataTable.HeaderSelected, "#dtable")
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        if key in SORTS:
+            self.set_sort(key)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.views is not None and self._wide is not None:
@@ -508,6 +515,7 @@ class DiffApp(App[None]):
         self._neighbours = ([n.frame for n in callers], [n.frame for n in callees])
         pb, pa = (100.0 / max(self.views.result.before.samples, 1),
                   100.0 / max(self.views.result.after.samples, 1))
+        name_width = max(12, self.size.width - 4 * 9 - 6)
         for tid, rows in (("#fn-callers", callers), ("#fn-callees", callees)):
             t = main.query_one(tid, DataTable)
             t.clear(columns=True)
@@ -515,14 +523,14 @@ class DiffApp(App[None]):
             t.add_column("After", width=7)
             t.add_column("Δ pts", width=7)
             t.add_column("Kind", width=6)
-            t.add_column("Function")
+            t.add_column("Function", width=name_width)
             for n in rows:
                 b, a = n.before * pb, n.after * pa
                 mark = "+" if n.before == 0 else "-" if n.after == 0 else ""
                 t.add_row(Text(f"{b:.2f}%", justify="right"), Text(f"{a:.2f}%", justify="right"),
                           Text(f"{a - b:+.2f}", justify="right"),
                           Text(n.frame.kind.value, style=kind_colour(n.frame.kind)),
-                          Text(mark + n.frame.name))
+                          Text(short_name(mark + n.frame.name, name_width)))
 
     @on(DataTable.RowSelected, "#fn-callers")
     def _caller_selected(self, event: DataTable.RowSelected) -> None:
@@ -654,7 +662,8 @@ def diff_key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
             ("ctrl+p", "Command palette (every action)"), ("tab", "Next widget")]),
         ("Changes", keys(ChangesPane.BINDINGS) + [
             ("enter", "The function before and after, callers/callees"),
-            ("up/down, pgup/pgdn", "Move")]),
+            ("up/down, pgup/pgdn", "Move"),
+            ("mouse", "Click a column header (Before, After, Δ, Function) to sort")]),
         ("Function", keys(FunctionPane.BINDINGS) + [
             ("enter", "Go to that caller/callee"), ("tab", "Callers <-> callees")]),
         ("Flame diff", keys(FlameDiffPane.BINDINGS) + keys(FlameGraph.BINDINGS) + [
