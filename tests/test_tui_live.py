@@ -347,6 +347,34 @@ async def test_waiting_then_the_first_profile_with_the_chosen_sort_and_kind() ->
     live.close()
 
 
+async def test_a_failed_refresh_is_said_and_the_next_one_is_tried(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from jitprof.errors import InputError
+    from tests.test_liveview import HAND
+
+    live = LiveProfiler([], keep=60)
+    live.pids = [4242]
+    view = LiveView(live, interval=0.5)
+    real = view.compute
+    calls = []
+
+    def compute_once_failing(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise InputError("perf (live)", "a line jitprof cannot read", 7)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(view, "compute", compute_once_failing)
+    live.feed(HAND)
+    app = LiveApp(view)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.refreshes == 1, "the refresh after the failed one")
+        assert len(calls) == 2 and not view.busy
+        assert [n.message for n in app._notifications] == [
+            "perf (live):7: a line jitprof cannot read"]
+    live.close()
+
+
 # --- the command ------------------------------------------------------------------------------
 
 
