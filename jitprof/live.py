@@ -54,7 +54,7 @@ from jitprof.record import (
     perf_has_control,
 )
 from jitprof.resolve import MapFinder, build_profile
-from jitprof.script import ScriptData, ScriptReader
+from jitprof.script import RawFrame, ScriptData, ScriptReader
 
 LIVE_INPUT = "perf (live)"
 _TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
@@ -221,8 +221,12 @@ class LiveProfiler:
         self.started = time.monotonic()
         self.latest: float | None = None  # perf time of the newest sample
         self._lock = threading.Lock()
-        self._side = ScriptReader()
-        self._old = ScriptReader()
+        # one frame table for every reader of the run: merging buckets needs no remapping
+        # of frame ids (nor comparing frames), only adding stack counts
+        self._frames: list[RawFrame] = []
+        self._frame_ids: dict[str, int] = {}
+        self._side = self._reader()
+        self._old = self._reader()
         self._old_empty = True
         self._buckets: list[_Bucket] = []
         self._rest = ""  # text after the last complete block
@@ -232,6 +236,11 @@ class LiveProfiler:
         for pid in self.pids:
             self.procs[pid] = LiveProcess(read_process(pid))
             self._open_map(self.procs[pid], fail=True)
+
+    def _reader(self) -> ScriptReader:
+        r = ScriptReader(ScriptData(frames=self._frames))
+        r._cache = self._frame_ids  # frame line text -> id, for the shared table
+        return r
 
     # --- maps --------------------------------------------------------------------------
     def add_map(self, pid: int, directory: str, name: str) -> None:
@@ -330,7 +339,7 @@ class LiveProfiler:
                 return b
             if b.second < second:
                 break
-        nb = _Bucket(second, ScriptReader())
+        nb = _Bucket(second, self._reader())
         self._buckets.append(nb)
         self._buckets.sort(key=lambda b: b.second)
         return nb
@@ -355,7 +364,7 @@ class LiveProfiler:
         """Forget the samples so far (the processes' facts and maps stay)."""
         with self._lock:
             self._buckets.clear()
-            self._old = ScriptReader()
+            self._old = self._reader()
             self._old_empty = True
             self.latest = None
             self.started = time.monotonic()
@@ -367,7 +376,7 @@ class LiveProfiler:
         ``window`` and ``window + 1`` seconds)."""
         if window is not None and window > self.keep:
             raise ValueError(f"window {window} s is longer than the {self.keep} s kept")
-        out = ScriptReader()
+        out = self._reader()
         with self._lock:
             out._merge(self._side.data, 0)
             if window is None:
@@ -381,6 +390,7 @@ class LiveProfiler:
                 chosen = [b for b in self._buckets if b.second >= first]
             for b in chosen:
                 out._merge(b.reader.data, 0)
+            out.data.frames = list(self._frames)  # the table grows as text comes in
         out.data.inputs = [LIVE_INPUT]
         return out.data
 

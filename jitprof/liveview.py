@@ -223,12 +223,14 @@ class LiveView:
     def finish(self) -> None:
         """Stop perf and read what it wrote last (a worker thread: it waits for perf);
         then one last refresh is due."""
-        self.live.stop()
-        self.drained = True
-        self.pending = True
+        with self._compute_lock:  # close() waits for it
+            self.live.stop()
+            self.drained = True
+            self.pending = True
 
     def close(self, timeout: float = 30) -> None:
-        """Stop perf and let go of the maps (after any refresh still computing)."""
+        """Stop perf and let go of the maps (after any refresh or finish still running
+        in a worker)."""
         got = self._compute_lock.acquire(timeout=timeout)
         try:
             self.live.close()

@@ -529,20 +529,26 @@ class ScriptReader:
     def _merge(self, other: ScriptData, line_offset: int) -> None:
         """Add another reader's data (a later piece of the same text) to ours."""
         d = self.data
-        index = {fr: i for i, fr in enumerate(d.frames)}
         remap: list[int] = []
-        for fr in other.frames:
-            i = index.get(fr)
-            if i is None:
-                i = index[fr] = len(d.frames)
-                d.frames.append(fr)
-            remap.append(i)
+        shared = other.frames is d.frames  # one frame table (jitprof.live): the same ids
+        if not shared:
+            index = {fr: i for i, fr in enumerate(d.frames)}
+            for fr in other.frames:
+                i = index.get(fr)
+                if i is None:
+                    i = index[fr] = len(d.frames)
+                    d.frames.append(fr)
+                remap.append(i)
+
+        def ids(st: tuple[int, ...]) -> tuple[int, ...]:
+            return st if shared else tuple(map(remap.__getitem__, st))
+
         for name, oe in other.events.items():
             ev = d.events.get(name)
             if ev is None:
                 ev = d.events[name] = EventData(name)
             for (tid, comm, st), (n, w) in oe.stacks.items():
-                key = (tid, comm, tuple(map(remap.__getitem__, st)))
+                key = (tid, comm, ids(st))
                 acc = ev.stacks.get(key)
                 if acc is None:
                     ev.stacks[key] = [n, w]
@@ -550,7 +556,7 @@ class ScriptReader:
                     acc[0] += n
                     acc[1] += w
             for (tid, comm, st, b), (n, w) in oe.bins.items():
-                bkey = (tid, comm, tuple(map(remap.__getitem__, st)), b)
+                bkey = (tid, comm, ids(st), b)
                 acc = ev.bins.get(bkey)
                 if acc is None:
                     ev.bins[bkey] = [n, w]
@@ -561,7 +567,7 @@ class ScriptReader:
             ev.weight += oe.weight
             ev.has_period = ev.has_period or oe.has_period
             for (tid, comm, st), a in oe.timed.items():
-                key = (tid, comm, tuple(map(remap.__getitem__, st)))
+                key = (tid, comm, ids(st))
                 mine = ev.timed.get(key)
                 if mine is None:
                     ev.timed[key] = a

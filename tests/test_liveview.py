@@ -244,3 +244,11 @@ def test_process_alive() -> None:
     p.wait()
     assert not process_alive(p.pid)
     assert not process_alive(2**22 + 1)  # beyond pid_max
+
+
+def test_several_processes_are_counted() -> None:
+    live = LiveProfiler([], keep=60)
+    live.pids = [os.getpid(), 2**22 + 1]
+    v = LiveView(live, clock=Clock())
+    parts = v.status(v.clock())  # asks /proc: this process runs, the other cannot exist
+    assert "1 of 2 processes alive" in parts

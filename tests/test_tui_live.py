@@ -247,6 +247,47 @@ def test_help_lists_the_live_keys() -> None:
     assert bound == {"p,space", "r", "w", "plus", "minus"}
 
 
+async def test_waiting_then_the_first_profile_with_the_chosen_sort_and_kind() -> None:
+    """No perf: text fed to the engine while the App runs (the numbers: test_liveview)."""
+    from jitprof.model import Kind
+    from tests.test_liveview import HAND, block
+
+    live = LiveProfiler([], keep=60)
+    live.pids = [4242]
+    view = LiveView(live, interval=0.5)
+    app = LiveApp(view, sort="total", kind=Kind.NATIVE)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.6)
+        assert app._waiting and app.refreshes == 0
+        waiting = str(app.screen.query_one("#live-waiting", Static).content)
+        assert waiting.startswith("Waiting for samples from") and "q: quit" in waiting
+        assert not app.screen.query_one("#tabs").display
+        live.feed(HAND)
+        await until(pilot, lambda: app.refreshes == 1, "the first profile")
+        assert not app._waiting and app.screen.query_one("#tabs").display
+        assert [(r[1], r[2], r[3]) for r in hot(app)] == [
+            (100.0, 0, "main"), (77.78, 7, "hot"), (22.22, 2, "cold")]  # 9 samples: 7 + 2
+        assert app.state.sort == "total" and app.state.kind == Kind.NATIVE
+        assert status_line(app).startswith(" LIVE  whole run · 9 samples · ")
+        await pilot.press("plus")
+        assert view.interval == 1.0 and "every 1 s" in status_line(app)
+        await pilot.press("minus", "minus")
+        assert view.interval == 0.5
+        await pilot.press("w")  # the last 10 s: seconds 95..105, all of them
+        await until(pilot, lambda: view.shown is not None and view.shown.window == 10, "w")
+        assert "last 10 s · 9 samples" in status_line(app)
+        live.feed(block(120.0, "cold", "main"))  # now seconds 110..120: one sample
+        await until(pilot, lambda: view.shown is not None and view.shown.profile is not None
+                    and view.shown.profile.samples == 1, "the window moving on")
+        assert sorted((r[1], r[2], r[3]) for r in hot(app)) == [(100.0, 0, "main"),
+                                                                (100.0, 1, "cold")]
+        await pilot.press("r")
+        assert app._waiting
+        waiting = str(app.screen.query_one("#live-waiting", Static).content)
+        assert waiting.startswith("Reset: waiting for new samples from")
+    live.close()
+
+
 # --- the command ------------------------------------------------------------------------------
 
 
@@ -257,6 +298,8 @@ def test_without_a_terminal_one_line_and_exit_2() -> None:
     assert r.stderr.count("\n") == 1 and f"jitprof top --stdio --pid {os.getpid()}" in r.stderr
     r = CliRunner().invoke(main, ["top", "--pid", str(os.getpid()), "--count", "2"])
     assert r.exit_code == EXIT_USAGE and "--count is for --stdio" in r.stderr
+    r = CliRunner().invoke(main, ["top", "--pid", "1", "--kind", "PHP", "--kind", "HPHP"])
+    assert r.exit_code == EXIT_USAGE and "one --kind at a time" in r.stderr
 
 
 def in_a_pty(*args: str, timeout: float = 60) -> tuple[int, str]:
