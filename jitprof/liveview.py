@@ -238,12 +238,15 @@ class LiveView:
             if got:
                 self._compute_lock.release()
 
-    def rate(self) -> float:
-        """Samples per second read from perf lately (0 once perf stopped)."""
-        if self.stopped_at is not None or len(self._arrivals) < 2:
+    def rate(self) -> float | None:
+        """Samples per second read from perf lately (0 once perf stopped; None until
+        there are ticks half a second apart to tell)."""
+        if self.stopped_at is not None:
             return 0.0
+        if len(self._arrivals) < 2:
+            return None
         (t0, n0), (t1, n1) = self._arrivals[0], self._arrivals[-1]
-        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+        return (n1 - n0) / (t1 - t0) if t1 - t0 >= 0.5 else None
 
     # -- what to say -------------------------------------------------------------------------
     def state(self) -> str:
@@ -273,7 +276,8 @@ class LiveView:
         in_view = shown.profile.samples if shown is not None and shown.profile else 0
         parts.append(f"{in_view:,} samples")
         if st in ("live", "paused"):
-            parts.append(f"{self.rate():,.0f}/s")
+            rate = self.rate()
+            parts.append("?/s" if rate is None else f"{rate:,.0f}/s")
             quiet = now - self._latest_at
             if self._latest is not None and quiet >= QUIET_S:
                 # the window counts back from the newest sample, not from now

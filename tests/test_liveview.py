@@ -195,6 +195,7 @@ def test_samples_per_second(view: LiveView) -> None:
     clock = view.clock
     assert isinstance(clock, Clock)
     view.tick(clock())
+    assert view.rate() is None and "?/s" in view.status(clock(), alive=[])  # not known yet
     for k in range(4):  # 10 samples every half second: 20/s
         view.live.feed(text(*[(100 + k + i / 100, ("hot", "main")) for i in range(10)]))
         clock.t += 0.5

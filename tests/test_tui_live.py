@@ -247,6 +247,65 @@ def test_help_lists_the_live_keys() -> None:
     assert bound == {"p,space", "r", "w", "plus", "minus"}
 
 
+# A JIT that keeps compiling: a new hot function (hot_0, hot_1, ...) every 0.3 s, each
+# named in the map only when V8 compiles it, long after the live view started
+GROWING_JS = """
+let k = 0, t = 0;
+const end = Date.now() + 30000;
+function step() {
+  const f = eval(`(function hot_${k++}(n) { let s = 0; for (let i = 0; i < n; i++) `
+                 + `s += i % 7; return s; })`);
+  const stop = Date.now() + 300;
+  while (Date.now() < stop) t += f(100000);
+  if (Date.now() < end) setTimeout(step, 0);
+}
+step();
+"""
+
+
+def _map_names(path: str) -> set[str]:
+    with open(path, "rb") as f:
+        return {ln.split(b" ", 2)[2].decode().strip() for ln in f.read().splitlines()
+                if ln.count(b" ") >= 2}
+
+
+async def test_functions_compiled_later_are_named(tmp_path: Path) -> None:
+    """The map is re-read as the JIT appends: a function V8 compiled after the view's
+    first refresh is named in a later one (perf top reads the map once)."""
+    require_tools("perf", "node")
+    (tmp_path / "grow.js").write_text(GROWING_JS)
+    d = Live(["node", "--perf-basic-prof", str(tmp_path / "grow.js")], cwd=tmp_path)
+    try:
+        wait_for(d.map)
+        live = LiveProfiler([d.pid])
+        live.start(freq=999)
+        view = LiveView(live, interval=0.5)
+        app = LiveApp(view)
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await until(pilot, lambda: app.refreshes >= 1, "the first profile")
+                first_lines = view.map_lines
+                known = _map_names(d.map)  # at least what the first refresh read
+
+                def new_hot() -> list[str]:
+                    return [r[-1] for r in hot(app) if "hot_" in r[-1] and r[-1] not in known
+                            and r[0] > 5]
+
+                await until(pilot, lambda: bool(new_hot()), "a function compiled later")
+                assert first_lines is not None and view.map_lines is not None
+                assert view.map_lines > first_lines
+                assert f"map {view.map_lines:,} lines" in status_line(app)
+                assert all(n.startswith("JS:") for n in new_hot())
+                shown = view.shown.profile
+                assert shown is not None
+                named = shown.diagnostics.jit_samples_resolved_pct
+                assert named is not None and named > 95
+        finally:
+            view.close()
+    finally:
+        d.stop()
+
+
 async def test_waiting_then_the_first_profile_with_the_chosen_sort_and_kind() -> None:
     """No perf: text fed to the engine while the App runs (the numbers: test_liveview)."""
     from jitprof.model import Kind
@@ -285,6 +344,34 @@ async def test_waiting_then_the_first_profile_with_the_chosen_sort_and_kind() ->
         assert app._waiting
         waiting = str(app.screen.query_one("#live-waiting", Static).content)
         assert waiting.startswith("Reset: waiting for new samples from")
+    live.close()
+
+
+async def test_a_failed_refresh_is_said_and_the_next_one_is_tried(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from jitprof.errors import InputError
+    from tests.test_liveview import HAND
+
+    live = LiveProfiler([], keep=60)
+    live.pids = [4242]
+    view = LiveView(live, interval=0.5)
+    real = view.compute
+    calls = []
+
+    def compute_once_failing(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise InputError("perf (live)", "a line jitprof cannot read", 7)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(view, "compute", compute_once_failing)
+    live.feed(HAND)
+    app = LiveApp(view)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.refreshes == 1, "the refresh after the failed one")
+        assert len(calls) == 2 and not view.busy
+        assert [n.message for n in app._notifications] == [
+            "perf (live):7: a line jitprof cannot read"]
     live.close()
 
 

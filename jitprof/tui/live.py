@@ -27,7 +27,7 @@ from jitprof.errors import JitprofError
 from jitprof.liveview import LiveView
 from jitprof.model import Kind
 from jitprof.tui.app import JitprofApp, compose_main, key_sections
-from jitprof.tui.messages import LiveRefreshed
+from jitprof.tui.messages import LiveRefreshed, LiveRefreshFailed
 from jitprof.tui.widgets import HelpScreen
 from jitprof.views import ProfileViews
 
@@ -103,14 +103,14 @@ class LiveApp(JitprofApp):
     @work(thread=True, group="live-refresh")
     def _compute(self, generation: int, window: int | None,
                  prepare: Callable[[ProfileViews], None]) -> None:
+        # post_message, not call_from_thread: safe while the App shuts down
         try:
             r = self.view.compute(generation, window, prepare)
         except JitprofError as e:
-            self.call_from_thread(self._compute_failed, str(e))
+            self.post_message(LiveRefreshFailed(str(e)))
             return
-        except Exception as e:  # a bug: said on the status line, the rest keeps working
-            self.call_from_thread(self._compute_failed,
-                                  f"internal error: {type(e).__name__}: {e}")
+        except Exception as e:  # a bug: said in a notification, the next refresh tries again
+            self.post_message(LiveRefreshFailed(f"internal error: {type(e).__name__}: {e}"))
             return
         self.post_message(LiveRefreshed(r))
 
@@ -118,10 +118,10 @@ class LiveApp(JitprofApp):
     def _finish(self) -> None:
         self.view.finish()  # waits for perf to exit and its last text to be read
 
-    def _compute_failed(self, message: str) -> None:
+    def on_live_refresh_failed(self, msg: LiveRefreshFailed) -> None:
         self.view.abandon()
         if self._up():
-                self.notify(message, title="refresh failed", severity="error")
+            self.notify(msg.message, title="refresh failed", severity="error")
 
     def on_live_refreshed(self, msg: LiveRefreshed) -> None:
         if not self.view.accept(msg.refresh) or not self._up():

@@ -61,3 +61,10 @@ class LiveRefreshed(Message):
     """A live snapshot and its views, computed in a worker (``jitprof top``)."""
 
     refresh: Refresh
+
+
+@dataclass
+class LiveRefreshFailed(Message):
+    """A live snapshot could not be made: a one-line ``message`` (the next one is tried)."""
+
+    message: str
