@@ -67,6 +67,10 @@ class LiveApp(JitprofApp):
         footer = self._main().query_one(Footer)  # room for the live keys at 80 columns
         footer.compact = True
         footer.show_command_palette = False  # ctrl+p still opens it (listed under ?)
+        for p in self.view.live.procs.values():  # also on stderr, seen after quitting
+            for doubt in p.problems:
+                self.notify(f"{p.map_source}: used with --trust-map although {doubt}",
+                            title="map", severity="warning", timeout=15)
         self._show_waiting(True)
         self._tick()
         self.set_interval(TICK, self._tick)
