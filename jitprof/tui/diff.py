@@ -668,4 +668,11 @@ def diff_key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
             ("enter", "Go to that caller/callee"), ("tab", "Callers <-> callees")]),
         ("Flame diff", keys(FlameDiffPane.BINDINGS) + keys(FlameGraph.BINDINGS) + [
             ("mouse", "Click selects, click again zooms, wheel scrolls")]),
+        ("Reading it", [
+            ("▲ up", "More CPU, beyond noise (q <= alpha); orange-red"),
+            ("▼ down", "Less CPU, beyond noise; blue"),
+            ("no clear change", "Within noise; dim"),
+            ("new / gone", "No samples before / after"),
+            ("+name", "Flame frame new (red: grew, blue: shrank, grey: same)"),
+            ("-name", "Flame frame gone (the before shape shows it: b)")]),
     ]
