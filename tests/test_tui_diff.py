@@ -97,6 +97,11 @@ async def test_binomial_is_said_plainly(sides: tuple[Profile, Profile]) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert "BINOMIAL: samples taken as independent" in text(app, "#dhead")
+        # 100 columns: the q-value too (ratio and kind from 120)
+        labels = [str(c.label) for c in app.screen.query_one("#dtable", DataTable).columns
+                  .values()]
+        assert labels == ["Before", "After", "Δ pts", "95% CI", "q", "Verdict", "Function"]
+        assert column(app, "q")[0] == "<1e-4"
 
 
 async def test_sorts_kind_filter_and_search(views: DiffViews) -> None:
