@@ -97,6 +97,11 @@ async def test_binomial_is_said_plainly(sides: tuple[Profile, Profile]) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert "BINOMIAL: samples taken as independent" in text(app, "#dhead")
+        # 100 columns: the q-value too (ratio and kind from 120)
+        labels = [str(c.label) for c in app.screen.query_one("#dtable", DataTable).columns
+                  .values()]
+        assert labels == ["Before", "After", "Δ pts", "95% CI", "q", "Verdict", "Function"]
+        assert column(app, "q")[0] == "<1e-4"
 
 
 async def test_sorts_kind_filter_and_search(views: DiffViews) -> None:
@@ -327,3 +332,33 @@ async def test_starts_with_the_kind_asked_for(views: DiffViews) -> None:
         await pilot.pause()
         assert set(column(app, "Kind")) == {"HPHP"} and "kind HPHP" in text(app, "#dinfo")
         assert column(app, "Function")[0] == "HPHP::f_sort"
+
+
+async def test_rows_are_drawn_300_at_a_time() -> None:
+    from jitprof.model import Kind, ProfileBuilder
+    from jitprof.tui.diff import ROW_LIMIT
+
+    def side(shift: int) -> Profile:
+        b = ProfileBuilder("cpu-clock")
+        t = b.thread(1, "x")
+        main_ = b.frame("main", Kind.NATIVE, "/bin/x")
+        for i in range(450):
+            b.add((b.frame(f"fn{i:03d}", Kind.NATIVE, "/bin/x"), main_), t, 1 + (i + shift) % 7,
+                  1 + (i + shift) % 7)
+        return b.finish()
+
+    pb, pa = side(0), side(3)
+    r = diff_profiles([pb], [pa], method="binomial")
+    assert len(r.functions) == 451
+    app = DiffApp(DiffViews(r, [pb], [pa]))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert len(rows(app)) == ROW_LIMIT
+        assert f"first {ROW_LIMIT}, more at the last row" in text(app, "#dinfo")
+        await pilot.press("ctrl+end")  # the last row drawn: the next 300 come
+        await pilot.pause()
+        assert len(rows(app)) == 451 and "more at the last row" not in text(app, "#dinfo")
+        names = column(app, "Function")
+        assert names == [f.name for f in r.functions]
+        table = app.screen.query_one("#dtable", DataTable)
+        assert table.cursor_row == ROW_LIMIT - 1  # still on the same function

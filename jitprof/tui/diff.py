@@ -58,7 +58,8 @@ from jitprof.views import FlameBox, breadcrumb, clip
 DiffLoader = Callable[[Callable[[int, int], None]], DiffViews]
 
 ROW_LIMIT = 300  # rows drawn at first; the next ROW_LIMIT when the cursor reaches the last
-WIDE = 120  # columns from which the table also shows ratio, q and kind
+MEDIUM = 100  # terminal columns from which the table also shows the q-value
+WIDE = 120  # ... and ratio and kind
 TABS = ("changes", "function", "dflame")
 UP_STYLE = "bold #ff875f"  # more CPU: orange-red
 DOWN_STYLE = "bold #5fafff"  # less CPU: blue
@@ -201,7 +202,7 @@ class DiffApp(App[None]):
         self._rows: list[FunctionDiff] = []
         self._limit = ROW_LIMIT
         self._matched = 0
-        self._wide: bool | None = None  # the columns drawn (narrow or wide)
+        self._tier: int | None = None  # the columns drawn: 0 narrow, 1 +q, 2 +ratio, kind
         self._flame_built = False
         self._tree: DiffFlameTree | None = None  # the one the flame graph draws
         self._by_frame: dict[int, FunctionDiff] = {}
@@ -395,14 +396,17 @@ class DiffApp(App[None]):
         main.query_one("#dinfo", Static).update(
             Text(" · ".join(parts) + " · enter: details", no_wrap=True, overflow="ellipsis"))
         width = self.size.width
-        wide = width >= WIDE
-        self._wide = wide
+        tier = 2 if width >= WIDE else 1 if width >= MEDIUM else 0
+        self._tier = tier
         unit = unit_short(result)
         conf = f"{100 * result.confidence:g}% CI"
         cols: list[tuple[str, int]] = [("Before", 6), ("After", 6), (f"Δ {unit}", 6),
-                                       (conf, 14), ("Verdict", 15)]
-        if wide:
-            cols += [("Ratio", 6), ("q", 6), ("Kind", 6)]
+                                       (conf, 14)]
+        if tier >= 1:
+            cols.append(("q", 6))
+        cols.append(("Verdict", 15))
+        if tier >= 2:
+            cols += [("Ratio", 6), ("Kind", 6)]
         fixed = sum(w + 2 for _, w in cols) + 2 + 2  # cell padding, scrollbar, function pad
         name_width = max(12, width - fixed)
         table.clear(columns=True)
@@ -413,20 +417,22 @@ class DiffApp(App[None]):
         cursor = 0
         for i, f in enumerate(v.rows):
             c = cells(f, result)
-            table.add_row(*self._row(c, wide, name_width))
+            table.add_row(*self._row(c, tier, name_width))
             if f is st.cursor:
                 cursor = i
         if v.rows:
             table.move_cursor(row=cursor, animate=False)
 
     @staticmethod
-    def _row(c: DiffCells, wide: bool, name_width: int) -> list[Text]:
+    def _row(c: DiffCells, tier: int, name_width: int) -> list[Text]:
         style = direction_style(c.direction)
         out = [Text(c.before, justify="right"), Text(c.after, justify="right"),
-               Text(c.delta, style=style, justify="right"), Text(c.ci, justify="right"),
-               Text(c.verdict, style=style)]
-        if wide:
-            out += [Text(c.ratio, justify="right"), Text(c.q, justify="right"),
+               Text(c.delta, style=style, justify="right"), Text(c.ci, justify="right")]
+        if tier >= 1:
+            out.append(Text(c.q, justify="right"))
+        out.append(Text(c.verdict, style=style))
+        if tier >= 2:
+            out += [Text(c.ratio, justify="right"),
                     Text(c.kind, style=kind_colour(Kind(c.kind)))]
         out.append(Text(short_name(c.name, name_width)))
         return out
@@ -438,7 +444,7 @@ class DiffApp(App[None]):
             self.set_sort(key)
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.views is not None and self._wide is not None:
+        if self.views is not None and self._tier is not None:
             self.refresh_table()
 
     @on(Input.Changed, "#dsearch")
