@@ -133,6 +133,42 @@ async def ui_cost(r: Refresh, repeat: int) -> float:
     return min(times)
 
 
+async def key_latency(live: LiveProfiler, presses: int) -> tuple[float, float, int]:
+    """Median seconds a key (s: re-sort the hot table) takes to act in a LiveApp, while paused
+    (no refresh computing) and while live with refreshes back to back in the worker
+    thread (interval 0.5 s, shorter than one refresh here); and the refreshes meanwhile."""
+    from jitprof.tui.live import LiveApp
+
+    view = LiveView(live, interval=0.5)
+    app = LiveApp(view)
+    out = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.refreshes < 1:
+            await pilot.pause(0.05)
+        for paused in (True, False):
+            if view.paused != paused:
+                await pilot.press("p")
+            await pilot.pause(0.3)
+            n = app.refreshes
+            times = []
+            for _ in range(presses):
+                # from the key's arrival to the end of its action (the hot table re-sorted
+                # and refilled: this loop runs on the App's event loop, between handlers)
+                before = app.state.sort
+                t = time.perf_counter()
+                app.simulate_key("s")
+                while app.state.sort == before:
+                    await asyncio.sleep(0.001)
+                times.append(time.perf_counter() - t)
+                await pilot.pause(0.1)
+            times.sort()
+            out.append(times[len(times) // 2])
+        refreshes = app.refreshes - n
+        while view.busy:
+            await pilot.pause(0.05)
+    return out[0], out[1], refreshes
+
+
 def run(name: str, live: LiveProfiler, blocks: Iterator[str], seconds: int, freq: int,
         repeat: int, ui: bool) -> None:
     fed = feed(live, blocks, seconds, freq)
@@ -153,6 +189,11 @@ def run(name: str, live: LiveProfiler, blocks: Iterator[str], seconds: int, freq
             print(f"  {label:<10} {prepare:<6} {r.profile.samples:>8,} "
                   f"{len(r.profile.stacks):>8,} {len(r.profile.frames):>7,} "
                   f"{r.cost * 1000:>11.1f}{ui_ms}")
+    if ui:
+        idle, busy, refreshes = asyncio.run(key_latency(live, 9))
+        print(f"  a key (s: sort) in the live view, median of 9: {idle * 1000:.0f} ms with "
+              f"no refresh computing, {busy * 1000:.0f} ms while refreshes of the whole run "
+              f"compute back to back ({refreshes} meanwhile)")
     live.close()
 
 

@@ -35,7 +35,8 @@ QUIET_S = 3.0  # no new sample for this long: the status line says how long
 
 @dataclass(frozen=True, slots=True)
 class Refresh:
-    """One snapshot and its view models (``profile`` None: no samples in the window)."""
+    """One snapshot and its view models (``profile`` None: no samples yet, or none since
+    the reset)."""
 
     generation: int
     profile: Profile | None
