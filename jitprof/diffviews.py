@@ -25,6 +25,7 @@ stacks that contain the function (O(frames on those stacks)).
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -93,17 +94,67 @@ def short_input(path: str, width: int = 32) -> str:
     return "…/" + tail if len(tail) + 2 <= width else "…" + path[-(width - 1):]
 
 
+@dataclass(frozen=True, slots=True)
+class Display:
+    """How values of one result are shown: shares as they are (percent, points); rates
+    and values per unit of work times ``factor``, a power of 1000 that puts the largest
+    value shown in [1, 1000), so every number fits 6 characters with 2 decimals (1 from
+    100): 0.0166 samples per request shows as 16.58 per 1k units."""
+
+    factor: float
+    short: str  # the delta's unit in a column header or after a number: pts, /s, /1k units
+    long: str  # what the values are, for the header line
+
+
+_DISPLAYS: dict[int, tuple[DiffResult, Display]] = {}  # by id(result), the result kept
+
+
+def display(result: DiffResult) -> Display:
+    hit = _DISPLAYS.get(id(result))
+    if hit is not None and hit[0] is result:
+        return hit[1]
+    mode = result.normalization.mode
+    if mode == "share":
+        d = Display(1.0, "pts", "% of samples (Δ pts)")
+    else:
+        m = max((abs(x) for c in [f.cmp for f in result.functions] + [k.cmp for k in
+                 result.kinds] for x in (c.before.value, c.after.value)), default=0.0)
+        e = math.floor(math.log10(m) / 3) if m > 0 else 0
+        factor = 10.0 ** (-3 * e)
+        what = "s" if mode == "rate" else "unit"
+        base = "samples per second" if mode == "rate" else "samples per unit of work"
+        if e > 0:  # thousands (millions...) of samples per second / per unit
+            prefix = {1: "k", 2: "M", 3: "G"}.get(e, f"1e{3 * e} ")
+            short = f"{prefix}/{what}"
+            long = f"{base}, in {prefix} samples"
+        elif e < 0:  # samples per 1000 (a million...) seconds / units
+            per = {-1: "1k", -2: "1M", -3: "1G"}.get(e, f"1e{-3 * e}")
+            short = f"/{per} {what if mode == 'rate' else 'units'}"
+            long = f"samples per {per} " + ("seconds" if mode == "rate" else "units of work")
+        else:
+            short = "/s" if mode == "rate" else "/unit"
+            long = base
+        d = Display(factor, short, long)
+    if len(_DISPLAYS) > 16:
+        _DISPLAYS.clear()
+    _DISPLAYS[id(result)] = (result, d)
+    return d
+
+
+def _fixed(v: float, digits: int, sign: bool) -> str:
+    d = digits if abs(v) < 99.995 else max(digits - 1, 0)
+    return f"{v:+.{d}f}" if sign else f"{v:.{d}f}"
+
+
 def fmt_value(v: float, result: DiffResult) -> str:
-    """A normalised value in at most 6 characters for shares (100% has one decimal)."""
+    """A normalised value in at most 6 characters (see ``Display``)."""
     if result.normalization.mode == "share":
-        return f"{v:.2f}%" if v < 99.995 else f"{v:.1f}%"
-    return f"{v:.4g}"
+        return _fixed(v, 2, False) + "%"
+    return _fixed(v * display(result).factor, 2, False)
 
 
 def fmt_delta(v: float, result: DiffResult, digits: int = 2) -> str:
-    if result.normalization.mode == "share":
-        return f"{v:+.{digits}f}" if abs(v) < 99.995 else f"{v:+.{min(digits, 1)}f}"
-    return f"{v:+.3g}"
+    return _fixed(v * display(result).factor, digits, True)
 
 
 def fmt_q(q: float) -> str:
@@ -115,7 +166,7 @@ def fmt_q(q: float) -> str:
 
 
 def unit_short(result: DiffResult) -> str:
-    return {"share": "pts", "rate": "/s", "per": "/unit"}[result.normalization.mode]
+    return display(result).short
 
 
 def verdict_text(verdict: str, status: str = "both") -> str:
@@ -150,8 +201,7 @@ def header_lines(result: DiffResult) -> list[tuple[str, bool]]:
     sides, the method (a binomial one says plainly that it takes samples as
     independent), and what is compared."""
     n = result.normalization
-    what = {"share": "% of samples (Δ pts)", "rate": "samples per second",
-            "per": "samples per unit of work"}[n.mode]
+    what = display(result).long
     if n.mode == "per" and n.units is not None:
         what += f" ({n.units[0]:g} before, {n.units[1]:g} after)"
     if result.method == "binomial":

@@ -12,6 +12,9 @@ from jitprof.diffviews import (
     DiffViews,
     cells,
     change_level,
+    display,
+    fmt_delta,
+    fmt_value,
     function_lines,
     header_lines,
     kind_lines,
@@ -239,3 +242,32 @@ def test_header_says_why_auto_fell_back_to_binomial() -> None:
     assert warn and method.startswith("method  BINOMIAL: samples taken as independent")
     assert "; no bootstrap: /data/run1/perf.script has no per-sample time" in method
     assert header_lines(r)[3][0].startswith("compare total time (kinds: self) · ")
+
+
+def test_rates_and_work_units_are_scaled_to_fit() -> None:
+    before, after = _sides()
+    before.time_first, before.time_last = 0.0, 2.0
+    after.time_first, after.time_last = 0.0, 5.0
+    # per unit of work: B 6 -> 2 samples over 2,000 and 4,000 requests: 0.003 -> 0.0005
+    r = diff_profiles([before], [after], method="binomial",
+                      normalization=Normalization("per", (2000.0, 4000.0)))
+    d = display(r)
+    assert d.factor == 1000.0 and d.short == "/1k units"
+    assert d.long == "samples per 1k units of work"
+    b = next(f for f in r.functions if f.name == "HPHP::B")
+    c = cells(b, r)
+    assert (c.before, c.after, c.delta) == ("3.00", "0.50", "-2.50")
+    assert header_lines(r)[3][0].startswith(
+        "compare self time · samples per 1k units of work (2000 before, 4000 after)")
+    # rates: B 6 samples in 2 s = 3/s; x 1000 samples: thousands per second
+    many = _profile([([MAIN, A, B], 6000)], pid=1)
+    many.time_first, many.time_last = 0.0, 2.0
+    r = diff_profiles([many], [after], method="binomial", normalization=Normalization("rate"))
+    d = display(r)
+    assert d.factor == 0.001 and d.short == "k/s"
+    b = next(f for f in r.functions if f.name == "HPHP::B")
+    assert cells(b, r).before == "3.00" and fmt_value(1234.5, r) == "1.23"
+    assert fmt_delta(-250_000.0, r) == "-250.0" and fmt_delta(-250_000.0, r, 1) == "-250"
+    # shares are never scaled
+    r = diff_profiles([before], [after], method="binomial")
+    assert display(r).factor == 1.0 and fmt_value(100.0, r) == "100.0%"

@@ -400,8 +400,8 @@ class DiffApp(App[None]):
         self._tier = tier
         unit = unit_short(result)
         conf = f"{100 * result.confidence:g}% CI"
-        cols: list[tuple[str, int]] = [("Before", 6), ("After", 6), (f"Δ {unit}", 6),
-                                       (conf, 14)]
+        delta = f"Δ {unit}" if len(unit) <= 4 else "Δ"  # the header line says the unit
+        cols: list[tuple[str, int]] = [("Before", 6), ("After", 6), (delta, 6), (conf, 14)]
         if tier >= 1:
             cols.append(("q", 6))
         cols.append(("Verdict", 15))
@@ -410,7 +410,7 @@ class DiffApp(App[None]):
         fixed = sum(w + 2 for _, w in cols) + 2 + 2  # cell padding, scrollbar, function pad
         name_width = max(12, width - fixed)
         table.clear(columns=True)
-        sorts = {"Before": "before", "After": "after", f"Δ {unit}": "delta"}  # header clicks
+        sorts = {"Before": "before", "After": "after", delta: "delta"}  # header clicks
         for label, w in cols:
             table.add_column(label, width=w, key=sorts.get(label, label))
         table.add_column("Function", width=name_width, key="name")
