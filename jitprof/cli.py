@@ -721,7 +721,8 @@ def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],
               show_default=True, help="Seconds between refreshes.")
 @click.option("--window", "-w", type=click.IntRange(min=1, max=3600), default=None,
               help="Show the last N seconds only (of sample time, in one-second buckets: "
-                   "N to N+1 s; default: the whole run).")
+                   "N to N+1 s; default: the whole run; in the live view w switches between "
+                   "the two, N default 10).")
 @click.option("--count", "-n", type=click.IntRange(min=1), default=None,
               help="Stop after this many refreshes (default: until Ctrl-C or the processes "
                    "exit).")
@@ -730,7 +731,7 @@ def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],
 @click.option("--freq", "-F", type=click.IntRange(min=1), default=999, show_default=True)
 @click.option("--event", "-e", default="cpu-clock", show_default=True)
 @click.option("--top", "rows_", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Rows to show.")
+              help="Rows to show (--stdio).")
 @click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
 @click.option("--kind", "kinds", multiple=True, callback=lambda c, p, v: [_kind(x) for x in v],
               help="Only functions of this kind (repeatable).")
