@@ -85,8 +85,10 @@ class LiveView:
     to ``begin`` a refresh, ``compute`` it in a worker and ``accept`` the result."""
 
     def __init__(self, live: LiveProfiler, interval: float = 2.0, window: int = DEFAULT_WINDOW,
-                 windowed: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+                 windowed: bool = False, clock: Callable[[], float] = time.monotonic,
+                 alive: Callable[[int], bool] = process_alive) -> None:
         self.live = live
+        self.alive = alive  # is this pid running (tests: a fixed answer)
         self.interval = interval
         self.window = window
         self.windowed = windowed
@@ -266,7 +268,7 @@ class LiveView:
         (default: asked now)."""
         pids = self.live.pids
         if alive is None:
-            alive = [p for p in pids if process_alive(p)]
+            alive = [p for p in pids if self.alive(p)]
         st = self.state()
         head = {"failed": "PERF FAILED", "ended": "ENDED", "paused": "PAUSED",
                 "live": "LIVE"}[st]
