@@ -308,7 +308,8 @@ def function_lines(f: FunctionDiff, result: DiffResult) -> list[str]:
     if f.self_ms[0] is not None and f.self_ms[1] is not None:
         lines.append(f"{'self ms':<9}{f.self_ms[0]:>18,.1f}  {f.self_ms[1]:>18,.1f}  "
                      f"{f.self_ms[1] - f.self_ms[0]:+9,.1f} ms")
-    lines.append(f"compared ({result.by}, {conf} CI): "
+    per = "" if result.normalization.mode == "share" else f" {unit}"
+    lines.append(f"compared ({result.by}{per}, {conf} CI): "
                  f"{fmt_value(c.before.value, result)} [{fmt_value(c.before.lo, result)}, "
                  f"{fmt_value(c.before.hi, result)}] → {fmt_value(c.after.value, result)} "
                  f"[{fmt_value(c.after.lo, result)}, {fmt_value(c.after.hi, result)}]")

@@ -257,6 +257,8 @@ def test_rates_and_work_units_are_scaled_to_fit() -> None:
     b = next(f for f in r.functions if f.name == "HPHP::B")
     c = cells(b, r)
     assert (c.before, c.after, c.delta) == ("3.00", "0.50", "-2.50")
+    assert any(x.startswith("compared (self /1k units, 95% CI): 3.00 [") for x in
+               function_lines(b, r))
     assert header_lines(r)[3][0].startswith(
         "compare self time · samples per 1k units of work (2000 before, 4000 after)")
     # rates: B 6 samples in 2 s = 3/s; x 1000 samples: thousands per second

@@ -200,6 +200,8 @@ async def test_flame_diff_shapes_zoom_and_detail(views: DiffViews) -> None:
         new = next(b for b in lay.boxes if tree.name(b.node).startswith("std::__introsort"))
         assert tree.status(new.node) == "new" and app.paint_box(new, 0, False)[0][0] == "+"
         assert app.paint_box(sort_box, 0, True)[1] == SELECTED
+        drawn = fg.rows_as_text()  # the widget draws the painter's labels
+        assert any("+std::" in row for row in drawn) and any("HPHP::f_s" in r for r in drawn)
         # walk down to f_sort: 8 x down (heaviest callee) in the after shape ends at
         # PHP::Api_View::render; go there by path instead: zoom on f_sort
         fg.selected = sort_box.node
