@@ -416,6 +416,33 @@ async def test_a_map_used_with_trust_map_is_said() -> None:
         os.unlink(path)
 
 
+async def test_a_move_made_just_before_a_new_profile_is_kept() -> None:
+    """A live refresh (set_profile) can come after a key's action but before the widget
+    reports the move: the call tree's hottest path and the flame graph's zoom are kept."""
+    from jitprof.resolve import load_profile
+    from jitprof.tui.app import JitprofApp
+    from jitprof.tui.widgets import FlameGraph
+
+    slow = ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz"
+    app = JitprofApp(profile=load_profile([str(slow)], search_tmp=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        app.expand_hottest()  # moves the cursor on the next refresh of the widget...
+        app.set_profile(load_profile([str(slow)], search_tmp=False))  # ...a new profile first
+        await pilot.pause(0.3)
+        node = app.screen.query_one("#calltree", Tree).cursor_node
+        assert node is not None and "HPHP::f_sort" in str(node.label)
+        await pilot.press("4", *["down"] * 8)
+        flame = app.screen.query_one(FlameGraph)
+        flame.action_zoom()  # FlameChanged is queued...
+        app.set_profile(load_profile([str(slow)], search_tmp=False))  # ...behind a refresh
+        await pilot.pause(0.3)
+        assert [f.name for f in app.state.flame_zoom][-1] == "HPHP::f_sort"
+        crumbs = str(app.screen.query_one("#breadcrumb", Static).content)
+        assert crumbs.endswith("› HPHP::f_sort"), crumbs
+        assert flame.flame is app.views.flame and flame.zoom != 0
+
+
 # --- the command ------------------------------------------------------------------------------
 
 

@@ -593,8 +593,12 @@ class JitprofApp(App[None]):
             if nxt is None:
                 break
             cur = nxt
-        # the widget numbers its lines on the next refresh: move the cursor then
+        # the widget numbers its lines on the next refresh: move the cursor then; the
+        # path is the state now (a new profile may come before the move is reported)
         w.call_after_refresh(w.move_cursor, cur, animate=False)
+        if isinstance(cur.data, CallNode) and self.views is not None:
+            tree = self.views.tree(self.state.inverted)
+            self.state.tree_path = [tree.profile.frames[f] for f in cur.data.path]
 
     @on(Tree.NodeExpanded, "#calltree")
     def _tree_expanded(self, event: Tree.NodeExpanded[CallNode | None]) -> None:
@@ -637,6 +641,13 @@ class JitprofApp(App[None]):
         if self.views is None or not self._flame_built:
             return
         ft = self.views.flame
+        if msg.flame is not None and msg.flame is not ft:
+            # a move on the previous profile's graph, handled after a new profile came
+            # (jitprof top): keep it, by its frames, on the new graph
+            self.state.flame_zoom = msg.flame.frames_of(msg.zoom)
+            self.state.flame_selected = msg.flame.frames_of(msg.selected)
+            self.rebuild_flame()
+            return
         self.state.flame_zoom = ft.frames_of(msg.zoom)
         self.state.flame_selected = ft.frames_of(msg.selected)
         main = self._main()

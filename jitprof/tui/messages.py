@@ -9,7 +9,7 @@ from textual.message import Message
 from jitprof.diffviews import DiffViews
 from jitprof.liveview import Refresh
 from jitprof.model import Frame, Profile
-from jitprof.views import ProfileViews
+from jitprof.views import FlameTree, ProfileViews
 
 
 @dataclass
@@ -43,10 +43,13 @@ class ShowFunction(Message):
 
 @dataclass
 class FlameChanged(Message):
-    """The flame graph's selection or zoom changed (breadcrumb and info follow)."""
+    """The flame graph's selection or zoom changed (breadcrumb and info follow).
+    ``flame``: the tree the node ids are of (a live view may have a newer one by the
+    time the message is handled)."""
 
     selected: int
     zoom: int
+    flame: FlameTree | None = None
 
 
 @dataclass

@@ -105,7 +105,7 @@ class FlameGraph(Widget, can_focus=True):
             self.set_reactive(FlameGraph.selected, lay.root)
         self._scroll_to_selected()
         self.refresh()
-        self.post_message(FlameChanged(self.selected, self.zoom))
+        self.post_message(FlameChanged(self.selected, self.zoom, self.flame))
 
     def _scroll_to_selected(self) -> None:
         lay = self.layout_now
