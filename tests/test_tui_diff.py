@@ -145,6 +145,15 @@ async def test_sorts_kind_filter_and_search(views: DiffViews) -> None:
         assert column(app, "Function")[0] == "HPHP::f_sort"
         await pilot.press("K", "K")
         assert len(set(column(app, "Kind"))) > 2
+        # a click on a kind line's name filters by it; a second click shows all again
+        kinds = text(app, "#dkinds").splitlines()
+        line = next(i for i, k in enumerate(kinds) if k.startswith("native"))
+        await pilot.click("#dkinds", offset=(2, line))
+        await pilot.pause()
+        assert set(column(app, "Kind")) == {"native"}
+        await pilot.click("#dkinds", offset=(2, line))
+        await pilot.pause()
+        assert len(set(column(app, "Kind"))) > 2
         # search as you type; escape clears
         await pilot.press("slash", *"json")
         assert column(app, "Function") == ["HPHP::f_json_encode"]

@@ -348,6 +348,11 @@ class DiffApp(App[None]):
         self.state.kind = kind
         self.refresh_table()
 
+    def action_kind(self, kind: str) -> None:
+        """The kind lines' links: filter by that kind, or by none when it is the filter."""
+        k = next((k for k in Kind if k.value == kind), None)
+        self.set_kind(None if k is self.state.kind else k)
+
     def _refresh_kinds(self) -> None:
         assert self.views is not None
         t = Text(no_wrap=True, overflow="ellipsis")
@@ -359,6 +364,9 @@ class DiffApp(App[None]):
             name_end = start + len(k.kind.value)
             t.stylize("reverse bold" if k.kind is self.state.kind else kind_colour(k.kind),
                       start, name_end)
+            # a click on the kind filters by it (again: all kinds)
+            t.stylize(Style.from_meta({"@click": f"app.kind({k.kind.value!r})"}), start,
+                      name_end)
             style = direction_style(k.direction)
             t.stylize(style, start + k.delta_at, start + k.delta_at + len(k.delta))
             t.stylize(style, start + k.verdict_at, start + k.verdict_at + len(k.verdict))
@@ -669,7 +677,8 @@ def diff_key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
         ("Changes", keys(ChangesPane.BINDINGS) + [
             ("enter", "The function before and after, callers/callees"),
             ("up/down, pgup/pgdn", "Move"),
-            ("mouse", "Click a column header (Before, After, Δ, Function) to sort")]),
+            ("mouse", "Click a column header (Before, After, Δ, Function) to sort, a "
+                      "kind in the summary to filter by it")]),
         ("Function", keys(FunctionPane.BINDINGS) + [
             ("enter", "Go to that caller/callee"), ("tab", "Callers <-> callees")]),
         ("Flame diff", keys(FlameDiffPane.BINDINGS) + keys(FlameGraph.BINDINGS) + [
