@@ -22,9 +22,11 @@ when every input has times, else binomial; the result says which and why.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from jitprof import stats
 from jitprof.model import Frame, Kind, Profile
@@ -207,76 +209,119 @@ def _gather(profiles: Sequence[Profile], keys: _Keys, block: float | None,
             runs: bool, block_totals: bool) -> _Side:
     """Count samples per function key for the whole side, and, when asked, per
     recording (``runs``) and per block of ``block`` seconds (binned profiles; the blocks
-    get total counts only with ``block_totals``). Cost: one pass over each distinct
-    stack's frames, then one dict update per (stack, block) for the blocks."""
+    get total counts only with ``block_totals``).
+
+    Vectorised: every stack's frames are flattened into one array of function keys; a
+    function's total counts each stack once (recursion counted once), found as the
+    distinct (stack row, key) pairs; self is the leaf's key. Sums are exact integers."""
+    import numpy as np
+
     side = _Side(profiles)
-    w = side.whole
-    self_w, total_w, kind_w = side.self_w, side.total_w, side.kind_w
+    kind_list = list(Kind)
+    kind_pos = {k: i for i, k in enumerate(kind_list)}
     for prof in profiles:
-        kmap = [keys.of(f) for f in prof.frames]
-        kinds = [f.kind for f in prof.frames]
-        binned = block is not None and prof.bin_width is not None and bool(prof.stack_bin)
-        per = max(1, round(block / prof.bin_width)) if binned else 1  # type: ignore[operator]
-        first = min(prof.stack_bin) if binned else 0
-        # a binned profile repeats a stack once per bin: add up per stack first
-        by_stack: dict[tuple[int, ...], list[int]] = {}
-        by_block: dict[tuple[tuple[int, ...], int], int] = {}
-        for i, (stack, wt, n, _t) in enumerate(prof.iter_stacks()):
-            acc = by_stack.get(stack)
-            if acc is None:
-                by_stack[stack] = [n, wt]
-            else:
-                acc[0] += n
-                acc[1] += wt
-            if binned:
-                bk = (stack, (prof.stack_bin[i] - first) // per)
-                by_block[bk] = by_block.get(bk, 0) + n
+        kmap = np.fromiter((keys.of(f) for f in prof.frames), dtype=np.int64,
+                           count=len(prof.frames))
+        fkind = np.fromiter((kind_pos[f.kind] for f in prof.frames), dtype=np.int64,
+                            count=len(prof.frames))
+        m = len(prof.stacks)
+        lengths = np.fromiter(map(len, prof.stacks), dtype=np.int64, count=m)
+        n = np.asarray(prof.stack_samples, dtype=np.int64)
+        wt = np.asarray(prof.stack_weight, dtype=np.int64)
+        nkeys = max(len(keys.keys), 1)
+        whole_n = int(n.sum())
+        full = lengths > 0
+        rows = np.flatnonzero(full)
+        # leaves: the first frame of every non-empty stack
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if m else lengths
+        flat = np.fromiter(itertools.chain.from_iterable(prof.stacks), dtype=np.int64,
+                           count=int(lengths.sum()))
+        leaf_frame = flat[starts[rows]] if len(rows) else np.zeros(0, dtype=np.int64)
+        leaf = kmap[leaf_frame] if len(rows) else leaf_frame
+        leaf_kind = fkind[leaf_frame] if len(rows) else leaf_frame
+        # distinct (row, key) pairs: a function counts once per stack
+        row_of = np.repeat(np.arange(m, dtype=np.int64), lengths)
+        code = _distinct(row_of * nkeys + kmap[flat])
+        pair_row, pair_key = np.divmod(code, nkeys)
+
+        nk, nkind = len(keys.keys), len(kind_list)
+        _add(side.self_w, leaf, wt[rows], nk)
+        _add(side.kind_w, leaf_kind, wt[rows], nkind, kind_list)
+        _add(side.total_w, pair_key, wt[pair_row], nk)
         run = _Counts()
-        targets = [w, run] if runs else [w]
-        attribution: dict[tuple[int, ...], tuple[int, Kind, Iterable[int]]] = {}
-        for stack, (n, wt) in by_stack.items():
-            if not stack:
-                for c in targets:
-                    c.samples += n
-                continue
-            leaf = kmap[stack[0]]
-            kind = kinds[stack[0]]
-            tot = {kmap[f] for f in stack} if len(stack) > 1 else (leaf,)
-            attribution[stack] = (leaf, kind, tot)
-            self_w[leaf] = self_w.get(leaf, 0) + wt
-            kind_w[kind] = kind_w.get(kind, 0) + wt
-            for k in tot:
-                total_w[k] = total_w.get(k, 0) + wt
-            for c in targets:
-                c.samples += n
-                d = c.self_
-                d[leaf] = d.get(leaf, 0) + n
-                kd = c.kinds
-                kd[kind] = kd.get(kind, 0) + n
-                d = c.total
-                for k in tot:
-                    d[k] = d.get(k, 0) + n
-        blocks: dict[int, _Counts] = {}
-        for (stack, b), n in by_block.items():
-            blk = blocks.get(b)
-            if blk is None:
-                blk = blocks[b] = _Counts()
-            blk.samples += n
-            att = attribution.get(stack)
-            if att is None:
-                continue
-            leaf, kind, keys_on = att
-            d = blk.self_
-            d[leaf] = d.get(leaf, 0) + n
-            kd = blk.kinds
-            kd[kind] = kd.get(kind, 0) + n
-            if block_totals:
-                d = blk.total
-                for k in keys_on:
-                    d[k] = d.get(k, 0) + n
+        for c in ([side.whole, run] if runs else [side.whole]):
+            c.samples += whole_n
+            _add(c.self_, leaf, n[rows], nk)
+            _add(c.kinds, leaf_kind, n[rows], nkind, kind_list)
+            _add(c.total, pair_key, n[pair_row], nk)
         side.runs.append(run)
-        side.blocks.extend(blocks[b] for b in sorted(blocks))
+        binned = block is not None and prof.bin_width is not None and bool(prof.stack_bin)
+        if not binned:
+            continue
+        per = max(1, round(block / prof.bin_width))  # type: ignore[operator]
+        sbin = np.asarray(prof.stack_bin, dtype=np.int64)
+        blk_of = (sbin - sbin.min()) // per
+        present = _distinct(blk_of)
+        blk_idx = np.searchsorted(present, blk_of)
+        nb = len(present)
+        blocks = [_Counts() for _ in range(nb)]
+        for b, s_ in enumerate(_sums(blk_idx, n, nb).tolist()):
+            blocks[b].samples = s_
+
+        _spread(blocks, "self_", blk_idx[rows], leaf, n[rows], nkeys)
+        _spread(blocks, "kinds", blk_idx[rows], leaf_kind, n[rows], nkind, kind_list)
+        if block_totals:
+            _spread(blocks, "total", blk_idx[pair_row], pair_key, n[pair_row], nkeys)
+        side.blocks.extend(blocks)
     return side
+
+
+def _sums(idx: Any, vals: Any, size: int) -> Any:
+    """Exact int64 sums of ``vals`` grouped by ``idx`` (0 <= idx < size)."""
+    import numpy as np
+
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, idx, vals)
+    return out
+
+
+def _add(d: dict[Any, int], idx: Any, vals: Any, size: int,
+         names: Sequence[Any] | None = None) -> None:
+    """Add the grouped sums into ``d`` (keys: the group index, or ``names[index]``)."""
+    import numpy as np
+
+    tot = _sums(idx, vals, size)
+    for i in np.flatnonzero(tot).tolist():
+        k = names[i] if names is not None else i
+        d[k] = d.get(k, 0) + int(tot[i])
+
+
+def _spread(blocks: list[_Counts], attr: str, bi: Any, ki: Any, vals: Any, size: int,
+            names: Sequence[Any] | None = None) -> None:
+    """Sums of ``vals`` per (block ``bi``, key ``ki``) into ``blocks[b].<attr>``."""
+    import numpy as np
+
+    codes = bi * size + ki
+    present = _distinct(codes)
+    tot = _sums(np.searchsorted(present, codes), vals, len(present))
+    for c, t in zip(present.tolist(), tot.tolist(), strict=True):
+        if t:
+            b, k = divmod(c, size)
+            getattr(blocks[b], attr)[names[k] if names is not None else k] = t
+
+
+def _distinct(a: Any) -> Any:
+    """The sorted distinct values of an int64 array (a sort: numpy 2's hashing ``unique``
+    is many times slower on millions of values)."""
+    import numpy as np
+
+    if len(a) == 0:
+        return a
+    a = np.sort(a)
+    keep = np.empty(len(a), dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
 
 
 def _span(profiles: Iterable[Profile]) -> float | None:

@@ -227,3 +227,98 @@ def test_folded_diff_root_first_with_both_counts() -> None:
         ("main;PHP::Api::respond;HPHP::f_sort", 6, 2),
         ("main;a:b", 1, 0),
     ]
+
+
+def _naive_gather(profiles: list[Profile], block: float | None,
+                  block_totals: bool) -> tuple[dict[object, int], ...]:
+    """Counts the slow, obvious way: stack by stack, a function's total once per stack."""
+    from jitprof.diff import function_key
+
+    self_w: dict[object, int] = {}
+    total_w: dict[object, int] = {}
+    self_n: dict[object, int] = {}
+    total_n: dict[object, int] = {}
+    kinds: dict[object, int] = {}
+    blocks: dict[object, int] = {}  # (recording, block, "self"/"total"/"kind"/"n", key)
+    for r, p in enumerate(profiles):
+        first = min(p.stack_bin) if p.stack_bin else 0
+        per = max(1, round(block / p.bin_width)) if block and p.bin_width else 1
+        for i, (stack, wt, n, _t) in enumerate(p.iter_stacks()):
+            b = (p.stack_bin[i] - first) // per if block and p.stack_bin else None
+            if b is not None:
+                blocks[(r, b, "n", None)] = blocks.get((r, b, "n", None), 0) + n
+            if not stack:
+                continue
+            leaf = function_key(p.frames[stack[0]])
+            kind = p.frames[stack[0]].kind
+            self_w[leaf] = self_w.get(leaf, 0) + wt
+            self_n[leaf] = self_n.get(leaf, 0) + n
+            kinds[kind] = kinds.get(kind, 0) + n
+            on = {function_key(p.frames[f]) for f in stack}
+            for k in on:
+                total_w[k] = total_w.get(k, 0) + wt
+                total_n[k] = total_n.get(k, 0) + n
+            if b is not None:
+                for what, ks in (("self", [leaf]), ("kind", [kind]),
+                                 ("total", on if block_totals else [])):
+                    for k in ks:
+                        blocks[(r, b, what, k)] = blocks.get((r, b, what, k), 0) + n
+    return self_w, total_w, self_n, total_n, kinds, blocks
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_gather_equals_a_naive_count(seed: int) -> None:
+    """The vectorised gathering equals a stack-by-stack count: recursion, empty stacks,
+    a name shared by two frames (two dsos of one runtime function), binned and unbinned
+    recordings, blocks of several bins, weights larger than 2**53 in sum."""
+    import random
+
+    from jitprof.diff import _gather, _Keys
+
+    rnd = random.Random(seed)
+    profiles = []
+    for r in range(rnd.randint(1, 3)):
+        b = ProfileBuilder("cpu-clock")
+        names = [(f"HPHP::f{i}", Kind.HPHP, "hhvm") for i in range(5)] + [
+            ("HPHP::f0", Kind.HPHP, "/tmp/perf-9.map"),  # the same function key
+            ("main", Kind.NATIVE, "/bin/a"), ("PHP::x", Kind.PHP, "[JIT]")]
+        ids = [b.frame(*t) for t in names]
+        th = b.thread(10 + r, "w")
+        binned = bool(r % 2 == 0 or seed % 2)
+        for _ in range(rnd.randint(1, 60)):
+            stack = tuple(rnd.choice(ids) for _ in range(rnd.randint(0, 7)))
+            b.add(stack, th, rnd.choice([1, 10**15]), rnd.randint(1, 4),
+                  bin=rnd.randint(3, 12) if binned else None)
+        p = b.finish()
+        if binned:
+            p.bin_width = 0.1
+        profiles.append(p)
+    for block, totals in ((None, False), (0.1, True), (0.3, True), (0.2, False)):
+        keys = _Keys()
+        side = _gather(profiles, keys, block, True, totals)
+        self_w, total_w, self_n, total_n, kinds, blocks = _naive_gather(
+            profiles, block, totals)
+        assert {keys.keys[i]: v for i, v in side.self_w.items()} == self_w
+        assert {keys.keys[i]: v for i, v in side.total_w.items()} == total_w
+        assert {keys.keys[i]: v for i, v in side.whole.self_.items()} == self_n
+        assert {keys.keys[i]: v for i, v in side.whole.total.items()} == total_n
+        assert side.whole.kinds == kinds
+        assert side.whole.samples == sum(sum(p.stack_samples) for p in profiles)
+        assert [r.samples for r in side.runs] == [sum(p.stack_samples) for p in profiles]
+        got: dict[object, int] = {}
+        pos = 0
+        for r, p in enumerate(profiles):
+            if not (block and p.stack_bin):
+                continue
+            present = sorted({b for (rr, b, _w, _k) in blocks if rr == r})
+            for b in present:
+                blk = side.blocks[pos]
+                pos += 1
+                got[(r, b, "n", None)] = blk.samples
+                for what, d in (("self", blk.self_), ("kind", blk.kinds),
+                                ("total", blk.total)):
+                    for k, v in d.items():
+                        key = keys.keys[k] if what != "kind" else k
+                        got[(r, b, what, key)] = v
+        assert pos == len(side.blocks)
+        assert got == blocks
