@@ -57,7 +57,9 @@ def test_demo_in_a_terminal(tmux: Tmux) -> None:
              "-e", env, sys.executable, "-m", "jitprof", "demo")
     assert r.returncode == 0, r.stderr
     # the first screen: the hot functions of the slow sample, f_sort on top
-    screen = tmux.wait_for(lambda s: "HPHP::f_sort" in s, "HPHP::f_sort")
+    # (a capture can catch a frame half drawn: wait for the whole first row)
+    screen = tmux.wait_for(lambda s: any("58.14%" in ln and "HPHP::f_sort" in ln
+                                         for ln in s.splitlines()), "HPHP::f_sort's row")
     lines = screen.splitlines()
     assert "2,002 samples" in screen and "map perf-14089.map: 8 lines" in screen
     first_row = next(ln for ln in lines if "%" in ln and "HPHP" in ln and "::" in ln)

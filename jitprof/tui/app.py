@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -441,7 +442,11 @@ class JitprofApp(App[None]):
         table.add_column(f"Samples{arrow['samples']}", key="samples", width=7)
         table.add_column(f"Kind{arrow['kind']}", key="kind", width=7)
         table.add_column(f"DSO{arrow['dso']}", key="dso", width=12)
-        table.add_column(f"Function{arrow['function']}", key="function")
+        # the width given, not measured on idle: a first paint under load would otherwise
+        # show the names cut to the header's width until the table's idle pass
+        fn_head = f"Function{arrow['function']}"
+        table.add_column(fn_head, key="function", width=max(
+            [cell_len(fn_head), *(cell_len(r.frame.name) for r in v.rows)]))
         cursor = 0
         for i, r in enumerate(v.rows):
             f = r.frame
