@@ -551,8 +551,11 @@ def diff_profiles(
     norm = normalization or Normalization()
     events = {p.event for p in (*before, *after)}
     if len(events) > 1:
-        raise DiffUsageError("the profiles are of different events (" + ", ".join(
-            sorted(events)) + "): choose one with --event")
+        named = sorted(e or "no event field" for e in events)
+        fix = ("choose one with --event" if "" not in events else
+               "print every input with the same perf script fields (-F), event included")
+        raise DiffUsageError(f"the profiles are of different events ({', '.join(named)}): "
+                             + fix)
     used, note, blk = _choose_method(method, before, after, block)
     keys = _Keys()
     sb = _gather(before, keys, blk, used == "runs", by == "total")

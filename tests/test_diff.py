@@ -212,6 +212,8 @@ def test_usage_errors() -> None:
     b = _before()
     with pytest.raises(DiffUsageError, match="different events"):
         diff_profiles([b], [_profile([([MAIN], 1)], event="cycles")])
+    with pytest.raises(DiffUsageError, match=r"\(cpu-clock, no event field\): print every"):
+        diff_profiles([b], [_profile([([MAIN], 1)], event="")])
     with pytest.raises(DiffUsageError, match="--per"):
         Normalization("per")
     b.time_first = b.time_last = None
