@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jitprof import stats
-from jitprof.model import Frame, Kind, Profile
+from jitprof.model import Frame, Kind, Profile, distinct_ints
 from jitprof.names import jit_map_pid, strip_params
 
 RUNTIME_KINDS = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT)
@@ -241,7 +241,7 @@ def _gather(profiles: Sequence[Profile], keys: _Keys, block: float | None,
         leaf_kind = fkind[leaf_frame] if len(rows) else leaf_frame
         # distinct (row, key) pairs: a function counts once per stack
         row_of = np.repeat(np.arange(m, dtype=np.int64), lengths)
-        code = _distinct(row_of * nkeys + kmap[flat])
+        code = distinct_ints(row_of * nkeys + kmap[flat])
         pair_row, pair_key = np.divmod(code, nkeys)
 
         nk, nkind = len(keys.keys), len(kind_list)
@@ -261,7 +261,7 @@ def _gather(profiles: Sequence[Profile], keys: _Keys, block: float | None,
         per = max(1, round(block / prof.bin_width))  # type: ignore[operator]
         sbin = np.asarray(prof.stack_bin, dtype=np.int64)
         blk_of = (sbin - sbin.min()) // per
-        present = _distinct(blk_of)
+        present = distinct_ints(blk_of)
         blk_idx = np.searchsorted(present, blk_of)
         nb = len(present)
         blocks = [_Counts() for _ in range(nb)]
@@ -302,26 +302,12 @@ def _spread(blocks: list[_Counts], attr: str, bi: Any, ki: Any, vals: Any, size:
     import numpy as np
 
     codes = bi * size + ki
-    present = _distinct(codes)
+    present = distinct_ints(codes)
     tot = _sums(np.searchsorted(present, codes), vals, len(present))
     for c, t in zip(present.tolist(), tot.tolist(), strict=True):
         if t:
             b, k = divmod(c, size)
             getattr(blocks[b], attr)[names[k] if names is not None else k] = t
-
-
-def _distinct(a: Any) -> Any:
-    """The sorted distinct values of an int64 array (a sort: numpy 2's hashing ``unique``
-    is many times slower on millions of values)."""
-    import numpy as np
-
-    if len(a) == 0:
-        return a
-    a = np.sort(a)
-    keep = np.empty(len(a), dtype=bool)
-    keep[0] = True
-    np.not_equal(a[1:], a[:-1], out=keep[1:])
-    return a[keep]
 
 
 def _span(profiles: Iterable[Profile]) -> float | None:

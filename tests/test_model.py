@@ -54,3 +54,34 @@ def test_verify_catches_corruption(corrupt) -> None:  # type: ignore[no-untyped-
     corrupt(p)
     with pytest.raises(AssertionError):
         p.verify()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_function_stats_equals_a_per_stack_count(seed: int) -> None:
+    """The vectorised sums equal a plain count over the stacks: recursion counted once in
+    total, empty stacks only in the samples, frames no stack uses left out, weights near
+    2**53 summed exactly."""
+    import random
+
+    rnd = random.Random(seed)
+    b = ProfileBuilder("cpu-clock")
+    ids = [b.frame(f"f{i}", Kind.NATIVE, "a") for i in range(rnd.randint(1, 9))]
+    th = b.thread(1, "x")
+    for _ in range(rnd.randint(1, 80)):
+        stack = tuple(rnd.choice(ids) for _ in range(rnd.randint(0, 6)))
+        b.add(stack, th, rnd.choice([1, 7, 2**53 - 1]), rnd.randint(1, 5))
+    p = b.finish()
+    want: dict[int, list[int]] = {}
+    for stack, w, s, _t in p.iter_stacks():
+        for fid in set(stack):
+            acc = want.setdefault(fid, [0, 0, 0, 0])
+            acc[1] += w
+            acc[3] += s
+        if stack:
+            acc = want.setdefault(stack[0], [0, 0, 0, 0])
+            acc[0] += w
+            acc[2] += s
+    got = {st.frame_id: [st.self_weight, st.total_weight, st.self_samples, st.total_samples]
+           for st in p.function_stats()}
+    assert got == want
+    assert [s.frame_id for s in p.function_stats()] == sorted(want)
