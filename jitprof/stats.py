@@ -225,13 +225,13 @@ def share_test(x1: int, n1: int, x2: int, n2: int, d1: float = 1.0, d2: float = 
     effects: the exact conditional test for small counts (x1 + x2 < 50: shares of rare
     functions are nearly Poisson), else the pooled z-test. With them: the pooled test
     with its variance inflated by the design effects, referred to t with ``df`` degrees
-    of freedom (the effects are estimates) when given."""
+    of freedom when given: the effects are estimates, also where an estimate fell to the
+    floor of 1 (two runs that happen to agree say little about the spread between runs,
+    and the intervals use the same t)."""
     if n1 <= 0 or n2 <= 0:
         return 1.0
-    if d1 == d2 == 1.0:
-        df = None
-        if x1 + x2 < 50:
-            return conditional_test(x1, n1, x2, n2)
+    if d1 == d2 == 1.0 and df is None and x1 + x2 < 50:
+        return conditional_test(x1, n1, x2, n2)
     p = (x1 + x2) / (n1 + n2)
     var = p * (1 - p) * (d1 / n1 + d2 / n2)
     if var <= 0:
@@ -245,7 +245,7 @@ def rate_test(x1: int, e1: float, x2: int, e2: float, d1: float = 1.0, d2: float
     """Two-sided p-value for "the rate x/e is the same on both sides" (Poisson counts)."""
     if e1 <= 0 or e2 <= 0:
         return 1.0
-    if d1 == d2 == 1.0:
+    if d1 == d2 == 1.0 and df is None:
         return conditional_test(x1, e1, x2, e2)
     r = (x1 + x2) / (e1 + e2)
     var = r * (d1 / e1 + d2 / e2)

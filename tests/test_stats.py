@@ -97,6 +97,15 @@ def test_share_test_pooled_z_matches_hand_formula() -> None:
     z4 = z / 2
     assert stats.share_test(x1, n1, x2, n2, 4.0, 4.0) == pytest.approx(
         2 * scipy.stats.norm.sf(abs(z4)))
+    # estimated design effects (runs, bootstrap) refer to t with their degrees of freedom,
+    # also where both estimates fell to the floor of 1: two runs that agree by chance say
+    # little about the spread between runs (A/A recordings were flagged at q 3e-6 before)
+    assert stats.share_test(x1, n1, x2, n2, 1.0, 1.0, 2.0) == pytest.approx(
+        2 * scipy.stats.t.sf(abs(z), 2))
+    assert stats.share_test(3, n1, 12, n2, 1.0, 1.0, 2.0) > stats.share_test(3, n1, 12, n2)
+    zr = (300 / 9.0 - 400 / 10.0) / math.sqrt(700 / 19.0 * (1 / 10.0 + 1 / 9.0))
+    assert stats.rate_test(400, 10.0, 300, 9.0, 1.0, 1.0, 2.0) == pytest.approx(
+        2 * scipy.stats.t.sf(abs(zr), 2))
 
 
 def test_bh_matches_scipy() -> None:

@@ -57,9 +57,11 @@ def test_demo_in_a_terminal(tmux: Tmux) -> None:
              "-e", env, sys.executable, "-m", "jitprof", "demo")
     assert r.returncode == 0, r.stderr
     # the first screen: the hot functions of the slow sample, f_sort on top
-    # (a capture can catch a frame half drawn: wait for the whole first row)
-    screen = tmux.wait_for(lambda s: any("58.14%" in ln and "HPHP::f_sort" in ln
-                                         for ln in s.splitlines()), "HPHP::f_sort's row")
+    def first_screen(s: str) -> bool:  # (the pane can be caught mid-resize or half drawn)
+        return ("2,002 samples" in s and "map perf-14089.map: 8 lines" in s
+                and any("58.14%" in ln and "HPHP::f_sort" in ln for ln in s.splitlines()))
+
+    screen = tmux.wait_for(first_screen, "the first screen (status bar, f_sort's row)")
     lines = screen.splitlines()
     assert "2,002 samples" in screen and "map perf-14089.map: 8 lines" in screen
     first_row = next(ln for ln in lines if "%" in ln and "HPHP" in ln and "::" in ln)
