@@ -133,13 +133,17 @@ FIELD_SETS = [
 ]
 
 
-def _sample_counts(script: Path, map_path: Path) -> tuple[dict[str, tuple[int, int]], int]:
+def _sample_counts(script: Path, map_path: Path
+                   ) -> tuple[dict[tuple[str, str], tuple[int, int]], int]:
     from jitprof.report import function_rows
     from jitprof.resolve import load_profile
 
     prof = load_profile([str(script)], maps=[str(map_path)], search_tmp=False)
     prof.verify()
-    rows = {r.name: (r.self_samples, r.total_samples) for r in function_rows(prof)}
+    # by name and dso: "[unknown]" can be a row of several dsos (an unnamed spot of a
+    # stripped libstdc++ and an unknown caller were once keyed as one, and one hid the other)
+    rows = {(r.name, r.dso): (r.self_samples, r.total_samples) for r in function_rows(prof)}
+    assert len(rows) == len(function_rows(prof))
     return rows, prof.samples
 
 
