@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual import on
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
@@ -30,21 +31,16 @@ from textual.widgets import (
     Tree,
 )
 from textual.widgets.tree import TreeNode
-from textual.worker import get_current_worker
 
-from jitprof.errors import JitprofError
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
+from jitprof.tui.base import KeySections, TabbedApp, binding_keys
 from jitprof.tui.messages import (
     FlameChanged,
-    LoadFailed,
-    LoadProgress,
     ProfileLoaded,
     ShowFunction,
 )
 from jitprof.tui.widgets import (
     FlameGraph,
-    HelpScreen,
-    LoadingScreen,
     StatusBar,
     WarningBar,
     kind_colour,
@@ -62,10 +58,6 @@ from jitprof.views import (
 )
 
 Loader = Callable[[Callable[[int, int], None]], Profile]
-
-
-class _LoadCancelled(Exception):
-    """Raised from the progress callback when the App quits while loading."""
 
 
 HOT_LIMIT = 300  # rows in the hot table at first (DataTable measures every cell: ~1 ms a
@@ -227,12 +219,15 @@ def compose_main() -> ComposeResult:
         yield Footer()
 
 
-class JitprofApp(App[None]):
+class JitprofApp(TabbedApp):
     """Give it a ``profile``, or a ``loader`` (called in a worker thread with a
     ``progress(bytes done, total)`` callback) and the ``inputs`` it reads for the title."""
 
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere
     TITLE = "jitprof"
+    FOCUS: ClassVar[dict[str, str]] = {"hot": "#hot-table", "detail": "#callers",
+                                       "tree": "#calltree", "flame": "#flamegraph"}
+    SEARCH: ClassVar[tuple[str, str, str]] = ("hot", "#search", "#hot-table")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
@@ -247,7 +242,6 @@ class JitprofApp(App[None]):
         super().__init__()
         self.views: ProfileViews | None = None
         self.state = ViewState()
-        self.error: tuple[str, int] | None = None  # (message, exit code) for the CLI
         self._initial = profile
         self._loader = loader
         self._inputs = list(inputs) or (list(profile.inputs) if profile else [])
@@ -265,47 +259,17 @@ class JitprofApp(App[None]):
         if self._initial is not None:
             self.set_profile(self._initial)
         elif self._loader is not None:
-            self.push_screen(LoadingScreen([Path(p).name for p in self._inputs]))
-            self._load(self._loader)
+            self.start_loading(self._loader, [Path(p).name for p in self._inputs])
 
     # -- loading ---------------------------------------------------------------------------
-    @work(thread=True, exclusive=True)
-    def _load(self, loader: Loader) -> None:
-        worker = get_current_worker()
-
-        def progress(done: int, total: int) -> None:
-            # called per 4 MiB: quitting while loading stops the reading here (the
-            # process would otherwise wait for this thread at exit)
-            if worker.is_cancelled:
-                raise _LoadCancelled
-            self.post_message(LoadProgress(done, total))
-
-        try:
-            profile = loader(progress)
-        except _LoadCancelled:
-            return
-        except JitprofError as e:
-            self.post_message(LoadFailed(str(e), e.exit_code))
-            return
-        except Exception as e:  # a bug: the CLI prints one line
-            self.post_message(LoadFailed(f"internal error: {type(e).__name__}: {e}", 70))
-            return
-        views = ProfileViews(profile)
+    def loaded(self, result: Any) -> Message:
+        views = ProfileViews(result)
         views.hot  # noqa: B018 - the per-function sums, here rather than in the UI thread
-        self.post_message(ProfileLoaded(profile, views))
-
-    def on_load_progress(self, msg: LoadProgress) -> None:
-        if isinstance(self.screen, LoadingScreen):
-            self.screen.progress(msg.done, msg.total)
+        return ProfileLoaded(result, views)
 
     def on_profile_loaded(self, msg: ProfileLoaded) -> None:
-        if isinstance(self.screen, LoadingScreen):
-            self.pop_screen()
+        self.loading_done()
         self.set_profile(msg.profile, msg.views)
-
-    def on_load_failed(self, msg: LoadFailed) -> None:
-        self.error = (msg.message, msg.exit_code)
-        self.exit(return_code=msg.exit_code)
 
     # -- the profile -----------------------------------------------------------------------
     def set_profile(self, profile: Profile, views: ProfileViews | None = None) -> None:
@@ -326,10 +290,6 @@ class JitprofApp(App[None]):
         self._flame_built = False
         self._refresh_active_tab()
 
-    def _main(self) -> Screen[object]:
-        """The default screen (the views), under any help or loading screen."""
-        return self.screen_stack[0]
-
     def _refresh_active_tab(self) -> None:
         tab = self._main().query_one(TabbedContent).active
         if tab == "tree" and not self._tree_built:
@@ -337,41 +297,11 @@ class JitprofApp(App[None]):
         if tab == "flame" and not self._flame_built:
             self.rebuild_flame()
 
-    @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._refresh_active_tab()
-        self._focus_tab(event.pane.id or "")
+    def key_sections(self) -> KeySections:
+        return key_sections()
 
-    def _focus_tab(self, tab: str) -> None:
-        main = self._main()
-        target = {"hot": "#hot-table", "detail": "#callers", "tree": "#calltree",
-                  "flame": "#flamegraph"}.get(tab)
-        if target:  # at once (not .focus(), which waits a cycle): keys already typed go there
-            main.set_focus(main.query_one(target))
-
-    def action_tab(self, tab: str) -> None:
-        self._main().query_one(TabbedContent).active = tab
-        self._refresh_active_tab()
-        self._focus_tab(tab)
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(key_sections()))
-
-    def action_search(self) -> None:
-        if self._main().query_one(TabbedContent).active != "hot":
-            self.action_tab("hot")
-        inp = self._main().query_one("#search", Input)
-        inp.display = True
-        inp.focus()
-
-    def close_search(self, clear: bool) -> None:
-        inp = self._main().query_one("#search", Input)
-        if clear:
-            inp.value = ""
-            self.state.search = ""
-            inp.display = False
-            self.refresh_hot()
-        self._main().query_one("#hot-table").focus()
+    def refresh_list(self) -> None:
+        self.refresh_hot()
 
     # -- hot functions ---------------------------------------------------------------------
     def set_sort(self, sort: str) -> None:
@@ -462,15 +392,6 @@ class JitprofApp(App[None]):
     @on(DataTable.HeaderSelected, "#hot-table")
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
         self.set_sort(str(event.column_key.value))
-
-    @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.state.search = event.value
-        self.refresh_hot()
-
-    @on(Input.Submitted, "#search")
-    def _search_done(self, event: Input.Submitted) -> None:
-        self.close_search(clear=False)
 
     @on(DataTable.RowHighlighted, "#hot-table")
     def _hot_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -711,19 +632,9 @@ class JitprofApp(App[None]):
         self.expand_hottest()
 
 
-def key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+def key_sections() -> KeySections:
     """Every key, by where it works (from the bindings), for the help screen and README."""
-
-    def keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
-        out = []
-        for b in bindings:
-            if isinstance(b, Binding):
-                shown = b.key_display or ", ".join(
-                    {"question_mark": "?", "slash": "/", "percent_sign": "%"}.get(k, k)
-                    for k in b.key.split(","))
-                out.append((shown, b.description))
-        return out
-
+    keys = binding_keys
     return [
         ("Everywhere", keys(JitprofApp.BINDINGS) + [
             ("ctrl+p", "Command palette (every action)"), ("tab", "Next widget"),

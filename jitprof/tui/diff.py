@@ -12,19 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual import events, on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from jitprof.diff import FunctionDiff
+from jitprof.diff import DiffUsageError, FunctionDiff
 from jitprof.diffviews import (
     PALETTE,
     SHAPES,
@@ -43,16 +44,10 @@ from jitprof.diffviews import (
     short_name,
     unit_short,
 )
-from jitprof.errors import JitprofError
 from jitprof.model import Frame, Kind
-from jitprof.tui.messages import (
-    DiffLoaded,
-    FlameChanged,
-    LoadFailed,
-    LoadProgress,
-    ShowFunction,
-)
-from jitprof.tui.widgets import FlameGraph, HelpScreen, LoadingScreen, kind_colour
+from jitprof.tui.base import KeySections, TabbedApp, binding_keys
+from jitprof.tui.messages import DiffLoaded, FlameChanged, ShowFunction
+from jitprof.tui.widgets import FlameGraph, kind_colour
 from jitprof.views import FlameBox, breadcrumb, clip
 
 DiffLoader = Callable[[Callable[[int, int], None]], DiffViews]
@@ -69,10 +64,6 @@ SELECTED = Style(bgcolor="#ffd700", color="#000000", bold=True)  # not on the re
 
 def direction_style(d: int) -> str:
     return UP_STYLE if d > 0 else DOWN_STYLE if d < 0 else NONE_STYLE
-
-
-class _LoadCancelled(Exception):
-    """Raised from the progress callback when the App quits while loading."""
 
 
 @dataclass
@@ -174,7 +165,7 @@ class FlameDiffPane(TabPane):
         _app(self).toggle_shape()
 
 
-class DiffApp(App[None]):
+class DiffApp(TabbedApp):
     """Give it ``views`` (DiffViews), or a ``loader`` called in a worker thread with a
     ``progress(bytes done, total)`` callback and the ``inputs`` it reads for the title;
     ``kind``: the kind filter to start with."""
@@ -182,6 +173,10 @@ class DiffApp(App[None]):
     CSS_PATH = [str(Path(__file__).with_name("app.tcss")),  # absolute: subclasses elsewhere
                 str(Path(__file__).with_name("diff.tcss"))]
     TITLE = "jitprof diff"
+    FOCUS: ClassVar[dict[str, str]] = {"changes": "#dtable", "function": "#fn-callers",
+                                       "dflame": "#dflamegraph"}
+    SEARCH: ClassVar[tuple[str, str, str]] = ("changes", "#dsearch", "#dtable")
+    USAGE_ERRORS: ClassVar[tuple[type[Exception], ...]] = (DiffUsageError,)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
@@ -195,7 +190,6 @@ class DiffApp(App[None]):
         super().__init__()
         self.views: DiffViews | None = None
         self.state = DiffState(kind=kind)
-        self.error: tuple[str, int] | None = None  # (message, exit code) for the CLI
         self._initial = views
         self._loader = loader
         self._inputs = list(inputs)
@@ -221,48 +215,15 @@ class DiffApp(App[None]):
         if self._initial is not None:
             self.set_views(self._initial)
         elif self._loader is not None:
-            self.push_screen(LoadingScreen([Path(p).name for p in self._inputs]))
-            self._load(self._loader)
+            self.start_loading(self._loader, [Path(p).name for p in self._inputs])
 
     # -- loading ---------------------------------------------------------------------------
-    @work(thread=True, exclusive=True)
-    def _load(self, loader: DiffLoader) -> None:
-        worker = get_current_worker()
-
-        def progress(done: int, total: int) -> None:
-            if worker.is_cancelled:
-                raise _LoadCancelled
-            self.post_message(LoadProgress(done, total))
-
-        from jitprof.diff import DiffUsageError
-
-        try:
-            views = loader(progress)
-        except _LoadCancelled:
-            return
-        except DiffUsageError as e:
-            self.post_message(LoadFailed(str(e), 2))
-            return
-        except JitprofError as e:
-            self.post_message(LoadFailed(str(e), e.exit_code))
-            return
-        except Exception as e:  # a bug: the CLI prints one line
-            self.post_message(LoadFailed(f"internal error: {type(e).__name__}: {e}", 70))
-            return
-        self.post_message(DiffLoaded(views))
-
-    def on_load_progress(self, msg: LoadProgress) -> None:
-        if isinstance(self.screen, LoadingScreen):
-            self.screen.progress(msg.done, msg.total)
+    def loaded(self, result: Any) -> Message:
+        return DiffLoaded(result)
 
     def on_diff_loaded(self, msg: DiffLoaded) -> None:
-        if isinstance(self.screen, LoadingScreen):
-            self.pop_screen()
+        self.loading_done()
         self.set_views(msg.views)
-
-    def on_load_failed(self, msg: LoadFailed) -> None:
-        self.error = (msg.message, msg.exit_code)
-        self.exit(return_code=msg.exit_code)
 
     # -- the comparison --------------------------------------------------------------------
     def set_views(self, views: DiffViews) -> None:
@@ -288,48 +249,15 @@ class DiffApp(App[None]):
         except Stopped:
             pass
 
-    def _main(self) -> Screen[object]:
-        return self.screen_stack[0]
-
     def _refresh_active_tab(self) -> None:
         if self._main().query_one(TabbedContent).active == "dflame" and not self._flame_built:
             self.rebuild_flame()
 
-    @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._refresh_active_tab()
-        self._focus_tab(event.pane.id or "")
+    def key_sections(self) -> KeySections:
+        return diff_key_sections()
 
-    def _focus_tab(self, tab: str) -> None:
-        main = self._main()
-        target = {"changes": "#dtable", "function": "#fn-callers",
-                  "dflame": "#dflamegraph"}.get(tab)
-        if target:
-            main.set_focus(main.query_one(target))
-
-    def action_tab(self, tab: str) -> None:
-        self._main().query_one(TabbedContent).active = tab
-        self._refresh_active_tab()
-        self._focus_tab(tab)
-
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(diff_key_sections()))
-
-    def action_search(self) -> None:
-        if self._main().query_one(TabbedContent).active != "changes":
-            self.action_tab("changes")
-        inp = self._main().query_one("#dsearch", Input)
-        inp.display = True
-        inp.focus()
-
-    def close_search(self, clear: bool) -> None:
-        inp = self._main().query_one("#dsearch", Input)
-        if clear:
-            inp.value = ""
-            self.state.search = ""
-            inp.display = False
-            self.refresh_table()
-        self._main().query_one("#dtable").focus()
+    def refresh_list(self) -> None:
+        self.refresh_table()
 
     # -- the changes table -----------------------------------------------------------------
     def set_sort(self, sort: str) -> None:
@@ -454,15 +382,6 @@ class DiffApp(App[None]):
     def on_resize(self, event: events.Resize) -> None:
         if self.views is not None and self._tier is not None:
             self.refresh_table()
-
-    @on(Input.Changed, "#dsearch")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.state.search = event.value
-        self.refresh_table()
-
-    @on(Input.Submitted, "#dsearch")
-    def _search_done(self, event: Input.Submitted) -> None:
-        self.close_search(clear=False)
 
     @on(DataTable.RowHighlighted, "#dtable")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -659,18 +578,9 @@ class DiffApp(App[None]):
         self.toggle_shape()
 
 
-def diff_key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+def diff_key_sections() -> KeySections:
     """Every key of the diff view, by where it works (the help screen and README)."""
-
-    def keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
-        out = []
-        for b in bindings:
-            if isinstance(b, Binding):
-                shown = b.key_display or ", ".join(
-                    {"question_mark": "?", "slash": "/"}.get(k, k) for k in b.key.split(","))
-                out.append((shown, b.description))
-        return out
-
+    keys = binding_keys
     return [
         ("Everywhere", keys(DiffApp.BINDINGS) + [
             ("ctrl+p", "Command palette (every action)"), ("tab", "Next widget")]),

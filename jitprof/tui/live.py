@@ -27,8 +27,8 @@ from jitprof.errors import JitprofError
 from jitprof.liveview import LiveView
 from jitprof.model import Kind
 from jitprof.tui.app import JitprofApp, compose_main, key_sections
+from jitprof.tui.base import KeySections
 from jitprof.tui.messages import LiveRefreshed, LiveRefreshFailed
-from jitprof.tui.widgets import HelpScreen
 from jitprof.views import ProfileViews
 
 TICK = 0.25  # seconds between status redraws and refresh checks
@@ -187,11 +187,11 @@ class LiveApp(JitprofApp):
         self.view.step_interval(step)
         self._draw(self.view.clock())
 
-    def action_help(self) -> None:
-        self.push_screen(HelpScreen(live_key_sections()))
+    def key_sections(self) -> KeySections:
+        return live_key_sections()
 
 
-def live_key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+def live_key_sections() -> KeySections:
     """The help screen of ``jitprof top``: its own keys first, then the TUI's."""
     return [("Live (jitprof top)", [
         ("p, space", "Pause the display; perf keeps recording"),
