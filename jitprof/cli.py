@@ -222,21 +222,28 @@ _TUI_INPUT_OPTIONS = ("maps", "map_dirs", "no_tmp", "jitdumps", "pids", "comms",
                       "strict")
 
 
-def _run_tui(ctx: click.Context, inputs: Sequence[str], no_tmp: bool = False,
-             **load_options: Any) -> None:
-    """Start the TUI; the profile loads in a worker with a progress bar."""
-    from jitprof.errors import InputError
+def _tui_preflight(ctx: click.Context, inputs: Sequence[str], who: str, stdin_fix: str,
+                   text_fix: str) -> None:
+    """Before a TUI starts: its inputs are files that exist, and it has a terminal."""
 
     for p in inputs:
         if p == "-":
-            raise click.UsageError("the TUI reads files, not stdin ('-'): save the text to a "
-                                   "file, or use: jitprof report -")
+            raise click.UsageError(f"{who} reads files, not stdin ('-'): save the text to a "
+                                   f"file, {stdin_fix}")
         if not os.path.exists(p):
             raise InputError(p, "cannot read: No such file or directory")
     if not (sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty()):
         click.echo("jitprof: error: the TUI needs a terminal (stdin, stdout and stderr are not "
-                   "one); for text use: jitprof report " + " ".join(inputs), err=True)
+                   f"one); {text_fix}", err=True)
         ctx.exit(EXIT_USAGE)
+
+
+def _run_tui(ctx: click.Context, inputs: Sequence[str], no_tmp: bool = False,
+             **load_options: Any) -> None:
+    """Start the TUI; the profile loads in a worker with a progress bar."""
+
+    _tui_preflight(ctx, inputs, "the TUI", "or use: jitprof report -",
+                   "for text use: jitprof report " + " ".join(inputs))
     from jitprof.resolve import load_profile
     from jitprof.tui.app import JitprofApp
 
@@ -691,16 +698,8 @@ def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],
                   compare: Callable[[Callable[[int, int], None]], Any],
                   kind: Kind | None, text_command: str) -> None:
     """``jitprof diff --tui``: the comparison is made in the App's worker (progress bar)."""
-    for p in inputs:
-        if p == "-":
-            raise click.UsageError("--tui reads files, not stdin ('-'): save the text to a "
-                                   "file, or leave out --tui")
-        if not os.path.exists(p):
-            raise InputError(p, "cannot read: No such file or directory")
-    if not (sys.stdin.isatty() and sys.stdout.isatty() and sys.stderr.isatty()):
-        click.echo("jitprof: error: the TUI needs a terminal (stdin, stdout and stderr are not "
-                   "one); for text leave out --tui: " + text_command, err=True)
-        ctx.exit(EXIT_USAGE)
+    _tui_preflight(ctx, inputs, "--tui", "or leave out --tui",
+                   "for text leave out --tui: " + text_command)
     from jitprof.tui.diff import DiffApp
 
     app = DiffApp(loader=compare, inputs=inputs, kind=kind)

@@ -33,7 +33,8 @@ def _short(name: str, width: int = NAME_WIDTH) -> str:
     return name[: keep - keep // 3] + "..." + name[len(name) - keep // 3 :]
 
 
-def _q(q: float) -> str:
+def fmt_q(q: float) -> str:
+    """A p- or q-value in at most 6 characters."""
     if q < 1e-4:
         return "<1e-4"
     if q < 0.001:
@@ -111,7 +112,7 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
         ci = f"[{_delta(c.delta_lo, result).strip()}, {_delta(c.delta_hi, result).strip()}]"
         out.append(
             f"  {_val(c.before.value, result)} {_val(c.after.value, result)} "
-            f"{_delta(c.delta, result)}  {ci:<18} {_q(c.q):>6}  {c.verdict:<15} "
+            f"{_delta(c.delta, result)}  {ci:<18} {fmt_q(c.q):>6}  {c.verdict:<15} "
             f"{f.kind.value:<7} {'' if f.status == 'both' else '[' + f.status + '] '}"
             f"{_short(f.name)}")
     hidden = len(result.functions) - len(rows)

@@ -40,6 +40,7 @@ from jitprof.diff import (
     function_key,
     pair_dso,
 )
+from jitprof.diffreport import fmt_q
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
 from jitprof.views import FlameTree, StackIndex, compile_search
 
@@ -155,14 +156,6 @@ def fmt_value(v: float, result: DiffResult) -> str:
 
 def fmt_delta(v: float, result: DiffResult, digits: int = 2) -> str:
     return _fixed(v * display(result).factor, digits, True)
-
-
-def fmt_q(q: float) -> str:
-    if q < 1e-4:
-        return "<1e-4"
-    if q < 0.001:
-        return f"{q:.0e}"
-    return f"{q:.3f}" if q < 0.01 else f"{q:.2f}"
 
 
 def unit_short(result: DiffResult) -> str:

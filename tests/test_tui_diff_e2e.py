@@ -6,26 +6,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import require_tools
 from tests.test_tui_e2e import Tmux
+from tests.test_tui_e2e import tmux as tmux  # a private tmux server, a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "samples" / "hhvm-demo"
-
-
-@pytest.fixture
-def term(tmp_path: Path) -> Iterator[Tmux]:
-    require_tools("tmux")
-    t = Tmux(tmp_path / "tmux.sock")
-    try:
-        yield t
-    finally:
-        t("kill-server")
 
 
 def _seed_story(screen: str) -> str | None:
@@ -44,24 +31,24 @@ def _seed_story(screen: str) -> str | None:
     return None
 
 
-def test_diff_tui_in_a_terminal(term: Tmux) -> None:
+def test_diff_tui_in_a_terminal(tmux: Tmux) -> None:
     env = f"PYTHONPATH={ROOT}" + (
         os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
-    r = term("new-session", "-d", "-s", "demo", "-x", "80", "-y", "24", "-c", str(ROOT),
+    r = tmux("new-session", "-d", "-s", "demo", "-x", "80", "-y", "24", "-c", str(ROOT),
              "-e", env, sys.executable, "-m", "jitprof", "diff",
              str(DEMO / "slow" / "perf.script.gz"), str(DEMO / "fast" / "perf.script.gz"),
              "--no-tmp", "--tui")
     assert r.returncode == 0, r.stderr
     # the whole first screen (a capture can catch a frame half drawn: wait for all of it)
-    screen = term.wait_for(lambda s: _seed_story(s) is None, "the seed story")
+    screen = tmux.wait_for(lambda s: _seed_story(s) is None, "the seed story")
     assert _seed_story(screen) is None
-    term("send-keys", "-t", "demo", "3")
-    term.wait_for(lambda s: "AFTER-sized" in s and "PHP::Api_Handler::respond" in s,
+    tmux("send-keys", "-t", "demo", "3")
+    tmux.wait_for(lambda s: "AFTER-sized" in s and "PHP::Api_Handler::respond" in s,
                   "the flame diff")
-    term("send-keys", "-t", "demo", "b")
-    term.wait_for(lambda s: "BEFORE-sized" in s, "the before shape")
-    term("send-keys", "-t", "demo", "q")
+    tmux("send-keys", "-t", "demo", "b")
+    tmux.wait_for(lambda s: "BEFORE-sized" in s, "the before shape")
+    tmux("send-keys", "-t", "demo", "q")
     end = time.monotonic() + 20
-    while term("has-session", "-t", "demo").returncode == 0 and time.monotonic() < end:
+    while tmux("has-session", "-t", "demo").returncode == 0 and time.monotonic() < end:
         time.sleep(0.2)
-    assert term("has-session", "-t", "demo").returncode != 0, "q did not quit"
+    assert tmux("has-session", "-t", "demo").returncode != 0, "q did not quit"
