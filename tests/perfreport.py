@@ -91,6 +91,8 @@ def overlapping_names(entries: list[tuple[int, int, str]]) -> set[str]:
 
 UNNAMED = "<unnamed>"  # perf's raw-address and [unknown] rows, jitprof's "[...]" rows
 REUSED = "<reused range>"  # names of overlapping map lines: perf's pick among them is arbitrary
+VDSO = "<[vdso]>"  # with vdso=True: every [vdso] frame (jitprof does not name the vdso's
+# functions from symbol-less text, perf reads them from its copy of the vdso image)
 SLACK = 0.5  # percentage points: the bound on the sum of |jitprof - perf| over all rows
 
 
@@ -121,21 +123,22 @@ def jitprof_bucket(name: str, reused: set[str] | frozenset[str] = frozenset()) -
         name) else name
 
 
-def jitprof_self(doc: dict, reused: set[str] | frozenset[str] = frozenset()) -> dict[str, int]:
+def jitprof_self(doc: dict, reused: set[str] | frozenset[str] = frozenset(),
+                 vdso: bool = False) -> dict[str, int]:
     """Self weight per bucket from ``jitprof report --format json``."""
     out: dict[str, int] = {}
     for f in doc["functions"]:
-        b = jitprof_bucket(f["name"], reused)
+        b = VDSO if vdso and f["dso"] == "[vdso]" else jitprof_bucket(f["name"], reused)
         out[b] = out.get(b, 0) + f["self"]
     return out
 
 
 def perf_self_weights(perf_data: Path, reused: set[str] | frozenset[str] = frozenset(),
-                      *extra: str) -> dict[str, int]:
-    """Self weight (period) per bucket from ``perf report --sort sym``."""
+                      *extra: str, vdso: bool = False) -> dict[str, int]:
+    """Self weight (period) per bucket from ``perf report --sort dso,sym``."""
     out: dict[str, int] = {}
-    for (sym,), _n, period in perf_rows(perf_data, "sym", *extra):
-        b = perf_bucket(sym, reused)
+    for (dso, sym), _n, period in perf_rows(perf_data, "dso,sym", *extra):
+        b = VDSO if vdso and dso == "[vdso]" else perf_bucket(sym, reused)
         out[b] = out.get(b, 0) + period
     return out
 
@@ -209,37 +212,38 @@ def perf_thread_pids(perf_data: Path) -> dict[int, int]:
 
 
 def perf_pid_sym_weights(perf_data: Path, reused: set[str] | frozenset[str] = frozenset(),
-                         *extra: str) -> dict[int, dict[str, int]]:
+                         *extra: str, vdso: bool = False) -> dict[int, dict[str, int]]:
     """Self weight per process and symbol bucket from ``--sort pid,sym``, whose ``pid``
     column is the thread id (``TID:comm``): its rows are summed per process."""
     out: dict[int, dict[str, int]] = {}
     pids = perf_thread_pids(perf_data)
-    for (tid_comm, sym), _n, period in perf_rows(perf_data, "pid,sym", *extra):
+    for (tid_comm, dso, sym), _n, period in perf_rows(perf_data, "pid,dso,sym", *extra):
         d = out.setdefault(pids[int(tid_comm.split(":", 1)[0])], {})
-        b = perf_bucket(sym, reused)
+        b = VDSO if vdso and dso == "[vdso]" else perf_bucket(sym, reused)
         d[b] = d.get(b, 0) + period
     return out
 
 
 def check_shares(doc: dict, perf_data: Path, reused: set[str] | frozenset[str] = frozenset(),
                  extra: tuple[str, ...] = (), per_pid: Callable[[int], dict] | None = None,
-                 allowed: Callable[[str, float, float], bool] | None = None
-                 ) -> dict[str, float]:
+                 allowed: Callable[[str, float, float], bool] | None = None,
+                 vdso: bool = False) -> dict[str, float]:
     """jitprof's JSON report against perf report on the same perf.data, on exact weights:
     the total weight, every function and every DSO where either side is above 0.5%
     within 0.1 pts, and the sum of |jitprof - perf| over all rows within ``SLACK``; with
     ``per_pid`` (pid -> jitprof's report of that process alone, ``--pid``) the same per
-    process against ``--sort pid,sym``. Returns the sums (points) by what was compared,
+    process against ``--sort pid,sym``; ``vdso``: [vdso] frames compared as one row (see
+    ``VDSO``). Returns the sums (points) by what was compared,
     and prints them (``pytest -s`` shows the slack of each recording)."""
-    theirs = perf_self_weights(perf_data, reused, *extra)
+    theirs = perf_self_weights(perf_data, reused, *extra, vdso=vdso)
     total = doc["weight"]
     assert sum(theirs.values()) == total, ("total weight", total, sum(theirs.values()))
-    out = {"sym": compare_weights(jitprof_self(doc, reused), theirs, total, "self by name",
+    out = {"sym": compare_weights(jitprof_self(doc, reused, vdso), theirs, total, "self by name",
                                   allowed=allowed)}
     out["dso"] = compare_weights(jitprof_dso_weights(doc), perf_dso_weights(perf_data, *extra),
                                  total, "self by dso")
     if per_pid is not None:
-        by_pid = perf_pid_sym_weights(perf_data, reused, *extra)
+        by_pid = perf_pid_sym_weights(perf_data, reused, *extra, vdso=vdso)
         ours_w: dict[int, int] = {}
         for p in doc["processes"]:  # (a pid is listed once per command name it had)
             ours_w[p["pid"]] = ours_w.get(p["pid"], 0) + p["weight"]
@@ -249,7 +253,7 @@ def check_shares(doc: dict, perf_data: Path, reused: set[str] | frozenset[str] =
         for pid, rows in by_pid.items():
             mine = per_pid(pid)
             assert mine["weight"] == ours_w[pid]
-            summed += compare_weights(jitprof_self(mine, reused), rows, total,
+            summed += compare_weights(jitprof_self(mine, reused, vdso), rows, total,
                                       f"self by name of pid {pid}", allowed=allowed,
                                       at_least=0)
         assert summed <= SLACK, ("sum of |jitprof - perf| over all (process, name)", summed)
