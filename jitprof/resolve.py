@@ -35,9 +35,11 @@ from jitprof.model import (
 )
 from jitprof.names import (
     KERNEL_MIN_ADDR,
-    is_jit_dso,
+    is_jit_memory,
+    is_jitted_dso,
+    is_surely_jit_dso,
     jit_map_pid,
-    map_name,
+    map_name_full,
     perf_name_kind,
     runtime_kind,
 )
@@ -69,8 +71,6 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
-
-USER_MIN_ADDR = 0x10000
 
 
 @dataclass(slots=True)
@@ -274,9 +274,9 @@ def build_profile(
         else ((k, v, -1) for k, v in ev.stacks.items()))
     frames = data.frames
     tid_pid = data.tid_pid
-    # No code lives below mmap_min_addr (64 KiB): tiny "addresses" are the garbage an FP
-    # unwinder reads past the last real frame, not JIT code.
-    raw_jit = [is_jit_dso(f.dso) and USER_MIN_ADDR <= f.addr < KERNEL_MIN_ADDR for f in frames]
+    # JIT memory at a user address (names.is_jit_memory: not the garbage an FP unwinder
+    # reads past the last real frame, tiny or non-canonical)
+    raw_jit = [is_jit_memory(f.dso, f.addr) for f in frames]
 
     # 1. threads -> processes; the pid in a perf-map dso counts too
     for (tid, _comm, stack) in ev.stacks:
@@ -404,11 +404,19 @@ def build_profile(
                 if name == "[unknown]" or not finder.perf_jit_names:
                     out = perf_cache[fid] = jit_unknown
                     return out
-                name, kind = map_name(name)
+                name, kind, full = map_name_full(name)
                 out = perf_cache[fid] = b.frame(name, kind, JIT_DSO, "")
+                if full is not None:
+                    b.full_name(out, full)
                 return out
-            key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT) else None
+            full = None
+            if is_jitted_dso(f.dso) and name != "[unknown]":  # perf inject --jit code
+                name, kind, full = map_name_full(name)
+            key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA,
+                                     Kind.JVM) else None
             out = perf_cache[fid] = b.frame(name, kind, f.dso or "[unknown]", key_dso)
+            if full is not None:
+                b.full_name(out, full)
         return out
 
     entry_cache: dict[Entry, int] = {}
@@ -416,8 +424,11 @@ def build_profile(
     def entry_frame(e: Entry) -> int:
         out = entry_cache.get(e)
         if out is None:
-            name, kind = map_name(e.name)
+            name, kind, full = map_name_full(e.name)
             out = entry_cache[e] = b.frame(name, kind, JIT_DSO, "")
+            if full is not None:
+                b.full_name(out, full)
+            b.version(out, e)
         return out
 
     # Per process, two translation tables raw frame id -> profile frame id: one for leaves
