@@ -13,6 +13,7 @@ KERNEL_MIN_ADDR = 0xFFFF800000000000  # x86-64 canonical kernel half
 # (47 bits on x86-64 with 4-level paging): "addresses" outside are the garbage an FP
 # unwinder read past the last real frame (often ASCII: 0x6d2f70756f726763), not JIT code.
 USER_MIN_ADDR = 0x10000
+PERF_CONTEXT_MIN = 0xFFFFFFFFFFFFF001  # PERF_CONTEXT_MAX (-4095) and up: markers
 USER_MAX_ADDR = 0x0000800000000000
 _PERF_MAP_DSO_RX = re.compile(r"(?:^|/)perf-(\d+)\.map$")
 # perf inject --jit writes one ELF per jitdump code load: <dir>/jitted-<pid>-<index>.so
@@ -178,6 +179,8 @@ def perf_name_kind(sym: str, dso: str, addr: int) -> Kind:
     kind = runtime_kind(sym)
     if kind is not None:
         return kind
+    if addr >= PERF_CONTEXT_MIN and not is_kernel_dso(dso):
+        return Kind.UNKNOWN  # perf's callchain context markers (-1 ...), not an address
     if is_kernel_dso(dso) or (
         # kernel modules print as "[kvm]", "[nf_tables]"
         addr >= KERNEL_MIN_ADDR and (dso == "" or dso.startswith("["))

@@ -44,7 +44,7 @@ from jitprof.names import (
     runtime_kind,
 )
 from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
-from jitprof.script import RawFrame, ScriptData, _is_perf_data, can_fork
+from jitprof.script import RawFrame, ScriptData, _is_perf_data, can_fork, collapse_inlined
 from jitprof.symbolize import (
     FileFrameNames,
     MemMap,
@@ -277,6 +277,9 @@ def build_profile(
     # JIT memory at a user address (names.is_jit_memory: not the garbage an FP unwinder
     # reads past the last real frame, tiny or non-canonical)
     raw_jit = [is_jit_memory(f.dso, f.addr) for f in frames]
+    # ... of which memory perf saw mapped anonymous and executable: surely JIT code (the
+    # JIT figures and warnings count these, and frames of processes with a map)
+    surely_jit = [j and is_surely_jit_dso(f.dso) for j, f in zip(raw_jit, frames, strict=True)]
 
     # 1. threads -> processes; the pid in a perf-map dso counts too
     for (tid, _comm, stack) in ev.stacks:
@@ -299,14 +302,15 @@ def build_profile(
 
     # perf --inline prints inlined calls as extra "addr fn (inlined)" lines at the address
     # of the frame that holds them; perf report attributes that time to the real symbol,
-    # so jitprof leaves these lines out (and counts them) to give the same numbers.
+    # so jitprof leaves these lines out (and counts them) to give the same numbers; an
+    # address printed only as inlined lines keeps its outermost one (collapse_inlined).
     inlined = {i for i, f in enumerate(frames) if f.dso == "inlined"}
     inlined_frames = 0
     selected: list[tuple[int, int, str, tuple[int, ...], int, int, int]] = []
     pidset = set(pids)
     for (tid, comm, stack), (n, w), tbin in counted:
         if inlined and not inlined.isdisjoint(stack):
-            kept = tuple(f for f in stack if f not in inlined)
+            kept = collapse_inlined(stack, frames, inlined)
             inlined_frames += n * (len(stack) - len(kept))
             stack = kept
         pid = pid_of(tid)
@@ -314,7 +318,7 @@ def build_profile(
             continue
         if comms and comm not in comms:
             continue
-        if tid not in tid_pid and any(raw_jit[f] for f in stack):
+        if tid not in tid_pid and any(surely_jit[f] for f in stack):
             jit_unknown_threads.add(tid)
             unknown_thread_samples += n
         selected.append((pid, tid, comm, stack, n, w, tbin))
@@ -385,6 +389,8 @@ def build_profile(
                               finder.sample_clock, bin_of)
         selected = split.selected
         overrides, dump_notes = split.overrides, split.namings
+        surely_jit += [raw_jit[i] and is_surely_jit_dso(frames[i].dso)
+                       for i in range(len(surely_jit), len(frames))]  # frames split added
         for pid, new in split.new_frames.items():
             used_by_pid[pid].update(new)
             jit_used[pid].extend(new)
@@ -401,6 +407,9 @@ def build_profile(
             kind = perf_name_kind(f.sym, f.dso, f.addr)
             name = f.sym if f.sym and f.sym != "[unknown]" else "[unknown]"
             if raw_jit[fid]:  # JIT memory that perf named from its own reading of the map
+                if name == "[unknown]" and not surely_jit[fid]:  # no map, maybe garbage
+                    out = perf_cache[fid] = b.frame("[unknown]", Kind.UNKNOWN, "[unknown]")
+                    return out
                 if name == "[unknown]" or not finder.perf_jit_names:
                     out = perf_cache[fid] = jit_unknown
                     return out
@@ -436,7 +445,10 @@ def build_profile(
     # translate the same in every process, so processes without JIT frames share one.
     nraw = len(frames)
     named_perf = [f.sym not in ("", "[unknown]") for f in frames]
-    jit_pids = {pid for pid, fids in jit_used.items() if fids}
+    # processes with JIT code: a map or jitdump named some, or perf saw it mapped (a
+    # process whose only "JIT" frames are [unknown] ([unknown]) garbage has none)
+    jit_pids = {pid for pid, fids in jit_used.items()
+                if fids and (pid in resolved or any(surely_jit[f] for f in fids))}
     used: set[int] = set().union(*used_by_pid.values())
     common = [-1] * nraw
     for fid in used:
@@ -544,12 +556,11 @@ def build_profile(
     warnings: list[str] = []
     # Only memory perf saw mapped anonymous and executable is surely JIT code; a lone
     # "[unknown] ([unknown])" frame is as often the garbage an unwinder read.
-    surely_jit = [p for p in missing_pids
-                  if any(frames[fid].dso not in ("[unknown]", "") for fid in jit_used[p])]
-    if surely_jit:
+    no_map = [p for p in missing_pids if any(surely_jit[fid] for fid in jit_used[p])]
+    if no_map:
         warnings.append(
             "no perf map for pid "
-            + ", ".join(str(p) for p in surely_jit)
+            + ", ".join(str(p) for p in no_map)
             + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
             " perf's names or stay [unknown]"
         )

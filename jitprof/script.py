@@ -41,7 +41,7 @@ import sys
 import tempfile
 import threading
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -301,6 +301,30 @@ def parse_bare_header_numbers(line: str) -> tuple[int, int | None] | None:
     if not toks or len(toks) > 2 or not all(_INT_RX.fullmatch(t) for t in toks):
         return None
     return int(toks[0]), (int(toks[1]) if len(toks) > 1 else None)
+
+
+def collapse_inlined(stack: tuple[int, ...], frames: list[RawFrame],
+                     inlined: Collection[int]) -> tuple[int, ...]:
+    """A stack without perf's ``(inlined)`` lines (``perf script --inline``), as perf
+    report counts it. perf prints, for an address with inline information, the inlined
+    functions innermost first, then the function holding them - or, when its inline
+    reader names that function differently from the symbol table, only ``(inlined)``
+    lines. So: within a run of frames at one address, the inlined lines are dropped when
+    a real frame ends the run; when none does, the run's last (outermost) inlined line
+    stays, standing for the containing function (its self time stays at that address)."""
+    out: list[int] = []
+    n = len(stack)
+    for i, fid in enumerate(stack):
+        if fid not in inlined:
+            out.append(fid)
+            continue
+        addr = frames[fid].addr
+        j = i + 1
+        while j < n and stack[j] in inlined and frames[stack[j]].addr == addr:
+            j += 1
+        if j == i + 1 and not (j < n and frames[stack[j]].addr == addr):
+            out.append(fid)  # the outermost inlined line of its address, no real frame after
+    return tuple(out)
 
 
 _ELF_MAGIC = "\x7fELF"
