@@ -498,12 +498,13 @@ class Recorder:
     # --- the whole run -------------------------------------------------------------
     def run(self) -> RecordResult:
         plan = self.plan
-        self.perf = find_perf()
         parent = os.path.dirname(self.dest)
+        # the user's own mistakes first, then what this machine lacks (perf)
         if os.path.lexists(self.dest):
             raise RecordError(self.dest, "already exists: choose another -o DIR or remove it")
         if not os.path.isdir(parent):
             raise RecordError(parent, "no such directory (for -o)")
+        self.perf = find_perf()
         if plan.pids:
             for pid in plan.pids:
                 self._adopt(pid, fail=True)
@@ -566,9 +567,12 @@ class Recorder:
                                           "record with --trust-map to use it anyway); nothing "
                                           "was written")
                     self._warn(f"{c.source}: kept with --trust-map although {c.doubts[0]}")
-            if "map" not in p.captured and (self.plan.pids or _has_anon_exec(p.proc_maps)):
+            # a captured jitdump names the JIT code as well as a map would
+            named = "map" in p.captured or "jitdump" in p.captured
+            if not named and (self.plan.pids or _has_anon_exec(p.proc_maps)):
                 missing.append(p.info.pid)
-        if self.plan.command and not any("map" in p.captured for p in self.procs.values()):
+        if self.plan.command and not any("map" in p.captured or "jitdump" in p.captured
+                                         for p in self.procs.values()):
             missing = sorted(self.procs)
         for pid in missing:
             where = ", ".join(os.path.join(d, n) for d, n in self.procs[pid].map_candidates)
@@ -577,7 +581,8 @@ class Recorder:
 
     def _write_script(self, data: str) -> None:
         out = os.path.join(self.tmp, B.SCRIPT)
-        argv = [self.perf, "script", "-i", data, "--show-mmap-events", "--show-task-events"]
+        argv = [self.perf, "script", "-i", data, "--show-mmap-events", "--show-task-events",
+                "--header"]  # --header: where it was recorded (jitprof.recording)
         with tempfile.TemporaryFile() as err, open(out, "wb") as raw:
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6,
                                mtime=0) as gz:

@@ -77,7 +77,8 @@ def _size(path: str) -> int:
 class MapFinder:
     """Where maps come from, in order: ``--map`` files, ``--map-dir``, the inputs'
     directories, then ``/tmp``. A ``--map`` whose name has no pid applies to every
-    process without a map of its own."""
+    process without a ``--map perf-<pid>.map`` of its own. What the user names always
+    wins over what is found: a ``--map`` over any map or jitdump in a directory."""
 
     maps: Sequence[str] = ()
     map_dirs: Sequence[str] = ()
@@ -140,6 +141,9 @@ class MapFinder:
         named = [p for p in self.maps if pid_from_map_name(p) == pid]
         if named:
             return [self._load(p) for p in named]
+        unnamed = [p for p in self.maps if pid_from_map_name(p) is None]
+        if unnamed:  # given by the user: wins over a perf-<pid>.map found beside the input
+            return [self._load(p) for p in unnamed]
         dirs = list(self.map_dirs) + list(dict.fromkeys(input_dirs))
         if self.search_tmp:
             dirs.append("/tmp")
@@ -147,8 +151,11 @@ class MapFinder:
             p = os.path.join(d, f"perf-{pid}.map")
             if os.path.isfile(p):
                 return [self._load(p)]
-        unnamed = [p for p in self.maps if pid_from_map_name(p) is None]
-        return [self._load(p) for p in unnamed]
+        return []
+
+    def map_given(self, pid: int) -> bool:
+        """Whether a ``--map`` applies to ``pid`` (then no jitdump is searched for it)."""
+        return any(pid_from_map_name(p) in (pid, None) for p in self.maps)
 
     # -- jitdumps: --jitdump files, then jit-<pid>.dump in --map-dir, beside the inputs,
     # the working directory (node) and /tmp (HHVM); they win over the perf map
@@ -165,6 +172,8 @@ class MapFinder:
             jd = self._load_dump(p)
             if jd.pid == pid:
                 return jd
+        if self.map_given(pid):  # the user's --map wins over a jitdump found anywhere
+            return None
         p2 = find_jitdump(pid, self._dump_dirs(input_dirs))
         return self._load_dump(p2) if p2 is not None else None
 

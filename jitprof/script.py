@@ -973,7 +973,10 @@ class ScriptReader:
             raise InputError(path, "is a perf.data file and perf is not installed (Debian: "
                              "apt-get install linux-perf); or pass the text of "
                              "'perf script -i FILE --show-mmap-events'")
-        argv = ["perf", "script", "-i", path, "--show-mmap-events"]
+        # task events: threads (a JVM's compiler and GC threads) map to their process;
+        # --header: the recording's facts (host, kernel: may local symbols name it?)
+        argv = ["perf", "script", "-i", path, "--show-mmap-events", "--show-task-events",
+                "--header"]
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
             assert proc.stdout is not None
