@@ -707,11 +707,20 @@ def _name_elf_frames(
         by_pid[pid] = {fid: (frame(lf, frames[fid].dso), frame(cf, frames[fid].dso))
                        for fid, (lf, cf) in per.items()}
     knamed = 0
+    kernel_total = len(kernel_fids)  # unnamed by perf (named here or not)
+    recorded = {m.start for m in data.mmaps if m.filename.startswith("[kernel.kallsyms]")}
+    verdict = sym.kernel_verdict(recorded) if kernel_fids else None
+    if verdict is not None and not verdict.trusted:
+        # another machine's or kernel's frames: this kallsyms would name them wrongly
+        sym.warnings.append(
+            f"{len(kernel_fids):,} kernel frame(s) perf left unnamed stay [unknown]: "
+            f"{verdict.reason}; to name them pass the recording machine's kallsyms "
+            "(a copy of its /proc/kallsyms taken while it ran that boot) with --kallsyms FILE")
+        kernel_fids = []
     ks = sym.kallsyms() if kernel_fids else None
     if ks is not None and ks.text is not None:
         # the recording's kernel map starts at its _text: another boot's or machine's
         # kallsyms (KASLR) would name every frame wrongly
-        recorded = {m.start for m in data.mmaps if m.filename.startswith("[kernel.kallsyms]")}
         if recorded and ks.text not in recorded:
             sym.warnings.append(
                 f"{ks.path}: its _text ({ks.text:#x}) is not where the recorded kernel was "
@@ -737,7 +746,7 @@ def _name_elf_frames(
                     pf = kcache[key] = b.frame(kname, Kind.KERNEL, dso)
                 table[fid] = pf
             knamed += sym.kernel(f.addr) is not None
-    return names, len(kernel_fids), knamed
+    return names, kernel_total, knamed
 
 
 MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
@@ -892,7 +901,9 @@ class ElfOptions:
         if kallsyms is None:  # like perf: under --symfs, the copy of the recording machine's
             kallsyms = os.path.join(self.symfs or "/", "proc/kallsyms")
         return Symbolizer(symfs=self.symfs, binaries=dict(self.binaries), build_ids=build_ids,
-                          kallsyms_path=kallsyms)
+                          kallsyms_path=kallsyms, recordings=list(data.recordings.values()),
+                          kallsyms_given=self.kallsyms is not None or self.symfs is not None,
+                          files_given=self.symfs is not None or bool(self.binaries))
 
 
 class _RecordedBuildIds(Mapping[str, str]):
