@@ -115,6 +115,9 @@ class ProfileDiagnostics:
     elf_files: list[ElfFileHealth] = field(default_factory=list)
     kernel_frames: int = 0  # distinct kernel frames perf left unnamed
     kernel_frames_named: int = 0  # ... named from kallsyms
+    # where each input says it was recorded (perf script --header lines): "host vm,
+    # kernel 6.1.0, perf 6.1.187, x86_64", one per input that says
+    recorded_on: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

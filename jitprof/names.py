@@ -85,6 +85,17 @@ _JVM_RX = re.compile(
     r"|_\w+_Java|jni_fast_\w+|.+ throw_exception|\w+_barrier_slow|[vi]table stub.*)$")
 
 
+# how a HotSpot JVM writes a perf map (it never appends to it: a snapshot when asked)
+JAVA_MAP_HINT = ("java -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit (with "
+                 "-XX:+PreserveFramePointer for whole Java stacks), or "
+                 "jcmd PID Compiler.perfmap while it runs")
+
+
+def is_jvm_dso(dso: str) -> bool:
+    """HotSpot's own library: a process with frames in it is a JVM."""
+    return dso.endswith("/libjvm.so")
+
+
 def java_method(name: str) -> tuple[str, str] | None:
     """A Java method's display name and full name: ``long Hot.fib(int)`` ->
     (``Hot.fib``, ``long Hot.fib(int)``); a lambda's hidden-class address is dropped

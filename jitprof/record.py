@@ -54,6 +54,7 @@ from jitprof import __version__
 from jitprof import bundle as B
 from jitprof.errors import RecordError
 from jitprof.mapwatch import GrowingFile
+from jitprof.names import JAVA_MAP_HINT
 from jitprof.proc import (
     ProcessInfo,
     UnsafeFileError,
@@ -69,8 +70,12 @@ PROC_MAPS_EVERY_S = 1.0
 START_SLACK_S = 1.0  # /proc start times are only as exact as btime (whole seconds)
 
 HOW_TO_MAP = ("HHVM: -vEval.PerfPidMap=true -vEval.KeepPerfPidMap=true; node: "
-              "--perf-basic-prof; Python 3.12+: -X perf; Java: perf-map-agent or "
-              "jcmd PID Compiler.perfmap")
+              "--perf-basic-prof; Python 3.12+: -X perf; Java: " + JAVA_MAP_HINT)
+def is_jvm(proc_maps: bytes | None) -> bool:
+    """A HotSpot JVM: libjvm.so is mapped."""
+    return bool(proc_maps) and b"/libjvm.so" in (proc_maps or b"")
+
+
 HOW_TO_PERF = ("install it: Debian: apt-get install linux-perf; Ubuntu: apt-get install "
                "linux-tools-common linux-tools-$(uname -r); Fedora/RHEL: dnf install perf")
 
@@ -405,6 +410,34 @@ class Recorder:
             if self.plan.command and not line.startswith(_PERF_OWN_LINES):
                 self.rep.passthrough(line)
 
+    def _fresh_jvm_maps(self) -> None:
+        """A JVM writes its perf map only when asked and never appends to it: before perf
+        stops, ask each followed JVM (``record --pid``) for a fresh one with ``jcmd PID
+        Compiler.perfmap`` while it still runs, and read it."""
+        if not self.plan.pids:
+            return
+        for p in self.procs.values():
+            if not is_jvm(p.proc_maps):
+                continue
+            jcmd = shutil.which("jcmd")
+            if jcmd is None:
+                self._warn(f"pid {p.info.pid} is a JVM but jcmd is not installed: its perf "
+                           "map may be old or missing (install the JDK's jcmd)")
+                continue
+            try:
+                r = subprocess.run([jcmd, str(p.info.pid), "Compiler.perfmap"],
+                                   capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+            except (OSError, subprocess.SubprocessError) as e:
+                self._warn(f"jcmd {p.info.pid} Compiler.perfmap failed: {e}")
+                continue
+            if r.returncode != 0:
+                self._warn(f"jcmd {p.info.pid} Compiler.perfmap failed ({r.returncode}): "
+                           + _last_line(r.stdout.decode("utf-8", "replace")
+                                        + r.stderr.decode("utf-8", "replace")))
+                continue
+            self._find_files(p)
+        self._poll_files()
+
     def _stop(self, proc: subprocess.Popen[bytes]) -> None:
         if proc.poll() is None:
             try:
@@ -452,6 +485,7 @@ class Recorder:
                     continue
                 elapsed = time.monotonic() - t0
                 if plan.duration is not None and elapsed >= plan.duration and not stop_sent:
+                    self._fresh_jvm_maps()
                     self._stop(proc)
                     stop_sent = True
                     t_stop = time.monotonic()
@@ -466,6 +500,7 @@ class Recorder:
                                                self._map_lines(), stop_sent))
         except KeyboardInterrupt:
             self.stopped_by = "interrupt"
+            self._fresh_jvm_maps()
             self._stop(proc)
             t_stop = time.monotonic()
             try:

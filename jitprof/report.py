@@ -152,6 +152,7 @@ def header_lines(profile: Profile) -> list[str]:
     d = profile.diagnostics
     unit = "period" if d.has_period else "1 per sample"
     out = [f"inputs: {', '.join(profile.inputs)}"]
+    out.extend(f"recorded on: {r}" for r in dict.fromkeys(d.recorded_on))
     line = f"event: {profile.event or '(none)'}  samples: {profile.samples:,}  weight: "
     line += f"{profile.weight:,} ({unit})"
     span = _span(profile)

@@ -34,9 +34,11 @@ from jitprof.model import (
     ProfileDiagnostics,
 )
 from jitprof.names import (
+    JAVA_MAP_HINT,
     KERNEL_MIN_ADDR,
     is_jit_memory,
     is_jitted_dso,
+    is_jvm_dso,
     is_surely_jit_dso,
     jit_map_pid,
     map_name_full,
@@ -567,11 +569,14 @@ def build_profile(
     # "[unknown] ([unknown])" frame is as often the garbage an unwinder read.
     no_map = [p for p in missing_pids if any(surely_jit[fid] for fid in jit_used[p])]
     if no_map:
+        jvms = [p for p in no_map if any(is_jvm_dso(frames[f].dso) for f in used_by_pid[p])]
         warnings.append(
             "no perf map for pid "
             + ", ".join(str(p) for p in no_map)
             + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
             " perf's names or stay [unknown]"
+            + (f"; a JVM (pid {', '.join(map(str, jvms))}) writes one with {JAVA_MAP_HINT}"
+               if jvms else "")
         )
     for mi in map_info:
         started = process_start_time(mi.pid) if mi.pid is not None else None
@@ -860,6 +865,8 @@ def load_profile(
     finally:
         finder.close()
     prof.diagnostics.warnings[:0] = bundles.warnings
+    prof.diagnostics.recorded_on = [s for s in (f.summary() for f in data.recordings.values())
+                                    if s is not None]
     return prof
 
 

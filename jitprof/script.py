@@ -692,7 +692,7 @@ class ScriptReader:
         for x in other.diagnostics:
             d.note(x.path, x.lineno + line_offset if x.lineno else 0, x.message)
 
-    def _begin(self, path: str) -> tuple[int, int]:
+    def _begin(self, path: str) -> tuple[int, int, int]:
         d = self.data
         d.inputs.append(path)
         self._cur = None

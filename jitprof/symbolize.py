@@ -10,7 +10,8 @@ Whether a file found here may name the recording's frames at all is
 ``jitprof.recording.file_verdict``: a build-id that differs from the recorded one, or a
 recording from another host without build-ids, keeps its frames unnamed unless the user
 named the files (``--symfs``, ``--binary``; then a differing build-id is only a warning).
-The local kallsyms names kernel frames by ``jitprof.recording.kernel_verdict``. When the file has no ``.symtab`` its symbols come from a
+The local kallsyms names kernel frames by ``jitprof.recording.kernel_verdict``.
+When the file has no ``.symtab`` its symbols come from a
 separate debug file, checked against the file's build-id (or the debuglink CRC):
 ``<root>/.build-id/xx/rest.debug`` for each debug root (``/usr/lib/debug``, under
 ``--symfs`` too), ``~/.debug/.build-id/xx/rest/debug``, then the ``.gnu_debuglink`` name
