@@ -253,7 +253,7 @@ def parse_header(line: str) -> _Header | None:
                 tid = int(mi.group(1))
             left = left.rstrip()
             left = left[: len(left) - len(toks[-1])]
-        elif time is None:
+        elif time is None and period is None:  # "comm period event:" (-F comm,period,event)
             return None
     return _Header(left.strip(), pid, tid, time, period, event, rest.strip())
 
@@ -262,11 +262,13 @@ def _number_is_tid(line: str, start: int, digits: int, left: str) -> bool:
     """Without a time, the one number before the event is the tid ("%5d "; "%7d " in perf
     >= 6.5) or the period ("%10lu "): ``func_ab 15294 cpu-clock:`` is a tid,
     ``w    1001001 cpu-clock:`` a period. Told by the printed width (the number's padding
-    plus its digits): a period is at least 10 wide, a tid at most 7 (pid_max is 2^22).
-    A second number before it (``comm tid period event:``) makes it the period."""
+    plus its digits): a period is at least 10 wide, a tid at most 7 (pid_max is 2^22);
+    a number before it is then the tid (``comm tid period event:``) or ends the comm
+    (``my worker 1 4194303 cpu-clock:``). A cpu (``[001]``) before it makes it the period."""
     toks = left.split()
-    if toks and (_IDS_RX.fullmatch(toks[-1]) or _CPU_RX.fullmatch(toks[-1])):
-        return False
+    if toks and (_CPU_RX.fullmatch(toks[-1]) or (
+            "/" in toks[-1] and _IDS_RX.fullmatch(toks[-1]))):
+        return False  # [cpu] or pid/tid come before the period only
     j = start
     while j > 0 and line[j - 1] == " ":
         j -= 1
