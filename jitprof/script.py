@@ -834,8 +834,7 @@ class ScriptReader:
             if fid >= 0:
                 stack.append(fid)
                 return cur
-        if cur is None and line[0] in " \t" and is_frame_line(line) and (
-                parse_bare_header_numbers(line) is None):
+        if cur is None and is_frame_line(line) and parse_bare_header_numbers(line) is None:
             if self._pending is not None:  # a bare header ("-F comm,ip,sym") starts them
                 cur = self._adopt_pending()
             elif lineno == self._blank_at + 1:  # after an empty header line (-F ip,sym)
@@ -869,7 +868,7 @@ class ScriptReader:
         new = self._header(line)
         if new is not None:
             return new
-        if line[0] == " " and parse_frame_text(line) is not None:
+        if (line[0] == " " and parse_frame_text(line) is not None) or is_frame_line(line):
             # -F ip,sym,dso without a callchain: a sample is one frame line; unless frames
             # follow, when " 4605 " was a tid (-F tid): see _flush_pending
             bare = parse_bare_header(line)
@@ -902,7 +901,7 @@ class ScriptReader:
         if self._pending is not None:
             line, lineno, path = self._pending
             self._pending = None
-            if line[0] == " " and parse_frame_text(line) is not None:
+            if (line[0] == " " and parse_frame_text(line) is not None) or is_frame_line(line):
                 self._finish(self._implicit(line.strip()), [])
             else:
                 self._junk(line, lineno, path)
