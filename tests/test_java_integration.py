@@ -192,3 +192,13 @@ def test_record_pid_asks_the_jvm_for_a_fresh_map(tmp_path: Path) -> None:
     doc = _report(str(out))
     assert doc["kinds"]["Java"]["self_pct"] > 30.0, doc["kinds"]
     assert not any("no perf map" in w for w in doc["diagnostics"]["warnings"])
+
+
+def test_go_pprof_reads_the_java_profile(jvm: dict, tmp_path: Path) -> None:
+    from jitprof.resolve import load_profile
+    from tests.test_pprof_go import assert_same_shares, export_pprof, go_pprof_top
+
+    prof = load_profile([str(jvm["script"])], maps=[str(jvm["map"])], search_tmp=False)
+    theirs = go_pprof_top(export_pprof(prof, tmp_path / "java.pb.gz"), "-symbolize=none")
+    assert assert_same_shares(prof, theirs) >= 10
+    assert theirs["Hot.fib"][0] > 3.0
