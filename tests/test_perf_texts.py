@@ -572,3 +572,24 @@ def test_profile_rows_sum_to_samples_on_every_variant() -> None:
         prof = build_profile(read(text), MapFinder(search_tmp=False))
         prof.verify()
         assert sum(s.self_samples for s in prof.function_stats()) == prof.samples == 4
+
+
+def test_java_versions_and_full_names_survive_the_json_profile() -> None:
+    from jitprof.intervals import Entry
+    from jitprof.merge import merge_profiles
+    from jitprof.model import ProfileBuilder
+    from jitprof.profilefile import parse_profile_json, profile_json
+
+    b = ProfileBuilder("cpu-clock")
+    fib = b.frame("Hot.fib", Kind.JAVA, "[JIT]", "")
+    b.full_name(fib, "long Hot.fib(int)")
+    for e in (Entry(0x1000, 0x1100, 1, "long Hot.fib(int)"),
+              Entry(0x2000, 0x2100, 2, "long Hot.fib(int)"), Entry(0x2000, 0x2100, 2,
+                                                                  "long Hot.fib(int)")):
+        b.version(fib, e)
+    b.add((fib,), b.thread(1, "java"), 10)
+    prof = b.finish()
+    assert prof.versions == {fib: 2}
+    back = parse_profile_json(profile_json(prof), "p.json")
+    assert back.versions == {fib: 2} and back.full_names == {fib: ("long Hot.fib(int)",)}
+    assert merge_profiles([back, back], "m").versions == {0: 2}
