@@ -292,6 +292,8 @@ def is_frame_line(line: str) -> bool:
     addr, _, _rest = text.partition(" ")
     if _HEX_RX.fullmatch(addr) is None:
         return False
+    if s.rstrip().endswith(":"):  # a header ("%16s" right-aligns a comm such as "cc1")
+        return False
     if s[0] in " \t":
         return True
     return parse_header(s) is None and parse_bare_header_numbers(s) is None

@@ -165,6 +165,7 @@ def test_is_frame_line() -> None:
     assert not is_frame_line("  [kernel.kallsyms][ffffffff816a4345]")
     assert not is_frame_line("  ??:0")
     assert not is_frame_line("cafe 15294 cpu-clock: ")  # a comm that reads as hex
+    assert not is_frame_line("             cc1 12345   416.164080: cpu-clock: ")
     assert not is_frame_line("4605 1001001")  # -F tid,period
     assert not is_frame_line("")
 
@@ -593,3 +594,12 @@ def test_java_versions_and_full_names_survive_the_json_profile() -> None:
     back = parse_profile_json(profile_json(prof), "p.json")
     assert back.versions == {fib: 2} and back.full_names == {fib: ("long Hot.fib(int)",)}
     assert merge_profiles([back, back], "m").versions == {0: 2}
+
+
+def test_headers_without_ip_of_a_hex_comm_are_not_frames() -> None:
+    # -F comm,tid,time,event: right-aligned comms; gcc's "cc1" reads as a hex address
+    text = ("             cc1 12345   416.164080: cpu-clock: \n"
+            "             cc1 12345   416.165080: cpu-clock: \n")
+    d = read(text)
+    assert sum(e.samples for e in d.events.values()) == 2 and d.empty_stacks == 2
+    assert d.frames == []
