@@ -603,3 +603,17 @@ def test_headers_without_ip_of_a_hex_comm_are_not_frames() -> None:
     d = read(text)
     assert sum(e.samples for e in d.events.values()) == 2 and d.empty_stacks == 2
     assert d.frames == []
+
+
+def test_a_junk_line_in_one_line_samples_is_counted_not_fatal(tmp_path: Path) -> None:
+    # perf script -G: one line per sample, no blank lines; one stray line among them
+    line = ("        prog_lld 14142   928.795963:    1001001 cpu-clock:      7f80821aec27 "
+            "check_match+0x67 (/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2)\n")
+    (tmp_path / "g.txt").write_text(line * 50 + "some stray line\n" + line * 50)
+    doc = report(tmp_path / "g.txt", "--elf-symbols", "never")
+    assert doc["samples"] == 100 and doc["diagnostics"]["unparsed_lines"] == 1
+    # every sample lost its one frame line: refused
+    text = "".join("w 11850   416.164080:    1001001 cpu-clock: \n\tspin_a;main 12\n\n"
+                   for _ in range(10))
+    (tmp_path / "o.txt").write_text(text)
+    assert "not perf script output" in report(tmp_path / "o.txt", code=1)["output"]
