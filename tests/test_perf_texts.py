@@ -617,3 +617,37 @@ def test_a_junk_line_in_one_line_samples_is_counted_not_fatal(tmp_path: Path) ->
                    for _ in range(10))
     (tmp_path / "o.txt").write_text(text)
     assert "not perf script output" in report(tmp_path / "o.txt", code=1)["output"]
+
+
+# -- 10. a captured jitdump is no missing map ------------------------------------------------
+
+JITDUMP_ONLY = """
+import os, sys, time
+with open(f"jit-{os.getpid()}.dump", "wb") as d:  # like node --perf-prof: no perf map
+    d.write(b"JiTD" + bytes(60))
+    d.flush()
+    end = time.monotonic() + float(sys.argv[1])
+    while time.monotonic() < end:
+        sum(range(20000))
+"""
+
+
+def test_record_of_a_jit_writing_only_a_jitdump_has_no_missing_map_warning(
+        tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.conftest import require_tools
+    from tests.test_record import ROOT, check_complete
+
+    require_tools("perf")
+    (tmp_path / "jit.py").write_text(JITDUMP_ONLY)
+    out = tmp_path / "bundle"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "jitprof", "record", "-o", str(out), "--",
+                        sys.executable, str(tmp_path / "jit.py"), "0.8"], capture_output=True,
+                       text=True, timeout=120, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    m = check_complete(out)
+    assert any("jitdump" in p for p in m["processes"]), m["processes"]
+    assert not any("no perf map" in w for w in m["warnings"]), m["warnings"]
+    assert "no perf map" not in r.stderr
