@@ -235,6 +235,83 @@ def _frame_id(profile: Profile, frame: Frame) -> int | None:
     return None
 
 
+class Neighbourhood:
+    """Callers and callees of every function at once, as ``sandwich`` counts them (a
+    stack once per neighbour), by frame id: ``edges[(caller, callee)]`` = (weight,
+    samples) of the stacks where ``caller`` directly calls ``callee``; ``roots[f]`` the
+    weight of stacks whose outermost frame is ``f``. ``callers``/``callees`` group the
+    edges once (O(edges)), then answer from the groups."""
+
+    def __init__(self, edges: dict[tuple[int, int], tuple[int, int]],
+                 roots: dict[int, int]) -> None:
+        self.edges = edges
+        self.roots = roots
+        self._up: dict[int, list[tuple[int, int, int]]] | None = None
+        self._down: dict[int, list[tuple[int, int, int]]] = {}
+
+    def _group(self) -> dict[int, list[tuple[int, int, int]]]:
+        if self._up is None:
+            up: dict[int, list[tuple[int, int, int]]] = {}
+            down: dict[int, list[tuple[int, int, int]]] = {}
+            for (a, b), (w, s) in self.edges.items():
+                up.setdefault(b, []).append((a, w, s))
+                down.setdefault(a, []).append((b, w, s))
+            for d in (up, down):
+                for v in d.values():
+                    v.sort(key=lambda t: (-t[1], t[0]))
+            self._up, self._down = up, down
+        return self._up
+
+    def callers(self, fid: int) -> list[tuple[int, int, int]]:
+        """(caller, weight, samples), heaviest first (ties by frame id)."""
+        return self._group().get(fid, [])
+
+    def callees(self, fid: int) -> list[tuple[int, int, int]]:
+        self._group()
+        return self._down.get(fid, [])
+
+
+def neighbourhood(profile: Profile) -> Neighbourhood:
+    """One pass over all stacks (numpy: the adjacent pairs of every stack, made distinct
+    per stack by one sort): O(frames on all stacks), where ``sandwich`` is that per
+    function."""
+    import numpy as np
+
+    from jitprof.model import distinct_ints
+
+    stacks = [st for st, _w, _s, _t in profile.iter_stacks()]
+    ws = np.fromiter((w for _st, w, _s, _t in profile.iter_stacks()), dtype=np.int64,
+                     count=len(stacks))
+    ss = np.fromiter((s for _st, _w, s, _t in profile.iter_stacks()), dtype=np.int64,
+                     count=len(stacks))
+    lengths = np.fromiter(map(len, stacks), dtype=np.int64, count=len(stacks))
+    flat = np.fromiter((f for st in stacks for f in st), dtype=np.int64,
+                       count=int(lengths.sum()))
+    row = np.repeat(np.arange(len(stacks), dtype=np.int64), lengths)
+    roots: dict[int, int] = {}
+    full = np.flatnonzero(lengths)
+    if len(full):
+        outer = flat[(np.cumsum(lengths) - 1)[full]]
+        tot = np.zeros(len(profile.frames), dtype=np.int64)
+        np.add.at(tot, outer, ws[full])
+        roots = {int(f): int(tot[f]) for f in np.flatnonzero(tot)}
+    edges: dict[tuple[int, int], tuple[int, int]] = {}
+    if len(flat) > 1:
+        same = np.flatnonzero(row[1:] == row[:-1])  # flat[j + 1] calls flat[j]
+        n = max(len(profile.frames), 1)
+        pair = flat[same + 1] * n + flat[same]
+        kinds, pid = np.unique(pair, return_inverse=True)
+        code = distinct_ints(row[same] * len(kinds) + pid)  # (stack, pair) once each
+        prow, ppair = np.divmod(code, len(kinds))
+        w = np.zeros(len(kinds), dtype=np.int64)
+        s = np.zeros(len(kinds), dtype=np.int64)
+        np.add.at(w, ppair, ws[prow])
+        np.add.at(s, ppair, ss[prow])
+        for k, wk, sk in zip(kinds.tolist(), w.tolist(), s.tolist(), strict=True):
+            edges[divmod(k, n)] = (wk, sk)
+    return Neighbourhood(edges, roots)
+
+
 # -- call trees and the flame graph: one sorted index of the stacks ------------------------
 
 
@@ -387,6 +464,13 @@ class FlameTree:
     def self_weight(self, node: int) -> int:
         lo = self._lo[node]
         return self.index.weight(lo, self.index.ends(self._depth[node], lo, self._hi[node]))
+
+    def samples(self, node: int) -> int:
+        return self.index.samples(self._lo[node], self._hi[node])
+
+    def self_samples(self, node: int) -> int:
+        lo = self._lo[node]
+        return self.index.samples(lo, self.index.ends(self._depth[node], lo, self._hi[node]))
 
     def parent(self, node: int) -> int:
         return self._parent[node]
