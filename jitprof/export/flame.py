@@ -266,9 +266,12 @@ def svg(lay: Layout, paint: Callable[[Box], Paint], chart: Chart, standalone: bo
     x = float(PAD)
     out.append('<g class="legend">')
     for item in chart.legend:
-        out.append(f'<rect x="{x:g}" y="{y - 10}" width="12" height="12" fill="{item.fill}"/>'
-                   f'<text x="{x + 16:g}" y="{y}">{esc(item.label)}</text>')
-        x += 16 + CHAR_WIDTH * 0.92 * len(item.label) + 18
+        if item.fill:
+            out.append(f'<rect x="{x:g}" y="{y - 10}" width="12" height="12" '
+                       f'fill="{item.fill}"/>')
+            x += 16
+        out.append(f'<text x="{x:g}" y="{y}">{esc(item.label)}</text>')
+        x += CHAR_WIDTH * len(item.label) + (12 if item.label else 0)
     out.append("</g>\n")
     out.append(f'<text class="btn" id="{element_id}-reset" x="{w - PAD:g}" y="{y}" '
                'text-anchor="end" visibility="hidden">Reset zoom</text>\n')

@@ -13,9 +13,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from jitprof.diffviews import short_input
+from jitprof.diff import DiffResult
+from jitprof.diffviews import (
+    DiffViews,
+    cells,
+    function_lines,
+    header_lines as diff_header_lines,
+    kind_lines,
+    short_input,
+    unit_short,
+)
 from jitprof.export import flame
 from jitprof.export.base import Exporter, ExportOptions, weight_unit
+from jitprof.export.diffsvg import DiffExporter, DiffSvgExporter, diff_flame
 from jitprof.export.svg import profile_flame
 from jitprof.model import KIND_ORDER, Kind, Profile
 from jitprof.report import header_lines
@@ -135,3 +145,65 @@ class HtmlExporter(Exporter):
 
     def write(self, profile: Profile, out: BinaryIO) -> None:
         out.write(profile_page(profile, self.options).encode("utf-8"))
+
+
+def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
+              significance: DiffResult | None = None) -> str:
+    result = views.result
+    df = diff_flame(views, options, shape, significance)
+    stacks = views.stacks
+    kept = result.functions[:ROWS]
+    rows = []
+    for f in kept:
+        c = cells(f, result)
+        fid = stacks.frame_id(f)
+        rows.append([f.name, f.kind.value, f.dso, f.status, f.cmp.before.value,
+                     f.cmp.after.value, f.cmp.delta, f.cmp.q, c.direction,
+                     [c.before, c.after, c.delta, c.ci, c.ratio, c.q, c.verdict],
+                     -1 if fid is None else fid,
+                     -1.0 if f.cmp.ratio is None else f.cmp.ratio])
+    conf = f"{100 * result.confidence:g}%"
+    data = {
+        "mode": "diff",
+        "rows": rows,
+        "lines": [function_lines(f, result) for f in kept],
+        "all": len(result.functions),
+        "unit": f"({unit_short(result)})",
+        "ci": f"{conf} CI",
+        "kindColours": kind_colours(),
+    }
+    head = diff_header_lines(result)
+    facts = [text for text, _warn in head] + [k.text for k in kind_lines(result)]
+    warnings = [text.removeprefix("method  ") for text, warn in head if warn]
+    ins = [short_input(p, 40) for p in (*result.before.inputs[:1], *result.after.inputs[:1])]
+    title = f"jitprof diff: {ins[0]} → {ins[1]}"
+    legend = "".join(f"<span><i style=\"background:{flame.esc(item.fill)}\"></i>"
+                     f"{flame.esc(item.label)}</span>" for item in df.chart().legend
+                     if item.label and item.fill)
+    return page(title, facts, warnings, legend + "<span>" + flame.esc(
+        f"flame sized by {shape.upper()}; colour: change of each call path, strong where "
+        "the function's total time changed significantly") + "</span>",
+                df.svg(standalone=False), f"Changes ({result.by} time)", data,
+                "Click a function in the table or a frame in the flame graph: its numbers "
+                "before and after show here.")
+
+
+class DiffHtmlExporter(DiffExporter):
+    name = "html"
+    extensions = (".html", ".htm")
+    description = "a self-contained HTML report of a comparison (changes, differential flame)"
+
+    def write(self, views: DiffViews, out: BinaryIO,
+              significance: DiffResult | None = None) -> None:
+        out.write(diff_page(views, self.options, self.shape, significance).encode("utf-8"))
+
+
+DIFF_EXPORTERS: tuple[type[DiffExporter], ...] = (DiffSvgExporter, DiffHtmlExporter)
+
+
+def guess_diff_exporter(path: str) -> type[DiffExporter] | None:
+    low = path.lower()
+    for e in DIFF_EXPORTERS:
+        if low.endswith(e.extensions):
+            return e
+    return None
