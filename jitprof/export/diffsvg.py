@@ -104,7 +104,7 @@ class DiffFlame:
         r = self.result
         sig = self.significance
         conf = f"{100 * sig.confidence:g}%"
-        ins = [short_input(p, 40) for p in (*r.before.inputs[:1], *r.after.inputs[:1])]
+        ins = side_names(r)
         title = (f"Differential flame graph: {ins[0]} → {ins[1]} "
                  f"(sized by {self.tree.shape.upper()})")
         what = display(r).long
@@ -129,6 +129,12 @@ class DiffFlame:
 
     def svg(self, standalone: bool = True, element_id: str = "jpflame") -> str:
         return flame.svg(self.layout, self.paint, self.chart(), standalone, element_id)
+
+
+def side_names(result: DiffResult) -> tuple[str, str]:
+    """The first input of each side, short ("before"/"after" when it has none)."""
+    b, a = result.before.inputs, result.after.inputs
+    return (short_input(b[0], 40) if b else "before", short_input(a[0], 40) if a else "after")
 
 
 def diff_flame(views: DiffViews, options: ExportOptions, shape: str = "after",

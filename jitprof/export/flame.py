@@ -115,10 +115,20 @@ def esc_multiline(lines: Sequence[str]) -> str:
     return "\n".join(esc(line) for line in lines)
 
 
+def _cleaned(data: object) -> object:
+    if isinstance(data, str):
+        return clean(data)
+    if isinstance(data, dict):
+        return {k: _cleaned(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_cleaned(v) for v in data]
+    return data
+
+
 def script_json(data: object) -> str:
-    """JSON safe inside <script> of HTML and inside XML CDATA."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    text = clean(text)  # lone surrogates cannot be written as UTF-8
+    """JSON safe inside <script> of HTML and inside XML CDATA; its strings ``clean`` (the
+    names read as the SVG beside it shows them; lone surrogates cannot be UTF-8)."""
+    text = json.dumps(_cleaned(data), ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -172,15 +182,20 @@ def layout(tree: FlameTree, width: float = WIDTH, minwidth: float = MINWIDTH,
     if total <= 0:
         return Layout(boxes, total, 0, 0, width, minwidth)
     need = minwidth * total / width  # weight of a box ``minwidth`` wide
-    todo: list[tuple[int, int, int, int]] = [(root, -1, 0, 0)]  # node, parent box, depth, start
+    # (node, parent box, depth, start weight, merged count: 0, or a merged box's weight
+    # stands in ``node``)
+    todo: list[tuple[int, int, int, int, int]] = [(root, -1, 0, 0, 0)]
     depth_max = 0
     while todo:
-        node, parent, depth, start = todo.pop()
+        node, parent, depth, start, merged = todo.pop()
+        depth_max = max(depth_max, depth + 1)
+        if merged:
+            boxes.append(Box(-1, parent, depth, start, node, merged))
+            continue
         me = len(boxes)
         boxes.append(Box(node, parent, depth, start, tree.weight(node)))
-        depth_max = max(depth_max, depth + 1)
         off = start
-        pending: list[tuple[int, int, int, int]] = []
+        pending: list[tuple[int, int, int, int, int]] = []
         kids = tree.children(node)
         for i, c in enumerate(kids):
             cw = tree.weight(c)
@@ -188,10 +203,9 @@ def layout(tree: FlameTree, width: float = WIDTH, minwidth: float = MINWIDTH,
                 rest = sum(tree.weight(k) for k in kids[i:])
                 merged_weight += rest
                 if rest >= need:
-                    boxes.append(Box(-1, me, depth + 1, off, rest, len(kids) - i))
-                    depth_max = max(depth_max, depth + 2)
+                    pending.append((rest, me, depth + 1, off, len(kids) - i))
                 break
-            pending.append((c, me, depth + 1, off))
+            pending.append((c, me, depth + 1, off, 0))
             off += cw
         todo.extend(reversed(pending))
     return Layout(boxes, total, depth_max, merged_weight, width, minwidth)

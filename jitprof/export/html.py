@@ -25,7 +25,7 @@ from jitprof.diffviews import (
 )
 from jitprof.export import flame
 from jitprof.export.base import Exporter, ExportOptions, weight_unit
-from jitprof.export.diffsvg import DiffExporter, DiffSvgExporter, diff_flame
+from jitprof.export.diffsvg import DiffExporter, DiffSvgExporter, diff_flame, side_names
 from jitprof.export.svg import profile_flame
 from jitprof.model import KIND_ORDER, Kind, Profile
 from jitprof.report import header_lines
@@ -175,7 +175,7 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
     head = diff_header_lines(result)
     facts = [text for text, _warn in head] + [k.text for k in kind_lines(result)]
     warnings = [text.removeprefix("method  ") for text, warn in head if warn]
-    ins = [short_input(p, 40) for p in (*result.before.inputs[:1], *result.after.inputs[:1])]
+    ins = side_names(result)
     title = f"jitprof diff: {ins[0]} → {ins[1]}"
     legend = "".join(f"<span><i style=\"background:{flame.esc(item.fill)}\"></i>"
                      f"{flame.esc(item.label)}</span>" for item in df.chart().legend
