@@ -326,7 +326,8 @@ def svg(lay: Layout, paint: Callable[[Box], Paint], chart: Chart, standalone: bo
     if standalone:
         js = asset("flame.js").replace("]]>", "]]]]><![CDATA[>")
         out.append(f'<script type="text/ecmascript"><![CDATA[\n{js}\n'
-                   f'jitprofFlame(document.getElementById("{element_id}"), {{standalone: true}});\n]]></script>\n')
+                   f'jitprofFlame(document.getElementById("{element_id}"), '
+                   '{standalone: true});\n]]></script>\n')
     out.append("</svg>\n")
     return "".join(out)
 

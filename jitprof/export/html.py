@@ -18,11 +18,11 @@ from jitprof.diffviews import (
     DiffViews,
     cells,
     function_lines,
-    header_lines as diff_header_lines,
     kind_lines,
     short_input,
     unit_short,
 )
+from jitprof.diffviews import header_lines as diff_header_lines
 from jitprof.export import flame
 from jitprof.export.base import Exporter, ExportOptions, weight_unit
 from jitprof.export.diffsvg import DiffExporter, DiffSvgExporter, diff_flame, side_names
