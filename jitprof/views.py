@@ -13,11 +13,13 @@ O(children x log stacks) and a flame layout touches only the nodes at least one 
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import Any
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
 
@@ -237,38 +239,46 @@ def _frame_id(profile: Profile, frame: Frame) -> int | None:
 
 class Neighbourhood:
     """Callers and callees of every function at once, as ``sandwich`` counts them (a
-    stack once per neighbour), by frame id: ``edges[(caller, callee)]`` = (weight,
-    samples) of the stacks where ``caller`` directly calls ``callee``; ``roots[f]`` the
-    weight of stacks whose outermost frame is ``f``. ``callers``/``callees`` group the
-    edges once (O(edges)), then answer from the groups."""
+    stack once per neighbour), by frame id: each edge (caller, callee) carries the weight
+    and samples of the stacks where ``caller`` directly calls ``callee``; ``roots[f]``
+    is the weight of stacks whose outermost frame is ``f``. The edges are numpy arrays
+    sorted twice (by callee and by caller, heaviest first): a function's callers or
+    callees are one slice (O(log edges) to find)."""
 
-    def __init__(self, edges: dict[tuple[int, int], tuple[int, int]],
+    def __init__(self, caller: Any, callee: Any, weight: Any, samples: Any,
                  roots: dict[int, int]) -> None:
-        self.edges = edges
-        self.roots = roots
-        self._up: dict[int, list[tuple[int, int, int]]] | None = None
-        self._down: dict[int, list[tuple[int, int, int]]] = {}
+        import numpy as np
 
-    def _group(self) -> dict[int, list[tuple[int, int, int]]]:
-        if self._up is None:
-            up: dict[int, list[tuple[int, int, int]]] = {}
-            down: dict[int, list[tuple[int, int, int]]] = {}
-            for (a, b), (w, s) in self.edges.items():
-                up.setdefault(b, []).append((a, w, s))
-                down.setdefault(a, []).append((b, w, s))
-            for d in (up, down):
-                for v in d.values():
-                    v.sort(key=lambda t: (-t[1], t[0]))
-            self._up, self._down = up, down
-        return self._up
+        self.roots = roots
+        self._cols = (caller, callee, weight, samples)
+        self._up = np.lexsort((caller, -weight, callee))  # by callee, heaviest first
+        self._down = np.lexsort((callee, -weight, caller))
+        self._up_key = callee[self._up]
+        self._down_key = caller[self._down]
+
+    def __len__(self) -> int:
+        return len(self._cols[0])
+
+    @property
+    def edges(self) -> dict[tuple[int, int], tuple[int, int]]:
+        a, b, w, s = (c.tolist() for c in self._cols)
+        return {(x, y): (v, n) for x, y, v, n in zip(a, b, w, s, strict=True)}
+
+    def _slice(self, order: Any, keys: Any, other: Any, fid: int
+               ) -> list[tuple[int, int, int]]:
+        import numpy as np
+
+        lo, hi = np.searchsorted(keys, [fid, fid + 1])
+        idx = order[lo:hi]
+        return list(zip(other[idx].tolist(), self._cols[2][idx].tolist(),
+                        self._cols[3][idx].tolist(), strict=True))
 
     def callers(self, fid: int) -> list[tuple[int, int, int]]:
         """(caller, weight, samples), heaviest first (ties by frame id)."""
-        return self._group().get(fid, [])
+        return self._slice(self._up, self._up_key, self._cols[0], fid)
 
     def callees(self, fid: int) -> list[tuple[int, int, int]]:
-        self._group()
-        return self._down.get(fid, [])
+        return self._slice(self._down, self._down_key, self._cols[1], fid)
 
 
 def neighbourhood(profile: Profile) -> Neighbourhood:
@@ -280,14 +290,13 @@ def neighbourhood(profile: Profile) -> Neighbourhood:
     from jitprof.model import distinct_ints
 
     stacks = [st for st, _w, _s, _t in profile.iter_stacks()]
-    ws = np.fromiter((w for _st, w, _s, _t in profile.iter_stacks()), dtype=np.int64,
-                     count=len(stacks))
-    ss = np.fromiter((s for _st, _w, s, _t in profile.iter_stacks()), dtype=np.int64,
-                     count=len(stacks))
-    lengths = np.fromiter(map(len, stacks), dtype=np.int64, count=len(stacks))
-    flat = np.fromiter((f for st in stacks for f in st), dtype=np.int64,
+    m = len(stacks)
+    ws = np.fromiter((w for _st, w, _s, _t in profile.iter_stacks()), dtype=np.int64, count=m)
+    ss = np.fromiter((s for _st, _w, s, _t in profile.iter_stacks()), dtype=np.int64, count=m)
+    lengths = np.fromiter(map(len, stacks), dtype=np.int64, count=m)
+    flat = np.fromiter(itertools.chain.from_iterable(stacks), dtype=np.int64,
                        count=int(lengths.sum()))
-    row = np.repeat(np.arange(len(stacks), dtype=np.int64), lengths)
+    row = np.repeat(np.arange(m, dtype=np.int64), lengths)
     roots: dict[int, int] = {}
     full = np.flatnonzero(lengths)
     if len(full):
@@ -295,21 +304,21 @@ def neighbourhood(profile: Profile) -> Neighbourhood:
         tot = np.zeros(len(profile.frames), dtype=np.int64)
         np.add.at(tot, outer, ws[full])
         roots = {int(f): int(tot[f]) for f in np.flatnonzero(tot)}
-    edges: dict[tuple[int, int], tuple[int, int]] = {}
-    if len(flat) > 1:
-        same = np.flatnonzero(row[1:] == row[:-1])  # flat[j + 1] calls flat[j]
-        n = max(len(profile.frames), 1)
-        pair = flat[same + 1] * n + flat[same]
-        kinds, pid = np.unique(pair, return_inverse=True)
-        code = distinct_ints(row[same] * len(kinds) + pid)  # (stack, pair) once each
-        prow, ppair = np.divmod(code, len(kinds))
-        w = np.zeros(len(kinds), dtype=np.int64)
-        s = np.zeros(len(kinds), dtype=np.int64)
-        np.add.at(w, ppair, ws[prow])
-        np.add.at(s, ppair, ss[prow])
-        for k, wk, sk in zip(kinds.tolist(), w.tolist(), s.tolist(), strict=True):
-            edges[divmod(k, n)] = (wk, sk)
-    return Neighbourhood(edges, roots)
+    empty = np.zeros(0, dtype=np.int64)
+    if len(flat) < 2:
+        return Neighbourhood(empty, empty, empty, empty, roots)
+    same = np.flatnonzero(row[1:] == row[:-1])  # flat[j + 1] calls flat[j]
+    n = max(len(profile.frames), 1)
+    pair = flat[same + 1] * n + flat[same]
+    kinds, pid = np.unique(pair, return_inverse=True)
+    code = distinct_ints(row[same] * len(kinds) + pid.reshape(-1))  # (stack, pair) once
+    prow, ppair = np.divmod(code, len(kinds))
+    w = np.zeros(len(kinds), dtype=np.int64)
+    s = np.zeros(len(kinds), dtype=np.int64)
+    np.add.at(w, ppair, ws[prow])
+    np.add.at(s, ppair, ss[prow])
+    caller, callee = np.divmod(kinds, n)
+    return Neighbourhood(caller, callee, w, s, roots)
 
 
 # -- call trees and the flame graph: one sorted index of the stacks ------------------------

@@ -96,6 +96,7 @@ def text_colour(fill: str) -> str:
 
 # -- text ---------------------------------------------------------------------------------
 _BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean(text: str) -> str:
@@ -115,20 +116,12 @@ def esc_multiline(lines: Sequence[str]) -> str:
     return "\n".join(esc(line) for line in lines)
 
 
-def _cleaned(data: object) -> object:
-    if isinstance(data, str):
-        return clean(data)
-    if isinstance(data, dict):
-        return {k: _cleaned(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_cleaned(v) for v in data]
-    return data
-
-
 def script_json(data: object) -> str:
-    """JSON safe inside <script> of HTML and inside XML CDATA; its strings ``clean`` (the
-    names read as the SVG beside it shows them; lone surrogates cannot be UTF-8)."""
-    text = json.dumps(_cleaned(data), ensure_ascii=False, separators=(",", ":"))
+    """JSON safe inside <script> of HTML and inside XML CDATA (lone surrogates, which
+    UTF-8 cannot hold, become U+FFFD; pass names through ``clean`` to have them read as
+    the SVG shows them)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = _SURROGATE.sub("\ufffd", text)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

@@ -3,9 +3,10 @@ the data are inside): the header facts and warnings, the flame graph, the hot ta
 (sortable, searchable) and the callers/callees of a clicked function; for a diff, the
 changes table, a function's numbers and the differential flame graph.
 
-The page keeps the ``ROWS`` heaviest functions (by total) and, for each, its ``NEIGHBOURS``
-heaviest callers and callees (``views.neighbourhood``: the TUI's callers/callees, counted
-once per stack); the page says when it left some out.
+The page keeps the ``ROWS`` heaviest functions (by total) and, for the
+``WITH_NEIGHBOURS`` heaviest, their ``NEIGHBOURS`` heaviest callers and callees
+(``views.neighbourhood``: the TUI's callers/callees, counted once per stack); the page
+says when it left some out.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from jitprof.diffviews import header_lines as diff_header_lines
 from jitprof.export import flame
 from jitprof.export.base import Exporter, ExportOptions, weight_unit
 from jitprof.export.diffsvg import DiffExporter, DiffSvgExporter, diff_flame, side_names
+from jitprof.export.flame import clean
 from jitprof.export.svg import profile_flame
 from jitprof.model import KIND_ORDER, Kind, Profile
 from jitprof.report import header_lines
 from jitprof.views import neighbourhood
 
 ROWS = 5000
-NEIGHBOURS = 25
+NEIGHBOURS = 20
+WITH_NEIGHBOURS = 2000  # the heaviest functions whose callers and callees the page keeps
 
 
 def page(title: str, facts: Sequence[str], warnings: Sequence[str], kinds_html: str,
@@ -86,17 +89,17 @@ def _ink(fill: str) -> str:
 
 
 def profile_page(profile: Profile, options: ExportOptions) -> str:
-    pf = profile_flame(profile, options)
+    stats = profile.function_stats()
+    pf = profile_flame(profile, options, stats)
     by_period = pf.by_period
     total = pf.layout.total
-    stats = profile.function_stats()
     ranked = sorted(stats, key=lambda st: (-(st.total_weight if by_period else st.total_samples),
                                            st.frame_id))
     kept = ranked[:ROWS]
     nb = neighbourhood(profile)
     keep_ids = {st.frame_id for st in kept}
     neighbours: dict[int, list[object]] = {}
-    for st in kept:
+    for st in kept[:WITH_NEIGHBOURS]:
         fid = st.frame_id
         up, down = nb.callers(fid), nb.callees(fid)
         neighbours[fid] = [[[a, w if by_period else s, s] for a, w, s in up[:NEIGHBOURS]],
@@ -116,12 +119,13 @@ def profile_page(profile: Profile, options: ExportOptions) -> str:
         "stats": {st.frame_id: [st.self_weight if by_period else st.self_samples,
                                 st.total_weight if by_period else st.total_samples,
                                 st.self_samples, st.total_samples] for st in kept},
-        "functions": {fid: [frames[fid].name, frames[fid].kind.value, frames[fid].dso]
-                      for fid in sorted(keep_ids)},
+        "functions": {fid: [clean(frames[fid].name), frames[fid].kind.value,
+                            clean(frames[fid].dso)] for fid in sorted(keep_ids)},
         "neighbours": neighbours,
-        "full": {fid: list(profile.full_names[fid]) for fid in sorted(keep_ids)
+        "full": {fid: [clean(n) for n in profile.full_names[fid]] for fid in sorted(keep_ids)
                  if fid in profile.full_names},
         "shown": len(kept),
+        "withNeighbours": min(len(kept), WITH_NEIGHBOURS),
         "all": len(stats),
         "kindColours": kind_colours(),
     }
@@ -157,7 +161,7 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
     for f in kept:
         c = cells(f, result)
         fid = stacks.frame_id(f)
-        rows.append([f.name, f.kind.value, f.dso, f.status, f.cmp.before.value,
+        rows.append([clean(f.name), f.kind.value, clean(f.dso), f.status, f.cmp.before.value,
                      f.cmp.after.value, f.cmp.delta, f.cmp.q, c.direction,
                      [c.before, c.after, c.delta, c.ci, c.ratio, c.q, c.verdict],
                      -1 if fid is None else fid,
@@ -166,7 +170,7 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
     data = {
         "mode": "diff",
         "rows": rows,
-        "lines": [function_lines(f, result) for f in kept],
+        "lines": [[clean(line) for line in function_lines(f, result)] for f in kept],
         "all": len(result.functions),
         "unit": f"({unit_short(result)})",
         "ci": f"{conf} CI",

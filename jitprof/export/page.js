@@ -138,7 +138,7 @@
       var nb = NB[fid];
       if (!nb) {
         detail.appendChild(el("p", { "class": "muted" }, "Callers and callees are kept for the " +
-          data.shown + " heaviest functions only."));
+          data.withNeighbours + " heaviest functions only."));
       } else {
         [["Callers", nb[0], nb[2]], ["Callees", nb[1], nb[3]]].forEach(function (part) {
           detail.appendChild(el("h4", {}, part[0] + " (" + (part[1].length + part[2]) + ")"));

@@ -10,6 +10,7 @@ paths (``jitprof report``'s numbers). Frames narrower than ``minwidth`` pixels a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -109,12 +110,14 @@ class ProfileFlame:
         return flame.svg(self.layout, self.paint, self.chart(), standalone, element_id)
 
 
-def profile_flame(profile: Profile, options: ExportOptions) -> ProfileFlame:
+def profile_flame(profile: Profile, options: ExportOptions,
+                  stats: Sequence[FunctionStats] | None = None) -> ProfileFlame:
+    """``stats``: the profile's ``function_stats()`` when the caller has them."""
     by_period = options.by_period(profile)
     tree = flame_tree(profile, by_period)
     lay = flame.layout(tree, options.width, options.minwidth)
-    stats = {st.frame_id: st for st in profile.function_stats()}
-    return ProfileFlame(profile, tree, lay, options, stats)
+    by_id = {st.frame_id: st for st in (profile.function_stats() if stats is None else stats)}
+    return ProfileFlame(profile, tree, lay, options, by_id)
 
 
 def _pct(part: int, whole: int) -> str:
