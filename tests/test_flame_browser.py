@@ -3,11 +3,12 @@
 JITPROF_REQUIRE_PERF is unset). What is drawn is compared with ``jitprof report`` and
 ``jitprof diff`` on the same inputs: widths, the share a search reports, the colours of
 the differential flame. Each test keeps a screenshot and prints where (the session that
-changes the pictures looks at them)."""
+changes the pictures looks at them; JITPROF_ARTIFACT_DIR=DIR keeps them in DIR)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +53,9 @@ def cli(*args: str) -> str:
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The files under test, written by the commands a user runs, and the screenshots."""
-    d = tmp_path_factory.mktemp("flame-browser")
+    keep = os.environ.get("JITPROF_ARTIFACT_DIR")  # screenshots to keep past pytest's 3 runs
+    d = Path(keep) / "flame-browser" if keep else tmp_path_factory.mktemp("flame-browser")
+    d.mkdir(parents=True, exist_ok=True)
     cli("export", str(SLOW), "-o", str(d / "slow.svg"), "--no-tmp")
     cli("export", str(SLOW), "-o", str(d / "slow.html"), "--no-tmp")
     cli("diff", str(SLOW), str(FAST), "-o", str(d / "diff.svg"), "--no-tmp")
