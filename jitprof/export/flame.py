@@ -47,7 +47,7 @@ _HUES: dict[str, tuple[float, float]] = {
     "HHVM": (170, 0.45),
     "JIT": (125, 0.45),
     "Java": (25, 0.70),
-    "JVM": (45, 0.60),
+    "JVM": (185, 0.50),
     "native": (55, 0.55),
     "kernel": (0, 0.55),
     "unknown": (0, 0.0),
