@@ -296,14 +296,25 @@ def demo(ctx: click.Context, which: str) -> None:
 
 
 # -- export (jitprof/export/) --------------------------------------------------------------
-EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
+EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json", "svg", "html")
+
+
+def flame_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The flame graph's options (export and diff to .svg / .html)."""
+    f = click.option("--minwidth", type=click.FloatRange(min=0), default=0.1,
+                     show_default=True, metavar="PX",
+                     help="svg/html: merge frames narrower than this many pixels (of 1200).")(f)
+    f = click.option("--icicle", is_flag=True,
+                     help="svg/html: draw the root at the top (an icicle graph).")(f)
+    return f
 
 
 @main.command("export")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="Where to write; the extension picks the format (.folded/.txt, "
-                   ".speedscope.json, .pb.gz, .json). - writes to stdout (give --format).")
+                   ".speedscope.json, .pb.gz, .json, .svg, .html). - writes to stdout (give "
+                   "--format).")
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
               help="Output format (default: from the extension of -o).")
 @click.option("--weight", type=click.Choice(["auto", "period", "samples"]), default="auto",
@@ -316,6 +327,7 @@ EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
 @click.option("--annotate-kinds", "annotate", is_flag=True,
               help="folded: suffix JIT frames _[j] and kernel frames _[k] (flamegraph.pl / "
                    "inferno --colors java or js colour them).")
+@flame_options
 @map_options
 @click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
 @click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
@@ -326,13 +338,15 @@ EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
 @elf_options
 def export_cmd(
     inputs: Sequence[str], output: str, fmt: str | None, weight: str, per_thread: bool | None,
-    annotate: bool, maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
+    annotate: bool, icicle: bool, minwidth: float, maps: Sequence[str],
+    map_dirs: Sequence[str], no_tmp: bool,
     jitdumps: Sequence[str], pids: Sequence[int], comms: Sequence[str], event: str | None,
     strict: bool, jobs: int | None, elf: ElfOptions,
 ) -> None:
     """Write the profile of INPUTs (as for report: perf script text, perf.data, or
     jitprof .json profiles, which merge) for flamegraph.pl/inferno, speedscope, pprof
-    (go tool pprof, Pyroscope, Parca) or jitprof itself (JSON, read back as input)."""
+    (go tool pprof, Pyroscope, Parca), jitprof itself (JSON, read back as input), or as
+    an interactive flame graph (.svg) or a self-contained report page (.html)."""
     from jitprof.export import (
         ExportOptions,
         UnknownFormatError,
@@ -366,7 +380,8 @@ def export_cmd(
         raise click.UsageError("--weight period: the input has no periods (perf script "
                                "without the period field); use --weight samples or auto")
     data = exporter_cls(ExportOptions(weight=weight, per_thread=per_thread,
-                                      annotate=annotate)).render(profile)
+                                      annotate=annotate, icicle=icicle,
+                                      minwidth=minwidth)).render(profile)
     if output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -590,9 +605,14 @@ def _per_units(value: str | None) -> tuple[float, float] | None:
               help="Functions to show (0 = all).")
 @click.option("--kind", "kinds", multiple=True, callback=lambda c, p, v: [_kind(x) for x in v],
               help="Only functions of this kind (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "difffolded"]),
-              default=None, help="Default: from the -o extension (.json, .csv, .folded), "
+@click.option("--format", "fmt",
+              type=click.Choice(["table", "json", "csv", "difffolded", "svg", "html"]),
+              default=None, help="Default: from the -o extension (.json, .csv, .folded, "
+                                 ".svg: a differential flame graph, .html: a report page), "
                                  "else table.")
+@click.option("--before-shape", is_flag=True,
+              help="svg/html: size the flame graph by the BEFORE side (default: AFTER).")
+@flame_options
 @click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Processes reading one big input at once.")
@@ -609,8 +629,8 @@ def diff(
     pids: Sequence[int],
     comms: Sequence[str], by: str, normalize: str | None, per: str | None, method: str,
     alpha: float, confidence: float, block: float | None, resamples: int, seed: int,
-    top: int, kinds: Sequence[Kind], fmt: str | None, strict: bool, jobs: int | None,
-    output: str | None, tui: bool,
+    top: int, kinds: Sequence[Kind], fmt: str | None, before_shape: bool, icicle: bool,
+    minwidth: float, strict: bool, jobs: int | None, output: str | None, tui: bool,
 ) -> None:
     """Compare profiles: did a change cut CPU, and is the change bigger than noise?
 
@@ -655,6 +675,8 @@ def diff(
     if tui and output:
         raise click.UsageError("--tui shows the comparison on the terminal: -o is for "
                                "printing (leave out --tui)")
+    if not fmt and output and output.lower().endswith((".svg", ".html", ".htm")):
+        fmt = "svg" if output.lower().endswith(".svg") else "html"
     fmt = fmt or guess_format(output) or "table"
     bin_width = (block or DEFAULT_BLOCK) if method in ("auto", "bootstrap") else None
 
@@ -680,6 +702,13 @@ def diff(
                       "jitprof diff " + sides)
         return
     pb, pa = load(before), load(after)
+    if fmt in ("svg", "html"):
+        _write_diff_flame(pb, pa, fmt, output, before_shape, icicle, minwidth,
+                          functools.partial(diff_profiles, normalization=Normalization(
+                              mode, units), method=method, alpha=alpha,
+                              confidence=confidence, block=block, resamples=resamples,
+                              seed=seed), by)
+        return
     if fmt == "difffolded":
         text = to_difffolded(folded_diff(pb, pa))
     else:
@@ -697,6 +726,34 @@ def diff(
             f.write(text)
     else:
         click.echo(text, nl=False)
+
+
+def _write_diff_flame(pb: list[Profile], pa: list[Profile], fmt: str, output: str | None,
+                      before_shape: bool, icicle: bool, minwidth: float,
+                      compare: Callable[..., Any], by: str) -> None:
+    """``jitprof diff -o diff.svg|html``: the table's comparison (``--by``) and, for the
+    flame's colours, the same comparison of total time."""
+    from jitprof.diff import DiffUsageError
+    from jitprof.diffviews import DiffViews
+    from jitprof.export import ExportOptions
+    from jitprof.export.diffsvg import DiffSvgExporter
+    from jitprof.export.html import DiffHtmlExporter
+
+    try:
+        result = compare(pb, pa, by=by)
+        total = result if by == "total" else compare(pb, pa, by="total")
+    except DiffUsageError as e:
+        raise click.UsageError(str(e)) from None
+    cls = DiffSvgExporter if fmt == "svg" else DiffHtmlExporter
+    exporter = cls(ExportOptions(icicle=icicle, minwidth=minwidth),
+                   shape="before" if before_shape else "after")
+    data = exporter.render(DiffViews(result, pb, pa), total)
+    if output and output != "-":
+        with open(output, "wb") as f:
+            f.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
 
 
 def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],
