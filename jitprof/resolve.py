@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jitprof.errors import EmptyInputError, InputError
 from jitprof.intervals import Entry
@@ -32,6 +33,7 @@ from jitprof.model import (
     Profile,
     ProfileBuilder,
     ProfileDiagnostics,
+    group_sums,
 )
 from jitprof.names import (
     KERNEL_MIN_ADDR,
@@ -42,7 +44,7 @@ from jitprof.names import (
     runtime_kind,
 )
 from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
-from jitprof.script import RawFrame, ScriptData, _is_perf_data, can_fork
+from jitprof.script import RawFrame, RawFrames, ScriptData, _is_perf_data, can_fork
 from jitprof.symbolize import (
     FileFrameNames,
     MemMap,
@@ -71,6 +73,7 @@ def _size(path: str) -> int:
         return 0
 
 USER_MIN_ADDR = 0x10000
+MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
 
 
 @dataclass(slots=True)
@@ -245,6 +248,59 @@ def choose_event(data: ScriptData, event: str | None, path: str) -> str:
     raise EmptyInputError(path, f"no samples of event {event!r} (events: {known})")
 
 
+@dataclass(slots=True)
+class _Rows:
+    """The samples to aggregate, as columns: raw stack id, reader thread index, count,
+    weight, time bin (-1: none). One row a sample, or one a group of equal samples
+    (after a jitdump re-cut them)."""
+
+    stack: Any
+    thread: Any
+    n: Any
+    w: Any
+    bin: Any
+
+
+@dataclass(slots=True)
+class _Tables:
+    """Raw frame id -> profile frame id, for leaves (the address as is) and callers (the
+    address - 1), plus per-process overrides (sorted fids, leaf, caller) for JIT and
+    per-process ELF names, and named flags of JIT frames for the diagnostics."""
+
+    leaf: Any
+    call: Any
+    by_pid: dict[int, tuple[Any, Any, Any, Any, Any]] = field(default_factory=dict)
+
+
+def _flat_of(stacks: Any, ends: Any, ids: Any) -> tuple[Any, Any, Any]:
+    """For raw stacks ``ids``: their frames concatenated, each stack's start in that
+    array, and lengths (numpy, no Python loop)."""
+    import numpy as np
+
+    e = ends[ids]
+    s = np.where(ids > 0, ends[np.maximum(ids - 1, 0)], 0)
+    lens = e - s
+    total = int(lens.sum())
+    starts = np.cumsum(lens) - lens
+    pos = np.arange(total, dtype=np.int64) - np.repeat(starts - s, lens)
+    return stacks[pos], starts, lens
+
+
+def _drop_inlined(flat: Any, ends: Any, inlined: Any) -> tuple[Any, Any, Any]:
+    """The stack table without "(inlined)" lines (perf --inline: perf report gives their
+    time to the real symbol at the same address); also the count removed per stack."""
+    import numpy as np
+
+    if not inlined.any():
+        return flat, ends, np.zeros(len(ends), dtype=np.int64)
+    keep = ~inlined[flat]
+    kept = np.concatenate(([0], np.cumsum(keep)))
+    new_ends = kept[ends]
+    removed = (ends - np.concatenate(([0], ends[:-1]))) - (
+        new_ends - np.concatenate(([0], new_ends[:-1])))
+    return flat[keep], new_ends, removed
+
+
 def build_profile(
     data: ScriptData,
     finder: MapFinder,
@@ -257,321 +313,162 @@ def build_profile(
     proc_maps: Mapping[int | None, Sequence[MemMap]] | None = None,
 ) -> Profile:
     """Resolve and aggregate the samples of one event into a Profile; per time bin when
-    ``bin_width`` is given and the data was read with it (every sample has a time). With a
-    ``symbolizer``, file frames are named from ELF symbols (``elf_policy`` "auto": those
-    perf left unnamed; "always": every one) and kernel frames perf left unnamed from
-    kallsyms."""
+    ``bin_width`` is given and every sample has a time. With a ``symbolizer``, file
+    frames are named from ELF symbols (``elf_policy`` "auto": those perf left unnamed;
+    "always": every one) and kernel frames perf left unnamed from kallsyms.
+
+    In bulk (numpy): every distinct (process, address) is named once; stacks become the
+    profile's stack table level by level; samples are summed per (stack, thread, bin).
+    ``data`` is not changed."""
+    import numpy as np
+
     where = ", ".join(data.inputs) or "input"
     ev_name = choose_event(data, event, where)
     ev = data.events[ev_name]
-    binned = bin_width is not None and sum(v[0] for v in ev.bins.values()) == ev.samples
-    bins = ev.bins
-    read_width = bin_width  # the reader's bins (before _coarser_bins merges them)
-    if binned and bin_width is not None and bins:
-        bin_width, bins = _coarser_bins(bins, bin_width)
-    counted: Iterable[tuple[tuple[int, str, tuple[int, ...]], list[int], int]] = (
-        ((k[:3], v, k[3]) for k, v in bins.items()) if binned
-        else ((k, v, -1) for k, v in ev.stacks.items()))
     frames = data.frames
-    tid_pid = data.tid_pid
+    nraw = len(frames)
+    addr = _np_of(frames.addr, np.uint64)
+    dso_of = _np_of(frames.dso, np.int32)
+    dsos = frames.dsos
     # No code lives below mmap_min_addr (64 KiB): tiny "addresses" are the garbage an FP
     # unwinder reads past the last real frame, not JIT code.
-    raw_jit = [is_jit_dso(f.dso) and USER_MIN_ADDR <= f.addr < KERNEL_MIN_ADDR for f in frames]
+    dso_jit = np.array([is_jit_dso(d) for d in dsos], dtype=bool)
+    raw_jit = (dso_jit[dso_of] & (addr >= USER_MIN_ADDR) & (addr < KERNEL_MIN_ADDR)
+               if nraw else np.zeros(0, dtype=bool))
+    is_kernel = addr >= np.uint64(KERNEL_MIN_ADDR)
+    inlined_dso = np.array([d == "inlined" for d in dsos], dtype=bool)
+    inlined = inlined_dso[dso_of] if nraw else np.zeros(0, dtype=bool)
+    flat0 = _np_of(data.stacks.frames, np.int32).astype(np.int64)
+    ends0 = _np_of(data.stacks.ends, np.int64)
 
-    # 1. threads -> processes; the pid in a perf-map dso counts too
-    for (tid, _comm, stack) in ev.stacks:
-        if tid not in tid_pid:
-            for fid in stack:
-                p = jit_map_pid(frames[fid].dso)
-                if p is not None:
-                    tid_pid[tid] = p
-                    break
-    unknown_threads: set[int] = set()
-    jit_unknown_threads: set[int] = set()  # unknown threads that need a map
-    unknown_thread_samples = 0
+    s_stack = _np_of(ev.s_stack, np.int32).astype(np.int64)
+    s_thread = _np_of(ev.s_thread, np.int32).astype(np.int64)
+    s_weight = _np_of(ev.s_weight, np.int64)
+    s_time = _np_of(ev.s_time, np.float64)
 
-    def pid_of(tid: int) -> int:
-        p = tid_pid.get(tid)
-        if p is None:
-            unknown_threads.add(tid)
-            return tid
-        return p
+    # 1. threads -> processes (a copy: the data is not changed); the pid in a perf-map
+    # dso counts too, for threads no event tied to a process
+    tid_pid = dict(data.tid_pid)
+    _pids_from_map_names(data, s_stack, s_thread, flat0, ends0, tid_pid)
+    th_tid = [tid for tid, _c in data.threads]
+    unknown_threads = sorted({t for t in th_tid if t not in tid_pid}
+                             & {th_tid[i] for i in np.unique(s_thread).tolist()})
+    th_pid = np.array([tid_pid.get(t, t) for t in th_tid] or [0], dtype=np.int64)
+    pidset, commset = set(pids), set(comms)
+    th_keep = np.array([(not pidset or tid_pid.get(t, t) in pidset or t in pidset)
+                        and (not commset or c in commset) for t, c in data.threads] or [False])
 
-    # perf --inline prints inlined calls as extra "addr fn (inlined)" lines at the address
-    # of the frame that holds them; perf report attributes that time to the real symbol,
-    # so jitprof leaves these lines out (and counts them) to give the same numbers.
-    inlined = {i for i, f in enumerate(frames) if f.dso == "inlined"}
-    inlined_frames = 0
-    selected: list[tuple[int, int, str, tuple[int, ...], int, int, int]] = []
-    pidset = set(pids)
-    for (tid, comm, stack), (n, w), tbin in counted:
-        if inlined and not inlined.isdisjoint(stack):
-            kept = tuple(f for f in stack if f not in inlined)
-            inlined_frames += n * (len(stack) - len(kept))
-            stack = kept
-        pid = pid_of(tid)
-        if pidset and pid not in pidset and tid not in pidset:
-            continue
-        if comms and comm not in comms:
-            continue
-        if tid not in tid_pid and any(raw_jit[f] for f in stack):
-            jit_unknown_threads.add(tid)
-            unknown_thread_samples += n
-        selected.append((pid, tid, comm, stack, n, w, tbin))
-    if not selected:
+    # 2. time bins (every sample needs a time), at most MAX_BINS of them
+    binned = bin_width is not None and ev.samples > 0 and not np.isnan(s_time).any()
+    s_bin = np.full(len(s_stack), -1, dtype=np.int64)
+    bin_of: Callable[[float], int] | None = None
+    if binned and bin_width is not None:
+        raw_bins = np.floor(s_time / bin_width).astype(np.int64)
+        k = max(1, -(-(int(raw_bins.max()) - int(raw_bins.min()) + 1) // MAX_BINS))
+        s_bin = raw_bins // k
+        read_width = bin_width
+        bin_width = bin_width * k
+
+        def bin_of(t: float) -> int:  # the bin of a time, as above
+            return int(t / read_width) // k
+
+    sel = np.flatnonzero(th_keep[s_thread]) if len(s_stack) else np.zeros(0, dtype=np.int64)
+    if not sel.size:
         raise EmptyInputError(where, "no samples match the --pid/--comm filters")
+    rows = _Rows(s_stack[sel], s_thread[sel], np.ones(sel.size, dtype=np.int64),
+                 s_weight[sel], s_bin[sel])
+    times = s_time[sel]
+    del sel
 
-    # 2. addresses each process needs from its map (leaf: addr, callers: addr - 1)
-    # (both forms for every JIT frame: which one applies depends on its place in a stack)
-    used_by_pid: dict[int, set[int]] = {}  # raw frame ids each process's stacks use
-    for pid, _tid, _comm, stack, _n, _w, _b in selected:
-        ids = used_by_pid.get(pid)
-        if ids is None:
-            ids = used_by_pid[pid] = set()
-        ids.update(stack)
-    jit_used = {pid: [fid for fid in ids if raw_jit[fid]] for pid, ids in used_by_pid.items()}
-    wanted: dict[int, set[int]] = {}
-    for pid, fids in jit_used.items():
-        if fids:
-            addrs = [frames[fid].addr for fid in fids]
-            wanted[pid] = {*addrs, *(a - 1 for a in addrs)}
+    # 3. the stack table without "(inlined)" lines
+    flat, ends, removed = _drop_inlined(flat0, ends0, inlined)
+    inlined_frames = int((removed[rows.stack] * rows.n).sum())
+    row_pid = th_pid[rows.thread]
+
+    # threads with JIT frames and no known process
+    unknown_tids = {i for i, t in enumerate(th_tid) if t not in tid_pid}
+    jit_unknown_threads: set[int] = set()
+    unknown_thread_samples = 0
+    if unknown_tids:
+        stack_has_jit = _stacks_with(flat, ends, raw_jit)
+        for i in unknown_tids:
+            m = (rows.thread == i) & stack_has_jit[rows.stack]
+            if m.any():
+                jit_unknown_threads.add(th_tid[i])
+                unknown_thread_samples += int(rows.n[m].sum())
+
+    # 4. which raw frames each process uses; the addresses its JIT frames need
+    used_by_pid = _frames_by_pid(flat, ends, rows.stack, row_pid)
+    jit_used = {pid: fids[raw_jit[fids]] for pid, fids in used_by_pid.items()}
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in data.inputs if p != "-"]
-    resolved: dict[int, dict[int, Entry]] = {}
-    map_info: list[MapHealth] = []
-    missing_pids: list[int] = []
-    dumps: dict[int, DumpPlan] = {}
-    stale_dumps: list[str] = []
-    for pid in sorted(wanted):
-        jd = finder.find_jitdump(pid, input_dirs)
-        if jd is not None and stale_dump(jd, ev.time_first):
-            stale_dumps.append(jd.path)
-            jd = None
-        if jd is not None:  # a jitdump names this process's JIT code, not its map
-            dp = dumps[pid] = plan_dump(jd, jd.timeline(), wanted[pid])
-            resolved[pid] = dict(dp.static)
-            # code the dump lacks (its writer's buffer not yet flushed: a killed or live
-            # JIT) is named from the perf map, if the process has one
-            gaps = wanted[pid] - dp.static.keys()
-            maps = finder.find(pid, input_dirs) if gaps else []
-            if maps:
-                filled = _MergedMaps(maps).lookup_all(gaps)
-                resolved[pid].update(filled)
-                dp.from_map = sum(1 for fid in jit_used[pid]
-                                  if frames[fid].addr in filled or frames[fid].addr - 1 in filled)
-                dp.map_paths = [pm.path for pm in maps]
-                for pm in maps:
-                    map_info.append(_map_health(pm, pid))
-            continue
-        maps = finder.find(pid, input_dirs)
-        if not maps:
-            missing_pids.append(pid)
-            continue
-        resolved[pid] = _MergedMaps(maps).lookup_all(wanted[pid])
-        for pm in maps:
-            map_info.append(_map_health(pm, pid))
+    naming = _name_jit_processes(finder, jit_used, addr, input_dirs, ev.time_first)
 
-    overrides: dict[int, Entry] = {}
+    # 5. naming by sample time, where a jitdump says the code at an address changed
     dump_notes: list[DumpNaming] = []
-    if dumps:
-        # naming by time re-cuts stacks sample by sample; each piece keeps its time bin
-        bin_of = None
-        if binned and read_width is not None and bin_width is not None:
-            k, w0 = max(1, round(bin_width / read_width)), read_width
+    overrides: dict[int, Entry] = {}
+    extra_frames: list[RawFrame] = []
+    if naming.dumps:
+        rows, flat, ends, overrides, dump_notes, new_frames = _split_by_dump_time(
+            data, rows, times, flat, ends, row_pid, naming.dumps, raw_jit, is_kernel,
+            finder.sample_clock, bin_of, extra_frames)
+        row_pid = th_pid[rows.thread]
+        for pid, new in new_frames.items():
+            jit_used[pid] = np.concatenate((jit_used[pid], np.array(new, dtype=np.int64)))
+            used_by_pid[pid] = np.concatenate((used_by_pid[pid],
+                                               np.array(new, dtype=np.int64)))
+        if extra_frames:
+            addr = np.concatenate((addr, np.array([f.addr for f in extra_frames],
+                                                  dtype=np.uint64)))
+            raw_jit = np.concatenate((raw_jit, np.ones(len(extra_frames), dtype=bool)))
+            is_kernel = np.concatenate((is_kernel, np.zeros(len(extra_frames), dtype=bool)))
+            dso_of = np.concatenate((dso_of, np.array([frames._dso_ids[f.dso]
+                                                       for f in extra_frames], dtype=np.int32)))
+    nall = nraw + len(extra_frames)
 
-            def bin_of(t: float) -> int:  # the reader's bin, then _coarser_bins' merge
-                return int(t / w0) // k
-
-        split = split_by_time(selected, dumps, ev, frames, raw_jit, inlined, KERNEL_MIN_ADDR,
-                              finder.sample_clock, bin_of)
-        selected = split.selected
-        overrides, dump_notes = split.overrides, split.namings
-        for pid, new in split.new_frames.items():
-            used_by_pid[pid].update(new)
-            jit_used[pid].extend(new)
-
-    # 3. frames
+    # 6. profile frames for every raw frame used: perf's names, then JIT and ELF names
     b = ProfileBuilder(ev_name)
     jit_unknown = b.frame("[unknown]", Kind.UNKNOWN, JIT_DSO)
-    perf_cache: dict[int, int] = {}
-
-    def perf_frame(fid: int) -> int:
-        out = perf_cache.get(fid)
-        if out is None:
-            f: RawFrame = frames[fid]
-            kind = perf_name_kind(f.sym, f.dso, f.addr)
-            name = f.sym if f.sym and f.sym != "[unknown]" else "[unknown]"
-            if raw_jit[fid]:  # JIT memory that perf named from its own reading of the map
-                if name == "[unknown]" or not finder.perf_jit_names:
-                    out = perf_cache[fid] = jit_unknown
-                    return out
-                name, kind = map_name(name)
-                out = perf_cache[fid] = b.frame(name, kind, JIT_DSO, "")
-                return out
-            key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT) else None
-            out = perf_cache[fid] = b.frame(name, kind, f.dso or "[unknown]", key_dso)
-        return out
-
-    entry_cache: dict[Entry, int] = {}
-
-    def entry_frame(e: Entry) -> int:
-        out = entry_cache.get(e)
-        if out is None:
-            name, kind = map_name(e.name)
-            out = entry_cache[e] = b.frame(name, kind, JIT_DSO, "")
-        return out
-
-    # Per process, two translation tables raw frame id -> profile frame id: one for leaves
-    # (address as is) and one for callers (return address - 1). Frames outside JIT memory
-    # translate the same in every process, so processes without JIT frames share one.
-    nraw = len(frames)
-    named_perf = [f.sym not in ("", "[unknown]") for f in frames]
-    jit_pids = {pid for pid, fids in jit_used.items() if fids}
-    used: set[int] = set().union(*used_by_pid.values())
-    common = [-1] * nraw
-    for fid in used:
-        common[fid] = perf_frame(fid)
-    # file and kernel frames named here (leaf: the address; callers: the address - 1)
+    used = np.unique(np.concatenate(list(used_by_pid.values()))) if used_by_pid else (
+        np.zeros(0, dtype=np.int64))
+    common = _perf_frames(b, frames, extra_frames, used, raw_jit, jit_unknown,
+                          finder.perf_jit_names, nall)
     common_leaf = common_call = common
-    elf_pid_override: dict[int, dict[int, tuple[int, int]]] = {}
+    elf_by_pid: dict[int, dict[int, tuple[int, int]]] = {}
     elf_note: FileFrameNames | None = None
     kernel_frames = kernel_named = 0
     if symbolizer is not None and elf_policy != "never":
         common_leaf = common.copy()
         common_call = common.copy()
+        users = _users_of(flat, ends, rows.stack, row_pid, used, raw_jit, is_kernel, frames,
+                          elf_policy)
+        one_frame = bool(len(rows.stack)) and bool(
+            ((ends - np.concatenate(([0], ends[:-1])))[rows.stack] <= 1).all())
         elf_note, kernel_frames, kernel_named = _name_elf_frames(
-            b, symbolizer, elf_policy, data, selected, used, raw_jit, proc_maps or {},
-            common_leaf, common_call, elf_pid_override)
+            b, symbolizer, elf_policy, data, users, one_frame, used, raw_jit, is_kernel,
+            proc_maps or {}, common_leaf, common_call, elf_by_pid)
         if not elf_note.leaf and not kernel_frames:  # nothing named here: the fast path
             common_leaf = common_call = common
-    split_tables = common_leaf is not common_call
-    # named flags for the diagnostics: 1 where a JIT frame got a name
-    tables: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
-    for pid in jit_pids | set(elf_pid_override):
-        leaf_t = common_leaf.copy()
-        call_t = common_call.copy()
-        for fid, (lf, cf) in elf_pid_override.get(pid, {}).items():
-            leaf_t[fid] = lf
-            call_t[fid] = cf
-        leaf_named = [0] * nraw
-        call_named = [0] * nraw
-        table = resolved.get(pid)
-        for fid in jit_used.get(pid, ()):
-            if table is None:  # no map for this process: keep perf's name
-                leaf_named[fid] = call_named[fid] = int(named_perf[fid]
-                                                        and finder.perf_jit_names)
-                continue
-            o = overrides.get(fid)
-            if o is not None:  # named by the sample's time (jitdump), in its place
-                leaf_t[fid] = call_t[fid] = entry_frame(o)
-                leaf_named[fid] = call_named[fid] = 1
-                continue
-            addr = frames[fid].addr
-            e = table.get(addr)
-            leaf_t[fid] = jit_unknown if e is None else entry_frame(e)
-            leaf_named[fid] = int(e is not None)
-            e = table.get(addr - 1)
-            call_t[fid] = jit_unknown if e is None else entry_frame(e)
-            call_named[fid] = int(e is not None)
-        tables[pid] = (leaf_t, call_t, leaf_named, call_named)
+    tables = _Tables(common_leaf, common_call)
+    for pid in set(jit_used) | set(elf_by_pid):
+        tables.by_pid[pid] = _pid_table(
+            b, pid, jit_used.get(pid, np.zeros(0, dtype=np.int64)), naming, overrides,
+            addr, elf_by_pid.get(pid, {}), jit_unknown, frames, extra_frames,
+            finder.perf_jit_names)
 
-    jit_samples = jit_samples_named = 0
-    jit_frames = jit_frames_named = 0
-    thread_ids: dict[tuple[int, str], int] = {}
-    times = (ev.time_first, ev.time_last)
-    no_stack = -1
-    is_jit = [int(x) for x in raw_jit]
-    is_kernel = [f.addr >= KERNEL_MIN_ADDR for f in frames]
-    for pid, _tid, comm, stack, n, w, tbin in selected:
-        if not stack:
-            if no_stack < 0:
-                no_stack = b.frame("[no stack]", Kind.UNKNOWN, "[unknown]")
-            out: tuple[int, ...] = (no_stack,)
-        elif pid in tables:
-            leaf_t, call_t, leaf_named, call_named = tables[pid]
-            head = stack[0]
-            rest = stack[1:]
-            out = (leaf_t[head], *map(call_t.__getitem__, rest))
-            jit_frames += n * sum(map(is_jit.__getitem__, stack))
-            named_leaf = leaf_named[head]
-            jit_frames_named += n * (named_leaf + sum(map(call_named.__getitem__, rest)))
-            if is_jit[head]:
-                jit_samples += n
-                jit_samples_named += n * named_leaf
-            if is_kernel[head]:
-                # the first user frame under kernel frames is where user code was
-                # interrupted (an exact ip), not a return address: look it up as a leaf
-                for i in range(1, len(stack)):
-                    if not is_kernel[stack[i]]:
-                        fid = stack[i]
-                        if leaf_t[fid] != call_t[fid]:
-                            out = (*out[:i], leaf_t[fid], *out[i + 1 :])
-                        if is_jit[fid]:
-                            jit_frames_named += n * (leaf_named[fid] - call_named[fid])
-                        break
-        elif split_tables:
-            head = stack[0]
-            out = (common_leaf[head], *map(common_call.__getitem__, stack[1:]))
-            if is_kernel[head]:
-                for i in range(1, len(stack)):
-                    fid = stack[i]
-                    if not is_kernel[fid]:
-                        if common_leaf[fid] != common_call[fid]:
-                            out = (*out[:i], common_leaf[fid], *out[i + 1 :])
-                        break
-        else:
-            out = tuple(map(common.__getitem__, stack))
-        tkey = (pid, comm)
-        t = thread_ids.get(tkey)
-        if t is None:
-            t = thread_ids[tkey] = b.thread(pid, comm)
-        b.add(out, t, w, n, tbin if binned else None)
-    prof = b.finish()
+    # 7. stacks of profile frames -> the stack table; samples -> groups
+    no_stack = b.frame("[no stack]", Kind.UNKNOWN, "[unknown]") if (
+        (ends - np.concatenate(([0], ends[:-1])))[rows.stack] == 0).any() else -1
+    counts = _translate_and_build(b, rows, row_pid, flat, ends, tables, raw_jit, is_kernel,
+                                  no_stack, data.threads)
+    prof = b.profile
     prof.bin_width = bin_width if binned else None
-    prof.time_first, prof.time_last = times
+    prof.time_first, prof.time_last = ev.time_first, ev.time_last
     prof.inputs = list(data.inputs)
 
-    warnings: list[str] = []
-    # Only memory perf saw mapped anonymous and executable is surely JIT code; a lone
-    # "[unknown] ([unknown])" frame is as often the garbage an unwinder read.
-    surely_jit = [p for p in missing_pids
-                  if any(frames[fid].dso not in ("[unknown]", "") for fid in jit_used[p])]
-    if surely_jit:
-        warnings.append(
-            "no perf map for pid "
-            + ", ".join(str(p) for p in surely_jit)
-            + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
-            " perf's names or stay [unknown]"
-        )
-    for mi in map_info:
-        started = process_start_time(mi.pid) if mi.pid is not None else None
-        if mi.mtime is not None and started is not None and mi.mtime < started - 1.0:
-            warnings.append(
-                f"{mi.path} was last written before process {mi.pid} started: it is stale "
-                "(left by an older process with the same pid?)"
-            )
-    if jit_samples and jit_samples_named < 0.5 * jit_samples:
-        warnings.append(
-            f"only {jit_samples_named} of {jit_samples} samples in JIT memory were named:"
-            " is the map missing, stale or from another process?"
-        )
-    if jit_unknown_threads:
-        warnings.append(
-            f"{len(jit_unknown_threads)} thread(s) with JIT frames ({unknown_thread_samples}"
-            " samples) could not be mapped to a process (no pid/tid field, mmap, comm or fork"
-            " event): their map was looked up as perf-<tid>.map"
-        )
-    if data.truncated:
-        warnings.append(f"{data.truncated} truncated sample(s) dropped")
-    for path in stale_dumps:
-        warnings.append(f"{path} was closed (its JIT exited) before the first sample: left by "
-                        "an older process with the same pid? Not used")
-    for dn in dump_notes:
-        dw = dn.warning()
-        if dw is not None:
-            warnings.append(dw)
+    warnings = _warnings(data, finder, naming, jit_used, frames, dsos, dso_of, counts,
+                         jit_unknown_threads, unknown_thread_samples, dump_notes, symbolizer)
     elf_files: list[ElfFileHealth] = []
     if symbolizer is not None:
-        warnings.extend(symbolizer.warnings)
         elf_files = [
             ElfFileHealth(df.dso, df.path, df.symbols_path,
                           df.symbols.source if df.symbols is not None else "",
@@ -580,19 +477,18 @@ def build_profile(
                           df.recorded_build_id, df.build_id_mismatch, df.problem)
             for df in symbolizer.files.values()
         ]
-
     prof.diagnostics = ProfileDiagnostics(
         events={name: e.samples for name, e in data.events.items()},
         lines=data.lines,
         has_period=ev.has_period,
-        jit_samples=jit_samples,
-        jit_samples_resolved=jit_samples_named,
-        jit_samples_resolved_pct=_pct(jit_samples_named, jit_samples),
-        jit_frames=jit_frames,
-        jit_frames_resolved=jit_frames_named,
-        maps=map_info,
-        missing_map_pids=missing_pids,
-        unknown_thread_tids=sorted(unknown_threads),
+        jit_samples=counts.jit_samples,
+        jit_samples_resolved=counts.jit_samples_named,
+        jit_samples_resolved_pct=_pct(counts.jit_samples_named, counts.jit_samples),
+        jit_frames=counts.jit_frames,
+        jit_frames_resolved=counts.jit_frames_named,
+        maps=naming.map_info,
+        missing_map_pids=naming.missing,
+        unknown_thread_tids=unknown_threads,
         unparsed_lines=data.unparsed,
         perf_warnings=data.warnings,
         srclines=data.srclines,
@@ -612,45 +508,575 @@ def build_profile(
     return prof
 
 
+def _np_of(a: array, dtype: Any) -> Any:
+    """A numpy view of an ``array.array`` (a copy when empty or of another item size)."""
+    import numpy as np
+
+    if not len(a):
+        return np.zeros(0, dtype=dtype)
+    v = np.frombuffer(a, dtype=f"{np.dtype(dtype).kind}{a.itemsize}")
+    return v.astype(dtype, copy=False)
+
+
+def _stacks_with(flat: Any, ends: Any, mark: Any) -> Any:
+    """Per raw stack: whether any of its frames is marked."""
+    import numpy as np
+
+    if not len(ends):
+        return np.zeros(0, dtype=bool)
+    c = np.concatenate(([0], np.cumsum(mark[flat]) if len(flat) else [0]))
+    c = c[:len(flat) + 1]
+    return (c[ends] - c[np.concatenate(([0], ends[:-1]))]) > 0
+
+
+def _pids_from_map_names(data: ScriptData, s_stack: Any, s_thread: Any, flat: Any,
+                         ends: Any, tid_pid: dict[int, int]) -> None:
+    """For threads no event tied to a process: the pid of the first perf-map dso
+    (``/tmp/perf-123.map``) in their stacks, in the order samples came."""
+    import numpy as np
+
+    unknown = [i for i, (tid, _c) in enumerate(data.threads) if tid not in tid_pid]
+    if not unknown or not len(s_stack):
+        return
+    dso_pid = [jit_map_pid(d) for d in data.frames.dsos]
+    if not any(p is not None for p in dso_pid):
+        return
+    fdso = data.frames.dso
+    for i in unknown:
+        tid = data.threads[i][0]
+        if tid in tid_pid:
+            continue
+        ids = s_stack[s_thread == i]
+        _u, first = np.unique(ids, return_index=True)
+        for sid in ids[np.sort(first)].tolist():
+            start = int(ends[sid - 1]) if sid else 0
+            for f in flat[start:int(ends[sid])].tolist():
+                p = dso_pid[fdso[f]]
+                if p is not None:
+                    tid_pid[tid] = p
+                    break
+            if tid in tid_pid:
+                break
+
+
+def _frames_by_pid(flat: Any, ends: Any, stack: Any, pid: Any) -> dict[int, Any]:
+    """pid -> the distinct raw frame ids its samples' stacks hold."""
+    import numpy as np
+
+    out: dict[int, Any] = {}
+    for p in np.unique(pid).tolist():
+        ids = np.unique(stack[pid == p])
+        fl, _s, _l = _flat_of(flat, ends, ids)
+        out[p] = np.unique(fl)
+    return out
+
+
+@dataclass(slots=True)
+class _JitNaming:
+    """How each process's JIT frames are named: per pid, the entry (or None) at each
+    needed address, leaf and caller forms; maps used and processes without one."""
+
+    leaf: dict[int, dict[int, Entry | None]] = field(default_factory=dict)  # pid -> fid ->
+    call: dict[int, dict[int, Entry | None]] = field(default_factory=dict)
+    dumps: dict[int, DumpPlan] = field(default_factory=dict)
+    map_info: list[MapHealth] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+    stale_dumps: list[str] = field(default_factory=list)
+
+
+def _lookup_maps(maps: list[PerfMap], addrs: Any) -> list[Entry | None]:
+    """The entry naming each address (uint64 array) by later-line-wins, a later map
+    winning over an earlier one; names cut only for the entries hit."""
+    import numpy as np
+
+    which = np.full(len(addrs), -1, dtype=np.int64)
+    line = np.full(len(addrs), -1, dtype=np.int64)
+    for m, pm in enumerate(maps):
+        got = pm.resolve(addrs)
+        hit = got >= 0
+        which[hit] = m
+        line[hit] = got[hit]
+    cache: dict[tuple[int, int], Entry] = {}
+    out: list[Entry | None] = []
+    for m, i in zip(which.tolist(), line.tolist(), strict=True):
+        if m < 0:
+            out.append(None)
+            continue
+        e = cache.get((m, i))
+        if e is None:
+            e = cache[(m, i)] = maps[m].entry(i)
+        out.append(e)
+    return out
+
+
+def _name_jit_processes(finder: MapFinder, jit_used: dict[int, Any], addr: Any,
+                        input_dirs: list[str], first_time: float | None) -> _JitNaming:
+    """Look every JIT frame up in its process's jitdump or perf map, at its address (as
+    a leaf) and at the address - 1 (as a caller: a return address)."""
+    import numpy as np
+
+    out = _JitNaming()
+    for pid in sorted(jit_used):
+        fids = jit_used[pid]
+        if not len(fids):
+            continue
+        a = addr[fids]
+        fl = fids.tolist()
+        jd = finder.find_jitdump(pid, input_dirs)
+        if jd is not None and stale_dump(jd, first_time):
+            out.stale_dumps.append(jd.path)
+            jd = None
+        if jd is not None:  # a jitdump names this process's JIT code, not its map
+            al = a.tolist()
+            wanted = {*al, *(x - 1 for x in al)}
+            dp = out.dumps[pid] = plan_dump(jd, jd.timeline(), wanted)
+            table: dict[int, Entry] = dict(dp.static)
+            # code the dump lacks (its writer's buffer not yet flushed: a killed or live
+            # JIT) is named from the perf map, if the process has one
+            gaps = sorted(wanted - dp.static.keys())
+            maps = finder.find(pid, input_dirs) if gaps else []
+            if maps:
+                got = _lookup_maps(maps, np.array(gaps, dtype=np.uint64))
+                filled = {g: e for g, e in zip(gaps, got, strict=True) if e is not None}
+                table.update(filled)
+                dp.from_map = sum(1 for x in al if x in filled or x - 1 in filled)
+                dp.map_paths = [pm.path for pm in maps]
+                out.map_info.extend(_map_health(pm, pid) for pm in maps)
+            out.leaf[pid] = {f: table.get(x) for f, x in zip(fl, al, strict=True)}
+            out.call[pid] = {f: table.get(x - 1) for f, x in zip(fl, al, strict=True)}
+            continue
+        maps = finder.find(pid, input_dirs)
+        if not maps:
+            out.missing.append(pid)
+            continue
+        both = _lookup_maps(maps, np.concatenate((a, a - np.uint64(1))))
+        out.leaf[pid] = dict(zip(fl, both[:len(fl)], strict=True))
+        out.call[pid] = dict(zip(fl, both[len(fl):], strict=True))
+        out.map_info.extend(_map_health(pm, pid) for pm in maps)
+    return out
+
+
+class _FrameList:
+    """The raw frames, with frames a jitdump split made appended (the data unchanged)."""
+
+    def __init__(self, base: RawFrames, extra: list[RawFrame]) -> None:
+        self.base = base
+        self.extra = extra
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.extra)
+
+    def __getitem__(self, i: int) -> RawFrame:
+        n = len(self.base)
+        return self.base[i] if i < n else self.extra[i - n]
+
+    def append(self, f: RawFrame) -> None:
+        self.extra.append(f)
+
+
+def _split_by_dump_time(
+    data: ScriptData, rows: _Rows, times: Any, flat: Any, ends: Any, row_pid: Any,
+    dumps: dict[int, DumpPlan], raw_jit: Any, is_kernel: Any, sample_clock: str | None,
+    bin_of: Callable[[float], int] | None, extra_frames: list[RawFrame],
+) -> tuple[_Rows, Any, Any, dict[int, Entry], list[DumpNaming], dict[int, list[int]]]:
+    """The rows of processes with a jitdump, re-cut so that frames at reused addresses
+    carry the name of the code there at each sample's time (``jittime.split_by_time``,
+    which works on stacks as tuples: only these processes' samples are made so)."""
+    import numpy as np
+
+    in_dump = np.isin(row_pid, np.array(sorted(dumps), dtype=np.int64))
+    idx = np.flatnonzero(in_dump)
+    threads = data.threads
+    # by stack as a tuple: one callchain may have several raw ids (the reader's stack
+    # cache is bounded), and the split counts a stack's times against its samples
+    groups: dict[tuple[int, int, tuple[int, ...], int], list[int]] = {}
+    timed: dict[tuple[int, str, tuple[int, ...]], array] = {}
+    stack_tuple: dict[int, tuple[int, ...]] = {}
+    for r, sid, th, w, bn, t in zip(idx.tolist(), rows.stack[idx].tolist(),
+                                    rows.thread[idx].tolist(), rows.w[idx].tolist(),
+                                    rows.bin[idx].tolist(), times[idx].tolist(), strict=True):
+        st = stack_tuple.get(sid)
+        if st is None:
+            start = int(ends[sid - 1]) if sid else 0
+            st = stack_tuple[sid] = tuple(flat[start:int(ends[sid])].tolist())
+        key = (int(row_pid[r]), th, st, bn)
+        g = groups.get(key)
+        if g is None:
+            groups[key] = [1, w]
+        else:
+            g[0] += 1
+            g[1] += w
+        tid, comm = threads[th]
+        if raw_jit[list(st)].any() if st else False:
+            a = timed.get((tid, comm, st))
+            if a is None:
+                a = timed[(tid, comm, st)] = array("d")
+            a.append(t)
+            a.append(w)
+    selected = [(pid, threads[th][0], threads[th][1], st, n, w, bn)
+                for (pid, th, st, bn), (n, w) in groups.items()]
+    fl = _FrameList(data.frames, extra_frames)
+    jit_list = raw_jit.tolist()
+    split = split_by_time(selected, dumps, timed, fl, jit_list, KERNEL_MIN_ADDR, sample_clock,
+                          bin_of if rows.bin.size and (rows.bin >= 0).all() else None)
+    # back to columns: the other processes' rows as they were, these from the split
+    th_index = {k: i for i, k in enumerate(threads)}
+    new_flat: list[int] = []
+    new_ends: list[int] = []
+    base_len = len(flat)
+    stack_ids: dict[tuple[int, ...], int] = {}
+    r_stack, r_thread, r_n, r_w, r_bin = [], [], [], [], []
+    for _pid, tid, comm, st, n, w, bn in split.selected:
+        sid = stack_ids.get(st)
+        if sid is None:
+            new_flat.extend(st)
+            new_ends.append(base_len + len(new_flat))
+            sid = stack_ids[st] = len(ends) + len(new_ends) - 1
+        r_stack.append(sid)
+        r_thread.append(th_index[(tid, comm)])
+        r_n.append(n)
+        r_w.append(w)
+        r_bin.append(bn)
+    keep = ~in_dump
+    i64 = np.int64
+    out = _Rows(np.concatenate((rows.stack[keep], np.array(r_stack, dtype=i64))),
+                np.concatenate((rows.thread[keep], np.array(r_thread, dtype=i64))),
+                np.concatenate((rows.n[keep], np.array(r_n, dtype=i64))),
+                np.concatenate((rows.w[keep], np.array(r_w, dtype=i64))),
+                np.concatenate((rows.bin[keep], np.array(r_bin, dtype=i64))))
+    flat = np.concatenate((flat, np.array(new_flat, dtype=i64)))
+    ends = np.concatenate((ends, np.array(new_ends, dtype=i64)))
+    return out, flat, ends, split.overrides, split.namings, split.new_frames
+
+
+def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], used: Any,
+                 raw_jit: Any, jit_unknown: int, perf_jit_names: bool, nall: int) -> Any:
+    """Raw frame id -> profile frame by the name perf printed (-1 where unused); JIT
+    memory perf named from its own reading of the map keeps that name (as a JIT name),
+    unless ``perf_jit_names`` is off. One lookup per distinct (name, dso, kind)."""
+    import numpy as np
+
+    out = np.full(nall, -1, dtype=np.int64)
+    cache: dict[tuple[int, int, bool, bool], int] = {}
+    nraw = len(frames)
+    syms, dsos, fsym, fdso, faddr = frames.syms, frames.dsos, frames.sym, frames.dso, frames.addr
+    jit = raw_jit.tolist() if len(used) else []
+    for fid in used.tolist():
+        if fid < nraw:
+            si, di, a = fsym[fid], fdso[fid], faddr[fid]
+        else:
+            f = extra[fid - nraw]
+            si, di, a = frames._sym_ids[f.sym], frames._dso_ids[f.dso], f.addr
+        kern = a >= KERNEL_MIN_ADDR
+        key = (si, di, kern, jit[fid])
+        pf = cache.get(key)
+        if pf is None:
+            sym, dso = syms[si], dsos[di]
+            name = sym if sym and sym != "[unknown]" else "[unknown]"
+            if jit[fid]:
+                if name == "[unknown]" or not perf_jit_names:
+                    pf = jit_unknown
+                else:
+                    jname, jkind = map_name(name)
+                    pf = b.frame(jname, jkind, JIT_DSO, "")
+            else:
+                kind = perf_name_kind(sym, dso, a)
+                key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT) else None
+                pf = b.frame(name, kind, dso or "[unknown]", key_dso)
+            cache[key] = pf
+        out[fid] = pf
+    return out
+
+
+def _users_of(flat: Any, ends: Any, stack: Any, pid: Any, used: Any, raw_jit: Any,
+              is_kernel: Any, frames: RawFrames, policy: str) -> dict[int, list[int]]:
+    """File frames to be named from ELF symbols -> the pids whose stacks hold them."""
+    import numpy as np
+
+    unnamed_sym = {i for i, s in enumerate(frames.syms) if s in ("", "[unknown]")}
+    file_dso = np.array([is_file_dso(d) for d in frames.dsos], dtype=bool)
+    nraw = len(frames)
+    cand = used[used < nraw]
+    dso_i = _np_of(frames.dso, np.int32)[cand] if len(cand) else np.zeros(0, dtype=np.int32)
+    sym_i = _np_of(frames.sym, np.int32)[cand] if len(cand) else np.zeros(0, dtype=np.int32)
+    ok = ~raw_jit[cand] & ~is_kernel[cand] & file_dso[dso_i]
+    if policy != "always":
+        ok &= np.isin(sym_i, np.array(sorted(unnamed_sym), dtype=np.int32))
+    want = cand[ok]
+    out: dict[int, list[int]] = {}
+    if not len(want):
+        return out
+    for p in np.unique(pid).tolist():
+        ids = np.unique(stack[pid == p])
+        fl, _s, _l = _flat_of(flat, ends, ids)
+        for f in np.intersect1d(np.unique(fl), want).tolist():
+            out.setdefault(f, []).append(p)
+    return out
+
+
+def _pid_table(b: ProfileBuilder, pid: int, jit_fids: Any, naming: _JitNaming,
+               overrides: dict[int, Entry], addr: Any, elf: dict[int, tuple[int, int]],
+               jit_unknown: int, frames: RawFrames, extra: list[RawFrame],
+               perf_jit_names: bool) -> tuple[Any, Any, Any, Any, Any]:
+    """One process's overrides of the common tables: sorted raw frame ids, their leaf and
+    caller profile frames, and whether each (JIT) frame was named, as leaf and caller."""
+    import numpy as np
+
+    entry_frame = _entry_frames(b)
+    leaf_of = naming.leaf.get(pid)
+    call_of = naming.call.get(pid)
+    rows: dict[int, tuple[int, int, int, int]] = {}
+    for fid, (lf, cf) in elf.items():
+        rows[fid] = (lf, cf, 0, 0)
+    nraw = len(frames)
+    for fid in jit_fids.tolist():
+        if leaf_of is None or call_of is None:  # no map for this process: perf's name
+            sym = frames.sym_of(fid) if fid < nraw else extra[fid - nraw].sym
+            named = int(sym not in ("", "[unknown]") and perf_jit_names)
+            if fid in rows:
+                lf, cf, _a, _b = rows[fid]
+                rows[fid] = (lf, cf, named, named)
+            else:
+                rows[fid] = (-1, -1, named, named)  # -1: the common table's frame
+            continue
+        o = overrides.get(fid)
+        if o is not None:  # named by the sample's time (jitdump), in its place
+            f = entry_frame(o)
+            rows[fid] = (f, f, 1, 1)
+            continue
+        le, ce = leaf_of.get(fid), call_of.get(fid)
+        rows[fid] = (jit_unknown if le is None else entry_frame(le),
+                     jit_unknown if ce is None else entry_frame(ce),
+                     int(le is not None), int(ce is not None))
+    fids = np.array(sorted(rows), dtype=np.int64)
+    vals = np.array([rows[f] for f in fids.tolist()], dtype=np.int64).reshape(-1, 4)
+    return fids, vals[:, 0], vals[:, 1], vals[:, 2], vals[:, 3]
+
+
+def _entry_frames(b: ProfileBuilder) -> Callable[[Entry], int]:
+    """Profile frame of a map or jitdump entry, by its name (one ``map_name`` a name)."""
+    cache: dict[str, int] = {}
+
+    def frame(e: Entry) -> int:
+        out = cache.get(e.name)
+        if out is None:
+            name, kind = map_name(e.name)
+            out = cache[e.name] = b.frame(name, kind, JIT_DSO, "")
+        return out
+
+    return frame
+
+
+@dataclass(slots=True)
+class _Counts:
+    jit_samples: int = 0
+    jit_samples_named: int = 0
+    jit_frames: int = 0
+    jit_frames_named: int = 0
+
+
+def _translate_and_build(b: ProfileBuilder, rows: _Rows, row_pid: Any, flat: Any, ends: Any,
+                         tables: _Tables, raw_jit: Any, is_kernel: Any, no_stack: int,
+                         threads: list[tuple[int, str]]) -> _Counts:
+    """Every distinct (raw stack, process) becomes a stack of profile frames (leaf: the
+    address; callers: the return address - 1; the first user frame under kernel frames:
+    where user code was interrupted, an exact ip), inserted into the stack table one
+    level at a time from the root (one sort a level); rows are summed per (stack node,
+    profile thread, bin). Fills ``b.profile``; returns the JIT naming counts."""
+    import numpy as np
+
+    counts = _Counts()
+    upids = np.unique(row_pid)
+    pid_ix = np.searchsorted(upids, row_pid)
+    npid = len(upids)
+    pair_key = rows.stack * npid + pid_ix
+    pairs, inv = np.unique(pair_key, return_inverse=True)
+    p_stack = pairs // npid
+    p_pid = upids[pairs % npid]
+    p_n = np.bincount(inv, weights=rows.n, minlength=len(pairs)).astype(np.int64)
+    fl, starts, lens = _flat_of(flat, ends, p_stack)
+    occ_pair = np.repeat(np.arange(len(pairs), dtype=np.int64), lens)
+    pos = np.arange(len(fl), dtype=np.int64) - np.repeat(starts, lens)
+    # exact ips: the leaf, and the first non-kernel frame of a stack whose leaf is kernel
+    exact = pos == 0
+    if len(fl):
+        kern = is_kernel[fl]
+        big = np.iinfo(np.int64).max
+        nonempty = lens > 0
+        first_user = np.full(len(pairs), big, dtype=np.int64)
+        cand = np.where(kern, big, pos)
+        if nonempty.any():
+            first_user[nonempty] = np.minimum.reduceat(cand, starts[nonempty])
+        leaf_kern = np.zeros(len(pairs), dtype=bool)
+        leaf_kern[nonempty] = kern[starts[nonempty]]
+        exact |= leaf_kern[occ_pair] & (pos == first_user[occ_pair])
+    fn = np.where(exact, tables.leaf[fl], tables.call[fl]) if len(fl) else np.zeros(
+        0, dtype=np.int64)
+    jit_occ = raw_jit[fl] if len(fl) else np.zeros(0, dtype=bool)
+    named = np.zeros(len(fl), dtype=np.int64)
+    occ_pid = p_pid[occ_pair] if len(fl) else np.zeros(0, dtype=np.int64)
+    for pid, (o_fid, o_leaf, o_call, o_ln, o_cn) in tables.by_pid.items():
+        if not len(o_fid):
+            continue
+        m = np.flatnonzero(occ_pid == pid)
+        f = fl[m]
+        j = np.minimum(np.searchsorted(o_fid, f), len(o_fid) - 1)
+        hit = o_fid[j] == f
+        m, j, ex = m[hit], j[hit], exact[m[hit]]
+        new = np.where(ex, o_leaf[j], o_call[j])
+        have = new >= 0
+        fn[m[have]] = new[have]
+        named[m] = np.where(ex, o_ln[j], o_cn[j])
+    occ_n = p_n[occ_pair] if len(fl) else np.zeros(0, dtype=np.int64)
+    counts.jit_frames = int((jit_occ * occ_n).sum())
+    counts.jit_frames_named = int((named * jit_occ * occ_n).sum())
+    leaf_occ = pos == 0
+    counts.jit_samples = int((jit_occ & leaf_occ).astype(np.int64) @ occ_n) if len(fl) else 0
+    counts.jit_samples_named = int(((jit_occ & leaf_occ) * named) @ occ_n) if len(fl) else 0
+
+    # empty stacks: one "[no stack]" frame
+    if no_stack >= 0:
+        empty = np.flatnonzero(lens == 0)
+        fl_pair = np.concatenate((occ_pair, empty))
+        fn = np.concatenate((fn, np.full(len(empty), no_stack, dtype=np.int64)))
+        pos = np.concatenate((pos, np.zeros(len(empty), dtype=np.int64)))
+        order = np.lexsort((pos, fl_pair))
+        occ_pair, fn, pos = fl_pair[order], fn[order], pos[order]
+        lens = np.where(lens == 0, 1, lens)
+        starts = np.cumsum(lens) - lens
+    node_prefix, node_frame, node_of_pair = _stack_nodes(len(b.profile.frames), fn, starts,
+                                                         lens)
+
+    # groups: (node, profile thread, bin)
+    th_pid = {}
+    r_th = rows.thread
+    uth, first = np.unique(r_th * npid + pid_ix, return_index=True)
+    pth = np.empty(len(uth), dtype=np.int64)
+    for k in np.argsort(first, kind="stable").tolist():  # threads in the order samples came
+        th, pi = divmod(int(uth[k]), npid)
+        key = (int(upids[pi]), threads[th][1])
+        t = th_pid.get(key)
+        if t is None:
+            t = th_pid[key] = b.thread(*key)
+        pth[k] = t
+    row_pth = pth[np.searchsorted(uth, r_th * npid + pid_ix)]
+    row_node = node_of_pair[inv]
+    nth = max(len(b.profile.threads), 1)
+    binned = bool(len(rows.bin)) and bool((rows.bin >= 0).all())
+    bmin = int(rows.bin.min()) if binned else 0
+    nb = int(rows.bin.max()) - bmin + 1 if binned else 1
+    gkey = (row_node * nth + row_pth) * nb + ((rows.bin - bmin) if binned else 0)
+    keys, g_n, g_w = group_sums(gkey, rows.n, rows.w)
+    gb = keys % nb
+    rest = keys // nb
+    b.profile.set_tables(node_prefix, node_frame, rest // nth, rest % nth, g_w, g_n,
+                         (gb + bmin) if binned else ())
+    return counts
+
+
+def _stack_nodes(nframes: int, fn: Any, starts: Any, lens: Any) -> tuple[Any, Any, Any]:
+    """Leaf-first stacks (frames ``fn``, stack i at ``starts[i]``, ``lens[i]`` long, all
+    non-empty) as a stack table, built a level at a time from the root: at each level the
+    distinct (parent node, frame) pairs become nodes (one sort). Returns the table's
+    prefix and frame columns and each stack's node."""
+    import numpy as np
+
+    n = len(starts)
+    nf = max(nframes, 1)
+    parent = np.full(n, -1, dtype=np.int64)
+    prefix_parts: list[Any] = []
+    frame_parts: list[Any] = []
+    base = 0
+    depth = int(lens.max()) if n else 0
+    for d in range(depth):
+        act = np.flatnonzero(lens > d)
+        f = fn[starts[act] + lens[act] - 1 - d]
+        key = (parent[act] + 1) * nf + f
+        uk, inv = np.unique(key, return_inverse=True)
+        prefix_parts.append(uk // nf - 1)
+        frame_parts.append(uk % nf)
+        parent[act] = base + inv
+        base += len(uk)
+    prefix = np.concatenate(prefix_parts) if prefix_parts else np.zeros(0, np.int64)
+    frame = np.concatenate(frame_parts) if frame_parts else np.zeros(0, np.int64)
+    return prefix, frame, parent
+
+
+def _warnings(data: ScriptData, finder: MapFinder, naming: _JitNaming,
+              jit_used: dict[int, Any], frames: RawFrames, dsos: list[str], dso_of: Any,
+              counts: _Counts, jit_unknown_threads: set[int], unknown_thread_samples: int,
+              dump_notes: list[DumpNaming], symbolizer: Symbolizer | None) -> list[str]:
+    warnings: list[str] = []
+    # Only memory perf saw mapped anonymous and executable is surely JIT code; a lone
+    # "[unknown] ([unknown])" frame is as often the garbage an unwinder read.
+    surely_jit = [p for p in naming.missing
+                  if any(dsos[dso_of[f]] not in ("[unknown]", "") for f in jit_used[p].tolist())]
+    if surely_jit:
+        warnings.append(
+            "no perf map for pid "
+            + ", ".join(str(p) for p in surely_jit)
+            + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
+            " perf's names or stay [unknown]"
+        )
+    for mi in naming.map_info:
+        started = process_start_time(mi.pid) if mi.pid is not None else None
+        if mi.mtime is not None and started is not None and mi.mtime < started - 1.0:
+            warnings.append(
+                f"{mi.path} was last written before process {mi.pid} started: it is stale "
+                "(left by an older process with the same pid?)"
+            )
+    if counts.jit_samples and counts.jit_samples_named < 0.5 * counts.jit_samples:
+        warnings.append(
+            f"only {counts.jit_samples_named} of {counts.jit_samples} samples in JIT memory"
+            " were named: is the map missing, stale or from another process?"
+        )
+    if jit_unknown_threads:
+        warnings.append(
+            f"{len(jit_unknown_threads)} thread(s) with JIT frames ({unknown_thread_samples}"
+            " samples) could not be mapped to a process (no pid/tid field, mmap, comm or fork"
+            " event): their map was looked up as perf-<tid>.map"
+        )
+    if data.truncated:
+        warnings.append(f"{data.truncated} truncated sample(s) dropped")
+    for path in naming.stale_dumps:
+        warnings.append(f"{path} was closed (its JIT exited) before the first sample: left by "
+                        "an older process with the same pid? Not used")
+    for dn in dump_notes:
+        dw = dn.warning()
+        if dw is not None:
+            warnings.append(dw)
+    if symbolizer is not None:
+        warnings.extend(symbolizer.warnings)
+    return warnings
+
+
 def _name_elf_frames(
     b: ProfileBuilder,
     sym: Symbolizer,
     policy: str,
     data: ScriptData,
-    selected: Sequence[tuple[int, int, str, tuple[int, ...], int, int, int]],
-    used: set[int],
-    raw_jit: Sequence[bool],
+    users: dict[int, list[int]],
+    one_frame: bool,
+    used: Any,
+    raw_jit: Any,
+    is_kernel: Any,
     proc_maps: Mapping[int | None, Sequence[MemMap]],
-    leaf_t: list[int],
-    call_t: list[int],
+    leaf_t: Any,
+    call_t: Any,
     by_pid: dict[int, dict[int, tuple[int, int]]],
 ) -> tuple[FileFrameNames, int, int]:
-    """Fill the leaf/caller tables for file frames (from ELF symbols) and unnamed kernel
-    frames (from kallsyms); frames named differently per process go to ``by_pid``.
-    Returns the file naming's figures and (kernel frames, named)."""
+    """Fill the leaf/caller tables for file frames (from ELF symbols; ``users``: file
+    frame -> the pids whose stacks hold it) and unnamed kernel frames (from kallsyms);
+    frames named differently per process go to ``by_pid``. Returns the file naming's
+    figures and (kernel frames, named)."""
     frames = data.frames
     unnamed = ("", "[unknown]")
-    file_fids = [
-        fid for fid in used
-        if not raw_jit[fid] and frames[fid].addr < KERNEL_MIN_ADDR and is_file_dso(frames[fid].dso)
-        and (policy == "always" or frames[fid].sym in unnamed)
-    ]
-    kernel_fids = [fid for fid in used
-                   if frames[fid].addr >= KERNEL_MIN_ADDR and frames[fid].sym in unnamed]
-    users: dict[int, set[int]] = {fid: set() for fid in file_fids}
-    one_frame = True
-    if file_fids:
-        for pid, _tid, _comm, stack, _n, _w, _b in selected:
-            if len(stack) > 1:
-                one_frame = False
-            for fid in stack:
-                u = users.get(fid)
-                if u is not None:
-                    u.add(pid)
+    nraw = len(frames)
+    kernel_fids = [fid for fid in used.tolist()
+                   if fid < nraw and is_kernel[fid] and frames.sym_of(fid) in unnamed]
     mmaps = maps_by_pid((m.pid, m.start, m.length, m.pgoff, m.prot, m.filename)
                         for m in data.mmaps)
-    names = name_file_frames(sym, [(f.addr, f.dso) for f in frames],
-                             {fid: sorted(p) for fid, p in users.items() if p},
+    names = name_file_frames(sym, _AddrDso(frames), {fid: sorted(p) for fid, p in users.items()},
                              mmaps, proc_maps, one_frame)
     cache: dict[tuple[Name | None, str], int] = {}
 
@@ -669,11 +1095,11 @@ def _name_elf_frames(
         return out
 
     for fid in names.leaf:
-        dso = frames[fid].dso
+        dso = frames.dso_of(fid)
         leaf_t[fid] = frame(names.leaf[fid], dso)
         call_t[fid] = frame(names.call[fid], dso)
     for pid, per in names.by_pid.items():
-        by_pid[pid] = {fid: (frame(lf, frames[fid].dso), frame(cf, frames[fid].dso))
+        by_pid[pid] = {fid: (frame(lf, frames.dso_of(fid)), frame(cf, frames.dso_of(fid)))
                        for fid, (lf, cf) in per.items()}
     knamed = 0
     ks = sym.kallsyms() if kernel_fids else None
@@ -709,29 +1135,19 @@ def _name_elf_frames(
     return names, len(kernel_fids), knamed
 
 
-MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
 
 
-def _coarser_bins(bins: dict[tuple[int, str, tuple[int, ...], int], list[int]], width: float
-                  ) -> tuple[float, dict[tuple[int, str, tuple[int, ...], int], list[int]]]:
-    """At most ``MAX_BINS`` bins: k adjacent bins merge into one k times as wide (bin
-    ``b`` becomes ``b // k``), so a long recording does not multiply its stacks by
-    thousands of bins."""
-    first = min(k[3] for k in bins)
-    last = max(k[3] for k in bins)
-    k = -(-(last - first + 1) // MAX_BINS)
-    if k <= 1:
-        return width, bins
-    out: dict[tuple[int, str, tuple[int, ...], int], list[int]] = {}
-    for (tid, comm, stack, b), (n, w) in bins.items():
-        key = (tid, comm, stack, b // k)
-        acc = out.get(key)
-        if acc is None:
-            out[key] = [n, w]
-        else:
-            acc[0] += n
-            acc[1] += w
-    return width * k, out
+class _AddrDso:
+    """Raw frame id -> (address, dso): what ``name_file_frames`` reads of a frame."""
+
+    def __init__(self, frames: RawFrames) -> None:
+        self.frames = frames
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, fid: int) -> tuple[int, str]:
+        return self.frames.addr[fid], self.frames.dso_of(fid)
 
 
 def _pct(a: int, b: int) -> float | None:

@@ -39,11 +39,11 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from jitprof.errors import EmptyInputError, InputError, JitprofError
 from jitprof.model import Diagnostic
-from jitprof.names import is_jit_dso, last_group_start
+from jitprof.names import last_group_start
 
 MAX_KEPT_DIAGNOSTICS = 50
 
