@@ -215,8 +215,9 @@ class Profile:
 
     def set_tables(self, node_prefix: Any, node_frame: Any, group_node: Any,
                    group_thread: Any, group_weight: Any, group_samples: Any,
-                   group_bin: Any = ()) -> None:
-        """Install the stack and sample tables (what builders call, once)."""
+                   group_bin: Any = (), node_depth: Any = None) -> None:
+        """Install the stack and sample tables (what builders call, once); ``node_depth``
+        if the builder knows it."""
         self.node_prefix = _i32(node_prefix)
         self.node_frame = _i32(node_frame)
         self.group_node = _i32(group_node)
@@ -224,7 +225,7 @@ class Profile:
         self.group_weight = _i64(group_weight)
         self.group_samples = _i64(group_samples)
         self.group_bin = _i32(group_bin)
-        self._views = {}
+        self._views = {} if node_depth is None else {"depth": _i32(node_depth)}
 
     def __eq__(self, other: object) -> bool:
         """The same samples (groups in the same order, as stacks of equal frames) and the
@@ -291,6 +292,7 @@ class Profile:
         if len(weights) != len(self.group_node):
             raise ValueError("one weight a group")
         self.group_weight = _i64(weights)
+        self._views.pop("function_stats", None)
 
     @property
     def stack_samples(self) -> list[int]:
@@ -311,20 +313,21 @@ class Profile:
 
     # -- aggregations over the tables ------------------------------------------------------
     def node_depth(self) -> Any:
-        """Depth of every node (a root's is 0), by one pass in id order."""
+        """Depth of every node (a root's is 0): given by the builder, else by pointer
+        jumping (each round doubles the distance looked up: O(nodes log depth))."""
         import numpy as np
 
         d = self._views.get("depth")
         if d is None:
             pre = self.node_prefix
-            d = np.zeros(len(pre), dtype=np.int32)
-            # parents come first: levels found by walking up all nodes at once
-            up = pre.copy()
-            live = np.flatnonzero(up >= 0)
+            d = (pre >= 0).astype(np.int32)
+            anc = pre.copy()
+            live = np.flatnonzero(anc >= 0)
             while live.size:
-                d[live] += 1
-                up[live] = pre[up[live]]
-                live = live[up[live] >= 0]
+                a = anc[live]
+                d[live] += d[a]
+                anc[live] = anc[a]
+                live = live[anc[live] >= 0]
             self._views["depth"] = d
         return d
 
@@ -357,22 +360,28 @@ class Profile:
 
     def outermost(self) -> Any:
         """Per node: True if no caller on its path is the same function (a recursive
-        call's inner nodes are False: a function counts once per stack)."""
+        call's inner nodes are False: a function counts once per stack). Only nodes of
+        functions met at more than one depth can be inner ones; only those are walked up."""
         import numpy as np
 
         out = self._views.get("outermost")
         if out is None:
             pre, fr = self.node_prefix, self.node_frame
             out = np.ones(len(pre), dtype=bool)
-            anc = pre.copy()
-            live = np.flatnonzero(anc >= 0)
-            while live.size:
-                a = anc[live]
-                same = fr[a] == fr[live]
-                out[live[same]] = False
-                live = live[~same]
-                anc[live] = pre[anc[live]]
-                live = live[anc[live] >= 0]
+            if len(pre):
+                depth = self.node_depth()
+                nf = int(fr.max()) + 1
+                low = np.full(nf, np.iinfo(np.int32).max, dtype=np.int64)
+                np.minimum.at(low, fr, depth)
+                live = np.flatnonzero(depth > low[fr])
+                anc = pre.copy()
+                while live.size:
+                    a = anc[live]
+                    same = fr[a] == fr[live]
+                    out[live[same]] = False
+                    live = live[~same]
+                    anc[live] = pre[anc[live]]
+                    live = live[anc[live] >= 0]
             self._views["outermost"] = out
         return out
 
@@ -382,6 +391,9 @@ class Profile:
         total = the subtree weights of the frame's outermost nodes. Exact int64 sums."""
         import numpy as np
 
+        cached = self._views.get("function_stats")
+        if cached is not None:
+            return list(cached)
         n = len(self.frames)
         if not len(self.group_node):
             return []
@@ -395,7 +407,9 @@ class Profile:
         np.add.at(ts, fr[outer], ts_n[outer])
         used = np.flatnonzero((tw != 0) | (sw != 0) | (ts != 0)).tolist()
         swl, ssl, twl, tsl = sw.tolist(), ss.tolist(), tw.tolist(), ts.tolist()
-        return [FunctionStats(i, swl[i], twl[i], ssl[i], tsl[i]) for i in used]
+        out = [FunctionStats(i, swl[i], twl[i], ssl[i], tsl[i]) for i in used]
+        self._views["function_stats"] = tuple(out)
+        return out
 
     def kind_stats(self) -> dict[Kind, tuple[int, int]]:
         """Self weight and self samples per kind (the leaf's kind)."""

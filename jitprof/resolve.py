@@ -338,11 +338,10 @@ def build_profile(
     is_kernel = addr >= np.uint64(KERNEL_MIN_ADDR)
     inlined_dso = np.array([d == "inlined" for d in dsos], dtype=bool)
     inlined = inlined_dso[dso_of] if nraw else np.zeros(0, dtype=bool)
-    flat0 = _np_of(data.stacks.frames, np.int32).astype(np.int64)
+    flat0 = _np_of(data.stacks.frames, np.int32)
     ends0 = _np_of(data.stacks.ends, np.int64)
-
-    s_stack = _np_of(ev.s_stack, np.int32).astype(np.int64)
-    s_thread = _np_of(ev.s_thread, np.int32).astype(np.int64)
+    s_stack = _np_of(ev.s_stack, np.int32)
+    s_thread = _np_of(ev.s_thread, np.int32)
     s_weight = _np_of(ev.s_weight, np.int64)
     s_time = _np_of(ev.s_time, np.float64)
 
@@ -351,8 +350,9 @@ def build_profile(
     tid_pid = dict(data.tid_pid)
     _pids_from_map_names(data, s_stack, s_thread, flat0, ends0, tid_pid)
     th_tid = [tid for tid, _c in data.threads]
-    unknown_threads = sorted({t for t in th_tid if t not in tid_pid}
-                             & {th_tid[i] for i in np.unique(s_thread).tolist()})
+    seen_threads = np.flatnonzero(np.bincount(s_thread, minlength=len(th_tid))).tolist() if (
+        len(s_thread)) else []
+    unknown_threads = sorted({th_tid[i] for i in seen_threads if th_tid[i] not in tid_pid})
     th_pid = np.array([tid_pid.get(t, t) for t in th_tid] or [0], dtype=np.int64)
     pidset, commset = set(pids), set(comms)
     th_keep = np.array([(not pidset or tid_pid.get(t, t) in pidset or t in pidset)
@@ -372,13 +372,18 @@ def build_profile(
         def bin_of(t: float) -> int:  # the bin of a time, as above
             return int(t / read_width) // k
 
-    sel = np.flatnonzero(th_keep[s_thread]) if len(s_stack) else np.zeros(0, dtype=np.int64)
-    if not sel.size:
+    keep_all = bool(th_keep.all())
+    sel = None if keep_all else np.flatnonzero(th_keep[s_thread])
+    if not len(s_stack) or (sel is not None and not sel.size):
         raise EmptyInputError(where, "no samples match the --pid/--comm filters")
-    rows = _Rows(s_stack[sel], s_thread[sel], np.ones(sel.size, dtype=np.int64),
-                 s_weight[sel], s_bin[sel])
-    times = s_time[sel]
-    del sel
+    ones = np.ones(len(s_stack) if sel is None else len(sel), dtype=np.int64)
+    if sel is None:  # no filter: the reader's columns as they are
+        rows = _Rows(s_stack, s_thread, ones, s_weight, s_bin)
+        times = s_time
+    else:
+        rows = _Rows(s_stack[sel], s_thread[sel], ones, s_weight[sel], s_bin[sel])
+        times = s_time[sel]
+    del sel, s_bin
 
     # 3. the stack table without "(inlined)" lines
     flat, ends, removed = _drop_inlined(flat0, ends0, inlined)
@@ -397,11 +402,15 @@ def build_profile(
                 jit_unknown_threads.add(th_tid[i])
                 unknown_thread_samples += int(rows.n[m].sum())
 
-    # 4. which raw frames each process uses; the addresses its JIT frames need
-    used_by_pid = _frames_by_pid(flat, ends, rows.stack, row_pid)
+    # 4. which raw frames each process uses; its JIT frames named from its map or dump
+    b = ProfileBuilder(ev_name)
+    jit_unknown = b.frame("[unknown]", Kind.UNKNOWN, JIT_DSO)
+    frame_of = _name_frames(b)
+    used_by_pid = _frames_by_pid(flat, ends, rows.stack, row_pid, nraw)
     jit_used = {pid: fids[raw_jit[fids]] for pid, fids in used_by_pid.items()}
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in data.inputs if p != "-"]
-    naming = _name_jit_processes(finder, jit_used, addr, input_dirs, ev.time_first)
+    naming = _name_jit_processes(finder, jit_used, addr, input_dirs, ev.time_first, frame_of,
+                                 jit_unknown)
 
     # 5. naming by sample time, where a jitdump says the code at an address changed
     dump_notes: list[DumpNaming] = []
@@ -413,9 +422,9 @@ def build_profile(
             finder.sample_clock, bin_of, extra_frames)
         row_pid = th_pid[rows.thread]
         for pid, new in new_frames.items():
-            jit_used[pid] = np.concatenate((jit_used[pid], np.array(new, dtype=np.int64)))
-            used_by_pid[pid] = np.concatenate((used_by_pid[pid],
-                                               np.array(new, dtype=np.int64)))
+            extra = np.array(new, dtype=np.int64)
+            jit_used[pid] = np.concatenate((jit_used[pid], extra))
+            used_by_pid[pid] = np.concatenate((used_by_pid[pid], extra))
         if extra_frames:
             addr = np.concatenate((addr, np.array([f.addr for f in extra_frames],
                                                   dtype=np.uint64)))
@@ -423,14 +432,13 @@ def build_profile(
             is_kernel = np.concatenate((is_kernel, np.zeros(len(extra_frames), dtype=bool)))
             dso_of = np.concatenate((dso_of, np.array([frames._dso_ids[f.dso]
                                                        for f in extra_frames], dtype=np.int32)))
+    del times
     nall = nraw + len(extra_frames)
 
     # 6. profile frames for every raw frame used: perf's names, then JIT and ELF names
-    b = ProfileBuilder(ev_name)
-    jit_unknown = b.frame("[unknown]", Kind.UNKNOWN, JIT_DSO)
     used = np.unique(np.concatenate(list(used_by_pid.values()))) if used_by_pid else (
         np.zeros(0, dtype=np.int64))
-    common = _perf_frames(b, frames, extra_frames, used, raw_jit, jit_unknown,
+    common = _perf_frames(b, frames, extra_frames, used, addr, raw_jit, jit_unknown,
                           finder.perf_jit_names, nall)
     common_leaf = common_call = common
     elf_by_pid: dict[int, dict[int, tuple[int, int]]] = {}
@@ -439,27 +447,30 @@ def build_profile(
     if symbolizer is not None and elf_policy != "never":
         common_leaf = common.copy()
         common_call = common.copy()
-        users = _users_of(flat, ends, rows.stack, row_pid, used, raw_jit, is_kernel, frames,
-                          elf_policy)
+        users = _users_of(flat, ends, rows.stack, row_pid, used_by_pid, raw_jit, is_kernel,
+                          frames, elf_policy)
         one_frame = bool(len(rows.stack)) and bool(
-            ((ends - np.concatenate(([0], ends[:-1])))[rows.stack] <= 1).all())
+            (_stack_lengths(ends)[rows.stack] <= 1).all())
         elf_note, kernel_frames, kernel_named = _name_elf_frames(
             b, symbolizer, elf_policy, data, users, one_frame, used, raw_jit, is_kernel,
             proc_maps or {}, common_leaf, common_call, elf_by_pid)
         if not elf_note.leaf and not kernel_frames:  # nothing named here: the fast path
             common_leaf = common_call = common
     tables = _Tables(common_leaf, common_call)
+    sym_named_ids = np.array([s not in ("", "[unknown]") for s in frames.syms], dtype=bool)
+    esym = np.array([frames._sym_ids[f.sym] for f in extra_frames], dtype=np.int32)
+    sym_named = sym_named_ids[np.concatenate((_np_of(frames.sym, np.int32), esym))] if (
+        nall) else np.zeros(0, dtype=bool)
     for pid in set(jit_used) | set(elf_by_pid):
         tables.by_pid[pid] = _pid_table(
-            b, pid, jit_used.get(pid, np.zeros(0, dtype=np.int64)), naming, overrides,
-            addr, elf_by_pid.get(pid, {}), jit_unknown, frames, extra_frames,
-            finder.perf_jit_names)
+            pid, jit_used.get(pid, np.zeros(0, dtype=np.int64)), naming, overrides,
+            elf_by_pid.get(pid, {}), frame_of, jit_unknown, sym_named, finder.perf_jit_names)
 
     # 7. stacks of profile frames -> the stack table; samples -> groups
     no_stack = b.frame("[no stack]", Kind.UNKNOWN, "[unknown]") if (
-        (ends - np.concatenate(([0], ends[:-1])))[rows.stack] == 0).any() else -1
-    counts = _translate_and_build(b, rows, row_pid, flat, ends, tables, raw_jit, is_kernel,
-                                  no_stack, data.threads)
+        _stack_lengths(ends)[rows.stack] == 0).any() else -1
+    counts = _build_tables(b, rows, row_pid, flat, ends, tables, raw_jit, is_kernel, no_stack,
+                           data.threads)
     prof = b.profile
     prof.bin_width = bin_width if binned else None
     prof.time_first, prof.time_last = ev.time_first, ev.time_last
@@ -559,103 +570,6 @@ def _pids_from_map_names(data: ScriptData, s_stack: Any, s_thread: Any, flat: An
                 break
 
 
-def _frames_by_pid(flat: Any, ends: Any, stack: Any, pid: Any) -> dict[int, Any]:
-    """pid -> the distinct raw frame ids its samples' stacks hold."""
-    import numpy as np
-
-    out: dict[int, Any] = {}
-    for p in np.unique(pid).tolist():
-        ids = np.unique(stack[pid == p])
-        fl, _s, _l = _flat_of(flat, ends, ids)
-        out[p] = np.unique(fl)
-    return out
-
-
-@dataclass(slots=True)
-class _JitNaming:
-    """How each process's JIT frames are named: per pid, the entry (or None) at each
-    needed address, leaf and caller forms; maps used and processes without one."""
-
-    leaf: dict[int, dict[int, Entry | None]] = field(default_factory=dict)  # pid -> fid ->
-    call: dict[int, dict[int, Entry | None]] = field(default_factory=dict)
-    dumps: dict[int, DumpPlan] = field(default_factory=dict)
-    map_info: list[MapHealth] = field(default_factory=list)
-    missing: list[int] = field(default_factory=list)
-    stale_dumps: list[str] = field(default_factory=list)
-
-
-def _lookup_maps(maps: list[PerfMap], addrs: Any) -> list[Entry | None]:
-    """The entry naming each address (uint64 array) by later-line-wins, a later map
-    winning over an earlier one; names cut only for the entries hit."""
-    import numpy as np
-
-    which = np.full(len(addrs), -1, dtype=np.int64)
-    line = np.full(len(addrs), -1, dtype=np.int64)
-    for m, pm in enumerate(maps):
-        got = pm.resolve(addrs)
-        hit = got >= 0
-        which[hit] = m
-        line[hit] = got[hit]
-    cache: dict[tuple[int, int], Entry] = {}
-    out: list[Entry | None] = []
-    for m, i in zip(which.tolist(), line.tolist(), strict=True):
-        if m < 0:
-            out.append(None)
-            continue
-        e = cache.get((m, i))
-        if e is None:
-            e = cache[(m, i)] = maps[m].entry(i)
-        out.append(e)
-    return out
-
-
-def _name_jit_processes(finder: MapFinder, jit_used: dict[int, Any], addr: Any,
-                        input_dirs: list[str], first_time: float | None) -> _JitNaming:
-    """Look every JIT frame up in its process's jitdump or perf map, at its address (as
-    a leaf) and at the address - 1 (as a caller: a return address)."""
-    import numpy as np
-
-    out = _JitNaming()
-    for pid in sorted(jit_used):
-        fids = jit_used[pid]
-        if not len(fids):
-            continue
-        a = addr[fids]
-        fl = fids.tolist()
-        jd = finder.find_jitdump(pid, input_dirs)
-        if jd is not None and stale_dump(jd, first_time):
-            out.stale_dumps.append(jd.path)
-            jd = None
-        if jd is not None:  # a jitdump names this process's JIT code, not its map
-            al = a.tolist()
-            wanted = {*al, *(x - 1 for x in al)}
-            dp = out.dumps[pid] = plan_dump(jd, jd.timeline(), wanted)
-            table: dict[int, Entry] = dict(dp.static)
-            # code the dump lacks (its writer's buffer not yet flushed: a killed or live
-            # JIT) is named from the perf map, if the process has one
-            gaps = sorted(wanted - dp.static.keys())
-            maps = finder.find(pid, input_dirs) if gaps else []
-            if maps:
-                got = _lookup_maps(maps, np.array(gaps, dtype=np.uint64))
-                filled = {g: e for g, e in zip(gaps, got, strict=True) if e is not None}
-                table.update(filled)
-                dp.from_map = sum(1 for x in al if x in filled or x - 1 in filled)
-                dp.map_paths = [pm.path for pm in maps]
-                out.map_info.extend(_map_health(pm, pid) for pm in maps)
-            out.leaf[pid] = {f: table.get(x) for f, x in zip(fl, al, strict=True)}
-            out.call[pid] = {f: table.get(x - 1) for f, x in zip(fl, al, strict=True)}
-            continue
-        maps = finder.find(pid, input_dirs)
-        if not maps:
-            out.missing.append(pid)
-            continue
-        both = _lookup_maps(maps, np.concatenate((a, a - np.uint64(1))))
-        out.leaf[pid] = dict(zip(fl, both[:len(fl)], strict=True))
-        out.call[pid] = dict(zip(fl, both[len(fl):], strict=True))
-        out.map_info.extend(_map_health(pm, pid) for pm in maps)
-    return out
-
-
 class _FrameList:
     """The raw frames, with frames a jitdump split made appended (the data unchanged)."""
 
@@ -749,119 +663,250 @@ def _split_by_dump_time(
     return out, flat, ends, split.overrides, split.namings, split.new_frames
 
 
+def _stack_lengths(ends: Any) -> Any:
+    import numpy as np
+
+    return np.diff(ends, prepend=0) if len(ends) else np.zeros(0, dtype=np.int64)
+
+
+def _frames_by_pid(flat: Any, ends: Any, stack: Any, pid: Any, nall: int) -> dict[int, Any]:
+    """pid -> the distinct raw frame ids its samples' stacks hold (sorted), by a mask
+    over the stack table and one bincount (no sort of every frame)."""
+    import numpy as np
+
+    out: dict[int, Any] = {}
+    lens = _stack_lengths(ends)
+    for p in np.unique(pid).tolist():
+        sm = np.zeros(len(ends), dtype=bool)
+        sm[stack[pid == p]] = True
+        fm = np.repeat(sm, lens)
+        out[p] = np.flatnonzero(np.bincount(flat[fm], minlength=nall)).astype(np.int64)
+    return out
+
+
+# per process: (sorted raw frame ids, leaf frame, caller frame, leaf named, caller named);
+# a frame of -1 keeps the common table's (perf's) name
+_Override = tuple[Any, Any, Any, Any, Any]
+
+
+@dataclass(slots=True)
+class _JitNaming:
+    """How each process's JIT frames are named: from its perf map (``mapped``), from its
+    jitdump (``dumped``: fid -> entry at the address, and at the address - 1, or None);
+    maps used, processes without a map."""
+
+    mapped: dict[int, _Override] = field(default_factory=dict)
+    dumped: dict[int, tuple[dict[int, Entry | None], dict[int, Entry | None]]] = field(
+        default_factory=dict)
+    dumps: dict[int, DumpPlan] = field(default_factory=dict)
+    map_info: list[MapHealth] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+    stale_dumps: list[str] = field(default_factory=list)
+
+
+def _lookup_maps(maps: list[PerfMap], addrs: Any) -> tuple[Any, Any]:
+    """Per address (uint64 array): the map and line (index) whose entry names it by
+    later-line-wins, a later map winning over an earlier one; (-1, -1) where none."""
+    import numpy as np
+
+    which = np.full(len(addrs), -1, dtype=np.int64)
+    line = np.full(len(addrs), -1, dtype=np.int64)
+    for m, pm in enumerate(maps):
+        got = pm.resolve(addrs)
+        hit = got >= 0
+        which[hit] = m
+        line[hit] = got[hit]
+    return which, line
+
+
+def _map_frames(maps: list[PerfMap], addrs: Any, frame_of: Callable[[str], int],
+                missing: int) -> tuple[Any, Any]:
+    """Profile frame naming each address from the maps (``missing`` where none) and
+    whether one did; names are cut and classified once per distinct entry hit."""
+    import numpy as np
+
+    which, line = _lookup_maps(maps, addrs)
+    key = (which + 1) * (max((len(pm) for pm in maps), default=0) + 1) + line + 1
+    uk, inv = np.unique(key, return_inverse=True)
+    lut = np.empty(len(uk), dtype=np.int64)
+    per = max((len(pm) for pm in maps), default=0) + 1
+    for k, v in enumerate(uk.tolist()):
+        m, i = divmod(v, per)
+        lut[k] = missing if m == 0 else frame_of(maps[m - 1].name(i - 1))
+    return lut[inv], which >= 0
+
+
+def _name_jit_processes(finder: MapFinder, jit_used: dict[int, Any], addr: Any,
+                        input_dirs: list[str], first_time: float | None,
+                        frame_of: Callable[[str], int], jit_unknown: int) -> _JitNaming:
+    """Look every JIT frame up in its process's jitdump or perf map, at its address (as
+    a leaf) and at the address - 1 (as a caller: a return address)."""
+    import numpy as np
+
+    out = _JitNaming()
+    for pid in sorted(jit_used):
+        fids = jit_used[pid]
+        if not len(fids):
+            continue
+        a = addr[fids]
+        jd = finder.find_jitdump(pid, input_dirs)
+        if jd is not None and stale_dump(jd, first_time):
+            out.stale_dumps.append(jd.path)
+            jd = None
+        if jd is not None:  # a jitdump names this process's JIT code, not its map
+            fl, al = fids.tolist(), a.tolist()
+            wanted = {*al, *(x - 1 for x in al)}
+            dp = out.dumps[pid] = plan_dump(jd, jd.timeline(), wanted)
+            table: dict[int, Entry] = dict(dp.static)
+            # code the dump lacks (its writer's buffer not yet flushed: a killed or live
+            # JIT) is named from the perf map, if the process has one
+            gaps = sorted(wanted - dp.static.keys())
+            maps = finder.find(pid, input_dirs) if gaps else []
+            if maps:
+                which, line = _lookup_maps(maps, np.array(gaps, dtype=np.uint64))
+                filled = {g: maps[m].entry(i) for g, m, i in
+                          zip(gaps, which.tolist(), line.tolist(), strict=True) if m >= 0}
+                table.update(filled)
+                dp.from_map = sum(1 for x in al if x in filled or x - 1 in filled)
+                dp.map_paths = [pm.path for pm in maps]
+                out.map_info.extend(_map_health(pm, pid) for pm in maps)
+            out.dumped[pid] = ({f: table.get(x) for f, x in zip(fl, al, strict=True)},
+                               {f: table.get(x - 1) for f, x in zip(fl, al, strict=True)})
+            continue
+        maps = finder.find(pid, input_dirs)
+        if not maps:
+            out.missing.append(pid)
+            continue
+        frames_at, named = _map_frames(maps, np.concatenate((a, a - np.uint64(1))), frame_of,
+                                       jit_unknown)
+        n = len(fids)
+        out.mapped[pid] = (fids, frames_at[:n], frames_at[n:], named[:n].astype(np.int64),
+                           named[n:].astype(np.int64))
+        out.map_info.extend(_map_health(pm, pid) for pm in maps)
+    return out
+
+
 def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], used: Any,
-                 raw_jit: Any, jit_unknown: int, perf_jit_names: bool, nall: int) -> Any:
+                 addr: Any, raw_jit: Any, jit_unknown: int, perf_jit_names: bool,
+                 nall: int) -> Any:
     """Raw frame id -> profile frame by the name perf printed (-1 where unused); JIT
     memory perf named from its own reading of the map keeps that name (as a JIT name),
-    unless ``perf_jit_names`` is off. One lookup per distinct (name, dso, kind)."""
+    unless ``perf_jit_names`` is off. One lookup per distinct (name, dso, kernel?, JIT?)."""
     import numpy as np
 
     out = np.full(nall, -1, dtype=np.int64)
-    cache: dict[tuple[int, int, bool, bool], int] = {}
+    if not len(used):
+        return out
     nraw = len(frames)
-    syms, dsos, fsym, fdso, faddr = frames.syms, frames.dsos, frames.sym, frames.dso, frames.addr
-    jit = raw_jit.tolist() if len(used) else []
-    for fid in used.tolist():
-        if fid < nraw:
-            si, di, a = fsym[fid], fdso[fid], faddr[fid]
-        else:
-            f = extra[fid - nraw]
-            si, di, a = frames._sym_ids[f.sym], frames._dso_ids[f.dso], f.addr
-        kern = a >= KERNEL_MIN_ADDR
-        key = (si, di, kern, jit[fid])
-        pf = cache.get(key)
-        if pf is None:
-            sym, dso = syms[si], dsos[di]
-            name = sym if sym and sym != "[unknown]" else "[unknown]"
-            if jit[fid]:
-                if name == "[unknown]" or not perf_jit_names:
-                    pf = jit_unknown
-                else:
-                    jname, jkind = map_name(name)
-                    pf = b.frame(jname, jkind, JIT_DSO, "")
+    fsym = _np_of(frames.sym, np.int32)
+    fdso = _np_of(frames.dso, np.int32)
+    esym = np.array([frames._sym_ids[f.sym] for f in extra], dtype=np.int32)
+    edso = np.array([frames._dso_ids[f.dso] for f in extra], dtype=np.int32)
+    si = np.concatenate((fsym, esym))[used].astype(np.int64)
+    di = np.concatenate((fdso, edso))[used].astype(np.int64)
+    kern = (addr[used] >= np.uint64(KERNEL_MIN_ADDR)).astype(np.int64)
+    jit = raw_jit[used].astype(np.int64)
+    ndso = max(len(frames.dsos), 1)
+    key = ((si * ndso + di) * 2 + kern) * 2 + jit
+    uk, inv = np.unique(key, return_inverse=True)
+    lut = np.empty(len(uk), dtype=np.int64)
+    syms, dsos = frames.syms, frames.dsos
+    for k, v in enumerate(uk.tolist()):
+        rest, is_jit = divmod(v, 2)
+        rest, is_kern = divmod(rest, 2)
+        s, d = divmod(rest, ndso)
+        sym, dso = syms[s], dsos[d]
+        name = sym if sym and sym != "[unknown]" else "[unknown]"
+        if is_jit:
+            if name == "[unknown]" or not perf_jit_names:
+                lut[k] = jit_unknown
             else:
-                kind = perf_name_kind(sym, dso, a)
-                key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT) else None
-                pf = b.frame(name, kind, dso or "[unknown]", key_dso)
-            cache[key] = pf
-        out[fid] = pf
+                jname, jkind = map_name(name)
+                lut[k] = b.frame(jname, jkind, JIT_DSO, "")
+        else:
+            kind = perf_name_kind(sym, dso, KERNEL_MIN_ADDR if is_kern else 0)
+            key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT) else None
+            lut[k] = b.frame(name, kind, dso or "[unknown]", key_dso)
+    out[used] = lut[inv]
+    del nraw
     return out
 
 
-def _users_of(flat: Any, ends: Any, stack: Any, pid: Any, used: Any, raw_jit: Any,
-              is_kernel: Any, frames: RawFrames, policy: str) -> dict[int, list[int]]:
+def _users_of(flat: Any, ends: Any, stack: Any, pid: Any, used_by_pid: dict[int, Any],
+              raw_jit: Any, is_kernel: Any, frames: RawFrames, policy: str
+              ) -> dict[int, list[int]]:
     """File frames to be named from ELF symbols -> the pids whose stacks hold them."""
     import numpy as np
 
-    unnamed_sym = {i for i, s in enumerate(frames.syms) if s in ("", "[unknown]")}
-    file_dso = np.array([is_file_dso(d) for d in frames.dsos], dtype=bool)
     nraw = len(frames)
-    cand = used[used < nraw]
-    dso_i = _np_of(frames.dso, np.int32)[cand] if len(cand) else np.zeros(0, dtype=np.int32)
-    sym_i = _np_of(frames.sym, np.int32)[cand] if len(cand) else np.zeros(0, dtype=np.int32)
-    ok = ~raw_jit[cand] & ~is_kernel[cand] & file_dso[dso_i]
-    if policy != "always":
-        ok &= np.isin(sym_i, np.array(sorted(unnamed_sym), dtype=np.int32))
-    want = cand[ok]
+    unnamed = np.array([s in ("", "[unknown]") for s in frames.syms], dtype=bool)
+    file_dso = np.array([is_file_dso(d) for d in frames.dsos], dtype=bool)
+    fsym = _np_of(frames.sym, np.int32)
+    fdso = _np_of(frames.dso, np.int32)
     out: dict[int, list[int]] = {}
-    if not len(want):
-        return out
-    for p in np.unique(pid).tolist():
-        ids = np.unique(stack[pid == p])
-        fl, _s, _l = _flat_of(flat, ends, ids)
-        for f in np.intersect1d(np.unique(fl), want).tolist():
+    for p, fids in used_by_pid.items():
+        c = fids[fids < nraw]
+        ok = ~raw_jit[c] & ~is_kernel[c] & file_dso[fdso[c]]
+        if policy != "always":
+            ok &= unnamed[fsym[c]]
+        for f in c[ok].tolist():
             out.setdefault(f, []).append(p)
+    del flat, ends, stack, pid
     return out
 
 
-def _pid_table(b: ProfileBuilder, pid: int, jit_fids: Any, naming: _JitNaming,
-               overrides: dict[int, Entry], addr: Any, elf: dict[int, tuple[int, int]],
-               jit_unknown: int, frames: RawFrames, extra: list[RawFrame],
-               perf_jit_names: bool) -> tuple[Any, Any, Any, Any, Any]:
-    """One process's overrides of the common tables: sorted raw frame ids, their leaf and
-    caller profile frames, and whether each (JIT) frame was named, as leaf and caller."""
+def _pid_table(pid: int, jit_fids: Any, naming: _JitNaming, overrides: dict[int, Entry],
+               elf: dict[int, tuple[int, int]], frame_of: Callable[[str], int],
+               jit_unknown: int, sym_named: Any, perf_jit_names: bool) -> _Override:
+    """One process's overrides of the common tables (see ``_Override``)."""
     import numpy as np
 
-    entry_frame = _entry_frames(b)
-    leaf_of = naming.leaf.get(pid)
-    call_of = naming.call.get(pid)
-    rows: dict[int, tuple[int, int, int, int]] = {}
-    for fid, (lf, cf) in elf.items():
-        rows[fid] = (lf, cf, 0, 0)
-    nraw = len(frames)
-    for fid in jit_fids.tolist():
-        if leaf_of is None or call_of is None:  # no map for this process: perf's name
-            sym = frames.sym_of(fid) if fid < nraw else extra[fid - nraw].sym
-            named = int(sym not in ("", "[unknown]") and perf_jit_names)
-            if fid in rows:
-                lf, cf, _a, _b = rows[fid]
-                rows[fid] = (lf, cf, named, named)
-            else:
-                rows[fid] = (-1, -1, named, named)  # -1: the common table's frame
-            continue
-        o = overrides.get(fid)
-        if o is not None:  # named by the sample's time (jitdump), in its place
-            f = entry_frame(o)
-            rows[fid] = (f, f, 1, 1)
-            continue
-        le, ce = leaf_of.get(fid), call_of.get(fid)
-        rows[fid] = (jit_unknown if le is None else entry_frame(le),
-                     jit_unknown if ce is None else entry_frame(ce),
-                     int(le is not None), int(ce is not None))
-    fids = np.array(sorted(rows), dtype=np.int64)
-    vals = np.array([rows[f] for f in fids.tolist()], dtype=np.int64).reshape(-1, 4)
-    return fids, vals[:, 0], vals[:, 1], vals[:, 2], vals[:, 3]
+    i64 = np.int64
+    if pid in naming.mapped:
+        fids, lf, cf, ln, cn = naming.mapped[pid]
+    elif pid in naming.dumped:
+        leaf_of, call_of = naming.dumped[pid]
+        fl = jit_fids.tolist()
+        lfl, cfl, lnl, cnl = [], [], [], []
+        for fid in fl:
+            o = overrides.get(fid)
+            if o is not None:  # named by the sample's time (jitdump), in its place
+                f = frame_of(o.name)
+                lfl.append(f)
+                cfl.append(f)
+                lnl.append(1)
+                cnl.append(1)
+                continue
+            le, ce = leaf_of.get(fid), call_of.get(fid)
+            lfl.append(jit_unknown if le is None else frame_of(le.name))
+            cfl.append(jit_unknown if ce is None else frame_of(ce.name))
+            lnl.append(int(le is not None))
+            cnl.append(int(ce is not None))
+        fids = jit_fids
+        lf, cf, ln, cn = (np.array(x, dtype=i64) for x in (lfl, cfl, lnl, cnl))
+    else:  # no map for this process: perf's name, named if perf had one
+        fids = jit_fids
+        lf = cf = np.full(len(fids), -1, dtype=i64)
+        ln = cn = (sym_named[fids] & perf_jit_names).astype(i64)
+    if elf:
+        ef = np.array(sorted(elf), dtype=i64)
+        ev = np.array([elf[f] for f in ef.tolist()], dtype=i64).reshape(-1, 2)
+        z = np.zeros(len(ef), dtype=i64)
+        fids, lf, cf, ln, cn = (np.concatenate(x) for x in (
+            (fids, ef), (lf, ev[:, 0]), (cf, ev[:, 1]), (ln, z), (cn, z)))
+    order = np.argsort(fids, kind="stable")
+    return fids[order], lf[order], cf[order], ln[order], cn[order]
 
 
-def _entry_frames(b: ProfileBuilder) -> Callable[[Entry], int]:
-    """Profile frame of a map or jitdump entry, by its name (one ``map_name`` a name)."""
+def _name_frames(b: ProfileBuilder) -> Callable[[str], int]:
+    """Profile frame of a map or jitdump entry's name (one ``map_name`` a name)."""
     cache: dict[str, int] = {}
 
-    def frame(e: Entry) -> int:
-        out = cache.get(e.name)
+    def frame(raw: str) -> int:
+        out = cache.get(raw)
         if out is None:
-            name, kind = map_name(e.name)
-            out = cache[e.name] = b.frame(name, kind, JIT_DSO, "")
+            name, kind = map_name(raw)
+            out = cache[raw] = b.frame(name, kind, JIT_DSO, "")
         return out
 
     return frame
@@ -875,110 +920,127 @@ class _Counts:
     jit_frames_named: int = 0
 
 
-def _translate_and_build(b: ProfileBuilder, rows: _Rows, row_pid: Any, flat: Any, ends: Any,
-                         tables: _Tables, raw_jit: Any, is_kernel: Any, no_stack: int,
-                         threads: list[tuple[int, str]]) -> _Counts:
-    """Every distinct (raw stack, process) becomes a stack of profile frames (leaf: the
+_PAIRS_AT_ONCE = 1 << 15  # stacks translated at a time: bounds the temporary arrays
+
+
+def _translate(pairs_stack: Any, pairs_pid: Any, pairs_n: Any, flat: Any, ends: Any,
+               tables: _Tables, raw_jit: Any, is_kernel: Any, no_stack: int,
+               counts: _Counts) -> tuple[Any, Any]:
+    """Distinct (raw stack, process) pairs as stacks of profile frames (leaf: the
     address; callers: the return address - 1; the first user frame under kernel frames:
-    where user code was interrupted, an exact ip), inserted into the stack table one
-    level at a time from the root (one sort a level); rows are summed per (stack node,
-    profile thread, bin). Fills ``b.profile``; returns the JIT naming counts."""
+    where user code was interrupted, an exact ip): their frames (int32, leaf first) and
+    lengths. In slices of ``_PAIRS_AT_ONCE`` pairs; adds the JIT naming counts."""
+    import numpy as np
+
+    out_fn: list[Any] = []
+    out_len: list[Any] = []
+    big = np.iinfo(np.int64).max
+    for lo in range(0, len(pairs_stack), _PAIRS_AT_ONCE):
+        p_stack = pairs_stack[lo:lo + _PAIRS_AT_ONCE]
+        p_pid = pairs_pid[lo:lo + _PAIRS_AT_ONCE]
+        p_n = pairs_n[lo:lo + _PAIRS_AT_ONCE]
+        fl, starts, lens = _flat_of(flat, ends, p_stack)
+        npair = len(p_stack)
+        occ_pair = np.repeat(np.arange(npair, dtype=np.int64), lens)
+        pos = np.arange(len(fl), dtype=np.int64) - np.repeat(starts, lens)
+        exact = pos == 0
+        nonempty = lens > 0
+        if len(fl):
+            kern = is_kernel[fl]
+            first_user = np.full(npair, big, dtype=np.int64)
+            if nonempty.any():
+                first_user[nonempty] = np.minimum.reduceat(np.where(kern, big, pos),
+                                                           starts[nonempty])
+            leaf_kern = np.zeros(npair, dtype=bool)
+            leaf_kern[nonempty] = kern[starts[nonempty]]
+            exact |= leaf_kern[occ_pair] & (pos == first_user[occ_pair])
+            del kern
+        fn = np.where(exact, tables.leaf[fl], tables.call[fl])
+        jit_occ = raw_jit[fl]
+        named = np.zeros(len(fl), dtype=np.int64)
+        occ_pid = p_pid[occ_pair]
+        for pid, (o_fid, o_leaf, o_call, o_ln, o_cn) in tables.by_pid.items():
+            if not len(o_fid):
+                continue
+            m = np.flatnonzero(occ_pid == pid)
+            if not m.size:
+                continue
+            f = fl[m]
+            j = np.minimum(np.searchsorted(o_fid, f), len(o_fid) - 1)
+            hit = o_fid[j] == f
+            m, j = m[hit], j[hit]
+            ex = exact[m]
+            new = np.where(ex, o_leaf[j], o_call[j])
+            have = new >= 0
+            fn[m[have]] = new[have]
+            named[m] = np.where(ex, o_ln[j], o_cn[j])
+        occ_n = p_n[occ_pair]
+        jn = jit_occ * occ_n
+        counts.jit_frames += int(jn.sum())
+        counts.jit_frames_named += int((named * jn).sum())
+        leaf_jn = jn * (pos == 0)
+        counts.jit_samples += int(leaf_jn.sum())
+        counts.jit_samples_named += int((leaf_jn * named).sum())
+        if no_stack >= 0 and not nonempty.all():  # an empty stack: "[no stack]"
+            lens = np.where(nonempty, lens, 1)
+            at = (np.cumsum(lens) - lens)[occ_pair] + pos
+            full = np.full(int(lens.sum()), no_stack, dtype=np.int64)
+            full[at] = fn
+            fn = full
+        out_fn.append(fn.astype(np.int32))
+        out_len.append(lens)
+    if not out_fn:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out_fn), np.concatenate(out_len)
+
+
+def _build_tables(b: ProfileBuilder, rows: _Rows, row_pid: Any, flat: Any, ends: Any,
+                  tables: _Tables, raw_jit: Any, is_kernel: Any, no_stack: int,
+                  threads: list[tuple[int, str]]) -> _Counts:
+    """Rows -> the profile's stack table and groups, summed per (stack node, profile
+    thread, bin). Fills ``b.profile``; returns the JIT naming counts."""
     import numpy as np
 
     counts = _Counts()
     upids = np.unique(row_pid)
     pid_ix = np.searchsorted(upids, row_pid)
     npid = len(upids)
-    pair_key = rows.stack * npid + pid_ix
-    pairs, inv = np.unique(pair_key, return_inverse=True)
-    p_stack = pairs // npid
-    p_pid = upids[pairs % npid]
+    pairs, inv = np.unique(rows.stack.astype(np.int64) * npid + pid_ix, return_inverse=True)
     p_n = np.bincount(inv, weights=rows.n, minlength=len(pairs)).astype(np.int64)
-    fl, starts, lens = _flat_of(flat, ends, p_stack)
-    occ_pair = np.repeat(np.arange(len(pairs), dtype=np.int64), lens)
-    pos = np.arange(len(fl), dtype=np.int64) - np.repeat(starts, lens)
-    # exact ips: the leaf, and the first non-kernel frame of a stack whose leaf is kernel
-    exact = pos == 0
-    if len(fl):
-        kern = is_kernel[fl]
-        big = np.iinfo(np.int64).max
-        nonempty = lens > 0
-        first_user = np.full(len(pairs), big, dtype=np.int64)
-        cand = np.where(kern, big, pos)
-        if nonempty.any():
-            first_user[nonempty] = np.minimum.reduceat(cand, starts[nonempty])
-        leaf_kern = np.zeros(len(pairs), dtype=bool)
-        leaf_kern[nonempty] = kern[starts[nonempty]]
-        exact |= leaf_kern[occ_pair] & (pos == first_user[occ_pair])
-    fn = np.where(exact, tables.leaf[fl], tables.call[fl]) if len(fl) else np.zeros(
-        0, dtype=np.int64)
-    jit_occ = raw_jit[fl] if len(fl) else np.zeros(0, dtype=bool)
-    named = np.zeros(len(fl), dtype=np.int64)
-    occ_pid = p_pid[occ_pair] if len(fl) else np.zeros(0, dtype=np.int64)
-    for pid, (o_fid, o_leaf, o_call, o_ln, o_cn) in tables.by_pid.items():
-        if not len(o_fid):
-            continue
-        m = np.flatnonzero(occ_pid == pid)
-        f = fl[m]
-        j = np.minimum(np.searchsorted(o_fid, f), len(o_fid) - 1)
-        hit = o_fid[j] == f
-        m, j, ex = m[hit], j[hit], exact[m[hit]]
-        new = np.where(ex, o_leaf[j], o_call[j])
-        have = new >= 0
-        fn[m[have]] = new[have]
-        named[m] = np.where(ex, o_ln[j], o_cn[j])
-    occ_n = p_n[occ_pair] if len(fl) else np.zeros(0, dtype=np.int64)
-    counts.jit_frames = int((jit_occ * occ_n).sum())
-    counts.jit_frames_named = int((named * jit_occ * occ_n).sum())
-    leaf_occ = pos == 0
-    counts.jit_samples = int((jit_occ & leaf_occ).astype(np.int64) @ occ_n) if len(fl) else 0
-    counts.jit_samples_named = int(((jit_occ & leaf_occ) * named) @ occ_n) if len(fl) else 0
-
-    # empty stacks: one "[no stack]" frame
-    if no_stack >= 0:
-        empty = np.flatnonzero(lens == 0)
-        fl_pair = np.concatenate((occ_pair, empty))
-        fn = np.concatenate((fn, np.full(len(empty), no_stack, dtype=np.int64)))
-        pos = np.concatenate((pos, np.zeros(len(empty), dtype=np.int64)))
-        order = np.lexsort((pos, fl_pair))
-        occ_pair, fn, pos = fl_pair[order], fn[order], pos[order]
-        lens = np.where(lens == 0, 1, lens)
-        starts = np.cumsum(lens) - lens
-    node_prefix, node_frame, node_of_pair = _stack_nodes(len(b.profile.frames), fn, starts,
-                                                         lens)
-
-    # groups: (node, profile thread, bin)
-    th_pid = {}
-    r_th = rows.thread
-    uth, first = np.unique(r_th * npid + pid_ix, return_index=True)
+    fn, lens = _translate(pairs // npid, upids[pairs % npid], p_n, flat, ends, tables,
+                          raw_jit, is_kernel, no_stack, counts)
+    starts = np.cumsum(lens) - lens
+    node_prefix, node_frame, node_depth, node_of_pair = _stack_nodes(
+        len(b.profile.frames), fn, starts, lens)
+    del fn
+    # profile threads (pid, comm), in the order their first samples came
+    th_key = rows.thread.astype(np.int64) * npid + pid_ix
+    uth, first = np.unique(th_key, return_index=True)
     pth = np.empty(len(uth), dtype=np.int64)
-    for k in np.argsort(first, kind="stable").tolist():  # threads in the order samples came
+    for k in np.argsort(first, kind="stable").tolist():
         th, pi = divmod(int(uth[k]), npid)
-        key = (int(upids[pi]), threads[th][1])
-        t = th_pid.get(key)
-        if t is None:
-            t = th_pid[key] = b.thread(*key)
-        pth[k] = t
-    row_pth = pth[np.searchsorted(uth, r_th * npid + pid_ix)]
-    row_node = node_of_pair[inv]
+        pth[k] = b.thread(int(upids[pi]), threads[th][1])
+    row_pth = pth[np.searchsorted(uth, th_key)]
     nth = max(len(b.profile.threads), 1)
     binned = bool(len(rows.bin)) and bool((rows.bin >= 0).all())
     bmin = int(rows.bin.min()) if binned else 0
     nb = int(rows.bin.max()) - bmin + 1 if binned else 1
-    gkey = (row_node * nth + row_pth) * nb + ((rows.bin - bmin) if binned else 0)
+    gkey = (node_of_pair[inv] * nth + row_pth) * nb
+    if binned:
+        gkey += rows.bin - bmin
     keys, g_n, g_w = group_sums(gkey, rows.n, rows.w)
-    gb = keys % nb
     rest = keys // nb
     b.profile.set_tables(node_prefix, node_frame, rest // nth, rest % nth, g_w, g_n,
-                         (gb + bmin) if binned else ())
+                         (keys % nb + bmin) if binned else (), node_depth)
     return counts
 
 
-def _stack_nodes(nframes: int, fn: Any, starts: Any, lens: Any) -> tuple[Any, Any, Any]:
+def _stack_nodes(nframes: int, fn: Any, starts: Any, lens: Any
+                 ) -> tuple[Any, Any, Any, Any]:
     """Leaf-first stacks (frames ``fn``, stack i at ``starts[i]``, ``lens[i]`` long, all
     non-empty) as a stack table, built a level at a time from the root: at each level the
     distinct (parent node, frame) pairs become nodes (one sort). Returns the table's
-    prefix and frame columns and each stack's node."""
+    prefix, frame and depth columns and each stack's node."""
     import numpy as np
 
     n = len(starts)
@@ -986,6 +1048,7 @@ def _stack_nodes(nframes: int, fn: Any, starts: Any, lens: Any) -> tuple[Any, An
     parent = np.full(n, -1, dtype=np.int64)
     prefix_parts: list[Any] = []
     frame_parts: list[Any] = []
+    depth_parts: list[Any] = []
     base = 0
     depth = int(lens.max()) if n else 0
     for d in range(depth):
@@ -995,11 +1058,14 @@ def _stack_nodes(nframes: int, fn: Any, starts: Any, lens: Any) -> tuple[Any, An
         uk, inv = np.unique(key, return_inverse=True)
         prefix_parts.append(uk // nf - 1)
         frame_parts.append(uk % nf)
+        depth_parts.append(np.full(len(uk), d, dtype=np.int32))
         parent[act] = base + inv
         base += len(uk)
-    prefix = np.concatenate(prefix_parts) if prefix_parts else np.zeros(0, np.int64)
-    frame = np.concatenate(frame_parts) if frame_parts else np.zeros(0, np.int64)
-    return prefix, frame, parent
+    if not prefix_parts:
+        z = np.zeros(0, np.int64)
+        return z, z, z, parent
+    return (np.concatenate(prefix_parts), np.concatenate(frame_parts),
+            np.concatenate(depth_parts), parent)
 
 
 def _warnings(data: ScriptData, finder: MapFinder, naming: _JitNaming,

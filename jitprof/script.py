@@ -51,7 +51,6 @@ _TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
 _IDS_RX = re.compile(r"(-?\d+)(?:/(-?\d+))?")
 _CPU_RX = re.compile(r"\[(\d+)\]")
 _INT_RX = re.compile(r"-?\d+")
-_SYMOFF_RX = re.compile(r"\+0x[0-9a-fA-F]+$")
 _MMAP_RX = re.compile(
     r"PERF_RECORD_MMAP2? (-?\d+)/(-?\d+): \[(0x[0-9a-f]+|0)\((0x[0-9a-f]+|0)\) @ (0x[0-9a-f]+|0)"
     r"(?: <([0-9a-f]+)>)?[^\]]*\]: (\S+) (.*)$"  # <build-id>: perf record --buildid-mmap
@@ -116,6 +115,15 @@ class RawFrames:
 
     def append(self, f: RawFrame) -> None:
         self.add(f.addr, f.sym, f.dso)
+
+    def copy(self) -> RawFrames:
+        """A copy that later additions to this table do not change."""
+        out = RawFrames()
+        out.addr, out.sym, out.dso = array("Q", self.addr), array("i", self.sym), array(
+            "i", self.dso)
+        out.syms, out.dsos = list(self.syms), list(self.dsos)
+        out._sym_ids, out._dso_ids = dict(self._sym_ids), dict(self._dso_ids)
+        return out
 
     def extend(self, other: RawFrames) -> int:
         """Append another table's frames (ids shift by the returned offset)."""
@@ -335,21 +343,32 @@ def _dso_split(rest: str) -> tuple[str, str | None]:
     return rest, None  # "f(int)" with no dso group, or unbalanced
 
 
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+
+
+def _parse_frame(text: str) -> tuple[int, str, str] | None:
+    """(address, symbol without +0xoff, dso) of 'hexaddr sym[+0xoff] (dso)', or None:
+    ``parse_frame_text``'s rule, with no objects made (the reader's per-line path)."""
+    text = text.strip()
+    sp = text.find(" ")
+    if sp < 0:
+        addr_s, rest = text, ""
+    else:
+        addr_s, rest = text[:sp], text[sp + 1 :].strip()
+    digits = addr_s[2:] if addr_s[:2] in ("0x", "0X") else addr_s
+    if not digits or digits.strip(_HEX_DIGITS):
+        return None
+    sym, dso = _dso_split(rest)
+    i = sym.rfind("+0x")
+    if i >= 0 and len(sym) > i + 3 and not sym[i + 3 :].strip(_HEX_DIGITS):
+        sym = sym[:i]
+    return int(addr_s, 16), sym, dso if dso is not None else ""
+
+
 def parse_frame_text(text: str) -> RawFrame | None:
     """Parse 'hexaddr sym[+0xoff] (dso)' (leading blanks allowed); None if not a frame."""
-    text = text.strip()
-    addr_s, _, rest = text.partition(" ")
-    try:
-        addr = int(addr_s, 16)
-    except ValueError:
-        return None
-    if addr < 0 or addr_s[:1] in "+-" or "_" in addr_s:
-        return None
-    sym, dso = _dso_split(rest.strip())
-    m = _SYMOFF_RX.search(sym)
-    if m is not None:
-        sym = sym[: m.start()]
-    return RawFrame(addr, sym, dso if dso is not None else "")
+    got = _parse_frame(text)
+    return None if got is None else RawFrame(*got)
 
 
 @dataclass(slots=True)
@@ -544,10 +563,10 @@ class ScriptReader:
             line = line[:-1]
         fid = self._cache.get(line)
         if fid is None:
-            fr = parse_frame_text(line)
+            fr = _parse_frame(line)
             if fr is None:
                 return -1
-            fid = self.data.frames.add(fr.addr, fr.sym, fr.dso)
+            fid = self.data.frames.add(*fr)
             if len(self._cache) >= _FRAME_CACHE_MAX:
                 self._cache.clear()
             self._cache[line] = fid
