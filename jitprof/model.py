@@ -151,6 +151,19 @@ def group_sums(keys: Any, *values: Any) -> tuple[Any, ...]:
                          for v in values))
 
 
+def sum_by(index: Any, values: Any, n: int) -> Any:
+    """Exact int64 sums of ``values`` per ``index`` (0..n-1): ``bincount`` (fast, float64
+    inside) while every sum stays below 2**53, else ``np.add.at``."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.int64)
+    if not len(values) or (values.min() >= 0 and int(values.sum()) < (1 << 53)):
+        return np.bincount(index, weights=values, minlength=n).astype(np.int64)
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, index, values)
+    return out
+
+
 def _i32(xs: Any) -> Any:
     import numpy as np
 
@@ -331,9 +344,44 @@ class Profile:
             self._views["depth"] = d
         return d
 
+    def preorder(self) -> tuple[Any, Any]:
+        """Each node's place in a depth-first walk from the roots (``tin``) and the size of
+        its subtree (itself included): a subtree is the range ``tin .. tin + size - 1``.
+        Computed a level at a time (sizes from the deepest level up, places from the
+        roots down): O(nodes) with one numpy pass per level."""
+        import numpy as np
+
+        got = self._views.get("preorder")
+        if got is None:
+            pre = self.node_prefix
+            n = len(pre)
+            depth = self.node_depth()
+            order = np.argsort(depth, kind="stable")
+            cuts = np.flatnonzero(np.diff(depth[order])) + 1
+            levels = np.split(order, cuts) if n else []
+            size = np.ones(n, dtype=np.int64)
+            for level in reversed(levels[1:]):  # roots have no parent to add to
+                np.add.at(size, pre[level], size[level])
+            tin = np.zeros(n, dtype=np.int64)
+            for k, level in enumerate(levels):
+                # siblings in id order; each starts after its earlier siblings' subtrees
+                parent = pre[level] if k else np.full(len(level), -1, dtype=pre.dtype)
+                srt = np.lexsort((level, parent))
+                lv, par = level[srt], parent[srt]
+                sz = size[lv]
+                first = np.concatenate(([True], par[1:] != par[:-1]))
+                csum = np.cumsum(sz) - sz
+                group_start = np.maximum.accumulate(np.where(first, np.arange(len(lv)), 0))
+                before = csum - csum[group_start]
+                base = tin[par] + 1 if k else np.zeros(len(lv), dtype=np.int64)
+                tin[lv] = base + before
+            got = self._views["preorder"] = (tin, size)
+        return got  # type: ignore[no-any-return]
+
     def node_weights(self, per_group: Any | None = None) -> tuple[Any, Any, Any, Any]:
         """Per node: (self weight, self samples, subtree weight, subtree samples) of the
-        groups (``per_group``: a bool mask of the groups to count; all by default)."""
+        groups (``per_group``: a bool mask of the groups to count; all by default). Subtree
+        sums are differences of prefix sums in depth-first order: exact int64."""
         import numpy as np
 
         n = len(self.node_prefix)
@@ -342,46 +390,41 @@ class Profile:
         if per_group is not None:
             gn, gw, gs = gn[per_group], gw[per_group], gs[per_group]
         keep = gn >= 0
-        sw = np.zeros(n, dtype=np.int64)
-        ss = np.zeros(n, dtype=np.int64)
-        np.add.at(sw, gn[keep], gw[keep])
-        np.add.at(ss, gn[keep], gs[keep])
-        tw, ts = sw.copy(), ss.copy()
-        depth = self.node_depth()
-        if n:
-            order = np.argsort(depth, kind="stable")[::-1]  # deepest first
-            bounds = np.flatnonzero(np.diff(depth[order])) + 1
-            for level in np.split(order, bounds):
-                pre = self.node_prefix[level]
-                has = pre >= 0
-                np.add.at(tw, pre[has], tw[level[has]])
-                np.add.at(ts, pre[has], ts[level[has]])
-        return sw, ss, tw, ts
+        sw = sum_by(gn[keep], gw[keep], n)
+        ss = sum_by(gn[keep], gs[keep], n)
+        if not n:
+            return sw, ss, sw.copy(), ss.copy()
+        tin, size = self.preorder()
+        by_tin = np.empty(n, dtype=np.int64)
+        by_tin[tin] = np.arange(n)
+        out = []
+        for x in (sw, ss):
+            cs = np.concatenate(([0], np.cumsum(x[by_tin])))
+            out.append(cs[tin + size] - cs[tin])
+        return sw, ss, out[0], out[1]
 
     def outermost(self) -> Any:
         """Per node: True if no caller on its path is the same function (a recursive
-        call's inner nodes are False: a function counts once per stack). Only nodes of
-        functions met at more than one depth can be inner ones; only those are walked up."""
+        call's inner nodes are False: a function counts once per stack). Nodes sorted by
+        (function, depth-first place): a node is inner if an earlier node of its function
+        has a subtree that reaches past it (a running maximum)."""
         import numpy as np
 
         out = self._views.get("outermost")
         if out is None:
-            pre, fr = self.node_prefix, self.node_frame
-            out = np.ones(len(pre), dtype=bool)
-            if len(pre):
-                depth = self.node_depth()
-                nf = int(fr.max()) + 1
-                low = np.full(nf, np.iinfo(np.int32).max, dtype=np.int64)
-                np.minimum.at(low, fr, depth)
-                live = np.flatnonzero(depth > low[fr])
-                anc = pre.copy()
-                while live.size:
-                    a = anc[live]
-                    same = fr[a] == fr[live]
-                    out[live[same]] = False
-                    live = live[~same]
-                    anc[live] = pre[anc[live]]
-                    live = live[anc[live] >= 0]
+            fr = self.node_frame.astype(np.int64)
+            n = len(fr)
+            out = np.ones(n, dtype=bool)
+            if n:
+                tin, size = self.preorder()
+                span = n + 1
+                start = fr * span + tin  # functions apart: later ones are all larger
+                order = np.argsort(start)
+                reach = (start + size)[order]
+                prev = np.maximum.accumulate(reach)
+                inner = np.zeros(n, dtype=bool)
+                inner[1:] = prev[:-1] > start[order][1:]
+                out[order[inner]] = False
             self._views["outermost"] = out
         return out
 
@@ -400,11 +443,8 @@ class Profile:
         sw_n, ss_n, tw_n, ts_n = self.node_weights()
         fr = self.node_frame
         outer = self.outermost()
-        sw, ss, tw, ts = (np.zeros(n, dtype=np.int64) for _ in range(4))
-        np.add.at(sw, fr, sw_n)
-        np.add.at(ss, fr, ss_n)
-        np.add.at(tw, fr[outer], tw_n[outer])
-        np.add.at(ts, fr[outer], ts_n[outer])
+        sw, ss = sum_by(fr, sw_n, n), sum_by(fr, ss_n, n)
+        tw, ts = sum_by(fr[outer], tw_n[outer], n), sum_by(fr[outer], ts_n[outer], n)
         used = np.flatnonzero((tw != 0) | (sw != 0) | (ts != 0)).tolist()
         swl, ssl, twl, tsl = sw.tolist(), ss.tolist(), tw.tolist(), ts.tolist()
         out = [FunctionStats(i, swl[i], twl[i], ssl[i], tsl[i]) for i in used]

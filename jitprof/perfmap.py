@@ -147,6 +147,15 @@ class PerfMap:
         ps, pe, pl = self.pieces()
         if not len(ps) or not len(addrs):
             return np.full(len(addrs), -1, dtype=np.int64)
+        if len(addrs) > 4096:  # sorted queries walk the pieces in order (cache friendly)
+            uniq, inv = np.unique(addrs, return_inverse=True)
+            return self._resolve_sorted(uniq)[inv]
+        return self._resolve_sorted(addrs)
+
+    def _resolve_sorted(self, addrs: Any) -> Any:
+        import numpy as np
+
+        ps, pe, pl = self.pieces()
         i = np.searchsorted(ps, addrs, side="right") - 1
         ok = i >= 0
         j = np.where(ok, i, 0)

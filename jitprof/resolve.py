@@ -935,6 +935,7 @@ def _translate(pairs_stack: Any, pairs_pid: Any, pairs_n: Any, flat: Any, ends: 
     out_fn: list[Any] = []
     out_len: list[Any] = []
     big = np.iinfo(np.int64).max
+    dense_of: dict[int, Any] = {}
     for lo in range(0, len(pairs_stack), _PAIRS_AT_ONCE):
         p_stack = pairs_stack[lo:lo + _PAIRS_AT_ONCE]
         p_pid = pairs_pid[lo:lo + _PAIRS_AT_ONCE]
@@ -966,8 +967,17 @@ def _translate(pairs_stack: Any, pairs_pid: Any, pairs_n: Any, flat: Any, ends: 
             if not m.size:
                 continue
             f = fl[m]
-            j = np.minimum(np.searchsorted(o_fid, f), len(o_fid) - 1)
-            hit = o_fid[j] == f
+            dense = dense_of.get(pid)
+            if dense is None and len(o_fid) * 16 > len(tables.leaf):
+                # many overrides: a direct table (raw frame id -> row) beats a search
+                dense = dense_of[pid] = np.full(len(tables.leaf), -1, dtype=np.int32)
+                dense[o_fid] = np.arange(len(o_fid), dtype=np.int32)
+            if dense is not None:
+                j = dense[f].astype(np.int64)
+                hit = j >= 0
+            else:
+                j = np.minimum(np.searchsorted(o_fid, f), len(o_fid) - 1)
+                hit = o_fid[j] == f
             m, j = m[hit], j[hit]
             ex = exact[m]
             new = np.where(ex, o_leaf[j], o_call[j])

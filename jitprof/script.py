@@ -236,27 +236,51 @@ class EventData:
     s_thread: array = field(default_factory=lambda: array("i"))
     s_weight: array = field(default_factory=lambda: array("q"))
     s_time: array = field(default_factory=lambda: array("d"))
-    samples: int = 0
-    weight: int = 0
     has_period: bool = False
-    time_first: float | None = None
-    time_last: float | None = None
     bin_width: float | None = None  # what ``bins`` counts by (the reader's)
+    # (samples, weight, first time, last time) as of ``_summary[0]`` samples: the totals
+    # are summed from the columns when asked for, not per sample
+    _summary: tuple[int, int, float | None, float | None] = (0, 0, None, None)
 
     def add(self, stack: int, thread: int, weight: int, t: float | None) -> None:
         self.s_stack.append(stack)
         self.s_thread.append(thread)
         self.s_weight.append(weight)
-        self.samples += 1
-        self.weight += weight
-        if t is None:
-            self.s_time.append(math.nan)
-            return
-        self.s_time.append(t)
-        if self.time_last is None or t > self.time_last:
-            self.time_last = t
-        if self.time_first is None or t < self.time_first:
-            self.time_first = t
+        self.s_time.append(math.nan if t is None else t)
+
+    def _totals(self) -> tuple[int, int, float | None, float | None]:
+        n = len(self.s_stack)
+        have = self._summary
+        if have[0] != n:
+            import numpy as np
+
+            w = np.frombuffer(self.s_weight, dtype=np.int64)[have[0]:]
+            t = np.frombuffer(self.s_time, dtype=np.float64)[have[0]:]
+            total = have[1] + int(np.sum(w, dtype=np.int64))
+            first, last = have[2], have[3]
+            if len(t) and not np.isnan(t).all():
+                lo, hi = float(np.nanmin(t)), float(np.nanmax(t))
+                first = lo if first is None else min(first, lo)
+                last = hi if last is None else max(last, hi)
+            del w, t  # (views: the arrays may grow again)
+            have = self._summary = (n, total, first, last)
+        return have
+
+    @property
+    def samples(self) -> int:
+        return len(self.s_stack)
+
+    @property
+    def weight(self) -> int:
+        return self._totals()[1]
+
+    @property
+    def time_first(self) -> float | None:
+        return self._totals()[2]
+
+    @property
+    def time_last(self) -> float | None:
+        return self._totals()[3]
 
     @property
     def stacks(self) -> dict[tuple[int, str, tuple[int, ...]], list[int]]:
@@ -639,7 +663,8 @@ class ScriptReader:
                 if nl > 0 and self._cur is None and self._pending is None and block[0] != "\t" and (
                         block.find("\n", 0, nl) < 0):  # a one-line header
                     frames_text = block[nl + 1 :]
-                    entry = stacks_get(frames_text)
+                    # (hashing a 1 KB text costs: not while the cache is off)
+                    entry = stacks_get(frames_text) if nsamples >= cache_off_until else None
                     if entry is None:
                         frame_lines = frames_text.split("\n")
                         if frames_text.count("\n\t") == len(frame_lines) - 1:
@@ -747,15 +772,7 @@ class ScriptReader:
             ev.s_thread.extend(array("i", map(tmap.__getitem__, oe.s_thread)))
             ev.s_weight.extend(oe.s_weight)
             ev.s_time.extend(oe.s_time)
-            ev.samples += oe.samples
-            ev.weight += oe.weight
             ev.has_period = ev.has_period or oe.has_period
-            for t in (oe.time_first, oe.time_last):
-                if t is not None:
-                    if ev.time_first is None or t < ev.time_first:
-                        ev.time_first = t
-                    if ev.time_last is None or t > ev.time_last:
-                        ev.time_last = t
         for tid, pid in other.tid_pid.items():
             d.tid_pid.setdefault(tid, pid)
         d.mmaps.extend(other.mmaps)
