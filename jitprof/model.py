@@ -285,7 +285,7 @@ class Profile:
                                strict=True):
                 append((fr, *paths[pre]) if pre >= 0 else (fr,))
             self._views["paths"] = paths
-        return paths  # type: ignore[no-any-return]
+        return paths
 
     @property
     def stacks(self) -> list[tuple[int, ...]]:
@@ -294,11 +294,11 @@ class Profile:
             paths = self.node_paths()
             out = [paths[n] if n >= 0 else () for n in self.group_node.tolist()]
             self._views["stacks"] = out
-        return out  # type: ignore[no-any-return]
+        return out
 
     @property
     def stack_weight(self) -> list[int]:
-        return self.group_weight.tolist()  # type: ignore[no-any-return]
+        return self.group_weight.tolist()
 
     @stack_weight.setter
     def stack_weight(self, weights: list[int]) -> None:
@@ -309,15 +309,15 @@ class Profile:
 
     @property
     def stack_samples(self) -> list[int]:
-        return self.group_samples.tolist()  # type: ignore[no-any-return]
+        return self.group_samples.tolist()
 
     @property
     def stack_thread(self) -> list[int]:
-        return self.group_thread.tolist()  # type: ignore[no-any-return]
+        return self.group_thread.tolist()
 
     @property
     def stack_bin(self) -> list[int]:
-        return self.group_bin.tolist()  # type: ignore[no-any-return]
+        return self.group_bin.tolist()
 
     def iter_stacks(self) -> Iterator[tuple[tuple[int, ...], int, int, int]]:
         """Yield (stack, weight, samples, thread index) per group."""
@@ -376,7 +376,7 @@ class Profile:
                 base = tin[par] + 1 if k else np.zeros(len(lv), dtype=np.int64)
                 tin[lv] = base + before
             got = self._views["preorder"] = (tin, size)
-        return got  # type: ignore[no-any-return]
+        return got
 
     def node_weights(self, per_group: Any | None = None) -> tuple[Any, Any, Any, Any]:
         """Per node: (self weight, self samples, subtree weight, subtree samples) of the

@@ -130,14 +130,15 @@ class PerfMap:
                 got = latest_pieces([int(x) for x in s[idx]], [int(x) for x in e[idx]],
                                     order[idx].tolist())
                 if got:
-                    ps, pe, pl = (np.array(c, dtype=t) for c, t in
-                                  zip(zip(*got, strict=True),
-                                      (np.uint64, np.uint64, np.int64), strict=True))
-                    cs, ce, cl = (np.concatenate(x) for x in ((cs, ps), (ce, pe), (cl, pl)))
-                    srt = np.argsort(cs, kind="stable")
-                    cs, ce, cl = cs[srt], ce[srt], cl[srt]
+                    ps = np.array([g[0] for g in got], dtype=np.uint64)
+                    pe = np.array([g[1] for g in got], dtype=np.uint64)
+                    pl = np.array([g[2] for g in got], dtype=np.int64)
+                    srt = np.argsort(np.concatenate((cs, ps)), kind="stable")
+                    cs = np.concatenate((cs, ps))[srt]
+                    ce = np.concatenate((ce, pe))[srt]
+                    cl = np.concatenate((cl, pl))[srt]
             self._pieces = (cs, ce, cl)
-        return self._pieces  # type: ignore[no-any-return]
+        return self._pieces
 
     def resolve(self, addrs: Any) -> Any:
         """The line (index in file order) whose entry names each address of the uint64
