@@ -1235,56 +1235,77 @@ def _map_health(pm: PerfMap, pid: int) -> MapHealth:
                      pm.mtime, [str(d) for d in pm.diagnostics])
 
 
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """Everything that decides what is read and how frames are named, for every command
+    that loads a profile (built once by the CLI's shared input options).
+
+    ``maps``/``map_dirs``/``search_tmp``/``jitdumps``: where JIT names come from
+    (``MapFinder``); ``event``/``pids``/``comms``: which samples; ``strict``: a bad map
+    line fails; ``jobs``: processes that may read one big input at once; ``bin_width``
+    (seconds): keep samples per time bin (``Profile.group_bin``; diff's bootstrap);
+    ``elf``: how file and kernel frames are named (ELF symbols, kallsyms)."""
+
+    maps: tuple[str, ...] = ()
+    map_dirs: tuple[str, ...] = ()
+    search_tmp: bool = True
+    jitdumps: tuple[str, ...] = ()
+    event: str | None = None
+    pids: tuple[int, ...] = ()
+    comms: tuple[str, ...] = ()
+    strict: bool = False
+    jobs: int = 1
+    bin_width: float | None = None
+    elf: ElfOptions | None = None
+
+
 def load_profile(
     inputs: Sequence[str],
-    maps: Sequence[str] = (),
-    map_dirs: Sequence[str] = (),
-    event: str | None = None,
-    pids: Sequence[int] = (),
-    comms: Sequence[str] = (),
-    strict: bool = False,
-    search_tmp: bool = True,
-    jobs: int = 1,
-    jitdumps: Sequence[str] = (),
+    options: LoadOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
-    bin_width: float | None = None,
-    elf: ElfOptions | None = None,
+    **changes: Any,
 ) -> Profile:
-    """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
-    processes that may read one big input at once. Inputs named ``*.json`` are jitprof
-    JSON profiles (jitprof/profilefile.py), merged with the rest; a directory made by
-    ``jitprof record`` (jitprof/bundle.py) reads as its script text with its own maps and
-    jitdumps only, never /tmp. ``progress(bytes read, total)``: see ``read_scripts`` (the
-    perf script inputs only). ``bin_width`` (seconds): keep samples per time bin
-    (``Profile.stack_bin``) where the text has times (not for JSON profiles). ``elf``: how
-    file and kernel frames are named from ELF symbols and kallsyms (default:
-    ``ElfOptions()``)."""
+    """The whole pipeline for perf script inputs: read, resolve, aggregate, with
+    ``options`` (``LoadOptions``; ``changes``: fields of it to change, e.g. ``jobs=1``).
+
+    Inputs named ``*.json`` are jitprof JSON profiles (jitprof/profilefile.py), merged
+    with the rest; a directory made by ``jitprof record`` (jitprof/bundle.py) reads as its
+    script text with its own maps and jitdumps only, never /tmp. ``progress(bytes read,
+    total)``: see ``read_scripts`` (the perf script inputs only)."""
+    import dataclasses
+
     from jitprof.bundle import expand_inputs
     from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
 
+    opt = options if options is not None else LoadOptions()
+    if changes:
+        for key in ("maps", "map_dirs", "jitdumps", "pids", "comms"):
+            if key in changes:
+                changes[key] = tuple(changes[key])
+        opt = dataclasses.replace(opt, **changes)
     if any(is_profile_json(p) for p in inputs):  # (bundles are expanded in the call back)
+        unfiltered = dataclasses.replace(opt, pids=(), comms=(), bin_width=None)
         return load_profile_inputs(
-            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
-                                              search_tmp=search_tmp, jobs=jobs,
-                                              jitdumps=jitdumps, progress=progress, elf=elf),
-            event, pids, comms)
+            inputs, lambda perf: load_profile(perf, unfiltered, progress), opt.event,
+            opt.pids, opt.comms)
 
+    map_dirs: Sequence[str] = opt.map_dirs
+    search_tmp = opt.search_tmp
     bundles = expand_inputs(inputs)
     if bundles.bundles:
         inputs = bundles.inputs
         map_dirs = [*map_dirs, *bundles.map_dirs]
         search_tmp = False
 
-    elf = elf if elf is not None else ElfOptions()
-    finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
-                       strict=strict, jitdumps=list(jitdumps),
+    elf = opt.elf if opt.elf is not None else ElfOptions()
+    finder = MapFinder(maps=list(opt.maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
+                       strict=opt.strict, jitdumps=list(opt.jitdumps),
                        perf_jit_names=not bundles.bundles)
     finder.check_explicit()
     proc_maps = elf.read_proc_maps()
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in inputs if p != "-"]
-    keep_times = finder.has_jitdumps(input_dirs)
-    if keep_times:
+    if finder.has_jitdumps(input_dirs):
         from jitprof.jittime import perf_data_clock
         from jitprof.script import is_perf_data
 
@@ -1292,22 +1313,20 @@ def load_profile(
         clocks.discard(None)
         if clocks:  # one clock not monotonic is enough to distrust the times
             finder.sample_clock = next((c for c in clocks if c != "monotonic"), "monotonic")
-    big = finder.big_maps() if jobs > 1 else []
+    big = finder.big_maps() if opt.jobs > 1 else []
     if big and any(splittable(p) for p in inputs):
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
-        data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost, keep_times=keep_times, progress=progress,
-                            bin_width=bin_width)
+        data = read_scripts(inputs, jobs=opt.jobs, side_job=lambda: finder.load_all(big),
+                            side_job_bytes=cost, progress=progress)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, progress=progress,
-                            bin_width=bin_width)
+        data = read_scripts(inputs, jobs=opt.jobs, progress=progress)
     try:
         symbolizer = elf.symbolizer(data) if elf.policy != "never" else None
-        prof = build_profile(data, finder, event=event, pids=pids, comms=comms,
-                             bin_width=bin_width, symbolizer=symbolizer,
+        prof = build_profile(data, finder, event=opt.event, pids=opt.pids, comms=opt.comms,
+                             bin_width=opt.bin_width, symbolizer=symbolizer,
                              elf_policy=elf.policy, proc_maps=proc_maps)
     finally:
         finder.close()
@@ -1315,7 +1334,7 @@ def load_profile(
     return prof
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ElfOptions:
     """``report``'s ELF options: ``--symfs``, ``--binary DSO=PATH``, ``--proc-maps``,
     ``--kallsyms``, and the policy (``--elf-symbols auto|always|never``)."""
