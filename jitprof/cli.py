@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from jitprof.resolve import LoadOptions
 
 FORMATS = ("table", "json", "csv")  # jitprof.report.render
+TABLE_TOP = 30  # report's table rows unless --top says
 
 EXIT_OK = 0
 EXIT_INPUT = 1  # bad input (unreadable, not perf output, bad line under --strict)
@@ -183,18 +184,19 @@ def main() -> None:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--top", type=click.IntRange(min=0), default=30, show_default=True,
-              help="Rows to show (0 = all).")
+@click.option("--top", type=click.IntRange(min=0), default=None,
+              help="Rows to show (0 = all; default: 30 in the table, every function in "
+                   "json and csv, which machines read whole).")
 @click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
 @click.option("--kind", "kinds", multiple=True, callback=lambda c, p, v: [_kind(x) for x in v],
-              help="Only functions of this kind (repeatable): PHP, HPHP, HHVM, JIT, native, "
-                   "kernel, unknown.")
+              help="Only functions of this kind (repeatable): PHP, HPHP, HHVM, JIT, Java, "
+                   "JVM, native, kernel, unknown.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
 @input_options
-def report(inputs: Sequence[str], top: int, sort: str, kinds: Sequence[Kind], fmt: str,
+def report(inputs: Sequence[str], top: int | None, sort: str, kinds: Sequence[Kind], fmt: str,
            output: str | None, load: LoadOptions) -> None:
     """Hot functions of perf script INPUTs (text files, .gz/.xz/.bz2, - for stdin, or a
     perf.data, which is read through `perf script`).
@@ -207,8 +209,11 @@ def report(inputs: Sequence[str], top: int, sort: str, kinds: Sequence[Kind], fm
     from jitprof.resolve import load_profile
 
     profile = load_profile(inputs, load)
-    rows = function_rows(profile, sort=sort, kinds=kinds, top=top or None)
-    text = render(profile, fmt, rows)
+    if top is None:  # the table is for people; json and csv hold every function
+        top = TABLE_TOP if fmt == "table" else 0
+    rows = function_rows(profile, sort=sort, kinds=kinds)
+    shown = rows[:top] if top else rows
+    text = render(profile, fmt, shown, more=len(rows) - len(shown))
     if output:
         with open(output, "w", encoding="utf-8") as f:
             f.write(text)

@@ -14,7 +14,9 @@ class Kind(str, enum.Enum):
     PHP = "PHP"  # JIT-compiled PHP (HHVM map names "PHP::...")
     HPHP = "HPHP"  # HHVM's C++ runtime ("HPHP::...", from the binary or the map overlay)
     HHVM = "HHVM"  # HHVM JIT stubs ("HHVM::...")
-    JIT = "JIT"  # other JIT names from a perf map (V8, CPython, Java, ...)
+    JIT = "JIT"  # other JIT names from a perf map (V8, CPython, ...) or perf inject --jit
+    JAVA = "Java"  # HotSpot-compiled Java methods ("long Hot.fib(int)" shown as Hot.fib)
+    JVM = "JVM"  # HotSpot's runtime code: Interpreter, StubRoutines, adapters, stubs, blobs
     NATIVE = "native"  # named frames of ELF files
     KERNEL = "kernel"
     UNKNOWN = "unknown"  # nobody could name it
@@ -112,6 +114,9 @@ class ProfileDiagnostics:
     elf_files: list[ElfFileHealth] = field(default_factory=list)
     kernel_frames: int = 0  # distinct kernel frames perf left unnamed
     kernel_frames_named: int = 0  # ... named from kallsyms
+    # where each input says it was recorded (perf script --header lines): "host vm,
+    # kernel 6.1.0, perf 6.1.187, x86_64", one per input that says
+    recorded_on: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +204,7 @@ class Profile:
     __slots__ = ("event", "frames", "threads", "time_first", "time_last", "inputs",
                  "diagnostics", "bin_width", "full_names", "node_prefix", "node_frame",
                  "group_node", "group_thread", "group_weight", "group_samples", "group_bin",
-                 "_views")
+                 "versions", "_views")
 
     def __init__(self, event: str, frames: list[Frame] | None = None,
                  threads: list[tuple[int, str]] | None = None) -> None:
@@ -216,6 +221,9 @@ class Profile:
         # frame id -> full demangled forms (with parameters) of a C++ frame named from ELF
         # symbols; the frame's name is perf's short form (overloads share one frame)
         self.full_names: dict[int, tuple[str, ...]] = {}
+        # frame id -> how many distinct pieces of JIT code samples hit were named as it (a
+        # Java method compiled several times: one row, its compiled versions counted here)
+        self.versions: dict[int, int] = {}
         empty32 = np.zeros(0, dtype=np.int32)
         self.node_prefix: Any = empty32
         self.node_frame: Any = empty32
@@ -249,7 +257,8 @@ class Profile:
                 and self.threads == other.threads and self.time_first == other.time_first
                 and self.time_last == other.time_last and self.inputs == other.inputs
                 and self.diagnostics == other.diagnostics and self.bin_width == other.bin_width
-                and self.full_names == other.full_names and self.stacks == other.stacks
+                and self.full_names == other.full_names and self.versions == other.versions
+                and self.stacks == other.stacks
                 and self.stack_weight == other.stack_weight
                 and self.stack_samples == other.stack_samples
                 and self.stack_thread == other.stack_thread and self.stack_bin == other.stack_bin)
@@ -554,6 +563,7 @@ class ProfileBuilder:
         self._tree = StackTreeBuilder()
         self._groups: dict[tuple[int, int, int | None], list[int]] = {}
         self._thread_ids: dict[tuple[int, str], int] = {}
+        self._versions: dict[int, set[object]] = {}
         self.profile = Profile(event=event, frames=self._frames)
 
     def frame(self, name: str, kind: Kind, dso: str, key_dso: str | None = None) -> int:
@@ -573,6 +583,13 @@ class ProfileBuilder:
         have = self.profile.full_names.get(fid, ())
         if full not in have:
             self.profile.full_names[fid] = tuple(sorted((*have, full)))
+
+    def version(self, fid: int, code: object) -> None:
+        """Record that the piece of code ``code`` (a map entry) was named as frame ``fid``."""
+        seen = self._versions.setdefault(fid, set())
+        seen.add(code)
+        if len(seen) > 1:
+            self.profile.versions[fid] = len(seen)
 
     def thread(self, pid: int, comm: str) -> int:
         key = (pid, comm)

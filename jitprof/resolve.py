@@ -36,10 +36,16 @@ from jitprof.model import (
     group_sums,
 )
 from jitprof.names import (
+    JAVA_MAP_HINT,
     KERNEL_MIN_ADDR,
+    USER_MAX_ADDR,
+    USER_MIN_ADDR,
     is_jit_dso,
+    is_jitted_dso,
+    is_jvm_dso,
+    is_surely_jit_dso,
     jit_map_pid,
-    map_name,
+    map_name_full,
     perf_name_kind,
     runtime_kind,
 )
@@ -72,7 +78,6 @@ def _size(path: str) -> int:
     except OSError:
         return 0
 
-USER_MIN_ADDR = 0x10000
 MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
 
 
@@ -80,7 +85,8 @@ MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
 class MapFinder:
     """Where maps come from, in order: ``--map`` files, ``--map-dir``, the inputs'
     directories, then ``/tmp``. A ``--map`` whose name has no pid applies to every
-    process without a map of its own."""
+    process without a ``--map perf-<pid>.map`` of its own. What the user names always
+    wins over what is found: a ``--map`` over any map or jitdump in a directory."""
 
     maps: Sequence[str] = ()
     map_dirs: Sequence[str] = ()
@@ -143,6 +149,9 @@ class MapFinder:
         named = [p for p in self.maps if pid_from_map_name(p) == pid]
         if named:
             return [self._load(p) for p in named]
+        unnamed = [p for p in self.maps if pid_from_map_name(p) is None]
+        if unnamed:  # given by the user: wins over a perf-<pid>.map found beside the input
+            return [self._load(p) for p in unnamed]
         dirs = list(self.map_dirs) + list(dict.fromkeys(input_dirs))
         if self.search_tmp:
             dirs.append("/tmp")
@@ -150,8 +159,11 @@ class MapFinder:
             p = os.path.join(d, f"perf-{pid}.map")
             if os.path.isfile(p):
                 return [self._load(p)]
-        unnamed = [p for p in self.maps if pid_from_map_name(p) is None]
-        return [self._load(p) for p in unnamed]
+        return []
+
+    def map_given(self, pid: int) -> bool:
+        """Whether a ``--map`` applies to ``pid`` (then no jitdump is searched for it)."""
+        return any(pid_from_map_name(p) in (pid, None) for p in self.maps)
 
     # -- jitdumps: --jitdump files, then jit-<pid>.dump in --map-dir, beside the inputs,
     # the working directory (node) and /tmp (HHVM); they win over the perf map
@@ -168,6 +180,8 @@ class MapFinder:
             jd = self._load_dump(p)
             if jd.pid == pid:
                 return jd
+        if self.map_given(pid):  # the user's --map wins over a jitdump found anywhere
+            return None
         p2 = find_jitdump(pid, self._dump_dirs(input_dirs))
         return self._load_dump(p2) if p2 is not None else None
 
@@ -286,18 +300,27 @@ def _flat_of(stacks: Any, ends: Any, ids: Any) -> tuple[Any, Any, Any]:
     return stacks[pos], starts, lens
 
 
-def _drop_inlined(flat: Any, ends: Any, inlined: Any) -> tuple[Any, Any, Any]:
-    """The stack table without "(inlined)" lines (perf --inline: perf report gives their
-    time to the real symbol at the same address); also the count removed per stack."""
+def _drop_inlined(flat: Any, ends: Any, inlined: Any, addr: Any) -> tuple[Any, Any, Any]:
+    """The stack table without perf's "(inlined)" lines (``perf script --inline``), as
+    perf report counts it (``script.collapse_inlined``, in bulk): within a run of frames at
+    one address an inlined line is dropped unless it ends the run; so when a real frame
+    ends it, only that stays, and when none does, the outermost inlined line stays for
+    the containing function (its self time stays at that address). Also the count
+    removed per stack."""
     import numpy as np
 
-    if not inlined.any():
+    inl = inlined[flat] if len(flat) else np.zeros(0, dtype=bool)
+    if not inl.any():
         return flat, ends, np.zeros(len(ends), dtype=np.int64)
-    keep = ~inlined[flat]
+    a = addr[flat]
+    same_next = np.zeros(len(flat), dtype=bool)
+    same_next[:-1] = a[1:] == a[:-1]
+    last = ends[ends > np.concatenate(([0], ends[:-1]))] - 1  # each stack's last frame
+    same_next[last] = False
+    keep = ~(inl & same_next)
     kept = np.concatenate(([0], np.cumsum(keep)))
     new_ends = kept[ends]
-    removed = (ends - np.concatenate(([0], ends[:-1]))) - (
-        new_ends - np.concatenate(([0], new_ends[:-1])))
+    removed = _stack_lengths(ends) - _stack_lengths(new_ends)
     return flat[keep], new_ends, removed
 
 
@@ -330,11 +353,15 @@ def build_profile(
     addr = _np_of(frames.addr, np.uint64)
     dso_of = _np_of(frames.dso, np.int32)
     dsos = frames.dsos
-    # No code lives below mmap_min_addr (64 KiB): tiny "addresses" are the garbage an FP
-    # unwinder reads past the last real frame, not JIT code.
+    # JIT memory at a user address (names.is_jit_memory: not the garbage an FP unwinder
+    # reads past the last real frame, tiny or non-canonical) ...
     dso_jit = np.array([is_jit_dso(d) for d in dsos], dtype=bool)
-    raw_jit = (dso_jit[dso_of] & (addr >= USER_MIN_ADDR) & (addr < KERNEL_MIN_ADDR)
+    raw_jit = (dso_jit[dso_of] & (addr >= USER_MIN_ADDR) & (addr < USER_MAX_ADDR)
                if nraw else np.zeros(0, dtype=bool))
+    # ... of which memory perf saw mapped anonymous and executable: surely JIT code (the
+    # JIT figures and warnings count these, and frames of processes with a map)
+    dso_surely = np.array([is_surely_jit_dso(d) for d in dsos], dtype=bool)
+    surely_jit = dso_surely[dso_of] & raw_jit if nraw else np.zeros(0, dtype=bool)
     is_kernel = addr >= np.uint64(KERNEL_MIN_ADDR)
     inlined_dso = np.array([d == "inlined" for d in dsos], dtype=bool)
     inlined = inlined_dso[dso_of] if nraw else np.zeros(0, dtype=bool)
@@ -386,7 +413,7 @@ def build_profile(
     del sel, s_bin
 
     # 3. the stack table without "(inlined)" lines
-    flat, ends, removed = _drop_inlined(flat0, ends0, inlined)
+    flat, ends, removed = _drop_inlined(flat0, ends0, inlined, addr)
     inlined_frames = int((removed[rows.stack] * rows.n).sum())
     row_pid = th_pid[rows.thread]
 
@@ -395,7 +422,7 @@ def build_profile(
     jit_unknown_threads: set[int] = set()
     unknown_thread_samples = 0
     if unknown_tids:
-        stack_has_jit = _stacks_with(flat, ends, raw_jit)
+        stack_has_jit = _stacks_with(flat, ends, surely_jit)
         for i in unknown_tids:
             m = (rows.thread == i) & stack_has_jit[rows.stack]
             if m.any():
@@ -429,6 +456,8 @@ def build_profile(
             addr = np.concatenate((addr, np.array([f.addr for f in extra_frames],
                                                   dtype=np.uint64)))
             raw_jit = np.concatenate((raw_jit, np.ones(len(extra_frames), dtype=bool)))
+            surely_jit = np.concatenate((surely_jit, np.array(
+                [is_surely_jit_dso(f.dso) for f in extra_frames], dtype=bool)))
             is_kernel = np.concatenate((is_kernel, np.zeros(len(extra_frames), dtype=bool)))
             dso_of = np.concatenate((dso_of, np.array([frames._dso_ids[f.dso]
                                                        for f in extra_frames], dtype=np.int32)))
@@ -438,8 +467,8 @@ def build_profile(
     # 6. profile frames for every raw frame used: perf's names, then JIT and ELF names
     used = np.unique(np.concatenate(list(used_by_pid.values()))) if used_by_pid else (
         np.zeros(0, dtype=np.int64))
-    common = _perf_frames(b, frames, extra_frames, used, addr, raw_jit, jit_unknown,
-                          finder.perf_jit_names, nall)
+    common = _perf_frames(b, frames, extra_frames, used, addr, raw_jit, surely_jit,
+                          jit_unknown, finder.perf_jit_names, nall)
     common_leaf = common_call = common
     elf_by_pid: dict[int, dict[int, tuple[int, int]]] = {}
     elf_note: FileFrameNames | None = None
@@ -461,7 +490,11 @@ def build_profile(
     esym = np.array([frames._sym_ids[f.sym] for f in extra_frames], dtype=np.int32)
     sym_named = sym_named_ids[np.concatenate((_np_of(frames.sym, np.int32), esym))] if (
         nall) else np.zeros(0, dtype=bool)
-    for pid in set(jit_used) | set(elf_by_pid):
+    # processes with JIT code: a map or jitdump named some, or perf saw it mapped (a
+    # process whose only "JIT" frames are [unknown] ([unknown]) garbage has none)
+    jit_pids = {pid for pid, fids in jit_used.items() if len(fids) and (
+        pid in naming.mapped or pid in naming.dumped or surely_jit[fids].any())}
+    for pid in jit_pids | set(elf_by_pid):
         tables.by_pid[pid] = _pid_table(
             pid, jit_used.get(pid, np.zeros(0, dtype=np.int64)), naming, overrides,
             elf_by_pid.get(pid, {}), frame_of, jit_unknown, sym_named, finder.perf_jit_names)
@@ -476,7 +509,7 @@ def build_profile(
     prof.time_first, prof.time_last = ev.time_first, ev.time_last
     prof.inputs = list(data.inputs)
 
-    warnings = _warnings(data, finder, naming, jit_used, frames, dsos, dso_of, counts,
+    warnings = _warnings(data, naming, jit_used, used_by_pid, surely_jit, frames, counts,
                          jit_unknown_threads, unknown_thread_samples, dump_notes, symbolizer)
     elf_files: list[ElfFileHealth] = []
     if symbolizer is not None:
@@ -719,7 +752,7 @@ def _lookup_maps(maps: list[PerfMap], addrs: Any) -> tuple[Any, Any]:
     return which, line
 
 
-def _map_frames(maps: list[PerfMap], addrs: Any, frame_of: Callable[[str], int],
+def _map_frames(maps: list[PerfMap], addrs: Any, frame_of: Callable[[str, object], int],
                 missing: int) -> tuple[Any, Any]:
     """Profile frame naming each address from the maps (``missing`` where none) and
     whether one did; names are cut and classified once per distinct entry hit."""
@@ -732,13 +765,15 @@ def _map_frames(maps: list[PerfMap], addrs: Any, frame_of: Callable[[str], int],
     per = max((len(pm) for pm in maps), default=0) + 1
     for k, v in enumerate(uk.tolist()):
         m, i = divmod(v, per)
-        lut[k] = missing if m == 0 else frame_of(maps[m - 1].name(i - 1))
+        lut[k] = missing if m == 0 else frame_of(maps[m - 1].name(i - 1),
+                                                 maps[m - 1].entry(i - 1))
     return lut[inv], which >= 0
 
 
 def _name_jit_processes(finder: MapFinder, jit_used: dict[int, Any], addr: Any,
                         input_dirs: list[str], first_time: float | None,
-                        frame_of: Callable[[str], int], jit_unknown: int) -> _JitNaming:
+                        frame_of: Callable[[str, object], int], jit_unknown: int
+                        ) -> _JitNaming:
     """Look every JIT frame up in its process's jitdump or perf map, at its address (as
     a leaf) and at the address - 1 (as a caller: a return address)."""
     import numpy as np
@@ -787,17 +822,18 @@ def _name_jit_processes(finder: MapFinder, jit_used: dict[int, Any], addr: Any,
 
 
 def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], used: Any,
-                 addr: Any, raw_jit: Any, jit_unknown: int, perf_jit_names: bool,
-                 nall: int) -> Any:
+                 addr: Any, raw_jit: Any, surely_jit: Any, jit_unknown: int,
+                 perf_jit_names: bool, nall: int) -> Any:
     """Raw frame id -> profile frame by the name perf printed (-1 where unused); JIT
     memory perf named from its own reading of the map keeps that name (as a JIT name),
-    unless ``perf_jit_names`` is off. One lookup per distinct (name, dso, kernel?, JIT?)."""
+    unless ``perf_jit_names`` is off; unnamed memory that is maybe not JIT code at all
+    (unwinder garbage) is an unknown frame. One lookup per distinct (name, dso, kernel?,
+    JIT?, surely JIT?)."""
     import numpy as np
 
     out = np.full(nall, -1, dtype=np.int64)
     if not len(used):
         return out
-    nraw = len(frames)
     fsym = _np_of(frames.sym, np.int32)
     fdso = _np_of(frames.dso, np.int32)
     esym = np.array([frames._sym_ids[f.sym] for f in extra], dtype=np.int32)
@@ -805,30 +841,38 @@ def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], us
     si = np.concatenate((fsym, esym))[used].astype(np.int64)
     di = np.concatenate((fdso, edso))[used].astype(np.int64)
     kern = (addr[used] >= np.uint64(KERNEL_MIN_ADDR)).astype(np.int64)
-    jit = raw_jit[used].astype(np.int64)
+    jit = raw_jit[used].astype(np.int64) + surely_jit[used].astype(np.int64)  # 0, 1, 2
     ndso = max(len(frames.dsos), 1)
-    key = ((si * ndso + di) * 2 + kern) * 2 + jit
+    key = ((si * ndso + di) * 2 + kern) * 3 + jit
     uk, inv = np.unique(key, return_inverse=True)
     lut = np.empty(len(uk), dtype=np.int64)
     syms, dsos = frames.syms, frames.dsos
+    runtime = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
     for k, v in enumerate(uk.tolist()):
-        rest, is_jit = divmod(v, 2)
+        rest, jit_level = divmod(v, 3)
         rest, is_kern = divmod(rest, 2)
         s, d = divmod(rest, ndso)
         sym, dso = syms[s], dsos[d]
         name = sym if sym and sym != "[unknown]" else "[unknown]"
-        if is_jit:
+        full: str | None = None
+        if jit_level:
+            if name == "[unknown]" and jit_level == 1:  # no map, maybe garbage
+                lut[k] = b.frame("[unknown]", Kind.UNKNOWN, "[unknown]")
+                continue
             if name == "[unknown]" or not perf_jit_names:
                 lut[k] = jit_unknown
-            else:
-                jname, jkind = map_name(name)
-                lut[k] = b.frame(jname, jkind, JIT_DSO, "")
+                continue
+            jname, jkind, full = map_name_full(name)
+            pf = b.frame(jname, jkind, JIT_DSO, "")
         else:
             kind = perf_name_kind(sym, dso, KERNEL_MIN_ADDR if is_kern else 0)
-            key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT) else None
-            lut[k] = b.frame(name, kind, dso or "[unknown]", key_dso)
+            if is_jitted_dso(dso) and name != "[unknown]":  # perf inject --jit code
+                name, kind, full = map_name_full(name)
+            pf = b.frame(name, kind, dso or "[unknown]", "" if kind in runtime else None)
+        if full is not None:
+            b.full_name(pf, full)
+        lut[k] = pf
     out[used] = lut[inv]
-    del nraw
     return out
 
 
@@ -856,7 +900,7 @@ def _users_of(flat: Any, ends: Any, stack: Any, pid: Any, used_by_pid: dict[int,
 
 
 def _pid_table(pid: int, jit_fids: Any, naming: _JitNaming, overrides: dict[int, Entry],
-               elf: dict[int, tuple[int, int]], frame_of: Callable[[str], int],
+               elf: dict[int, tuple[int, int]], frame_of: Callable[[str, object], int],
                jit_unknown: int, sym_named: Any, perf_jit_names: bool) -> _Override:
     """One process's overrides of the common tables (see ``_Override``)."""
     import numpy as np
@@ -871,15 +915,15 @@ def _pid_table(pid: int, jit_fids: Any, naming: _JitNaming, overrides: dict[int,
         for fid in fl:
             o = overrides.get(fid)
             if o is not None:  # named by the sample's time (jitdump), in its place
-                f = frame_of(o.name)
+                f = frame_of(o.name, o)
                 lfl.append(f)
                 cfl.append(f)
                 lnl.append(1)
                 cnl.append(1)
                 continue
             le, ce = leaf_of.get(fid), call_of.get(fid)
-            lfl.append(jit_unknown if le is None else frame_of(le.name))
-            cfl.append(jit_unknown if ce is None else frame_of(ce.name))
+            lfl.append(jit_unknown if le is None else frame_of(le.name, le))
+            cfl.append(jit_unknown if ce is None else frame_of(ce.name, ce))
             lnl.append(int(le is not None))
             cnl.append(int(ce is not None))
         fids = jit_fids
@@ -898,15 +942,19 @@ def _pid_table(pid: int, jit_fids: Any, naming: _JitNaming, overrides: dict[int,
     return fids[order], lf[order], cf[order], ln[order], cn[order]
 
 
-def _name_frames(b: ProfileBuilder) -> Callable[[str], int]:
-    """Profile frame of a map or jitdump entry's name (one ``map_name`` a name)."""
+def _name_frames(b: ProfileBuilder) -> Callable[[str, object], int]:
+    """Profile frame of a map or jitdump entry's name (one ``map_name_full`` a name);
+    ``code`` (the entry) is counted as one of the frame's compiled versions."""
     cache: dict[str, int] = {}
 
-    def frame(raw: str) -> int:
+    def frame(raw: str, code: object) -> int:
         out = cache.get(raw)
         if out is None:
-            name, kind = map_name(raw)
+            name, kind, full = map_name_full(raw)
             out = cache[raw] = b.frame(name, kind, JIT_DSO, "")
+            if full is not None:
+                b.full_name(out, full)
+        b.version(out, code)
         return out
 
     return frame
@@ -936,6 +984,7 @@ def _translate(pairs_stack: Any, pairs_pid: Any, pairs_n: Any, flat: Any, ends: 
     out_len: list[Any] = []
     big = np.iinfo(np.int64).max
     dense_of: dict[int, Any] = {}
+    counted = np.array(sorted(tables.by_pid), dtype=np.int64)
     for lo in range(0, len(pairs_stack), _PAIRS_AT_ONCE):
         p_stack = pairs_stack[lo:lo + _PAIRS_AT_ONCE]
         p_pid = pairs_pid[lo:lo + _PAIRS_AT_ONCE]
@@ -957,9 +1006,10 @@ def _translate(pairs_stack: Any, pairs_pid: Any, pairs_n: Any, flat: Any, ends: 
             exact |= leaf_kern[occ_pair] & (pos == first_user[occ_pair])
             del kern
         fn = np.where(exact, tables.leaf[fl], tables.call[fl])
-        jit_occ = raw_jit[fl]
-        named = np.zeros(len(fl), dtype=np.int64)
         occ_pid = p_pid[occ_pair]
+        # JIT frames are counted in the processes with JIT code (see build_profile)
+        jit_occ = raw_jit[fl] & np.isin(occ_pid, counted)
+        named = np.zeros(len(fl), dtype=np.int64)
         for pid, (o_fid, o_leaf, o_call, o_ln, o_cn) in tables.by_pid.items():
             if not len(o_fid):
                 continue
@@ -1078,21 +1128,26 @@ def _stack_nodes(nframes: int, fn: Any, starts: Any, lens: Any
             np.concatenate(depth_parts), parent)
 
 
-def _warnings(data: ScriptData, finder: MapFinder, naming: _JitNaming,
-              jit_used: dict[int, Any], frames: RawFrames, dsos: list[str], dso_of: Any,
+def _warnings(data: ScriptData, naming: _JitNaming, jit_used: dict[int, Any],
+              used_by_pid: dict[int, Any], surely_jit: Any, frames: RawFrames,
               counts: _Counts, jit_unknown_threads: set[int], unknown_thread_samples: int,
               dump_notes: list[DumpNaming], symbolizer: Symbolizer | None) -> list[str]:
     warnings: list[str] = []
     # Only memory perf saw mapped anonymous and executable is surely JIT code; a lone
     # "[unknown] ([unknown])" frame is as often the garbage an unwinder read.
-    surely_jit = [p for p in naming.missing
-                  if any(dsos[dso_of[f]] not in ("[unknown]", "") for f in jit_used[p].tolist())]
-    if surely_jit:
+    no_map = [p for p in naming.missing if surely_jit[jit_used[p]].any()]
+    if no_map:
+        jvm_dsos = {i for i, d in enumerate(frames.dsos) if is_jvm_dso(d)}
+        nraw = len(frames)
+        jvms = [p for p in no_map if any(frames.dso[f] in jvm_dsos
+                                         for f in used_by_pid[p].tolist() if f < nraw)]
         warnings.append(
             "no perf map for pid "
-            + ", ".join(str(p) for p in surely_jit)
+            + ", ".join(str(p) for p in no_map)
             + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
             " perf's names or stay [unknown]"
+            + (f"; a JVM (pid {', '.join(map(str, jvms))}) writes one with {JAVA_MAP_HINT}"
+               if jvms else "")
         )
     for mi in naming.map_info:
         started = process_start_time(mi.pid) if mi.pid is not None else None
@@ -1178,11 +1233,20 @@ def _name_elf_frames(
         by_pid[pid] = {fid: (frame(lf, frames.dso_of(fid)), frame(cf, frames.dso_of(fid)))
                        for fid, (lf, cf) in per.items()}
     knamed = 0
+    kernel_total = len(kernel_fids)  # unnamed by perf (named here or not)
+    recorded = {m.start for m in data.mmaps if m.filename.startswith("[kernel.kallsyms]")}
+    verdict = sym.kernel_verdict(recorded) if kernel_fids else None
+    if verdict is not None and not verdict.trusted:
+        # another machine's or kernel's frames: this kallsyms would name them wrongly
+        sym.warnings.append(
+            f"{len(kernel_fids):,} kernel frame(s) perf left unnamed stay [unknown]: "
+            f"{verdict.reason}; to name them pass the recording machine's kallsyms "
+            "(a copy of its /proc/kallsyms taken while it ran that boot) with --kallsyms FILE")
+        kernel_fids = []
     ks = sym.kallsyms() if kernel_fids else None
     if ks is not None and ks.text is not None:
         # the recording's kernel map starts at its _text: another boot's or machine's
         # kallsyms (KASLR) would name every frame wrongly
-        recorded = {m.start for m in data.mmaps if m.filename.startswith("[kernel.kallsyms]")}
         if recorded and ks.text not in recorded:
             sym.warnings.append(
                 f"{ks.path}: its _text ({ks.text:#x}) is not where the recorded kernel was "
@@ -1208,7 +1272,7 @@ def _name_elf_frames(
                     pf = kcache[key] = b.frame(kname, Kind.KERNEL, dso)
                 table[fid] = pf
             knamed += sym.kernel(f.addr) is not None
-    return names, len(kernel_fids), knamed
+    return names, kernel_total, knamed
 
 
 
@@ -1331,6 +1395,8 @@ def load_profile(
     finally:
         finder.close()
     prof.diagnostics.warnings[:0] = bundles.warnings
+    prof.diagnostics.recorded_on = [s for s in (f.summary() for f in data.recordings.values())
+                                    if s is not None]
     return prof
 
 
@@ -1372,7 +1438,9 @@ class ElfOptions:
         if kallsyms is None:  # like perf: under --symfs, the copy of the recording machine's
             kallsyms = os.path.join(self.symfs or "/", "proc/kallsyms")
         return Symbolizer(symfs=self.symfs, binaries=dict(self.binaries), build_ids=build_ids,
-                          kallsyms_path=kallsyms)
+                          kallsyms_path=kallsyms, recordings=list(data.recordings.values()),
+                          kallsyms_given=self.kallsyms is not None or self.symfs is not None,
+                          files_given=self.symfs is not None or bool(self.binaries))
 
 
 class _RecordedBuildIds(Mapping[str, str]):
