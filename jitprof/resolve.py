@@ -38,6 +38,7 @@ from jitprof.model import (
 from jitprof.names import (
     JAVA_MAP_HINT,
     KERNEL_MIN_ADDR,
+    PERF_CONTEXT_MIN,
     USER_MAX_ADDR,
     USER_MIN_ADDR,
     is_jit_dso,
@@ -840,17 +841,20 @@ def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], us
     edso = np.array([frames._dso_ids[f.dso] for f in extra], dtype=np.int32)
     si = np.concatenate((fsym, esym))[used].astype(np.int64)
     di = np.concatenate((fdso, edso))[used].astype(np.int64)
-    kern = (addr[used] >= np.uint64(KERNEL_MIN_ADDR)).astype(np.int64)
+    # the address matters only by its range: user, kernel, or perf's context markers
+    a = addr[used]
+    kern = ((a >= np.uint64(KERNEL_MIN_ADDR)).astype(np.int64)
+            + (a >= np.uint64(PERF_CONTEXT_MIN)).astype(np.int64))
     jit = raw_jit[used].astype(np.int64) + surely_jit[used].astype(np.int64)  # 0, 1, 2
     ndso = max(len(frames.dsos), 1)
-    key = ((si * ndso + di) * 2 + kern) * 3 + jit
+    key = ((si * ndso + di) * 3 + kern) * 3 + jit
     uk, inv = np.unique(key, return_inverse=True)
     lut = np.empty(len(uk), dtype=np.int64)
     syms, dsos = frames.syms, frames.dsos
     runtime = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
     for k, v in enumerate(uk.tolist()):
         rest, jit_level = divmod(v, 3)
-        rest, is_kern = divmod(rest, 2)
+        rest, where = divmod(rest, 3)
         s, d = divmod(rest, ndso)
         sym, dso = syms[s], dsos[d]
         name = sym if sym and sym != "[unknown]" else "[unknown]"
@@ -865,7 +869,7 @@ def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], us
             jname, jkind, full = map_name_full(name)
             pf = b.frame(jname, jkind, JIT_DSO, "")
         else:
-            kind = perf_name_kind(sym, dso, KERNEL_MIN_ADDR if is_kern else 0)
+            kind = perf_name_kind(sym, dso, (0, KERNEL_MIN_ADDR, PERF_CONTEXT_MIN)[where])
             if is_jitted_dso(dso) and name != "[unknown]":  # perf inject --jit code
                 name, kind, full = map_name_full(name)
             pf = b.frame(name, kind, dso or "[unknown]", "" if kind in runtime else None)
