@@ -766,8 +766,9 @@ def _map_frames(maps: list[PerfMap], addrs: Any, frame_of: Callable[[str, object
     per = max((len(pm) for pm in maps), default=0) + 1
     for k, v in enumerate(uk.tolist()):
         m, i = divmod(v, per)
+        # (the map and line stand for the entry: a compiled version of the frame's code)
         lut[k] = missing if m == 0 else frame_of(maps[m - 1].name(i - 1),
-                                                 maps[m - 1].entry(i - 1))
+                                                 (id(maps[m - 1]), i - 1))
     return lut[inv], which >= 0
 
 
@@ -972,7 +973,7 @@ class _Counts:
     jit_frames_named: int = 0
 
 
-_PAIRS_AT_ONCE = 1 << 15  # stacks translated at a time: bounds the temporary arrays
+_PAIRS_AT_ONCE = 1 << 14  # stacks translated at a time: bounds the temporary arrays
 
 
 def _translate(pairs_stack: Any, pairs_pid: Any, pairs_n: Any, flat: Any, ends: Any,
@@ -1120,8 +1121,8 @@ def _stack_nodes(nframes: int, fn: Any, starts: Any, lens: Any
         f = fn[starts[act] + lens[act] - 1 - d]
         key = (parent[act] + 1) * nf + f
         uk, inv = np.unique(key, return_inverse=True)
-        prefix_parts.append(uk // nf - 1)
-        frame_parts.append(uk % nf)
+        prefix_parts.append((uk // nf - 1).astype(np.int32))
+        frame_parts.append((uk % nf).astype(np.int32))
         depth_parts.append(np.full(len(uk), d, dtype=np.int32))
         parent[act] = base + inv
         base += len(uk)

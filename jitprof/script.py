@@ -122,6 +122,18 @@ class RawFrames:
     def append(self, f: RawFrame) -> None:
         self.add(f.addr, f.sym, f.dso)
 
+    def ids(self, sym: str, dso: str) -> tuple[int, int]:
+        """The (symbol id, dso id) of a symbol and dso, interned."""
+        return self._intern_sym(sym), self._intern_dso(dso)
+
+    def add_ids(self, addr: int, ids: tuple[int, int]) -> int:
+        """Append a frame of interned symbol and dso (``ids``); its id."""
+        fid = len(self.addr)
+        self.addr.append(addr)
+        self.sym.append(ids[0])
+        self.dso.append(ids[1])
+        return fid
+
     def copy(self) -> RawFrames:
         """A copy that later additions to this table do not change."""
         out = RawFrames()
@@ -651,6 +663,7 @@ class ScriptReader:
         self.keep_times = keep_times
         self.bin_width = bin_width
         self._cache: dict[str, int] = {}
+        self._old_cache: dict[str, int] = {}
         self._hcache: dict[str, tuple[EventData, int, int, str]] = {}
         self._thread_ids: dict[tuple[int, str], int] = {
             k: i for i, k in enumerate(self.data.threads)}
@@ -658,6 +671,8 @@ class ScriptReader:
         self._pending: tuple[str, int, str] | None = None  # a bare header line, if frames follow
         self._stack: list[int] = []
         self._short: dict[tuple[int, ...], int] = {}  # the line reader's stacks -> ids
+        # a frame line's text after the address -> its (symbol id, dso id): bounded
+        self._rest_ids: dict[str, tuple[int, int]] = {}
         self._blank_at = -1  # the number of the last blank line read (issue 13: frames
         # indented with blanks right after one start a callchain of their own)
         # progress(bytes): called once per chunk read (4 MiB) with the bytes of the input
@@ -684,14 +699,44 @@ class ScriptReader:
             line = line[:-1]
         fid = self._cache.get(line)
         if fid is None:
-            fr = _parse_frame(line)
-            if fr is None:
-                return -1
-            fid = self.data.frames.add(*fr)
-            if len(self._cache) >= _FRAME_CACHE_MAX:
-                self._cache.clear()
-            self._cache[line] = fid
+            fid = self._old_cache.get(line)  # read before the cache was last emptied
+            if fid is not None:
+                self._remember(line, fid)
+                return fid
+            # most new lines differ from earlier ones by the address only: the rest
+            # ("sym+0xoff (dso)") is parsed once and its symbol and dso ids kept
+            text = line.strip()
+            sp = text.find(" ")
+            ids = None
+            if sp > 0 and not text[:sp].strip(_HEX_DIGITS):
+                rest = text[sp + 1 :].lstrip()
+                ids = self._rest_ids.get(rest)
+                if ids is None:
+                    fr = _parse_frame(text)
+                    if fr is None:
+                        return -1
+                    ids = self.data.frames.ids(fr[1], fr[2])
+                    if len(self._rest_ids) >= _FRAME_CACHE_MAX:
+                        self._rest_ids.clear()
+                    self._rest_ids[rest] = ids
+                fid = self.data.frames.add_ids(int(text[:sp], 16), ids)
+            else:
+                fr = _parse_frame(line)
+                if fr is None:
+                    return -1
+                fid = self.data.frames.add(*fr)
+            self._remember(line, fid)
         return fid
+
+    def _remember(self, line: str, fid: int) -> None:
+        """Cache a frame line's id. The cache keeps two generations: when the newer fills,
+        it becomes the older one (the oldest is forgotten), so lines still in use
+        survive and the memory stays bounded (2 x _FRAME_CACHE_MAX lines)."""
+        cache = self._cache
+        if len(cache) >= _FRAME_CACHE_MAX:
+            self._old_cache = dict(cache)
+            cache.clear()  # (the same dict: readers hold its .get)
+        cache[line] = fid
 
     def read_file(self, path: str) -> None:
         if path != "-" and _is_perf_data(path):
