@@ -290,14 +290,25 @@ def demo(ctx: click.Context, which: str) -> None:
 
 
 # -- export (jitprof/export/) --------------------------------------------------------------
-EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
+EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json", "svg", "html")
+
+
+def flame_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The flame graph's options (export and diff to .svg / .html)."""
+    f = click.option("--minwidth", type=click.FloatRange(min=0), default=0.1,
+                     show_default=True, metavar="PX",
+                     help="svg/html: merge frames narrower than this many pixels (of 1200).")(f)
+    f = click.option("--icicle", is_flag=True,
+                     help="svg/html: draw the root at the top (an icicle graph).")(f)
+    return f
 
 
 @main.command("export")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="Where to write; the extension picks the format (.folded/.txt, "
-                   ".speedscope.json, .pb.gz, .json). - writes to stdout (give --format).")
+                   ".speedscope.json, .pb.gz, .json, .svg, .html). - writes to stdout (give "
+                   "--format).")
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
               help="Output format (default: from the extension of -o).")
 @click.option("--weight", type=click.Choice(["auto", "period", "samples"]), default="auto",
@@ -310,14 +321,16 @@ EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
 @click.option("--annotate-kinds", "annotate", is_flag=True,
               help="folded: suffix JIT frames _[j] and kernel frames _[k] (flamegraph.pl / "
                    "inferno --colors java or js colour them).")
+@flame_options
 @input_options
 def export_cmd(
     inputs: Sequence[str], output: str, fmt: str | None, weight: str, per_thread: bool | None,
-    annotate: bool, load: LoadOptions,
+    annotate: bool, icicle: bool, minwidth: float, load: LoadOptions,
 ) -> None:
     """Write the profile of INPUTs (as for report: perf script text, perf.data, or
     jitprof .json profiles, which merge) for flamegraph.pl/inferno, speedscope, pprof
-    (go tool pprof, Pyroscope, Parca) or jitprof itself (JSON, read back as input)."""
+    (go tool pprof, Pyroscope, Parca), jitprof itself (JSON, read back as input), or as
+    an interactive flame graph (.svg) or a self-contained report page (.html)."""
     from jitprof.export import (
         ExportOptions,
         UnknownFormatError,
@@ -348,7 +361,8 @@ def export_cmd(
         raise click.UsageError("--weight period: the input has no periods (perf script "
                                "without the period field); use --weight samples or auto")
     data = exporter_cls(ExportOptions(weight=weight, per_thread=per_thread,
-                                      annotate=annotate)).render(profile)
+                                      annotate=annotate, icicle=icicle,
+                                      minwidth=minwidth)).render(profile)
     if output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -568,9 +582,14 @@ def _per_units(value: str | None) -> tuple[float, float] | None:
               help="Functions to show (0 = all).")
 @click.option("--kind", "kinds", multiple=True, callback=lambda c, p, v: [_kind(x) for x in v],
               help="Only functions of this kind (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "difffolded"]),
-              default=None, help="Default: from the -o extension (.json, .csv, .folded), "
+@click.option("--format", "fmt",
+              type=click.Choice(["table", "json", "csv", "difffolded", "svg", "html"]),
+              default=None, help="Default: from the -o extension (.json, .csv, .folded, "
+                                 ".svg: a differential flame graph, .html: a report page), "
                                  "else table.")
+@click.option("--before-shape", is_flag=True,
+              help="svg/html: size the flame graph by the BEFORE side (default: AFTER).")
+@flame_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write here instead of stdout.")
 @click.option("--tui", is_flag=True,
@@ -583,7 +602,8 @@ def diff(
     inputs: Sequence[str], before: Sequence[str], after: Sequence[str], by: str,
     normalize: str | None, per: str | None, method: str, alpha: float, confidence: float,
     block: float | None, resamples: int, seed: int, top: int, kinds: Sequence[Kind],
-    fmt: str | None, output: str | None, tui: bool, load: LoadOptions,
+    fmt: str | None, before_shape: bool, icicle: bool, minwidth: float, output: str | None,
+    tui: bool, load: LoadOptions,
 ) -> None:
     """Compare profiles: did a change cut CPU, and is the change bigger than noise?
 
@@ -628,6 +648,8 @@ def diff(
     if tui and output:
         raise click.UsageError("--tui shows the comparison on the terminal: -o is for "
                                "printing (leave out --tui)")
+    if not fmt and output and output.lower().endswith((".svg", ".html", ".htm")):
+        fmt = "svg" if output.lower().endswith(".svg") else "html"
     fmt = fmt or guess_format(output) or "table"
     bin_width = (block or DEFAULT_BLOCK) if method in ("auto", "bootstrap") else None
 
@@ -651,6 +673,13 @@ def diff(
                       "jitprof diff " + sides)
         return
     pb, pa = side(before), side(after)
+    if fmt in ("svg", "html"):
+        _write_diff_flame(pb, pa, fmt, output, before_shape, icicle, minwidth,
+                          functools.partial(diff_profiles, normalization=Normalization(
+                              mode, units), method=method, alpha=alpha,
+                              confidence=confidence, block=block, resamples=resamples,
+                              seed=seed), by)
+        return
     if fmt == "difffolded":
         text = to_difffolded(folded_diff(pb, pa))
     else:
@@ -668,6 +697,34 @@ def diff(
             f.write(text)
     else:
         click.echo(text, nl=False)
+
+
+def _write_diff_flame(pb: list[Profile], pa: list[Profile], fmt: str, output: str | None,
+                      before_shape: bool, icicle: bool, minwidth: float,
+                      compare: Callable[..., Any], by: str) -> None:
+    """``jitprof diff -o diff.svg|html``: the table's comparison (``--by``) and, for the
+    flame's colours, the same comparison of total time."""
+    from jitprof.diff import DiffUsageError
+    from jitprof.diffviews import DiffViews
+    from jitprof.export import ExportOptions
+    from jitprof.export.diffsvg import DiffSvgExporter
+    from jitprof.export.html import DiffHtmlExporter
+
+    try:
+        result = compare(pb, pa, by=by)
+        total = result if by == "total" else compare(pb, pa, by="total")
+    except DiffUsageError as e:
+        raise click.UsageError(str(e)) from None
+    cls = DiffSvgExporter if fmt == "svg" else DiffHtmlExporter
+    exporter = cls(ExportOptions(icicle=icicle, minwidth=minwidth),
+                   shape="before" if before_shape else "after")
+    data = exporter.render(DiffViews(result, pb, pa), total)
+    if output and output != "-":
+        with open(output, "wb") as f:
+            f.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
 
 
 def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],

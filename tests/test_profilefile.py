@@ -290,9 +290,9 @@ def test_export_options(recording: Path) -> None:
 
 
 def test_export_errors(recording: Path, tmp_path: Path) -> None:
-    code, _, err = run("export", str(recording), "-o", str(tmp_path / "out.svg"))
+    code, _, err = run("export", str(recording), "-o", str(tmp_path / "out.png"))
     assert code == EXIT_USAGE and err.count("\n") == 1
-    assert "out.svg: cannot tell the format" in err and "--format" in err
+    assert "out.png: cannot tell the format" in err and "--format" in err
     code, _, err = run("export", str(recording), "-o", "-")
     assert code == EXIT_USAGE and "give --format" in err and err.count("\n") == 1
     target = tmp_path / "no" / "such" / "dir" / "x.folded"
