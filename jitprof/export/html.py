@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from jitprof.diff import DiffResult
+from jitprof.diff import DiffResult, FunctionDiff
 from jitprof.diffviews import (
     DiffViews,
     cells,
+    fmt_delta,
+    fmt_value,
     function_lines,
     kind_lines,
+    per_sample,
     short_input,
     unit_short,
 )
@@ -31,7 +34,7 @@ from jitprof.export.flame import clean
 from jitprof.export.svg import profile_flame
 from jitprof.model import KIND_ORDER, Kind, Profile
 from jitprof.report import header_lines
-from jitprof.views import neighbourhood
+from jitprof.views import neighbourhood, stack_neighbourhood
 
 ROWS = 5000
 NEIGHBOURS = 20
@@ -170,6 +173,7 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
     data = {
         "mode": "diff",
         "rows": rows,
+        "neighbours": diff_neighbours(views, kept[:WITH_NEIGHBOURS]),
         "lines": [[clean(line) for line in function_lines(f, result)] for f in kept],
         "all": len(result.functions),
         "unit": f"({unit_short(result)})",
@@ -190,6 +194,40 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
                 df.svg(standalone=False), f"Changes ({result.by} time)", data,
                 "Click a function in the table or a frame in the flame graph: its numbers "
                 "before and after show here.")
+
+
+def diff_neighbours(views: DiffViews, functions: Sequence[FunctionDiff]
+                    ) -> dict[int, list[object]]:
+    """Callers and callees before and after of each function (by its row), as the diff
+    TUI shows them (``DiffStacks.neighbours``: a stack once per neighbour), in one numpy
+    pass per side: [[name, before, after, delta, frame id], ...] for callers and callees
+    (the ``NEIGHBOURS`` heaviest, values in the result's normalisation), and how many
+    lighter ones were left out."""
+    stacks, result = views.stacks, views.result
+    leaf_first = [k[::-1] for k in stacks.keys]
+    sides = [stack_neighbourhood(leaf_first, counts, counts, len(stacks.frames))
+             for counts in ([c[0] for c in stacks.counts], [c[1] for c in stacks.counts])]
+    ps = per_sample(result)
+    out: dict[int, list[object]] = {}
+    for i, f in enumerate(functions):
+        fid = stacks.frame_id(f)
+        if fid is None:
+            continue
+        parts: list[object] = []
+        for which in ("callers", "callees"):
+            acc: dict[int, list[int]] = {}
+            for side, nb in enumerate(sides):
+                for g, n, _s in getattr(nb, which)(fid):
+                    acc.setdefault(g, [0, 0])[side] += n
+            fr = stacks.frames
+            order = sorted(acc.items(), key=lambda t: (-max(t[1]), fr[t[0]].name, fr[t[0]].dso))
+            parts.append([[clean(fr[g].name), fmt_value(b * ps[0], result),
+                           fmt_value(a * ps[1], result),
+                           fmt_delta(a * ps[1] - b * ps[0], result), g]
+                          for g, (b, a) in order[:NEIGHBOURS]])
+            parts.append(max(len(order) - NEIGHBOURS, 0))
+        out[i] = parts
+    return out
 
 
 class DiffHtmlExporter(DiffExporter):
