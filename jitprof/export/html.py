@@ -39,6 +39,8 @@ from jitprof.views import neighbourhood, stack_neighbourhood
 ROWS = 5000
 NEIGHBOURS = 20
 WITH_NEIGHBOURS = 2000  # the heaviest functions whose callers and callees the page keeps
+DIFF_ROWS = 2000  # a diff page: the largest changes
+DIFF_WITH_NEIGHBOURS = 1000
 
 
 def page(title: str, facts: Sequence[str], warnings: Sequence[str], kinds_html: str,
@@ -159,7 +161,7 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
     result = views.result
     df = diff_flame(views, options, shape, significance)
     stacks = views.stacks
-    kept = result.functions[:ROWS]
+    kept = result.functions[:DIFF_ROWS]
     rows = []
     for f in kept:
         c = cells(f, result)
@@ -170,10 +172,13 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
                      -1 if fid is None else fid,
                      -1.0 if f.cmp.ratio is None else f.cmp.ratio])
     conf = f"{100 * result.confidence:g}%"
+    nbs = diff_neighbours(views, kept[:DIFF_WITH_NEIGHBOURS])
     data = {
         "mode": "diff",
         "rows": rows,
-        "neighbours": diff_neighbours(views, kept[:WITH_NEIGHBOURS]),
+        "neighbours": nbs,
+        "names": {g: clean(stacks.frames[g].name) for g in sorted(
+            {int(n[0]) for up, _u, down, _d in nbs.values() for n in (*up, *down)})},
         "lines": [[clean(line) for line in function_lines(f, result)] for f in kept],
         "all": len(result.functions),
         "unit": f"({unit_short(result)})",
@@ -196,11 +201,14 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
                 "before and after show here.")
 
 
+Neighbours = list[list[int | str]]  # [frame id, before, after, delta] each
+
+
 def diff_neighbours(views: DiffViews, functions: Sequence[FunctionDiff]
-                    ) -> dict[int, list[object]]:
+                    ) -> dict[int, tuple[Neighbours, int, Neighbours, int]]:
     """Callers and callees before and after of each function (by its row), as the diff
     TUI shows them (``DiffStacks.neighbours``: a stack once per neighbour), in one numpy
-    pass per side: [[name, before, after, delta, frame id], ...] for callers and callees
+    pass per side: [[frame id, before, after, delta], ...] for callers and callees
     (the ``NEIGHBOURS`` heaviest, values in the result's normalisation), and how many
     lighter ones were left out."""
     stacks, result = views.stacks, views.result
@@ -208,12 +216,12 @@ def diff_neighbours(views: DiffViews, functions: Sequence[FunctionDiff]
     sides = [stack_neighbourhood(leaf_first, counts, counts, len(stacks.frames))
              for counts in ([c[0] for c in stacks.counts], [c[1] for c in stacks.counts])]
     ps = per_sample(result)
-    out: dict[int, list[object]] = {}
+    out: dict[int, tuple[Neighbours, int, Neighbours, int]] = {}
     for i, f in enumerate(functions):
         fid = stacks.frame_id(f)
         if fid is None:
             continue
-        parts: list[object] = []
+        parts: list[tuple[Neighbours, int]] = []
         for which in ("callers", "callees"):
             acc: dict[int, list[int]] = {}
             for side, nb in enumerate(sides):
@@ -221,12 +229,11 @@ def diff_neighbours(views: DiffViews, functions: Sequence[FunctionDiff]
                     acc.setdefault(g, [0, 0])[side] += n
             fr = stacks.frames
             order = sorted(acc.items(), key=lambda t: (-max(t[1]), fr[t[0]].name, fr[t[0]].dso))
-            parts.append([[clean(fr[g].name), fmt_value(b * ps[0], result),
-                           fmt_value(a * ps[1], result),
-                           fmt_delta(a * ps[1] - b * ps[0], result), g]
-                          for g, (b, a) in order[:NEIGHBOURS]])
-            parts.append(max(len(order) - NEIGHBOURS, 0))
-        out[i] = parts
+            parts.append(([[g, fmt_value(b * ps[0], result), fmt_value(a * ps[1], result),
+                            fmt_delta(a * ps[1] - b * ps[0], result)]
+                           for g, (b, a) in order[:NEIGHBOURS]],
+                          max(len(order) - NEIGHBOURS, 0)))
+        out[i] = (*parts[0], *parts[1])
     return out
 
 

@@ -230,7 +230,7 @@
             var tr = el("tr");
             for (var i = 1; i < 4; i++) tr.appendChild(el("td", { "class": "num" }, n[i]));
             var td = el("td", { "class": "name" });
-            td.appendChild(el("a", { "class": "fn", "data-f": String(n[4]) }, n[0]));
+            td.appendChild(el("a", { "class": "fn", "data-f": String(n[0]) }, data.names[n[0]]));
             tr.appendChild(td);
             tb.appendChild(tr);
           });
