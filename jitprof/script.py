@@ -292,6 +292,8 @@ def is_frame_line(line: str) -> bool:
     addr, _, _rest = text.partition(" ")
     if _HEX_RX.fullmatch(addr) is None:
         return False
+    if s.rstrip().endswith(":"):  # a header ("%16s" right-aligns a comm such as "cc1")
+        return False
     if s[0] in " \t":
         return True
     return parse_header(s) is None and parse_bare_header_numbers(s) is None
@@ -694,16 +696,18 @@ class ScriptReader:
         for x in other.diagnostics:
             d.note(x.path, x.lineno + line_offset if x.lineno else 0, x.message)
 
-    def _begin(self, path: str) -> tuple[int, int, int]:
+    def _begin(self, path: str) -> tuple[int, int, int, int]:
         d = self.data
         d.inputs.append(path)
         self._cur = None
         self._pending = None
         self._stack.clear()
         self._blank_at = -1
-        return sum(e.samples for e in d.events.values()), d.unparsed, d.truncated
+        return (sum(e.samples for e in d.events.values()), d.unparsed, d.truncated,
+                d.empty_stacks)
 
-    def _end(self, path: str, start: tuple[int, int, int], lineno: int, last: str) -> None:
+    def _end(self, path: str, start: tuple[int, int, int, int], lineno: int, last: str
+             ) -> None:
         d = self.data
         self._flush_pending()
         d.lines += lineno
@@ -723,7 +727,7 @@ class ScriptReader:
         unparsed = d.unparsed - start[1]  # this text's junk, not earlier inputs'
         why = unreadable_text(got, unparsed, lineno, d.truncated - start[2],
                               d.recordings[path].header_lines if path in d.recordings else 0,
-                              _first_junk(d.diagnostics, path))
+                              _first_junk(d.diagnostics, path), d.empty_stacks - start[3])
         if why is not None:
             raise InputError(path, *why)
 
@@ -1036,16 +1040,19 @@ class ScriptReader:
 
 
 def unreadable_text(samples: int, unparsed: int, lines: int, truncated: int, comments: int,
-                    first_junk: Diagnostic | None) -> tuple[str, int] | None:
+                    first_junk: Diagnostic | None, empty: int = 0) -> tuple[str, int] | None:
     """Why a whole text read as this is refused, and the line to name (None: it is perf
-    script text): nothing but unparsed lines, most of its lines unparsed (another tool's
+    script text): nothing but unparsed lines, half of its lines or more unparsed, or
+    every sample without a stack while as many lines were unparsed (another tool's
     format), or a lone sample cut off before its end of line. ``lines`` counts every
-    line; ``comments`` the header comment lines among them."""
+    line; ``comments`` the header comment lines among them; ``empty`` the samples
+    without a stack."""
     if samples == 0 and truncated:
         return ("looks truncated: it ends in the middle of its only sample (no end of "
                 "line after the last line); was it cut off while copying?", lines)
     content = lines - comments
-    if unparsed and unparsed * 2 >= max(content - samples, 1):
+    if unparsed and (unparsed * 2 >= max(content, 1) or (
+            samples and empty == samples and unparsed >= samples)):
         where = f" (first: {first_junk.message.partition(': ')[2]})" if first_junk else ""
         at = first_junk.lineno if first_junk is not None else 0
         if samples == 0:
