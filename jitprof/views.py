@@ -264,21 +264,33 @@ class Neighbourhood:
         a, b, w, s = (c.tolist() for c in self._cols)
         return {(x, y): (v, n) for x, y, v, n in zip(a, b, w, s, strict=True)}
 
-    def _slice(self, order: Any, keys: Any, other: Any, fid: int
-               ) -> list[tuple[int, int, int]]:
-        import numpy as np
-
-        lo, hi = np.searchsorted(keys, [fid, fid + 1])
+    def _arrays(self, order: Any, keys: Any, other: Any, fid: int) -> tuple[Any, Any, Any]:
+        lo = int(keys.searchsorted(fid))
+        hi = int(keys.searchsorted(fid + 1))
         idx = order[lo:hi]
-        return list(zip(other[idx].tolist(), self._cols[2][idx].tolist(),
-                        self._cols[3][idx].tolist(), strict=True))
+        return other[idx], self._cols[2][idx], self._cols[3][idx]
 
-    def callers(self, fid: int) -> list[tuple[int, int, int]]:
-        """(caller, weight, samples), heaviest first (ties by frame id)."""
-        return self._slice(self._up, self._up_key, self._cols[0], fid)
+    def caller_arrays(self, fid: int) -> tuple[Any, Any, Any]:
+        """Numpy arrays (callers, weights, samples), heaviest first: no Python objects made
+        (a root's callees can be most functions)."""
+        return self._arrays(self._up, self._up_key, self._cols[0], fid)
 
-    def callees(self, fid: int) -> list[tuple[int, int, int]]:
-        return self._slice(self._down, self._down_key, self._cols[1], fid)
+    def callee_arrays(self, fid: int) -> tuple[Any, Any, Any]:
+        return self._arrays(self._down, self._down_key, self._cols[1], fid)
+
+    @staticmethod
+    def _listed(arrays: tuple[Any, Any, Any], limit: int | None
+                ) -> list[tuple[int, int, int]]:
+        ids, w, s = (a[:limit].tolist() for a in arrays)
+        return list(zip(ids, w, s, strict=True))
+
+    def callers(self, fid: int, limit: int | None = None) -> list[tuple[int, int, int]]:
+        """(caller, weight, samples), heaviest first (ties by frame id), the first
+        ``limit``."""
+        return self._listed(self.caller_arrays(fid), limit)
+
+    def callees(self, fid: int, limit: int | None = None) -> list[tuple[int, int, int]]:
+        return self._listed(self.callee_arrays(fid), limit)
 
 
 def neighbourhood(profile: Profile) -> Neighbourhood:

@@ -106,13 +106,14 @@ def profile_page(profile: Profile, options: ExportOptions) -> str:
     neighbours: dict[int, list[object]] = {}
     for st in kept[:WITH_NEIGHBOURS]:
         fid = st.frame_id
-        up, down = nb.callers(fid), nb.callees(fid)
-        neighbours[fid] = [[[a, w if by_period else s, s] for a, w, s in up[:NEIGHBOURS]],
-                           [[b, w if by_period else s, s] for b, w, s in down[:NEIGHBOURS]],
-                           max(len(up) - NEIGHBOURS, 0), max(len(down) - NEIGHBOURS, 0),
+        n_up, n_down = len(nb.caller_arrays(fid)[0]), len(nb.callee_arrays(fid)[0])
+        up, down = nb.callers(fid, NEIGHBOURS), nb.callees(fid, NEIGHBOURS)
+        neighbours[fid] = [[[a, w if by_period else s, s] for a, w, s in up],
+                           [[b, w if by_period else s, s] for b, w, s in down],
+                           max(n_up - NEIGHBOURS, 0), max(n_down - NEIGHBOURS, 0),
                            nb.roots.get(fid, 0)]
-        keep_ids.update(a for a, _w, _s in up[:NEIGHBOURS])
-        keep_ids.update(b for b, _w, _s in down[:NEIGHBOURS])
+        keep_ids.update(a for a, _w, _s in up)
+        keep_ids.update(b for b, _w, _s in down)
     frames = profile.frames
     data = {
         "mode": "profile",
@@ -211,10 +212,16 @@ def diff_neighbours(views: DiffViews, functions: Sequence[FunctionDiff]
     pass per side: [[frame id, before, after, delta], ...] for callers and callees
     (the ``NEIGHBOURS`` heaviest, values in the result's normalisation), and how many
     lighter ones were left out."""
+    import numpy as np
+
     stacks, result = views.stacks, views.result
     leaf_first = [k[::-1] for k in stacks.keys]
     sides = [stack_neighbourhood(leaf_first, counts, counts, len(stacks.frames))
              for counts in ([c[0] for c in stacks.counts], [c[1] for c in stacks.counts])]
+    fr = stacks.frames
+    by_name = sorted(range(len(fr)), key=lambda g: (fr[g].name, fr[g].dso))
+    rank = np.empty(max(len(fr), 1), dtype=np.int64)
+    rank[by_name] = np.arange(len(by_name))
     ps = per_sample(result)
     out: dict[int, tuple[Neighbours, int, Neighbours, int]] = {}
     for i, f in enumerate(functions):
@@ -222,17 +229,20 @@ def diff_neighbours(views: DiffViews, functions: Sequence[FunctionDiff]
         if fid is None:
             continue
         parts: list[tuple[Neighbours, int]] = []
-        for which in ("callers", "callees"):
-            acc: dict[int, list[int]] = {}
-            for side, nb in enumerate(sides):
-                for g, n, _s in getattr(nb, which)(fid):
-                    acc.setdefault(g, [0, 0])[side] += n
-            fr = stacks.frames
-            order = sorted(acc.items(), key=lambda t: (-max(t[1]), fr[t[0]].name, fr[t[0]].dso))
-            parts.append(([[g, fmt_value(b * ps[0], result), fmt_value(a * ps[1], result),
-                            fmt_delta(a * ps[1] - b * ps[0], result)]
-                           for g, (b, a) in order[:NEIGHBOURS]],
-                          max(len(order) - NEIGHBOURS, 0)))
+        for which in ("caller_arrays", "callee_arrays"):
+            (ib, nb_, _), (ia, na_, _) = (getattr(nb, which)(fid) for nb in sides)
+            ids, at = np.unique(np.concatenate((ib, ia)), return_inverse=True)
+            b = np.zeros(len(ids), dtype=np.int64)
+            a = np.zeros(len(ids), dtype=np.int64)
+            np.add.at(b, at.reshape(-1)[:len(ib)], nb_)
+            np.add.at(a, at.reshape(-1)[len(ib):], na_)
+            # heaviest on either side first, ties by name (as DiffStacks.neighbours)
+            top = np.lexsort((rank[ids], -np.maximum(b, a)))[:NEIGHBOURS]
+            parts.append(([[g, fmt_value(vb * ps[0], result), fmt_value(va * ps[1], result),
+                            fmt_delta(va * ps[1] - vb * ps[0], result)]
+                           for g, vb, va in zip(ids[top].tolist(), b[top].tolist(),
+                                                a[top].tolist(), strict=True)],
+                          max(len(ids) - NEIGHBOURS, 0)))
         out[i] = (*parts[0], *parts[1])
     return out
 
