@@ -28,7 +28,15 @@ from typing import IO, Any
 
 from jitprof import __version__
 from jitprof.errors import InputError
-from jitprof.model import ElfFileHealth, Frame, Kind, MapHealth, Profile, ProfileDiagnostics
+from jitprof.model import (
+    ElfFileHealth,
+    Frame,
+    Kind,
+    MapHealth,
+    Profile,
+    ProfileDiagnostics,
+    StackTreeBuilder,
+)
 
 FORMAT = "jitprof-profile"
 VERSION = 1
@@ -332,6 +340,11 @@ def _profile(doc: Any) -> Profile:
             raise _Bad(("versions", k), f"frame {k!r} out of range (there are {nframes})")
         p.versions[fid] = _int(v, ("versions", k), 2)
     seen_stacks: set[tuple[int, tuple[int, ...]]] = set()
+    builder = StackTreeBuilder()
+    nodes: list[int] = []
+    g_thread: list[int] = []
+    g_weight: list[int] = []
+    g_samples: list[int] = []
     for i, st in enumerate(_list(doc["stacks"], ("stacks",))):
         w = ("stacks", i)
         st = _list(st, w, 4)
@@ -348,10 +361,11 @@ def _profile(doc: Any) -> Profile:
         if skey in seen_stacks:
             raise _Bad(w, "the same stack and thread twice")
         seen_stacks.add(skey)
-        p.stacks.append(skey[1])
-        p.stack_thread.append(thread)
-        p.stack_weight.append(weight)
-        p.stack_samples.append(samples)
+        nodes.append(builder.node(skey[1]))
+        g_thread.append(thread)
+        g_weight.append(weight)
+        g_samples.append(samples)
+    p.set_tables(builder.node_prefix, builder.node_frame, nodes, g_thread, g_weight, g_samples)
     for key, value in (("samples", p.samples), ("weight", p.weight)):
         if key in doc and doc[key] != value:
             raise _Bad((key,), f"{key} {doc[key]!r} is not the sum over stacks ({value})")

@@ -219,10 +219,9 @@ def test_syntax_error_names_line(tmp_path: Path) -> None:
 ])
 def test_semantic_errors_name_line(tmp_path: Path, old: str, new: str, needle: str,
                                    what: str) -> None:
-    p = small()
-    p.stacks[1], p.stack_thread[1] = (0,), 0
+    p = small()  # its second stack is (a,): move it to a second thread
     p.threads.append((8, "other"))
-    p.stack_thread[1] = 1
+    p.group_thread[1] = 1
     text = profile_json(p)
     assert old in text, text
     text = text.replace(old, new, 1)
