@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -360,6 +360,79 @@ class CallTree:
             out.append(nxt)
             cur = nxt
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class TreeLine:
+    """One line of a call tree as drawn: percentages formatted for fixed columns (perf
+    report's Children and Self at the left), the name indented by ``depth``. ``node`` None
+    is the "… n more" line that sums the children beyond the limit."""
+
+    node: CallNode | None
+    depth: int  # the root ("all") is 0
+    parent: int  # the index of the parent's line, -1 for the root
+    expandable: bool
+    expanded: bool
+    total: str  # "59.78%", of all the profile's weight
+    self: str  # "" where the tree has no self time to show (a bottom-up caller)
+    total_pct: float
+    self_pct: float
+    name: str
+    kind: Kind | None
+
+
+def tree_lines(tree: CallTree, expanded: Collection[tuple[int, ...]], limit: int = 200,
+               max_lines: int | None = None) -> list[TreeLine]:
+    """The lines of ``tree`` with the nodes whose paths are in ``expanded`` open (the root
+    always), children heaviest first, at most ``limit`` per node (the rest summed in one
+    line), at most ``max_lines`` in all. Self: top-down, the stacks that end at the node;
+    bottom-up, a root (a leaf function) shows its weight, which is its self time, and its
+    callers show none (a stack ending at a caller is only where the recording's stacks
+    stop, not time spent there)."""
+    total = tree.total
+    out: list[TreeLine] = []
+    frames = tree.profile.frames
+
+    def line(node: CallNode, depth: int, parent: int) -> TreeLine:
+        f = frames[node.path[-1]] if node.path else None
+        if tree.inverted:
+            sw = node.weight if depth == 1 else None
+        else:
+            sw = node.self_weight if depth else None
+        opened = depth == 0 or node.path in expanded
+        tp = pct(node.weight, total)
+        sp = pct(sw, total) if sw is not None else 0.0
+        return TreeLine(node, depth, parent, node.weight > node.self_weight, opened,
+                        f"{tp:.2f}%", f"{sp:.2f}%" if sw is not None else "", tp, sp,
+                        "all" if f is None else f.name, None if f is None else f.kind)
+
+    todo: list[tuple[CallNode | int, int, int]] = [(tree.root, 0, -1)]
+    while todo and (max_lines is None or len(out) < max_lines):
+        item, depth, parent = todo.pop()
+        if isinstance(item, int):  # the rest of a node's children: ``item`` of them
+            rest = tree.children(out[parent].node)[limit:]  # type: ignore[arg-type]
+            w = sum(c.weight for c in rest)
+            p = pct(w, total)
+            out.append(TreeLine(None, depth, parent, False, False, f"{p:.2f}%", "", p, 0.0,
+                                f"… {len(rest):,} more", None))
+            continue
+        ln = line(item, depth, parent)
+        out.append(ln)
+        if ln.expanded and ln.expandable:
+            me = len(out) - 1
+            kids = tree.children(item)
+            nxt: list[tuple[CallNode | int, int, int]] = [
+                (c, depth + 1, me) for c in kids[:limit]]
+            if len(kids) > limit:
+                nxt.append((len(kids) - limit, depth + 1, me))
+            todo.extend(reversed(nxt))
+    return out
+
+
+def heat(pct_value: float) -> int:
+    """perf report's colours for a percentage: 2 (red) from 5%, 1 (green) from 0.5%,
+    else 0 (plain)."""
+    return 2 if pct_value >= 5.0 else 1 if pct_value >= 0.5 else 0
 
 
 class FlameTree:

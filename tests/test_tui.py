@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable, Input, Static, TabbedContent, Tree
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from jitprof.model import Kind, Profile, ProfileBuilder
 from jitprof.resolve import load_profile
 from jitprof.tui.app import HOT_LIMIT, JitprofApp, key_sections
-from jitprof.tui.widgets import FlameGraph, HelpScreen, LoadingScreen
+from jitprof.tui.widgets import CallTreeView, FlameGraph, HelpScreen, LoadingScreen
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz"
@@ -57,22 +57,12 @@ def text(app: JitprofApp, sel: str) -> str:
 
 
 def tree_labels(app: JitprofApp) -> list[str]:
-    w: Tree[Any] = app.screen.query_one("#calltree", Tree)
-    out: list[str] = []
-
-    def walk(node: Any, depth: int) -> None:
-        out.append("  " * depth + str(node.label).strip())
-        if node.is_expanded:
-            for c in node.children:
-                walk(c, depth + 1)
-
-    walk(w.root, 0)
-    return out
+    """The call tree's lines as drawn (Total and Self columns, then the indented name)."""
+    return [ln.rstrip() for ln in app.screen.query_one(CallTreeView).lines_as_text()]
 
 
 def cursor_label(app: JitprofApp) -> str:
-    node = app.screen.query_one("#calltree", Tree).cursor_node
-    return "" if node is None else str(node.label).strip()
+    return app.screen.query_one(CallTreeView).cursor_text().rstrip()
 
 
 def active_tab(app: JitprofApp) -> str:
@@ -237,33 +227,68 @@ async def test_call_tree_lazy_hottest_path_and_invert() -> None:
         await pilot.pause()
         await pilot.press("3")
         assert active_tab(app) == "tree" and app.focused is app.screen.query_one("#calltree")
-        assert tree_labels(app) == ["100.00% all", "  100.00% main native"]
+        assert tree_labels(app) == ["100.00%            all",
+                                    "100.00%   0.00%  ▶ main native"]
         await pilot.press("h")  # hottest path from the root
+        # Total and Self stay in their columns (of 30 weight: 28, 3; 16, 10; ...); only
+        # the names are indented
         assert tree_labels(app) == [
-            "100.00% all",
-            "  100.00% main native",
-            "    93.33% (self 10.00%) PHP::A PHP",
-            "      53.33% (self 33.33%) HPHP::B HPHP",  # the path ends here (schedule < self)
-            "      16.67% (self 16.67%) HPHP::C HPHP",
-            "      13.33% (self 13.33%) PHP::A PHP",
-            "    6.67% (self 6.67%) HPHP::B HPHP",
+            "100.00%            all",
+            "100.00%   0.00%  ▼ main native",
+            " 93.33%  10.00%    ▼ PHP::A PHP",
+            " 53.33%  33.33%      ▶ HPHP::B HPHP",  # the path ends here (schedule < self)
+            " 16.67%  16.67%        HPHP::C HPHP",
+            " 13.33%  13.33%        PHP::A PHP",
+            "  6.67%   6.67%      HPHP::B HPHP",
         ]
-        assert cursor_label(app) == "53.33% (self 33.33%) HPHP::B HPHP"
+        assert cursor_label(app) == " 53.33%  33.33%      ▶ HPHP::B HPHP"
+        assert text(app, "#tree-info").startswith("HPHP::B  HPHP  /bin/app  ")
         await pilot.press("i")  # bottom-up
         assert app.state.inverted
+        # a root's Self is its function's self time; its callers show none (item 5)
         assert tree_labels(app) == [
-            "100.00% all",
-            "  40.00% HPHP::B HPHP",
-            "  23.33% PHP::A PHP",
-            "  20.00% schedule kernel",
-            "  16.67% HPHP::C HPHP",
+            "100.00%            all",
+            " 40.00%  40.00%  ▶ HPHP::B HPHP",
+            " 23.33%  23.33%  ▶ PHP::A PHP",
+            " 20.00%  20.00%  ▶ schedule kernel",
+            " 16.67%  16.67%  ▶ HPHP::C HPHP",
         ]
         await pilot.press("down", "enter")  # expand HPHP::B: its callers, loaded now
-        assert tree_labels(app)[2:4] == ["    33.33% PHP::A PHP",
-                                         "    6.67% (self 6.67%) main native"]
+        assert tree_labels(app)[2:4] == [" 33.33%            ▶ PHP::A PHP",
+                                         "  6.67%              main native"]
         await pilot.press("c")  # callers/callees of the node under the cursor
         assert active_tab(app) == "detail" and app.state.detail is not None
         assert app.state.detail.name == "HPHP::B"
+
+
+async def test_call_tree_left_right_expand_all_collapse_all() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("3", "down", "right")  # right opens main
+        assert tree_labels(app)[1:3] == ["100.00%   0.00%  ▼ main native",
+                                         " 93.33%  10.00%    ▶ PHP::A PHP"]
+        await pilot.press("right")  # open: right goes to the first child
+        assert cursor_label(app) == " 93.33%  10.00%    ▶ PHP::A PHP"
+        await pilot.press("left")  # closed: left goes to the parent
+        assert cursor_label(app) == "100.00%   0.00%  ▼ main native"
+        await pilot.press("left")  # open: left closes it
+        assert tree_labels(app) == ["100.00%            all",
+                                    "100.00%   0.00%  ▶ main native"]
+        await pilot.press("E")  # everything below the cursor
+        # all, main, A, B, schedule, C, A (recursion), B (from main)
+        assert len(tree_labels(app)) == 8 and tree_labels(app)[4] == (
+            " 20.00%  20.00%          schedule kernel")
+        await pilot.press("down", "down", "C")  # all closed, the cursor on main
+        assert tree_labels(app) == ["100.00%            all",
+                                    "100.00%   0.00%  ▶ main native"]
+        assert cursor_label(app) == "100.00%   0.00%  ▶ main native"
+        await pilot.press("space")  # space toggles as enter does
+        assert len(tree_labels(app)) == 4
+        await pilot.press("end")
+        assert cursor_label(app) == "  6.67%   6.67%      HPHP::B HPHP"
+        await pilot.press("home")
+        assert cursor_label(app).endswith("all")
 
 
 # -- flame graph --------------------------------------------------------------------------------
@@ -499,7 +524,7 @@ async def test_an_empty_profile_then_a_real_one() -> None:
         for key in ("enter", "2", "backspace", "3", "h", "i", "4", "down", "enter", "escape",
                     "c", "1", "k", "s", "percent_sign"):
             await pilot.press(key)
-        assert tree_labels(app) == ["0.00% all"]
+        assert tree_labels(app) == ["  0.00%            all"]
         app.set_profile(_hand())
         await pilot.pause()
         assert app.state.sort == "total" and app.state.kind is None  # "s" and "k" above

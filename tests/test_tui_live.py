@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static, Tree
+from textual.widgets import DataTable, Static
 
 from jitprof.cli import EXIT_USAGE, main
 from jitprof.live import LiveProfiler
 from jitprof.liveview import LiveView
 from jitprof.tui.live import LiveApp, live_key_sections
+from jitprof.tui.widgets import CallTreeView
 from tests.conftest import ROOT, require_tools
 from tests.test_record import DEMO_MAP_LINES, Live, wait_for
 from tests.test_record import demo_bin as demo_bin  # the module-scoped build, a fixture
@@ -146,13 +147,11 @@ async def test_live_app_on_the_demo(demo: Live) -> None:
             assert str(app.screen.query_one("#breadcrumb", Static).content) == crumbs
             await pilot.press("3", "h")
             await pilot.pause(0.2)
-            node = app.screen.query_one("#calltree", Tree).cursor_node
-            assert node is not None and "HPHP::f_sort" in str(node.label)
+            assert "HPHP::f_sort" in app.screen.query_one(CallTreeView).cursor_text()
             n = app.refreshes
             await until(pilot, lambda: app.refreshes >= n + 1, "a refresh of the call tree")
             await pilot.pause(0.2)
-            node = app.screen.query_one("#calltree", Tree).cursor_node
-            assert node is not None and "HPHP::f_sort" in str(node.label)
+            assert "HPHP::f_sort" in app.screen.query_one(CallTreeView).cursor_text()
             await pilot.press("1")
 
             # pause: the display stays, perf goes on recording
@@ -433,8 +432,7 @@ async def test_a_move_made_just_before_a_new_profile_is_kept() -> None:
         app.expand_hottest()  # moves the cursor on the next refresh of the widget...
         app.set_profile(load_profile([str(slow)], search_tmp=False))  # ...a new profile first
         await pilot.pause(0.3)
-        node = app.screen.query_one("#calltree", Tree).cursor_node
-        assert node is not None and "HPHP::f_sort" in str(node.label)
+        assert "HPHP::f_sort" in app.screen.query_one(CallTreeView).cursor_text()
         await pilot.press("4", *["down"] * 8)
         flame = app.screen.query_one(FlameGraph)
         flame.action_zoom()  # FlameChanged is queued...

@@ -28,9 +28,7 @@ from textual.widgets import (
     Static,
     TabbedContent,
     TabPane,
-    Tree,
 )
-from textual.widgets.tree import TreeNode
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
 from jitprof.tui.base import KeySections, TabbedApp, binding_keys
@@ -38,8 +36,10 @@ from jitprof.tui.messages import (
     FlameChanged,
     ProfileLoaded,
     ShowFunction,
+    TreeMoved,
 )
 from jitprof.tui.widgets import (
+    CallTreeView,
     FlameGraph,
     StatusBar,
     WarningBar,
@@ -47,8 +47,6 @@ from jitprof.tui.widgets import (
 )
 from jitprof.views import (
     SORT_KEYS,
-    CallNode,
-    CallTree,
     HotRow,
     ProfileViews,
     Sandwich,
@@ -62,7 +60,6 @@ Loader = Callable[[Callable[[int, int], None]], Profile]
 
 HOT_LIMIT = 300  # rows in the hot table at first (DataTable measures every cell: ~1 ms a
 # row); the next HOT_LIMIT are added when the cursor reaches the last row
-TREE_CHILDREN_LIMIT = 200  # children shown per call-tree node; the rest summed in one line
 TABS = ("hot", "detail", "tree", "flame")
 
 
@@ -176,10 +173,8 @@ class TreePane(TabPane):
 
     def compose(self) -> ComposeResult:
         yield Static(id="tree-head")
-        t: Tree[CallNode | None] = Tree("all", id="calltree")
-        t.show_root = True
-        t.auto_expand = True
-        yield t
+        yield CallTreeView(id="calltree")
+        yield Static(id="tree-info")
 
     def action_invert(self) -> None:
         app = _app(self)
@@ -193,9 +188,9 @@ class TreePane(TabPane):
 
     def action_callers(self) -> None:
         app = _app(self)
-        node = app.query_one("#calltree", Tree).cursor_node
-        if node is not None and isinstance(node.data, CallNode) and app.views is not None:
-            f = app.views.tree(app.state.inverted).frame(node.data)
+        node = app.query_one(CallTreeView).cursor_node
+        if node is not None and app.views is not None:
+            f = app.views.tree(app.state.inverted).frame(node)
             if f is not None:
                 app.show_function(f)
 
@@ -462,94 +457,48 @@ class JitprofApp(TabbedApp):
             self._main().query_one("#callees").focus()
 
     # -- call tree -------------------------------------------------------------------------
-    def _tree_label(self, tree: CallTree, node: CallNode) -> Text:
-        total = tree.total or 1
-        f = tree.frame(node)
-        t = Text()
-        t.append(f"{100 * node.weight / total:6.2f}% ", style="bold")
-        if node.self_weight:
-            t.append(f"(self {100 * node.self_weight / total:.2f}%) ", style="dim")
-        if f is None:
-            t.append("all")
-        else:
-            t.append(f.name)
-            t.append(f" {f.kind.value}", style=kind_colour(f.kind))
-        return t
-
-    def _add_call_children(self, tnode: TreeNode[CallNode | None], tree: CallTree,
-                      node: CallNode) -> None:
-        kids = tree.children(node)
-        for c in kids[:TREE_CHILDREN_LIMIT]:
-            tnode.add(self._tree_label(tree, c), data=c, allow_expand=bool(
-                len(c.path) and c.weight > c.self_weight))
-        rest = kids[TREE_CHILDREN_LIMIT:]
-        if rest:
-            w = sum(c.weight for c in rest)
-            tnode.add_leaf(Text(f"{100 * w / (tree.total or 1):6.2f}% … {len(rest):,} more",
-                                style="dim"), data=None)
-
     def rebuild_tree(self) -> None:
         if self.views is None:
             return
         self._tree_built = True
         tree = self.views.tree(self.state.inverted)
         main = self._main()
-        main.query_one("#tree-head", Static).update(
-            ("Bottom-up (inverted): leaves first, children are their callers"
-             if self.state.inverted else "Top-down: outermost callers first")
-            + "  ·  i: invert  h: hottest path  c: callers/callees")
-        w: Tree[CallNode | None] = main.query_one("#calltree", Tree)
-        w.clear()
-        w.root.data = tree.root
-        w.root.set_label(self._tree_label(tree, tree.root))
-        self._add_call_children(w.root, tree, tree.root)
-        w.root.expand()
-        self._expand_along(tree.find(self.state.tree_path))  # [] puts the cursor on the root
+        what = ("Bottom-up: leaves first, below each its callers" if self.state.inverted
+                else "Top-down: outermost callers first")
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append("  Total    Self  ", style="bold")
+        head.append(what)
+        head.append("  ·  i invert  h hottest  E/C all  c callers", style="dim")
+        main.query_one("#tree-head", Static).update(head)
+        # [] puts the cursor on the root
+        main.query_one(CallTreeView).set_tree(tree, [tree.root, *tree.find(
+            self.state.tree_path)])
 
-    def _expand_along(self, nodes: list[CallNode]) -> None:
-        """Expand the tree widget along ``nodes`` (a path from the root) and put the
-        cursor on the last."""
-        w: Tree[CallNode | None] = self._main().query_one("#calltree", Tree)
-        cur = w.root
-        for n in nodes:
-            if not cur.children and isinstance(cur.data, CallNode) and self.views:
-                self._add_call_children(cur, self.views.tree(self.state.inverted), cur.data)
-            cur.expand()
-            nxt = next((c for c in cur.children if c.data is n), None)
-            if nxt is None:
-                break
-            cur = nxt
-        # the widget numbers its lines on the next refresh: move the cursor then; the
-        # path is the state now (a new profile may come before the move is reported)
-        w.call_after_refresh(w.move_cursor, cur, animate=False)
-        if isinstance(cur.data, CallNode) and self.views is not None:
-            tree = self.views.tree(self.state.inverted)
-            self.state.tree_path = [tree.profile.frames[f] for f in cur.data.path]
-
-    @on(Tree.NodeExpanded, "#calltree")
-    def _tree_expanded(self, event: Tree.NodeExpanded[CallNode | None]) -> None:
-        node = event.node
-        if not node.children and isinstance(node.data, CallNode) and self.views is not None:
-            self._add_call_children(node, self.views.tree(self.state.inverted), node.data)
-
-    @on(Tree.NodeHighlighted, "#calltree")
-    def _tree_moved(self, event: Tree.NodeHighlighted[CallNode | None]) -> None:
-        data = event.node.data
-        if isinstance(data, CallNode) and self.views is not None:
-            tree = self.views.tree(self.state.inverted)
-            frames = [tree.profile.frames[f] for f in data.path]
-            self.state.tree_path = frames
+    def on_tree_moved(self, msg: TreeMoved) -> None:
+        if self.views is None or msg.tree is not self.views.tree(self.state.inverted):
+            return  # a move on a tree since replaced (inverted, or a new live profile)
+        node = msg.node
+        tree = msg.tree
+        info = Text(no_wrap=True, overflow="ellipsis")
+        if node is not None:
+            self.state.tree_path = [tree.profile.frames[f] for f in node.path]
+            f = tree.frame(node)
+            info.append(f.name if f is not None else "all", style="bold")
+            if f is not None:
+                info.append(f"  {f.kind.value}", style=kind_colour(f.kind))
+                info.append(f"  {f.dso}", style="dim")
+            info.append(f"  {node.samples:,} samples, depth {node.depth}")
+        self._main().query_one("#tree-info", Static).update(info)
 
     def expand_hottest(self) -> None:
         if self.views is None:
             return
         tree = self.views.tree(self.state.inverted)
-        w: Tree[CallNode | None] = self._main().query_one("#calltree", Tree)
-        start = w.cursor_node.data if w.cursor_node is not None else None
-        base = start if isinstance(start, CallNode) else tree.root
+        w = self._main().query_one(CallTreeView)
+        base = w.cursor_node or tree.root
         # the path from the root to the cursor, then the hottest path below it
         path = tree.find([tree.profile.frames[f] for f in base.path])
-        self._expand_along(path + tree.hottest_path(base))
+        w.show_path([tree.root, *path, *tree.hottest_path(base)])
 
     # -- flame graph -----------------------------------------------------------------------
     def rebuild_flame(self) -> None:
@@ -644,7 +593,7 @@ def key_sections() -> KeySections:
         ("Callers/callees", keys(DetailPane.BINDINGS) + [
             ("enter", "Go to that caller/callee"), ("tab", "Callers <-> callees")]),
         ("Call tree", keys(TreePane.BINDINGS) + [
-            ("enter, space", "Expand/collapse"), ("up/down", "Move")]),
+            *keys(CallTreeView.BINDINGS)]),
         ("Flame graph", keys(FlameGraph.BINDINGS) + [
             ("mouse", "Click selects, click again zooms, wheel scrolls")]),
     ]

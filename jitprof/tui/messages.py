@@ -9,7 +9,7 @@ from textual.message import Message
 from jitprof.diffviews import DiffViews
 from jitprof.liveview import Refresh
 from jitprof.model import Frame, Profile
-from jitprof.views import FlameTree, ProfileViews
+from jitprof.views import CallNode, CallTree, FlameTree, ProfileViews
 
 
 @dataclass
@@ -50,6 +50,14 @@ class FlameChanged(Message):
     selected: int
     zoom: int
     flame: FlameTree | None = None
+
+
+@dataclass
+class TreeMoved(Message):
+    """The call tree's cursor moved to ``node`` (None: a "… more" line) of ``tree``."""
+
+    node: CallNode | None
+    tree: CallTree
 
 
 @dataclass

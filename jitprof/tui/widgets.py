@@ -19,8 +19,20 @@ from textual.widget import Widget
 from textual.widgets import Label, ProgressBar, Static
 
 from jitprof.model import Kind
-from jitprof.tui.messages import FlameChanged, ShowFunction
-from jitprof.views import FlameBox, FlameLayout, FlameTree, Status, flame_layout
+from jitprof.tui.messages import FlameChanged, ShowFunction, TreeMoved
+from jitprof.views import (
+    CallNode,
+    CallTree,
+    FlameBox,
+    FlameLayout,
+    FlameTree,
+    Status,
+    TreeLine,
+    clip,
+    flame_layout,
+    heat,
+    tree_lines,
+)
 
 # How a box is drawn: (box, its index in the row, selected) -> (text, style); the text is
 # cut or padded to the box's width. Default: the clipped name on its kind's colour.
@@ -225,6 +237,246 @@ class FlameGraph(Widget, can_focus=True):
     def rows_as_text(self) -> list[str]:
         """What is drawn, as plain text (tests)."""
         return [self.render_line(y).text for y in range(self.size.height)]
+
+
+HEAT_STYLES = ("", "green", "bold red")  # perf report's: from 0.5% green, from 5% red
+
+
+def heat_style(pct_value: float) -> str:
+    return HEAT_STYLES[heat(pct_value)]
+
+
+TREE_CHILDREN_LIMIT = 200  # children shown per call-tree node; the rest summed in one line
+EXPAND_ALL_LINES = 5000  # E opens at most this many lines (a real tree has millions)
+TREE_COLUMNS = 17  # "Total" and "Self", 7 cells each, and their gaps
+
+
+class CallTreeView(Widget, can_focus=True):
+    """A call tree with perf report's layout: Total and Self in fixed columns at the
+    left, only the name indented (a 30-frame node stack stays on the screen: past the
+    room for indentation the depth is written as a number). Owns what is open and the
+    cursor; posts ``TreeMoved`` on every move and ``ShowFunction`` for ``c``."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "First line", show=False),
+        Binding("end", "last", "Last line", show=False),
+        Binding("left", "left", "Collapse, or go to the parent", show=False),
+        Binding("right", "right", "Expand, or go to the first child", show=False),
+        Binding("enter,space", "toggle", "Expand/collapse", show=False),
+        Binding("E", "expand_all", "Expand all below"),
+        Binding("C", "collapse_all", "Collapse all"),
+    ]
+
+    cursor: reactive[int] = reactive(0)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.calls: CallTree | None = None
+        self.expanded: set[tuple[int, ...]] = set()
+        self.lines: list[TreeLine] = []
+        self._top = 0
+
+    # -- state ----------------------------------------------------------------------------
+    def set_tree(self, tree: CallTree, path: list[CallNode]) -> None:
+        """Show ``tree`` open along ``path`` (nodes from the root), the cursor on its end."""
+        self.calls = tree
+        self.expanded = set()
+        self._top = 0
+        self.show_path(path)
+
+    def show_path(self, path: list[CallNode]) -> None:
+        """Open the nodes along ``path`` (from the root) and put the cursor on the last."""
+        for n in path[:-1]:
+            self.expanded.add(n.path)
+        self._relayout(path[-1].path if path else ())
+
+    @property
+    def cursor_node(self) -> CallNode | None:
+        if 0 <= self.cursor < len(self.lines):
+            return self.lines[self.cursor].node
+        return None
+
+    def _relayout(self, keep: tuple[int, ...] | None) -> None:
+        if self.calls is None:
+            return
+        self.lines = tree_lines(self.calls, self.expanded, TREE_CHILDREN_LIMIT)
+        at = 0
+        if keep is not None:
+            at = next((i for i, ln in enumerate(self.lines)
+                       if ln.node is not None and ln.node.path == keep), 0)
+        if at == self.cursor:
+            self._moved()
+        self.cursor = at
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.lines) - 1))
+
+    def watch_cursor(self) -> None:
+        self._moved()
+
+    def _moved(self) -> None:
+        h = self.size.height
+        if h > 0:
+            if self.cursor < self._top:
+                self._top = self.cursor
+            elif self.cursor >= self._top + h:
+                self._top = self.cursor - h + 1
+        self.refresh()
+        if self.calls is not None:
+            self.post_message(TreeMoved(self.cursor_node, self.calls))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._moved()
+
+    # -- actions --------------------------------------------------------------------------
+    def action_move(self, step: int) -> None:
+        self.cursor += step
+
+    def action_page(self, step: int) -> None:
+        self.cursor += step * max(1, self.size.height - 1)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = len(self.lines) - 1
+
+    def _set_open(self, i: int, opened: bool) -> None:
+        ln = self.lines[i]
+        if ln.node is None or ln.depth == 0 or not ln.expandable:
+            return
+        if opened:
+            self.expanded.add(ln.node.path)
+        else:
+            self.expanded.discard(ln.node.path)
+        self._relayout(ln.node.path)
+
+    def action_toggle(self) -> None:
+        if self.lines:
+            self._set_open(self.cursor, not self.lines[self.cursor].expanded)
+
+    def action_left(self) -> None:
+        """perf report's and every file tree's Left: close an open node, else go up."""
+        if not self.lines:
+            return
+        ln = self.lines[self.cursor]
+        if ln.expanded and ln.expandable and ln.depth > 0:
+            self._set_open(self.cursor, False)
+        elif ln.parent >= 0:
+            self.cursor = ln.parent
+
+    def action_right(self) -> None:
+        if not self.lines:
+            return
+        ln = self.lines[self.cursor]
+        if ln.expandable and not ln.expanded:
+            self._set_open(self.cursor, True)
+        elif ln.expanded and self.cursor + 1 < len(self.lines) and (
+                self.lines[self.cursor + 1].parent == self.cursor):
+            self.cursor += 1
+
+    def action_expand_all(self) -> None:
+        """Open everything under the cursor (perf's E), up to EXPAND_ALL_LINES lines."""
+        tree, node = self.calls, self.cursor_node
+        if tree is None or node is None:
+            return
+        budget = EXPAND_ALL_LINES - len(self.lines)
+        todo = [node]
+        while todo and budget > 0:
+            n = todo.pop(0)  # breadth first: the heavy levels open before the deep ones
+            kids = tree.children(n)
+            if not kids:
+                continue
+            if n.path:
+                self.expanded.add(n.path)
+            budget -= min(len(kids), TREE_CHILDREN_LIMIT)
+            todo.extend(k for k in kids[:TREE_CHILDREN_LIMIT] if k.weight > k.self_weight)
+        self._relayout(node.path)
+
+    def action_collapse_all(self) -> None:
+        """Close every node (perf's C); the cursor goes to the outermost node above it."""
+        node = self.cursor_node
+        self.expanded = set()
+        self._relayout(node.path[:1] if node is not None else None)
+
+    # -- mouse ----------------------------------------------------------------------------
+    def on_click(self, event: events.Click) -> None:
+        i = self._top + event.y
+        if 0 <= i < len(self.lines):
+            if i == self.cursor or event.chain >= 2:
+                self.cursor = i
+                self.action_toggle()
+            else:
+                self.cursor = i
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if self._top + self.size.height < len(self.lines):
+            self._top += 1
+            self.refresh()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if self._top > 0:
+            self._top -= 1
+            self.refresh()
+
+    # -- drawing --------------------------------------------------------------------------
+    def line_text(self, ln: TreeLine, width: int) -> Text:
+        """One line: "  Total    Self  " then the indented marker, name and kind."""
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(f"{ln.total:>7}", style=heat_style(ln.total_pct))
+        t.append(" ")
+        t.append(f"{ln.self:>7}", style=heat_style(ln.self_pct) if ln.self else "")
+        t.append("  ")
+        kind = f" {ln.kind.value}" if ln.kind is not None else ""
+        room = width - TREE_COLUMNS - 2  # the marker and its space
+        max_indent = max(0, room - 24)  # at least 24 cells stay for the name
+        indent = 2 * max(0, ln.depth - 1)  # the root's children start at the left
+        if indent > max_indent:
+            t.append(" " * max(0, max_indent - 4) + f"{ln.depth:>3}›", style="dim")
+            indent = max(max_indent, 4)
+        else:
+            t.append(" " * indent)
+        mark = ("▼ " if ln.expanded else "▶ ") if ln.expandable else "  "
+        if ln.depth == 0:
+            mark = "  "
+        t.append(mark, style="dim")
+        name_room = max(1, room - indent - len(kind))
+        t.append(clip(ln.name, name_room), style="dim" if ln.node is None else "")
+        if kind and ln.kind is not None:
+            t.append(kind, style=kind_colour(ln.kind))
+        return t
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        i = y + self._top
+        if i >= len(self.lines) or width <= 0:
+            return Strip.blank(width, self.rich_style)
+        t = self.line_text(self.lines[i], width)
+        if i == self.cursor:
+            t.stylize("reverse" if self.has_focus else "underline")
+        t.truncate(width, pad=True)
+        return Strip(list(t.render(self.app.console, end="")), width).simplify()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def cursor_text(self) -> str:
+        """The line under the cursor as plain text (tests)."""
+        if not 0 <= self.cursor < len(self.lines):
+            return ""
+        return self.line_text(self.lines[self.cursor], self.size.width or 80).plain
+
+    def lines_as_text(self) -> list[str]:
+        """Every line as plain text at the current width (tests)."""
+        width = self.size.width or 80
+        return [self.line_text(ln, width).plain for ln in self.lines]
 
 
 class StatusBar(Static):
