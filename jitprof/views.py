@@ -58,6 +58,18 @@ class HotRow:
     self_pct: float
     total_pct: float
 
+    @property
+    def cells(self) -> tuple[str, str, str, str, str]:
+        """Self %, total %, self samples, kind and short dso as the tables print them."""
+        f = self.frame
+        return (f"{self.self_pct:.2f}%", f"{self.total_pct:.2f}%", f"{self.self_samples:,}",
+                f.kind.value, short_dso(f.dso))
+
+
+def short_dso(dso: str) -> str:
+    """A file's base name ("/usr/lib/libc.so.6" -> "libc.so.6"); "[JIT]" etc. as they are."""
+    return dso.rsplit("/", 1)[-1] if dso.startswith("/") else dso
+
 
 @dataclass(frozen=True, slots=True)
 class KindShare:
@@ -75,23 +87,42 @@ class HotView:
     matched: int  # rows that pass the filters (``rows`` may be cut to a limit)
     denominator: int  # what the percentages are of
     relative: bool
+    sort: str = "self"
+    filters: tuple[str, ...] = ()  # the active filters in words: "kind PHP", "search 'Api'"
+
+    @property
+    def summary(self) -> str:
+        """The line above the table: how many rows, the order, what the % are of, and
+        every active filter in words."""
+        n = self.matched
+        noun = "function" if n == 1 else "functions"
+        shown = f"{n:,} {noun}" if n == len(self.rows) else (
+            f"top {len(self.rows):,} of {n:,} functions, more at the last row")
+        what = ("% of the samples through the shown functions (relative)" if self.relative
+                else "% of all samples")
+        return " · ".join([shown, f"sorted by {self.sort}", what, *self.filters])
 
 
 class HotTable:
     """Per-function rows of one profile (computed once), filtered and sorted on demand.
 
     Percentages: absolute (default) are of all the profile's weight, as ``jitprof report``;
-    relative (perf's ``--percentage relative``) are of the self weight of the functions
-    that pass the kind and search filters, so their self column adds up to 100%."""
+    relative are of the weight of the samples whose stacks hold at least one function that
+    passes the kind and search filters: no share exceeds 100% (a function's total counts
+    only such samples), and with no filter relative is absolute. (perf's ``--percentage
+    relative`` divides by the shown functions' self, so its Children column passes 100%.)"""
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.total = profile.weight
+        stats = profile.function_stats()
         self._all = [
             (profile.frames[st.frame_id], st.self_weight, st.total_weight, st.self_samples,
              st.total_samples)
-            for st in profile.function_stats()
+            for st in stats
         ]
+        self._ids = [st.frame_id for st in stats]
+        self._flat: tuple[object, object, object] | None = None
         self._shares: list[KindShare] | None = None
 
     def kind_shares(self) -> list[KindShare]:
@@ -107,6 +138,27 @@ class HotTable:
             self._shares = out
         return self._shares
 
+    def weight_through(self, frame_ids: Iterable[int]) -> int:
+        """The weight of the samples whose stacks hold any of ``frame_ids``: numpy over
+        all stacks flattened once (O(frames on all stacks) the first time, then O(that) in
+        C per call)."""
+        import numpy as np
+
+        if self._flat is None:
+            p = self.profile
+            lengths = np.fromiter((len(st) for st, _w, _s, _t in p.iter_stacks()),
+                                  dtype=np.int64)
+            flat = np.fromiter((f for st, _w, _s, _t in p.iter_stacks() for f in st),
+                               dtype=np.int64, count=int(lengths.sum()))
+            weights = np.fromiter((w for _st, w, _s, _t in p.iter_stacks()), dtype=np.int64)
+            self._flat = (np.concatenate(([0], np.cumsum(lengths))), flat, weights)
+        bounds, flat, weights = self._flat
+        mask = np.zeros(len(self.profile.frames), dtype=bool)
+        mask[np.fromiter(frame_ids, dtype=np.int64)] = True
+        hits = np.concatenate(([0], np.cumsum(mask[flat])))  # type: ignore[index]
+        through = hits[bounds[1:]] > hits[bounds[:-1]]  # type: ignore[index]
+        return int(weights[through].sum())  # type: ignore[index]
+
     def view(
         self,
         sort: str = "self",
@@ -118,16 +170,25 @@ class HotTable:
     ) -> HotView:
         match = compile_search(search, regex)
         key = _sort_key(sort)
-        sel = [r for r in self._all if (kind is None or r[0].kind is kind)
-               and (match is None or match(r[0].name))]
-        denom = sum(r[1] for r in sel) if relative else self.total
+        keep = [i for i, r in enumerate(self._all) if (kind is None or r[0].kind is kind)
+                and (match is None or match(r[0].name))]
+        sel = [self._all[i] for i in keep]
+        if relative and len(sel) < len(self._all):
+            denom = self.weight_through(self._ids[i] for i in keep) if sel else 0
+        else:
+            denom = self.total
         sel.sort(key=key)
         matched = len(sel)
         if limit is not None:
             sel = sel[:limit]
         rows = [HotRow(f, sw, tw, ss, ts, pct(sw, denom), pct(tw, denom))
                 for f, sw, tw, ss, ts in sel]
-        return HotView(rows, matched, denom, relative)
+        filters = []
+        if kind is not None:
+            filters.append(f"kind {kind.value}")
+        if search:
+            filters.append(f"{'regex' if regex else 'search'} {search!r}")
+        return HotView(rows, matched, denom, relative, sort, tuple(filters))
 
 
 _Stat = tuple[Frame, int, int, int, int]  # frame, self, total, self samples, total samples
@@ -180,6 +241,16 @@ class Sandwich:
     callers: list[Neighbour]
     callees: list[Neighbour]
     all_weight: int
+
+    @property
+    def numbers(self) -> str:
+        """"self 6.44% · total 98.45% (1,971 samples) · outermost in 0.10%" (of all)."""
+        out = (f"self {pct(self.self_weight, self.all_weight):.2f}% · total "
+               f"{pct(self.total_weight, self.all_weight):.2f}% ({self.total_samples:,} "
+               f"samples)")
+        if self.root_weight:
+            out += f" · outermost frame in {pct(self.root_weight, self.all_weight):.2f}%"
+        return out
 
 
 def sandwich(profile: Profile, frame: Frame) -> Sandwich:
@@ -547,6 +618,19 @@ def clip(text: str, width: int) -> str:
     if width <= 1:
         return text[:width]
     return text[: width - 1] + "…"
+
+
+def clip_name(name: str, width: int) -> str:
+    """A function name cut to ``width`` cells so the cut shows and the method stays: a
+    qualified name loses the middle of its scope ("HPHP::Memo…::mallocSmall"), any
+    other name its end ("JS:*fib /work/sam…"). Never a shorter name that looks whole."""
+    if len(name) <= width:
+        return name
+    scope, sep, method = name.rpartition("::")
+    if sep and scope and len(method) + len(sep) + 2 <= width:
+        head = width - len(method) - len(sep) - 1
+        return name[:head] + "…" + sep + method
+    return clip(name, width)
 
 
 def breadcrumb(names: Sequence[str], width: int, sep: str = " › ") -> str:

@@ -126,8 +126,23 @@ async def test_kind_filter_and_relative_percentages() -> None:
         assert app.state.kind is Kind.HPHP and names(app) == ["HPHP::B", "HPHP::C"]
         assert [r[0] for r in rows(app)] == ["40.00%", "16.67%"]
         await pilot.press("percent_sign")
-        assert app.state.relative and [r[0] for r in rows(app)] == ["70.59%", "29.41%"]
-        assert "(relative)" in text(app, "#hot-info")
+        # of the 23 whose stacks hold B or C: B's total 18 is 78.26%, nothing over 100%
+        assert app.state.relative and [r[:2] for r in rows(app)] == [
+            ["52.17%", "78.26%"], ["21.74%", "21.74%"]]
+        assert text(app, "#hot-info").startswith(
+            "2 functions · sorted by self · % of the samples through the shown functions "
+            "(relative) · kind HPHP")
+        await pilot.press("slash", "B", "enter")  # search as well: both filters in words
+        assert names(app) == ["HPHP::B"]
+        assert text(app, "#hot-info").startswith(
+            "1 function · sorted by self · % of the samples through the shown functions "
+            "(relative) · kind HPHP · search 'B'  x: clear")
+        assert rows(app)[0][:2] == ["66.67%", "100.00%"]  # 12 and 18 of B's 18
+        await pilot.press("x")  # one key clears them all
+        assert app.state.kind is None and app.state.search == "" and len(names(app)) == 5
+        assert "kind" not in text(app, "#hot-info") and "x: clear" not in text(app, "#hot-info")
+        assert not app.screen.query_one("#search").display
+        await pilot.press("k", "k")
         await pilot.press("K", "K")  # back past PHP to All
         assert app.state.kind is None and len(names(app)) == 5
         await pilot.press("percent_sign")
@@ -194,8 +209,9 @@ async def test_enter_opens_callers_callees_and_backspace_goes_back() -> None:
         await pilot.press("down", "enter")  # PHP::A
         assert active_tab(app) == "detail" and app.state.detail is not None
         assert app.state.detail.name == "PHP::A"
-        assert "PHP::A" in text(app, "#detail-head")
-        assert "total 93.33%" in text(app, "#detail-head")
+        assert text(app, "#detail-head") == "[PHP] PHP::A  [JIT]"
+        assert text(app, "#detail-numbers") == (
+            "self 23.33% · total 93.33% (5 samples) · esc: back to Hot functions")
         assert [r[0] + " " + r[-1] for r in rows(app, "#callers")] == [
             "100.00% main", "14.29% PHP::A"]
         assert [r[0] + " " + r[-1] for r in rows(app, "#callees")] == [
@@ -210,11 +226,14 @@ async def test_enter_opens_callers_callees_and_backspace_goes_back() -> None:
         await pilot.press("down", "enter")  # HPHP::B
         assert app.state.detail.name == "HPHP::B"
         assert [h.name for h in app.state.history] == ["PHP::A", "main"]
-        await pilot.press("backspace")
+        await pilot.press("escape")  # escape, left and backspace all go back
         assert app.state.detail.name == "main"
-        await pilot.press("backspace")
+        await pilot.press("left")
         assert app.state.detail.name == "PHP::A" and app.state.history == []
-        await pilot.press("backspace")  # nothing further back: stays
+        await pilot.press("tab", "tab")  # round the two tables, never off them
+        assert app.focused is app.screen.query_one("#callers")
+        await pilot.press("backspace")  # the first function: back to where it was opened
+        assert active_tab(app) == "hot" and app.focused is app.screen.query_one("#hot-table")
         assert app.state.detail.name == "PHP::A"
 
 

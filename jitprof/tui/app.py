@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult, SystemCommand
@@ -41,6 +40,8 @@ from jitprof.tui.messages import (
 from jitprof.tui.widgets import (
     CallTreeView,
     FlameGraph,
+    HotFunctions,
+    NeighbourTable,
     StatusBar,
     WarningBar,
     kind_colour,
@@ -51,7 +52,6 @@ from jitprof.views import (
     ProfileViews,
     Sandwich,
     breadcrumb,
-    clip,
     status,
 )
 
@@ -61,6 +61,8 @@ Loader = Callable[[Callable[[int, int], None]], Profile]
 HOT_LIMIT = 300  # rows in the hot table at first (DataTable measures every cell: ~1 ms a
 # row); the next HOT_LIMIT are added when the cursor reaches the last row
 TABS = ("hot", "detail", "tree", "flame")
+TAB_TITLES = dict(zip(TABS, ("Hot functions", "Callers/callees", "Call tree", "Flame graph"),
+                      strict=True))
 
 
 @dataclass
@@ -75,6 +77,7 @@ class ViewState:
     hot_cursor: Frame | None = None
     detail: Frame | None = None
     history: list[Frame] = field(default_factory=list)
+    came_from: str = ""  # the tab callers/callees were opened from (back returns there)
     inverted: bool = False
     tree_path: list[Frame] = field(default_factory=list)
     flame_zoom: list[Frame] = field(default_factory=list)
@@ -87,14 +90,6 @@ def _app(widget: TabPane) -> JitprofApp:
     return app
 
 
-def _pct_cell(value: float) -> Text:
-    return Text(f"{value:.2f}%", justify="right")
-
-
-def _kind_cell(kind: Kind) -> Text:
-    return Text(kind.value, style=kind_colour(kind))
-
-
 class HotPane(TabPane):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", key_display="/"),
@@ -104,6 +99,7 @@ class HotPane(TabPane):
         Binding("K", "kind(-1)", "Previous kind", show=False),
         Binding("percent_sign", "relative", "Relative %", key_display="%"),
         Binding("escape", "clear_search", "Clear search", show=False),
+        Binding("x", "clear_filters", "Clear filters"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -113,7 +109,8 @@ class HotPane(TabPane):
         inp.display = False
         yield inp
         yield Static(id="hot-info")
-        yield DataTable(id="hot-table", cursor_type="row", zebra_stripes=True)
+        yield HotFunctions(id="hot-table")
+        yield Static(id="hot-row")
 
     def action_search(self) -> None:
         app = _app(self)
@@ -142,26 +139,31 @@ class HotPane(TabPane):
         app = _app(self)
         app.close_search(clear=True)
 
+    def action_clear_filters(self) -> None:
+        _app(self).clear_filters()
+
+
+EMPTY_DETAIL = ("No function chosen: press enter on a row of Hot functions, or c in the "
+                "call tree or the flame graph.")
+
 
 class DetailPane(TabPane):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("backspace", "back", "Back"),
+        Binding("escape,left,backspace", "back", "Back"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static("Press Enter on a function (Hot functions, call tree, flame graph).",
-                     id="detail-head")
+        yield Static(EMPTY_DETAIL, id="detail-head")
+        yield Static(id="detail-numbers")
         with Vertical(id="detail-tables"):
             yield Static("Callers", classes="section")
-            c: DataTable[object] = DataTable(id="callers", cursor_type="row")
-            yield c
+            yield NeighbourTable(id="callers")
             yield Static("Callees", classes="section")
-            d: DataTable[object] = DataTable(id="callees", cursor_type="row")
-            yield d
+            yield NeighbourTable(id="callees")
 
     def action_back(self) -> None:
         app = _app(self)
-        app.detail_back()
+        app.action_detail_back()
 
 
 class TreePane(TabPane):
@@ -223,6 +225,7 @@ class JitprofApp(TabbedApp):
     FOCUS: ClassVar[dict[str, str]] = {"hot": "#hot-table", "detail": "#callers",
                                        "tree": "#calltree", "flame": "#flamegraph"}
     SEARCH: ClassVar[tuple[str, str, str]] = ("hot", "#search", "#hot-table")
+    CYCLE: ClassVar[dict[str, tuple[str, ...]]] = {"detail": ("#callers", "#callees")}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
@@ -316,6 +319,11 @@ class JitprofApp(TabbedApp):
         self.state.kind = next((k for k in Kind if k.value == kind), None)
         self.refresh_hot()
 
+    def clear_filters(self) -> None:
+        """One key for every filter: kind, search (and its box), time range."""
+        self.state.kind = None
+        self.close_search(clear=True)
+
     def refresh_hot(self, more: bool = False) -> None:
         """Fill the hot table; ``more``: the same view with HOT_LIMIT more rows (the cursor
         reached the last row), else from the first HOT_LIMIT rows again."""
@@ -323,14 +331,11 @@ class JitprofApp(TabbedApp):
             return
         self._hot_limit = self._hot_limit + HOT_LIMIT if more else HOT_LIMIT
         main = self._main()
-        table = main.query_one("#hot-table", DataTable)
+        table = main.query_one(HotFunctions)
         st = self.state
         hot = self.views.hot
-        # remember the row under the cursor, to find it again
-        if self._hot_rows and 0 <= table.cursor_row < len(self._hot_rows):
-            st.hot_cursor = self._hot_rows[table.cursor_row].frame
         shares = hot.kind_shares()
-        kinds = Text()
+        kinds = Text(no_wrap=True, overflow="ellipsis")
         for s in shares:
             label = f" {s.label} {s.pct:.1f}% "
             chosen = s.kind == st.kind
@@ -342,47 +347,33 @@ class JitprofApp(TabbedApp):
         try:
             v = hot.view(sort=st.sort, kind=st.kind, search=st.search, regex=st.regex,
                          relative=st.relative, limit=self._hot_limit)
-            problem = ""
         except ValueError as e:  # a bad regex: keep the last rows, say why
-            problem = str(e)
-            v = None
-        info = main.query_one("#hot-info", Static)
-        if v is None:
-            info.update(Text(problem, style="bold red"))
+            main.query_one("#hot-info", Static).update(Text(str(e), style="bold red"))
             return
         self._hot_rows = v.rows
         self._hot_matched = v.matched
-        what = "of the shown functions' self" if v.relative else "of all samples"
-        shown = f"{v.matched:,} functions" if v.matched == len(v.rows) else (
-            f"top {len(v.rows):,} of {v.matched:,} functions, more at the last row")
-        search = ""
-        if st.search:
-            search = f" · {'regex' if st.regex else 'search'} {st.search!r}"
-        info.update(Text(f"{shown} · sorted by {st.sort} · % {what} "
-                         f"({'relative' if v.relative else 'absolute'}){search}"))
-        arrow = {k: (" ▼" if k == st.sort else "") for k in SORT_KEYS}
-        table.clear(columns=True)
-        table.add_column(f"Self{arrow['self']}", key="self", width=7)
-        table.add_column(f"Total{arrow['total']}", key="total", width=7)
-        table.add_column(f"Samples{arrow['samples']}", key="samples", width=7)
-        table.add_column(f"Kind{arrow['kind']}", key="kind", width=7)
-        table.add_column(f"DSO{arrow['dso']}", key="dso", width=12)
-        # the width given, not measured on idle: a first paint under load would otherwise
-        # show the names cut to the header's width until the table's idle pass
-        fn_head = f"Function{arrow['function']}"
-        table.add_column(fn_head, key="function", width=max(
-            [cell_len(fn_head), *(cell_len(r.frame.name) for r in v.rows)]))
-        cursor = 0
-        for i, r in enumerate(v.rows):
-            f = r.frame
-            dso = Path(f.dso).name if f.dso.startswith("/") else f.dso
-            table.add_row(_pct_cell(r.self_pct), _pct_cell(r.total_pct),
-                          Text(f"{r.self_samples:,}", justify="right"), _kind_cell(f.kind),
-                          Text(clip(dso, 12)), Text(f.name))  # Text: names are no markup
-            if f == st.hot_cursor:
-                cursor = i
-        if v.rows:
-            table.move_cursor(row=cursor, animate=False)
+        info = Text(v.summary, no_wrap=True, overflow="ellipsis")
+        if v.filters:
+            info.append("  x: clear", style="dim")
+        main.query_one("#hot-info", Static).update(info)
+        if st.hot_cursor is not None and table.frame is None:
+            table.frame = st.hot_cursor
+        table.view = v
+        self._show_hot_row()
+
+    def _show_hot_row(self) -> None:
+        """The full name, dso and numbers of the row under the cursor (the table cuts)."""
+        table = self._main().query_one(HotFunctions)
+        f = table.cursor_frame
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if f is not None:
+            self.state.hot_cursor = f
+            r = self._hot_rows[table.cursor_row]
+            line.append(f.name, style="bold")
+            line.append(f"  {f.kind.value}", style=kind_colour(f.kind))
+            line.append(f"  {f.dso}", style="dim")
+            line.append(f"  self {r.self_samples:,} / total {r.total_samples:,} samples")
+        self._main().query_one("#hot-row", Static).update(line)
 
     @on(DataTable.HeaderSelected, "#hot-table")
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
@@ -390,6 +381,7 @@ class JitprofApp(TabbedApp):
 
     @on(DataTable.RowHighlighted, "#hot-table")
     def _hot_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_hot_row()
         # the last row shown but not the last that matches: add the next rows
         if (event.cursor_row == len(self._hot_rows) - 1
                 and self._hot_matched > len(self._hot_rows)):
@@ -405,15 +397,25 @@ class JitprofApp(TabbedApp):
         self.show_function(msg.frame)
 
     def show_function(self, frame: Frame) -> None:
-        """Open the callers/callees of ``frame`` (the previous one goes on the history)."""
+        """Open the callers/callees of ``frame`` (the previous one goes on the history;
+        from another view, that view: back returns there)."""
+        tab = self._main().query_one(TabbedContent).active
+        if tab != "detail":
+            self.state.came_from = tab
         if self.state.detail is not None and self.state.detail != frame:
             self.state.history.append(self.state.detail)
         self._show_detail(frame)
         self.action_tab("detail")
 
-    def detail_back(self) -> None:
+    def action_detail_back(self) -> None:
+        """Back to the previous function; at the first, to the view it was opened from."""
         if self.state.history:
             self._show_detail(self.state.history.pop())
+        elif self.state.came_from:
+            self.action_tab(self.state.came_from)
+
+    def detail_back(self) -> None:
+        self.action_detail_back()
 
     def _show_detail(self, frame: Frame) -> None:
         if self.views is None:
@@ -421,28 +423,20 @@ class JitprofApp(TabbedApp):
         self.state.detail = frame
         s = self._sandwich = self.views.sandwich(frame)
         main = self._main()
-        head = Text()
+        head = Text(no_wrap=True, overflow="ellipsis")  # one line each: the numbers stay
+        head.append(f"[{frame.kind.value}] ", style=kind_colour(frame.kind))
         head.append(frame.name, style="bold")
-        head.append(f"  [{frame.kind.value}]", style=kind_colour(frame.kind))
-        head.append(f"  {frame.dso}\n", style="dim")
-        total = s.all_weight or 1
-        head.append(f"self {100 * s.self_weight / total:.2f}%  total "
-                    f"{100 * s.total_weight / total:.2f}%  ({s.total_samples:,} samples)")
-        if s.root_weight:
-            head.append(f"  outermost frame in {100 * s.root_weight / total:.2f}%")
-        if self.state.history:
-            head.append(f"  · backspace: back to {self.state.history[-1].name}", style="dim")
+        head.append(f"  {frame.dso}", style="dim")
         main.query_one("#detail-head", Static).update(head)
-        for tid, rows in (("#callers", s.callers), ("#callees", s.callees)):
-            t = main.query_one(tid, DataTable)
-            t.clear(columns=True)
-            t.add_column("Of fn", width=7)
-            t.add_column("Of all", width=7)
-            t.add_column("Kind", width=7)
-            t.add_column("Function")
-            for n in rows:
-                t.add_row(_pct_cell(n.pct_of_function), _pct_cell(n.pct_of_all),
-                          _kind_cell(n.frame.kind), Text(n.frame.name))
+        nums = Text(no_wrap=True, overflow="ellipsis")
+        nums.append(s.numbers)
+        back = self.state.history[-1].name if self.state.history else (
+            TAB_TITLES.get(self.state.came_from, ""))
+        if back:
+            nums.append(f" · esc: back to {back}", style="dim")
+        main.query_one("#detail-numbers", Static).update(nums)
+        main.query_one("#callers", NeighbourTable).show(s.callers)
+        main.query_one("#callees", NeighbourTable).show(s.callees)
 
     @on(DataTable.RowSelected, "#callers")
     def _caller_selected(self, event: DataTable.RowSelected) -> None:
@@ -586,7 +580,8 @@ def key_sections() -> KeySections:
     keys = binding_keys
     return [
         ("Everywhere", keys(JitprofApp.BINDINGS) + [
-            ("ctrl+p", "Command palette (every action)"), ("tab", "Next widget"),
+            ("ctrl+c", "Quit"), ("ctrl+p", "Command palette (every action)"),
+            ("tab", "Next widget"),
             ("mouse", "Click tabs, kind buttons, column headers; click a row twice")]),
         ("Hot functions", keys(HotPane.BINDINGS) + [
             ("enter", "Callers/callees of the row"), ("up/down, pgup/pgdn", "Move")]),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
@@ -44,6 +44,15 @@ class _LoadCancelled(Exception):
 
 class TabbedApp(App[None]):
     FOCUS: ClassVar[dict[str, str]] = {}  # tab id -> the widget that takes the keys there
+    # tab id -> the widgets tab / shift+tab go round (default: FOCUS's one), so the focus
+    # never lands on a widget that takes no keys (the tab bar, a hidden box)
+    CYCLE: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # ctrl+c quits, as in perf report, less and htop (Textual's default shows a toast)
+    BINDINGS: ClassVar[list[BindingType]] = [  # merged with each subclass's
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("tab", "cycle_focus(1)", "Next widget", show=False),
+        Binding("shift+tab", "cycle_focus(-1)", "Previous widget", show=False),
+    ]
     SEARCH: ClassVar[tuple[str, str, str]] = ("", "", "")  # (tab, Input id, table id)
     USAGE_ERRORS: ClassVar[tuple[type[Exception], ...]] = ()  # exit 2 when loading raises
     state: Any  # the subclass's view state (the search box sets its ``search``)
@@ -51,6 +60,31 @@ class TabbedApp(App[None]):
     def __init__(self) -> None:
         super().__init__()
         self.error: tuple[str, int] | None = None  # (message, exit code) for the CLI
+
+    def action_cycle_focus(self, step: int) -> None:
+        """tab / shift+tab: the next widget of the tab shown that takes keys."""
+        main = self._main()
+        if self.screen is not main:
+            return
+        tab = main.query_one(TabbedContent).active
+        ids = self.CYCLE.get(tab) or ((self.FOCUS[tab],) if tab in self.FOCUS else ())
+        widgets = [w for w in (main.query_one(i) for i in ids) if w.display]
+        _tab, box, _table = self.SEARCH
+        if tab == _tab:
+            inp = main.query_one(box)
+            if inp.display:
+                widgets.insert(0, inp)
+        if not widgets:
+            return
+        cur = main.focused
+        i = widgets.index(cur) if cur in widgets else -step if step > 0 else 0
+        main.set_focus(widgets[(i + step) % len(widgets)])
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        # Textual's own "Keys" (its key panel) goes: the App's "Keys" is the help screen
+        for c in super().get_system_commands(screen):
+            if c.title != "Keys":
+                yield c
 
     # -- for subclasses ----------------------------------------------------------------------
     def key_sections(self) -> KeySections:

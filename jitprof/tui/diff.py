@@ -176,6 +176,7 @@ class DiffApp(TabbedApp):
     FOCUS: ClassVar[dict[str, str]] = {"changes": "#dtable", "function": "#fn-callers",
                                        "dflame": "#dflamegraph"}
     SEARCH: ClassVar[tuple[str, str, str]] = ("changes", "#dsearch", "#dtable")
+    CYCLE: ClassVar[dict[str, tuple[str, ...]]] = {"function": ("#fn-callers", "#fn-callees")}
     USAGE_ERRORS: ClassVar[tuple[type[Exception], ...]] = (DiffUsageError,)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),

@@ -16,9 +16,9 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Label, ProgressBar, Static
+from textual.widgets import DataTable, Label, ProgressBar, Static
 
-from jitprof.model import Kind
+from jitprof.model import Frame, Kind
 from jitprof.tui.messages import FlameChanged, ShowFunction, TreeMoved
 from jitprof.views import (
     CallNode,
@@ -26,9 +26,12 @@ from jitprof.views import (
     FlameBox,
     FlameLayout,
     FlameTree,
+    HotView,
+    Neighbour,
     Status,
     TreeLine,
     clip,
+    clip_name,
     flame_layout,
     heat,
     tree_lines,
@@ -433,7 +436,7 @@ class CallTreeView(Widget, can_focus=True):
         t.append("  ")
         kind = f" {ln.kind.value}" if ln.kind is not None else ""
         room = width - TREE_COLUMNS - 2  # the marker and its space
-        max_indent = max(0, room - 24)  # at least 24 cells stay for the name
+        max_indent = max(0, min(room - 32, room // 2))  # 32 cells stay for the name
         indent = 2 * max(0, ln.depth - 1)  # the root's children start at the left
         if indent > max_indent:
             t.append(" " * max(0, max_indent - 4) + f"{ln.depth:>3}›", style="dim")
@@ -479,6 +482,117 @@ class CallTreeView(Widget, can_focus=True):
         return [self.line_text(ln, width).plain for ln in self.lines]
 
 
+def pct_cell(text: str, value: float) -> Text:
+    return Text(text, justify="right", style=heat_style(value))
+
+
+def kind_cell(kind: Kind) -> Text:
+    return Text(kind.value, style=kind_colour(kind))
+
+
+HOT_FIXED = (7, 7, 7, 7)  # Self, Total, Samples, Kind: cells (each padded 1 a side)
+
+
+class HotFunctions(DataTable[Text]):
+    """The hot-function table of a ``HotView``: redraws when given a new view or a new
+    width. Names are cut to the room left (so a cut shows, "…"), the DSO column grows
+    with the terminal. ``frame``: the row to keep under the cursor across redraws."""
+
+    view: reactive[HotView | None] = reactive(None, always_update=True)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.frame: Frame | None = None
+        self._drawn: list[Frame] = []
+        self._width = 0
+
+    def watch_view(self) -> None:
+        self._fill()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width:
+            self._fill()
+
+    @property
+    def cursor_frame(self) -> Frame | None:
+        """The function of the row under the cursor, of the rows drawn."""
+        if 0 <= self.cursor_row < len(self._drawn) and self.row_count:
+            return self._drawn[self.cursor_row]
+        return None
+
+    def _fill(self) -> None:
+        v = self.view
+        if v is None:
+            return
+        self.frame = self.cursor_frame or self.frame
+        self._drawn = [r.frame for r in v.rows]
+        width = self._width = self.size.width or self.app.size.width
+        arrow = {k: " ▼" if k == v.sort else "" for k in
+                 ("self", "total", "samples", "kind", "dso", "function")}
+        cells = [r.cells for r in v.rows]
+        # the room left after the fixed columns, their padding and a scroll bar
+        room = width - sum(HOT_FIXED) - 2 * 6 - 2
+        longest_dso = max((len(c[4]) for c in cells), default=3)
+        dso_w = max(3, min(longest_dso, max(12, room // 5)))
+        fn_w = max(8, room - dso_w)
+        self.clear(columns=True)
+        for (key, title), w in zip((("self", "Self"), ("total", "Total"),
+                                    ("samples", "Samples"), ("kind", "Kind")), HOT_FIXED,
+                                   strict=True):
+            self.add_column(f"{title}{arrow[key]}", key=key, width=w)
+        self.add_column(f"DSO{arrow['dso']}", key="dso", width=dso_w)
+        # the width given, not measured on idle: a first paint under load would otherwise
+        # show the names cut to the header's width until the table's idle pass
+        names = [clip_name(r.frame.name, fn_w) for r in v.rows]
+        self.add_column(f"Function{arrow['function']}", key="function",
+                        width=max([8 + len(arrow["function"]), *map(len, names)]))
+        cursor = 0
+        for i, (r, c, name) in enumerate(zip(v.rows, cells, names, strict=True)):
+            self.add_row(pct_cell(c[0], r.self_pct), pct_cell(c[1], r.total_pct),
+                         Text(c[2], justify="right"), kind_cell(r.frame.kind),
+                         Text(clip(c[4], dso_w)), Text(name))  # Text: names are no markup
+            if r.frame == self.frame:
+                cursor = i
+        if v.rows:
+            self.move_cursor(row=cursor, animate=False)
+
+
+class NeighbourTable(DataTable[Text]):
+    """Callers or callees of one function. Back (``escape``, ``left``, ``backspace``) goes
+    to the previous function, or at the first to the view it was opened from."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,left,backspace", "app.detail_back", "Back", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row")
+        self.rows_shown: list[Neighbour] = []
+        self._width = 0
+
+    def show(self, rows: list[Neighbour]) -> None:
+        self.rows_shown = rows
+        self._fill()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width:
+            self._fill()
+
+    def _fill(self) -> None:
+        width = self._width = self.size.width or self.app.size.width
+        fn_w = max(8, width - 3 * 7 - 2 * 4 - 2)
+        self.clear(columns=True)
+        self.add_column("Of fn", width=7)
+        self.add_column("Of all", width=7)
+        self.add_column("Kind", width=7)
+        names = [clip_name(n.frame.name, fn_w) for n in self.rows_shown]
+        self.add_column("Function", width=max([8, *map(len, names)]))
+        for n, name in zip(self.rows_shown, names, strict=True):
+            self.add_row(pct_cell(f"{n.pct_of_function:.2f}%", n.pct_of_function),
+                         pct_cell(f"{n.pct_of_all:.2f}%", n.pct_of_all),
+                         kind_cell(n.frame.kind), Text(name))
+
+
 class StatusBar(Static):
     """Samples, event, time span, inputs and map health; a warning line when any."""
 
@@ -512,10 +626,11 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         t = Text()
+        width = max((len(k) for _t, keys in self.sections for k, _d in keys), default=0) + 2
         for title, keys in self.sections:
             t.append(f"{title}\n", style="bold underline")
             for key, desc in keys:
-                t.append(f"  {key:<14}", style="bold")
+                t.append(f"  {key:<{width}}", style="bold")  # never run into the text
                 t.append(f"{desc}\n")
             t.append("\n")
         t.append("escape, q or ? closes this help", style="dim")
