@@ -137,7 +137,7 @@ async def test_live_app_on_the_demo(demo: Live) -> None:
             n = app.refreshes
             await until(pilot, lambda: app.refreshes >= n + 1, "a refresh")
             head = str(app.screen.query_one("#detail-head", Static).content)
-            assert head.startswith("PHP::Api_Router::route")
+            assert head.startswith("[PHP] PHP::Api_Router::route")
             # the flame graph's zoom and the call tree's path, kept while open and refreshed
             await pilot.press("4", *["down"] * 8, "enter")
             crumbs = str(app.screen.query_one("#breadcrumb", Static).content)

@@ -363,6 +363,8 @@ class JitprofApp(TabbedApp):
 
     def _show_hot_row(self) -> None:
         """The full name, dso and numbers of the row under the cursor (the table cuts)."""
+        if not self.screen_stack:  # a highlight handled while the App shuts down
+            return
         table = self._main().query_one(HotFunctions)
         f = table.cursor_frame
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -469,10 +471,17 @@ class JitprofApp(TabbedApp):
             self.state.tree_path)])
 
     def on_tree_moved(self, msg: TreeMoved) -> None:
-        if self.views is None or msg.tree is not self.views.tree(self.state.inverted):
-            return  # a move on a tree since replaced (inverted, or a new live profile)
+        if self.views is None or not self._tree_built:
+            return
         node = msg.node
         tree = msg.tree
+        if tree is not self.views.tree(self.state.inverted):
+            if tree.inverted == self.state.inverted and node is not None:
+                # a move on the previous profile's tree, handled after a new profile came
+                # (jitprof top): keep it, by its frames, on the new tree
+                self.state.tree_path = [tree.profile.frames[f] for f in node.path]
+                self.rebuild_tree()
+            return
         info = Text(no_wrap=True, overflow="ellipsis")
         if node is not None:
             self.state.tree_path = [tree.profile.frames[f] for f in node.path]
@@ -492,7 +501,10 @@ class JitprofApp(TabbedApp):
         base = w.cursor_node or tree.root
         # the path from the root to the cursor, then the hottest path below it
         path = tree.find([tree.profile.frames[f] for f in base.path])
-        w.show_path([tree.root, *path, *tree.hottest_path(base)])
+        path += tree.hottest_path(base)
+        # the state now: a new profile may come before the widget reports the move
+        self.state.tree_path = [tree.profile.frames[n.path[-1]] for n in path]
+        w.show_path([tree.root, *path])
 
     # -- flame graph -----------------------------------------------------------------------
     def rebuild_flame(self) -> None:
