@@ -167,7 +167,10 @@ class HotTable:
         regex: bool = False,
         relative: bool = False,
         limit: int | None = None,
+        time: str = "",
     ) -> HotView:
+        """The rows that pass the filters; ``time``: the time range the profile was cut
+        to, in words, for the summary."""
         match = compile_search(search, regex)
         key = _sort_key(sort)
         keep = [i for i, r in enumerate(self._all) if (kind is None or r[0].kind is kind)
@@ -188,6 +191,8 @@ class HotTable:
             filters.append(f"kind {kind.value}")
         if search:
             filters.append(f"{'regex' if regex else 'search'} {search!r}")
+        if time:
+            filters.append(f"time {time}")
         return HotView(rows, matched, denom, relative, sort, tuple(filters))
 
 
@@ -532,6 +537,20 @@ class FlameTree:
         lo = self._lo[node]
         return self.index.weight(lo, self.index.ends(self._depth[node], lo, self._hi[node]))
 
+    def samples(self, node: int) -> int:
+        return self.index.samples(self._lo[node], self._hi[node])
+
+    def info(self, node: int) -> tuple[str, str]:
+        """The numbers and the full name of a node, for the line under the graph:
+        ("total 53.33% · self 33.33% · 16 samples · HPHP · /bin/app", "HPHP::B")."""
+        total = self.weight(0)
+        f = self.frame(node)
+        nums = (f"total {pct(self.weight(node), total):.2f}% · self "
+                f"{pct(self.self_weight(node), total):.2f}% · {self.samples(node):,} samples")
+        if f is not None:
+            nums += f" · {f.kind.value} · {f.dso}"
+        return nums, self.name(node)
+
     def parent(self, node: int) -> int:
         return self._parent[node]
 
@@ -600,6 +619,7 @@ class FlameBox:
     depth: int  # row, the zoom root is 0
     label: str  # name clipped to the width
     kind: Kind | None  # None for "all"
+    name: str = ""  # the whole name (a painter may clip it its own way)
 
 
 @dataclass(slots=True)
@@ -677,9 +697,10 @@ def flame_layout(tree: FlameTree, root: int, width: int, max_depth: int | None =
         fid = tree.frame_id(node)
         if fid >= 0:
             fr = frames[fid]
-            box = FlameBox(node, x0, x1 - x0, depth, clip(fr.name, x1 - x0), fr.kind)
+            box = FlameBox(node, x0, x1 - x0, depth, clip(fr.name, x1 - x0), fr.kind,
+                           fr.name)
         else:
-            box = FlameBox(node, x0, x1 - x0, depth, clip("all", x1 - x0), None)
+            box = FlameBox(node, x0, x1 - x0, depth, clip("all", x1 - x0), None, "all")
         boxes.append(box)
         if max_depth is not None and depth + 1 >= max_depth:
             continue
@@ -699,6 +720,35 @@ def flame_layout(tree: FlameTree, root: int, width: int, max_depth: int | None =
     for r in rows:
         r.sort(key=lambda b: b.x)
     return FlameLayout(root, width, boxes, rows, {b.node: b for b in boxes})
+
+
+@dataclass(frozen=True, slots=True)
+class FrameSearch:
+    """Frames whose names match a search, and the share of the samples whose stacks hold
+    any of them (speedscope's search: how much time is under what you looked for)."""
+
+    frame_ids: frozenset[int]
+    functions: int
+    weight: int
+    pct: float
+    text: str
+
+    @property
+    def summary(self) -> str:
+        noun = "function" if self.functions == 1 else "functions"
+        return (f"search {self.text!r}: {self.functions:,} {noun}, {self.pct:.2f}% of all "
+                "samples")
+
+
+def search_frames(hot: HotTable, text: str, regex: bool = False) -> FrameSearch | None:
+    """The frames of ``hot``'s profile that match ``text`` (None: no text); bad regex:
+    ValueError."""
+    match = compile_search(text, regex)
+    if match is None:
+        return None
+    ids = [fid for fid, r in zip(hot._ids, hot._all, strict=True) if match(r[0].name)]
+    w = hot.weight_through(ids) if ids else 0
+    return FrameSearch(frozenset(ids), len(ids), w, pct(w, hot.total), text)
 
 
 # -- all views of one profile -----------------------------------------------------------------

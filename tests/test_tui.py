@@ -321,18 +321,22 @@ async def test_flame_graph_keys() -> None:
         fg = app.screen.query_one(FlameGraph)
         assert active_tab(app) == "flame" and app.focused is fg
         lines = fg.rows_as_text()
-        assert lines[0].startswith("all") and lines[1].startswith("main")
-        assert lines[2].startswith("PHP::A") and lines[2].endswith(" HPHP:…")  # 5 cells
+        # each box opens with a dark edge, so neighbours of one colour stay apart
+        assert lines[0].startswith("▏all") and lines[1].startswith("▏main")
+        assert lines[2].startswith("▏PHP::A") and lines[2].endswith("▏HPHP…")  # 6 cells
         assert text(app, "#breadcrumb") == "all"
         await pilot.press("down", "down", "down")  # main > A > B (heaviest each time)
         assert [f.name for f in app.state.flame_selected] == ["main", "PHP::A", "HPHP::B"]
-        assert text(app, "#flame-info").startswith("53.33% (self 33.33%) HPHP::B HPHP")
+        # the frame's numbers (16 of 30, 10 of 30; 2 stacks of 1 sample) and full name
+        assert text(app, "#flame-info").startswith(
+            "total 53.33% · self 33.33% · 2 samples · HPHP · /bin/app")
+        assert text(app, "#flame-name") == "HPHP::B"
         await pilot.press("right")
         assert [f.name for f in app.state.flame_selected][-1] == "HPHP::C"
         await pilot.press("left", "enter")  # zoom on B
         assert text(app, "#breadcrumb") == "all › main › PHP::A › HPHP::B"
         lines = fg.rows_as_text()
-        assert lines[0].rstrip() == "HPHP::B" and lines[1].startswith("schedule")
+        assert lines[0].rstrip() == "▏HPHP::B" and lines[1].startswith("▏schedule")
         assert len(lines[1].rstrip()) == 80 * 6 // 16 or lines[1][80 * 6 // 16] == " "
         await pilot.press("escape")  # zoom out one level: A fills the width
         assert text(app, "#breadcrumb") == "all › main › PHP::A"
@@ -347,6 +351,29 @@ async def test_flame_graph_keys() -> None:
         assert app.state.detail.name == "main"
 
 
+async def test_flame_graph_search_highlights_and_sums() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("4", "slash", "H", "P", "H", "P", "enter")
+        fg = app.screen.query_one(FlameGraph)
+        assert app.focused is fg and app.state.flame_search == "HPHP"
+        # B and C: the stacks through either weigh 10 + 5 + 2 + 6 = 23 of 30
+        assert fg.matches == frozenset(i for i, f in enumerate(app.views.profile.frames)
+                                       if f.name.startswith("HPHP::"))
+        assert "search 'HPHP': 2 functions, 76.67% of all samples" in text(app, "#flame-info")
+
+        def bg(y: int, name: str) -> str:
+            seg = next(s for s in fg.render_line(y) if s.text.startswith(name))
+            assert seg.style is not None and seg.style.bgcolor is not None
+            return str(seg.style.bgcolor.name)
+
+        assert bg(3, "HPHP::B") == "#f1c40f" and bg(3, "HPHP::C") == "#f1c40f"  # lit
+        assert bg(2, "PHP::A") == "#303030"  # the rest dimmed
+        await pilot.press("x")  # clear: no highlight
+        assert fg.matches is None and "search '" not in text(app, "#flame-info")
+
+
 async def test_flame_graph_mouse() -> None:
     app = JitprofApp(profile=_hand())
     async with app.run_test(size=(80, 24)) as pilot:
@@ -358,7 +385,7 @@ async def test_flame_graph_mouse() -> None:
         assert [f.name for f in app.state.flame_selected] == ["main", "HPHP::B"]
         await pilot.click(FlameGraph, offset=(77, 2))  # again: zoom
         assert text(app, "#breadcrumb") == "all › main › HPHP::B"
-        assert fg.rows_as_text()[0].rstrip() == "HPHP::B"
+        assert fg.rows_as_text()[0].rstrip() == "▏HPHP::B"
 
 
 # -- everywhere ---------------------------------------------------------------------------------

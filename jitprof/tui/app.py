@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -31,9 +31,11 @@ from textual.widgets import (
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
 from jitprof.tui.base import KeySections, TabbedApp, binding_keys
+from jitprof.timeline import BinIndex, Timeline, restrict_bins, timeline
 from jitprof.tui.messages import (
     FlameChanged,
     ProfileLoaded,
+    RangeChosen,
     ShowFunction,
     TreeMoved,
 )
@@ -43,14 +45,17 @@ from jitprof.tui.widgets import (
     HotFunctions,
     NeighbourTable,
     StatusBar,
+    TimelineStrip,
     WarningBar,
     kind_colour,
 )
 from jitprof.views import (
     SORT_KEYS,
     HotRow,
+    FrameSearch,
     ProfileViews,
     Sandwich,
+    search_frames,
     breadcrumb,
     status,
 )
@@ -61,6 +66,7 @@ Loader = Callable[[Callable[[int, int], None]], Profile]
 HOT_LIMIT = 300  # rows in the hot table at first (DataTable measures every cell: ~1 ms a
 # row); the next HOT_LIMIT are added when the cursor reaches the last row
 TABS = ("hot", "detail", "tree", "flame")
+TIMELINE_MIN_HEIGHT = 20  # terminal lines below which the timeline is left out
 TAB_TITLES = dict(zip(TABS, ("Hot functions", "Callers/callees", "Call tree", "Flame graph"),
                       strict=True))
 
@@ -78,6 +84,8 @@ class ViewState:
     detail: Frame | None = None
     history: list[Frame] = field(default_factory=list)
     came_from: str = ""  # the tab callers/callees were opened from (back returns there)
+    time_range: tuple[float, float] | None = None  # seconds of perf time [from, to)
+    flame_search: str = ""  # frames highlighted in the flame graph
     inverted: bool = False
     tree_path: list[Frame] = field(default_factory=list)
     flame_zoom: list[Frame] = field(default_factory=list)
@@ -198,15 +206,34 @@ class TreePane(TabPane):
 
 
 class FlamePane(TabPane):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("x", "clear_filters", "Clear filters", show=False),
+    ]
+
     def compose(self) -> ComposeResult:
         yield Static(id="breadcrumb")
+        inp = Input(placeholder="highlight frames whose names contain…", id="flame-search")
+        inp.cursor_blink = False
+        inp.display = False
+        yield inp
         yield FlameGraph(id="flamegraph")
         yield Static(id="flame-info")
+        yield Static(id="flame-name")
+
+    def action_search(self) -> None:
+        inp = self.query_one("#flame-search", Input)
+        inp.display = True
+        inp.focus()
+
+    def action_clear_filters(self) -> None:
+        _app(self).clear_filters()
 
 
 def compose_main() -> ComposeResult:
     yield StatusBar(id="status")
     yield WarningBar(id="warning")
+    yield TimelineStrip(id="timeline")
     with TabbedContent(initial="hot", id="tabs"):
         yield HotPane("Hot functions", id="hot")
         yield DetailPane("Callers/callees", id="detail")
@@ -229,6 +256,7 @@ class JitprofApp(TabbedApp):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
+        Binding("t", "timeline", "Timeline", show=False),
         Binding("1", "tab('hot')", "Hot functions", show=False),
         Binding("2", "tab('detail')", "Callers/callees", show=False),
         Binding("3", "tab('tree')", "Call tree", show=False),
@@ -248,7 +276,12 @@ class JitprofApp(TabbedApp):
         self._hot_matched = 0
         self._sandwich: Sandwich | None = None
         self._tree_built = False  # for the current profile
+        self.full: Profile = profile if profile is not None else Profile(event="")
+        self.timeline: Timeline | None = None
+        self._bin_index: BinIndex | None = None
+        self._frame_ids: dict[Frame, int] = {}
         self._flame_built = False
+        self._flame_found: FrameSearch | None = None
 
     def compose(self) -> ComposeResult:
         yield from compose_main()
@@ -261,7 +294,8 @@ class JitprofApp(TabbedApp):
 
     # -- loading ---------------------------------------------------------------------------
     def loaded(self, result: Any) -> Message:
-        views = ProfileViews(result)
+        # the views read the profile without its time axis (fewer, heavier stacks)
+        views = ProfileViews(restrict_bins(result, None, None, keep_bins=False))
         views.hot  # noqa: B018 - the per-function sums, here rather than in the UI thread
         return ProfileLoaded(result, views)
 
@@ -271,15 +305,46 @@ class JitprofApp(TabbedApp):
 
     # -- the profile -----------------------------------------------------------------------
     def set_profile(self, profile: Profile, views: ProfileViews | None = None) -> None:
-        """Show ``profile``; the view state (filters, focus, zoom, tree path) carries over
-        where its functions still exist. A live view calls this again with each new
-        profile (from a thread: ``app.call_from_thread(app.set_profile, p, v)``), passing
-        ``views = ProfileViews(p)`` with ``views.hot`` already computed off the UI thread."""
-        self.views = views if views is not None and views.profile is profile else (
-            ProfileViews(profile))
-        st = status(profile)
+        """Show ``profile``; the view state (filters, focus, zoom, tree path, time range)
+        carries over where its functions still exist. A live view calls this again with
+        each new profile (from a thread: ``app.call_from_thread(app.set_profile, p, v)``),
+        passing ``views = ProfileViews(p)`` with ``views.hot`` already computed off the UI
+        thread. A profile with time bins gets the timeline; ``views`` may then be of
+        ``restrict_bins(profile, None, None, keep_bins=False)``."""
+        self.full = profile
+        self.timeline = timeline(profile)
+        self._bin_index = None
+        self._frame_ids = {}
+        bins = self._range_bins()
+        if bins is None and views is not None and (
+                views.profile is profile or views.profile.frames is profile.frames):
+            self._show(views)
+        else:
+            self._show(ProfileViews(restrict_bins(
+                profile, *(bins or (None, None)), keep_bins=False)))
+
+    def _range_bins(self) -> tuple[int, int] | None:
+        """The chosen time range as bins of the current timeline (None: the whole)."""
+        tl, rng = self.timeline, self.state.time_range
+        if tl is None or rng is None:
+            return None
+        lo, hi = tl.bin_at(rng[0]), tl.bin_at(rng[1] - tl.bin_width / 2) + 1
+        return (lo, hi) if lo < hi else None
+
+    def _show(self, views: ProfileViews) -> None:
+        self.views = views
+        st = status(views.profile)
         main = self._main()
-        main.query_one(StatusBar).show(st)
+        bins = self._range_bins()
+        strip = main.query_one(TimelineStrip)
+        strip.display = self.timeline is not None and self.size.height >= TIMELINE_MIN_HEIGHT
+        strip.timeline = self.timeline
+        strip.chosen = bins
+        note = ""
+        if bins is not None and self.timeline is not None and self.full.time_first is not None:
+            whole = (self.full.time_last or 0) - self.full.time_first
+            note = f"time range of {whole:.2f} s (x: clear)"
+        main.query_one(StatusBar).show(st, note)
         main.query_one(WarningBar).show(st.warnings)
         self.refresh_hot()
         if self.state.detail is not None:
@@ -287,6 +352,53 @@ class JitprofApp(TabbedApp):
         self._tree_built = False
         self._flame_built = False
         self._refresh_active_tab()
+        self._follow(self.state.hot_cursor)
+
+    # -- the timeline ----------------------------------------------------------------------
+    def action_timeline(self) -> None:
+        """t: to the timeline and back to the view."""
+        main = self._main()
+        strip = main.query_one(TimelineStrip)
+        if main.focused is strip or not strip.display:
+            self._focus_tab(main.query_one(TabbedContent).active)
+        else:
+            main.set_focus(strip)
+
+    def on_range_chosen(self, msg: RangeChosen) -> None:
+        tl = self.timeline
+        if tl is None or msg.bins is None:
+            self.state.time_range = None
+        else:
+            self.state.time_range = (tl.seconds(msg.bins[0]), tl.seconds(msg.bins[1]))
+        self.set_profile(self.full)
+
+    def _follow(self, frame: Frame | None) -> None:
+        """Draw ``frame``'s samples over time under the whole profile's (soon: the index
+        of the bins is built once, in a worker)."""
+        if self.timeline is None or frame is None:
+            return
+        if self._bin_index is None:
+            self._index_bins(self.full, self.timeline, frame)
+            return
+        fid = self._frame_id(frame)
+        strip = self._main().query_one(TimelineStrip)
+        strip.function = (frame.name, self._bin_index.weights_of(
+            [] if fid is None else [fid]))
+
+    def _frame_id(self, frame: Frame) -> int | None:
+        if not self._frame_ids:
+            self._frame_ids = {f: i for i, f in enumerate(self.full.frames)}
+        return self._frame_ids.get(frame)
+
+    @work(thread=True, exclusive=True, group="timeline")
+    def _index_bins(self, profile: Profile, tl: Timeline, frame: Frame) -> None:
+        index = BinIndex(profile, tl)
+        self.call_from_thread(self._bins_indexed, profile, index, frame)
+
+    def _bins_indexed(self, profile: Profile, index: BinIndex, frame: Frame) -> None:
+        if profile is self.full and self.screen_stack:
+            self._bin_index = index
+            self._follow(frame)
 
     def _refresh_active_tab(self) -> None:
         tab = self._main().query_one(TabbedContent).active
@@ -322,6 +434,16 @@ class JitprofApp(TabbedApp):
     def clear_filters(self) -> None:
         """One key for every filter: kind, search (and its box), time range."""
         self.state.kind = None
+        if self.state.flame_search:
+            inp = self._main().query_one("#flame-search", Input)
+            inp.value = ""
+            inp.display = False
+            self.state.flame_search = ""
+            self._apply_flame_search()
+        had_range = self.state.time_range is not None
+        self.state.time_range = None
+        if had_range:
+            self.set_profile(self.full)
         self.close_search(clear=True)
 
     def refresh_hot(self, more: bool = False) -> None:
@@ -345,8 +467,10 @@ class JitprofApp(TabbedApp):
             kinds.append(" ")
         main.query_one("#kinds", Static).update(kinds)
         try:
+            bins = self._range_bins()
             v = hot.view(sort=st.sort, kind=st.kind, search=st.search, regex=st.regex,
-                         relative=st.relative, limit=self._hot_limit)
+                         relative=st.relative, limit=self._hot_limit,
+                         time=self.timeline.span(*bins) if bins and self.timeline else "")
         except ValueError as e:  # a bad regex: keep the last rows, say why
             main.query_one("#hot-info", Static).update(Text(str(e), style="bold red"))
             return
@@ -375,6 +499,7 @@ class JitprofApp(TabbedApp):
             line.append(f"  {f.kind.value}", style=kind_colour(f.kind))
             line.append(f"  {f.dso}", style="dim")
             line.append(f"  self {r.self_samples:,} / total {r.total_samples:,} samples")
+            self._follow(f)
         self._main().query_one("#hot-row", Static).update(line)
 
     @on(DataTable.HeaderSelected, "#hot-table")
@@ -439,6 +564,7 @@ class JitprofApp(TabbedApp):
         main.query_one("#detail-numbers", Static).update(nums)
         main.query_one("#callers", NeighbourTable).show(s.callers)
         main.query_one("#callees", NeighbourTable).show(s.callees)
+        self._follow(frame)
 
     @on(DataTable.RowSelected, "#callers")
     def _caller_selected(self, event: DataTable.RowSelected) -> None:
@@ -491,6 +617,7 @@ class JitprofApp(TabbedApp):
                 info.append(f"  {f.kind.value}", style=kind_colour(f.kind))
                 info.append(f"  {f.dso}", style="dim")
             info.append(f"  {node.samples:,} samples, depth {node.depth}")
+            self._follow(f)
         self._main().query_one("#tree-info", Static).update(info)
 
     def expand_hottest(self) -> None:
@@ -517,6 +644,8 @@ class JitprofApp(TabbedApp):
         if zoom not in ft.path(sel):
             sel = zoom
         self._main().query_one(FlameGraph).set_tree(ft, zoom, sel)
+        if self.state.flame_search:
+            self._apply_flame_search()
 
     def on_flame_changed(self, msg: FlameChanged) -> None:
         if self.views is None or not self._flame_built:
@@ -536,18 +665,42 @@ class JitprofApp(TabbedApp):
         bar = main.query_one("#breadcrumb", Static)
         width = (bar.content_region.width or self.size.width - 2) - 1
         bar.update(Text(breadcrumb(crumbs, max(width, 1)), no_wrap=True))
-        total = ft.weight(0) or 1
+        nums, name = ft.info(msg.selected)
         f = ft.frame(msg.selected)
         info = Text(no_wrap=True, overflow="ellipsis")
-        info.append(f"{100 * ft.weight(msg.selected) / total:.2f}% ", style="bold")
-        info.append(f"(self {100 * ft.self_weight(msg.selected) / total:.2f}%) ", style="dim")
-        if f is None:
-            info.append("all")
-        else:
-            info.append(f.name)
-            info.append(f" {f.kind.value}", style=kind_colour(f.kind))
-        info.append("  enter: zoom  esc: out  c: callers/callees", style="dim")
+        info.append(nums, style="bold")
+        if self.state.flame_search and self._flame_found is not None:
+            info.append(f"  · {self._flame_found.summary}", style="#f1c40f")
+        info.append("  enter zoom · esc out · c callers · / search", style="dim")
         main.query_one("#flame-info", Static).update(info)
+        full = Text(no_wrap=True, overflow="ellipsis")
+        full.append(name, style=kind_colour(f.kind) if f is not None else "")
+        main.query_one("#flame-name", Static).update(full)
+        self._follow(f)
+
+    @on(Input.Changed, "#flame-search")
+    def _flame_search_changed(self, event: Input.Changed) -> None:
+        self.state.flame_search = event.value
+        self._apply_flame_search()
+
+    @on(Input.Submitted, "#flame-search")
+    def _flame_search_done(self, event: Input.Submitted) -> None:
+        main = self._main()
+        if not event.value:
+            main.query_one("#flame-search").display = False
+        main.set_focus(main.query_one(FlameGraph))
+
+    def _apply_flame_search(self) -> None:
+        if self.views is None:
+            return
+        fg = self._main().query_one(FlameGraph)
+        try:
+            found = search_frames(self.views.hot, self.state.flame_search)
+        except ValueError:
+            found = None
+        self._flame_found = found
+        fg.matches = found.frame_ids if found is not None else None
+        fg.post_message(FlameChanged(fg.selected, fg.zoom, fg.flame))
 
     # -- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -601,6 +754,8 @@ def key_sections() -> KeySections:
             ("enter", "Go to that caller/callee"), ("tab", "Callers <-> callees")]),
         ("Call tree", keys(TreePane.BINDINGS) + [
             *keys(CallTreeView.BINDINGS)]),
-        ("Flame graph", keys(FlameGraph.BINDINGS) + [
+        ("Flame graph", keys(FlameGraph.BINDINGS) + keys(FlamePane.BINDINGS) + [
             ("mouse", "Click selects, click again zooms, wheel scrolls")]),
+        ("Timeline (t)", keys(TimelineStrip.BINDINGS) + [
+            ("mouse", "Drag across the strip to choose a range")]),
     ]

@@ -53,6 +53,13 @@ class FlameChanged(Message):
 
 
 @dataclass
+class RangeChosen(Message):
+    """The timeline's chosen range of time bins [lo, hi), or None: the whole profile."""
+
+    bins: tuple[int, int] | None
+
+
+@dataclass
 class TreeMoved(Message):
     """The call tree's cursor moved to ``node`` (None: a "… more" line) of ``tree``."""
 

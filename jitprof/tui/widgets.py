@@ -19,7 +19,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Label, ProgressBar, Static
 
 from jitprof.model import Frame, Kind
-from jitprof.tui.messages import FlameChanged, ShowFunction, TreeMoved
+from jitprof.timeline import Timeline, cell_values, sparkline
+from jitprof.tui.messages import FlameChanged, RangeChosen, ShowFunction, TreeMoved
 from jitprof.views import (
     CallNode,
     CallTree,
@@ -77,6 +78,11 @@ class FlameGraph(Widget, can_focus=True):
 
     selected: reactive[int] = reactive(0)
     zoom: reactive[int] = reactive(0)
+    # frame ids a search matched: drawn bright, the others dim (None: no search)
+    matches: reactive[frozenset[int] | None] = reactive(None)
+
+    def watch_matches(self) -> None:
+        self.refresh()
 
     def __init__(self, *, id: str | None = None, painter: Painter | None = None) -> None:
         super().__init__(id=id)
@@ -229,9 +235,19 @@ class FlameGraph(Widget, can_focus=True):
             bg = KIND_COLOURS[b.kind][i % 2]
             if b.node == self.selected:
                 style = Style(bgcolor="#f0f0f0", color="#000000", bold=True)
+            elif self.matches is not None and self.flame is not None:
+                hit = self.flame.frame_id(b.node) in self.matches
+                style = (Style(bgcolor="#f1c40f", color="#000000", bold=True) if hit
+                         else Style(bgcolor="#303030", color="#909090"))
             else:
                 style = Style(bgcolor=bg, color="#ffffff")
-            segs.append(Segment(b.label.ljust(b.width), style))
+            if b.width >= 3:
+                # a dark edge at each box's start: neighbours of one colour stay apart
+                segs.append(Segment("▏", style + Style(color="#101010")))
+                segs.append(Segment(clip(b.name or b.label, b.width - 1).ljust(b.width - 1),
+                                    style))
+            else:
+                segs.append(Segment(b.label.ljust(b.width), style))
             x = b.x + b.width
         if x < width:
             segs.append(Segment(" " * (width - x), blank))
@@ -480,6 +496,190 @@ class CallTreeView(Widget, can_focus=True):
         """Every line as plain text at the current width (tests)."""
         width = self.size.width or 80
         return [self.line_text(ln, width).plain for ln in self.lines]
+
+
+ALL_COLOUR = "#5dade2"
+FUNCTION_COLOUR = "#f5b041"
+SELECTION_BG = "#4a235a"
+
+
+class TimelineStrip(Widget, can_focus=True):
+    """Samples over time (Firefox Profiler's track): the whole profile's weight per cell
+    of time above, the chosen function's below (on the same scale, so its share shows),
+    and the time axis. A range of time, chosen with the keys or the mouse, is posted as
+    ``RangeChosen`` (bins); the App filters every view by it and gives back ``chosen``."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "move(-1)", "Earlier", show=False),
+        Binding("right", "move(1)", "Later", show=False),
+        Binding("shift+left", "move(-10)", "10 cells earlier", show=False),
+        Binding("shift+right", "move(10)", "10 cells later", show=False),
+        Binding("home", "edge(0)", "Start", show=False),
+        Binding("end", "edge(1)", "End", show=False),
+        Binding("enter,space", "mark", "Mark range start / end"),
+        Binding("escape", "clear", "Cancel / whole profile"),
+    ]
+
+    timeline: reactive[Timeline | None] = reactive(None, always_update=True)
+    function: reactive[tuple[str, list[int]] | None] = reactive(None, always_update=True)
+    chosen: reactive[tuple[int, int] | None] = reactive(None, always_update=True)
+    cursor: reactive[int] = reactive(0)
+    anchor: reactive[int | None] = reactive(None)
+
+    def watch_timeline(self) -> None:
+        self.refresh()
+
+    def watch_function(self) -> None:
+        self.refresh()
+
+    def watch_chosen(self) -> None:
+        self.refresh()
+
+    def watch_cursor(self) -> None:
+        self.refresh()
+
+    def watch_anchor(self) -> None:
+        self.refresh()
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, max(0, self.size.width - 1)))
+
+    def _cells(self) -> list[tuple[int, int]]:
+        tl = self.timeline
+        return tl.cell_bins(self.size.width) if tl is not None else []
+
+    def _range_of(self, a: int, b: int) -> tuple[int, int] | None:
+        cells = self._cells()
+        if not cells:
+            return None
+        a, b = sorted((max(0, min(a, len(cells) - 1)), max(0, min(b, len(cells) - 1))))
+        return cells[a][0], cells[b][1]
+
+    # -- actions --------------------------------------------------------------------------
+    def action_move(self, step: int) -> None:
+        self.cursor += step
+
+    def action_edge(self, end: int) -> None:
+        self.cursor = self.size.width - 1 if end else 0
+
+    def action_mark(self) -> None:
+        if self.anchor is None:
+            self.anchor = self.cursor
+            return
+        rng = self._range_of(self.anchor, self.cursor)
+        self.anchor = None
+        if rng is not None:
+            self.post_message(RangeChosen(rng))
+
+    def action_clear(self) -> None:
+        if self.anchor is not None:
+            self.anchor = None
+        elif self.chosen is not None:
+            self.post_message(RangeChosen(None))
+
+    # -- mouse: press, drag, release ------------------------------------------------------
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self.focus()
+        self.cursor = event.x
+        self.anchor = event.x
+        self.capture_mouse()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self.anchor is not None and event.button:
+            self.cursor = event.x
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        self.release_mouse()
+        if self.anchor is None:
+            return
+        self.cursor = event.x
+        if self.anchor != self.cursor:  # a plain click only moves the cursor
+            self.action_mark()
+        else:
+            self.anchor = None
+
+    # -- drawing --------------------------------------------------------------------------
+    def _marked(self) -> tuple[int, int] | None:
+        """The cells highlighted: the range being chosen, else the one chosen."""
+        if self.anchor is not None:
+            return tuple(sorted((self.anchor, self.cursor)))  # type: ignore[return-value]
+        if self.chosen is None:
+            return None
+        lo, hi = self.chosen
+        cells = self._cells()
+        inside = [i for i, (a, b) in enumerate(cells) if a < hi and b > lo]
+        return (inside[0], inside[-1]) if inside else None
+
+    def info(self) -> Text:
+        """The axis line: the span, the cursor's time, the range, the legend."""
+        tl = self.timeline
+        t = Text(no_wrap=True, overflow="ellipsis")
+        if tl is None:
+            t.append("no time bins: the input has no sample times", style="dim")
+            return t
+        cells = self._cells()
+        t.append(f"{tl.seconds(tl.first):.2f} s ", style="dim")
+        if cells and self.has_focus:
+            a, _b = cells[min(self.cursor, len(cells) - 1)]
+            t.append(f"▏{tl.seconds(a):.2f} s ", style="bold")
+        if self.anchor is not None:
+            rng = self._range_of(self.anchor, self.cursor)
+            if rng is not None:
+                t.append(f"choosing {tl.span(*rng)}: enter ends, esc cancels ", style="bold")
+        elif self.chosen is not None:
+            t.append(f"range {tl.span(*self.chosen)} ", style="bold")
+        t.append("▇", style=ALL_COLOUR)
+        t.append(" all ")
+        if self.function is not None:
+            t.append("▇", style=FUNCTION_COLOUR)
+            t.append(f" {self.function[0]} ")
+        t.append(f"· to {tl.seconds(tl.end):.2f} s", style="dim")
+        if not self.has_focus:
+            t.append("  t: choose a range", style="dim")
+        return t
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        tl = self.timeline
+        if tl is None or width <= 0 or y > 2:
+            return Strip.blank(width, self.rich_style)
+        if y == 2:
+            t = self.info()
+            t.truncate(width, pad=True)
+            return Strip(list(t.render(self.app.console, end="")), width)
+        cells = self._cells()
+        all_values = cell_values(tl.weights, tl.first, cells)
+        top = max(all_values, default=0)
+        if y == 0:
+            bars, colour = sparkline(all_values, top), ALL_COLOUR
+        elif self.function is not None:
+            # the function on the whole profile's scale: its bar is its share of the time
+            bars = sparkline(cell_values(self.function[1], tl.first, cells), top)
+            colour = FUNCTION_COLOUR
+        else:
+            bars, colour = " " * len(cells), FUNCTION_COLOUR
+        marked = self._marked()
+        segs = []
+        for i, ch in enumerate(bars):
+            bg = SELECTION_BG if marked is not None and marked[0] <= i <= marked[1] else None
+            if self.has_focus and i == self.cursor:
+                bg = "#f0f0f0"
+            segs.append(Segment(ch, Style(color=colour, bgcolor=bg)))
+        return Strip(segs, width).simplify()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.anchor = None
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.refresh()
+
+    def rows_as_text(self) -> list[str]:
+        """What is drawn, as plain text (tests)."""
+        return [self.render_line(y).text for y in range(3)]
 
 
 def pct_cell(text: str, value: float) -> Text:
