@@ -245,11 +245,13 @@ def _run_tui(ctx: click.Context, inputs: Sequence[str], no_tmp: bool = False,
     _tui_preflight(ctx, inputs, "the TUI", "or use: jitprof report -",
                    "for text use: jitprof report " + " ".join(inputs))
     from jitprof.resolve import load_profile
+    from jitprof.timeline import TIMELINE_BIN
     from jitprof.tui.app import JitprofApp
 
     def loader(progress: Callable[[int, int], None]) -> Profile:
+        # with time bins: the timeline (a JSON profile input has none: no strip)
         return load_profile(inputs, search_tmp=not no_tmp, jobs=1, progress=progress,
-                            **load_options)
+                            bin_width=TIMELINE_BIN, **load_options)
 
     app = JitprofApp(loader=loader, inputs=inputs)
     app.run()

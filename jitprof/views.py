@@ -18,6 +18,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import Any
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
 
@@ -122,7 +123,7 @@ class HotTable:
             for st in stats
         ]
         self._ids = [st.frame_id for st in stats]
-        self._flat: tuple[object, object, object] | None = None
+        self._flat: tuple[Any, Any, Any] | None = None
         self._shares: list[KindShare] | None = None
 
     def kind_shares(self) -> list[KindShare]:
@@ -155,9 +156,9 @@ class HotTable:
         bounds, flat, weights = self._flat
         mask = np.zeros(len(self.profile.frames), dtype=bool)
         mask[np.fromiter(frame_ids, dtype=np.int64)] = True
-        hits = np.concatenate(([0], np.cumsum(mask[flat])))  # type: ignore[index]
-        through = hits[bounds[1:]] > hits[bounds[:-1]]  # type: ignore[index]
-        return int(weights[through].sum())  # type: ignore[index]
+        hits = np.concatenate(([0], np.cumsum(mask[flat])))
+        through = hits[bounds[1:]] > hits[bounds[:-1]]
+        return int(weights[through].sum())
 
     def view(
         self,

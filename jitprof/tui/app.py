@@ -30,8 +30,8 @@ from textual.widgets import (
 )
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
-from jitprof.tui.base import KeySections, TabbedApp, binding_keys
 from jitprof.timeline import BinIndex, Timeline, restrict_bins, timeline
+from jitprof.tui.base import KeySections, TabbedApp, binding_keys
 from jitprof.tui.messages import (
     FlameChanged,
     ProfileLoaded,
@@ -51,12 +51,12 @@ from jitprof.tui.widgets import (
 )
 from jitprof.views import (
     SORT_KEYS,
-    HotRow,
     FrameSearch,
+    HotRow,
     ProfileViews,
     Sandwich,
-    search_frames,
     breadcrumb,
+    search_frames,
     status,
 )
 
@@ -320,8 +320,8 @@ class JitprofApp(TabbedApp):
                 views.profile is profile or views.profile.frames is profile.frames):
             self._show(views)
         else:
-            self._show(ProfileViews(restrict_bins(
-                profile, *(bins or (None, None)), keep_bins=False)))
+            lo, hi = bins if bins is not None else (None, None)
+            self._show(ProfileViews(restrict_bins(profile, lo, hi, keep_bins=False)))
 
     def _range_bins(self) -> tuple[int, int] | None:
         """The chosen time range as bins of the current timeline (None: the whole)."""

@@ -46,7 +46,8 @@ from jitprof.diffviews import (
 )
 from jitprof.model import Frame, Kind
 from jitprof.tui.base import KeySections, TabbedApp, binding_keys
-from jitprof.tui.messages import DiffLoaded, FlameChanged, ShowFunction
+from jitprof.tui.diffmessages import DiffLoaded
+from jitprof.tui.messages import FlameChanged, ShowFunction
 from jitprof.tui.widgets import FlameGraph, kind_colour
 from jitprof.views import FlameBox, breadcrumb, clip
 

@@ -28,7 +28,7 @@ from jitprof.liveview import LiveView
 from jitprof.model import Kind
 from jitprof.tui.app import JitprofApp, compose_main, key_sections
 from jitprof.tui.base import KeySections
-from jitprof.tui.messages import LiveRefreshed, LiveRefreshFailed
+from jitprof.tui.livemessages import LiveRefreshed, LiveRefreshFailed
 from jitprof.views import ProfileViews
 
 TICK = 0.25  # seconds between status redraws and refresh checks

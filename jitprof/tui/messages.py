@@ -1,4 +1,5 @@
-"""Messages between the loading worker, the widgets and the App (small dataclasses)."""
+"""Messages between the loading worker, the widgets and the profile App (small dataclasses;
+the diff and live apps keep theirs beside them: importing the profile TUI imports neither)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from jitprof.diffviews import DiffViews
-from jitprof.liveview import Refresh
 from jitprof.model import Frame, Profile
 from jitprof.views import CallNode, CallTree, FlameTree, ProfileViews
 
@@ -65,24 +64,3 @@ class TreeMoved(Message):
 
     node: CallNode | None
     tree: CallTree
-
-
-@dataclass
-class DiffLoaded(Message):
-    """The comparison of ``jitprof diff --tui`` is ready (made in the loading worker)."""
-
-    views: DiffViews
-
-
-@dataclass
-class LiveRefreshed(Message):
-    """A live snapshot and its views, computed in a worker (``jitprof top``)."""
-
-    refresh: Refresh
-
-
-@dataclass
-class LiveRefreshFailed(Message):
-    """A live snapshot could not be made: a one-line ``message`` (the next one is tried)."""
-
-    message: str

@@ -285,7 +285,7 @@ class CallTreeView(Widget, can_focus=True):
         Binding("end", "last", "Last line", show=False),
         Binding("left", "left", "Collapse, or go to the parent", show=False),
         Binding("right", "right", "Expand, or go to the first child", show=False),
-        Binding("enter,space", "toggle", "Expand/collapse", show=False),
+        Binding("enter,space", "toggle_node", "Expand/collapse", show=False),
         Binding("E", "expand_all", "Expand all below"),
         Binding("C", "collapse_all", "Collapse all"),
     ]
@@ -374,7 +374,7 @@ class CallTreeView(Widget, can_focus=True):
             self.expanded.discard(ln.node.path)
         self._relayout(ln.node.path)
 
-    def action_toggle(self) -> None:
+    def action_toggle_node(self) -> None:
         if self.lines:
             self._set_open(self.cursor, not self.lines[self.cursor].expanded)
 
@@ -428,7 +428,7 @@ class CallTreeView(Widget, can_focus=True):
         if 0 <= i < len(self.lines):
             if i == self.cursor or event.chain >= 2:
                 self.cursor = i
-                self.action_toggle()
+                self.action_toggle_node()
             else:
                 self.cursor = i
 
@@ -524,7 +524,7 @@ class TimelineStrip(Widget, can_focus=True):
     function: reactive[tuple[str, list[int]] | None] = reactive(None, always_update=True)
     chosen: reactive[tuple[int, int] | None] = reactive(None, always_update=True)
     cursor: reactive[int] = reactive(0)
-    anchor: reactive[int | None] = reactive(None)
+    mark_from: reactive[int | None] = reactive(None)
 
     def watch_timeline(self) -> None:
         self.refresh()
@@ -538,7 +538,7 @@ class TimelineStrip(Widget, can_focus=True):
     def watch_cursor(self) -> None:
         self.refresh()
 
-    def watch_anchor(self) -> None:
+    def watch_mark_from(self) -> None:
         self.refresh()
 
     def validate_cursor(self, value: int) -> int:
@@ -563,17 +563,17 @@ class TimelineStrip(Widget, can_focus=True):
         self.cursor = self.size.width - 1 if end else 0
 
     def action_mark(self) -> None:
-        if self.anchor is None:
-            self.anchor = self.cursor
+        if self.mark_from is None:
+            self.mark_from = self.cursor
             return
-        rng = self._range_of(self.anchor, self.cursor)
-        self.anchor = None
+        rng = self._range_of(self.mark_from, self.cursor)
+        self.mark_from = None
         if rng is not None:
             self.post_message(RangeChosen(rng))
 
     def action_clear(self) -> None:
-        if self.anchor is not None:
-            self.anchor = None
+        if self.mark_from is not None:
+            self.mark_from = None
         elif self.chosen is not None:
             self.post_message(RangeChosen(None))
 
@@ -581,28 +581,28 @@ class TimelineStrip(Widget, can_focus=True):
     def on_mouse_down(self, event: events.MouseDown) -> None:
         self.focus()
         self.cursor = event.x
-        self.anchor = event.x
+        self.mark_from = event.x
         self.capture_mouse()
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self.anchor is not None and event.button:
+        if self.mark_from is not None and event.button:
             self.cursor = event.x
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         self.release_mouse()
-        if self.anchor is None:
+        if self.mark_from is None:
             return
         self.cursor = event.x
-        if self.anchor != self.cursor:  # a plain click only moves the cursor
+        if self.mark_from != self.cursor:  # a plain click only moves the cursor
             self.action_mark()
         else:
-            self.anchor = None
+            self.mark_from = None
 
     # -- drawing --------------------------------------------------------------------------
     def _marked(self) -> tuple[int, int] | None:
         """The cells highlighted: the range being chosen, else the one chosen."""
-        if self.anchor is not None:
-            return tuple(sorted((self.anchor, self.cursor)))  # type: ignore[return-value]
+        if self.mark_from is not None:
+            return tuple(sorted((self.mark_from, self.cursor)))  # type: ignore[return-value]
         if self.chosen is None:
             return None
         lo, hi = self.chosen
@@ -622,8 +622,8 @@ class TimelineStrip(Widget, can_focus=True):
         if cells and self.has_focus:
             a, _b = cells[min(self.cursor, len(cells) - 1)]
             t.append(f"▏{tl.seconds(a):.2f} s ", style="bold")
-        if self.anchor is not None:
-            rng = self._range_of(self.anchor, self.cursor)
+        if self.mark_from is not None:
+            rng = self._range_of(self.mark_from, self.cursor)
             if rng is not None:
                 t.append(f"choosing {tl.span(*rng)}: enter ends, esc cancels ", style="bold")
         elif self.chosen is not None:
@@ -671,7 +671,7 @@ class TimelineStrip(Widget, can_focus=True):
         self.refresh()
 
     def on_blur(self) -> None:
-        self.anchor = None
+        self.mark_from = None
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
