@@ -11,7 +11,16 @@ from textual.widgets import DataTable, Input, Static, TabbedContent
 from jitprof.model import Kind, Profile, ProfileBuilder
 from jitprof.resolve import load_profile
 from jitprof.tui.app import HOT_LIMIT, JitprofApp, key_sections
-from jitprof.tui.widgets import CallTreeView, FlameGraph, HelpScreen, LoadingScreen
+from jitprof.tui.widgets import (
+    CallTreeView,
+    FlameGraph,
+    HelpScreen,
+    LoadingScreen,
+    TimelineStrip,
+    WarningBar,
+    WarningsScreen,
+)
+from tests.test_timeline import _binned
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz"
@@ -591,3 +600,153 @@ async def test_command_palette_runs_an_action() -> None:
         await pilot.pause()
         assert not isinstance(app.screen, CommandPalette)
         assert app.state.sort == "total" and names(app)[0] == "main"
+
+
+# -- the timeline -------------------------------------------------------------------------------
+
+
+async def test_timeline_range_filters_every_view() -> None:
+    """Bins 10..13 of 0.5 s weigh 4, 2, 0, 9 (tests/test_timeline.py); 80 cells: 20 each."""
+    app = JitprofApp(profile=_binned())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        strip = app.screen.query_one(TimelineStrip)
+        assert strip.display and strip.timeline is not None
+        rows_drawn = strip.rows_as_text()
+        # all samples on one scale: 4 -> ▄, 2 -> ▂, 0 -> blank, 9 -> █, 20 cells each
+        assert rows_drawn[0] == "▄" * 20 + "▂" * 20 + " " * 20 + "█" * 20
+        # the function under the hot table's cursor (HPHP::B: 3, 0, 0, 4 + 5), same scale
+        assert strip.function is not None and strip.function[0] == "HPHP::B"
+        assert rows_drawn[1] == "▃" * 20 + " " * 40 + "█" * 20
+        assert "5.00 s" in rows_drawn[2] and "HPHP::B" in rows_drawn[2]
+        await pilot.press("t")
+        assert app.focused is strip
+        await pilot.press("home", "enter", *["right"] * 25, "enter")  # cells 0..25
+        # bins [10, 12): 4 + 2 of the 15
+        assert strip.chosen == (10, 12) and app.state.time_range == (5.0, 6.0)
+        assert app.views is not None and app.views.profile.weight == 6
+        assert names(app) == ["HPHP::B", "PHP::A", "main"]
+        assert rows(app)[0][:3] == ["50.00%", "50.00%", "3"]  # 3 of the range's 6
+        assert "time 5.00-6.00 s (1.00 s)" in text(app, "#hot-info")
+        status = text(app, "#status")
+        assert "6 samples" in status and "a range of the 1.80 s" in status
+        assert "range 5.00-6.00 s (1.00 s)" in strip.rows_as_text()[2]
+        await pilot.press("t", "3", "E")  # the call tree of the range
+        assert tree_labels(app)[:2] == ["100.00%            all",
+                                        "100.00%   0.00%  ▼ main native"]
+        assert len(tree_labels(app)) == 4  # main > B, main > A: no B under A in [10, 12)
+        await pilot.press("4")  # the flame graph too
+        assert app.screen.query_one(FlameGraph).flame.weight(0) == 6  # type: ignore[union-attr]
+        await pilot.press("1", "x")  # x clears the range with the other filters
+        assert app.state.time_range is None and app.views.profile.weight == 15
+        assert strip.chosen is None and "time" not in text(app, "#hot-info")
+        # escape in the strip: cancel a marking, then drop the range
+        await pilot.press("t", "enter", "right", "escape")
+        assert strip.mark_from is None and strip.chosen is None
+        await pilot.press("end", "enter", *["left"] * 10, "enter")
+        assert strip.chosen == (13, 14) and app.views.profile.weight == 9
+        await pilot.press("escape")
+        assert strip.chosen is None and app.views.profile.weight == 15
+
+
+async def test_timeline_mouse_drag_and_small_terminals() -> None:
+    app = JitprofApp(profile=_binned())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.mouse_down(TimelineStrip, offset=(65, 0))
+        await pilot.hover(TimelineStrip, offset=(75, 0))
+        await pilot.mouse_up(TimelineStrip, offset=(79, 0))
+        await pilot.pause()
+        assert app.state.time_range == (6.5, 7.0) and app.views is not None
+        assert app.views.profile.weight == 9
+    app = JitprofApp(profile=_binned())
+    async with app.run_test(size=(80, 18)) as pilot:  # too few lines: no strip
+        await pilot.pause()
+        assert not app.screen.query_one(TimelineStrip).display
+    app = JitprofApp(profile=_hand())  # no sample times: no strip, t does nothing
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not app.screen.query_one(TimelineStrip).display
+        await pilot.press("t")
+        assert app.focused is app.screen.query_one("#hot-table")
+
+
+# -- keys and small terminals (issue 14, items 7 and 12) -----------------------------------------
+
+
+async def test_ctrl_c_quits() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_tab_never_strands_the_focus_and_keys_once_in_the_palette() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#hot-table")
+        await pilot.press("tab", "tab", "shift+tab")
+        assert app.focused is table
+        await pilot.press("down", "enter")  # up and enter still work
+        assert app.state.detail is not None and app.state.detail.name == "PHP::A"
+        await pilot.press("1", "slash", "a")  # the search box open: tab goes round both
+        assert app.focused is app.screen.query_one("#search")
+        await pilot.press("tab")
+        assert app.focused is table
+        await pilot.press("tab")
+        assert app.focused is app.screen.query_one("#search")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert titles.count("Keys") == 1
+        await pilot.press("escape", "3", "tab")
+        assert app.focused is app.screen.query_one("#calltree")
+
+
+async def test_empty_callers_callees_says_which_key() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("2")
+        head = text(app, "#detail-head")
+        assert "enter on a row of Hot functions" in head and "c in the call tree" in head
+
+
+async def test_help_keys_never_run_into_their_text() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = str(app.screen.query_one("#help-text", Static).content)
+        import re
+
+        line = next(ln for ln in help_text.splitlines() if "pgup/pgdn" in ln)
+        assert re.fullmatch(r"  up/down, pgup/pgdn {2,}Move", line), line
+        # every key has at least two spaces before its text
+        for ln in help_text.splitlines():
+            if ln.startswith("  ") and ln.strip():
+                assert re.fullmatch(r"  \S.*? {2,}\S.*|  +\S.*", ln), ln
+
+
+async def test_warnings_are_cut_between_words_and_shown_in_full() -> None:
+    p = _hand()
+    long = ("no perf map for pid 14089 was found in /tmp or the --map-dir directories: JIT "
+            "frames stay unnamed; record with the map kept (Eval.KeepPerfPidMap) and retry")
+    p.diagnostics.warnings = [long, "a second warning", "a third warning"]
+    app = JitprofApp(profile=p)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(WarningBar)
+        lines = str(bar.content).splitlines()
+        assert len(lines) == 2 and all(len(ln) <= 78 for ln in lines)
+        assert lines[0].endswith("…") and long.startswith(lines[0][2:-1].rstrip())
+        assert lines[0][-2] != " " and " " + lines[0][2:-1].split()[-1] + " " in " " + long
+        assert lines[1] == "  +2 more: ! shows every warning in full"
+        await pilot.press("exclamation_mark")
+        assert isinstance(app.screen, WarningsScreen)
+        full = str(app.screen.query_one("#warnings-text", Static).content)
+        assert long in full and "a third warning" in full
+        await pilot.press("escape")
+        assert not isinstance(app.screen, WarningsScreen)

@@ -47,6 +47,7 @@ from jitprof.tui.widgets import (
     StatusBar,
     TimelineStrip,
     WarningBar,
+    WarningsScreen,
     kind_colour,
 )
 from jitprof.views import (
@@ -257,6 +258,7 @@ class JitprofApp(TabbedApp):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
         Binding("t", "timeline", "Timeline", show=False),
+        Binding("exclamation_mark", "warnings", "Every warning", show=False, key_display="!"),
         Binding("1", "tab('hot')", "Hot functions", show=False),
         Binding("2", "tab('detail')", "Callers/callees", show=False),
         Binding("3", "tab('tree')", "Call tree", show=False),
@@ -343,7 +345,7 @@ class JitprofApp(TabbedApp):
         note = ""
         if bins is not None and self.timeline is not None and self.full.time_first is not None:
             whole = (self.full.time_last or 0) - self.full.time_first
-            note = f"time range of {whole:.2f} s (x: clear)"
+            note = f"a range of the {whole:.2f} s (x: clear)"
         main.query_one(StatusBar).show(st, note)
         main.query_one(WarningBar).show(st.warnings)
         self.refresh_hot()
@@ -353,6 +355,11 @@ class JitprofApp(TabbedApp):
         self._flame_built = False
         self._refresh_active_tab()
         self._follow(self.state.hot_cursor)
+
+    def action_warnings(self) -> None:
+        warnings = self._main().query_one(WarningBar).warnings
+        if warnings:
+            self.push_screen(WarningsScreen(warnings))
 
     # -- the timeline ----------------------------------------------------------------------
     def action_timeline(self) -> None:

@@ -25,7 +25,7 @@ from jitprof.tui.messages import LoadFailed, LoadProgress
 from jitprof.tui.widgets import HelpScreen, LoadingScreen
 
 KeySections = list[tuple[str, list[tuple[str, str]]]]
-KEY_NAMES = {"question_mark": "?", "slash": "/", "percent_sign": "%"}
+KEY_NAMES = {"question_mark": "?", "slash": "/", "percent_sign": "%", "exclamation_mark": "!"}
 
 
 def binding_keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
@@ -50,8 +50,8 @@ class TabbedApp(App[None]):
     # ctrl+c quits, as in perf report, less and htop (Textual's default shows a toast)
     BINDINGS: ClassVar[list[BindingType]] = [  # merged with each subclass's
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("tab", "cycle_focus(1)", "Next widget", show=False),
-        Binding("shift+tab", "cycle_focus(-1)", "Previous widget", show=False),
+        Binding("tab", "cycle_focus(1)", "Next widget", show=False, priority=True),
+        Binding("shift+tab", "cycle_focus(-1)", "Previous widget", show=False, priority=True),
     ]
     SEARCH: ClassVar[tuple[str, str, str]] = ("", "", "")  # (tab, Input id, table id)
     USAGE_ERRORS: ClassVar[tuple[type[Exception], ...]] = ()  # exit 2 when loading raises
@@ -64,7 +64,11 @@ class TabbedApp(App[None]):
     def action_cycle_focus(self, step: int) -> None:
         """tab / shift+tab: the next widget of the tab shown that takes keys."""
         main = self._main()
-        if self.screen is not main:
+        if self.screen is not main:  # a help screen, the palette: their own order
+            if step > 0:
+                self.screen.focus_next()
+            else:
+                self.screen.focus_previous()
             return
         tab = main.query_one(TabbedContent).active
         ids = self.CYCLE.get(tab) or ((self.FOCUS[tab],) if tab in self.FOCUS else ())

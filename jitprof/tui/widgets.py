@@ -578,20 +578,24 @@ class TimelineStrip(Widget, can_focus=True):
             self.post_message(RangeChosen(None))
 
     # -- mouse: press, drag, release ------------------------------------------------------
+    _dragging = False
+
     def on_mouse_down(self, event: events.MouseDown) -> None:
         self.focus()
         self.cursor = event.x
         self.mark_from = event.x
+        self._dragging = True
         self.capture_mouse()
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self.mark_from is not None and event.button:
+        if self._dragging:
             self.cursor = event.x
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
         self.release_mouse()
-        if self.mark_from is None:
+        if not self._dragging or self.mark_from is None:
             return
+        self._dragging = False
         self.cursor = event.x
         if self.mark_from != self.cursor:  # a plain click only moves the cursor
             self.action_mark()
@@ -793,26 +797,109 @@ class NeighbourTable(DataTable[Text]):
                          kind_cell(n.frame.kind), Text(name))
 
 
+def pack(parts: list[tuple[str, str]], width: int, sep: str = " · ", start: int = 0
+         ) -> Text:
+    """Styled pieces joined by ``sep`` and broken into lines only between pieces (a piece
+    like "every 2 s" never splits); a piece wider than a line is cut with "…". ``start``:
+    cells of the first line already used."""
+    t = Text()
+    used = start
+    width = max(width, 8)
+    for i, (piece, style) in enumerate(parts):
+        piece = clip(piece, width)
+        if i and used + len(sep) + len(piece) > width:
+            t.append("\n")
+            used = 0
+        elif i:
+            t.append(sep, style="dim")
+            used += len(sep)
+        t.append(piece, style=style)
+        used += len(piece)
+    return t
+
+
 class StatusBar(Static):
-    """Samples, event, time span, inputs and map health; a warning line when any."""
+    """Samples, event, time span, inputs and map health, broken only between pieces."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._parts: list[tuple[str, str]] = []
 
     def show(self, st: Status | None, note: str = "") -> None:
-        if st is None:
-            self.update(Text(note))
-            return
-        t = Text()
-        t.append(" · ".join(st.parts))
-        if st.maps:
-            t.append(" · " + " · ".join(st.maps), style="dim")
+        parts = [] if st is None else [(p, "") for p in st.parts] + [(m, "dim") for m in st.maps]
         if note:
-            t.append(" · " + note, style="italic")
-        self.update(t)
+            parts.append((note, "italic"))
+        self._parts = parts
+        self._draw()
+
+    def _draw(self) -> None:
+        self.update(pack(self._parts, (self.size.width or self.app.size.width) - 2))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._draw()
+
+
+WARNING_LINES = 2  # warnings shown in the bar; the rest behind "!"
+
+
+def clip_words(text: str, width: int) -> str:
+    """``text`` cut at a word boundary to fit ``width`` cells, with "…" where cut."""
+    if len(text) <= width:
+        return text
+    cut = text[: max(width - 1, 1)]
+    space = cut.rfind(" ")
+    if space > width // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:") + "…"
 
 
 class WarningBar(Static):
+    """The report's warnings, one line each, cut between words; more than fit, or cut
+    ones, are all in full behind ``!`` (WarningsScreen)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.warnings: list[str] = []
+
     def show(self, warnings: list[str]) -> None:
+        self.warnings = list(warnings)
         self.display = bool(warnings)
-        self.update(Text("\n".join(f"⚠ {w}" for w in warnings)))  # paths are no markup
+        self._draw()
+
+    def _draw(self) -> None:
+        width = (self.size.width or self.app.size.width) - 2
+        ws = self.warnings
+        shown = ws[:WARNING_LINES] if len(ws) <= WARNING_LINES else ws[:WARNING_LINES - 1]
+        lines = [clip_words(f"⚠ {w}", width) for w in shown]
+        hidden = len(ws) - len(shown)
+        if hidden or any(ln.endswith("…") for ln in lines):
+            more = f"+{hidden} more: " if hidden else ""
+            lines.append(f"  {more}! shows every warning in full")
+        self.update(Text("\n".join(lines)))  # paths are no markup
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._draw()
+
+
+class WarningsScreen(ModalScreen[None]):
+    """Every warning in full (the bar cuts them to one line each)."""
+
+    BINDINGS = [Binding("escape,q,exclamation_mark", "dismiss", "Close")]
+
+    def __init__(self, warnings: list[str]) -> None:
+        super().__init__()
+        self.warnings = warnings
+
+    def compose(self) -> ComposeResult:
+        t = Text()
+        for w in self.warnings:
+            t.append(f"⚠ {w}\n\n")
+        t.append("escape, q or ! closes this", style="dim")
+        with VerticalScroll(id="help-box"):
+            yield Static(t, id="warnings-text")
+
+    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
+        self.dismiss(None)
 
 
 class HelpScreen(ModalScreen[None]):
