@@ -239,8 +239,11 @@ async def test_enter_opens_callers_callees_and_backspace_goes_back() -> None:
         assert app.state.detail.name == "main"
         await pilot.press("left")
         assert app.state.detail.name == "PHP::A" and app.state.history == []
-        await pilot.press("tab", "tab")  # round the two tables, never off them
+        assert app.focused is app.screen.query_one("#callees")
+        await pilot.press("tab")  # round the two tables, never off them
         assert app.focused is app.screen.query_one("#callers")
+        await pilot.press("tab")
+        assert app.focused is app.screen.query_one("#callees")
         await pilot.press("backspace")  # the first function: back to where it was opened
         assert active_tab(app) == "hot" and app.focused is app.screen.query_one("#hot-table")
         assert app.state.detail.name == "PHP::A"
