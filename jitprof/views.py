@@ -93,15 +93,15 @@ class HotView:
 
     @property
     def summary(self) -> str:
-        """The line above the table: how many rows, the order, what the % are of, and
-        every active filter in words."""
+        """The line above the table: how many rows, every active filter in words (first:
+        a narrow terminal cuts the end), the order and what the % are of."""
         n = self.matched
         noun = "function" if n == 1 else "functions"
         shown = f"{n:,} {noun}" if n == len(self.rows) else (
             f"top {len(self.rows):,} of {n:,} functions, more at the last row")
         what = ("% of the samples through the shown functions (relative)" if self.relative
                 else "% of all samples")
-        return " · ".join([shown, f"sorted by {self.sort}", what, *self.filters])
+        return " · ".join([shown, *self.filters, f"sorted by {self.sort}", what])
 
 
 class HotTable:

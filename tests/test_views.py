@@ -97,8 +97,8 @@ def test_kind_filter_shares_and_relative_percentages() -> None:
     assert [(round(r.self_pct, 2), round(r.total_pct, 2)) for r in rel.rows] == [
         (52.17, 78.26), (21.74, 21.74)]
     assert rel.filters == ("kind HPHP",)
-    assert rel.summary == ("2 functions · sorted by self · % of the samples through the "
-                           "shown functions (relative) · kind HPHP")
+    assert rel.summary == ("2 functions · kind HPHP · sorted by self · % of the samples "
+                           "through the shown functions (relative)")
     # a kernel function alone: its stacks weigh 6, its total is all of them
     one = t.view(kind=Kind.KERNEL, relative=True)
     assert one.denominator == 6 and one.rows[0].total_pct == 100.0

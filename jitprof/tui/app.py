@@ -218,6 +218,9 @@ class FlamePane(TabPane):
         inp.cursor_blink = False
         inp.display = False
         yield inp
+        found = Static(id="flame-found")
+        found.display = False
+        yield found
         yield FlameGraph(id="flamegraph")
         yield Static(id="flame-info")
         yield Static(id="flame-name")
@@ -595,7 +598,7 @@ class JitprofApp(TabbedApp):
         what = ("Bottom-up: leaves first, below each its callers" if self.state.inverted
                 else "Top-down: outermost callers first")
         head = Text(no_wrap=True, overflow="ellipsis")
-        head.append("  Total    Self  ", style="bold")
+        head.append(" Total    Self  ", style="bold")  # over the columns (padding 1)
         head.append(what)
         head.append("  ·  i invert  h hottest  E/C all  c callers", style="dim")
         main.query_one("#tree-head", Static).update(head)
@@ -676,9 +679,14 @@ class JitprofApp(TabbedApp):
         f = ft.frame(msg.selected)
         info = Text(no_wrap=True, overflow="ellipsis")
         info.append(nums, style="bold")
-        if self.state.flame_search and self._flame_found is not None:
-            info.append(f"  · {self._flame_found.summary}", style="#f1c40f")
         info.append("  enter zoom · esc out · c callers · / search", style="dim")
+        found = main.query_one("#flame-found", Static)
+        found.display = bool(self.state.flame_search)
+        if self.state.flame_search:
+            summary = (self._flame_found.summary if self._flame_found is not None else
+                       f"search {self.state.flame_search!r}: a bad regex")
+            found.update(Text(f"{summary}  (/ changes it, x clears)", style="#f1c40f",
+                              no_wrap=True, overflow="ellipsis"))
         main.query_one("#flame-info", Static).update(info)
         full = Text(no_wrap=True, overflow="ellipsis")
         full.append(name, style=kind_colour(f.kind) if f is not None else "")
@@ -693,8 +701,7 @@ class JitprofApp(TabbedApp):
     @on(Input.Submitted, "#flame-search")
     def _flame_search_done(self, event: Input.Submitted) -> None:
         main = self._main()
-        if not event.value:
-            main.query_one("#flame-search").display = False
+        main.query_one("#flame-search").display = False  # the line above says what is lit
         main.set_focus(main.query_one(FlameGraph))
 
     def _apply_flame_search(self) -> None:

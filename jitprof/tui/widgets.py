@@ -500,7 +500,8 @@ class CallTreeView(Widget, can_focus=True):
 
 ALL_COLOUR = "#5dade2"
 FUNCTION_COLOUR = "#f5b041"
-SELECTION_BG = "#4a235a"
+SELECTION_BG = "#34495e"
+OUTSIDE_COLOUR = "#5a5a5a"
 
 
 class TimelineStrip(Widget, can_focus=True):
@@ -665,10 +666,13 @@ class TimelineStrip(Widget, can_focus=True):
         marked = self._marked()
         segs = []
         for i, ch in enumerate(bars):
-            bg = SELECTION_BG if marked is not None and marked[0] <= i <= marked[1] else None
+            # a range: the time outside it greyed, the range in colour on a light band
+            inside = marked is None or marked[0] <= i <= marked[1]
+            bg = SELECTION_BG if marked is not None and inside else None
             if self.has_focus and i == self.cursor:
                 bg = "#f0f0f0"
-            segs.append(Segment(ch, Style(color=colour, bgcolor=bg)))
+            segs.append(Segment(ch, Style(color=colour if inside else OUTSIDE_COLOUR,
+                                          bgcolor=bg)))
         return Strip(segs, width).simplify()
 
     def on_focus(self) -> None:
@@ -827,8 +831,8 @@ class StatusBar(Static):
 
     def show(self, st: Status | None, note: str = "") -> None:
         parts = [] if st is None else [(p, "") for p in st.parts] + [(m, "dim") for m in st.maps]
-        if note:
-            parts.append((note, "italic"))
+        if note:  # beside the time span it qualifies (the status keeps 2 lines)
+            parts.insert(min(3, len(parts)), (note, "italic"))
         self._parts = parts
         self._draw()
 
