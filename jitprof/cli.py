@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from jitprof.resolve import ElfOptions
 
 FORMATS = ("table", "json", "csv")  # jitprof.report.render
+TABLE_TOP = 30  # report's table rows unless --top says
 
 EXIT_OK = 0
 EXIT_INPUT = 1  # bad input (unreadable, not perf output, bad line under --strict)
@@ -167,12 +168,13 @@ def main() -> None:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @map_options
-@click.option("--top", type=click.IntRange(min=0), default=30, show_default=True,
-              help="Rows to show (0 = all).")
+@click.option("--top", type=click.IntRange(min=0), default=None,
+              help="Rows to show (0 = all; default: 30 in the table, every function in "
+                   "json and csv, which machines read whole).")
 @click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
 @click.option("--kind", "kinds", multiple=True, callback=lambda c, p, v: [_kind(x) for x in v],
-              help="Only functions of this kind (repeatable): PHP, HPHP, HHVM, JIT, native, "
-                   "kernel, unknown.")
+              help="Only functions of this kind (repeatable): PHP, HPHP, HHVM, JIT, Java, "
+                   "JVM, native, kernel, unknown.")
 @click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
 @click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
 @click.option("--event", default=None, help="Event to profile (default: the first in the input).")
@@ -186,7 +188,7 @@ def main() -> None:
 @elf_options
 def report(
     inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
-    jitdumps: Sequence[str], top: int,
+    jitdumps: Sequence[str], top: int | None,
     sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
     event: str | None, fmt: str, strict: bool, jobs: int | None, output: str | None,
     elf: ElfOptions,
@@ -205,8 +207,11 @@ def report(
                            comms=comms, strict=strict, search_tmp=not no_tmp,
                            jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps,
                            elf=elf)
-    rows = function_rows(profile, sort=sort, kinds=kinds, top=top or None)
-    text = render(profile, fmt, rows)
+    if top is None:  # the table is for people; json and csv hold every function
+        top = TABLE_TOP if fmt == "table" else 0
+    rows = function_rows(profile, sort=sort, kinds=kinds)
+    shown = rows[:top] if top else rows
+    text = render(profile, fmt, shown, more=len(rows) - len(shown))
     if output:
         with open(output, "w", encoding="utf-8") as f:
             f.write(text)

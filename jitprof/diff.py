@@ -32,7 +32,7 @@ from jitprof import stats
 from jitprof.model import Frame, Kind, Profile, distinct_ints
 from jitprof.names import jit_map_pid, strip_params
 
-RUNTIME_KINDS = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT)
+RUNTIME_KINDS = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
 TIME_EVENTS = ("cpu-clock", "task-clock")  # their period is in nanoseconds
 METHODS = ("auto", "binomial", "bootstrap", "runs")
 NORMALIZATIONS = ("share", "rate", "per")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from jitprof.intervals import Entry
 from jitprof.jitdump import CodeLoad, JitDump, JitTimeline, at_time, time_slack_ns
-from jitprof.script import EventData, RawFrame
+from jitprof.script import EventData, RawFrame, collapse_inlined
 
 MAX_EARLY_SHARE = 0.01  # more samples than this before their code's load: another clock
 
@@ -188,7 +188,7 @@ def split_by_time(
     timed: dict[tuple[int, str, tuple[int, ...]], array] = {}
     for (tid, comm, st), a in ev.timed.items():
         if inlined and not inlined.isdisjoint(st):
-            st = tuple(f for f in st if f not in inlined)
+            st = collapse_inlined(st, frames, inlined)
         have = timed.get((tid, comm, st))
         if have is None:
             timed[(tid, comm, st)] = a

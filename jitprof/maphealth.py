@@ -21,7 +21,7 @@ from itertools import chain
 
 from jitprof.errors import InputError
 from jitprof.model import Kind
-from jitprof.names import map_name
+from jitprof.names import java_class, java_method, map_name
 from jitprof.perfmap import PerfMap, load_perf_map
 
 PERF_MIN_NAME = 3  # perf skips map lines whose name is shorter (dso__load_perf_map)
@@ -54,7 +54,11 @@ class MapReport:
 
 
 def _prefix(name: str) -> str:
-    """``JS:*fib /x.js:1:1`` -> ``JS:``; ``PHP::A::b`` -> ``PHP::``; else the first word."""
+    """``JS:*fib /x.js:1:1`` -> ``JS:``; ``PHP::A::b`` -> ``PHP::``; a Java method its
+    class (``long Hot.fib(int)`` -> ``Hot``, not its return type); else the first word."""
+    java = java_method(name)
+    if java is not None:
+        return java_class(java[0]) or java[0]
     for sep in ("::", ":"):
         i = name.find(sep)
         if 0 < i < 24 and " " not in name[:i]:

@@ -15,7 +15,9 @@ class Kind(str, enum.Enum):
     PHP = "PHP"  # JIT-compiled PHP (HHVM map names "PHP::...")
     HPHP = "HPHP"  # HHVM's C++ runtime ("HPHP::...", from the binary or the map overlay)
     HHVM = "HHVM"  # HHVM JIT stubs ("HHVM::...")
-    JIT = "JIT"  # other JIT names from a perf map (V8, CPython, Java, ...)
+    JIT = "JIT"  # other JIT names from a perf map (V8, CPython, ...) or perf inject --jit
+    JAVA = "Java"  # HotSpot-compiled Java methods ("long Hot.fib(int)" shown as Hot.fib)
+    JVM = "JVM"  # HotSpot's runtime code: Interpreter, StubRoutines, adapters, stubs, blobs
     NATIVE = "native"  # named frames of ELF files
     KERNEL = "kernel"
     UNKNOWN = "unknown"  # nobody could name it
@@ -113,6 +115,9 @@ class ProfileDiagnostics:
     elf_files: list[ElfFileHealth] = field(default_factory=list)
     kernel_frames: int = 0  # distinct kernel frames perf left unnamed
     kernel_frames_named: int = 0  # ... named from kallsyms
+    # where each input says it was recorded (perf script --header lines): "host vm,
+    # kernel 6.1.0, perf 6.1.187, x86_64", one per input that says
+    recorded_on: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +172,9 @@ class Profile:
     # frame id -> full demangled forms (with parameters) of a C++ frame named from ELF
     # symbols; the frame's name is perf's short form (overloads share one frame)
     full_names: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # frame id -> how many distinct pieces of JIT code samples hit were named as it (a
+    # Java method compiled several times: one row, its compiled versions counted here)
+    versions: dict[int, int] = field(default_factory=dict)
 
     # -- totals ---------------------------------------------------------------------------
     @property
@@ -288,6 +296,7 @@ class ProfileBuilder:
         self._frame_ids: dict[tuple[str, Kind, str], int] = {}
         self._stack_ids: dict[tuple[tuple[int, ...], int, int | None], int] = {}
         self._thread_ids: dict[tuple[int, str], int] = {}
+        self._versions: dict[int, set[object]] = {}
         self.profile = Profile(event=event, frames=self._frames)
 
     def frame(self, name: str, kind: Kind, dso: str, key_dso: str | None = None) -> int:
@@ -307,6 +316,13 @@ class ProfileBuilder:
         have = self.profile.full_names.get(fid, ())
         if full not in have:
             self.profile.full_names[fid] = tuple(sorted((*have, full)))
+
+    def version(self, fid: int, code: object) -> None:
+        """Record that the piece of code ``code`` (a map entry) was named as frame ``fid``."""
+        seen = self._versions.setdefault(fid, set())
+        seen.add(code)
+        if len(seen) > 1:
+            self.profile.versions[fid] = len(seen)
 
     def thread(self, pid: int, comm: str) -> int:
         key = (pid, comm)

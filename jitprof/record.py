@@ -54,6 +54,7 @@ from jitprof import __version__
 from jitprof import bundle as B
 from jitprof.errors import RecordError
 from jitprof.mapwatch import GrowingFile
+from jitprof.names import JAVA_MAP_HINT
 from jitprof.proc import (
     ProcessInfo,
     UnsafeFileError,
@@ -69,8 +70,12 @@ PROC_MAPS_EVERY_S = 1.0
 START_SLACK_S = 1.0  # /proc start times are only as exact as btime (whole seconds)
 
 HOW_TO_MAP = ("HHVM: -vEval.PerfPidMap=true -vEval.KeepPerfPidMap=true; node: "
-              "--perf-basic-prof; Python 3.12+: -X perf; Java: perf-map-agent or "
-              "jcmd PID Compiler.perfmap")
+              "--perf-basic-prof; Python 3.12+: -X perf; Java: " + JAVA_MAP_HINT)
+def is_jvm(proc_maps: bytes | None) -> bool:
+    """A HotSpot JVM: libjvm.so is mapped."""
+    return bool(proc_maps) and b"/libjvm.so" in (proc_maps or b"")
+
+
 HOW_TO_PERF = ("install it: Debian: apt-get install linux-perf; Ubuntu: apt-get install "
                "linux-tools-common linux-tools-$(uname -r); Fedora/RHEL: dnf install perf")
 
@@ -405,6 +410,34 @@ class Recorder:
             if self.plan.command and not line.startswith(_PERF_OWN_LINES):
                 self.rep.passthrough(line)
 
+    def _fresh_jvm_maps(self) -> None:
+        """A JVM writes its perf map only when asked and never appends to it: before perf
+        stops, ask each followed JVM (``record --pid``) for a fresh one with ``jcmd PID
+        Compiler.perfmap`` while it still runs, and read it."""
+        if not self.plan.pids:
+            return
+        for p in self.procs.values():
+            if not is_jvm(p.proc_maps):
+                continue
+            jcmd = shutil.which("jcmd")
+            if jcmd is None:
+                self._warn(f"pid {p.info.pid} is a JVM but jcmd is not installed: its perf "
+                           "map may be old or missing (install the JDK's jcmd)")
+                continue
+            try:
+                r = subprocess.run([jcmd, str(p.info.pid), "Compiler.perfmap"],
+                                   capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+            except (OSError, subprocess.SubprocessError) as e:
+                self._warn(f"jcmd {p.info.pid} Compiler.perfmap failed: {e}")
+                continue
+            if r.returncode != 0:
+                self._warn(f"jcmd {p.info.pid} Compiler.perfmap failed ({r.returncode}): "
+                           + _last_line(r.stdout.decode("utf-8", "replace")
+                                        + r.stderr.decode("utf-8", "replace")))
+                continue
+            self._find_files(p)
+        self._poll_files()
+
     def _stop(self, proc: subprocess.Popen[bytes]) -> None:
         if proc.poll() is None:
             try:
@@ -452,6 +485,7 @@ class Recorder:
                     continue
                 elapsed = time.monotonic() - t0
                 if plan.duration is not None and elapsed >= plan.duration and not stop_sent:
+                    self._fresh_jvm_maps()
                     self._stop(proc)
                     stop_sent = True
                     t_stop = time.monotonic()
@@ -466,6 +500,7 @@ class Recorder:
                                                self._map_lines(), stop_sent))
         except KeyboardInterrupt:
             self.stopped_by = "interrupt"
+            self._fresh_jvm_maps()
             self._stop(proc)
             t_stop = time.monotonic()
             try:
@@ -498,12 +533,13 @@ class Recorder:
     # --- the whole run -------------------------------------------------------------
     def run(self) -> RecordResult:
         plan = self.plan
-        self.perf = find_perf()
         parent = os.path.dirname(self.dest)
+        # the user's own mistakes first, then what this machine lacks (perf)
         if os.path.lexists(self.dest):
             raise RecordError(self.dest, "already exists: choose another -o DIR or remove it")
         if not os.path.isdir(parent):
             raise RecordError(parent, "no such directory (for -o)")
+        self.perf = find_perf()
         if plan.pids:
             for pid in plan.pids:
                 self._adopt(pid, fail=True)
@@ -566,9 +602,12 @@ class Recorder:
                                           "record with --trust-map to use it anyway); nothing "
                                           "was written")
                     self._warn(f"{c.source}: kept with --trust-map although {c.doubts[0]}")
-            if "map" not in p.captured and (self.plan.pids or _has_anon_exec(p.proc_maps)):
+            # a captured jitdump names the JIT code as well as a map would
+            named = "map" in p.captured or "jitdump" in p.captured
+            if not named and (self.plan.pids or _has_anon_exec(p.proc_maps)):
                 missing.append(p.info.pid)
-        if self.plan.command and not any("map" in p.captured for p in self.procs.values()):
+        if self.plan.command and not any("map" in p.captured or "jitdump" in p.captured
+                                         for p in self.procs.values()):
             missing = sorted(self.procs)
         for pid in missing:
             where = ", ".join(os.path.join(d, n) for d, n in self.procs[pid].map_candidates)
@@ -577,7 +616,8 @@ class Recorder:
 
     def _write_script(self, data: str) -> None:
         out = os.path.join(self.tmp, B.SCRIPT)
-        argv = [self.perf, "script", "-i", data, "--show-mmap-events", "--show-task-events"]
+        argv = [self.perf, "script", "-i", data, "--show-mmap-events", "--show-task-events",
+                "--header"]  # --header: where it was recorded (jitprof.recording)
         with tempfile.TemporaryFile() as err, open(out, "wb") as raw:
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6,
                                mtime=0) as gz:

@@ -26,6 +26,7 @@ class Row:
     self_pct: float
     total_pct: float
     full_names: tuple[str, ...] = ()  # C++ names named from ELF: the forms with parameters
+    versions: int = 0  # distinct pieces of JIT code named as this (compiled versions), if > 1
 
 
 def function_rows(
@@ -44,6 +45,7 @@ def function_rows(
                 f.name, f.kind, f.dso, st.self_weight, st.total_weight, st.self_samples,
                 st.total_samples, 100.0 * st.self_weight / total, 100.0 * st.total_weight / total,
                 profile.full_names.get(st.frame_id, ()),
+                profile.versions.get(st.frame_id, 0),
             )
         )
     if sort == "total":
@@ -116,6 +118,7 @@ def to_json(profile: Profile, rows: list[Row]) -> str:
                 "self_pct": round(r.self_pct, 4),
                 "total_pct": round(r.total_pct, 4),
                 **({"full_names": list(r.full_names)} if r.full_names else {}),
+                **({"versions": r.versions} if r.versions else {}),
             }
             for r in rows
         ],
@@ -149,6 +152,7 @@ def header_lines(profile: Profile) -> list[str]:
     d = profile.diagnostics
     unit = "period" if d.has_period else "1 per sample"
     out = [f"inputs: {', '.join(profile.inputs)}"]
+    out.extend(f"recorded on: {r}" for r in dict.fromkeys(d.recorded_on))
     line = f"event: {profile.event or '(none)'}  samples: {profile.samples:,}  weight: "
     line += f"{profile.weight:,} ({unit})"
     span = _span(profile)
@@ -195,7 +199,8 @@ def header_lines(profile: Profile) -> list[str]:
     return out
 
 
-def to_table(profile: Profile, rows: list[Row], width: int = 0) -> str:
+def to_table(profile: Profile, rows: list[Row], width: int = 0, more: int = 0) -> str:
+    """The header and the rows; ``more``: functions left out (--top), said at the end."""
     lines = ["# " + h for h in header_lines(profile)]
     lines.append("#")
     lines.append(f"# {'Self':>7} {'Total':>7} {'Samples':>8}  {'Kind':<7} {'DSO':<18} Function")
@@ -207,12 +212,17 @@ def to_table(profile: Profile, rows: list[Row], width: int = 0) -> str:
             f"  {r.self_pct:6.2f}% {r.total_pct:6.2f}% {r.self_samples:8d}  "
             f"{r.kind.value:<7} {dso:<18} {r.name}"
         )
+    if more:
+        lines.append(f"# \u2026 {more:,} more function{'s' if more != 1 else ''} "
+                     "(--top 0 for all)")
     return "\n".join(lines) + "\n"
 
 
-def render(profile: Profile, fmt: str, rows: list[Row]) -> str:
+def render(profile: Profile, fmt: str, rows: list[Row], more: int = 0) -> str:
+    """``more``: functions left out of ``rows`` (--top): the table says so; json and csv
+    hold exactly ``rows``."""
     if fmt == "json":
         return to_json(profile, rows)
     if fmt == "csv":
         return to_csv(rows)
-    return to_table(profile, rows)
+    return to_table(profile, rows, more=more)

@@ -34,15 +34,19 @@ from jitprof.model import (
     ProfileDiagnostics,
 )
 from jitprof.names import (
+    JAVA_MAP_HINT,
     KERNEL_MIN_ADDR,
-    is_jit_dso,
+    is_jit_memory,
+    is_jitted_dso,
+    is_jvm_dso,
+    is_surely_jit_dso,
     jit_map_pid,
-    map_name,
+    map_name_full,
     perf_name_kind,
     runtime_kind,
 )
 from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
-from jitprof.script import RawFrame, ScriptData, _is_perf_data, can_fork
+from jitprof.script import RawFrame, ScriptData, _is_perf_data, can_fork, collapse_inlined
 from jitprof.symbolize import (
     FileFrameNames,
     MemMap,
@@ -70,14 +74,13 @@ def _size(path: str) -> int:
     except OSError:
         return 0
 
-USER_MIN_ADDR = 0x10000
-
 
 @dataclass(slots=True)
 class MapFinder:
     """Where maps come from, in order: ``--map`` files, ``--map-dir``, the inputs'
     directories, then ``/tmp``. A ``--map`` whose name has no pid applies to every
-    process without a map of its own."""
+    process without a ``--map perf-<pid>.map`` of its own. What the user names always
+    wins over what is found: a ``--map`` over any map or jitdump in a directory."""
 
     maps: Sequence[str] = ()
     map_dirs: Sequence[str] = ()
@@ -140,6 +143,9 @@ class MapFinder:
         named = [p for p in self.maps if pid_from_map_name(p) == pid]
         if named:
             return [self._load(p) for p in named]
+        unnamed = [p for p in self.maps if pid_from_map_name(p) is None]
+        if unnamed:  # given by the user: wins over a perf-<pid>.map found beside the input
+            return [self._load(p) for p in unnamed]
         dirs = list(self.map_dirs) + list(dict.fromkeys(input_dirs))
         if self.search_tmp:
             dirs.append("/tmp")
@@ -147,8 +153,11 @@ class MapFinder:
             p = os.path.join(d, f"perf-{pid}.map")
             if os.path.isfile(p):
                 return [self._load(p)]
-        unnamed = [p for p in self.maps if pid_from_map_name(p) is None]
-        return [self._load(p) for p in unnamed]
+        return []
+
+    def map_given(self, pid: int) -> bool:
+        """Whether a ``--map`` applies to ``pid`` (then no jitdump is searched for it)."""
+        return any(pid_from_map_name(p) in (pid, None) for p in self.maps)
 
     # -- jitdumps: --jitdump files, then jit-<pid>.dump in --map-dir, beside the inputs,
     # the working directory (node) and /tmp (HHVM); they win over the perf map
@@ -165,6 +174,8 @@ class MapFinder:
             jd = self._load_dump(p)
             if jd.pid == pid:
                 return jd
+        if self.map_given(pid):  # the user's --map wins over a jitdump found anywhere
+            return None
         p2 = find_jitdump(pid, self._dump_dirs(input_dirs))
         return self._load_dump(p2) if p2 is not None else None
 
@@ -274,9 +285,12 @@ def build_profile(
         else ((k, v, -1) for k, v in ev.stacks.items()))
     frames = data.frames
     tid_pid = data.tid_pid
-    # No code lives below mmap_min_addr (64 KiB): tiny "addresses" are the garbage an FP
-    # unwinder reads past the last real frame, not JIT code.
-    raw_jit = [is_jit_dso(f.dso) and USER_MIN_ADDR <= f.addr < KERNEL_MIN_ADDR for f in frames]
+    # JIT memory at a user address (names.is_jit_memory: not the garbage an FP unwinder
+    # reads past the last real frame, tiny or non-canonical)
+    raw_jit = [is_jit_memory(f.dso, f.addr) for f in frames]
+    # ... of which memory perf saw mapped anonymous and executable: surely JIT code (the
+    # JIT figures and warnings count these, and frames of processes with a map)
+    surely_jit = [j and is_surely_jit_dso(f.dso) for j, f in zip(raw_jit, frames, strict=True)]
 
     # 1. threads -> processes; the pid in a perf-map dso counts too
     for (tid, _comm, stack) in ev.stacks:
@@ -299,14 +313,15 @@ def build_profile(
 
     # perf --inline prints inlined calls as extra "addr fn (inlined)" lines at the address
     # of the frame that holds them; perf report attributes that time to the real symbol,
-    # so jitprof leaves these lines out (and counts them) to give the same numbers.
+    # so jitprof leaves these lines out (and counts them) to give the same numbers; an
+    # address printed only as inlined lines keeps its outermost one (collapse_inlined).
     inlined = {i for i, f in enumerate(frames) if f.dso == "inlined"}
     inlined_frames = 0
     selected: list[tuple[int, int, str, tuple[int, ...], int, int, int]] = []
     pidset = set(pids)
     for (tid, comm, stack), (n, w), tbin in counted:
         if inlined and not inlined.isdisjoint(stack):
-            kept = tuple(f for f in stack if f not in inlined)
+            kept = collapse_inlined(stack, frames, inlined)
             inlined_frames += n * (len(stack) - len(kept))
             stack = kept
         pid = pid_of(tid)
@@ -314,7 +329,7 @@ def build_profile(
             continue
         if comms and comm not in comms:
             continue
-        if tid not in tid_pid and any(raw_jit[f] for f in stack):
+        if tid not in tid_pid and any(surely_jit[f] for f in stack):
             jit_unknown_threads.add(tid)
             unknown_thread_samples += n
         selected.append((pid, tid, comm, stack, n, w, tbin))
@@ -385,6 +400,8 @@ def build_profile(
                               finder.sample_clock, bin_of)
         selected = split.selected
         overrides, dump_notes = split.overrides, split.namings
+        surely_jit += [raw_jit[i] and is_surely_jit_dso(frames[i].dso)
+                       for i in range(len(surely_jit), len(frames))]  # frames split added
         for pid, new in split.new_frames.items():
             used_by_pid[pid].update(new)
             jit_used[pid].extend(new)
@@ -401,14 +418,25 @@ def build_profile(
             kind = perf_name_kind(f.sym, f.dso, f.addr)
             name = f.sym if f.sym and f.sym != "[unknown]" else "[unknown]"
             if raw_jit[fid]:  # JIT memory that perf named from its own reading of the map
+                if name == "[unknown]" and not surely_jit[fid]:  # no map, maybe garbage
+                    out = perf_cache[fid] = b.frame("[unknown]", Kind.UNKNOWN, "[unknown]")
+                    return out
                 if name == "[unknown]" or not finder.perf_jit_names:
                     out = perf_cache[fid] = jit_unknown
                     return out
-                name, kind = map_name(name)
+                name, kind, full = map_name_full(name)
                 out = perf_cache[fid] = b.frame(name, kind, JIT_DSO, "")
+                if full is not None:
+                    b.full_name(out, full)
                 return out
-            key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT) else None
+            full = None
+            if is_jitted_dso(f.dso) and name != "[unknown]":  # perf inject --jit code
+                name, kind, full = map_name_full(name)
+            key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA,
+                                     Kind.JVM) else None
             out = perf_cache[fid] = b.frame(name, kind, f.dso or "[unknown]", key_dso)
+            if full is not None:
+                b.full_name(out, full)
         return out
 
     entry_cache: dict[Entry, int] = {}
@@ -416,8 +444,11 @@ def build_profile(
     def entry_frame(e: Entry) -> int:
         out = entry_cache.get(e)
         if out is None:
-            name, kind = map_name(e.name)
+            name, kind, full = map_name_full(e.name)
             out = entry_cache[e] = b.frame(name, kind, JIT_DSO, "")
+            if full is not None:
+                b.full_name(out, full)
+            b.version(out, e)
         return out
 
     # Per process, two translation tables raw frame id -> profile frame id: one for leaves
@@ -425,7 +456,10 @@ def build_profile(
     # translate the same in every process, so processes without JIT frames share one.
     nraw = len(frames)
     named_perf = [f.sym not in ("", "[unknown]") for f in frames]
-    jit_pids = {pid for pid, fids in jit_used.items() if fids}
+    # processes with JIT code: a map or jitdump named some, or perf saw it mapped (a
+    # process whose only "JIT" frames are [unknown] ([unknown]) garbage has none)
+    jit_pids = {pid for pid, fids in jit_used.items()
+                if fids and (pid in resolved or any(surely_jit[f] for f in fids))}
     used: set[int] = set().union(*used_by_pid.values())
     common = [-1] * nraw
     for fid in used:
@@ -533,14 +567,16 @@ def build_profile(
     warnings: list[str] = []
     # Only memory perf saw mapped anonymous and executable is surely JIT code; a lone
     # "[unknown] ([unknown])" frame is as often the garbage an unwinder read.
-    surely_jit = [p for p in missing_pids
-                  if any(frames[fid].dso not in ("[unknown]", "") for fid in jit_used[p])]
-    if surely_jit:
+    no_map = [p for p in missing_pids if any(surely_jit[fid] for fid in jit_used[p])]
+    if no_map:
+        jvms = [p for p in no_map if any(is_jvm_dso(frames[f].dso) for f in used_by_pid[p])]
         warnings.append(
             "no perf map for pid "
-            + ", ".join(str(p) for p in surely_jit)
+            + ", ".join(str(p) for p in no_map)
             + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
             " perf's names or stay [unknown]"
+            + (f"; a JVM (pid {', '.join(map(str, jvms))}) writes one with {JAVA_MAP_HINT}"
+               if jvms else "")
         )
     for mi in map_info:
         started = process_start_time(mi.pid) if mi.pid is not None else None
@@ -676,11 +712,20 @@ def _name_elf_frames(
         by_pid[pid] = {fid: (frame(lf, frames[fid].dso), frame(cf, frames[fid].dso))
                        for fid, (lf, cf) in per.items()}
     knamed = 0
+    kernel_total = len(kernel_fids)  # unnamed by perf (named here or not)
+    recorded = {m.start for m in data.mmaps if m.filename.startswith("[kernel.kallsyms]")}
+    verdict = sym.kernel_verdict(recorded) if kernel_fids else None
+    if verdict is not None and not verdict.trusted:
+        # another machine's or kernel's frames: this kallsyms would name them wrongly
+        sym.warnings.append(
+            f"{len(kernel_fids):,} kernel frame(s) perf left unnamed stay [unknown]: "
+            f"{verdict.reason}; to name them pass the recording machine's kallsyms "
+            "(a copy of its /proc/kallsyms taken while it ran that boot) with --kallsyms FILE")
+        kernel_fids = []
     ks = sym.kallsyms() if kernel_fids else None
     if ks is not None and ks.text is not None:
         # the recording's kernel map starts at its _text: another boot's or machine's
         # kallsyms (KASLR) would name every frame wrongly
-        recorded = {m.start for m in data.mmaps if m.filename.startswith("[kernel.kallsyms]")}
         if recorded and ks.text not in recorded:
             sym.warnings.append(
                 f"{ks.path}: its _text ({ks.text:#x}) is not where the recorded kernel was "
@@ -706,7 +751,7 @@ def _name_elf_frames(
                     pf = kcache[key] = b.frame(kname, Kind.KERNEL, dso)
                 table[fid] = pf
             knamed += sym.kernel(f.addr) is not None
-    return names, len(kernel_fids), knamed
+    return names, kernel_total, knamed
 
 
 MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
@@ -820,6 +865,8 @@ def load_profile(
     finally:
         finder.close()
     prof.diagnostics.warnings[:0] = bundles.warnings
+    prof.diagnostics.recorded_on = [s for s in (f.summary() for f in data.recordings.values())
+                                    if s is not None]
     return prof
 
 
@@ -861,7 +908,9 @@ class ElfOptions:
         if kallsyms is None:  # like perf: under --symfs, the copy of the recording machine's
             kallsyms = os.path.join(self.symfs or "/", "proc/kallsyms")
         return Symbolizer(symfs=self.symfs, binaries=dict(self.binaries), build_ids=build_ids,
-                          kallsyms_path=kallsyms)
+                          kallsyms_path=kallsyms, recordings=list(data.recordings.values()),
+                          kallsyms_given=self.kallsyms is not None or self.symfs is not None,
+                          files_given=self.symfs is not None or bool(self.binaries))
 
 
 class _RecordedBuildIds(Mapping[str, str]):

@@ -10,10 +10,15 @@ can be cut at blank lines and read by several processes.
 
 Grammar handled (perf 4.x-6.x; README "jitprof report"):
   header   [comm] [pid/tid | tid] [[cpu]] [time:] [period] event: [ip sym+off (dso)]
-           (or, when callchain lines follow, any of comm / tid / period alone)
-  frame    <TAB> hexaddr sym[+0xoff] (dso)      (dso parsed as the last balanced "(...)")
+           (or, when callchain lines follow, any of comm / tid / period alone; without a
+           time, one number before the event is the tid or the period by its printed
+           width: "%5d"/"%7d" vs "%10lu", see ``parse_header``)
+  frame    <TAB> hexaddr sym[+0xoff] (dso)      (dso parsed as the last balanced "(...)");
+           after a header any leading blanks, or none, as other consumers read it
+           (``is_frame_line``)
   srcline  "  file:line" after a frame          (counted, ignored)
   blank    ends a sample (samples without -g are one line each, no blank lines)
+  comment  "# key : value" (perf script --header): the recording's facts (jitprof.recording)
   PERF_RECORD_MMAP/MMAP2/COMM/FORK/EXIT lines from --show-mmap-events / --show-task-events
 Weight is the period when the text has one (as perf report does), else 1 per sample.
 """
@@ -36,7 +41,7 @@ import sys
 import tempfile
 import threading
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -44,6 +49,7 @@ from typing import IO, Any
 from jitprof.errors import EmptyInputError, InputError, JitprofError
 from jitprof.model import Diagnostic
 from jitprof.names import is_jit_dso, last_group_start
+from jitprof.recording import RecordingFacts, is_header_comment, note_header_comment
 
 MAX_KEPT_DIAGNOSTICS = 50
 
@@ -125,6 +131,8 @@ class ScriptData:
     truncated: int = 0
     empty_stacks: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # per input: what its perf script --header lines say about where it was recorded
+    recordings: dict[str, RecordingFacts] = field(default_factory=dict)
 
     def note(self, path: str, lineno: int, message: str) -> None:
         if len(self.diagnostics) < MAX_KEPT_DIAGNOSTICS:
@@ -222,6 +230,8 @@ def parse_header(line: str) -> _Header | None:
         time = None
         p = m2.group("period")
         period = int(p) if p else None
+        if p and _number_is_tid(line, m2.start("period"), len(p.rstrip()), left):
+            left, period = line[: m2.start("period") + len(p.rstrip())], None
         event = m2.group("event")
         rest = m2.group("rest")
         if _IDS_RX.fullmatch(event):  # "comm 123: ..." is not a header we know
@@ -243,9 +253,94 @@ def parse_header(line: str) -> _Header | None:
                 tid = int(mi.group(1))
             left = left.rstrip()
             left = left[: len(left) - len(toks[-1])]
-        elif time is None:
+        elif time is None and period is None:  # "comm period event:" (-F comm,period,event)
             return None
     return _Header(left.strip(), pid, tid, time, period, event, rest.strip())
+
+
+def _number_is_tid(line: str, start: int, digits: int, left: str) -> bool:
+    """Without a time, the one number before the event is the tid ("%5d "; "%7d " in perf
+    >= 6.5) or the period ("%10lu "): ``func_ab 15294 cpu-clock:`` is a tid,
+    ``w    1001001 cpu-clock:`` a period. Told by the printed width (the number's padding
+    plus its digits): a period is at least 10 wide, a tid at most 7 (pid_max is 2^22);
+    a number before it is then the tid (``comm tid period event:``) or ends the comm
+    (``my worker 1 4194303 cpu-clock:``). A cpu (``[001]``) before it makes it the period."""
+    toks = left.split()
+    if toks and (_CPU_RX.fullmatch(toks[-1]) or (
+            "/" in toks[-1] and _IDS_RX.fullmatch(toks[-1]))):
+        return False  # [cpu] or pid/tid come before the period only
+    j = start
+    while j > 0 and line[j - 1] == " ":
+        j -= 1
+    pad = start - j - (1 if j > 0 else 0)  # one blank separates it from the comm
+    return pad + digits < 8
+
+
+_HEX_RX = re.compile(r"[0-9a-fA-F]+")
+
+
+def is_frame_line(line: str) -> bool:
+    """Whether a line inside a sample (after its header) is a callchain frame. perf
+    indents frames with a tab; texts re-indented with blanks, or not at all, are read as
+    every other consumer reads them: a hex address first, then the symbol and dso (an
+    unindented line must not also read as a sample header). Srclines (``  prog.c:12``,
+    ``  [kernel.kallsyms][ffffffff816a4345]``) never start with a hex address and a blank."""
+    s = line.rstrip("\n")
+    text = s.lstrip()
+    if not text:
+        return False
+    addr, _, _rest = text.partition(" ")
+    if _HEX_RX.fullmatch(addr) is None:
+        return False
+    if s[0] in " \t":
+        return True
+    return parse_header(s) is None and parse_bare_header_numbers(s) is None
+
+
+def parse_bare_header_numbers(line: str) -> tuple[int, int | None] | None:
+    """A line of numbers only (``-F tid``: `` 4605``, or tid and period): (first, second)."""
+    toks = line.split()
+    if not toks or len(toks) > 2 or not all(_INT_RX.fullmatch(t) for t in toks):
+        return None
+    return int(toks[0]), (int(toks[1]) if len(toks) > 1 else None)
+
+
+def collapse_inlined(stack: tuple[int, ...], frames: list[RawFrame],
+                     inlined: Collection[int]) -> tuple[int, ...]:
+    """A stack without perf's ``(inlined)`` lines (``perf script --inline``), as perf
+    report counts it. perf prints, for an address with inline information, the inlined
+    functions innermost first, then the function holding them - or, when its inline
+    reader names that function differently from the symbol table, only ``(inlined)``
+    lines. So: within a run of frames at one address, the inlined lines are dropped when
+    a real frame ends the run; when none does, the run's last (outermost) inlined line
+    stays, standing for the containing function (its self time stays at that address)."""
+    out: list[int] = []
+    n = len(stack)
+    for i, fid in enumerate(stack):
+        if fid not in inlined:
+            out.append(fid)
+            continue
+        addr = frames[fid].addr
+        j = i + 1
+        while j < n and stack[j] in inlined and frames[stack[j]].addr == addr:
+            j += 1
+        if j == i + 1 and not (j < n and frames[stack[j]].addr == addr):
+            out.append(fid)  # the outermost inlined line of its address, no real frame after
+    return tuple(out)
+
+
+_ELF_MAGIC = "\x7fELF"
+
+
+def not_text(head: str) -> str | None:
+    """Why the first characters of an input show it is no text at all (an ELF program,
+    other binary data); None if they may be perf script text."""
+    if head.startswith(_ELF_MAGIC):
+        return ("is an ELF file (a program or library), not perf script text: record it "
+                "with 'perf record -g -- PROGRAM', then 'jitprof report perf.data'")
+    if "\x00" in head[:4096]:
+        return "is a binary file, not perf script text"
+    return None
 
 
 def is_perf_data(path: str) -> bool:
@@ -318,6 +413,8 @@ class ScriptReader:
         self._cur: _Cur | None = None
         self._pending: tuple[str, int, str] | None = None  # a bare header line, if frames follow
         self._stack: list[int] = []
+        self._blank_at = -1  # the number of the last blank line read (issue 13: frames
+        # indented with blanks right after one start a callchain of their own)
         # progress(bytes): called once per chunk read (4 MiB) with the bytes of the input
         # read so far (compressed bytes for .gz/.xz/.bz2; text bytes from a pipe)
         self.progress: Callable[[int], None] | None = None
@@ -378,6 +475,10 @@ class ScriptReader:
             if progress is not None:
                 chars += len(data)
                 progress(position() if position is not None else chars)
+            if lineno == 0 and not rest and data:  # the first chunk: is it text at all?
+                why = not_text(data)
+                if why is not None:
+                    raise InputError(path, why)
             if data:
                 data = rest + data
                 blocks = data.split("\n\n")
@@ -581,6 +682,8 @@ class ScriptReader:
                         ev.time_last = t
         for tid, pid in other.tid_pid.items():
             d.tid_pid.setdefault(tid, pid)
+        for path, facts in other.recordings.items():
+            d.recordings.setdefault(path, RecordingFacts()).merge(facts)
         d.mmaps.extend(other.mmaps)
         d.lines += other.lines
         d.srclines += other.srclines
@@ -591,15 +694,16 @@ class ScriptReader:
         for x in other.diagnostics:
             d.note(x.path, x.lineno + line_offset if x.lineno else 0, x.message)
 
-    def _begin(self, path: str) -> tuple[int, int]:
+    def _begin(self, path: str) -> tuple[int, int, int]:
         d = self.data
         d.inputs.append(path)
         self._cur = None
         self._pending = None
         self._stack.clear()
-        return sum(e.samples for e in d.events.values()), d.unparsed
+        self._blank_at = -1
+        return sum(e.samples for e in d.events.values()), d.unparsed, d.truncated
 
-    def _end(self, path: str, start: tuple[int, int], lineno: int, last: str) -> None:
+    def _end(self, path: str, start: tuple[int, int, int], lineno: int, last: str) -> None:
         d = self.data
         self._flush_pending()
         d.lines += lineno
@@ -617,9 +721,11 @@ class ScriptReader:
             raise EmptyInputError(path, "empty input: no perf script text")
         got = sum(e.samples for e in d.events.values()) - start[0]
         unparsed = d.unparsed - start[1]  # this text's junk, not earlier inputs'
-        if got == 0 and unparsed and unparsed >= lineno // 2:
-            raise InputError(path, "not perf script output (no sample header found; samples "
-                             "without a callchain need the time or event field)", 1)
+        why = unreadable_text(got, unparsed, lineno, d.truncated - start[2],
+                              d.recordings[path].header_lines if path in d.recordings else 0,
+                              _first_junk(d.diagnostics, path))
+        if why is not None:
+            raise InputError(path, *why)
 
     def _run_lines(self, lines: Iterable[str], path: str, before: int) -> tuple[int, str]:
         """The line-by-line reader: the loop body is the hot path for texts that are not
@@ -650,6 +756,7 @@ class ScriptReader:
                     cur = self._adopt_pending()
                 append(fid)
             elif c == "\n":
+                self._blank_at = lineno  # issue 13 (see _other)
                 if cur is not None:
                     finish(cur, stack)
                     cur = None
@@ -721,9 +828,26 @@ class ScriptReader:
         """Every line that is not a tab-indented frame or an empty line; returns the
         sample now being read (None between samples)."""
         d = self.data
+        # issue 13: callchain lines indented with blanks, or not at all (is_frame_line)
+        if cur is not None and not cur[5] and is_frame_line(line):
+            fid = self._frame_id(line)
+            if fid >= 0:
+                stack.append(fid)
+                return cur
+        if cur is None and is_frame_line(line) and parse_bare_header_numbers(line) is None:
+            if self._pending is not None:  # a bare header ("-F comm,ip,sym") starts them
+                cur = self._adopt_pending()
+            elif lineno == self._blank_at + 1:  # after an empty header line (-F ip,sym)
+                cur = self._implicit("")
+            if cur is not None:
+                fid = self._frame_id(line)
+                if fid >= 0:
+                    stack.append(fid)
+                return cur
         if self._pending is not None:
             self._flush_pending()
         if not line.strip():  # a blank line with blanks in it
+            self._blank_at = lineno
             if cur is not None:
                 self._finish(cur, stack)
             return None
@@ -735,13 +859,16 @@ class ScriptReader:
         if cur is not None:
             one_line = not stack and bool(cur[5])
             self._finish(cur, stack)
+        if is_header_comment(line):  # perf script --header: the recording's facts
+            note_header_comment(d.recordings.setdefault(path, RecordingFacts()), line)
+            return None
         if "PERF_RECORD_" in line:
             self._side_band(line, path, lineno)
             return None
         new = self._header(line)
         if new is not None:
             return new
-        if line[0] == " " and parse_frame_text(line) is not None:
+        if (line[0] == " " and parse_frame_text(line) is not None) or is_frame_line(line):
             # -F ip,sym,dso without a callchain: a sample is one frame line; unless frames
             # follow, when " 4605 " was a tid (-F tid): see _flush_pending
             bare = parse_bare_header(line)
@@ -753,7 +880,7 @@ class ScriptReader:
             d.srclines += 1  # "  file:line" after a one-line sample (-G, no -g)
             return None
         low = line.lower()
-        if low.startswith(("warning", "error", "failed", "#")) or "warning:" in low:
+        if low.startswith(("warning", "error", "failed")) or "warning:" in low:
             d.warnings += 1
             d.note(path, lineno, f"perf message: {line.strip()[:80]}")
         elif parse_bare_header(line) is not None:
@@ -774,7 +901,7 @@ class ScriptReader:
         if self._pending is not None:
             line, lineno, path = self._pending
             self._pending = None
-            if line[0] == " " and parse_frame_text(line) is not None:
+            if (line[0] == " " and parse_frame_text(line) is not None) or is_frame_line(line):
                 self._finish(self._implicit(line.strip()), [])
             else:
                 self._junk(line, lineno, path)
@@ -847,7 +974,10 @@ class ScriptReader:
             raise InputError(path, "is a perf.data file and perf is not installed (Debian: "
                              "apt-get install linux-perf); or pass the text of "
                              "'perf script -i FILE --show-mmap-events'")
-        argv = ["perf", "script", "-i", path, "--show-mmap-events"]
+        # task events: threads (a JVM's compiler and GC threads) map to their process;
+        # --header: the recording's facts (host, kernel: may local symbols name it?)
+        argv = ["perf", "script", "-i", path, "--show-mmap-events", "--show-task-events",
+                "--header"]
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
             assert proc.stdout is not None
@@ -903,6 +1033,32 @@ class ScriptReader:
                 d.tid_pid.setdefault(tid, pid)
             return
         # other side-band records (LOST, THROTTLE, ...) carry nothing we use
+
+
+def unreadable_text(samples: int, unparsed: int, lines: int, truncated: int, comments: int,
+                    first_junk: Diagnostic | None) -> tuple[str, int] | None:
+    """Why a whole text read as this is refused, and the line to name (None: it is perf
+    script text): nothing but unparsed lines, most of its lines unparsed (another tool's
+    format), or a lone sample cut off before its end of line. ``lines`` counts every
+    line; ``comments`` the header comment lines among them."""
+    if samples == 0 and truncated:
+        return ("looks truncated: it ends in the middle of its only sample (no end of "
+                "line after the last line); was it cut off while copying?", lines)
+    content = lines - comments
+    if unparsed and unparsed * 2 >= max(content - samples, 1):
+        where = f" (first: {first_junk.message.partition(': ')[2]})" if first_junk else ""
+        at = first_junk.lineno if first_junk is not None else 0
+        if samples == 0:
+            return ("not perf script output: no sample header found (samples without a "
+                    f"callchain need the time or event field){where}", at)
+        return (f"not perf script output: {unparsed:,} of {content:,} lines are no perf "
+                f"script sample or frame{where}", at)
+    return None
+
+
+def _first_junk(diagnostics: list[Diagnostic], path: str) -> Diagnostic | None:
+    return next((x for x in diagnostics if x.path == path and x.lineno and (
+        x.message.startswith(("not perf script output", "not a callchain line")))), None)
 
 
 PARALLEL_MIN_BYTES = 64 << 20  # a text this big is read by several processes

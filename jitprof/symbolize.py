@@ -6,8 +6,12 @@ Where a dso's file is looked for, in order (perf's search, simplified):
 2. ``--symfs DIR``: DIR + the recorded path, then DIR + its base name (else the
    recorded path itself);
 3. with a recorded build-id, perf's build-id cache: ``~/.debug/.build-id/xx/rest/elf``.
-A file whose build-id differs from the recorded one is used only when no matching file is
-found, and then with a warning. When the file has no ``.symtab`` its symbols come from a
+Whether a file found here may name the recording's frames at all is
+``jitprof.recording.file_verdict``: a build-id that differs from the recorded one, or a
+recording from another host without build-ids, keeps its frames unnamed unless the user
+named the files (``--symfs``, ``--binary``; then a differing build-id is only a warning).
+The local kallsyms names kernel frames by ``jitprof.recording.kernel_verdict``.
+When the file has no ``.symtab`` its symbols come from a
 separate debug file, checked against the file's build-id (or the debuglink CRC):
 ``<root>/.build-id/xx/rest.debug`` for each debug root (``/usr/lib/debug``, under
 ``--symfs`` too), ``~/.debug/.build-id/xx/rest/debug``, then the ``.gnu_debuglink`` name
@@ -41,6 +45,7 @@ from jitprof.elfsym import (
     read_symbols,
 )
 from jitprof.errors import InputError
+from jitprof.recording import HostFacts, RecordingFacts, Verdict, file_verdict, kernel_verdict
 
 DEFAULT_DEBUG_ROOTS = ("/usr/lib/debug",)
 
@@ -117,7 +122,7 @@ class Kallsyms:
     """Kernel function symbols from a kallsyms file (``/proc/kallsyms`` or a copy); a
     zero-size symbol ends at the next one, the last one a page after its start."""
 
-    def __init__(self, path: str, starts: list[int], names: list[str],
+    def __init__(self, path: str, starts: list[int], names: list[str | None],
                  text: int | None = None) -> None:
         self.path = path
         self.starts = starts
@@ -136,28 +141,48 @@ class Kallsyms:
 
 
 _KALLSYMS_RX = re.compile(rb"^([0-9a-fA-F]+) [TtWw] (\S+)", re.M)
+# linker markers typed T in kallsyms: they mark where sections start or end, no function
+# is there (an address past the last real function must not be named "_einittext")
+_MARKER_RX = re.compile(
+    rb"^(?:_s?text|_etext|_sinittext|_einittext|_end|_edata|__bss_stop|_stext"
+    rb"|__(?:start|stop|end)_\w+|__\w+_text_(?:start|end)|__init_(?:begin|end)"
+    rb"|_(?:s|e)\w*_text)$")
+
+
+def is_kallsyms_marker(name: str) -> bool:
+    """A section marker (``_etext``, ``_einittext``, ``__irqentry_text_end``...), not a
+    function."""
+    return _MARKER_RX.match(name.encode("utf-8", "replace")) is not None
 
 
 def read_kallsyms(path: str) -> Kallsyms | None:
     """None when the file cannot be read or hides addresses (all zero: kptr_restrict).
-    Function lines (types T, t, W, w) only; at one address the first name is kept.
-    One regex pass over the whole text (~200k lines of /proc/kallsyms: ~0.1 s)."""
+    Function lines (types T, t, W, w) only; at one address the first name is kept, a
+    function's before a section marker's. A marker names nothing: it ends the function
+    before it (its name is kept as ``None`` at its address). One regex pass over the
+    whole text (~200k lines of /proc/kallsyms: ~0.1 s)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError:
         return None
-    rows: dict[int, str] = {}
+    rows: dict[int, str | None] = {}
     text: int | None = None
     for a, n in _KALLSYMS_RX.findall(data):
         addr = int(a, 16)
-        if addr and addr not in rows:
-            rows[addr] = n.decode("utf-8", "replace")
         if n == b"_text" and addr:
             text = addr
-    if not rows:
+        if not addr:
+            continue
+        marker = _MARKER_RX.match(n) is not None
+        if addr not in rows or (rows[addr] is None and not marker):
+            rows[addr] = None if marker else n.decode("utf-8", "replace")
+    if not any(v is not None for v in rows.values()):
         return None
     starts = sorted(rows)
+    while starts and rows[starts[-1]] is None and len(starts) > 1 and (
+            rows[starts[-2]] is None):
+        starts.pop()  # markers after markers end nothing
     return Kallsyms(path, starts, [rows[a] for a in starts], text)
 
 
@@ -200,6 +225,11 @@ class Symbolizer:
         default_factory=lambda: os.path.join(os.path.expanduser("~"), ".debug"))
     kallsyms_path: str | None = "/proc/kallsyms"
     cache: SymbolCache | None = None
+    # whether local files and kallsyms may name the recording (jitprof.recording)
+    recordings: Sequence[RecordingFacts] = ()
+    host: HostFacts | None = None  # None: this host (os.uname, /sys/kernel/notes)
+    kallsyms_given: bool = False  # --kallsyms or --symfs: the recording machine's
+    files_given: bool = False  # --symfs or --binary: the recording machine's files
     files: dict[str, DsoFile] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     _kallsyms: Kallsyms | None = None
@@ -229,6 +259,29 @@ class Symbolizer:
             out.append(_bid_path(self.build_id_cache, bid, ""))
         return out
 
+    def _host(self) -> HostFacts:
+        if self.host is None:
+            from jitprof.recording import this_host
+
+            self.host = this_host()
+        return self.host
+
+    def kernel_verdict(self, recorded_text: Iterable[int] = ()) -> Verdict:
+        """May the local kallsyms name the recording's kernel frames?"""
+        recs = list(self.recordings)
+        kbid = self.build_ids.get("[kernel.kallsyms]")
+        if kbid:
+            recs.append(RecordingFacts(kernel_build_id=kbid))
+        ks = self.kallsyms() if not self.kallsyms_given else None
+        return kernel_verdict(recs, self._host(), kallsyms_given=self.kallsyms_given,
+                              recorded_text=set(recorded_text),
+                              local_text=ks.text if ks is not None else None)
+
+    def file_verdict(self, recorded_build_id: str | None, local_build_id: str | None
+                     ) -> Verdict:
+        return file_verdict(self.recordings, self._host(), explicit=self.files_given,
+                            recorded_build_id=recorded_build_id, local_build_id=local_build_id)
+
     def dso_file(self, dso: str) -> DsoFile:
         """Find and read ``dso``'s file once (a missing file is recorded, not raised)."""
         df = self.files.get(dso)
@@ -253,11 +306,29 @@ class Symbolizer:
             df.path, df.info = cand, info
             break
         if df.info is None and mismatched is not None:
+            if not self.files_given:  # not the recorded file: its names would be wrong
+                df.build_id_mismatch = True
+                df.problem = (f"build-id of {mismatched[0]} ({mismatched[1].build_id}) is "
+                              f"not the recorded one ({bid})")
+                self.warnings.append(
+                    f"{dso}: {df.problem}: its frames stay [unknown] (give the recorded "
+                    "file with --symfs DIR or --binary DSO=PATH)")
+                return df
             df.path, df.info = mismatched
             df.build_id_mismatch = True
             self.warnings.append(
                 f"{dso}: build-id of {mismatched[0]} ({mismatched[1].build_id}) differs from "
                 f"the recorded one ({bid}): its names may be wrong")
+        if df.info is not None and not bid:
+            verdict = self.file_verdict(None, df.info.build_id)
+            if not verdict.trusted:  # a recording from elsewhere, without build-ids
+                df.problem = f"not named from {df.path}: {verdict.reason}"
+                self.warnings.append(
+                    f"{dso}: frames stay [unknown]: {verdict.reason}, and the file here "
+                    "may not be the one recorded (give the recording machine's files with "
+                    "--symfs DIR or --binary DSO=PATH)")
+                df.path = df.info = None
+                return df
         if df.info is None:
             df.problem = "file not found" + (f" ({errors[0]})" if errors else "")
             self.warnings.append(

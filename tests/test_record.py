@@ -481,7 +481,9 @@ def test_trust_map_keeps_doubtful_maps_but_never_follows_links(demo_bin: Path,
         f"no perf map for pid {b.pid} (looked at /tmp/perf-{b.pid}.map): JIT frames will stay "
         "[unknown], native ones are fine. To have one: HHVM: -vEval.PerfPidMap=true "
         "-vEval.KeepPerfPidMap=true; node: --perf-basic-prof; Python 3.12+: -X perf; Java: "
-        "perf-map-agent or jcmd PID Compiler.perfmap"]
+        "java -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit (with "
+        "-XX:+PreserveFramePointer for whole Java stacks), or jcmd PID Compiler.perfmap while "
+        "it runs"]
     doc = report_json(str(out), "--pid", str(a.pid))
     assert doc["diagnostics"]["jit_samples_resolved_pct"] == 100.0
 

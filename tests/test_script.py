@@ -865,11 +865,13 @@ def test_perf_warning_lines_counted() -> None:
             + DEFAULT
             + "Warning:\n")
     d = read(text)
-    assert d.warnings == 5
+    assert d.warnings == 1  # the --header comment lines are facts (issue 13 item 6)
     assert d.unparsed == 0
     assert list(d.events) == ["cpu-clock"]
-    assert [x.lineno for x in d.diagnostics] == [1, 2, 3, 4, 27]
-    assert d.diagnostics[4].message == "perf message: Warning:"
+    assert [x.lineno for x in d.diagnostics] == [27]
+    assert d.diagnostics[0].message == "perf message: Warning:"
+    facts = next(iter(d.recordings.values()))
+    assert facts.captured_on == "Fri Nov 27 05:24:37 2026" and facts.header_lines == 4
 
 
 def test_junk_lines_counted_with_line_numbers() -> None:
@@ -992,7 +994,8 @@ def test_second_input_judged_by_its_own_junk(tmp_path: Path) -> None:
     a.write_text("junk\n" * 3 + DEFAULT)
     b.write_text("# ========\n# header only\n")
     d = read_scripts([str(a), str(b)])
-    assert (d.unparsed, d.warnings) == (3, 2)
+    assert (d.unparsed, d.warnings) == (3, 0)
+    assert d.recordings[str(b)].header_lines == 2
 
 
 def test_read_scripts_not_perf_output(tmp_path: Path) -> None:

@@ -185,10 +185,19 @@ def test_symfs_and_binary(tmp_path: Path) -> None:
 
 def test_build_id_mismatch_is_a_warning(tmp_path: Path) -> None:
     prog = write_prog(tmp_path / "prog", build_id=b"\x01" * 20)
+    # another build at the recorded path names nothing (issue 13: build-id match, or the
+    # user named the file)
     sym = Symbolizer(build_ids={str(prog): "02" * 20}, cache=SymbolCache(None))
-    assert sym.lookup_vaddr(str(prog), 0x2110).name == "f_one"  # type: ignore[union-attr]
+    assert sym.lookup_vaddr(str(prog), 0x2110) is None
     df = sym.files[str(prog)]
     assert df.build_id_mismatch
+    assert any("is not the recorded one" in w and "02" * 20 in w and "--binary" in w
+               for w in sym.warnings)
+    # with --symfs/--binary the user vouches for it: used, with a warning
+    sym = Symbolizer(build_ids={str(prog): "02" * 20}, cache=SymbolCache(None),
+                     files_given=True)
+    assert sym.lookup_vaddr(str(prog), 0x2110).name == "f_one"  # type: ignore[union-attr]
+    assert sym.files[str(prog)].build_id_mismatch
     assert any("differs from the recorded one" in w and "02" * 20 in w for w in sym.warnings)
     # a matching file is preferred to a mismatched one
     sym = Symbolizer(build_ids={str(prog): "01" * 20}, cache=SymbolCache(None))
@@ -289,10 +298,13 @@ def test_recorded_build_id_in_mmap_events(tmp_path: Path) -> None:
     text = mmap_line(prog, extra="<" + "02" * 20 + ">") + sample([0x1110], prog)
     (tmp_path / "s.txt").write_text(text)
     doc = report(str(tmp_path / "s.txt"))
-    assert selfs(doc) == {"f_one": 10}  # used, but not silently
+    assert selfs(doc) == {"[unknown]": 10}  # not the recorded file: not named, said
     assert any("build-id" in w and "02" * 20 in w for w in doc["diagnostics"]["warnings"])
     (f,) = doc["diagnostics"]["elf_files"]
     assert f["build_id_mismatch"] and f["recorded_build_id"] == "02" * 20
+    doc = report(str(tmp_path / "s.txt"), "--binary", f"prog={prog}")
+    assert selfs(doc) == {"f_one": 10}  # the user named it: used, but not silently
+    assert any("differs" in w and "02" * 20 in w for w in doc["diagnostics"]["warnings"])
 
 
 def test_kernel_frames_from_kallsyms(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from typing import BinaryIO, ClassVar
 from jitprof.model import Kind, Profile
 
 CLOCK_EVENTS = ("cpu-clock", "task-clock")  # periods of these are nanoseconds
-JIT_KINDS = (Kind.PHP, Kind.HHVM, Kind.JIT)  # code a JIT generated (flamegraph's "_[j]")
+# code a JIT generated (flamegraph's "_[j]")
+JIT_KINDS = (Kind.PHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
 
 
 @dataclass(frozen=True, slots=True)

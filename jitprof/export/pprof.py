@@ -96,9 +96,10 @@ class PprofExporter(Exporter):
         dsos = [f.dso for f in profile.frames]
         mtables = {j: [j if d == JIT_DSO else d for d in dsos] for j in set(thread_jit)}
         used: dict[str, set[int]] = {j: set() for j in mtables}
-        weight: dict[str, int] = dict.fromkeys([d for d in dsos if d != JIT_DSO], 0)
-        self_weight = dict(weight)
-        is_jit: dict[str, bool] = dict.fromkeys(weight, False)
+        # (only the dsos of frames some stack uses: a profile may hold frames it never used)
+        weight: dict[str, int] = {}
+        self_weight: dict[str, int] = {}
+        is_jit: dict[str, bool] = {}
         for stack, w, _n, t in profile.iter_stacks():
             j = thread_jit[t]
             used[j].update(stack)

@@ -48,6 +48,8 @@ KIND_COLOURS: dict[Kind | None, tuple[str, str]] = {
     Kind.HPHP: ("#2874a6", "#3498db"),
     Kind.HHVM: ("#117a65", "#16a085"),
     Kind.JIT: ("#1e8449", "#27ae60"),
+    Kind.JAVA: ("#ca6f1e", "#e67e22"),
+    Kind.JVM: ("#6e2c00", "#a04000"),
     Kind.NATIVE: ("#b7950b", "#d4ac0d"),
     Kind.KERNEL: ("#a93226", "#cb4335"),
     Kind.UNKNOWN: ("#616a6b", "#7f8c8d"),
