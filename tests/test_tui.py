@@ -15,6 +15,7 @@ from jitprof.tui.widgets import (
     CallTreeView,
     FlameGraph,
     HelpScreen,
+    Line,
     LoadingScreen,
     TimelineStrip,
     WarningBar,
@@ -62,6 +63,13 @@ def names(app: JitprofApp, table: str = "#hot-table") -> list[str]:
 
 
 def text(app: JitprofApp, sel: str) -> str:
+    """A line's whole text (a Line cuts what it draws to the width: see ``shown``)."""
+    w = app.screen.query_one(sel, Static)
+    return str(w.full) if isinstance(w, Line) else str(w.content)
+
+
+def shown(app: JitprofApp, sel: str) -> str:
+    """What a line draws: cut to the terminal with "…"."""
     return str(app.screen.query_one(sel, Static).content)
 
 
@@ -147,6 +155,9 @@ async def test_kind_filter_and_relative_percentages() -> None:
             "1 function · kind HPHP · search 'B' · sorted by self · % of the samples through "
             "the shown functions (relative)  x: clear")
         assert rows(app)[0][:2] == ["66.67%", "100.00%"]  # 12 and 18 of B's 18
+        drawn = shown(app, "#hot-info")  # 80 columns: cut, and the cut shows
+        assert drawn.endswith("…") and len(drawn) == 78
+        assert drawn.startswith("1 function · kind HPHP · search 'B' · sorted by self")
         await pilot.press("x")  # one key clears them all
         assert app.state.kind is None and app.state.search == "" and len(names(app)) == 5
         assert "kind" not in text(app, "#hot-info") and "x: clear" not in text(app, "#hot-info")
@@ -715,6 +726,7 @@ async def test_empty_callers_callees_says_which_key() -> None:
         await pilot.press("2")
         head = text(app, "#detail-head")
         assert "enter on a row of Hot functions" in head and "c in the call tree" in head
+        assert shown(app, "#detail-head") == head  # it fits 80 columns
 
 
 async def test_help_keys_never_run_into_their_text() -> None:

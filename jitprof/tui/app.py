@@ -43,6 +43,7 @@ from jitprof.tui.widgets import (
     CallTreeView,
     FlameGraph,
     HotFunctions,
+    Line,
     NeighbourTable,
     StatusBar,
     TimelineStrip,
@@ -112,14 +113,14 @@ class HotPane(TabPane):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="kinds")
+        yield Line(id="kinds")
         inp = Input(placeholder="search function names (ctrl+r: regex)", id="search")
         inp.cursor_blink = False
         inp.display = False
         yield inp
-        yield Static(id="hot-info")
+        yield Line(id="hot-info")
         yield HotFunctions(id="hot-table")
-        yield Static(id="hot-row")
+        yield Line(id="hot-row")
 
     def action_search(self) -> None:
         app = _app(self)
@@ -152,8 +153,7 @@ class HotPane(TabPane):
         _app(self).clear_filters()
 
 
-EMPTY_DETAIL = ("No function chosen: press enter on a row of Hot functions, or c in the "
-                "call tree or the flame graph.")
+EMPTY_DETAIL = "Choose one: enter on a row of Hot functions, c in the call tree or flame graph"
 
 
 class DetailPane(TabPane):
@@ -162,8 +162,8 @@ class DetailPane(TabPane):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(EMPTY_DETAIL, id="detail-head")
-        yield Static(id="detail-numbers")
+        yield Line(EMPTY_DETAIL, id="detail-head")
+        yield Line(id="detail-numbers")
         with Vertical(id="detail-tables"):
             yield Static("Callers", classes="section")
             yield NeighbourTable(id="callers")
@@ -183,9 +183,9 @@ class TreePane(TabPane):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="tree-head")
+        yield Line(id="tree-head")
         yield CallTreeView(id="calltree")
-        yield Static(id="tree-info")
+        yield Line(id="tree-info")
 
     def action_invert(self) -> None:
         app = _app(self)
@@ -213,17 +213,17 @@ class FlamePane(TabPane):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="breadcrumb")
+        yield Line(id="breadcrumb")
         inp = Input(placeholder="highlight frames whose names contain…", id="flame-search")
         inp.cursor_blink = False
         inp.display = False
         yield inp
-        found = Static(id="flame-found")
+        found = Line(id="flame-found")
         found.display = False
         yield found
         yield FlameGraph(id="flamegraph")
-        yield Static(id="flame-info")
-        yield Static(id="flame-name")
+        yield Line(id="flame-info")
+        yield Line(id="flame-name")
 
     def action_search(self) -> None:
         inp = self.query_one("#flame-search", Input)

@@ -803,6 +803,33 @@ class NeighbourTable(DataTable[Text]):
                          kind_cell(n.frame.kind), Text(name))
 
 
+class Line(Static):
+    """One line of text cut to the widget's width with "…" (a Static wraps a long text
+    and shows only its first line, cut with no sign). ``full``: the text as given."""
+
+    def __init__(self, content: str | Text = "", *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.full: Text = Text(content) if isinstance(content, str) else content
+
+    def update(self, content: object = "", *, layout: bool = True) -> None:
+        self.full = content if isinstance(content, Text) else Text(str(content))
+        self._draw()
+
+    def _draw(self) -> None:
+        width = self.content_region.width or (self.app.size.width - 2)
+        t = self.full.copy()
+        t.no_wrap = True
+        t.truncate(max(width, 1), overflow="ellipsis")
+        super().update(t)
+
+    def on_mount(self) -> None:
+        self._draw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._draw()
+
+
 def pack(parts: list[tuple[str, str]], width: int, sep: str = " · ", start: int = 0
          ) -> Text:
     """Styled pieces joined by ``sep`` and broken into lines only between pieces (a piece
