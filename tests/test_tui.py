@@ -738,8 +738,11 @@ async def test_help_keys_never_run_into_their_text() -> None:
         help_text = str(app.screen.query_one("#help-text", Static).content)
         import re
 
-        line = next(ln for ln in help_text.splitlines() if "pgup/pgdn" in ln)
-        assert re.fullmatch(r"  up/down, pgup/pgdn {2,}Move", line), line
+        lines = help_text.splitlines()
+        i = next(i for i, ln in enumerate(lines) if "pgup/pgdn" in ln)
+        # a key too long for the column: on its own line, its text below it
+        assert lines[i] == "  up/down, pgup/pgdn" and lines[i + 1].strip() == "Move"
+        assert "pgdnMove" not in help_text
         # every key has at least two spaces before its text
         for ln in help_text.splitlines():
             if ln.startswith("  ") and ln.strip():

@@ -946,11 +946,14 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         t = Text()
-        width = max((len(k) for _t, keys in self.sections for k, _d in keys), default=0) + 2
+        width = 18  # a longer key gets a line of its own: it never runs into its text
         for title, keys in self.sections:
             t.append(f"{title}\n", style="bold underline")
             for key, desc in keys:
-                t.append(f"  {key:<{width}}", style="bold")  # never run into the text
+                if len(key) > width - 2:
+                    t.append(f"  {key}\n", style="bold")
+                    key = ""
+                t.append(f"  {key:<{width}}", style="bold")
                 t.append(f"{desc}\n")
             t.append("\n")
         t.append("escape, q or ? closes this help", style="dim")
