@@ -627,6 +627,7 @@ def diff(
     """
     from jitprof.diff import (
         DEFAULT_BLOCK,
+        DiffResult,
         DiffUsageError,
         Normalization,
         diff_profiles,
@@ -671,10 +672,13 @@ def diff(
     if tui:
         def compare(progress: Callable[[int, int], None]) -> DiffViews:
             pb, pa = load(before, progress), load(after, progress)
-            result = diff_profiles(pb, pa, by=by, normalization=Normalization(mode, units),
-                                   method=method, alpha=alpha, confidence=confidence,
-                                   block=block, resamples=resamples, seed=seed)
-            return DiffViews(result, pb, pa)
+
+            def run(how: str) -> DiffResult:
+                return diff_profiles(pb, pa, by=by, normalization=Normalization(
+                    how, units if how == "per" else None), method=method, alpha=alpha,
+                    confidence=confidence, block=block, resamples=resamples, seed=seed)
+
+            return DiffViews(run(mode), pb, pa, rerun=run)
 
         sides = (f"{before[0]} {after[0]}" if len(before) == len(after) == 1 else " ".join(
             [*(f"-b {p}" for p in before), *(f"-a {p}" for p in after)]))

@@ -12,7 +12,13 @@ from click.testing import CliRunner
 from textual.widgets import DataTable, Static, TabbedContent
 
 from jitprof.cli import EXIT_USAGE, main
-from jitprof.diff import DEFAULT_BLOCK, DiffUsageError, Normalization, diff_profiles
+from jitprof.diff import (
+    DEFAULT_BLOCK,
+    DiffResult,
+    DiffUsageError,
+    Normalization,
+    diff_profiles,
+)
 from jitprof.diffviews import PALETTE, DiffViews
 from jitprof.model import Profile
 from jitprof.resolve import load_profile
@@ -100,8 +106,51 @@ async def test_binomial_is_said_plainly(sides: tuple[Profile, Profile]) -> None:
         # 100 columns: the q-value too (ratio and kind from 120)
         labels = [str(c.label) for c in app.screen.query_one("#dtable", DataTable).columns
                   .values()]
-        assert labels == ["Before", "After", "Δ pts", "95% CI", "q", "Verdict", "Function"]
+        assert labels == ["Before", "After", "Δ pts", "95% CI", "q", "Verdict", "ms/s",
+                          "Function"]
         assert column(app, "q")[0] == "<1e-4"
+
+
+async def test_cpu_per_second_beside_the_shares_and_n_switches(
+        sides: tuple[Profile, Profile]) -> None:
+    """Issue 14, item 9: beside the shares, CPU ms per second of recording. By hand from
+    the script texts: f_sort has 1,164 self samples before, 47 after, each of period
+    1,001,001 ns, over 2.513 s and 2.507 s: 463.6 and 18.8 ms/s. n compares rates."""
+    pb, pa = sides
+
+    def run(how: str) -> DiffResult:
+        return diff_profiles([pb], [pa], normalization=Normalization(how, None))
+
+    app = DiffApp(DiffViews(run("share"), [pb], [pa], rerun=run))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert rows(app)[0][-1] == "HPHP::f_sort"
+        span_b = pb.time_last - pb.time_first  # type: ignore[operator]
+        span_a = pa.time_last - pa.time_first  # type: ignore[operator]
+        fb = next(f for f in app.views.result.functions  # type: ignore[union-attr]
+                  if f.name == "HPHP::f_sort")
+        assert fb.self_samples == (1164, 47)
+        want = (f"{1164 * 1.001001 / span_b:,.0f}→{47 * 1.001001 / span_a:,.0f}")
+        assert column(app, "ms/s")[0] == want == "464→19"
+        await pilot.press("enter")  # the Function tab: total ms beside self ms, and per s
+        head = text(app, "#fn-head").splitlines()
+        self_rate = next(ln for ln in head if ln.startswith("self ms/s"))
+        assert self_rate.split()[2:4] == [f"{1164 * 1.001001 / span_b:,.1f}",
+                                          f"{47 * 1.001001 / span_a:,.1f}"]
+        total_ms = next(ln for ln in head if ln.startswith("total ms "))
+        assert total_ms.split()[2:4] == [f"{fb.total_ms[0]:,.1f}", f"{fb.total_ms[1]:,.1f}"]
+        assert fb.total_samples[0] * 1.001001 == pytest.approx(fb.total_ms[0], rel=1e-6)
+        await pilot.press("1", "n")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.views.result.normalization.mode == "rate"  # type: ignore[union-attr]
+        assert "ms/s" not in [str(c.label) for c in app.screen.query_one(
+            "#dtable", DataTable).columns.values()]  # the values are rates themselves
+        assert rows(app)[0][-1] == "HPHP::f_sort"
+        await pilot.press("n")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.views.result.normalization.mode == "share"  # type: ignore[union-attr]
 
 
 async def test_sorts_kind_filter_and_search(views: DiffViews) -> None:
@@ -133,7 +182,7 @@ async def test_sorts_kind_filter_and_search(views: DiffViews) -> None:
         # a click on a column header sorts by it
         await pilot.click("#dtable", offset=(3, 0))
         assert "sorted by before" in text(app, "#dinfo")
-        await pilot.click("#dtable", offset=(95, 0))  # Function (after 8 columns)
+        await pilot.click("#dtable", offset=(110, 0))  # Function (after 9 columns)
         await pilot.pause()
         assert "sorted by name" in text(app, "#dinfo")
         await pilot.press("s")  # back to |delta|

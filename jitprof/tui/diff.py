@@ -41,9 +41,11 @@ from jitprof.diffviews import (
     function_lines,
     header_lines,
     kind_lines,
+    per_second_unit,
     short_name,
     unit_short,
 )
+from jitprof.errors import JitprofError
 from jitprof.model import Frame, Kind
 from jitprof.tui.base import KeySections, TabbedApp, binding_keys
 from jitprof.tui.diffmessages import DiffLoaded
@@ -99,6 +101,7 @@ class ChangesPane(TabPane):
         Binding("k", "kind(1)", "Kind"),
         Binding("K", "kind(-1)", "Previous kind", show=False),
         Binding("escape", "clear_search", "Clear search", show=False),
+        Binding("n", "normalization", "Shares / per second"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -132,6 +135,9 @@ class ChangesPane(TabPane):
 
     def action_clear_search(self) -> None:
         _app(self).close_search(clear=True)
+
+    def action_normalization(self) -> None:
+        _app(self).switch_normalization()
 
 
 class FunctionPane(TabPane):
@@ -251,6 +257,35 @@ class DiffApp(TabbedApp):
         except Stopped:
             pass
 
+    # -- what verdicts and sorting use: shares, or per second of recording --------------
+    def switch_normalization(self) -> None:
+        """n: compare shares of each side's samples, or CPU per second of recording (a
+        share grows when the total shrinks; a rate does not). The comparison is made
+        again (the same method, blocks and seed) in a worker."""
+        views = self.views
+        if views is None or views.rerun is None:
+            self.notify("this comparison cannot be made again here", severity="warning")
+            return
+        mode = "rate" if views.result.normalization.mode == "share" else "share"
+        self.notify(f"comparing {'per second of recording' if mode == 'rate' else 'shares'}"
+                    "…", timeout=3)
+        self._rerun(views, mode)
+
+    @work(thread=True, exclusive=True, group="rerun", exit_on_error=False)
+    def _rerun(self, views: DiffViews, mode: str) -> None:
+        try:
+            result = views.rerun(mode)  # type: ignore[misc]
+        except JitprofError as e:
+            self.call_from_thread(self.notify, str(e), severity="error")
+            return
+        new = DiffViews(result, *views.profiles, rerun=views.rerun)
+        self.call_from_thread(self._rerun_done, views, new)
+
+    def _rerun_done(self, old: DiffViews, new: DiffViews) -> None:
+        if self.views is old and self.screen_stack:
+            self.state.cursor = None
+            self.set_views(new)
+
     def _refresh_active_tab(self) -> None:
         if self._main().query_one(TabbedContent).active == "dflame" and not self._flame_built:
             self.rebuild_flame()
@@ -343,6 +378,10 @@ class DiffApp(TabbedApp):
         if tier >= 1:
             cols.append(("q", 6))
         cols.append(("Verdict", 15))
+        if tier >= 1 and result.normalization.mode == "share":
+            ps = per_second_unit(result)  # beside the shares: a cut, or a smaller total?
+            if ps:
+                cols.append((ps, 13))
         if tier >= 2:
             cols += [("Ratio", 6), ("Kind", 6)]
         fixed = sum(w + 2 for _, w in cols) + 2 + 2  # cell padding, scrollbar, function pad
@@ -353,22 +392,25 @@ class DiffApp(TabbedApp):
             table.add_column(label, width=w, key=sorts.get(label, label))
         table.add_column("Function", width=name_width, key="name")
         cursor = 0
+        rates = any(label in ("ms/s", "/s") for label, _w in cols)
         for i, f in enumerate(v.rows):
             c = cells(f, result)
-            table.add_row(*self._row(c, tier, name_width))
+            table.add_row(*self._row(c, tier, name_width, rates))
             if f is st.cursor:
                 cursor = i
         if v.rows:
             table.move_cursor(row=cursor, animate=False)
 
     @staticmethod
-    def _row(c: DiffCells, tier: int, name_width: int) -> list[Text]:
+    def _row(c: DiffCells, tier: int, name_width: int, rates: bool = False) -> list[Text]:
         style = direction_style(c.direction)
         out = [Text(c.before, justify="right"), Text(c.after, justify="right"),
                Text(c.delta, style=style, justify="right"), Text(c.ci, justify="right")]
         if tier >= 1:
             out.append(Text(c.q, justify="right"))
         out.append(Text(c.verdict, style=style))
+        if rates:
+            out.append(Text(c.per_second, justify="right"))
         if tier >= 2:
             out += [Text(c.ratio, justify="right"),
                     Text(c.kind, style=kind_colour(Kind(c.kind)))]
