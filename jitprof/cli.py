@@ -16,7 +16,7 @@ from jitprof.model import Kind, Profile
 
 if TYPE_CHECKING:
     from jitprof.record import Progress
-    from jitprof.resolve import ElfOptions
+    from jitprof.resolve import LoadOptions
 
 FORMATS = ("table", "json", "csv")  # jitprof.report.render
 TABLE_TOP = 30  # report's table rows unless --top says
@@ -72,29 +72,46 @@ _MAP_OPTIONS = (
 )
 
 
-def map_options(f: Callable[..., None]) -> Callable[..., None]:
-    """Add where JIT names come from (--map, --map-dir, --no-tmp, --jitdump): the same options,
-    with the same help, on every command that loads a profile."""
-    for opt in reversed(_MAP_OPTIONS):
-        f = opt(f)
-    return f
+_FILTER_OPTIONS = (
+    click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process."),
+    click.option("--comm", "comms", multiple=True, help="Only samples of this command name."),
+    click.option("--event", default=None,
+                 help="Event to read (default: the first in the input)."),
+    click.option("--strict", is_flag=True,
+                 help="Fail on the first bad map line instead of counting."),
+    click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                 help="Processes reading one big input at once (default: the CPUs, at most 4)."),
+)
 
 
-def elf_options(f: Callable[..., None]) -> Callable[..., None]:
-    """Add the ELF options to a command; it receives them as one ``elf`` (ElfOptions),
-    checked (a missing --symfs directory or --binary file is a one-line error)."""
+def default_jobs() -> int:
+    return min(os.cpu_count() or 1, 4)
+
+
+def input_options(f: Callable[..., None]) -> Callable[..., None]:
+    """Every option that decides what is read and how frames are named, the same on
+    every command that loads a profile: where JIT names come from (--map, --map-dir,
+    --no-tmp, --jitdump), which samples (--pid, --comm, --event), --strict, --jobs and the
+    ELF options. The command receives them as one ``load`` (``LoadOptions``), checked (a
+    missing --symfs directory or --binary file is a one-line error)."""
     @functools.wraps(f)
-    def run(*args: Any, symfs: str | None, binaries: Sequence[str],
-            proc_maps: Sequence[str], kallsyms: str | None, elf_policy: str,
-            **kw: Any) -> None:
-        from jitprof.resolve import ElfOptions
+    def run(*args: Any, maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
+            jitdumps: Sequence[str], pids: Sequence[int], comms: Sequence[str],
+            event: str | None, strict: bool, jobs: int | None, symfs: str | None,
+            binaries: Sequence[str], proc_maps: Sequence[str], kallsyms: str | None,
+            elf_policy: str, **kw: Any) -> None:
+        from jitprof.resolve import ElfOptions, LoadOptions
 
         elf = ElfOptions(symfs=symfs, binaries=_binaries(binaries), proc_maps=list(proc_maps),
                          kallsyms=kallsyms, policy=elf_policy)
         elf.check()
-        f(*args, elf=elf, **kw)
+        load = LoadOptions(maps=tuple(maps), map_dirs=tuple(map_dirs), search_tmp=not no_tmp,
+                           jitdumps=tuple(jitdumps), event=event, pids=tuple(pids),
+                           comms=tuple(comms), strict=strict, jobs=jobs or default_jobs(),
+                           elf=elf)
+        f(*args, load=load, **kw)
 
-    for opt in reversed(_ELF_OPTIONS):
+    for opt in reversed((*_MAP_OPTIONS, *_FILTER_OPTIONS, *_ELF_OPTIONS)):
         run = opt(run)
     return run
 
@@ -167,7 +184,6 @@ def main() -> None:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
-@map_options
 @click.option("--top", type=click.IntRange(min=0), default=None,
               help="Rows to show (0 = all; default: 30 in the table, every function in "
                    "json and csv, which machines read whole).")
@@ -175,24 +191,13 @@ def main() -> None:
 @click.option("--kind", "kinds", multiple=True, callback=lambda c, p, v: [_kind(x) for x in v],
               help="Only functions of this kind (repeatable): PHP, HPHP, HHVM, JIT, Java, "
                    "JVM, native, kernel, unknown.")
-@click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
-@click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
-@click.option("--event", default=None, help="Event to profile (default: the first in the input).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
               show_default=True)
-@click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Processes reading one big input at once (default: the CPUs, at most 4).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
-@elf_options
-def report(
-    inputs: Sequence[str], maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
-    jitdumps: Sequence[str], top: int | None,
-    sort: str, kinds: Sequence[Kind], pids: Sequence[int], comms: Sequence[str],
-    event: str | None, fmt: str, strict: bool, jobs: int | None, output: str | None,
-    elf: ElfOptions,
-) -> None:
+@input_options
+def report(inputs: Sequence[str], top: int | None, sort: str, kinds: Sequence[Kind], fmt: str,
+           output: str | None, load: LoadOptions) -> None:
     """Hot functions of perf script INPUTs (text files, .gz/.xz/.bz2, - for stdin, or a
     perf.data, which is read through `perf script`).
 
@@ -203,10 +208,7 @@ def report(
     from jitprof.report import function_rows, render
     from jitprof.resolve import load_profile
 
-    profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
-                           comms=comms, strict=strict, search_tmp=not no_tmp,
-                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps,
-                           elf=elf)
+    profile = load_profile(inputs, load)
     if top is None:  # the table is for people; json and csv hold every function
         top = TABLE_TOP if fmt == "table" else 0
     rows = function_rows(profile, sort=sort, kinds=kinds)
@@ -220,12 +222,6 @@ def report(
 
 
 # -- the interactive TUI (tui, demo) ---------------------------------------------------------
-
-# report's options that choose what is read (the same Option objects, so the same help)
-# (each but no_tmp is a load_profile keyword of the same name)
-_TUI_INPUT_OPTIONS = ("maps", "map_dirs", "no_tmp", "jitdumps", "pids", "comms", "event",
-                      "strict")
-
 
 def _tui_preflight(ctx: click.Context, inputs: Sequence[str], who: str, stdin_fix: str,
                    text_fix: str) -> None:
@@ -243,8 +239,7 @@ def _tui_preflight(ctx: click.Context, inputs: Sequence[str], who: str, stdin_fi
         ctx.exit(EXIT_USAGE)
 
 
-def _run_tui(ctx: click.Context, inputs: Sequence[str], no_tmp: bool = False,
-             **load_options: Any) -> None:
+def _run_tui(ctx: click.Context, inputs: Sequence[str], load: LoadOptions) -> None:
     """Start the TUI; the profile loads in a worker with a progress bar."""
 
     _tui_preflight(ctx, inputs, "the TUI", "or use: jitprof report -",
@@ -255,8 +250,7 @@ def _run_tui(ctx: click.Context, inputs: Sequence[str], no_tmp: bool = False,
 
     def loader(progress: Callable[[int, int], None]) -> Profile:
         # with time bins: the timeline (a JSON profile input has none: no strip)
-        return load_profile(inputs, search_tmp=not no_tmp, jobs=1, progress=progress,
-                            bin_width=TIMELINE_BIN, **load_options)
+        return load_profile(inputs, load, progress, jobs=1, bin_width=TIMELINE_BIN)
 
     app = JitprofApp(loader=loader, inputs=inputs)
     app.run()
@@ -268,15 +262,13 @@ def _run_tui(ctx: click.Context, inputs: Sequence[str], no_tmp: bool = False,
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
+@input_options
 @click.pass_context
-def tui(ctx: click.Context, inputs: Sequence[str], **options: Any) -> None:
+def tui(ctx: click.Context, inputs: Sequence[str], load: LoadOptions) -> None:
     """Interactive TUI on perf script INPUTs (the same inputs and options as `report`):
     hot functions, callers/callees, call trees, flame graph. Press ? for the keys.
     `jitprof INPUT...` without a command does the same. Needs a terminal."""
-    _run_tui(ctx, inputs, **options)
-
-
-tui.params.extend(p for p in report.params if p.name in _TUI_INPUT_OPTIONS)
+    _run_tui(ctx, inputs, load)
 
 
 @main.command()
@@ -294,18 +286,31 @@ def demo(ctx: click.Context, which: str) -> None:
     if not script.is_file():
         raise InputError(str(script), "not found: jitprof demo needs the samples/ directory "
                                       "of a source checkout (pip install -e .)")
-    _run_tui(ctx, [str(script)], no_tmp=True)
+    from jitprof.resolve import LoadOptions as _Load
+
+    _run_tui(ctx, [str(script)], _Load(search_tmp=False))
 
 
 # -- export (jitprof/export/) --------------------------------------------------------------
-EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
+EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json", "svg", "html")
+
+
+def flame_options(f: Callable[..., None]) -> Callable[..., None]:
+    """The flame graph's options (export and diff to .svg / .html)."""
+    f = click.option("--minwidth", type=click.FloatRange(min=0), default=0.1,
+                     show_default=True, metavar="PX",
+                     help="svg/html: merge frames narrower than this many pixels (of 1200).")(f)
+    f = click.option("--icicle", is_flag=True,
+                     help="svg/html: draw the root at the top (an icicle graph).")(f)
+    return f
 
 
 @main.command("export")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="Where to write; the extension picks the format (.folded/.txt, "
-                   ".speedscope.json, .pb.gz, .json). - writes to stdout (give --format).")
+                   ".speedscope.json, .pb.gz, .json, .svg, .html). - writes to stdout (give "
+                   "--format).")
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
               help="Output format (default: from the extension of -o).")
 @click.option("--weight", type=click.Choice(["auto", "period", "samples"]), default="auto",
@@ -318,23 +323,16 @@ EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json")
 @click.option("--annotate-kinds", "annotate", is_flag=True,
               help="folded: suffix JIT frames _[j] and kernel frames _[k] (flamegraph.pl / "
                    "inferno --colors java or js colour them).")
-@map_options
-@click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
-@click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
-@click.option("--event", default=None, help="Event to export (default: the first in the input).")
-@click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Processes reading one big input at once (default: the CPUs, at most 4).")
-@elf_options
+@flame_options
+@input_options
 def export_cmd(
     inputs: Sequence[str], output: str, fmt: str | None, weight: str, per_thread: bool | None,
-    annotate: bool, maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
-    jitdumps: Sequence[str], pids: Sequence[int], comms: Sequence[str], event: str | None,
-    strict: bool, jobs: int | None, elf: ElfOptions,
+    annotate: bool, icicle: bool, minwidth: float, load: LoadOptions,
 ) -> None:
     """Write the profile of INPUTs (as for report: perf script text, perf.data, or
     jitprof .json profiles, which merge) for flamegraph.pl/inferno, speedscope, pprof
-    (go tool pprof, Pyroscope, Parca) or jitprof itself (JSON, read back as input)."""
+    (go tool pprof, Pyroscope, Parca), jitprof itself (JSON, read back as input), or as
+    an interactive flame graph (.svg) or a self-contained report page (.html)."""
     from jitprof.export import (
         ExportOptions,
         UnknownFormatError,
@@ -360,15 +358,13 @@ def export_cmd(
     if output == "-" and exporter_cls.binary and sys.stdout.isatty():
         raise click.UsageError(f"{exporter_cls.name} output is binary: redirect stdout or "
                                "give -o FILE")
-    profile = load_profile(inputs, maps=maps, map_dirs=map_dirs, event=event, pids=pids,
-                           comms=comms, strict=strict, search_tmp=not no_tmp,
-                           jobs=jobs or min(os.cpu_count() or 1, 4), jitdumps=jitdumps,
-                           elf=elf)
+    profile = load_profile(inputs, load)
     if weight == "period" and not profile.diagnostics.has_period:
         raise click.UsageError("--weight period: the input has no periods (perf script "
                                "without the period field); use --weight samples or auto")
     data = exporter_cls(ExportOptions(weight=weight, per_thread=per_thread,
-                                      annotate=annotate)).render(profile)
+                                      annotate=annotate, icicle=icicle,
+                                      minwidth=minwidth)).render(profile)
     if output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -563,10 +559,6 @@ def _per_units(value: str | None) -> tuple[float, float] | None:
               help="An input of the 'before' side (repeatable: recordings merge).")
 @click.option("-a", "--after", "after", multiple=True, metavar="INPUT",
               help="An input of the 'after' side (repeatable).")
-@map_options
-@click.option("--event", default=None, help="Event to compare (default: the first in each input).")
-@click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process.")
-@click.option("--comm", "comms", multiple=True, help="Only samples of this command name.")
 @click.option("--by", type=click.Choice(["self", "total"]), default="self", show_default=True,
               help="The time compared.")
 @click.option("--normalize", type=click.Choice(["share", "rate", "per"]), default=None,
@@ -592,27 +584,28 @@ def _per_units(value: str | None) -> tuple[float, float] | None:
               help="Functions to show (0 = all).")
 @click.option("--kind", "kinds", multiple=True, callback=lambda c, p, v: [_kind(x) for x in v],
               help="Only functions of this kind (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "difffolded"]),
-              default=None, help="Default: from the -o extension (.json, .csv, .folded), "
+@click.option("--format", "fmt",
+              type=click.Choice(["table", "json", "csv", "difffolded", "svg", "html"]),
+              default=None, help="Default: from the -o extension (.json, .csv, .folded, "
+                                 ".svg: a differential flame graph, .html: a report page), "
                                  "else table.")
-@click.option("--strict", is_flag=True, help="Fail on the first bad map line instead of counting.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Processes reading one big input at once.")
+@click.option("--before-shape", is_flag=True,
+              help="svg/html: size the flame graph by the BEFORE side (default: AFTER).")
+@flame_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write here instead of stdout.")
 @click.option("--tui", is_flag=True,
               help="Open the interactive diff view (changes table, differential flame "
                    "graph) instead of printing; needs a terminal.")
+@input_options
 @click.pass_context
 def diff(
     ctx: click.Context,
-    inputs: Sequence[str], before: Sequence[str], after: Sequence[str], maps: Sequence[str],
-    map_dirs: Sequence[str], no_tmp: bool, jitdumps: Sequence[str], event: str | None,
-    pids: Sequence[int],
-    comms: Sequence[str], by: str, normalize: str | None, per: str | None, method: str,
-    alpha: float, confidence: float, block: float | None, resamples: int, seed: int,
-    top: int, kinds: Sequence[Kind], fmt: str | None, strict: bool, jobs: int | None,
-    output: str | None, tui: bool,
+    inputs: Sequence[str], before: Sequence[str], after: Sequence[str], by: str,
+    normalize: str | None, per: str | None, method: str, alpha: float, confidence: float,
+    block: float | None, resamples: int, seed: int, top: int, kinds: Sequence[Kind],
+    fmt: str | None, before_shape: bool, icicle: bool, minwidth: float, output: str | None,
+    tui: bool, load: LoadOptions,
 ) -> None:
     """Compare profiles: did a change cut CPU, and is the change bigger than noise?
 
@@ -658,20 +651,20 @@ def diff(
     if tui and output:
         raise click.UsageError("--tui shows the comparison on the terminal: -o is for "
                                "printing (leave out --tui)")
+    if not fmt and output and output.lower().endswith((".svg", ".html", ".htm")):
+        fmt = "svg" if output.lower().endswith(".svg") else "html"
     fmt = fmt or guess_format(output) or "table"
     bin_width = (block or DEFAULT_BLOCK) if method in ("auto", "bootstrap") else None
 
-    def load(paths: Sequence[str], progress: Callable[[int, int], None] | None = None
+    def side(paths: Sequence[str], progress: Callable[[int, int], None] | None = None
              ) -> list[Profile]:
-        return [load_profile([p], maps=maps, map_dirs=map_dirs, event=event, pids=pids,
-                             comms=comms, strict=strict, search_tmp=not no_tmp,
-                             jobs=1 if progress else jobs or min(os.cpu_count() or 1, 4),
-                             jitdumps=jitdumps, bin_width=bin_width, progress=progress)
+        return [load_profile([p], load, progress, bin_width=bin_width,
+                             jobs=1 if progress else load.jobs)
                 for p in paths]
 
     if tui:
         def compare(progress: Callable[[int, int], None]) -> DiffViews:
-            pb, pa = load(before, progress), load(after, progress)
+            pb, pa = side(before, progress), side(after, progress)
 
             def run(how: str) -> DiffResult:
                 return diff_profiles(pb, pa, by=by, normalization=Normalization(
@@ -685,7 +678,14 @@ def diff(
         _run_diff_tui(ctx, [*before, *after], compare, kinds[0] if kinds else None,
                       "jitprof diff " + sides)
         return
-    pb, pa = load(before), load(after)
+    pb, pa = side(before), side(after)
+    if fmt in ("svg", "html"):
+        _write_diff_flame(pb, pa, fmt, output, before_shape, icicle, minwidth,
+                          functools.partial(diff_profiles, normalization=Normalization(
+                              mode, units), method=method, alpha=alpha,
+                              confidence=confidence, block=block, resamples=resamples,
+                              seed=seed), by)
+        return
     if fmt == "difffolded":
         text = to_difffolded(folded_diff(pb, pa))
     else:
@@ -703,6 +703,34 @@ def diff(
             f.write(text)
     else:
         click.echo(text, nl=False)
+
+
+def _write_diff_flame(pb: list[Profile], pa: list[Profile], fmt: str, output: str | None,
+                      before_shape: bool, icicle: bool, minwidth: float,
+                      compare: Callable[..., Any], by: str) -> None:
+    """``jitprof diff -o diff.svg|html``: the table's comparison (``--by``) and, for the
+    flame's colours, the same comparison of total time."""
+    from jitprof.diff import DiffUsageError
+    from jitprof.diffviews import DiffViews
+    from jitprof.export import ExportOptions
+    from jitprof.export.diffsvg import DiffSvgExporter
+    from jitprof.export.html import DiffHtmlExporter
+
+    try:
+        result = compare(pb, pa, by=by)
+        total = result if by == "total" else compare(pb, pa, by="total")
+    except DiffUsageError as e:
+        raise click.UsageError(str(e)) from None
+    cls = DiffSvgExporter if fmt == "svg" else DiffHtmlExporter
+    exporter = cls(ExportOptions(icicle=icicle, minwidth=minwidth),
+                   shape="before" if before_shape else "after")
+    data = exporter.render(DiffViews(result, pb, pa), total)
+    if output and output != "-":
+        with open(output, "wb") as f:
+            f.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
 
 
 def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],

@@ -25,10 +25,11 @@ import re
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from jitprof.intervals import Entry
 from jitprof.jitdump import CodeLoad, JitDump, JitTimeline, at_time, time_slack_ns
-from jitprof.script import EventData, RawFrame, collapse_inlined
+from jitprof.script import RawFrame
 
 MAX_EARLY_SHARE = 0.01  # more samples than this before their code's load: another clock
 
@@ -152,7 +153,7 @@ def plan_dump(jd: JitDump, tl: JitTimeline, addrs: set[int]) -> DumpPlan:
     return plan
 
 
-def _exact_positions(stack: tuple[int, ...], is_kernel: list[bool]) -> set[int]:
+def _exact_positions(stack: tuple[int, ...], is_kernel: Any) -> set[int]:
     """Positions holding an exact ip (not a return address): the leaf, and the first user
     frame under kernel frames (as resolve.build_profile)."""
     out = {0}
@@ -167,34 +168,30 @@ def _exact_positions(stack: tuple[int, ...], is_kernel: list[bool]) -> set[int]:
 def split_by_time(
     selected: list[Selected],
     dumps: dict[int, DumpPlan],
-    ev: EventData,
-    frames: list[RawFrame],
+    timed: dict[tuple[int, str, tuple[int, ...]], array],
+    frames: Any,
     raw_jit: list[bool],
-    inlined: set[int],
     kernel_min: int,
     sample_clock: str | None = None,
     bin_of: Callable[[float], int] | None = None,
 ) -> TimeSplit:
     """Re-cut the ``selected`` samples of processes named by a jitdump so that frames at
-    reused addresses carry the name of the code there at the sample's time. New raw
-    frames are appended to ``frames`` and ``raw_jit``; ``dumps`` (``plan_dump``) must
-    cover every address the stacks look up. ``sample_clock``: the samples' clock when
-    known (``perf_data_clock``); anything but "monotonic" falls back. ``bin_of``: the
-    time bin of a sample time, when the samples are kept per time bin (each selected
-    entry then holds one bin's samples, and its pieces stay in that bin)."""
+    reused addresses carry the name of the code there at the sample's time. ``timed``:
+    per (tid, comm, stack) of a stack with a JIT frame, its samples' (time, weight) pairs
+    in one flat array (time NaN where the text has none). New raw frames are appended
+    to ``frames`` (a list-like of ``RawFrame``) and ``raw_jit``; ``dumps``
+    (``plan_dump``) must cover every address the stacks look up. ``sample_clock``: the
+    samples' clock when known (``perf_data_clock``); anything but "monotonic" falls
+    back. ``bin_of``: the time bin of a sample time, when the samples are kept per time
+    bin (each selected entry then holds one bin's samples, and its pieces stay in that
+    bin)."""
     out = TimeSplit(selected=[])
-    is_kernel = [f.addr >= kernel_min for f in frames]
-    # the reader's times, under the stacks as selected (inlined frames left out)
-    timed: dict[tuple[int, str, tuple[int, ...]], array] = {}
-    for (tid, comm, st), a in ev.timed.items():
-        if inlined and not inlined.isdisjoint(st):
-            st = collapse_inlined(st, frames, inlined)
-        have = timed.get((tid, comm, st))
-        if have is None:
-            timed[(tid, comm, st)] = a
-        else:
-            have = timed[(tid, comm, st)] = array("d", have)
-            have.extend(a)
+
+    class _Kernel:  # frame id -> in the kernel? (looked up only where the stacks need it)
+        def __getitem__(self, i: int) -> bool:
+            return bool(frames[i].addr >= kernel_min)
+
+    is_kernel: Any = _Kernel()
     all_times = [a[0] for a in timed.values() if a and not math.isnan(a[0])]
     slack = time_slack_ns(all_times)
 

@@ -54,7 +54,7 @@ from jitprof.record import (
     perf_has_control,
 )
 from jitprof.resolve import MapFinder, build_profile
-from jitprof.script import RawFrame, ScriptData, ScriptReader
+from jitprof.script import RawFrames, ScriptData, ScriptReader
 
 LIVE_INPUT = "perf (live)"
 _TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
@@ -223,7 +223,7 @@ class LiveProfiler:
         self._lock = threading.Lock()
         # one frame table for every reader of the run: merging buckets needs no remapping
         # of frame ids (nor comparing frames), only adding stack counts
-        self._frames: list[RawFrame] = []
+        self._frames = RawFrames()
         self._frame_ids: dict[str, int] = {}
         self._side = self._reader()
         self._old = self._reader()
@@ -390,7 +390,7 @@ class LiveProfiler:
                 chosen = [b for b in self._buckets if b.second >= first]
             for b in chosen:
                 out._merge(b.reader.data, 0)
-            out.data.frames = list(self._frames)  # the table grows as text comes in
+            out.data.frames = self._frames.copy()  # the table grows as text comes in
         out.data.inputs = [LIVE_INPUT]
         return out.data
 

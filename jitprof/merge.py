@@ -41,6 +41,8 @@ def merge_profiles(profiles: Sequence[Profile], where: str = "inputs") -> Profil
         for fid, fulls in p.full_names.items():  # C++ names' full forms (ELF symbols)
             for full in fulls:
                 b.full_name(fmap[fid], full)
+        for fid, n in p.versions.items():  # compiled versions: the most any input saw
+            b.profile.versions[fmap[fid]] = max(n, b.profile.versions.get(fmap[fid], 0))
         tmap = [b.thread(pid, comm) for pid, comm in p.threads]
         for stack, w, s, t in p.iter_stacks():
             b.add(tuple(fmap[f] for f in stack), tmap[t], w, s)
@@ -115,6 +117,9 @@ def select_threads(profile: Profile, pids: Sequence[int] = (), comms: Sequence[s
         if fid in fmap:
             for full in fulls:
                 b.full_name(fmap[fid], full)
+    for fid, n in profile.versions.items():
+        if fid in fmap:
+            res.versions[fmap[fid]] = n
     res.time_first, res.time_last = profile.time_first, profile.time_last
     res.inputs = list(profile.inputs)
     res.diagnostics = profile.diagnostics

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,158 +142,426 @@ def distinct_ints(a: Any) -> Any:
     return a[keep]
 
 
-@dataclass(slots=True)
-class Profile:
-    """Samples of one event, aggregated by stack.
+def group_sums(keys: Any, *values: Any) -> tuple[Any, ...]:
+    """Distinct int64 ``keys`` (sorted) and, per key, the exact int64 sums of each of
+    ``values`` (one sort; ``np.add.reduceat`` keeps integers exact, unlike bincount)."""
+    import numpy as np
 
-    ``stacks[i]`` is a tuple of frame ids, leaf first (as perf prints them);
-    ``stack_weight[i]`` is the sum of periods (or 1 per sample without periods) and
-    ``stack_samples[i]`` the number of samples with that stack; ``stack_thread[i]``
-    indexes ``threads`` (pid, comm). Every number a view shows is derived from these.
-    Built with a time-bin width (``bin_width``, seconds), ``stack_bin[i]`` is the bin
-    ``int(time / bin_width)`` of the samples in ``stacks[i]`` (a stack then appears once
-    per bin it has samples in); otherwise ``stack_bin`` is empty.
+    if len(keys) == 0:
+        return (keys, *(np.zeros(0, dtype=np.int64) for _ in values))
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
+    return (k[starts], *(np.add.reduceat(np.asarray(v, dtype=np.int64)[order], starts)
+                         for v in values))
+
+
+def sum_by(index: Any, values: Any, n: int) -> Any:
+    """Exact int64 sums of ``values`` per ``index`` (0..n-1): ``bincount`` (fast, float64
+    inside) while every sum stays below 2**53, else ``np.add.at``."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.int64)
+    if not len(values) or (values.min() >= 0 and int(values.sum()) < (1 << 53)):
+        return np.bincount(index, weights=values, minlength=n).astype(np.int64)
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, index, values)
+    return out
+
+
+def _i32(xs: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(xs, dtype=np.int32)
+
+
+def _i64(xs: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(xs, dtype=np.int64)
+
+
+class Profile:
+    """Samples of one event in tables, the shape of Firefox Profiler's processed profile.
+
+    - ``frames``: the functions (``Frame``), interned.
+    - The stack table: node ``n`` is the call path ``node_prefix[n]`` (its caller's path;
+      -1: none) extended by the function ``node_frame[n]``. Nodes are numbered callers
+      first (``node_prefix[n] < n``), so one pass over the ids visits parents before
+      children. Two samples share a node as far as their paths agree from the root.
+    - The sample table, aggregated: group ``g`` holds ``group_samples[g]`` samples of total
+      weight ``group_weight[g]`` (the sum of periods, or 1 a sample without periods) whose
+      stack ends at node ``group_node[g]`` (-1: an empty stack), on thread
+      ``group_thread[g]`` (index into ``threads``: (pid, comm)), and, when built with a
+      time-bin width (``bin_width``, seconds), in time bin ``group_bin[g]``
+      (``int(time / bin_width)``); ``group_bin`` is empty otherwise.
+
+    Memory is O(stack nodes + groups + frames). Every number a view shows is derived from
+    these tables. ``stacks``/``stack_weight``/... are the same groups as Python lists
+    (leaf-first tuples), made on first use for code that walks stacks one by one.
     """
 
-    event: str
-    frames: list[Frame] = field(default_factory=list)
-    stacks: list[tuple[int, ...]] = field(default_factory=list)
-    stack_thread: list[int] = field(default_factory=list)
-    stack_weight: list[int] = field(default_factory=list)
-    stack_samples: list[int] = field(default_factory=list)
-    threads: list[tuple[int, str]] = field(default_factory=list)
-    time_first: float | None = None
-    time_last: float | None = None
-    inputs: list[str] = field(default_factory=list)
-    diagnostics: ProfileDiagnostics = field(default_factory=ProfileDiagnostics)
-    stack_bin: list[int] = field(default_factory=list)
-    bin_width: float | None = None
-    # frame id -> full demangled forms (with parameters) of a C++ frame named from ELF
-    # symbols; the frame's name is perf's short form (overloads share one frame)
-    full_names: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    # frame id -> how many distinct pieces of JIT code samples hit were named as it (a
-    # Java method compiled several times: one row, its compiled versions counted here)
-    versions: dict[int, int] = field(default_factory=dict)
+    __slots__ = ("event", "frames", "threads", "time_first", "time_last", "inputs",
+                 "diagnostics", "bin_width", "full_names", "node_prefix", "node_frame",
+                 "group_node", "group_thread", "group_weight", "group_samples", "group_bin",
+                 "versions", "_views")
+
+    def __init__(self, event: str, frames: list[Frame] | None = None,
+                 threads: list[tuple[int, str]] | None = None) -> None:
+        import numpy as np
+
+        self.event = event
+        self.frames: list[Frame] = frames if frames is not None else []
+        self.threads: list[tuple[int, str]] = threads if threads is not None else []
+        self.time_first: float | None = None
+        self.time_last: float | None = None
+        self.inputs: list[str] = []
+        self.diagnostics = ProfileDiagnostics()
+        self.bin_width: float | None = None
+        # frame id -> full demangled forms (with parameters) of a C++ frame named from ELF
+        # symbols; the frame's name is perf's short form (overloads share one frame)
+        self.full_names: dict[int, tuple[str, ...]] = {}
+        # frame id -> how many distinct pieces of JIT code samples hit were named as it (a
+        # Java method compiled several times: one row, its compiled versions counted here)
+        self.versions: dict[int, int] = {}
+        empty32 = np.zeros(0, dtype=np.int32)
+        self.node_prefix: Any = empty32
+        self.node_frame: Any = empty32
+        self.group_node: Any = empty32
+        self.group_thread: Any = empty32
+        self.group_weight: Any = np.zeros(0, dtype=np.int64)
+        self.group_samples: Any = np.zeros(0, dtype=np.int64)
+        self.group_bin: Any = empty32
+        self._views: dict[str, Any] = {}
+
+    def set_tables(self, node_prefix: Any, node_frame: Any, group_node: Any,
+                   group_thread: Any, group_weight: Any, group_samples: Any,
+                   group_bin: Any = (), node_depth: Any = None) -> None:
+        """Install the stack and sample tables (what builders call, once); ``node_depth``
+        if the builder knows it."""
+        self.node_prefix = _i32(node_prefix)
+        self.node_frame = _i32(node_frame)
+        self.group_node = _i32(group_node)
+        self.group_thread = _i32(group_thread)
+        self.group_weight = _i64(group_weight)
+        self.group_samples = _i64(group_samples)
+        self.group_bin = _i32(group_bin)
+        self._views = {} if node_depth is None else {"depth": _i32(node_depth)}
+
+    def __eq__(self, other: object) -> bool:
+        """The same samples (groups in the same order, as stacks of equal frames) and the
+        same facts; node numbering does not matter."""
+        if not isinstance(other, Profile):
+            return NotImplemented
+        return (self.event == other.event and self.frames == other.frames
+                and self.threads == other.threads and self.time_first == other.time_first
+                and self.time_last == other.time_last and self.inputs == other.inputs
+                and self.diagnostics == other.diagnostics and self.bin_width == other.bin_width
+                and self.full_names == other.full_names and self.versions == other.versions
+                and self.stacks == other.stacks
+                and self.stack_weight == other.stack_weight
+                and self.stack_samples == other.stack_samples
+                and self.stack_thread == other.stack_thread and self.stack_bin == other.stack_bin)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"Profile(event={self.event!r}, {len(self.frames)} frames, "
+                f"{len(self.node_prefix)} stack nodes, {len(self.group_node)} groups, "
+                f"{self.samples} samples)")
 
     # -- totals ---------------------------------------------------------------------------
     @property
     def samples(self) -> int:
-        return sum(self.stack_samples)
+        return int(self.group_samples.sum())
 
     @property
     def weight(self) -> int:
-        return sum(self.stack_weight)
+        return int(self.group_weight.sum())
+
+    @property
+    def groups(self) -> int:
+        return len(self.group_node)
+
+    # -- the groups as Python lists (leaf-first tuples), made once --------------------------
+    def node_paths(self) -> list[tuple[int, ...]]:
+        """Each node's call path as a leaf-first tuple of frame ids (O(nodes x depth))."""
+        paths = self._views.get("paths")
+        if paths is None:
+            paths = []
+            append = paths.append
+            for pre, fr in zip(self.node_prefix.tolist(), self.node_frame.tolist(),
+                               strict=True):
+                append((fr, *paths[pre]) if pre >= 0 else (fr,))
+            self._views["paths"] = paths
+        return paths
+
+    @property
+    def stacks(self) -> list[tuple[int, ...]]:
+        out = self._views.get("stacks")
+        if out is None:
+            paths = self.node_paths()
+            out = [paths[n] if n >= 0 else () for n in self.group_node.tolist()]
+            self._views["stacks"] = out
+        return out
+
+    @property
+    def stack_weight(self) -> list[int]:
+        return self.group_weight.tolist()
+
+    @stack_weight.setter
+    def stack_weight(self, weights: list[int]) -> None:
+        if len(weights) != len(self.group_node):
+            raise ValueError("one weight a group")
+        self.group_weight = _i64(weights)
+        self._views.pop("function_stats", None)
+
+    @property
+    def stack_samples(self) -> list[int]:
+        return self.group_samples.tolist()
+
+    @property
+    def stack_thread(self) -> list[int]:
+        return self.group_thread.tolist()
+
+    @property
+    def stack_bin(self) -> list[int]:
+        return self.group_bin.tolist()
 
     def iter_stacks(self) -> Iterator[tuple[tuple[int, ...], int, int, int]]:
-        """Yield (stack, weight, samples, thread index)."""
-        return zip(
-            self.stacks, self.stack_weight, self.stack_samples, self.stack_thread, strict=True
-        )
+        """Yield (stack, weight, samples, thread index) per group."""
+        return zip(self.stacks, self.stack_weight, self.stack_samples, self.stack_thread,
+                   strict=True)
+
+    # -- aggregations over the tables ------------------------------------------------------
+    def node_depth(self) -> Any:
+        """Depth of every node (a root's is 0): given by the builder, else by pointer
+        jumping (each round doubles the distance looked up: O(nodes log depth))."""
+        import numpy as np
+
+        d = self._views.get("depth")
+        if d is None:
+            pre = self.node_prefix
+            d = (pre >= 0).astype(np.int32)
+            anc = pre.copy()
+            live = np.flatnonzero(anc >= 0)
+            while live.size:
+                a = anc[live]
+                d[live] += d[a]
+                anc[live] = anc[a]
+                live = live[anc[live] >= 0]
+            self._views["depth"] = d
+        return d
+
+    def preorder(self) -> tuple[Any, Any]:
+        """Each node's place in a depth-first walk from the roots (``tin``) and the size of
+        its subtree (itself included): a subtree is the range ``tin .. tin + size - 1``.
+        Computed a level at a time (sizes from the deepest level up, places from the
+        roots down): O(nodes) with one numpy pass per level."""
+        import numpy as np
+
+        got = self._views.get("preorder")
+        if got is None:
+            pre = self.node_prefix
+            n = len(pre)
+            depth = self.node_depth()
+            order = np.argsort(depth, kind="stable")
+            cuts = np.flatnonzero(np.diff(depth[order])) + 1
+            levels = np.split(order, cuts) if n else []
+            size = np.ones(n, dtype=np.int64)
+            for level in reversed(levels[1:]):  # roots have no parent to add to
+                np.add.at(size, pre[level], size[level])
+            tin = np.zeros(n, dtype=np.int64)
+            for k, level in enumerate(levels):
+                # siblings in id order; each starts after its earlier siblings' subtrees
+                parent = pre[level] if k else np.full(len(level), -1, dtype=pre.dtype)
+                srt = np.lexsort((level, parent))
+                lv, par = level[srt], parent[srt]
+                sz = size[lv]
+                first = np.concatenate(([True], par[1:] != par[:-1]))
+                csum = np.cumsum(sz) - sz
+                group_start = np.maximum.accumulate(np.where(first, np.arange(len(lv)), 0))
+                before = csum - csum[group_start]
+                base = tin[par] + 1 if k else np.zeros(len(lv), dtype=np.int64)
+                tin[lv] = base + before
+            got = self._views["preorder"] = (tin, size)
+        return got
+
+    def node_weights(self, per_group: Any | None = None) -> tuple[Any, Any, Any, Any]:
+        """Per node: (self weight, self samples, subtree weight, subtree samples) of the
+        groups (``per_group``: a bool mask of the groups to count; all by default). Subtree
+        sums are differences of prefix sums in depth-first order: exact int64."""
+        import numpy as np
+
+        n = len(self.node_prefix)
+        gn = self.group_node
+        gw, gs = self.group_weight, self.group_samples
+        if per_group is not None:
+            gn, gw, gs = gn[per_group], gw[per_group], gs[per_group]
+        keep = gn >= 0
+        sw = sum_by(gn[keep], gw[keep], n)
+        ss = sum_by(gn[keep], gs[keep], n)
+        if not n:
+            return sw, ss, sw.copy(), ss.copy()
+        tin, size = self.preorder()
+        by_tin = np.empty(n, dtype=np.int64)
+        by_tin[tin] = np.arange(n)
+        out = []
+        for x in (sw, ss):
+            cs = np.concatenate(([0], np.cumsum(x[by_tin])))
+            out.append(cs[tin + size] - cs[tin])
+        return sw, ss, out[0], out[1]
+
+    def outermost(self) -> Any:
+        """Per node: True if no caller on its path is the same function (a recursive
+        call's inner nodes are False: a function counts once per stack). Nodes sorted by
+        (function, depth-first place): a node is inner if an earlier node of its function
+        has a subtree that reaches past it (a running maximum)."""
+        import numpy as np
+
+        out = self._views.get("outermost")
+        if out is None:
+            fr = self.node_frame.astype(np.int64)
+            n = len(fr)
+            out = np.ones(n, dtype=bool)
+            if n:
+                tin, size = self.preorder()
+                span = n + 1
+                start = fr * span + tin  # functions apart: later ones are all larger
+                order = np.argsort(start)
+                reach = (start + size)[order]
+                prev = np.maximum.accumulate(reach)
+                inner = np.zeros(n, dtype=bool)
+                inner[1:] = prev[:-1] > start[order][1:]
+                out[order[inner]] = False
+            self._views["outermost"] = out
+        return out
 
     def function_stats(self) -> list[FunctionStats]:
         """Self and total per frame; total counts a recursive frame once per stack.
-
-        Vectorised (numpy): all stacks flattened into one array, the distinct (stack,
-        frame) pairs found by one sort; sums in exact int64 (a profile whose weights could
-        overflow int64 takes the plain loop)."""
+        From the tables: self = the weight of groups ending at a node of the frame,
+        total = the subtree weights of the frame's outermost nodes. Exact int64 sums."""
         import numpy as np
 
+        cached = self._views.get("function_stats")
+        if cached is not None:
+            return list(cached)
         n = len(self.frames)
-        m = len(self.stacks)
-        if not m or sum(self.stack_weight) >= 1 << 62:
-            return self._function_stats_loop()
-        lengths = np.fromiter(map(len, self.stacks), dtype=np.int64, count=m)
-        flat = np.fromiter(itertools.chain.from_iterable(self.stacks), dtype=np.int64,
-                           count=int(lengths.sum()))
-        w = np.asarray(self.stack_weight, dtype=np.int64)
-        s = np.asarray(self.stack_samples, dtype=np.int64)
-        rows = np.flatnonzero(lengths)
-        starts = np.cumsum(lengths) - lengths
-        leaf = flat[starts[rows]]
-        pairs = distinct_ints(np.repeat(np.arange(m, dtype=np.int64), lengths) * max(n, 1)
-                              + flat)
-        prow, pfid = np.divmod(pairs, max(n, 1))
-        sw, ss, tw, ts = (np.zeros(n, dtype=np.int64) for _ in range(4))
-        np.add.at(sw, leaf, w[rows])
-        np.add.at(ss, leaf, s[rows])
-        np.add.at(tw, pfid, w[prow])
-        np.add.at(ts, pfid, s[prow])
-        used = np.flatnonzero((tw != 0) | (sw != 0)).tolist()
+        if not len(self.group_node):
+            return []
+        sw_n, ss_n, tw_n, ts_n = self.node_weights()
+        fr = self.node_frame
+        outer = self.outermost()
+        sw, ss = sum_by(fr, sw_n, n), sum_by(fr, ss_n, n)
+        tw, ts = sum_by(fr[outer], tw_n[outer], n), sum_by(fr[outer], ts_n[outer], n)
+        used = np.flatnonzero((tw != 0) | (sw != 0) | (ts != 0)).tolist()
         swl, ssl, twl, tsl = sw.tolist(), ss.tolist(), tw.tolist(), ts.tolist()
-        return [FunctionStats(i, swl[i], twl[i], ssl[i], tsl[i]) for i in used]
-
-    def _function_stats_loop(self) -> list[FunctionStats]:
-        n = len(self.frames)
-        sw = [0] * n
-        ss = [0] * n
-        tw = [0] * n
-        ts = [0] * n
-        for stack, w, s, _ in self.iter_stacks():
-            if not stack:
-                continue
-            leaf = stack[0]
-            sw[leaf] += w
-            ss[leaf] += s
-            for fid in set(stack):
-                tw[fid] += w
-                ts[fid] += s
-        return [
-            FunctionStats(i, sw[i], tw[i], ss[i], ts[i]) for i in range(n) if tw[i] or sw[i]
-        ]
+        out = [FunctionStats(i, swl[i], twl[i], ssl[i], tsl[i]) for i in used]
+        self._views["function_stats"] = tuple(out)
+        return out
 
     def kind_stats(self) -> dict[Kind, tuple[int, int]]:
         """Self weight and self samples per kind (the leaf's kind)."""
-        out: dict[Kind, list[int]] = {k: [0, 0] for k in Kind}
-        for stack, w, s, _ in self.iter_stacks():
-            if stack:
-                acc = out[self.frames[stack[0]].kind]
-                acc[0] += w
-                acc[1] += s
-        return {k: (v[0], v[1]) for k, v in out.items()}
+        out: dict[Kind, tuple[int, int]] = {k: (0, 0) for k in Kind}
+        acc: dict[Kind, list[int]] = {k: [0, 0] for k in Kind}
+        frames = self.frames
+        for st in self.function_stats():
+            a = acc[frames[st.frame_id].kind]
+            a[0] += st.self_weight
+            a[1] += st.self_samples
+        out.update({k: (v[0], v[1]) for k, v in acc.items()})
+        return out
 
     def verify(self) -> None:
-        """Check the invariants every transform must keep; raise AssertionError if broken."""
-        m = len(self.stacks)
-        if not (len(self.stack_weight) == len(self.stack_samples) == len(self.stack_thread) == m):
-            raise AssertionError("stack arrays differ in length")
-        if self.stack_bin and len(self.stack_bin) != m:
-            raise AssertionError("stack_bin differs in length from stacks")
+        """Check the invariants every transform must keep; raise AssertionError if broken.
+        The function totals are recomputed by a plain count over the stacks."""
+        import numpy as np
+
+        m = len(self.group_node)
+        if not (len(self.group_thread) == len(self.group_weight) == len(self.group_samples)
+                == m):
+            raise AssertionError("group arrays differ in length")
+        if len(self.group_bin) and len(self.group_bin) != m:
+            raise AssertionError("group_bin differs in length from the groups")
+        nn = len(self.node_prefix)
+        if len(self.node_frame) != nn:
+            raise AssertionError("node arrays differ in length")
+        if nn and not (self.node_prefix < np.arange(nn)).all():
+            raise AssertionError("a node's prefix is not an earlier node")
+        if nn and ((self.node_frame < 0) | (self.node_frame >= len(self.frames))).any():
+            raise AssertionError("bad frame id in the stack table")
+        if m and ((self.group_node < -1) | (self.group_node >= nn)).any():
+            raise AssertionError("bad stack node in a group")
+        if m and ((self.group_weight < 0).any() or (self.group_samples <= 0).any()):
+            raise AssertionError("bad weight/samples in a group")
+        if m and ((self.group_thread < 0) | (self.group_thread >= len(self.threads))).any():
+            raise AssertionError("bad thread index in a group")
+        keys = (self.group_node.astype(np.int64) * (len(self.threads) + 1)
+                + self.group_thread) * (int(self.group_bin.max()) + 2 if len(self.group_bin)
+                                        else 1)
+        if len(self.group_bin):
+            keys += self.group_bin
+        if len(np.unique(keys)) != m:
+            raise AssertionError("two groups of the same stack, thread and bin")
+        stats = {f.frame_id: f for f in self.function_stats()}
         nframes = len(self.frames)
-        for stack, w, s, t in self.iter_stacks():
-            if w < 0 or s <= 0:
-                raise AssertionError(f"bad weight/samples {w}/{s} for stack {stack}")
-            if not 0 <= t < len(self.threads):
-                raise AssertionError(f"bad thread index {t}")
-            for fid in stack:
-                if not 0 <= fid < nframes:
-                    raise AssertionError(f"bad frame id {fid}")
-        stats = self.function_stats()
-        total_w = self.weight
-        stacked = sum(w for st, w, _, _ in self.iter_stacks() if st)
-        if sum(f.self_weight for f in stats) != stacked:
-            raise AssertionError("self weights do not add up to the stacked weight")
-        for f in stats:
-            if not f.self_weight <= f.total_weight <= total_w:
-                raise AssertionError(f"self <= total <= all broken for frame {f.frame_id}")
-        # total of a frame = its self + the weight of stacks where it is not the leaf
-        # (counted once per stack): recompute independently per frame.
-        not_leaf = [0] * nframes
-        for stack, w, _, _ in self.iter_stacks():
-            if stack:
-                for fid in set(stack[1:]) - {stack[0]}:
-                    not_leaf[fid] += w
-        for f in stats:
-            if f.total_weight != f.self_weight + not_leaf[f.frame_id]:
-                raise AssertionError(f"total != self + children for frame {f.frame_id}")
+        sw = [0] * nframes
+        tw = [0] * nframes
+        ss = [0] * nframes
+        ts = [0] * nframes
+        for stack, w, s, _t in self.iter_stacks():
+            if not stack:
+                continue
+            sw[stack[0]] += w
+            ss[stack[0]] += s
+            for fid in set(stack):
+                tw[fid] += w
+                ts[fid] += s
+        for fid in range(nframes):
+            f = stats.get(fid)
+            got = (f.self_weight, f.total_weight, f.self_samples, f.total_samples) if f else (
+                0, 0, 0, 0)
+            if got != (sw[fid], tw[fid], ss[fid], ts[fid]):
+                want = (sw[fid], tw[fid], ss[fid], ts[fid])
+                raise AssertionError(f"function stats of frame {fid} {got} differ from a "
+                                     f"count over the stacks {want}")
+            if not got[0] <= got[1] <= self.weight:
+                raise AssertionError(f"self <= total <= all broken for frame {fid}")
+
+
+class StackTreeBuilder:
+    """The stack table built one stack at a time: a dict from (prefix node, frame) to node."""
+
+    def __init__(self) -> None:
+        self._nodes: dict[tuple[int, int], int] = {}
+        self.node_prefix: list[int] = []
+        self.node_frame: list[int] = []
+
+    def node(self, stack: tuple[int, ...]) -> int:
+        """The node of a leaf-first stack of frame ids (-1 for the empty stack), made if new."""
+        node = -1
+        nodes = self._nodes
+        for fid in reversed(stack):
+            key = (node, fid)
+            nxt = nodes.get(key)
+            if nxt is None:
+                nxt = nodes[key] = len(self.node_prefix)
+                self.node_prefix.append(node)
+                self.node_frame.append(fid)
+            node = nxt
+        return node
 
 
 class ProfileBuilder:
-    """Interns frames and accumulates stacks; ``finish()`` returns the Profile."""
+    """Interns frames and threads and adds stacks one at a time (a dict per tree node);
+    ``finish()`` returns the Profile. For bulk building from arrays see
+    ``jitprof.resolve``; both give the same tables up to node numbering."""
 
     def __init__(self, event: str) -> None:
         self._frames: list[Frame] = []
         self._frame_ids: dict[tuple[str, Kind, str], int] = {}
-        self._stack_ids: dict[tuple[tuple[int, ...], int, int | None], int] = {}
+        self._tree = StackTreeBuilder()
+        self._groups: dict[tuple[int, int, int | None], list[int]] = {}
         self._thread_ids: dict[tuple[int, str], int] = {}
         self._versions: dict[int, set[object]] = {}
         self.profile = Profile(event=event, frames=self._frames)
@@ -333,23 +600,28 @@ class ProfileBuilder:
             self._thread_ids[key] = tid
         return tid
 
+    def node(self, stack: tuple[int, ...]) -> int:
+        """The stack node of a leaf-first stack (-1 for the empty stack), made if new."""
+        return self._tree.node(stack)
+
     def add(self, stack: tuple[int, ...], thread: int, weight: int, samples: int = 1,
             bin: int | None = None) -> None:
         """Count samples of a stack (in time bin ``bin`` when the profile is binned)."""
-        p = self.profile
-        key = (stack, thread, bin)
-        sid = self._stack_ids.get(key)
-        if sid is None:
-            self._stack_ids[key] = len(p.stacks)
-            if bin is not None:
-                p.stack_bin.append(bin)
-            p.stacks.append(stack)
-            p.stack_thread.append(thread)
-            p.stack_weight.append(weight)
-            p.stack_samples.append(samples)
+        key = (self.node(stack), thread, bin)
+        acc = self._groups.get(key)
+        if acc is None:
+            self._groups[key] = [samples, weight]
         else:
-            p.stack_weight[sid] += weight
-            p.stack_samples[sid] += samples
+            acc[0] += samples
+            acc[1] += weight
 
     def finish(self) -> Profile:
+        keys = list(self._groups)
+        vals = list(self._groups.values())
+        binned = any(k[2] is not None for k in keys)
+        self.profile.set_tables(
+            self._tree.node_prefix, self._tree.node_frame, [k[0] for k in keys],
+            [k[1] for k in keys],
+            [v[1] for v in vals], [v[0] for v in vals],
+            [k[2] if k[2] is not None else -1 for k in keys] if binned else ())
         return self.profile

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, compress, repeat
 from operator import add, attrgetter, gt, itemgetter, lt, methodcaller, or_
+from typing import Any
 
 from jitprof.errors import InputError
 from jitprof.intervals import Entry, LatestWinsIndex
@@ -81,6 +82,9 @@ class PerfMap:
     overlapping: int = 0
     mtime: float | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # (starts, ends, line index) of the disjoint pieces each byte's latest line owns, as
+    # numpy arrays sorted by start (made by ``pieces``, once)
+    _pieces: Any = None
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -90,9 +94,74 @@ class PerfMap:
         entries samples hit, so they are not kept apart)."""
         at = self.line_starts[i]
         end = self.data.find(b"\n", at)
-        m = _LINE_RX.fullmatch(self.data[at : end if end >= 0 else len(self.data)])
+        line = self.data[at : end if end >= 0 else len(self.data)]
+        parts = line.split(b" ", 2)  # the usual "start size name": no regex
+        if len(parts) == 3 and parts[0].isalnum() and parts[1].isalnum() and parts[2]:
+            return parts[2]
+        m = _LINE_RX.fullmatch(line)
         assert m is not None  # the line was parsed before
         return m.group(3)
+
+    def pieces(self) -> tuple[Any, Any, Any]:
+        """Every byte to the latest line holding it: disjoint pieces (starts, ends, line
+        index), sorted, as numpy arrays. Lines that overlap no other line are pieces as
+        they are (found with one sort); only the overlapping ones go through the sweep of
+        ``latest_pieces``. Made once per map: O(n log n) for n lines."""
+        if self._pieces is None:
+            import numpy as np
+
+            if len(self.sorted_starts) != len(self.starts):
+                self.sort_index()
+            n = len(self.starts)
+            order = (np.frombuffer(self.by_start, dtype=f"u{self.by_start.itemsize}")
+                     .astype(np.int64) if n else np.zeros(0, dtype=np.int64))
+            s = np.frombuffer(self.sorted_starts, dtype=np.uint64) if n else np.zeros(
+                0, dtype=np.uint64)
+            e = np.frombuffer(self.sorted_ends, dtype=np.uint64) if n else s
+            top = np.frombuffer(self.max_end_so_far, dtype=np.uint64) if n else s
+            crowded = np.zeros(n, dtype=bool)
+            if n > 1:
+                crowded[1:] |= s[1:] < top[:-1]  # meets an earlier range
+                crowded[:-1] |= e[:-1] > s[1:]  # meets a later one
+            clean = ~crowded
+            cs, ce, cl = s[clean], e[clean], order[clean]
+            idx = np.flatnonzero(crowded)
+            if idx.size:
+                got = latest_pieces([int(x) for x in s[idx]], [int(x) for x in e[idx]],
+                                    order[idx].tolist())
+                if got:
+                    ps = np.array([g[0] for g in got], dtype=np.uint64)
+                    pe = np.array([g[1] for g in got], dtype=np.uint64)
+                    pl = np.array([g[2] for g in got], dtype=np.int64)
+                    srt = np.argsort(np.concatenate((cs, ps)), kind="stable")
+                    cs = np.concatenate((cs, ps))[srt]
+                    ce = np.concatenate((ce, pe))[srt]
+                    cl = np.concatenate((cl, pl))[srt]
+            self._pieces = (cs, ce, cl)
+        return self._pieces
+
+    def resolve(self, addrs: Any) -> Any:
+        """The line (index in file order) whose entry names each address of the uint64
+        array ``addrs`` by later-line-wins, or -1: one ``searchsorted`` over ``pieces``."""
+        import numpy as np
+
+        ps, pe, pl = self.pieces()
+        if not len(ps) or not len(addrs):
+            return np.full(len(addrs), -1, dtype=np.int64)
+        if len(addrs) > 4096:  # sorted queries walk the pieces in order (cache friendly)
+            uniq, inv = np.unique(addrs, return_inverse=True)
+            return self._resolve_sorted(uniq)[inv]
+        return self._resolve_sorted(addrs)
+
+    def _resolve_sorted(self, addrs: Any) -> Any:
+        import numpy as np
+
+        ps, pe, pl = self.pieces()
+        i = np.searchsorted(ps, addrs, side="right") - 1
+        ok = i >= 0
+        j = np.where(ok, i, 0)
+        ok &= addrs < pe[j]
+        return np.where(ok, pl[j], -1)
 
     def name(self, i: int) -> str:
         return self.raw_name(i).decode("utf-8", "replace")
@@ -187,6 +256,36 @@ class PerfMap:
                         if best is not None:
                             out[a] = best
         return out
+
+
+def latest_pieces(starts: list[int], ends: list[int], order: list[int]
+                  ) -> list[tuple[int, int, int]]:
+    """Disjoint pieces ``(start, end, owner)`` of ranges ``[starts[k], ends[k])``: each
+    byte goes to the covering range of the highest ``order`` (a later map line). A sweep
+    over the range bounds with a heap of the open ranges: O(n log n)."""
+    import heapq
+
+    n = len(starts)
+    bounds = sorted(set(starts) | set(ends))
+    by_start = sorted(range(n), key=starts.__getitem__)
+    heap: list[tuple[int, int]] = []  # (-order, k) of ranges open at the sweep point
+    out: list[tuple[int, int, int]] = []
+    j = 0
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        while j < n and starts[by_start[j]] <= lo:
+            k = by_start[j]
+            heapq.heappush(heap, (-order[k], k))
+            j += 1
+        while heap and ends[heap[0][1]] <= lo:  # ended: drop lazily
+            heapq.heappop(heap)
+        if not heap:
+            continue
+        owner = order[heap[0][1]]
+        if out and out[-1][1] == lo and out[-1][2] == owner:
+            out[-1] = (out[-1][0], hi, owner)
+        else:
+            out.append((lo, hi, owner))
+    return out
 
 
 _CHUNK_LINES = 1 << 16  # lines parsed at a time: bounds the temporary lists

@@ -9,6 +9,7 @@ Schema (``"format": "jitprof-profile"``, ``"version": 1``; README "The JSON prof
   threads      [[pid, comm], ...]
   frames       [[name, kind, dso], ...]  kind is one of jitprof's kinds (Kind values)
   full_names   optional {"frame index": [full demangled C++ forms]} (ELF-named frames)
+  versions     optional {"frame index": n}: pieces of JIT code named as that frame (> 1)
   stacks       [[thread, weight, samples, [frame, ...]], ...]  frames leaf first,
                indexes into ``frames``; thread indexes ``threads``
   diagnostics  how the input was read (the ``diagnostics`` object of ``report --format json``)
@@ -27,7 +28,15 @@ from typing import IO, Any
 
 from jitprof import __version__
 from jitprof.errors import InputError
-from jitprof.model import ElfFileHealth, Frame, Kind, MapHealth, Profile, ProfileDiagnostics
+from jitprof.model import (
+    ElfFileHealth,
+    Frame,
+    Kind,
+    MapHealth,
+    Profile,
+    ProfileDiagnostics,
+    StackTreeBuilder,
+)
 
 FORMAT = "jitprof-profile"
 VERSION = 1
@@ -87,6 +96,8 @@ def write_profile_json(profile: Profile, out: IO[str]) -> None:
     }
     if profile.full_names:  # frame index -> full C++ forms (optional)
         head["full_names"] = {str(k): list(v) for k, v in sorted(profile.full_names.items())}
+    if profile.versions:  # frame index -> compiled versions (optional)
+        head["versions"] = {str(k): v for k, v in sorted(profile.versions.items())}
     out.write("{\n")
     for k, v in head.items():
         out.write(f" {dump(k)}: {dump(v)},\n")
@@ -323,7 +334,17 @@ def _profile(doc: Any) -> Profile:
             raise _Bad(("full_names", k), f"frame {k!r} out of range (there are {nframes})")
         p.full_names[fid] = tuple(_str(x, ("full_names", k, j))
                                   for j, x in enumerate(_list(v, ("full_names", k))))
+    for k, v in _obj(doc.get("versions", {}), ("versions",)).items():
+        fid = int(k) if k.isdigit() else -1
+        if not 0 <= fid < nframes:
+            raise _Bad(("versions", k), f"frame {k!r} out of range (there are {nframes})")
+        p.versions[fid] = _int(v, ("versions", k), 2)
     seen_stacks: set[tuple[int, tuple[int, ...]]] = set()
+    builder = StackTreeBuilder()
+    nodes: list[int] = []
+    g_thread: list[int] = []
+    g_weight: list[int] = []
+    g_samples: list[int] = []
     for i, st in enumerate(_list(doc["stacks"], ("stacks",))):
         w = ("stacks", i)
         st = _list(st, w, 4)
@@ -340,10 +361,11 @@ def _profile(doc: Any) -> Profile:
         if skey in seen_stacks:
             raise _Bad(w, "the same stack and thread twice")
         seen_stacks.add(skey)
-        p.stacks.append(skey[1])
-        p.stack_thread.append(thread)
-        p.stack_weight.append(weight)
-        p.stack_samples.append(samples)
+        nodes.append(builder.node(skey[1]))
+        g_thread.append(thread)
+        g_weight.append(weight)
+        g_samples.append(samples)
+    p.set_tables(builder.node_prefix, builder.node_frame, nodes, g_thread, g_weight, g_samples)
     for key, value in (("samples", p.samples), ("weight", p.weight)):
         if key in doc and doc[key] != value:
             raise _Bad((key,), f"{key} {doc[key]!r} is not the sum over stacks ({value})")

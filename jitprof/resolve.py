@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jitprof.errors import EmptyInputError, InputError
 from jitprof.intervals import Entry
@@ -32,11 +33,15 @@ from jitprof.model import (
     Profile,
     ProfileBuilder,
     ProfileDiagnostics,
+    group_sums,
 )
 from jitprof.names import (
     JAVA_MAP_HINT,
     KERNEL_MIN_ADDR,
-    is_jit_memory,
+    PERF_CONTEXT_MIN,
+    USER_MAX_ADDR,
+    USER_MIN_ADDR,
+    is_jit_dso,
     is_jitted_dso,
     is_jvm_dso,
     is_surely_jit_dso,
@@ -46,7 +51,7 @@ from jitprof.names import (
     runtime_kind,
 )
 from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
-from jitprof.script import RawFrame, ScriptData, _is_perf_data, can_fork, collapse_inlined
+from jitprof.script import RawFrame, RawFrames, ScriptData, _is_perf_data, can_fork
 from jitprof.symbolize import (
     FileFrameNames,
     MemMap,
@@ -73,6 +78,8 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
+
+MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
 
 
 @dataclass(slots=True)
@@ -256,6 +263,68 @@ def choose_event(data: ScriptData, event: str | None, path: str) -> str:
     raise EmptyInputError(path, f"no samples of event {event!r} (events: {known})")
 
 
+@dataclass(slots=True)
+class _Rows:
+    """The samples to aggregate, as columns: raw stack id, reader thread index, count,
+    weight, time bin (-1: none). One row a sample, or one a group of equal samples
+    (after a jitdump re-cut them)."""
+
+    stack: Any
+    thread: Any
+    n: Any
+    w: Any
+    bin: Any
+
+
+@dataclass(slots=True)
+class _Tables:
+    """Raw frame id -> profile frame id, for leaves (the address as is) and callers (the
+    address - 1), plus per-process overrides (sorted fids, leaf, caller) for JIT and
+    per-process ELF names, and named flags of JIT frames for the diagnostics."""
+
+    leaf: Any
+    call: Any
+    by_pid: dict[int, tuple[Any, Any, Any, Any, Any]] = field(default_factory=dict)
+
+
+def _flat_of(stacks: Any, ends: Any, ids: Any) -> tuple[Any, Any, Any]:
+    """For raw stacks ``ids``: their frames concatenated, each stack's start in that
+    array, and lengths (numpy, no Python loop)."""
+    import numpy as np
+
+    e = ends[ids]
+    s = np.where(ids > 0, ends[np.maximum(ids - 1, 0)], 0)
+    lens = e - s
+    total = int(lens.sum())
+    starts = np.cumsum(lens) - lens
+    pos = np.arange(total, dtype=np.int64) - np.repeat(starts - s, lens)
+    return stacks[pos], starts, lens
+
+
+def _drop_inlined(flat: Any, ends: Any, inlined: Any, addr: Any) -> tuple[Any, Any, Any]:
+    """The stack table without perf's "(inlined)" lines (``perf script --inline``), as
+    perf report counts it (``script.collapse_inlined``, in bulk): within a run of frames at
+    one address an inlined line is dropped unless it ends the run; so when a real frame
+    ends it, only that stays, and when none does, the outermost inlined line stays for
+    the containing function (its self time stays at that address). Also the count
+    removed per stack."""
+    import numpy as np
+
+    inl = inlined[flat] if len(flat) else np.zeros(0, dtype=bool)
+    if not inl.any():
+        return flat, ends, np.zeros(len(ends), dtype=np.int64)
+    a = addr[flat]
+    same_next = np.zeros(len(flat), dtype=bool)
+    same_next[:-1] = a[1:] == a[:-1]
+    last = ends[ends > np.concatenate(([0], ends[:-1]))] - 1  # each stack's last frame
+    same_next[last] = False
+    keep = ~(inl & same_next)
+    kept = np.concatenate(([0], np.cumsum(keep)))
+    new_ends = kept[ends]
+    removed = _stack_lengths(ends) - _stack_lengths(new_ends)
+    return flat[keep], new_ends, removed
+
+
 def build_profile(
     data: ScriptData,
     finder: MapFinder,
@@ -268,346 +337,183 @@ def build_profile(
     proc_maps: Mapping[int | None, Sequence[MemMap]] | None = None,
 ) -> Profile:
     """Resolve and aggregate the samples of one event into a Profile; per time bin when
-    ``bin_width`` is given and the data was read with it (every sample has a time). With a
-    ``symbolizer``, file frames are named from ELF symbols (``elf_policy`` "auto": those
-    perf left unnamed; "always": every one) and kernel frames perf left unnamed from
-    kallsyms."""
+    ``bin_width`` is given and every sample has a time. With a ``symbolizer``, file
+    frames are named from ELF symbols (``elf_policy`` "auto": those perf left unnamed;
+    "always": every one) and kernel frames perf left unnamed from kallsyms.
+
+    In bulk (numpy): every distinct (process, address) is named once; stacks become the
+    profile's stack table level by level; samples are summed per (stack, thread, bin).
+    ``data`` is not changed."""
+    import numpy as np
+
     where = ", ".join(data.inputs) or "input"
     ev_name = choose_event(data, event, where)
     ev = data.events[ev_name]
-    binned = bin_width is not None and sum(v[0] for v in ev.bins.values()) == ev.samples
-    bins = ev.bins
-    read_width = bin_width  # the reader's bins (before _coarser_bins merges them)
-    if binned and bin_width is not None and bins:
-        bin_width, bins = _coarser_bins(bins, bin_width)
-    counted: Iterable[tuple[tuple[int, str, tuple[int, ...]], list[int], int]] = (
-        ((k[:3], v, k[3]) for k, v in bins.items()) if binned
-        else ((k, v, -1) for k, v in ev.stacks.items()))
     frames = data.frames
-    tid_pid = data.tid_pid
+    nraw = len(frames)
+    addr = _np_of(frames.addr, np.uint64)
+    dso_of = _np_of(frames.dso, np.int32)
+    dsos = frames.dsos
     # JIT memory at a user address (names.is_jit_memory: not the garbage an FP unwinder
-    # reads past the last real frame, tiny or non-canonical)
-    raw_jit = [is_jit_memory(f.dso, f.addr) for f in frames]
+    # reads past the last real frame, tiny or non-canonical) ...
+    dso_jit = np.array([is_jit_dso(d) for d in dsos], dtype=bool)
+    raw_jit = (dso_jit[dso_of] & (addr >= USER_MIN_ADDR) & (addr < USER_MAX_ADDR)
+               if nraw else np.zeros(0, dtype=bool))
     # ... of which memory perf saw mapped anonymous and executable: surely JIT code (the
     # JIT figures and warnings count these, and frames of processes with a map)
-    surely_jit = [j and is_surely_jit_dso(f.dso) for j, f in zip(raw_jit, frames, strict=True)]
+    dso_surely = np.array([is_surely_jit_dso(d) for d in dsos], dtype=bool)
+    surely_jit = dso_surely[dso_of] & raw_jit if nraw else np.zeros(0, dtype=bool)
+    is_kernel = addr >= np.uint64(KERNEL_MIN_ADDR)
+    inlined_dso = np.array([d == "inlined" for d in dsos], dtype=bool)
+    inlined = inlined_dso[dso_of] if nraw else np.zeros(0, dtype=bool)
+    flat0 = _np_of(data.stacks.frames, np.int32)
+    ends0 = _np_of(data.stacks.ends, np.int64)
+    s_stack = _np_of(ev.s_stack, np.int32)
+    s_thread = _np_of(ev.s_thread, np.int32)
+    s_weight = _np_of(ev.s_weight, np.int64)
+    s_time = _np_of(ev.s_time, np.float64)
 
-    # 1. threads -> processes; the pid in a perf-map dso counts too
-    for (tid, _comm, stack) in ev.stacks:
-        if tid not in tid_pid:
-            for fid in stack:
-                p = jit_map_pid(frames[fid].dso)
-                if p is not None:
-                    tid_pid[tid] = p
-                    break
-    unknown_threads: set[int] = set()
-    jit_unknown_threads: set[int] = set()  # unknown threads that need a map
-    unknown_thread_samples = 0
+    # 1. threads -> processes (a copy: the data is not changed); the pid in a perf-map
+    # dso counts too, for threads no event tied to a process
+    tid_pid = dict(data.tid_pid)
+    _pids_from_map_names(data, s_stack, s_thread, flat0, ends0, tid_pid)
+    th_tid = [tid for tid, _c in data.threads]
+    seen_threads = np.flatnonzero(np.bincount(s_thread, minlength=len(th_tid))).tolist() if (
+        len(s_thread)) else []
+    unknown_threads = sorted({th_tid[i] for i in seen_threads if th_tid[i] not in tid_pid})
+    th_pid = np.array([tid_pid.get(t, t) for t in th_tid] or [0], dtype=np.int64)
+    pidset, commset = set(pids), set(comms)
+    th_keep = np.array([(not pidset or tid_pid.get(t, t) in pidset or t in pidset)
+                        and (not commset or c in commset) for t, c in data.threads] or [False])
 
-    def pid_of(tid: int) -> int:
-        p = tid_pid.get(tid)
-        if p is None:
-            unknown_threads.add(tid)
-            return tid
-        return p
+    # 2. time bins (every sample needs a time), at most MAX_BINS of them
+    binned = bin_width is not None and ev.samples > 0 and not np.isnan(s_time).any()
+    s_bin = np.full(len(s_stack), -1, dtype=np.int64)
+    bin_of: Callable[[float], int] | None = None
+    if binned and bin_width is not None:
+        raw_bins = np.floor(s_time / bin_width).astype(np.int64)
+        k = max(1, -(-(int(raw_bins.max()) - int(raw_bins.min()) + 1) // MAX_BINS))
+        s_bin = raw_bins // k
+        read_width = bin_width
+        bin_width = bin_width * k
 
-    # perf --inline prints inlined calls as extra "addr fn (inlined)" lines at the address
-    # of the frame that holds them; perf report attributes that time to the real symbol,
-    # so jitprof leaves these lines out (and counts them) to give the same numbers; an
-    # address printed only as inlined lines keeps its outermost one (collapse_inlined).
-    inlined = {i for i, f in enumerate(frames) if f.dso == "inlined"}
-    inlined_frames = 0
-    selected: list[tuple[int, int, str, tuple[int, ...], int, int, int]] = []
-    pidset = set(pids)
-    for (tid, comm, stack), (n, w), tbin in counted:
-        if inlined and not inlined.isdisjoint(stack):
-            kept = collapse_inlined(stack, frames, inlined)
-            inlined_frames += n * (len(stack) - len(kept))
-            stack = kept
-        pid = pid_of(tid)
-        if pidset and pid not in pidset and tid not in pidset:
-            continue
-        if comms and comm not in comms:
-            continue
-        if tid not in tid_pid and any(surely_jit[f] for f in stack):
-            jit_unknown_threads.add(tid)
-            unknown_thread_samples += n
-        selected.append((pid, tid, comm, stack, n, w, tbin))
-    if not selected:
+        def bin_of(t: float) -> int:  # the bin of a time, as above
+            return int(t / read_width) // k
+
+    keep_all = bool(th_keep.all())
+    sel = None if keep_all else np.flatnonzero(th_keep[s_thread])
+    if not len(s_stack) or (sel is not None and not sel.size):
         raise EmptyInputError(where, "no samples match the --pid/--comm filters")
+    ones = np.ones(len(s_stack) if sel is None else len(sel), dtype=np.int64)
+    if sel is None:  # no filter: the reader's columns as they are
+        rows = _Rows(s_stack, s_thread, ones, s_weight, s_bin)
+        times = s_time
+    else:
+        rows = _Rows(s_stack[sel], s_thread[sel], ones, s_weight[sel], s_bin[sel])
+        times = s_time[sel]
+    del sel, s_bin
 
-    # 2. addresses each process needs from its map (leaf: addr, callers: addr - 1)
-    # (both forms for every JIT frame: which one applies depends on its place in a stack)
-    used_by_pid: dict[int, set[int]] = {}  # raw frame ids each process's stacks use
-    for pid, _tid, _comm, stack, _n, _w, _b in selected:
-        ids = used_by_pid.get(pid)
-        if ids is None:
-            ids = used_by_pid[pid] = set()
-        ids.update(stack)
-    jit_used = {pid: [fid for fid in ids if raw_jit[fid]] for pid, ids in used_by_pid.items()}
-    wanted: dict[int, set[int]] = {}
-    for pid, fids in jit_used.items():
-        if fids:
-            addrs = [frames[fid].addr for fid in fids]
-            wanted[pid] = {*addrs, *(a - 1 for a in addrs)}
-    input_dirs = [os.path.dirname(os.path.abspath(p)) for p in data.inputs if p != "-"]
-    resolved: dict[int, dict[int, Entry]] = {}
-    map_info: list[MapHealth] = []
-    missing_pids: list[int] = []
-    dumps: dict[int, DumpPlan] = {}
-    stale_dumps: list[str] = []
-    for pid in sorted(wanted):
-        jd = finder.find_jitdump(pid, input_dirs)
-        if jd is not None and stale_dump(jd, ev.time_first):
-            stale_dumps.append(jd.path)
-            jd = None
-        if jd is not None:  # a jitdump names this process's JIT code, not its map
-            dp = dumps[pid] = plan_dump(jd, jd.timeline(), wanted[pid])
-            resolved[pid] = dict(dp.static)
-            # code the dump lacks (its writer's buffer not yet flushed: a killed or live
-            # JIT) is named from the perf map, if the process has one
-            gaps = wanted[pid] - dp.static.keys()
-            maps = finder.find(pid, input_dirs) if gaps else []
-            if maps:
-                filled = _MergedMaps(maps).lookup_all(gaps)
-                resolved[pid].update(filled)
-                dp.from_map = sum(1 for fid in jit_used[pid]
-                                  if frames[fid].addr in filled or frames[fid].addr - 1 in filled)
-                dp.map_paths = [pm.path for pm in maps]
-                for pm in maps:
-                    map_info.append(_map_health(pm, pid))
-            continue
-        maps = finder.find(pid, input_dirs)
-        if not maps:
-            missing_pids.append(pid)
-            continue
-        resolved[pid] = _MergedMaps(maps).lookup_all(wanted[pid])
-        for pm in maps:
-            map_info.append(_map_health(pm, pid))
+    # 3. the stack table without "(inlined)" lines
+    flat, ends, removed = _drop_inlined(flat0, ends0, inlined, addr)
+    inlined_frames = int((removed[rows.stack] * rows.n).sum())
+    row_pid = th_pid[rows.thread]
 
-    overrides: dict[int, Entry] = {}
-    dump_notes: list[DumpNaming] = []
-    if dumps:
-        # naming by time re-cuts stacks sample by sample; each piece keeps its time bin
-        bin_of = None
-        if binned and read_width is not None and bin_width is not None:
-            k, w0 = max(1, round(bin_width / read_width)), read_width
+    # threads with JIT frames and no known process
+    unknown_tids = {i for i, t in enumerate(th_tid) if t not in tid_pid}
+    jit_unknown_threads: set[int] = set()
+    unknown_thread_samples = 0
+    if unknown_tids:
+        stack_has_jit = _stacks_with(flat, ends, surely_jit)
+        for i in unknown_tids:
+            m = (rows.thread == i) & stack_has_jit[rows.stack]
+            if m.any():
+                jit_unknown_threads.add(th_tid[i])
+                unknown_thread_samples += int(rows.n[m].sum())
 
-            def bin_of(t: float) -> int:  # the reader's bin, then _coarser_bins' merge
-                return int(t / w0) // k
-
-        split = split_by_time(selected, dumps, ev, frames, raw_jit, inlined, KERNEL_MIN_ADDR,
-                              finder.sample_clock, bin_of)
-        selected = split.selected
-        overrides, dump_notes = split.overrides, split.namings
-        surely_jit += [raw_jit[i] and is_surely_jit_dso(frames[i].dso)
-                       for i in range(len(surely_jit), len(frames))]  # frames split added
-        for pid, new in split.new_frames.items():
-            used_by_pid[pid].update(new)
-            jit_used[pid].extend(new)
-
-    # 3. frames
+    # 4. which raw frames each process uses; its JIT frames named from its map or dump
     b = ProfileBuilder(ev_name)
     jit_unknown = b.frame("[unknown]", Kind.UNKNOWN, JIT_DSO)
-    perf_cache: dict[int, int] = {}
+    frame_of = _name_frames(b)
+    used_by_pid = _frames_by_pid(flat, ends, rows.stack, row_pid, nraw)
+    jit_used = {pid: fids[raw_jit[fids]] for pid, fids in used_by_pid.items()}
+    input_dirs = [os.path.dirname(os.path.abspath(p)) for p in data.inputs if p != "-"]
+    naming = _name_jit_processes(finder, jit_used, addr, input_dirs, ev.time_first, frame_of,
+                                 jit_unknown)
 
-    def perf_frame(fid: int) -> int:
-        out = perf_cache.get(fid)
-        if out is None:
-            f: RawFrame = frames[fid]
-            kind = perf_name_kind(f.sym, f.dso, f.addr)
-            name = f.sym if f.sym and f.sym != "[unknown]" else "[unknown]"
-            if raw_jit[fid]:  # JIT memory that perf named from its own reading of the map
-                if name == "[unknown]" and not surely_jit[fid]:  # no map, maybe garbage
-                    out = perf_cache[fid] = b.frame("[unknown]", Kind.UNKNOWN, "[unknown]")
-                    return out
-                if name == "[unknown]" or not finder.perf_jit_names:
-                    out = perf_cache[fid] = jit_unknown
-                    return out
-                name, kind, full = map_name_full(name)
-                out = perf_cache[fid] = b.frame(name, kind, JIT_DSO, "")
-                if full is not None:
-                    b.full_name(out, full)
-                return out
-            full = None
-            if is_jitted_dso(f.dso) and name != "[unknown]":  # perf inject --jit code
-                name, kind, full = map_name_full(name)
-            key_dso = "" if kind in (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA,
-                                     Kind.JVM) else None
-            out = perf_cache[fid] = b.frame(name, kind, f.dso or "[unknown]", key_dso)
-            if full is not None:
-                b.full_name(out, full)
-        return out
+    # 5. naming by sample time, where a jitdump says the code at an address changed
+    dump_notes: list[DumpNaming] = []
+    overrides: dict[int, Entry] = {}
+    extra_frames: list[RawFrame] = []
+    if naming.dumps:
+        rows, flat, ends, overrides, dump_notes, new_frames = _split_by_dump_time(
+            data, rows, times, flat, ends, row_pid, naming.dumps, raw_jit, is_kernel,
+            finder.sample_clock, bin_of, extra_frames)
+        row_pid = th_pid[rows.thread]
+        for pid, new in new_frames.items():
+            extra = np.array(new, dtype=np.int64)
+            jit_used[pid] = np.concatenate((jit_used[pid], extra))
+            used_by_pid[pid] = np.concatenate((used_by_pid[pid], extra))
+        if extra_frames:
+            addr = np.concatenate((addr, np.array([f.addr for f in extra_frames],
+                                                  dtype=np.uint64)))
+            raw_jit = np.concatenate((raw_jit, np.ones(len(extra_frames), dtype=bool)))
+            surely_jit = np.concatenate((surely_jit, np.array(
+                [is_surely_jit_dso(f.dso) for f in extra_frames], dtype=bool)))
+            is_kernel = np.concatenate((is_kernel, np.zeros(len(extra_frames), dtype=bool)))
+            dso_of = np.concatenate((dso_of, np.array([frames._dso_ids[f.dso]
+                                                       for f in extra_frames], dtype=np.int32)))
+    del times
+    nall = nraw + len(extra_frames)
 
-    entry_cache: dict[Entry, int] = {}
-
-    def entry_frame(e: Entry) -> int:
-        out = entry_cache.get(e)
-        if out is None:
-            name, kind, full = map_name_full(e.name)
-            out = entry_cache[e] = b.frame(name, kind, JIT_DSO, "")
-            if full is not None:
-                b.full_name(out, full)
-            b.version(out, e)
-        return out
-
-    # Per process, two translation tables raw frame id -> profile frame id: one for leaves
-    # (address as is) and one for callers (return address - 1). Frames outside JIT memory
-    # translate the same in every process, so processes without JIT frames share one.
-    nraw = len(frames)
-    named_perf = [f.sym not in ("", "[unknown]") for f in frames]
-    # processes with JIT code: a map or jitdump named some, or perf saw it mapped (a
-    # process whose only "JIT" frames are [unknown] ([unknown]) garbage has none)
-    jit_pids = {pid for pid, fids in jit_used.items()
-                if fids and (pid in resolved or any(surely_jit[f] for f in fids))}
-    used: set[int] = set().union(*used_by_pid.values())
-    common = [-1] * nraw
-    for fid in used:
-        common[fid] = perf_frame(fid)
-    # file and kernel frames named here (leaf: the address; callers: the address - 1)
+    # 6. profile frames for every raw frame used: perf's names, then JIT and ELF names
+    used = np.unique(np.concatenate(list(used_by_pid.values()))) if used_by_pid else (
+        np.zeros(0, dtype=np.int64))
+    common = _perf_frames(b, frames, extra_frames, used, addr, raw_jit, surely_jit,
+                          jit_unknown, finder.perf_jit_names, nall)
     common_leaf = common_call = common
-    elf_pid_override: dict[int, dict[int, tuple[int, int]]] = {}
+    elf_by_pid: dict[int, dict[int, tuple[int, int]]] = {}
     elf_note: FileFrameNames | None = None
     kernel_frames = kernel_named = 0
     if symbolizer is not None and elf_policy != "never":
         common_leaf = common.copy()
         common_call = common.copy()
+        users = _users_of(flat, ends, rows.stack, row_pid, used_by_pid, raw_jit, is_kernel,
+                          frames, elf_policy)
+        one_frame = bool(len(rows.stack)) and bool(
+            (_stack_lengths(ends)[rows.stack] <= 1).all())
         elf_note, kernel_frames, kernel_named = _name_elf_frames(
-            b, symbolizer, elf_policy, data, selected, used, raw_jit, proc_maps or {},
-            common_leaf, common_call, elf_pid_override)
+            b, symbolizer, elf_policy, data, users, one_frame, used, raw_jit, is_kernel,
+            proc_maps or {}, common_leaf, common_call, elf_by_pid)
         if not elf_note.leaf and not kernel_frames:  # nothing named here: the fast path
             common_leaf = common_call = common
-    split_tables = common_leaf is not common_call
-    # named flags for the diagnostics: 1 where a JIT frame got a name
-    tables: dict[int, tuple[list[int], list[int], list[int], list[int]]] = {}
-    for pid in jit_pids | set(elf_pid_override):
-        leaf_t = common_leaf.copy()
-        call_t = common_call.copy()
-        for fid, (lf, cf) in elf_pid_override.get(pid, {}).items():
-            leaf_t[fid] = lf
-            call_t[fid] = cf
-        leaf_named = [0] * nraw
-        call_named = [0] * nraw
-        table = resolved.get(pid)
-        for fid in jit_used.get(pid, ()):
-            if table is None:  # no map for this process: keep perf's name
-                leaf_named[fid] = call_named[fid] = int(named_perf[fid]
-                                                        and finder.perf_jit_names)
-                continue
-            o = overrides.get(fid)
-            if o is not None:  # named by the sample's time (jitdump), in its place
-                leaf_t[fid] = call_t[fid] = entry_frame(o)
-                leaf_named[fid] = call_named[fid] = 1
-                continue
-            addr = frames[fid].addr
-            e = table.get(addr)
-            leaf_t[fid] = jit_unknown if e is None else entry_frame(e)
-            leaf_named[fid] = int(e is not None)
-            e = table.get(addr - 1)
-            call_t[fid] = jit_unknown if e is None else entry_frame(e)
-            call_named[fid] = int(e is not None)
-        tables[pid] = (leaf_t, call_t, leaf_named, call_named)
+    tables = _Tables(common_leaf, common_call)
+    sym_named_ids = np.array([s not in ("", "[unknown]") for s in frames.syms], dtype=bool)
+    esym = np.array([frames._sym_ids[f.sym] for f in extra_frames], dtype=np.int32)
+    sym_named = sym_named_ids[np.concatenate((_np_of(frames.sym, np.int32), esym))] if (
+        nall) else np.zeros(0, dtype=bool)
+    # processes with JIT code: a map or jitdump named some, or perf saw it mapped (a
+    # process whose only "JIT" frames are [unknown] ([unknown]) garbage has none)
+    jit_pids = {pid for pid, fids in jit_used.items() if len(fids) and (
+        pid in naming.mapped or pid in naming.dumped or surely_jit[fids].any())}
+    for pid in jit_pids | set(elf_by_pid):
+        tables.by_pid[pid] = _pid_table(
+            pid, jit_used.get(pid, np.zeros(0, dtype=np.int64)), naming, overrides,
+            elf_by_pid.get(pid, {}), frame_of, jit_unknown, sym_named, finder.perf_jit_names)
 
-    jit_samples = jit_samples_named = 0
-    jit_frames = jit_frames_named = 0
-    thread_ids: dict[tuple[int, str], int] = {}
-    times = (ev.time_first, ev.time_last)
-    no_stack = -1
-    is_jit = [int(x) for x in raw_jit]
-    is_kernel = [f.addr >= KERNEL_MIN_ADDR for f in frames]
-    for pid, _tid, comm, stack, n, w, tbin in selected:
-        if not stack:
-            if no_stack < 0:
-                no_stack = b.frame("[no stack]", Kind.UNKNOWN, "[unknown]")
-            out: tuple[int, ...] = (no_stack,)
-        elif pid in tables:
-            leaf_t, call_t, leaf_named, call_named = tables[pid]
-            head = stack[0]
-            rest = stack[1:]
-            out = (leaf_t[head], *map(call_t.__getitem__, rest))
-            jit_frames += n * sum(map(is_jit.__getitem__, stack))
-            named_leaf = leaf_named[head]
-            jit_frames_named += n * (named_leaf + sum(map(call_named.__getitem__, rest)))
-            if is_jit[head]:
-                jit_samples += n
-                jit_samples_named += n * named_leaf
-            if is_kernel[head]:
-                # the first user frame under kernel frames is where user code was
-                # interrupted (an exact ip), not a return address: look it up as a leaf
-                for i in range(1, len(stack)):
-                    if not is_kernel[stack[i]]:
-                        fid = stack[i]
-                        if leaf_t[fid] != call_t[fid]:
-                            out = (*out[:i], leaf_t[fid], *out[i + 1 :])
-                        if is_jit[fid]:
-                            jit_frames_named += n * (leaf_named[fid] - call_named[fid])
-                        break
-        elif split_tables:
-            head = stack[0]
-            out = (common_leaf[head], *map(common_call.__getitem__, stack[1:]))
-            if is_kernel[head]:
-                for i in range(1, len(stack)):
-                    fid = stack[i]
-                    if not is_kernel[fid]:
-                        if common_leaf[fid] != common_call[fid]:
-                            out = (*out[:i], common_leaf[fid], *out[i + 1 :])
-                        break
-        else:
-            out = tuple(map(common.__getitem__, stack))
-        tkey = (pid, comm)
-        t = thread_ids.get(tkey)
-        if t is None:
-            t = thread_ids[tkey] = b.thread(pid, comm)
-        b.add(out, t, w, n, tbin if binned else None)
-    prof = b.finish()
+    # 7. stacks of profile frames -> the stack table; samples -> groups
+    no_stack = b.frame("[no stack]", Kind.UNKNOWN, "[unknown]") if (
+        _stack_lengths(ends)[rows.stack] == 0).any() else -1
+    counts = _build_tables(b, rows, row_pid, flat, ends, tables, raw_jit, is_kernel, no_stack,
+                           data.threads)
+    prof = b.profile
     prof.bin_width = bin_width if binned else None
-    prof.time_first, prof.time_last = times
+    prof.time_first, prof.time_last = ev.time_first, ev.time_last
     prof.inputs = list(data.inputs)
 
-    warnings: list[str] = []
-    # Only memory perf saw mapped anonymous and executable is surely JIT code; a lone
-    # "[unknown] ([unknown])" frame is as often the garbage an unwinder read.
-    no_map = [p for p in missing_pids if any(surely_jit[fid] for fid in jit_used[p])]
-    if no_map:
-        jvms = [p for p in no_map if any(is_jvm_dso(frames[f].dso) for f in used_by_pid[p])]
-        warnings.append(
-            "no perf map for pid "
-            + ", ".join(str(p) for p in no_map)
-            + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
-            " perf's names or stay [unknown]"
-            + (f"; a JVM (pid {', '.join(map(str, jvms))}) writes one with {JAVA_MAP_HINT}"
-               if jvms else "")
-        )
-    for mi in map_info:
-        started = process_start_time(mi.pid) if mi.pid is not None else None
-        if mi.mtime is not None and started is not None and mi.mtime < started - 1.0:
-            warnings.append(
-                f"{mi.path} was last written before process {mi.pid} started: it is stale "
-                "(left by an older process with the same pid?)"
-            )
-    if jit_samples and jit_samples_named < 0.5 * jit_samples:
-        warnings.append(
-            f"only {jit_samples_named} of {jit_samples} samples in JIT memory were named:"
-            " is the map missing, stale or from another process?"
-        )
-    if jit_unknown_threads:
-        warnings.append(
-            f"{len(jit_unknown_threads)} thread(s) with JIT frames ({unknown_thread_samples}"
-            " samples) could not be mapped to a process (no pid/tid field, mmap, comm or fork"
-            " event): their map was looked up as perf-<tid>.map"
-        )
-    if data.truncated:
-        warnings.append(f"{data.truncated} truncated sample(s) dropped")
-    for path in stale_dumps:
-        warnings.append(f"{path} was closed (its JIT exited) before the first sample: left by "
-                        "an older process with the same pid? Not used")
-    for dn in dump_notes:
-        dw = dn.warning()
-        if dw is not None:
-            warnings.append(dw)
+    warnings = _warnings(data, naming, jit_used, used_by_pid, surely_jit, frames, counts,
+                         jit_unknown_threads, unknown_thread_samples, dump_notes, symbolizer)
     elf_files: list[ElfFileHealth] = []
     if symbolizer is not None:
-        warnings.extend(symbolizer.warnings)
         elf_files = [
             ElfFileHealth(df.dso, df.path, df.symbols_path,
                           df.symbols.source if df.symbols is not None else "",
@@ -616,19 +522,18 @@ def build_profile(
                           df.recorded_build_id, df.build_id_mismatch, df.problem)
             for df in symbolizer.files.values()
         ]
-
     prof.diagnostics = ProfileDiagnostics(
         events={name: e.samples for name, e in data.events.items()},
         lines=data.lines,
         has_period=ev.has_period,
-        jit_samples=jit_samples,
-        jit_samples_resolved=jit_samples_named,
-        jit_samples_resolved_pct=_pct(jit_samples_named, jit_samples),
-        jit_frames=jit_frames,
-        jit_frames_resolved=jit_frames_named,
-        maps=map_info,
-        missing_map_pids=missing_pids,
-        unknown_thread_tids=sorted(unknown_threads),
+        jit_samples=counts.jit_samples,
+        jit_samples_resolved=counts.jit_samples_named,
+        jit_samples_resolved_pct=_pct(counts.jit_samples_named, counts.jit_samples),
+        jit_frames=counts.jit_frames,
+        jit_frames_resolved=counts.jit_frames_named,
+        maps=naming.map_info,
+        missing_map_pids=naming.missing,
+        unknown_thread_tids=unknown_threads,
         unparsed_lines=data.unparsed,
         perf_warnings=data.warnings,
         srclines=data.srclines,
@@ -648,45 +553,666 @@ def build_profile(
     return prof
 
 
+def _np_of(a: array, dtype: Any) -> Any:
+    """A numpy view of an ``array.array`` (a copy when empty or of another item size)."""
+    import numpy as np
+
+    if not len(a):
+        return np.zeros(0, dtype=dtype)
+    v = np.frombuffer(a, dtype=f"{np.dtype(dtype).kind}{a.itemsize}")
+    return v.astype(dtype, copy=False)
+
+
+def _stacks_with(flat: Any, ends: Any, mark: Any) -> Any:
+    """Per raw stack: whether any of its frames is marked."""
+    import numpy as np
+
+    if not len(ends):
+        return np.zeros(0, dtype=bool)
+    c = np.concatenate(([0], np.cumsum(mark[flat]) if len(flat) else [0]))
+    c = c[:len(flat) + 1]
+    return (c[ends] - c[np.concatenate(([0], ends[:-1]))]) > 0
+
+
+def _pids_from_map_names(data: ScriptData, s_stack: Any, s_thread: Any, flat: Any,
+                         ends: Any, tid_pid: dict[int, int]) -> None:
+    """For threads no event tied to a process: the pid of the first perf-map dso
+    (``/tmp/perf-123.map``) in their stacks, in the order samples came."""
+    import numpy as np
+
+    unknown = [i for i, (tid, _c) in enumerate(data.threads) if tid not in tid_pid]
+    if not unknown or not len(s_stack):
+        return
+    dso_pid = [jit_map_pid(d) for d in data.frames.dsos]
+    if not any(p is not None for p in dso_pid):
+        return
+    fdso = data.frames.dso
+    for i in unknown:
+        tid = data.threads[i][0]
+        if tid in tid_pid:
+            continue
+        ids = s_stack[s_thread == i]
+        _u, first = np.unique(ids, return_index=True)
+        for sid in ids[np.sort(first)].tolist():
+            start = int(ends[sid - 1]) if sid else 0
+            for f in flat[start:int(ends[sid])].tolist():
+                p = dso_pid[fdso[f]]
+                if p is not None:
+                    tid_pid[tid] = p
+                    break
+            if tid in tid_pid:
+                break
+
+
+class _FrameList:
+    """The raw frames, with frames a jitdump split made appended (the data unchanged)."""
+
+    def __init__(self, base: RawFrames, extra: list[RawFrame]) -> None:
+        self.base = base
+        self.extra = extra
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.extra)
+
+    def __getitem__(self, i: int) -> RawFrame:
+        n = len(self.base)
+        return self.base[i] if i < n else self.extra[i - n]
+
+    def append(self, f: RawFrame) -> None:
+        self.extra.append(f)
+
+
+def _split_by_dump_time(
+    data: ScriptData, rows: _Rows, times: Any, flat: Any, ends: Any, row_pid: Any,
+    dumps: dict[int, DumpPlan], raw_jit: Any, is_kernel: Any, sample_clock: str | None,
+    bin_of: Callable[[float], int] | None, extra_frames: list[RawFrame],
+) -> tuple[_Rows, Any, Any, dict[int, Entry], list[DumpNaming], dict[int, list[int]]]:
+    """The rows of processes with a jitdump, re-cut so that frames at reused addresses
+    carry the name of the code there at each sample's time (``jittime.split_by_time``,
+    which works on stacks as tuples: only these processes' samples are made so)."""
+    import numpy as np
+
+    in_dump = np.isin(row_pid, np.array(sorted(dumps), dtype=np.int64))
+    idx = np.flatnonzero(in_dump)
+    threads = data.threads
+    # by stack as a tuple: one callchain may have several raw ids (the reader's stack
+    # cache is bounded), and the split counts a stack's times against its samples
+    groups: dict[tuple[int, int, tuple[int, ...], int], list[int]] = {}
+    timed: dict[tuple[int, str, tuple[int, ...]], array] = {}
+    stack_tuple: dict[int, tuple[int, ...]] = {}
+    for r, sid, th, w, bn, t in zip(idx.tolist(), rows.stack[idx].tolist(),
+                                    rows.thread[idx].tolist(), rows.w[idx].tolist(),
+                                    rows.bin[idx].tolist(), times[idx].tolist(), strict=True):
+        st = stack_tuple.get(sid)
+        if st is None:
+            start = int(ends[sid - 1]) if sid else 0
+            st = stack_tuple[sid] = tuple(flat[start:int(ends[sid])].tolist())
+        key = (int(row_pid[r]), th, st, bn)
+        g = groups.get(key)
+        if g is None:
+            groups[key] = [1, w]
+        else:
+            g[0] += 1
+            g[1] += w
+        tid, comm = threads[th]
+        if raw_jit[list(st)].any() if st else False:
+            a = timed.get((tid, comm, st))
+            if a is None:
+                a = timed[(tid, comm, st)] = array("d")
+            a.append(t)
+            a.append(w)
+    selected = [(pid, threads[th][0], threads[th][1], st, n, w, bn)
+                for (pid, th, st, bn), (n, w) in groups.items()]
+    fl = _FrameList(data.frames, extra_frames)
+    jit_list = raw_jit.tolist()
+    split = split_by_time(selected, dumps, timed, fl, jit_list, KERNEL_MIN_ADDR, sample_clock,
+                          bin_of if rows.bin.size and (rows.bin >= 0).all() else None)
+    # back to columns: the other processes' rows as they were, these from the split
+    th_index = {k: i for i, k in enumerate(threads)}
+    new_flat: list[int] = []
+    new_ends: list[int] = []
+    base_len = len(flat)
+    stack_ids: dict[tuple[int, ...], int] = {}
+    r_stack, r_thread, r_n, r_w, r_bin = [], [], [], [], []
+    for _pid, tid, comm, st, n, w, bn in split.selected:
+        sid = stack_ids.get(st)
+        if sid is None:
+            new_flat.extend(st)
+            new_ends.append(base_len + len(new_flat))
+            sid = stack_ids[st] = len(ends) + len(new_ends) - 1
+        r_stack.append(sid)
+        r_thread.append(th_index[(tid, comm)])
+        r_n.append(n)
+        r_w.append(w)
+        r_bin.append(bn)
+    keep = ~in_dump
+    i64 = np.int64
+    out = _Rows(np.concatenate((rows.stack[keep], np.array(r_stack, dtype=i64))),
+                np.concatenate((rows.thread[keep], np.array(r_thread, dtype=i64))),
+                np.concatenate((rows.n[keep], np.array(r_n, dtype=i64))),
+                np.concatenate((rows.w[keep], np.array(r_w, dtype=i64))),
+                np.concatenate((rows.bin[keep], np.array(r_bin, dtype=i64))))
+    flat = np.concatenate((flat, np.array(new_flat, dtype=i64)))
+    ends = np.concatenate((ends, np.array(new_ends, dtype=i64)))
+    return out, flat, ends, split.overrides, split.namings, split.new_frames
+
+
+def _stack_lengths(ends: Any) -> Any:
+    import numpy as np
+
+    return np.diff(ends, prepend=0) if len(ends) else np.zeros(0, dtype=np.int64)
+
+
+def _frames_by_pid(flat: Any, ends: Any, stack: Any, pid: Any, nall: int) -> dict[int, Any]:
+    """pid -> the distinct raw frame ids its samples' stacks hold (sorted), by a mask
+    over the stack table and one bincount (no sort of every frame)."""
+    import numpy as np
+
+    out: dict[int, Any] = {}
+    lens = _stack_lengths(ends)
+    for p in np.unique(pid).tolist():
+        sm = np.zeros(len(ends), dtype=bool)
+        sm[stack[pid == p]] = True
+        fm = np.repeat(sm, lens)
+        out[p] = np.flatnonzero(np.bincount(flat[fm], minlength=nall)).astype(np.int64)
+    return out
+
+
+# per process: (sorted raw frame ids, leaf frame, caller frame, leaf named, caller named);
+# a frame of -1 keeps the common table's (perf's) name
+_Override = tuple[Any, Any, Any, Any, Any]
+
+
+@dataclass(slots=True)
+class _JitNaming:
+    """How each process's JIT frames are named: from its perf map (``mapped``), from its
+    jitdump (``dumped``: fid -> entry at the address, and at the address - 1, or None);
+    maps used, processes without a map."""
+
+    mapped: dict[int, _Override] = field(default_factory=dict)
+    dumped: dict[int, tuple[dict[int, Entry | None], dict[int, Entry | None]]] = field(
+        default_factory=dict)
+    dumps: dict[int, DumpPlan] = field(default_factory=dict)
+    map_info: list[MapHealth] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+    stale_dumps: list[str] = field(default_factory=list)
+
+
+def _lookup_maps(maps: list[PerfMap], addrs: Any) -> tuple[Any, Any]:
+    """Per address (uint64 array): the map and line (index) whose entry names it by
+    later-line-wins, a later map winning over an earlier one; (-1, -1) where none."""
+    import numpy as np
+
+    which = np.full(len(addrs), -1, dtype=np.int64)
+    line = np.full(len(addrs), -1, dtype=np.int64)
+    for m, pm in enumerate(maps):
+        got = pm.resolve(addrs)
+        hit = got >= 0
+        which[hit] = m
+        line[hit] = got[hit]
+    return which, line
+
+
+def _map_frames(maps: list[PerfMap], addrs: Any, frame_of: Callable[[str, object], int],
+                missing: int) -> tuple[Any, Any]:
+    """Profile frame naming each address from the maps (``missing`` where none) and
+    whether one did; names are cut and classified once per distinct entry hit."""
+    import numpy as np
+
+    which, line = _lookup_maps(maps, addrs)
+    key = (which + 1) * (max((len(pm) for pm in maps), default=0) + 1) + line + 1
+    uk, inv = np.unique(key, return_inverse=True)
+    lut = np.empty(len(uk), dtype=np.int64)
+    per = max((len(pm) for pm in maps), default=0) + 1
+    for k, v in enumerate(uk.tolist()):
+        m, i = divmod(v, per)
+        # (the map and line stand for the entry: a compiled version of the frame's code)
+        lut[k] = missing if m == 0 else frame_of(maps[m - 1].name(i - 1),
+                                                 (id(maps[m - 1]), i - 1))
+    return lut[inv], which >= 0
+
+
+def _name_jit_processes(finder: MapFinder, jit_used: dict[int, Any], addr: Any,
+                        input_dirs: list[str], first_time: float | None,
+                        frame_of: Callable[[str, object], int], jit_unknown: int
+                        ) -> _JitNaming:
+    """Look every JIT frame up in its process's jitdump or perf map, at its address (as
+    a leaf) and at the address - 1 (as a caller: a return address)."""
+    import numpy as np
+
+    out = _JitNaming()
+    for pid in sorted(jit_used):
+        fids = jit_used[pid]
+        if not len(fids):
+            continue
+        a = addr[fids]
+        jd = finder.find_jitdump(pid, input_dirs)
+        if jd is not None and stale_dump(jd, first_time):
+            out.stale_dumps.append(jd.path)
+            jd = None
+        if jd is not None:  # a jitdump names this process's JIT code, not its map
+            fl, al = fids.tolist(), a.tolist()
+            wanted = {*al, *(x - 1 for x in al)}
+            dp = out.dumps[pid] = plan_dump(jd, jd.timeline(), wanted)
+            table: dict[int, Entry] = dict(dp.static)
+            # code the dump lacks (its writer's buffer not yet flushed: a killed or live
+            # JIT) is named from the perf map, if the process has one
+            gaps = sorted(wanted - dp.static.keys())
+            maps = finder.find(pid, input_dirs) if gaps else []
+            if maps:
+                which, line = _lookup_maps(maps, np.array(gaps, dtype=np.uint64))
+                filled = {g: maps[m].entry(i) for g, m, i in
+                          zip(gaps, which.tolist(), line.tolist(), strict=True) if m >= 0}
+                table.update(filled)
+                dp.from_map = sum(1 for x in al if x in filled or x - 1 in filled)
+                dp.map_paths = [pm.path for pm in maps]
+                out.map_info.extend(_map_health(pm, pid) for pm in maps)
+            out.dumped[pid] = ({f: table.get(x) for f, x in zip(fl, al, strict=True)},
+                               {f: table.get(x - 1) for f, x in zip(fl, al, strict=True)})
+            continue
+        maps = finder.find(pid, input_dirs)
+        if not maps:
+            out.missing.append(pid)
+            continue
+        frames_at, named = _map_frames(maps, np.concatenate((a, a - np.uint64(1))), frame_of,
+                                       jit_unknown)
+        n = len(fids)
+        out.mapped[pid] = (fids, frames_at[:n], frames_at[n:], named[:n].astype(np.int64),
+                           named[n:].astype(np.int64))
+        out.map_info.extend(_map_health(pm, pid) for pm in maps)
+    return out
+
+
+def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], used: Any,
+                 addr: Any, raw_jit: Any, surely_jit: Any, jit_unknown: int,
+                 perf_jit_names: bool, nall: int) -> Any:
+    """Raw frame id -> profile frame by the name perf printed (-1 where unused); JIT
+    memory perf named from its own reading of the map keeps that name (as a JIT name),
+    unless ``perf_jit_names`` is off; unnamed memory that is maybe not JIT code at all
+    (unwinder garbage) is an unknown frame. One lookup per distinct (name, dso, kernel?,
+    JIT?, surely JIT?)."""
+    import numpy as np
+
+    out = np.full(nall, -1, dtype=np.int64)
+    if not len(used):
+        return out
+    fsym = _np_of(frames.sym, np.int32)
+    fdso = _np_of(frames.dso, np.int32)
+    esym = np.array([frames._sym_ids[f.sym] for f in extra], dtype=np.int32)
+    edso = np.array([frames._dso_ids[f.dso] for f in extra], dtype=np.int32)
+    si = np.concatenate((fsym, esym))[used].astype(np.int64)
+    di = np.concatenate((fdso, edso))[used].astype(np.int64)
+    # the address matters only by its range: user, kernel, or perf's context markers
+    a = addr[used]
+    kern = ((a >= np.uint64(KERNEL_MIN_ADDR)).astype(np.int64)
+            + (a >= np.uint64(PERF_CONTEXT_MIN)).astype(np.int64))
+    jit = raw_jit[used].astype(np.int64) + surely_jit[used].astype(np.int64)  # 0, 1, 2
+    ndso = max(len(frames.dsos), 1)
+    key = ((si * ndso + di) * 3 + kern) * 3 + jit
+    uk, inv = np.unique(key, return_inverse=True)
+    lut = np.empty(len(uk), dtype=np.int64)
+    syms, dsos = frames.syms, frames.dsos
+    runtime = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
+    for k, v in enumerate(uk.tolist()):
+        rest, jit_level = divmod(v, 3)
+        rest, where = divmod(rest, 3)
+        s, d = divmod(rest, ndso)
+        sym, dso = syms[s], dsos[d]
+        name = sym if sym and sym != "[unknown]" else "[unknown]"
+        full: str | None = None
+        if jit_level:
+            if name == "[unknown]" and jit_level == 1:  # no map, maybe garbage
+                lut[k] = b.frame("[unknown]", Kind.UNKNOWN, "[unknown]")
+                continue
+            if name == "[unknown]" or not perf_jit_names:
+                lut[k] = jit_unknown
+                continue
+            jname, jkind, full = map_name_full(name)
+            pf = b.frame(jname, jkind, JIT_DSO, "")
+        else:
+            kind = perf_name_kind(sym, dso, (0, KERNEL_MIN_ADDR, PERF_CONTEXT_MIN)[where])
+            if is_jitted_dso(dso) and name != "[unknown]":  # perf inject --jit code
+                name, kind, full = map_name_full(name)
+            pf = b.frame(name, kind, dso or "[unknown]", "" if kind in runtime else None)
+        if full is not None:
+            b.full_name(pf, full)
+        lut[k] = pf
+    out[used] = lut[inv]
+    return out
+
+
+def _users_of(flat: Any, ends: Any, stack: Any, pid: Any, used_by_pid: dict[int, Any],
+              raw_jit: Any, is_kernel: Any, frames: RawFrames, policy: str
+              ) -> dict[int, list[int]]:
+    """File frames to be named from ELF symbols -> the pids whose stacks hold them."""
+    import numpy as np
+
+    nraw = len(frames)
+    unnamed = np.array([s in ("", "[unknown]") for s in frames.syms], dtype=bool)
+    file_dso = np.array([is_file_dso(d) for d in frames.dsos], dtype=bool)
+    fsym = _np_of(frames.sym, np.int32)
+    fdso = _np_of(frames.dso, np.int32)
+    out: dict[int, list[int]] = {}
+    for p, fids in used_by_pid.items():
+        c = fids[fids < nraw]
+        ok = ~raw_jit[c] & ~is_kernel[c] & file_dso[fdso[c]]
+        if policy != "always":
+            ok &= unnamed[fsym[c]]
+        for f in c[ok].tolist():
+            out.setdefault(f, []).append(p)
+    del flat, ends, stack, pid
+    return out
+
+
+def _pid_table(pid: int, jit_fids: Any, naming: _JitNaming, overrides: dict[int, Entry],
+               elf: dict[int, tuple[int, int]], frame_of: Callable[[str, object], int],
+               jit_unknown: int, sym_named: Any, perf_jit_names: bool) -> _Override:
+    """One process's overrides of the common tables (see ``_Override``)."""
+    import numpy as np
+
+    i64 = np.int64
+    if pid in naming.mapped:
+        fids, lf, cf, ln, cn = naming.mapped[pid]
+    elif pid in naming.dumped:
+        leaf_of, call_of = naming.dumped[pid]
+        fl = jit_fids.tolist()
+        lfl, cfl, lnl, cnl = [], [], [], []
+        for fid in fl:
+            o = overrides.get(fid)
+            if o is not None:  # named by the sample's time (jitdump), in its place
+                f = frame_of(o.name, o)
+                lfl.append(f)
+                cfl.append(f)
+                lnl.append(1)
+                cnl.append(1)
+                continue
+            le, ce = leaf_of.get(fid), call_of.get(fid)
+            lfl.append(jit_unknown if le is None else frame_of(le.name, le))
+            cfl.append(jit_unknown if ce is None else frame_of(ce.name, ce))
+            lnl.append(int(le is not None))
+            cnl.append(int(ce is not None))
+        fids = jit_fids
+        lf, cf, ln, cn = (np.array(x, dtype=i64) for x in (lfl, cfl, lnl, cnl))
+    else:  # no map for this process: perf's name, named if perf had one
+        fids = jit_fids
+        lf = cf = np.full(len(fids), -1, dtype=i64)
+        ln = cn = (sym_named[fids] & perf_jit_names).astype(i64)
+    if elf:
+        ef = np.array(sorted(elf), dtype=i64)
+        ev = np.array([elf[f] for f in ef.tolist()], dtype=i64).reshape(-1, 2)
+        z = np.zeros(len(ef), dtype=i64)
+        fids, lf, cf, ln, cn = (np.concatenate(x) for x in (
+            (fids, ef), (lf, ev[:, 0]), (cf, ev[:, 1]), (ln, z), (cn, z)))
+    order = np.argsort(fids, kind="stable")
+    return fids[order], lf[order], cf[order], ln[order], cn[order]
+
+
+def _name_frames(b: ProfileBuilder) -> Callable[[str, object], int]:
+    """Profile frame of a map or jitdump entry's name (one ``map_name_full`` a name);
+    ``code`` (the entry) is counted as one of the frame's compiled versions."""
+    cache: dict[str, int] = {}
+
+    def frame(raw: str, code: object) -> int:
+        out = cache.get(raw)
+        if out is None:
+            name, kind, full = map_name_full(raw)
+            out = cache[raw] = b.frame(name, kind, JIT_DSO, "")
+            if full is not None:
+                b.full_name(out, full)
+        b.version(out, code)
+        return out
+
+    return frame
+
+
+@dataclass(slots=True)
+class _Counts:
+    jit_samples: int = 0
+    jit_samples_named: int = 0
+    jit_frames: int = 0
+    jit_frames_named: int = 0
+
+
+_PAIRS_AT_ONCE = 1 << 14  # stacks translated at a time: bounds the temporary arrays
+
+
+def _translate(pairs_stack: Any, pairs_pid: Any, pairs_n: Any, flat: Any, ends: Any,
+               tables: _Tables, raw_jit: Any, is_kernel: Any, no_stack: int,
+               counts: _Counts) -> tuple[Any, Any]:
+    """Distinct (raw stack, process) pairs as stacks of profile frames (leaf: the
+    address; callers: the return address - 1; the first user frame under kernel frames:
+    where user code was interrupted, an exact ip): their frames (int32, leaf first) and
+    lengths. In slices of ``_PAIRS_AT_ONCE`` pairs; adds the JIT naming counts."""
+    import numpy as np
+
+    out_fn: list[Any] = []
+    out_len: list[Any] = []
+    big = np.iinfo(np.int64).max
+    dense_of: dict[int, Any] = {}
+    counted = np.array(sorted(tables.by_pid), dtype=np.int64)
+    for lo in range(0, len(pairs_stack), _PAIRS_AT_ONCE):
+        p_stack = pairs_stack[lo:lo + _PAIRS_AT_ONCE]
+        p_pid = pairs_pid[lo:lo + _PAIRS_AT_ONCE]
+        p_n = pairs_n[lo:lo + _PAIRS_AT_ONCE]
+        fl, starts, lens = _flat_of(flat, ends, p_stack)
+        npair = len(p_stack)
+        occ_pair = np.repeat(np.arange(npair, dtype=np.int64), lens)
+        pos = np.arange(len(fl), dtype=np.int64) - np.repeat(starts, lens)
+        exact = pos == 0
+        nonempty = lens > 0
+        if len(fl):
+            kern = is_kernel[fl]
+            first_user = np.full(npair, big, dtype=np.int64)
+            if nonempty.any():
+                first_user[nonempty] = np.minimum.reduceat(np.where(kern, big, pos),
+                                                           starts[nonempty])
+            leaf_kern = np.zeros(npair, dtype=bool)
+            leaf_kern[nonempty] = kern[starts[nonempty]]
+            exact |= leaf_kern[occ_pair] & (pos == first_user[occ_pair])
+            del kern
+        fn = np.where(exact, tables.leaf[fl], tables.call[fl])
+        occ_pid = p_pid[occ_pair]
+        # JIT frames are counted in the processes with JIT code (see build_profile)
+        jit_occ = raw_jit[fl] & np.isin(occ_pid, counted)
+        named = np.zeros(len(fl), dtype=np.int64)
+        for pid, (o_fid, o_leaf, o_call, o_ln, o_cn) in tables.by_pid.items():
+            if not len(o_fid):
+                continue
+            m = np.flatnonzero(occ_pid == pid)
+            if not m.size:
+                continue
+            f = fl[m]
+            dense = dense_of.get(pid)
+            if dense is None and len(o_fid) * 16 > len(tables.leaf):
+                # many overrides: a direct table (raw frame id -> row) beats a search
+                dense = dense_of[pid] = np.full(len(tables.leaf), -1, dtype=np.int32)
+                dense[o_fid] = np.arange(len(o_fid), dtype=np.int32)
+            if dense is not None:
+                j = dense[f].astype(np.int64)
+                hit = j >= 0
+            else:
+                j = np.minimum(np.searchsorted(o_fid, f), len(o_fid) - 1)
+                hit = o_fid[j] == f
+            m, j = m[hit], j[hit]
+            ex = exact[m]
+            new = np.where(ex, o_leaf[j], o_call[j])
+            have = new >= 0
+            fn[m[have]] = new[have]
+            named[m] = np.where(ex, o_ln[j], o_cn[j])
+        occ_n = p_n[occ_pair]
+        jn = jit_occ * occ_n
+        counts.jit_frames += int(jn.sum())
+        counts.jit_frames_named += int((named * jn).sum())
+        leaf_jn = jn * (pos == 0)
+        counts.jit_samples += int(leaf_jn.sum())
+        counts.jit_samples_named += int((leaf_jn * named).sum())
+        if no_stack >= 0 and not nonempty.all():  # an empty stack: "[no stack]"
+            lens = np.where(nonempty, lens, 1)
+            at = (np.cumsum(lens) - lens)[occ_pair] + pos
+            full = np.full(int(lens.sum()), no_stack, dtype=np.int64)
+            full[at] = fn
+            fn = full
+        out_fn.append(fn.astype(np.int32))
+        out_len.append(lens)
+    if not out_fn:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+    return np.concatenate(out_fn), np.concatenate(out_len)
+
+
+def _build_tables(b: ProfileBuilder, rows: _Rows, row_pid: Any, flat: Any, ends: Any,
+                  tables: _Tables, raw_jit: Any, is_kernel: Any, no_stack: int,
+                  threads: list[tuple[int, str]]) -> _Counts:
+    """Rows -> the profile's stack table and groups, summed per (stack node, profile
+    thread, bin). Fills ``b.profile``; returns the JIT naming counts."""
+    import numpy as np
+
+    counts = _Counts()
+    upids = np.unique(row_pid)
+    pid_ix = np.searchsorted(upids, row_pid)
+    npid = len(upids)
+    pairs, inv = np.unique(rows.stack.astype(np.int64) * npid + pid_ix, return_inverse=True)
+    p_n = np.bincount(inv, weights=rows.n, minlength=len(pairs)).astype(np.int64)
+    fn, lens = _translate(pairs // npid, upids[pairs % npid], p_n, flat, ends, tables,
+                          raw_jit, is_kernel, no_stack, counts)
+    starts = np.cumsum(lens) - lens
+    node_prefix, node_frame, node_depth, node_of_pair = _stack_nodes(
+        len(b.profile.frames), fn, starts, lens)
+    del fn
+    # profile threads (pid, comm), in the order their first samples came
+    th_key = rows.thread.astype(np.int64) * npid + pid_ix
+    uth, first = np.unique(th_key, return_index=True)
+    pth = np.empty(len(uth), dtype=np.int64)
+    for k in np.argsort(first, kind="stable").tolist():
+        th, pi = divmod(int(uth[k]), npid)
+        pth[k] = b.thread(int(upids[pi]), threads[th][1])
+    row_pth = pth[np.searchsorted(uth, th_key)]
+    nth = max(len(b.profile.threads), 1)
+    binned = bool(len(rows.bin)) and bool((rows.bin >= 0).all())
+    bmin = int(rows.bin.min()) if binned else 0
+    nb = int(rows.bin.max()) - bmin + 1 if binned else 1
+    gkey = (node_of_pair[inv] * nth + row_pth) * nb
+    if binned:
+        gkey += rows.bin - bmin
+    keys, g_n, g_w = group_sums(gkey, rows.n, rows.w)
+    rest = keys // nb
+    b.profile.set_tables(node_prefix, node_frame, rest // nth, rest % nth, g_w, g_n,
+                         (keys % nb + bmin) if binned else (), node_depth)
+    return counts
+
+
+def _stack_nodes(nframes: int, fn: Any, starts: Any, lens: Any
+                 ) -> tuple[Any, Any, Any, Any]:
+    """Leaf-first stacks (frames ``fn``, stack i at ``starts[i]``, ``lens[i]`` long, all
+    non-empty) as a stack table, built a level at a time from the root: at each level the
+    distinct (parent node, frame) pairs become nodes (one sort). Returns the table's
+    prefix, frame and depth columns and each stack's node."""
+    import numpy as np
+
+    n = len(starts)
+    nf = max(nframes, 1)
+    parent = np.full(n, -1, dtype=np.int64)
+    prefix_parts: list[Any] = []
+    frame_parts: list[Any] = []
+    depth_parts: list[Any] = []
+    base = 0
+    depth = int(lens.max()) if n else 0
+    for d in range(depth):
+        act = np.flatnonzero(lens > d)
+        f = fn[starts[act] + lens[act] - 1 - d]
+        key = (parent[act] + 1) * nf + f
+        uk, inv = np.unique(key, return_inverse=True)
+        prefix_parts.append((uk // nf - 1).astype(np.int32))
+        frame_parts.append((uk % nf).astype(np.int32))
+        depth_parts.append(np.full(len(uk), d, dtype=np.int32))
+        parent[act] = base + inv
+        base += len(uk)
+    if not prefix_parts:
+        z = np.zeros(0, np.int64)
+        return z, z, z, parent
+    return (np.concatenate(prefix_parts), np.concatenate(frame_parts),
+            np.concatenate(depth_parts), parent)
+
+
+def _warnings(data: ScriptData, naming: _JitNaming, jit_used: dict[int, Any],
+              used_by_pid: dict[int, Any], surely_jit: Any, frames: RawFrames,
+              counts: _Counts, jit_unknown_threads: set[int], unknown_thread_samples: int,
+              dump_notes: list[DumpNaming], symbolizer: Symbolizer | None) -> list[str]:
+    warnings: list[str] = []
+    # Only memory perf saw mapped anonymous and executable is surely JIT code; a lone
+    # "[unknown] ([unknown])" frame is as often the garbage an unwinder read.
+    no_map = [p for p in naming.missing if surely_jit[jit_used[p]].any()]
+    if no_map:
+        jvm_dsos = {i for i, d in enumerate(frames.dsos) if is_jvm_dso(d)}
+        nraw = len(frames)
+        jvms = [p for p in no_map if any(frames.dso[f] in jvm_dsos
+                                         for f in used_by_pid[p].tolist() if f < nraw)]
+        warnings.append(
+            "no perf map for pid "
+            + ", ".join(str(p) for p in no_map)
+            + " (looked in --map, --map-dir, beside the input and /tmp): JIT frames keep"
+            " perf's names or stay [unknown]"
+            + (f"; a JVM (pid {', '.join(map(str, jvms))}) writes one with {JAVA_MAP_HINT}"
+               if jvms else "")
+        )
+    for mi in naming.map_info:
+        started = process_start_time(mi.pid) if mi.pid is not None else None
+        if mi.mtime is not None and started is not None and mi.mtime < started - 1.0:
+            warnings.append(
+                f"{mi.path} was last written before process {mi.pid} started: it is stale "
+                "(left by an older process with the same pid?)"
+            )
+    if counts.jit_samples and counts.jit_samples_named < 0.5 * counts.jit_samples:
+        warnings.append(
+            f"only {counts.jit_samples_named} of {counts.jit_samples} samples in JIT memory"
+            " were named: is the map missing, stale or from another process?"
+        )
+    if jit_unknown_threads:
+        warnings.append(
+            f"{len(jit_unknown_threads)} thread(s) with JIT frames ({unknown_thread_samples}"
+            " samples) could not be mapped to a process (no pid/tid field, mmap, comm or fork"
+            " event): their map was looked up as perf-<tid>.map"
+        )
+    if data.truncated:
+        warnings.append(f"{data.truncated} truncated sample(s) dropped")
+    for path in naming.stale_dumps:
+        warnings.append(f"{path} was closed (its JIT exited) before the first sample: left by "
+                        "an older process with the same pid? Not used")
+    for dn in dump_notes:
+        dw = dn.warning()
+        if dw is not None:
+            warnings.append(dw)
+    if symbolizer is not None:
+        warnings.extend(symbolizer.warnings)
+    return warnings
+
+
 def _name_elf_frames(
     b: ProfileBuilder,
     sym: Symbolizer,
     policy: str,
     data: ScriptData,
-    selected: Sequence[tuple[int, int, str, tuple[int, ...], int, int, int]],
-    used: set[int],
-    raw_jit: Sequence[bool],
+    users: dict[int, list[int]],
+    one_frame: bool,
+    used: Any,
+    raw_jit: Any,
+    is_kernel: Any,
     proc_maps: Mapping[int | None, Sequence[MemMap]],
-    leaf_t: list[int],
-    call_t: list[int],
+    leaf_t: Any,
+    call_t: Any,
     by_pid: dict[int, dict[int, tuple[int, int]]],
 ) -> tuple[FileFrameNames, int, int]:
-    """Fill the leaf/caller tables for file frames (from ELF symbols) and unnamed kernel
-    frames (from kallsyms); frames named differently per process go to ``by_pid``.
-    Returns the file naming's figures and (kernel frames, named)."""
+    """Fill the leaf/caller tables for file frames (from ELF symbols; ``users``: file
+    frame -> the pids whose stacks hold it) and unnamed kernel frames (from kallsyms);
+    frames named differently per process go to ``by_pid``. Returns the file naming's
+    figures and (kernel frames, named)."""
     frames = data.frames
     unnamed = ("", "[unknown]")
-    file_fids = [
-        fid for fid in used
-        if not raw_jit[fid] and frames[fid].addr < KERNEL_MIN_ADDR and is_file_dso(frames[fid].dso)
-        and (policy == "always" or frames[fid].sym in unnamed)
-    ]
-    kernel_fids = [fid for fid in used
-                   if frames[fid].addr >= KERNEL_MIN_ADDR and frames[fid].sym in unnamed]
-    users: dict[int, set[int]] = {fid: set() for fid in file_fids}
-    one_frame = True
-    if file_fids:
-        for pid, _tid, _comm, stack, _n, _w, _b in selected:
-            if len(stack) > 1:
-                one_frame = False
-            for fid in stack:
-                u = users.get(fid)
-                if u is not None:
-                    u.add(pid)
+    nraw = len(frames)
+    kernel_fids = [fid for fid in used.tolist()
+                   if fid < nraw and is_kernel[fid] and frames.sym_of(fid) in unnamed]
     mmaps = maps_by_pid((m.pid, m.start, m.length, m.pgoff, m.prot, m.filename)
                         for m in data.mmaps)
-    names = name_file_frames(sym, [(f.addr, f.dso) for f in frames],
-                             {fid: sorted(p) for fid, p in users.items() if p},
+    names = name_file_frames(sym, _AddrDso(frames), {fid: sorted(p) for fid, p in users.items()},
                              mmaps, proc_maps, one_frame)
     cache: dict[tuple[Name | None, str], int] = {}
 
@@ -705,11 +1231,11 @@ def _name_elf_frames(
         return out
 
     for fid in names.leaf:
-        dso = frames[fid].dso
+        dso = frames.dso_of(fid)
         leaf_t[fid] = frame(names.leaf[fid], dso)
         call_t[fid] = frame(names.call[fid], dso)
     for pid, per in names.by_pid.items():
-        by_pid[pid] = {fid: (frame(lf, frames[fid].dso), frame(cf, frames[fid].dso))
+        by_pid[pid] = {fid: (frame(lf, frames.dso_of(fid)), frame(cf, frames.dso_of(fid)))
                        for fid, (lf, cf) in per.items()}
     knamed = 0
     kernel_total = len(kernel_fids)  # unnamed by perf (named here or not)
@@ -754,29 +1280,19 @@ def _name_elf_frames(
     return names, kernel_total, knamed
 
 
-MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
 
 
-def _coarser_bins(bins: dict[tuple[int, str, tuple[int, ...], int], list[int]], width: float
-                  ) -> tuple[float, dict[tuple[int, str, tuple[int, ...], int], list[int]]]:
-    """At most ``MAX_BINS`` bins: k adjacent bins merge into one k times as wide (bin
-    ``b`` becomes ``b // k``), so a long recording does not multiply its stacks by
-    thousands of bins."""
-    first = min(k[3] for k in bins)
-    last = max(k[3] for k in bins)
-    k = -(-(last - first + 1) // MAX_BINS)
-    if k <= 1:
-        return width, bins
-    out: dict[tuple[int, str, tuple[int, ...], int], list[int]] = {}
-    for (tid, comm, stack, b), (n, w) in bins.items():
-        key = (tid, comm, stack, b // k)
-        acc = out.get(key)
-        if acc is None:
-            out[key] = [n, w]
-        else:
-            acc[0] += n
-            acc[1] += w
-    return width * k, out
+class _AddrDso:
+    """Raw frame id -> (address, dso): what ``name_file_frames`` reads of a frame."""
+
+    def __init__(self, frames: RawFrames) -> None:
+        self.frames = frames
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, fid: int) -> tuple[int, str]:
+        return self.frames.addr[fid], self.frames.dso_of(fid)
 
 
 def _pct(a: int, b: int) -> float | None:
@@ -788,56 +1304,77 @@ def _map_health(pm: PerfMap, pid: int) -> MapHealth:
                      pm.mtime, [str(d) for d in pm.diagnostics])
 
 
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """Everything that decides what is read and how frames are named, for every command
+    that loads a profile (built once by the CLI's shared input options).
+
+    ``maps``/``map_dirs``/``search_tmp``/``jitdumps``: where JIT names come from
+    (``MapFinder``); ``event``/``pids``/``comms``: which samples; ``strict``: a bad map
+    line fails; ``jobs``: processes that may read one big input at once; ``bin_width``
+    (seconds): keep samples per time bin (``Profile.group_bin``; diff's bootstrap);
+    ``elf``: how file and kernel frames are named (ELF symbols, kallsyms)."""
+
+    maps: tuple[str, ...] = ()
+    map_dirs: tuple[str, ...] = ()
+    search_tmp: bool = True
+    jitdumps: tuple[str, ...] = ()
+    event: str | None = None
+    pids: tuple[int, ...] = ()
+    comms: tuple[str, ...] = ()
+    strict: bool = False
+    jobs: int = 1
+    bin_width: float | None = None
+    elf: ElfOptions | None = None
+
+
 def load_profile(
     inputs: Sequence[str],
-    maps: Sequence[str] = (),
-    map_dirs: Sequence[str] = (),
-    event: str | None = None,
-    pids: Sequence[int] = (),
-    comms: Sequence[str] = (),
-    strict: bool = False,
-    search_tmp: bool = True,
-    jobs: int = 1,
-    jitdumps: Sequence[str] = (),
+    options: LoadOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
-    bin_width: float | None = None,
-    elf: ElfOptions | None = None,
+    **changes: Any,
 ) -> Profile:
-    """The whole pipeline for perf script inputs: read, resolve, aggregate. ``jobs``:
-    processes that may read one big input at once. Inputs named ``*.json`` are jitprof
-    JSON profiles (jitprof/profilefile.py), merged with the rest; a directory made by
-    ``jitprof record`` (jitprof/bundle.py) reads as its script text with its own maps and
-    jitdumps only, never /tmp. ``progress(bytes read, total)``: see ``read_scripts`` (the
-    perf script inputs only). ``bin_width`` (seconds): keep samples per time bin
-    (``Profile.stack_bin``) where the text has times (not for JSON profiles). ``elf``: how
-    file and kernel frames are named from ELF symbols and kallsyms (default:
-    ``ElfOptions()``)."""
+    """The whole pipeline for perf script inputs: read, resolve, aggregate, with
+    ``options`` (``LoadOptions``; ``changes``: fields of it to change, e.g. ``jobs=1``).
+
+    Inputs named ``*.json`` are jitprof JSON profiles (jitprof/profilefile.py), merged
+    with the rest; a directory made by ``jitprof record`` (jitprof/bundle.py) reads as its
+    script text with its own maps and jitdumps only, never /tmp. ``progress(bytes read,
+    total)``: see ``read_scripts`` (the perf script inputs only)."""
+    import dataclasses
+
     from jitprof.bundle import expand_inputs
     from jitprof.profilefile import is_profile_json, load_profile_inputs
     from jitprof.script import read_scripts, splittable
 
+    opt = options if options is not None else LoadOptions()
+    if changes:
+        for key in ("maps", "map_dirs", "jitdumps", "pids", "comms"):
+            if key in changes:
+                changes[key] = tuple(changes[key])
+        opt = dataclasses.replace(opt, **changes)
     if any(is_profile_json(p) for p in inputs):  # (bundles are expanded in the call back)
+        unfiltered = dataclasses.replace(opt, pids=(), comms=(), bin_width=None)
         return load_profile_inputs(
-            inputs, lambda perf: load_profile(perf, maps, map_dirs, event, strict=strict,
-                                              search_tmp=search_tmp, jobs=jobs,
-                                              jitdumps=jitdumps, progress=progress, elf=elf),
-            event, pids, comms)
+            inputs, lambda perf: load_profile(perf, unfiltered, progress), opt.event,
+            opt.pids, opt.comms)
 
+    map_dirs: Sequence[str] = opt.map_dirs
+    search_tmp = opt.search_tmp
     bundles = expand_inputs(inputs)
     if bundles.bundles:
         inputs = bundles.inputs
         map_dirs = [*map_dirs, *bundles.map_dirs]
         search_tmp = False
 
-    elf = elf if elf is not None else ElfOptions()
-    finder = MapFinder(maps=list(maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
-                       strict=strict, jitdumps=list(jitdumps),
+    elf = opt.elf if opt.elf is not None else ElfOptions()
+    finder = MapFinder(maps=list(opt.maps), map_dirs=list(map_dirs), search_tmp=search_tmp,
+                       strict=opt.strict, jitdumps=list(opt.jitdumps),
                        perf_jit_names=not bundles.bundles)
     finder.check_explicit()
     proc_maps = elf.read_proc_maps()
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in inputs if p != "-"]
-    keep_times = finder.has_jitdumps(input_dirs)
-    if keep_times:
+    if finder.has_jitdumps(input_dirs):
         from jitprof.jittime import perf_data_clock
         from jitprof.script import is_perf_data
 
@@ -845,22 +1382,20 @@ def load_profile(
         clocks.discard(None)
         if clocks:  # one clock not monotonic is enough to distrust the times
             finder.sample_clock = next((c for c in clocks if c != "monotonic"), "monotonic")
-    big = finder.big_maps() if jobs > 1 else []
+    big = finder.big_maps() if opt.jobs > 1 else []
     if big and any(splittable(p) for p in inputs):
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
-        data = read_scripts(inputs, jobs=jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost, keep_times=keep_times, progress=progress,
-                            bin_width=bin_width)
+        data = read_scripts(inputs, jobs=opt.jobs, side_job=lambda: finder.load_all(big),
+                            side_job_bytes=cost, progress=progress)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=jobs, keep_times=keep_times, progress=progress,
-                            bin_width=bin_width)
+        data = read_scripts(inputs, jobs=opt.jobs, progress=progress)
     try:
         symbolizer = elf.symbolizer(data) if elf.policy != "never" else None
-        prof = build_profile(data, finder, event=event, pids=pids, comms=comms,
-                             bin_width=bin_width, symbolizer=symbolizer,
+        prof = build_profile(data, finder, event=opt.event, pids=opt.pids, comms=opt.comms,
+                             bin_width=opt.bin_width, symbolizer=symbolizer,
                              elf_policy=elf.policy, proc_maps=proc_maps)
     finally:
         finder.close()
@@ -870,7 +1405,7 @@ def load_profile(
     return prof
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ElfOptions:
     """``report``'s ELF options: ``--symfs``, ``--binary DSO=PATH``, ``--proc-maps``,
     ``--kallsyms``, and the policy (``--elf-symbols auto|always|never``)."""

@@ -41,14 +41,14 @@ import sys
 import tempfile
 import threading
 from array import array
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from jitprof.errors import EmptyInputError, InputError, JitprofError
 from jitprof.model import Diagnostic
-from jitprof.names import is_jit_dso, last_group_start
+from jitprof.names import last_group_start
 from jitprof.recording import RecordingFacts, is_header_comment, note_header_comment
 
 MAX_KEPT_DIAGNOSTICS = 50
@@ -57,7 +57,6 @@ _TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
 _IDS_RX = re.compile(r"(-?\d+)(?:/(-?\d+))?")
 _CPU_RX = re.compile(r"\[(\d+)\]")
 _INT_RX = re.compile(r"-?\d+")
-_SYMOFF_RX = re.compile(r"\+0x[0-9a-fA-F]+$")
 _MMAP_RX = re.compile(
     r"PERF_RECORD_MMAP2? (-?\d+)/(-?\d+): \[(0x[0-9a-f]+|0)\((0x[0-9a-f]+|0)\) @ (0x[0-9a-f]+|0)"
     r"(?: <([0-9a-f]+)>)?[^\]]*\]: (\S+) (.*)$"  # <build-id>: perf record --buildid-mmap
@@ -83,7 +82,153 @@ class RawFrame:
     dso: str
 
 
-@dataclass(frozen=True, slots=True)
+class RawFrames:
+    """The frame lines read, as columns: address, symbol id, dso id (symbol and dso texts
+    interned: a JIT profile has a distinct leaf address in almost every sample, but few
+    distinct names). About 16 bytes a frame; ``frames[i]`` gives a ``RawFrame``.
+
+    Frames are not de-duplicated here: the reader's line cache is bounded, so a line met
+    again after the cache was emptied gets a new id (it resolves to the same function)."""
+
+    __slots__ = ("addr", "sym", "dso", "syms", "dsos", "_sym_ids", "_dso_ids")
+
+    def __init__(self, frames: Iterable[RawFrame] = ()) -> None:
+        self.addr = array("Q")
+        self.sym = array("i")
+        self.dso = array("i")
+        self.syms: list[str] = []
+        self.dsos: list[str] = []
+        self._sym_ids: dict[str, int] = {}
+        self._dso_ids: dict[str, int] = {}
+        for f in frames:
+            self.append(f)
+
+    def add(self, addr: int, sym: str, dso: str) -> int:
+        """Append a frame; its id."""
+        si = self._sym_ids.get(sym)
+        if si is None:
+            si = self._sym_ids[sym] = len(self.syms)
+            self.syms.append(sym)
+        di = self._dso_ids.get(dso)
+        if di is None:
+            di = self._dso_ids[dso] = len(self.dsos)
+            self.dsos.append(dso)
+        fid = len(self.addr)
+        self.addr.append(addr)
+        self.sym.append(si)
+        self.dso.append(di)
+        return fid
+
+    def append(self, f: RawFrame) -> None:
+        self.add(f.addr, f.sym, f.dso)
+
+    def ids(self, sym: str, dso: str) -> tuple[int, int]:
+        """The (symbol id, dso id) of a symbol and dso, interned."""
+        return self._intern_sym(sym), self._intern_dso(dso)
+
+    def add_ids(self, addr: int, ids: tuple[int, int]) -> int:
+        """Append a frame of interned symbol and dso (``ids``); its id."""
+        fid = len(self.addr)
+        self.addr.append(addr)
+        self.sym.append(ids[0])
+        self.dso.append(ids[1])
+        return fid
+
+    def copy(self) -> RawFrames:
+        """A copy that later additions to this table do not change."""
+        out = RawFrames()
+        out.addr, out.sym, out.dso = array("Q", self.addr), array("i", self.sym), array(
+            "i", self.dso)
+        out.syms, out.dsos = list(self.syms), list(self.dsos)
+        out._sym_ids, out._dso_ids = dict(self._sym_ids), dict(self._dso_ids)
+        return out
+
+    def extend(self, other: RawFrames) -> int:
+        """Append another table's frames (ids shift by the returned offset)."""
+        offset = len(self.addr)
+        smap = [self._intern_sym(s) for s in other.syms]
+        dmap = [self._intern_dso(d) for d in other.dsos]
+        self.addr.extend(other.addr)
+        self.sym.extend(array("i", map(smap.__getitem__, other.sym)))
+        self.dso.extend(array("i", map(dmap.__getitem__, other.dso)))
+        return offset
+
+    def _intern_sym(self, s: str) -> int:
+        si = self._sym_ids.get(s)
+        if si is None:
+            si = self._sym_ids[s] = len(self.syms)
+            self.syms.append(s)
+        return si
+
+    def _intern_dso(self, d: str) -> int:
+        di = self._dso_ids.get(d)
+        if di is None:
+            di = self._dso_ids[d] = len(self.dsos)
+            self.dsos.append(d)
+        return di
+
+    def dso_of(self, i: int) -> str:
+        return self.dsos[self.dso[i]]
+
+    def sym_of(self, i: int) -> str:
+        return self.syms[self.sym[i]]
+
+    def __len__(self) -> int:
+        return len(self.addr)
+
+    def __getitem__(self, i: int) -> RawFrame:
+        return RawFrame(self.addr[i], self.syms[self.sym[i]], self.dsos[self.dso[i]])
+
+    def __iter__(self) -> Iterator[RawFrame]:
+        syms, dsos = self.syms, self.dsos
+        for a, s, d in zip(self.addr, self.sym, self.dso, strict=True):
+            yield RawFrame(a, syms[s], dsos[d])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RawFrames | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class RawStacks:
+    """Distinct callchains as read (leaf first), their frame ids in one flat array:
+    stack ``i`` is ``frames[ends[i-1]:ends[i]]``. 4 bytes a frame; a repeated stack text
+    is found by the reader's bounded stack cache and stored once."""
+
+    __slots__ = ("frames", "ends")
+
+    def __init__(self) -> None:
+        self.frames = array("i")
+        self.ends = array("q")
+
+    def add(self, fids: Iterable[int]) -> int:
+        self.frames.extend(fids)
+        self.ends.append(len(self.frames))
+        return len(self.ends) - 1
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, i: int) -> tuple[int, ...]:
+        start = self.ends[i - 1] if i else 0
+        return tuple(self.frames[start : self.ends[i]])
+
+    def extend(self, other: RawStacks, frame_offset: int) -> int:
+        """Append another table's stacks (frame ids shifted by ``frame_offset``); the
+        offset of their ids."""
+        offset = len(self.ends)
+        base = len(self.frames)
+        if frame_offset:
+            self.frames.extend(array("i", [f + frame_offset for f in other.frames]))
+        else:
+            self.frames.extend(other.frames)
+        self.ends.extend(array("q", [e + base for e in other.ends]))
+        return offset
+
+
+@dataclass(slots=True)
 class Mmap:
     pid: int
     tid: int
@@ -98,28 +243,110 @@ class Mmap:
 
 @dataclass(slots=True)
 class EventData:
-    """Raw samples of one event: (tid, comm, stack of raw frame ids) -> [samples, weight]."""
+    """Raw samples of one event, one entry a sample in four columns: the stack's id in
+    ``ScriptData.stacks``, the thread (index into ``ScriptData.threads``: (tid, comm)),
+    the weight and the time (NaN where the text has none). 24 bytes a sample."""
 
     name: str
-    stacks: dict[tuple[int, str, tuple[int, ...]], list[int]] = field(default_factory=dict)
-    samples: int = 0
-    weight: int = 0
+    table: RawStacks = field(default_factory=RawStacks)
+    threads: list[tuple[int, str]] = field(default_factory=list)
+    s_stack: array = field(default_factory=lambda: array("i"))
+    s_thread: array = field(default_factory=lambda: array("i"))
+    s_weight: array = field(default_factory=lambda: array("q"))
+    s_time: array = field(default_factory=lambda: array("d"))
     has_period: bool = False
-    time_first: float | None = None
-    time_last: float | None = None
-    # with ``keep_times``: per key of a stack with a JIT frame, its samples' (time, weight)
-    # pairs in one flat array (time NaN where the text has none); for jitdump naming
-    timed: dict[tuple[int, str, tuple[int, ...]], array] = field(default_factory=dict)
-    # (tid, comm, stack, time bin) -> [samples, weight]: only when read with a bin width;
-    # samples without a time are in ``stacks`` only
-    bins: dict[tuple[int, str, tuple[int, ...], int], list[int]] = field(default_factory=dict)
+    bin_width: float | None = None  # what ``bins`` counts by (the reader's)
+    # (samples, weight, first time, last time) as of ``_summary[0]`` samples: the totals
+    # are summed from the columns when asked for, not per sample
+    _summary: tuple[int, int, float | None, float | None] = (0, 0, None, None)
+
+    def add(self, stack: int, thread: int, weight: int, t: float | None) -> None:
+        self.s_stack.append(stack)
+        self.s_thread.append(thread)
+        self.s_weight.append(weight)
+        self.s_time.append(math.nan if t is None else t)
+
+    def _totals(self) -> tuple[int, int, float | None, float | None]:
+        n = len(self.s_stack)
+        have = self._summary
+        if have[0] != n:
+            import numpy as np
+
+            w = np.frombuffer(self.s_weight, dtype=np.int64)[have[0]:]
+            t = np.frombuffer(self.s_time, dtype=np.float64)[have[0]:]
+            total = have[1] + int(np.sum(w, dtype=np.int64))
+            first, last = have[2], have[3]
+            if len(t) and not np.isnan(t).all():
+                lo, hi = float(np.nanmin(t)), float(np.nanmax(t))
+                first = lo if first is None else min(first, lo)
+                last = hi if last is None else max(last, hi)
+            del w, t  # (views: the arrays may grow again)
+            have = self._summary = (n, total, first, last)
+        return have
+
+    @property
+    def samples(self) -> int:
+        return len(self.s_stack)
+
+    @property
+    def weight(self) -> int:
+        return self._totals()[1]
+
+    @property
+    def time_first(self) -> float | None:
+        return self._totals()[2]
+
+    @property
+    def time_last(self) -> float | None:
+        return self._totals()[3]
+
+    @property
+    def stacks(self) -> dict[tuple[int, str, tuple[int, ...]], list[int]]:
+        """(tid, comm, stack of raw frame ids) -> [samples, weight] (a view made on
+        demand, for tests and small inputs)."""
+        out: dict[tuple[int, str, tuple[int, ...]], list[int]] = {}
+        table, threads = self.table, self.threads
+        for sid, th, w in zip(self.s_stack, self.s_thread, self.s_weight, strict=True):
+            tid, comm = threads[th]
+            key = (tid, comm, table[sid])
+            acc = out.get(key)
+            if acc is None:
+                out[key] = [1, w]
+            else:
+                acc[0] += 1
+                acc[1] += w
+        return out
+
+    @property
+    def bins(self) -> dict[tuple[int, str, tuple[int, ...], int], list[int]]:
+        """(tid, comm, stack, time bin) -> [samples, weight], when read with a bin width
+        (samples without a time are left out); {} otherwise."""
+        out: dict[tuple[int, str, tuple[int, ...], int], list[int]] = {}
+        if self.bin_width is None:
+            return out
+        table, threads, width = self.table, self.threads, self.bin_width
+        for sid, th, w, t in zip(self.s_stack, self.s_thread, self.s_weight, self.s_time,
+                                 strict=True):
+            if t != t:  # NaN: no time
+                continue
+            tid, comm = threads[th]
+            key = (tid, comm, table[sid], int(t / width))
+            acc = out.get(key)
+            if acc is None:
+                out[key] = [1, w]
+            else:
+                acc[0] += 1
+                acc[1] += w
+        return out
 
 
 @dataclass(slots=True)
 class ScriptData:
     """Everything read from one or more perf script texts."""
 
-    frames: list[RawFrame] = field(default_factory=list)
+    frames: RawFrames = field(default_factory=RawFrames)
+    stacks: RawStacks = field(default_factory=RawStacks)
+    threads: list[tuple[int, str]] = field(default_factory=list)  # (tid, comm) of samples
     events: dict[str, EventData] = field(default_factory=dict)
     tid_pid: dict[int, int] = field(default_factory=dict)
     mmaps: list[Mmap] = field(default_factory=list)
@@ -138,6 +365,12 @@ class ScriptData:
         if len(self.diagnostics) < MAX_KEPT_DIAGNOSTICS:
             self.diagnostics.append(Diagnostic(path, lineno, message))
 
+    def event(self, name: str) -> EventData:
+        ev = self.events.get(name)
+        if ev is None:
+            ev = self.events[name] = EventData(name, self.stacks, self.threads)
+        return ev
+
 
 def _dso_split(rest: str) -> tuple[str, str | None]:
     """Split 'sym+0xoff (dso)' into (sym+0xoff, dso) by the last balanced '(...)' group."""
@@ -154,21 +387,32 @@ def _dso_split(rest: str) -> tuple[str, str | None]:
     return rest, None  # "f(int)" with no dso group, or unbalanced
 
 
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+
+
+def _parse_frame(text: str) -> tuple[int, str, str] | None:
+    """(address, symbol without +0xoff, dso) of 'hexaddr sym[+0xoff] (dso)', or None:
+    ``parse_frame_text``'s rule, with no objects made (the reader's per-line path)."""
+    text = text.strip()
+    sp = text.find(" ")
+    if sp < 0:
+        addr_s, rest = text, ""
+    else:
+        addr_s, rest = text[:sp], text[sp + 1 :].strip()
+    digits = addr_s[2:] if addr_s[:2] in ("0x", "0X") else addr_s
+    if not digits or digits.strip(_HEX_DIGITS):
+        return None
+    sym, dso = _dso_split(rest)
+    i = sym.rfind("+0x")
+    if i >= 0 and len(sym) > i + 3 and not sym[i + 3 :].strip(_HEX_DIGITS):
+        sym = sym[:i]
+    return int(addr_s, 16), sym, dso if dso is not None else ""
+
+
 def parse_frame_text(text: str) -> RawFrame | None:
     """Parse 'hexaddr sym[+0xoff] (dso)' (leading blanks allowed); None if not a frame."""
-    text = text.strip()
-    addr_s, _, rest = text.partition(" ")
-    try:
-        addr = int(addr_s, 16)
-    except ValueError:
-        return None
-    if addr < 0 or addr_s[:1] in "+-" or "_" in addr_s:
-        return None
-    sym, dso = _dso_split(rest.strip())
-    m = _SYMOFF_RX.search(sym)
-    if m is not None:
-        sym = sym[: m.start()]
-    return RawFrame(addr, sym, dso if dso is not None else "")
+    got = _parse_frame(text)
+    return None if got is None else RawFrame(*got)
 
 
 @dataclass(slots=True)
@@ -292,6 +536,8 @@ def is_frame_line(line: str) -> bool:
     addr, _, _rest = text.partition(" ")
     if _HEX_RX.fullmatch(addr) is None:
         return False
+    if s.rstrip().endswith(":"):  # a header ("%16s" right-aligns a comm such as "cc1")
+        return False
     if s[0] in " \t":
         return True
     return parse_header(s) is None and parse_bare_header_numbers(s) is None
@@ -305,7 +551,7 @@ def parse_bare_header_numbers(line: str) -> tuple[int, int | None] | None:
     return int(toks[0]), (int(toks[1]) if len(toks) > 1 else None)
 
 
-def collapse_inlined(stack: tuple[int, ...], frames: list[RawFrame],
+def collapse_inlined(stack: tuple[int, ...], frames: Any,
                      inlined: Collection[int]) -> tuple[int, ...]:
     """A stack without perf's ``(inlined)`` lines (``perf script --inline``), as perf
     report counts it. perf prints, for an address with inline information, the inlined
@@ -393,31 +639,60 @@ def open_text(path: str) -> IO[str]:
         raise InputError(path, f"cannot read: {e.strerror or e}") from None
 
 
-# The sample being read: (event, tid or -1, comm, weight, time or None, header rest)
-_Cur = tuple[EventData, int, str, int, "float | None", str]
+# The sample being read: (event, thread id, weight, time or None, header rest)
+_Cur = tuple[EventData, int, int, "float | None", str]
 _HEADER_CACHE_MAX = 65536
-_STACK_CACHE_MAX = 131072  # frames texts kept (about 1 KB each: up to ~130 MB)
+# Frame lines kept in the text -> id cache (about 150 bytes each): a profile with a
+# distinct leaf address in every sample would otherwise keep every line it ever read.
+# When full it is emptied (lines read again get new ids; they resolve the same).
+_FRAME_CACHE_MAX = 1 << 18
+# Stack texts kept (about 1 KB each) to find a repeated callchain in one lookup. When the
+# cache fills with stacks that are not repeated (a distinct leaf in every sample), it is
+# switched off for the next _STACK_CACHE_REST samples, then tried again.
+_STACK_CACHE_MAX = 1 << 15
+_STACK_CACHE_REST = 1 << 18
 
 
 class ScriptReader:
-    """Feeds lines of one or more perf script texts into a ``ScriptData``."""
+    """Feeds lines of one or more perf script texts into a ``ScriptData``.
+
+    ``keep_times`` and ``bin_width`` are kept for callers: every sample's time is kept
+    (``EventData.s_time``); ``bin_width`` is what ``EventData.bins`` counts by."""
 
     def __init__(self, data: ScriptData | None = None, keep_times: bool = False,
                  bin_width: float | None = None) -> None:
         self.data = data if data is not None else ScriptData()
-        # keep each sample's time for stacks with a JIT frame (jitdump naming by time)
         self.keep_times = keep_times
-        self.bin_width = bin_width  # seconds: also count samples per time bin (ev.bins)
+        self.bin_width = bin_width
         self._cache: dict[str, int] = {}
-        self._hcache: dict[str, tuple[EventData, int, str, int, str]] = {}
+        self._old_cache: dict[str, int] = {}
+        self._hcache: dict[str, tuple[EventData, int, int, str]] = {}
+        self._thread_ids: dict[tuple[int, str], int] = {
+            k: i for i, k in enumerate(self.data.threads)}
         self._cur: _Cur | None = None
         self._pending: tuple[str, int, str] | None = None  # a bare header line, if frames follow
         self._stack: list[int] = []
+        self._short: dict[tuple[int, ...], int] = {}  # the line reader's stacks -> ids
+        # a frame line's text after the address -> its (symbol id, dso id): bounded
+        self._rest_ids: dict[str, tuple[int, int]] = {}
         self._blank_at = -1  # the number of the last blank line read (issue 13: frames
         # indented with blanks right after one start a callchain of their own)
         # progress(bytes): called once per chunk read (4 MiB) with the bytes of the input
         # read so far (compressed bytes for .gz/.xz/.bz2; text bytes from a pipe)
         self.progress: Callable[[int], None] | None = None
+
+    def _event(self, name: str) -> EventData:
+        ev = self.data.event(name)
+        ev.bin_width = self.bin_width
+        return ev
+
+    def _thread(self, tid: int, comm: str) -> int:
+        key = (tid, comm)
+        th = self._thread_ids.get(key)
+        if th is None:
+            th = self._thread_ids[key] = len(self.data.threads)
+            self.data.threads.append(key)
+        return th
 
     def _frame_id(self, line: str) -> int:
         """The id of a frame line (cached by its text without the newline); -1 if the
@@ -426,13 +701,44 @@ class ScriptReader:
             line = line[:-1]
         fid = self._cache.get(line)
         if fid is None:
-            fr = parse_frame_text(line)
-            if fr is None:
-                return -1
-            fid = len(self.data.frames)
-            self.data.frames.append(fr)
-            self._cache[line] = fid
+            fid = self._old_cache.get(line)  # read before the cache was last emptied
+            if fid is not None:
+                self._remember(line, fid)
+                return fid
+            # most new lines differ from earlier ones by the address only: the rest
+            # ("sym+0xoff (dso)") is parsed once and its symbol and dso ids kept
+            text = line.strip()
+            sp = text.find(" ")
+            ids = None
+            if sp > 0 and not text[:sp].strip(_HEX_DIGITS):
+                rest = text[sp + 1 :].lstrip()
+                ids = self._rest_ids.get(rest)
+                if ids is None:
+                    fr = _parse_frame(text)
+                    if fr is None:
+                        return -1
+                    ids = self.data.frames.ids(fr[1], fr[2])
+                    if len(self._rest_ids) >= _FRAME_CACHE_MAX:
+                        self._rest_ids.clear()
+                    self._rest_ids[rest] = ids
+                fid = self.data.frames.add_ids(int(text[:sp], 16), ids)
+            else:
+                fr = _parse_frame(line)
+                if fr is None:
+                    return -1
+                fid = self.data.frames.add(*fr)
+            self._remember(line, fid)
         return fid
+
+    def _remember(self, line: str, fid: int) -> None:
+        """Cache a frame line's id. The cache keeps two generations: when the newer fills,
+        it becomes the older one (the oldest is forgotten), so lines still in use
+        survive and the memory stays bounded (2 x _FRAME_CACHE_MAX lines)."""
+        cache = self._cache
+        if len(cache) >= _FRAME_CACHE_MAX:
+            self._old_cache = dict(cache)
+            cache.clear()  # (the same dict: readers hold its .get)
+        cache[line] = fid
 
     def read_file(self, path: str) -> None:
         if path != "-" and _is_perf_data(path):
@@ -460,16 +766,21 @@ class ScriptReader:
         through the line-by-line reader."""
         start = self._begin(path)
         cache_get = self._cache.get
-        stacks: dict[str, list[Any]] = {}  # frames text -> see "entry" below; bounded
+        # frames text -> (raw stack id, lines in the block); bounded, and switched off
+        # while it does not pay (see _STACK_CACHE_MAX)
+        stacks: dict[str, tuple[int, int]] = {}
         stacks_get = stacks.get
+        stack_hits = 0
+        cache_off_until = -1
         hcache_get = self._hcache.get
-        bin_width = self.bin_width
+        add_stack = self.data.stacks.add
         lineno = 0
         last = ""
         rest = ""
         progress = self.progress
         position = _position(f) if progress is not None else None
         chars = 0
+        nsamples = 0
         while True:
             data = f.read(chunk)
             if progress is not None:
@@ -500,8 +811,8 @@ class ScriptReader:
                 if nl > 0 and self._cur is None and self._pending is None and block[0] != "\t" and (
                         block.find("\n", 0, nl) < 0):  # a one-line header
                     frames_text = block[nl + 1 :]
-                    # entry: [stack, lines in the block, last header seen, its counter]
-                    entry = stacks_get(frames_text)
+                    # (hashing a 1 KB text costs: not while the cache is off)
+                    entry = stacks_get(frames_text) if nsamples >= cache_off_until else None
                     if entry is None:
                         frame_lines = frames_text.split("\n")
                         if frames_text.count("\n\t") == len(frame_lines) - 1:
@@ -511,16 +822,18 @@ class ScriptReader:
                                          for ln, fid in zip(frame_lines, found, strict=True)]
                             # a line that is no frame: the line reader counts it (once)
                             if -1 not in found:
-                                entry_ids: list[int] = found  # type: ignore[assignment]
-                                if len(stacks) >= _STACK_CACHE_MAX:
-                                    stacks.clear()
-                                # [4]: (event, tid, comm) -> its times, if kept
-                                keep = self.keep_times and self._jit_stack(entry_ids)
-                                entry = stacks[frames_text] = [
-                                    tuple(found), len(frame_lines) + 2, None, None,
-                                    {} if keep else None]
+                                entry = (add_stack(found), len(frame_lines) + 2)  # type: ignore[arg-type]
+                                if nsamples >= cache_off_until:
+                                    if len(stacks) >= _STACK_CACHE_MAX:
+                                        if stack_hits < len(stacks) // 4:  # not repeated
+                                            cache_off_until = nsamples + _STACK_CACHE_REST
+                                        stacks.clear()
+                                        stack_hits = 0
+                                    else:
+                                        stacks[frames_text] = entry
+                    else:
+                        stack_hits += 1
                     if entry is not None:
-                        stack = entry[0]
                         head = block[:nl]
                         # the header cache (see _header), inlined: this runs per sample
                         i = head.find(": ")
@@ -533,50 +846,14 @@ class ScriptReader:
                                 except ValueError:
                                     hit = None
                                 if hit is not None:
-                                    ev, tid, comm, w, _r = hit
-                                    if entry[2] is hit:  # same thread and event as last time
-                                        acc = entry[3]
-                                        acc[0] += 1
-                                        acc[1] += w
-                                    else:
-                                        key = (tid, comm, stack)
-                                        acc = ev.stacks.get(key)
-                                        if acc is None:
-                                            acc = ev.stacks[key] = [1, w]
-                                        else:
-                                            acc[0] += 1
-                                            acc[1] += w
-                                        entry[2] = hit
-                                        entry[3] = acc
-                                    ev.samples += 1
-                                    ev.weight += w
-                                    if bin_width is not None:
-                                        bkey = (tid, comm, stack, int(t / bin_width))
-                                        bacc = ev.bins.get(bkey)
-                                        if bacc is None:
-                                            ev.bins[bkey] = [1, w]
-                                        else:
-                                            bacc[0] += 1
-                                            bacc[1] += w
-                                    tmap = entry[4]
-                                    if tmap is not None:  # keep_times, a stack with JIT
-                                        tk = (ev.name, tid, comm)
-                                        times = tmap.get(tk)
-                                        if times is None:
-                                            times = tmap[tk] = self._times_of(
-                                                ev, (tid, comm, stack))
-                                        times.append(t)
-                                        times.append(w)
-                                    if ev.time_last is None or t > ev.time_last:
-                                        ev.time_last = t
-                                    if ev.time_first is None or t < ev.time_first:
-                                        ev.time_first = t
+                                    hit[0].add(entry[0], hit[1], hit[2], t)
+                                    nsamples += 1
                                     lineno += entry[1]
                                     continue
                         if "PERF_RECORD_" not in head:
                             cur = self._other(head, lineno + 1, path, None, self._stack)
                             if cur is not None:
-                                self._count(cur, stack)
+                                self._count(cur, entry[0])
                             else:  # _other took the line (junk, a message): the rest as lines
                                 self._run_lines([ln + "\n" for ln in frames_text.split("\n")]
                                                 + ["\n"], path, lineno + 1)
@@ -628,58 +905,22 @@ class ScriptReader:
                 offset += part.lines
 
     def _merge(self, other: ScriptData, line_offset: int) -> None:
-        """Add another reader's data (a later piece of the same text) to ours."""
+        """Add another reader's data (a later piece of the same text) to ours: its
+        tables are appended, its ids shifted (frames are not compared: a frame read by
+        both gets two ids, which name the same function)."""
         d = self.data
-        remap: list[int] = []
         shared = other.frames is d.frames  # one frame table (jitprof.live): the same ids
-        if not shared:
-            index = {fr: i for i, fr in enumerate(d.frames)}
-            for fr in other.frames:
-                i = index.get(fr)
-                if i is None:
-                    i = index[fr] = len(d.frames)
-                    d.frames.append(fr)
-                remap.append(i)
-
-        def ids(st: tuple[int, ...]) -> tuple[int, ...]:
-            return st if shared else tuple(map(remap.__getitem__, st))
-
+        frame_offset = 0 if shared else d.frames.extend(other.frames)
+        stack_offset = d.stacks.extend(other.stacks, frame_offset)
+        tmap = array("i", (self._thread(tid, comm) for tid, comm in other.threads))
         for name, oe in other.events.items():
-            ev = d.events.get(name)
-            if ev is None:
-                ev = d.events[name] = EventData(name)
-            for (tid, comm, st), (n, w) in oe.stacks.items():
-                key = (tid, comm, ids(st))
-                acc = ev.stacks.get(key)
-                if acc is None:
-                    ev.stacks[key] = [n, w]
-                else:
-                    acc[0] += n
-                    acc[1] += w
-            for (tid, comm, st, b), (n, w) in oe.bins.items():
-                bkey = (tid, comm, ids(st), b)
-                acc = ev.bins.get(bkey)
-                if acc is None:
-                    ev.bins[bkey] = [n, w]
-                else:
-                    acc[0] += n
-                    acc[1] += w
-            ev.samples += oe.samples
-            ev.weight += oe.weight
+            ev = self._event(name)
+            ev.s_stack.extend(array("i", [s + stack_offset for s in oe.s_stack])
+                              if stack_offset else oe.s_stack)
+            ev.s_thread.extend(array("i", map(tmap.__getitem__, oe.s_thread)))
+            ev.s_weight.extend(oe.s_weight)
+            ev.s_time.extend(oe.s_time)
             ev.has_period = ev.has_period or oe.has_period
-            for (tid, comm, st), a in oe.timed.items():
-                key = (tid, comm, ids(st))
-                mine = ev.timed.get(key)
-                if mine is None:
-                    ev.timed[key] = a
-                else:
-                    mine.extend(a)
-            for t in (oe.time_first, oe.time_last):
-                if t is not None:
-                    if ev.time_first is None or t < ev.time_first:
-                        ev.time_first = t
-                    if ev.time_last is None or t > ev.time_last:
-                        ev.time_last = t
         for tid, pid in other.tid_pid.items():
             d.tid_pid.setdefault(tid, pid)
         for path, facts in other.recordings.items():
@@ -694,16 +935,18 @@ class ScriptReader:
         for x in other.diagnostics:
             d.note(x.path, x.lineno + line_offset if x.lineno else 0, x.message)
 
-    def _begin(self, path: str) -> tuple[int, int, int]:
+    def _begin(self, path: str) -> tuple[int, int, int, int]:
         d = self.data
         d.inputs.append(path)
         self._cur = None
         self._pending = None
         self._stack.clear()
         self._blank_at = -1
-        return sum(e.samples for e in d.events.values()), d.unparsed, d.truncated
+        return (sum(e.samples for e in d.events.values()), d.unparsed, d.truncated,
+                d.empty_stacks)
 
-    def _end(self, path: str, start: tuple[int, int, int], lineno: int, last: str) -> None:
+    def _end(self, path: str, start: tuple[int, int, int, int], lineno: int, last: str
+             ) -> None:
         d = self.data
         self._flush_pending()
         d.lines += lineno
@@ -723,7 +966,7 @@ class ScriptReader:
         unparsed = d.unparsed - start[1]  # this text's junk, not earlier inputs'
         why = unreadable_text(got, unparsed, lineno, d.truncated - start[2],
                               d.recordings[path].header_lines if path in d.recordings else 0,
-                              _first_junk(d.diagnostics, path))
+                              _first_junk(d.diagnostics, path), d.empty_stacks - start[3])
         if why is not None:
             raise InputError(path, *why)
 
@@ -768,59 +1011,25 @@ class ScriptReader:
         return lineno, line
 
     def _finish(self, cur: _Cur, stack: list[int]) -> None:
-        """Count the finished sample under its (thread, comm, stack) and clear ``stack``."""
-        if not stack and cur[5]:
-            fid = self._frame_id(cur[5])
+        """Count the finished sample under its thread and stack and clear ``stack``."""
+        if not stack and cur[4]:
+            fid = self._frame_id(cur[4])
             if fid >= 0:
                 stack.append(fid)
         if not stack:
             self.data.empty_stacks += 1
-        self._count(cur, tuple(stack))
+        key = tuple(stack)
+        sid = self._short.get(key)
+        if sid is None:
+            sid = self.data.stacks.add(key)
+            if len(self._short) >= _STACK_CACHE_MAX:
+                self._short.clear()
+            self._short[key] = sid
+        self._count(cur, sid)
         stack.clear()
 
-    def _count(self, cur: _Cur, stack: tuple[int, ...]) -> None:
-        ev, tid, comm, w, t, _rest = cur
-        key = (tid, comm, stack)
-        acc = ev.stacks.get(key)
-        if acc is None:
-            ev.stacks[key] = [1, w]
-        else:
-            acc[0] += 1
-            acc[1] += w
-        ev.samples += 1
-        ev.weight += w
-        if self.keep_times and self._jit_stack(stack):
-            self._keep_time(ev, key, t, w)
-        if t is not None and self.bin_width is not None:
-            bkey = (tid, comm, stack, int(t / self.bin_width))
-            acc = ev.bins.get(bkey)
-            if acc is None:
-                ev.bins[bkey] = [1, w]
-            else:
-                acc[0] += 1
-                acc[1] += w
-        if t is not None:
-            if ev.time_first is None or t < ev.time_first:
-                ev.time_first = t
-            if ev.time_last is None or t > ev.time_last:
-                ev.time_last = t
-
-    def _jit_stack(self, stack: Iterable[int]) -> bool:
-        frames = self.data.frames
-        return any(is_jit_dso(frames[f].dso) for f in stack)
-
-    @staticmethod
-    def _times_of(ev: EventData, key: tuple[int, str, tuple[int, ...]]) -> array:
-        a = ev.timed.get(key)
-        if a is None:
-            a = ev.timed[key] = array("d")
-        return a
-
-    def _keep_time(self, ev: EventData, key: tuple[int, str, tuple[int, ...]],
-                   t: float | None, w: int) -> None:
-        a = self._times_of(ev, key)
-        a.append(math.nan if t is None else t)
-        a.append(w)
+    def _count(self, cur: _Cur, sid: int) -> None:
+        cur[0].add(sid, cur[1], cur[2], cur[3])
 
     def _other(
         self, line: str, lineno: int, path: str, cur: _Cur | None, stack: list[int]
@@ -829,7 +1038,7 @@ class ScriptReader:
         sample now being read (None between samples)."""
         d = self.data
         # issue 13: callchain lines indented with blanks, or not at all (is_frame_line)
-        if cur is not None and not cur[5] and is_frame_line(line):
+        if cur is not None and not cur[4] and is_frame_line(line):
             fid = self._frame_id(line)
             if fid >= 0:
                 stack.append(fid)
@@ -857,7 +1066,7 @@ class ScriptReader:
         # a header line: finish any sample without a trailing blank line
         one_line = False
         if cur is not None:
-            one_line = not stack and bool(cur[5])
+            one_line = not stack and bool(cur[4])
             self._finish(cur, stack)
         if is_header_comment(line):  # perf script --header: the recording's facts
             note_header_comment(d.recordings.setdefault(path, RecordingFacts()), line)
@@ -914,12 +1123,11 @@ class ScriptReader:
         if bare is None:
             return self._implicit("")
         comm, tid, period = bare
-        ev = self.data.events.get("")
-        if ev is None:
-            ev = self.data.events[""] = EventData("")
+        ev = self._event("")
         if period is not None:
             ev.has_period = True
-        return (ev, -1 if tid is None else tid, comm, 1 if period is None else period, None, "")
+        return (ev, self._thread(-1 if tid is None else tid, comm),
+                1 if period is None else period, None, "")
 
     def _header(self, line: str) -> _Cur | None:
         """A sample header -> the sample being read. Headers differ mostly by their time,
@@ -940,33 +1148,28 @@ class ScriptReader:
                     key = line[:j] + line[i:]
                     hit = self._hcache.get(key)
                     if hit is not None:
-                        ev, tid, comm, w, rest = hit
-                        return (ev, tid, comm, w, t, rest)
+                        ev, th, w, rest = hit
+                        return (ev, th, w, t, rest)
         h = parse_header(line.rstrip("\n"))
         if h is None:
             return None
         d = self.data
         if h.pid is not None and h.tid is not None:
             d.tid_pid.setdefault(h.tid, h.pid)
-        event = d.events.get(h.event)
-        if event is None:
-            event = d.events[h.event] = EventData(h.event)
+        event = self._event(h.event)
         if h.period is not None:
             event.has_period = True
-        tid = h.tid if h.tid is not None else -1
+        th = self._thread(h.tid if h.tid is not None else -1, h.comm)
         w = h.period if h.period is not None else 1
         if key is not None and h.time == t:
             if len(self._hcache) >= _HEADER_CACHE_MAX:  # -G output: every ip differs
                 self._hcache.clear()
-            self._hcache[key] = (event, tid, h.comm, w, h.rest)
-        return (event, tid, h.comm, w, h.time, h.rest)
+            self._hcache[key] = (event, th, w, h.rest)
+        return (event, th, w, h.time, h.rest)
 
     def _implicit(self, rest: str) -> _Cur:
         """A sample whose text has no header fields (``-F ip,sym,dso``)."""
-        ev = self.data.events.get("")
-        if ev is None:
-            ev = self.data.events[""] = EventData("")
-        return (ev, -1, "", 1, None, rest)
+        return (self._event(""), self._thread(-1, ""), 1, None, rest)
 
     def _read_perf_data(self, path: str) -> None:
         """A perf.data file: have perf print it (with mmap events) and read that text."""
@@ -1036,16 +1239,19 @@ class ScriptReader:
 
 
 def unreadable_text(samples: int, unparsed: int, lines: int, truncated: int, comments: int,
-                    first_junk: Diagnostic | None) -> tuple[str, int] | None:
+                    first_junk: Diagnostic | None, empty: int = 0) -> tuple[str, int] | None:
     """Why a whole text read as this is refused, and the line to name (None: it is perf
-    script text): nothing but unparsed lines, most of its lines unparsed (another tool's
+    script text): nothing but unparsed lines, half of its lines or more unparsed, or
+    every sample without a stack while as many lines were unparsed (another tool's
     format), or a lone sample cut off before its end of line. ``lines`` counts every
-    line; ``comments`` the header comment lines among them."""
+    line; ``comments`` the header comment lines among them; ``empty`` the samples
+    without a stack."""
     if samples == 0 and truncated:
         return ("looks truncated: it ends in the middle of its only sample (no end of "
                 "line after the last line); was it cut off while copying?", lines)
     content = lines - comments
-    if unparsed and unparsed * 2 >= max(content - samples, 1):
+    if unparsed and (unparsed * 2 >= max(content, 1) or (
+            samples and empty == samples and unparsed >= samples)):
         where = f" (first: {first_junk.message.partition(': ')[2]})" if first_junk else ""
         at = first_junk.lineno if first_junk is not None else 0
         if samples == 0:

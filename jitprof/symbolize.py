@@ -33,6 +33,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from jitprof.demangle import perf_name
 from jitprof.elfsym import (
@@ -528,9 +529,15 @@ def maps_by_pid(mmaps: Iterable[tuple[int, int, int, int, str, str]]
     return out
 
 
+class FrameLookup(Protocol):
+    """Raw frame id -> (address as printed, dso)."""
+
+    def __getitem__(self, fid: int, /) -> tuple[int, str]: ...
+
+
 def name_file_frames(
     sym: Symbolizer,
-    frames: Sequence[tuple[int, str]],  # raw frame id -> (address as printed, dso)
+    frames: FrameLookup,  # raw frame id -> (address as printed, dso)
     users: Mapping[int, Iterable[int]],  # raw frame id -> pids whose stacks hold it
     maps: Mapping[int, Mapping[str, Sequence[MemMap]]],
     proc_maps: Mapping[int | None, Sequence[MemMap]] = {},  # None: any process

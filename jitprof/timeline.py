@@ -27,54 +27,72 @@ SPARKS = " ▁▂▃▄▅▆▇█"  # 0 and 8 heights of a one-cell bar
 def restrict_bins(profile: Profile, lo: int | None, hi: int | None,
                   keep_bins: bool = True) -> Profile:
     """``profile`` with only the samples of time bins ``lo <= bin < hi`` (None: no bound
-    on that side); with ``keep_bins`` False, also without its time axis: the stacks that
-    differ only by bin merge into one (what the views need: fewer, heavier stacks). An
+    on that side); with ``keep_bins`` False, also without its time axis: the groups that
+    differ only by bin merge into one (what the views need: fewer, heavier groups). An
     unbinned profile is returned as it is when no bound is given, and refused otherwise.
-    Frames, threads, inputs and diagnostics are the original's (shared, not copied); the
-    time span shrinks to the bins kept. O(stacks)."""
-    if not profile.stack_bin or profile.bin_width is None:
+    Frames, threads, the stack table, inputs and diagnostics are the original's (shared,
+    not copied); the time span shrinks to the bins kept. numpy over the groups: O(groups
+    log groups) for the merge."""
+    import numpy as np
+
+    bins = profile.group_bin
+    if not len(bins) or profile.bin_width is None:
         if lo is None and hi is None:
             return profile
         raise ValueError("the profile has no time bins (read without a bin width)")
     width = profile.bin_width
-    keyed: dict[tuple[tuple[int, ...], int, int], int] = {}
-    stacks: list[tuple[int, ...]] = []
-    threads: list[int] = []
-    weights: list[int] = []
-    samples: list[int] = []
-    bins: list[int] = []
-    first: int | None = None
-    last: int | None = None
-    for (stack, w, s, t), b in zip(profile.iter_stacks(), profile.stack_bin, strict=True):
-        if (lo is not None and b < lo) or (hi is not None and b >= hi):
-            continue
-        first = b if first is None or b < first else first
-        last = b if last is None or b > last else last
-        key = (stack, t, b if keep_bins else 0)
-        i = keyed.get(key)
-        if i is None:
-            keyed[key] = len(stacks)
-            stacks.append(stack)
-            threads.append(t)
-            weights.append(w)
-            samples.append(s)
-            if keep_bins:
-                bins.append(b)
-        else:
-            weights[i] += w
-            samples[i] += s
+    keep = np.ones(len(bins), dtype=bool)
+    if lo is not None:
+        keep &= bins >= lo
+    if hi is not None:
+        keep &= bins < hi
+    node = profile.group_node[keep]
+    thread = profile.group_thread[keep]
+    weight = profile.group_weight[keep]
+    samples = profile.group_samples[keep]
+    kept_bins = bins[keep]
+    if keep_bins:
+        tables = (node, thread, weight, samples, kept_bins)
+    else:
+        # one group per (stack node, thread), in the order of their first group
+        key = (node.astype(np.int64) + 1) * (len(profile.threads) + 1) + thread
+        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty(len(uniq), dtype=np.int64)
+        rank[order] = np.arange(len(uniq))
+        g = rank[inv]
+        tables = (node[first[order]], thread[first[order]],
+                  np.bincount(g, weights=weight, minlength=len(uniq)).astype(np.int64)
+                  if not len(weight) or int(weight.sum()) < 1 << 52 else
+                  _exact_sums(g, weight, len(uniq)),
+                  np.bincount(g, weights=samples, minlength=len(uniq)).astype(np.int64),
+                  ())
+    out = Profile(event=profile.event, frames=profile.frames, threads=profile.threads)
+    out.set_tables(profile.node_prefix, profile.node_frame, tables[0], tables[1], tables[2],
+                   tables[3], tables[4])
+    out.inputs = profile.inputs
+    out.diagnostics = profile.diagnostics
+    out.full_names = profile.full_names
+    out.versions = profile.versions
+    out.bin_width = width if keep_bins else None
     t0, t1 = profile.time_first, profile.time_last
-    if first is not None and last is not None and t0 is not None and t1 is not None:
-        t0 = max(t0, first * width)
-        t1 = min(t1, (last + 1) * width)
-    elif first is None:
-        t0 = t1 = None
-    return Profile(
-        event=profile.event, frames=profile.frames, stacks=stacks, stack_thread=threads,
-        stack_weight=weights, stack_samples=samples, threads=profile.threads,
-        time_first=t0, time_last=t1, inputs=profile.inputs,
-        diagnostics=profile.diagnostics, stack_bin=bins,
-        bin_width=width if keep_bins else None, full_names=profile.full_names)
+    if len(kept_bins) and t0 is not None and t1 is not None:
+        out.time_first = max(t0, int(kept_bins.min()) * width)
+        out.time_last = min(t1, (int(kept_bins.max()) + 1) * width)
+    elif not len(kept_bins):
+        out.time_first = out.time_last = None
+    else:
+        out.time_first, out.time_last = t0, t1
+    return out
+
+
+def _exact_sums(groups: Any, values: Any, n: int) -> Any:
+    """Sums by group in exact int64 (bincount adds in float64: exact only below 2**53)."""
+    import numpy as np
+
+    out = np.zeros(n, dtype=np.int64)
+    np.add.at(out, groups, values)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,52 +137,57 @@ class Timeline:
 
 def timeline(profile: Profile) -> Timeline | None:
     """The profile's weight per bin; None for a profile without time bins."""
-    if not profile.stack_bin or profile.bin_width is None:
+    import numpy as np
+
+    bins = profile.group_bin
+    if not len(bins) or profile.bin_width is None:
         return None
-    first = min(profile.stack_bin)
-    last = max(profile.stack_bin)
-    weights = [0] * (last - first + 1)
-    for (_stack, w, _s, _t), b in zip(profile.iter_stacks(), profile.stack_bin, strict=True):
-        weights[b - first] += w
-    return Timeline(profile.bin_width, first, tuple(weights))
+    first = int(bins.min())
+    w = _exact_sums(bins.astype(np.int64) - first, profile.group_weight,
+                    int(bins.max()) - first + 1)
+    return Timeline(profile.bin_width, first, tuple(int(x) for x in w))
 
 
 class BinIndex:
-    """Which time bins one function's samples fall in, for any function: the stacks are
-    flattened into numpy arrays once (O(frames on all stacks), in C after one pass), then
-    each function costs O(that) in C. ``weights_of(frame ids)``: per bin of ``tl``, the
-    weight of the samples whose stacks hold any of them (a recursive frame counts once)."""
+    """Which time bins one function's samples fall in, for any function: which stack
+    nodes hold the function comes from the stack table (a node holds it if its frame is
+    it or its caller's node holds it: one pass over the nodes, callers first), then the
+    groups at those nodes are summed by bin. Building costs nothing; each function
+    O(nodes + groups) in numpy. ``weights_of(frame ids)``: per bin of ``tl``, the weight
+    of the samples whose stacks hold any of them (a recursive frame counts once)."""
 
     def __init__(self, profile: Profile, tl: Timeline) -> None:
         import numpy as np
 
         self.timeline = tl
-        self.nframes = len(profile.frames)
-        stacks = []
-        weights = []
-        for st, w, _s, _t in profile.iter_stacks():
-            stacks.append(st)
-            weights.append(w)
-        lengths = np.fromiter(map(len, stacks), dtype=np.int64, count=len(stacks))
-        self._bounds = np.concatenate(([0], np.cumsum(lengths)))
-        self._flat = np.fromiter((f for st in stacks for f in st), dtype=np.int64,
-                                 count=int(lengths.sum()))
-        self._weights = np.asarray(weights, dtype=np.int64)
-        self._bins = np.asarray(profile.stack_bin, dtype=np.int64) - tl.first
+        self.profile = profile
+        self._bins = profile.group_bin.astype(np.int64) - tl.first
+        self._depth = profile.node_depth()
+        # nodes by depth, for the callers-first pass a level at a time
+        self._levels = np.argsort(self._depth, kind="stable")
+        self._level_ends = np.searchsorted(self._depth[self._levels],
+                                           np.arange(int(self._depth.max(initial=0)) + 2))
 
     def weights_of(self, frame_ids: Iterable[int]) -> list[int]:
         import numpy as np
 
-        mask = np.zeros(self.nframes, dtype=bool)
+        p = self.profile
         ids = np.fromiter(frame_ids, dtype=np.int64)
-        if len(ids) == 0:
-            return [0] * len(self.timeline.weights)
+        n = len(self.timeline.weights)
+        if not len(ids) or not len(p.node_frame):
+            return [0] * n
+        mask = np.zeros(len(p.frames), dtype=bool)
         mask[ids] = True
-        hits = np.concatenate(([0], np.cumsum(mask[self._flat])))
-        through = hits[self._bounds[1:]] > hits[self._bounds[:-1]]
-        out: Any = np.bincount(self._bins[through], weights=self._weights[through],
-                               minlength=len(self.timeline.weights))
-        return [int(x) for x in out.round()]
+        holds = mask[p.node_frame]
+        pre = p.node_prefix
+        for d in range(1, len(self._level_ends) - 1):  # level d: their callers are done
+            nodes = self._levels[self._level_ends[d]:self._level_ends[d + 1]]
+            if len(nodes):
+                holds[nodes] |= holds[pre[nodes]]
+        g = p.group_node
+        through = (g >= 0) & holds[np.maximum(g, 0)]
+        out = _exact_sums(self._bins[through], p.group_weight[through], n)
+        return [int(x) for x in out]
 
 
 def sparkline(values: list[float], top: float | None = None) -> str:

@@ -13,6 +13,7 @@ O(children x log stacks) and a flame layout touches only the nodes at least one 
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -312,6 +313,90 @@ def _frame_id(profile: Profile, frame: Frame) -> int | None:
     return None
 
 
+class Neighbourhood:
+    """Callers and callees of every function at once, as ``sandwich`` counts them (a
+    stack once per neighbour), by frame id: each edge (caller, callee) carries the weight
+    and samples of the stacks where ``caller`` directly calls ``callee``; ``roots[f]``
+    is the weight of stacks whose outermost frame is ``f``. The edges are numpy arrays
+    sorted twice (by callee and by caller, heaviest first): a function's callers or
+    callees are one slice (O(log edges) to find)."""
+
+    def __init__(self, caller: Any, callee: Any, weight: Any, samples: Any,
+                 roots: dict[int, int]) -> None:
+        import numpy as np
+
+        self.roots = roots
+        self._cols = (caller, callee, weight, samples)
+        self._up = np.lexsort((caller, -weight, callee))  # by callee, heaviest first
+        self._down = np.lexsort((callee, -weight, caller))
+        self._up_key = callee[self._up]
+        self._down_key = caller[self._down]
+
+    def __len__(self) -> int:
+        return len(self._cols[0])
+
+    @property
+    def edges(self) -> dict[tuple[int, int], tuple[int, int]]:
+        a, b, w, s = (c.tolist() for c in self._cols)
+        return {(x, y): (v, n) for x, y, v, n in zip(a, b, w, s, strict=True)}
+
+    def _slice(self, order: Any, keys: Any, other: Any, fid: int
+               ) -> list[tuple[int, int, int]]:
+        import numpy as np
+
+        lo, hi = np.searchsorted(keys, [fid, fid + 1])
+        idx = order[lo:hi]
+        return list(zip(other[idx].tolist(), self._cols[2][idx].tolist(),
+                        self._cols[3][idx].tolist(), strict=True))
+
+    def callers(self, fid: int) -> list[tuple[int, int, int]]:
+        """(caller, weight, samples), heaviest first (ties by frame id)."""
+        return self._slice(self._up, self._up_key, self._cols[0], fid)
+
+    def callees(self, fid: int) -> list[tuple[int, int, int]]:
+        return self._slice(self._down, self._down_key, self._cols[1], fid)
+
+
+def neighbourhood(profile: Profile) -> Neighbourhood:
+    """One pass over all stacks (numpy: the adjacent pairs of every stack, made distinct
+    per stack by one sort): O(frames on all stacks), where ``sandwich`` is that per
+    function."""
+    import numpy as np
+
+    from jitprof.model import distinct_ints
+
+    stacks = [st for st, _w, _s, _t in profile.iter_stacks()]
+    m = len(stacks)
+    ws = np.fromiter((w for _st, w, _s, _t in profile.iter_stacks()), dtype=np.int64, count=m)
+    ss = np.fromiter((s for _st, _w, s, _t in profile.iter_stacks()), dtype=np.int64, count=m)
+    lengths = np.fromiter(map(len, stacks), dtype=np.int64, count=m)
+    flat = np.fromiter(itertools.chain.from_iterable(stacks), dtype=np.int64,
+                       count=int(lengths.sum()))
+    row = np.repeat(np.arange(m, dtype=np.int64), lengths)
+    roots: dict[int, int] = {}
+    full = np.flatnonzero(lengths)
+    if len(full):
+        outer = flat[(np.cumsum(lengths) - 1)[full]]
+        tot = np.zeros(len(profile.frames), dtype=np.int64)
+        np.add.at(tot, outer, ws[full])
+        roots = {int(f): int(tot[f]) for f in np.flatnonzero(tot)}
+    empty = np.zeros(0, dtype=np.int64)
+    if len(flat) < 2:
+        return Neighbourhood(empty, empty, empty, empty, roots)
+    same = np.flatnonzero(row[1:] == row[:-1])  # flat[j + 1] calls flat[j]
+    n = max(len(profile.frames), 1)
+    pair = flat[same + 1] * n + flat[same]
+    kinds, pid = np.unique(pair, return_inverse=True)
+    code = distinct_ints(row[same] * len(kinds) + pid.reshape(-1))  # (stack, pair) once
+    prow, ppair = np.divmod(code, len(kinds))
+    w = np.zeros(len(kinds), dtype=np.int64)
+    s = np.zeros(len(kinds), dtype=np.int64)
+    np.add.at(w, ppair, ws[prow])
+    np.add.at(s, ppair, ss[prow])
+    caller, callee = np.divmod(kinds, n)
+    return Neighbourhood(caller, callee, w, s, roots)
+
+
 # -- call trees and the flame graph: one sorted index of the stacks ------------------------
 
 
@@ -540,6 +625,10 @@ class FlameTree:
 
     def samples(self, node: int) -> int:
         return self.index.samples(self._lo[node], self._hi[node])
+
+    def self_samples(self, node: int) -> int:
+        lo = self._lo[node]
+        return self.index.samples(lo, self.index.ends(self._depth[node], lo, self._hi[node]))
 
     def info(self, node: int) -> tuple[str, str]:
         """The numbers and the full name of a node, for the line under the graph:

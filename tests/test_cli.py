@@ -213,3 +213,22 @@ def test_core_does_not_import_ui_libraries() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "", r.stdout + r.stderr
+
+
+def test_every_command_that_loads_a_profile_takes_the_same_input_options() -> None:
+    """report's options that decide what is read and how frames are named (maps,
+    jitdumps, filters, ELF) are accepted, with the same help, by tui, export and diff."""
+    from jitprof.cli import diff, export_cmd, report, tui
+
+    input_names = {"maps", "map_dirs", "no_tmp", "jitdumps", "pids", "comms", "event",
+                   "strict", "jobs", "symfs", "binaries", "proc_maps", "kallsyms",
+                   "elf_policy"}
+
+    def opts(cmd: object) -> dict[str, tuple[tuple[str, ...], str | None]]:
+        return {p.name: (tuple(p.opts), getattr(p, "help", None))  # type: ignore[attr-defined]
+                for p in cmd.params if p.name in input_names}  # type: ignore[attr-defined]
+
+    want = opts(report)
+    assert set(want) == input_names
+    for cmd in (tui, export_cmd, diff):
+        assert opts(cmd) == want, cmd

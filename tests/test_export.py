@@ -31,6 +31,7 @@ from jitprof.export.folded import folded_name
 from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder
 from jitprof.profilefile import parse_profile_json
 from jitprof.resolve import load_profile
+from tests import flamecheck as fc
 from tests.conftest import ROOT, SAMPLES, require_tools, skip_or_fail
 
 DEMO = SAMPLES / "hhvm-demo" / "slow"
@@ -425,8 +426,77 @@ def check_json(data: bytes, profile: Profile, opts: ExportOptions, path: Path) -
     back.verify()
 
 
+def check_flame(root: Any, profile: Profile, opts: ExportOptions) -> list[fc.FrameBox]:
+    """A flame graph's frames: geometry, and every call path's weight and self weight
+    against the stacks summed by path here; the tooltip's function numbers against
+    ``expected`` (self from the leaf, total once per stack)."""
+    by_period = opts.by_period(profile)
+    total = profile.weight if by_period else profile.samples
+    frames = fc.frames_of(root)
+    if not total:
+        assert frames == []
+        return frames
+    parents = fc.check_geometry(frames, total)
+    assert int(root.get("data-total")) == total
+    want = fc.path_weights(profile, by_period)
+    got: dict[tuple[str, ...], list[int]] = {}
+    for f, path in zip(frames, fc.paths_of(frames, parents), strict=True):
+        assert not f.merged  # these profiles are small enough to draw every frame
+        if path:
+            acc = got.setdefault(path, [0, 0])
+            acc[0] += f.w
+            acc[1] += f.s
+    assert {k: (a, b) for k, (a, b) in got.items()} == want
+    funcs = expected(profile, lambda f: (profile.frames[f].name, profile.frames[f].dso),
+                     by_period)
+    for f in frames[1:]:
+        fr_dso = f.title[1].split(" · ", 1)[1]
+        sw, tw = funcs[(f.name, fr_dso)]
+        assert (f"function (all call paths): self {100 * sw / total:.2f}%, total "
+                f"{100 * tw / total:.2f}%") in f.title[3]
+    return frames
+
+
+def check_svg(data: bytes, profile: Profile, opts: ExportOptions, path: Path) -> None:
+    text = data.decode("utf-8")
+    root = fc.parse_svg(text)  # well-formed XML
+    frames = check_flame(root, profile, opts)
+    if frames:  # the root row at the bottom, or at the top for an icicle
+        ys = [f.rect_y for f in frames]
+        assert (frames[0].rect_y == min(ys)) == opts.icicle
+    assert "<script" in text and "jitprofFlame(" in text
+    assert not re.search(r'\b(src|href)=', text)  # nothing loaded from anywhere
+
+
+def check_html(data: bytes, profile: Profile, opts: ExportOptions, path: Path) -> None:
+    from jitprof.views import sandwich
+
+    text = data.decode("utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    # self-contained: no URL but the SVG namespace, nothing fetched
+    assert set(re.findall(r"https?://[^\s\"'<>]+", text)) <= {"http://www.w3.org/2000/svg"}
+    assert not re.search(r"<(link|img|iframe)\b|\b(src|href)=", text)
+    assert "default-src 'none'" in text
+    check_flame(fc.page_svg(text), profile, opts)
+    doc = fc.page_data(text)
+    by_period = opts.by_period(profile)
+    funcs = expected(profile, lambda f: f, by_period)
+    rows = {r[0]: (r[1], r[2]) for r in doc["rows"]}
+    assert rows == funcs
+    assert doc["total"] == (profile.weight if by_period else profile.samples)
+    for fid_text, (up, down, up_more, down_more, root_w) in doc["neighbours"].items():
+        sw = sandwich(profile, profile.frames[int(fid_text)])
+        assert up_more == down_more == 0
+        assert root_w == sw.root_weight
+        for got, want in ((up, sw.callers), (down, sw.callees)):
+            assert sorted((doc["functions"][str(f)][0], n) for f, _w, n in got) == sorted(
+                (nb.frame.name, nb.samples) for nb in want)
+            if by_period:
+                assert sorted(w for _f, w, _n in got) == sorted(nb.weight for nb in want)
+
+
 CHECKS = {"folded": check_folded, "speedscope": check_speedscope, "pprof": check_pprof,
-          "json": check_json}
+          "json": check_json, "svg": check_svg, "html": check_html}
 
 CONFIGS = [
     ("folded", ExportOptions()),
@@ -437,6 +507,10 @@ CONFIGS = [
     ("pprof", ExportOptions()),
     ("pprof", ExportOptions(weight="samples")),
     ("json", ExportOptions()),
+    ("svg", ExportOptions()),
+    ("svg", ExportOptions(weight="samples", icicle=True)),
+    ("html", ExportOptions()),
+    ("html", ExportOptions(weight="samples")),
 ]
 
 
@@ -567,6 +641,7 @@ def test_vendored_proto_is_pprofs() -> None:
 @pytest.mark.parametrize(("name", "fmt"), [
     ("a.folded", "folded"), ("a.txt", "folded"), ("A.FOLDED.TXT", "folded"),
     ("a.speedscope.json", "speedscope"), ("a.json", "json"), ("x/y.pb.gz", "pprof"),
+    ("flame.SVG", "svg"), ("report.html", "html"), ("r.htm", "html"),
 ])
 def test_guess_exporter_from_outfile(name: str, fmt: str) -> None:
     assert guess_exporter_from_outfile(name).name == fmt
@@ -574,8 +649,8 @@ def test_guess_exporter_from_outfile(name: str, fmt: str) -> None:
 
 def test_guess_unknown_extension() -> None:
     with pytest.raises(UnknownFormatError) as e:
-        guess_exporter_from_outfile("out.svg")
-    assert "out.svg" in str(e.value) and "--format" in str(e.value)
+        guess_exporter_from_outfile("out.png")
+    assert "out.png" in str(e.value) and "--format" in str(e.value)
     assert ".pb.gz (pprof)" in str(e.value)
 
 

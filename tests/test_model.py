@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from jitprof.model import Kind, Profile, ProfileBuilder
@@ -42,11 +43,14 @@ def test_function_stats_hand_computed() -> None:
 @pytest.mark.parametrize(
     "corrupt",
     [
-        lambda p: p.stack_weight.append(1),  # arrays out of step
-        lambda p: p.stacks.__setitem__(0, (99,)),  # unknown frame id
-        lambda p: p.stack_samples.__setitem__(0, 0),  # a stack without samples
-        lambda p: p.stack_thread.__setitem__(0, 5),  # unknown thread
-        lambda p: p.stack_weight.__setitem__(0, -1),  # negative weight
+        lambda p: setattr(p, "group_weight", np.append(p.group_weight, 1)),  # out of step
+        lambda p: p.node_frame.__setitem__(0, 99),  # unknown frame id
+        lambda p: p.node_prefix.__setitem__(0, 3),  # a prefix that is not an earlier node
+        lambda p: p.group_node.__setitem__(0, 99),  # unknown stack node
+        lambda p: p.group_samples.__setitem__(0, 0),  # a stack without samples
+        lambda p: p.group_thread.__setitem__(0, 5),  # unknown thread
+        lambda p: p.group_weight.__setitem__(0, -1),  # negative weight
+        lambda p: setattr(p, "group_node", np.zeros_like(p.group_node)),  # repeated groups
     ],
 )
 def test_verify_catches_corruption(corrupt) -> None:  # type: ignore[no-untyped-def]

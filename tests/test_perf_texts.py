@@ -165,6 +165,7 @@ def test_is_frame_line() -> None:
     assert not is_frame_line("  [kernel.kallsyms][ffffffff816a4345]")
     assert not is_frame_line("  ??:0")
     assert not is_frame_line("cafe 15294 cpu-clock: ")  # a comm that reads as hex
+    assert not is_frame_line("             cc1 12345   416.164080: cpu-clock: ")
     assert not is_frame_line("4605 1001001")  # -F tid,period
     assert not is_frame_line("")
 
@@ -572,3 +573,81 @@ def test_profile_rows_sum_to_samples_on_every_variant() -> None:
         prof = build_profile(read(text), MapFinder(search_tmp=False))
         prof.verify()
         assert sum(s.self_samples for s in prof.function_stats()) == prof.samples == 4
+
+
+def test_java_versions_and_full_names_survive_the_json_profile() -> None:
+    from jitprof.intervals import Entry
+    from jitprof.merge import merge_profiles
+    from jitprof.model import ProfileBuilder
+    from jitprof.profilefile import parse_profile_json, profile_json
+
+    b = ProfileBuilder("cpu-clock")
+    fib = b.frame("Hot.fib", Kind.JAVA, "[JIT]", "")
+    b.full_name(fib, "long Hot.fib(int)")
+    for e in (Entry(0x1000, 0x1100, 1, "long Hot.fib(int)"),
+              Entry(0x2000, 0x2100, 2, "long Hot.fib(int)"), Entry(0x2000, 0x2100, 2,
+                                                                  "long Hot.fib(int)")):
+        b.version(fib, e)
+    b.add((fib,), b.thread(1, "java"), 10)
+    prof = b.finish()
+    assert prof.versions == {fib: 2}
+    back = parse_profile_json(profile_json(prof), "p.json")
+    assert back.versions == {fib: 2} and back.full_names == {fib: ("long Hot.fib(int)",)}
+    assert merge_profiles([back, back], "m").versions == {0: 2}
+
+
+def test_headers_without_ip_of_a_hex_comm_are_not_frames() -> None:
+    # -F comm,tid,time,event: right-aligned comms; gcc's "cc1" reads as a hex address
+    text = ("             cc1 12345   416.164080: cpu-clock: \n"
+            "             cc1 12345   416.165080: cpu-clock: \n")
+    d = read(text)
+    assert sum(e.samples for e in d.events.values()) == 2 and d.empty_stacks == 2
+    assert d.frames == []
+
+
+def test_a_junk_line_in_one_line_samples_is_counted_not_fatal(tmp_path: Path) -> None:
+    # perf script -G: one line per sample, no blank lines; one stray line among them
+    line = ("        prog_lld 14142   928.795963:    1001001 cpu-clock:      7f80821aec27 "
+            "check_match+0x67 (/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2)\n")
+    (tmp_path / "g.txt").write_text(line * 50 + "some stray line\n" + line * 50)
+    doc = report(tmp_path / "g.txt", "--elf-symbols", "never")
+    assert doc["samples"] == 100 and doc["diagnostics"]["unparsed_lines"] == 1
+    # every sample lost its one frame line: refused
+    text = "".join("w 11850   416.164080:    1001001 cpu-clock: \n\tspin_a;main 12\n\n"
+                   for _ in range(10))
+    (tmp_path / "o.txt").write_text(text)
+    assert "not perf script output" in report(tmp_path / "o.txt", code=1)["output"]
+
+
+# -- 10. a captured jitdump is no missing map ------------------------------------------------
+
+JITDUMP_ONLY = """
+import os, sys, time
+with open(f"jit-{os.getpid()}.dump", "wb") as d:  # like node --perf-prof: no perf map
+    d.write(b"JiTD" + bytes(60))
+    d.flush()
+    end = time.monotonic() + float(sys.argv[1])
+    while time.monotonic() < end:
+        sum(range(20000))
+"""
+
+
+def test_record_of_a_jit_writing_only_a_jitdump_has_no_missing_map_warning(
+        tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.conftest import require_tools
+    from tests.test_record import ROOT, check_complete
+
+    require_tools("perf")
+    (tmp_path / "jit.py").write_text(JITDUMP_ONLY)
+    out = tmp_path / "bundle"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "jitprof", "record", "-o", str(out), "--",
+                        sys.executable, str(tmp_path / "jit.py"), "0.8"], capture_output=True,
+                       text=True, timeout=120, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    m = check_complete(out)
+    assert any("jitdump" in p for p in m["processes"]), m["processes"]
+    assert not any("no perf map" in w for w in m["warnings"]), m["warnings"]
+    assert "no perf map" not in r.stderr

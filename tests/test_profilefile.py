@@ -219,10 +219,9 @@ def test_syntax_error_names_line(tmp_path: Path) -> None:
 ])
 def test_semantic_errors_name_line(tmp_path: Path, old: str, new: str, needle: str,
                                    what: str) -> None:
-    p = small()
-    p.stacks[1], p.stack_thread[1] = (0,), 0
+    p = small()  # its second stack is (a,): move it to a second thread
     p.threads.append((8, "other"))
-    p.stack_thread[1] = 1
+    p.group_thread[1] = 1
     text = profile_json(p)
     assert old in text, text
     text = text.replace(old, new, 1)
@@ -291,9 +290,9 @@ def test_export_options(recording: Path) -> None:
 
 
 def test_export_errors(recording: Path, tmp_path: Path) -> None:
-    code, _, err = run("export", str(recording), "-o", str(tmp_path / "out.svg"))
+    code, _, err = run("export", str(recording), "-o", str(tmp_path / "out.png"))
     assert code == EXIT_USAGE and err.count("\n") == 1
-    assert "out.svg: cannot tell the format" in err and "--format" in err
+    assert "out.png: cannot tell the format" in err and "--format" in err
     code, _, err = run("export", str(recording), "-o", "-")
     assert code == EXIT_USAGE and "give --format" in err and err.count("\n") == 1
     target = tmp_path / "no" / "such" / "dir" / "x.folded"

@@ -48,12 +48,20 @@ def _by_blocks(text: str, chunk: int) -> ScriptData:
     return r.data
 
 
+def _by_text(d: ScriptData, e: object) -> list[tuple[object, ...]]:
+    """Samples and weight per (tid, comm, frames as text): readers that merged pieces may
+    give one frame line two ids."""
+    out: dict[tuple[object, ...], list[int]] = {}
+    for (tid, comm, st), v in e.stacks.items():  # type: ignore[attr-defined]
+        acc = out.setdefault((tid, comm, tuple(repr(d.frames[f]) for f in st)), [0, 0])
+        acc[0] += v[0]
+        acc[1] += v[1]
+    return sorted((*k, n, w) for k, (n, w) in out.items())
+
+
 def _digest(d: ScriptData) -> object:
-    frames = d.frames
     events = {
-        name: (e.samples, e.weight, e.has_period, e.time_first, e.time_last,
-               sorted((tid, comm, tuple(repr(frames[f]) for f in st), v[0], v[1])
-                      for (tid, comm, st), v in e.stacks.items()))
+        name: (e.samples, e.weight, e.has_period, e.time_first, e.time_last, _by_text(d, e))
         for name, e in d.events.items()
     }
     return (list(d.events), events, d.tid_pid, d.mmaps, d.lines, d.srclines, d.unparsed,

@@ -5,12 +5,15 @@ from __future__ import annotations
 from jitprof.errors import JitprofError
 from jitprof.export.base import Exporter, ExportOptions
 from jitprof.export.folded import FoldedExporter
+from jitprof.export.html import HtmlExporter
 from jitprof.export.jsonprofile import JsonProfileExporter
 from jitprof.export.pprof import PprofExporter
 from jitprof.export.speedscope import SpeedscopeExporter
+from jitprof.export.svg import SvgExporter
 
 EXPORTERS: tuple[type[Exporter], ...] = (
-    FoldedExporter, SpeedscopeExporter, PprofExporter, JsonProfileExporter,
+    FoldedExporter, SpeedscopeExporter, PprofExporter, JsonProfileExporter, SvgExporter,
+    HtmlExporter,
 )
 
 __all__ = ["EXPORTERS", "ExportOptions", "Exporter", "UnknownFormatError", "exporter_named",

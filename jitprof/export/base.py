@@ -20,11 +20,16 @@ JIT_KINDS = (Kind.PHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
 class ExportOptions:
     """``weight``: "period", "samples" or "auto" (period when the input had periods, as
     report does). ``per_thread``: split by (pid, comm) where the format can.
-    ``annotate``: mark kinds in names where the format has a convention (folded)."""
+    ``annotate``: mark kinds in names where the format has a convention (folded).
+    Flame graphs (svg, html): ``icicle`` puts the root at the top; ``width`` pixels of
+    frames; children narrower than ``minwidth`` pixels are merged."""
 
     weight: str = "auto"
     per_thread: bool | None = None  # None: the format's default
     annotate: bool = False
+    icicle: bool = False
+    width: int = 1200
+    minwidth: float = 0.1
 
     def by_period(self, profile: Profile) -> bool:
         """Whether weights are periods: never for a profile without periods (its weights
