@@ -198,7 +198,7 @@ def sparkline(values: list[float], top: float | None = None) -> str:
         return " " * len(values)
     out = []
     for v in values:
-        h = round(8 * v / top)
+        h = min(round(8 * v / top), 8)
         out.append(SPARKS[max(h, 1 if v > 0 else 0)])
     return "".join(out)
 

@@ -25,7 +25,7 @@ from jitprof.cli import EXIT_USAGE, main
 from jitprof.live import LiveProfiler
 from jitprof.liveview import LiveView
 from jitprof.tui.live import LiveApp, live_key_sections
-from jitprof.tui.widgets import CallTreeView
+from jitprof.tui.widgets import CallTreeView, TimelineStrip
 from tests.conftest import ROOT, require_tools
 from tests.test_record import DEMO_MAP_LINES, Live, wait_for
 from tests.test_record import demo_bin as demo_bin  # the module-scoped build, a fixture
@@ -122,6 +122,10 @@ async def test_live_app_on_the_demo(demo: Live) -> None:
             assert status_line(app).startswith(" LIVE ")
             assert f"pid {demo.pid} alive" in status_line(app)
             assert "map 8 lines" in status_line(app)
+            # the timeline of the run: its bins hold every sample shown
+            strip = app.screen.query_one(TimelineStrip)
+            assert strip.display and strip.timeline is not None
+            assert sum(strip.timeline.weights) == view.shown.profile.weight
 
             # the function under the cursor stays under it across refreshes (chosen while
             # paused: a refresh between reading the rows and moving could reorder them)

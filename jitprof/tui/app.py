@@ -333,6 +333,9 @@ class JitprofApp(TabbedApp):
         tl, rng = self.timeline, self.state.time_range
         if tl is None or rng is None:
             return None
+        if rng[1] <= tl.seconds(tl.first) or rng[0] >= tl.seconds(tl.end):
+            self.state.time_range = None  # a live window moved past it
+            return None
         lo, hi = tl.bin_at(rng[0]), tl.bin_at(rng[1] - tl.bin_width / 2) + 1
         return (lo, hi) if lo < hi else None
 
@@ -343,6 +346,8 @@ class JitprofApp(TabbedApp):
         bins = self._range_bins()
         strip = main.query_one(TimelineStrip)
         strip.display = self.timeline is not None and self.size.height >= TIMELINE_MIN_HEIGHT
+        if strip.timeline is not self.timeline:
+            strip.function = None  # of the previous profile's bins: _follow draws it anew
         strip.timeline = self.timeline
         strip.chosen = bins
         note = ""

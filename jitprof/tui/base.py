@@ -184,13 +184,16 @@ class TabbedApp(App[None]):
 
     def close_search(self, clear: bool) -> None:
         _tab, box, table = self.SEARCH
-        inp = self._main().query_one(box, Input)
+        main = self._main()
+        inp = main.query_one(box, Input)
+        typing = main.focused is inp
         if clear:
             inp.value = ""
             self.state.search = ""
             inp.display = False
             self.refresh_list()
-        self._main().query_one(table).focus()
+        if typing:  # (only then: a key typed next may have moved the focus already)
+            main.set_focus(main.query_one(table))
 
     @on(Input.Changed)
     def _search_changed(self, event: Input.Changed) -> None:
