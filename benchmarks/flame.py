@@ -113,7 +113,7 @@ def browser_figures(path: Path, html: bool) -> dict[str, float]:
                "frames": float(frames)}
         if html:
             out["sort"] = d.execute_script(
-                "var th = document.querySelectorAll('#hot-table th')[1], t = performance.now();"
+                "var th = document.querySelectorAll('#table-box th')[1], t = performance.now();"
                 "th.click(); return performance.now() - t;") / 1000
         return out
     finally:
@@ -168,7 +168,42 @@ def main() -> None:
             else:
                 line += f" {data.count(b'<g class=' + bytes([34]) + b'f'):>8,}"
             print(line, flush=True)
+    if not a.input:
+        diff_figures(prof, a, out, browser, head)
     print(f"files in {out}")
+
+
+def diff_figures(before: Profile, a: argparse.Namespace, out: Path, browser: bool,
+                 head: str) -> None:
+    """The same for ``jitprof diff BEFORE AFTER -o diff.svg|html``: AFTER is the profile of
+    the next seed (the same functions, other stacks and weights); binomial (no times)."""
+    from jitprof.diff import diff_profiles
+    from jitprof.diffviews import DiffViews
+    from jitprof.export.diffsvg import DiffSvgExporter
+    from jitprof.export.html import DiffHtmlExporter
+
+    after = synthetic(a.samples, a.stacks, a.functions, a.seed + 1)
+    t = time.perf_counter()
+    by_self = diff_profiles([before], [after], method="binomial")
+    by_total = diff_profiles([before], [after], by="total", method="binomial")
+    print(f"diff: seeds {a.seed} and {a.seed + 1}, {len(by_self.functions):,} functions; "
+          f"both comparisons (self, total) {time.perf_counter() - t:.2f} s (not in write s)")
+    print(head)
+    for mw in a.minwidth or [0.1, 1.0]:
+        views = DiffViews(by_self, [before], [after])  # its paired stacks are part of write s
+        for cls, ext in ((DiffSvgExporter, "svg"), (DiffHtmlExporter, "html")):
+            t = time.perf_counter()
+            data = cls(ExportOptions(minwidth=mw)).render(views, by_total)
+            secs = time.perf_counter() - t
+            path = out / f"diff-mw{mw:g}.{ext}"
+            path.write_bytes(data)
+            line = f"d-{ext:<4} {mw:>8g} {secs:8.2f} {len(data) / 2**20:7.2f}"
+            if browser:
+                b = browser_figures(path, ext == "html")
+                line += (f" {int(b['frames']):>8,} {b['load']:7.2f} {b['zoom']:7.3f} "
+                         f"{b['reset']:8.3f} {b['search']:9.3f} "
+                         f"{b.get('sort', float('nan')):7.3f}")
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -184,6 +184,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--shapes", type=int, default=4000, help="distinct call paths (Zipf ranked)")
     p.add_argument("--threads", type=int, default=8, help="worker threads besides the main one")
+    p.add_argument("--high-card", action="store_true",
+                   help="high cardinality: every sample a fresh random walk over the whole "
+                   "map's call graph, a distinct leaf address per sample, return addresses "
+                   "per call site (no --shapes)")
+    p.add_argument("--stats", action="store_true",
+                   help="--high-card: also count distinct stacks, call paths and frame lines "
+                   "(sets of hashes: memory grows with them)")
     return p.parse_args(argv)
 
 
@@ -529,9 +536,167 @@ def write_script(
     return n_lines, n_frames, n_jit
 
 
+# --------------------------------------------------------------------------- high cardinality
+
+MASK64 = (1 << 64) - 1
+
+
+def mix(x: int) -> int:
+    """A 64-bit integer hash (splitmix64's finaliser): the call graph and call-site offsets
+    are functions of the node, so nothing per node or per edge is stored."""
+    x = (x * 0x9E3779B97F4A7C15) & MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+    return x ^ (x >> 31)
+
+
+def write_script_high_card(path: str, jm: JitMap, n_samples: int, n_threads: int,
+                           rng: random.Random, stats: bool) -> tuple[int, int, int, dict]:
+    """Samples as a production JIT profile has them: each one a fresh random walk from one
+    of 200 entry functions over a call graph spanning every fresh map line (2-6 callees per
+    node, 3% of calls into a C++ builtin), so nearly every sample has its own call path;
+    the leaf address is drawn anew within its function for every sample; a caller's return
+    address is fixed per (caller, callee) pair, so it varies by call site. Streams in
+    batches of 20,000 samples: memory is the map's arrays (and, with ``stats``, the sets
+    of hashes that count what is distinct)."""
+    fr = Frames(jm, rng)
+    fresh = jm.fresh
+    n_fresh = len(fresh)
+    starts, sizes = jm.start, jm.size
+    entries = [fresh[rng.randrange(n_fresh)] for _ in range(200)]
+    salt = rng.getrandbits(32)
+    tids = [PID] + [PID + 1 + i for i in range(n_threads)]
+    cum_tid = list(itertools.accumulate([0.5] + [1.0] * n_threads))
+    periods = [1001001] * 49 + [2002002]
+    prefix = {tid: f"{COMM} {tid:5d} " for tid in tids}
+    suffix = {p: f": {p:10d} cpu-clock: \n" for p in set(periods)}
+    jit_text = [f"[unknown] ({MAP_DSO})" if has else "[unknown] ([unknown])"
+                for has in REGION_HAS_MMAP]  # by region
+    region = jm.region
+    libc_root = frame_line(0x2724A, f"__libc_start_call_main+0x7a ({LIBC_PATH})")
+    cpp_size = {name: 0x200 for name in fr.cpp_off}
+    ordered = sorted(fr.cpp_off, key=fr.cpp_off.__getitem__)
+    for a, b in zip(ordered, ordered[1:], strict=False):
+        cpp_size[a] = fr.cpp_off[b] - fr.cpp_off[a]
+    bottoms_text = []
+    for bottom in BOTTOMS:
+        low = []
+        prev: object = "HHVM::enterTCHelper"
+        for name in bottom:
+            low.append(fr.cpp_callsite(name, prev))
+            prev = name
+        bottoms_text.append("".join(low) + libc_root + "\n")
+    kernel_text = ["".join(kernel_lines(k, rng)) for k in KERNEL_TOPS]
+    seen_stacks: set[int] = set()
+    seen_paths: set[int] = set()
+    seen_lines: set[int] = set()
+    rand = rng.random
+    randrange = rng.randrange
+    t_us = 1_234_000_000
+    n_lines = n_frames = n_jit = 0
+    written = 0
+    with open(path, "w", encoding="utf-8", newline="\n", buffering=1 << 20) as f:
+        head = header_block(jm, tids, t_us)
+        f.write("".join(head))
+        n_lines += len(head)
+        while written < n_samples:
+            k = min(20000, n_samples - written)
+            ts = rng.choices(tids, cum_weights=cum_tid, k=k)
+            ps = rng.choices(periods, k=k)
+            out = []
+            for tid, per in zip(ts, ps, strict=True):
+                t_us += 110 + int(rand() * 30)
+                node = entries[randrange(200)]
+                path_ids: list[object] = [node]
+                depth = randrange(6, 15)
+                while len(path_ids) < depth:
+                    h = mix((node << 3) + randrange(2 + mix(node ^ salt) % 5) + salt)
+                    if h % 100 < 3:
+                        path_ids.append(CPP_BUILTINS[(h >> 8) % len(CPP_BUILTINS)])
+                        break
+                    node = fresh[(h >> 8) % n_fresh]
+                    path_ids.append(node)
+                if isinstance(path_ids[-1], str) and rand() < 0.5:
+                    path_ids.append(CPP_HELPERS[randrange(len(CPP_HELPERS))])
+                lines = []
+                if rand() < 0.12:
+                    lines.append(kernel_text[randrange(len(kernel_text))])
+                if rand() < 0.03:
+                    leaf_name = LIBC_LEAVES[randrange(len(LIBC_LEAVES))]
+                    off = 0x10 + randrange(0x100)
+                    addr = 0xA0000 + (hash_name(leaf_name) % 0x90000) + off
+                    lines.append(frame_line(addr, f"{leaf_name}+{off:#x} ({LIBC_PATH})"))
+                leaf = path_ids[-1]
+                if isinstance(leaf, int):  # a new address in the leaf function each time
+                    lines.append(frame_line(starts[leaf] + randrange(sizes[leaf]),
+                                            jit_text[region[leaf]]))
+                else:
+                    off = 4 + randrange(max(8, cpp_size[leaf] - 4))
+                    lines.append(fr.cpp(leaf, off))
+                for i in range(len(path_ids) - 2, -1, -1):
+                    caller, child = path_ids[i], path_ids[i + 1]
+                    code = child if isinstance(child, int) else hash_name(child)
+                    if isinstance(caller, int):
+                        size = sizes[caller]
+                        off = 5 + mix((caller << 20) ^ code ^ salt) % max(1, size - 5)
+                        lines.append(frame_line(starts[caller] + off, jit_text[region[caller]]))
+                    else:
+                        off = 0x10 + mix(hash_name(caller) ^ code) % 0x300
+                        lines.append(fr.cpp(caller, off))
+                b = randrange(len(BOTTOMS))
+                lines.append(bottoms_text[b])
+                body = "".join(lines)
+                sec, us = divmod(t_us, 1_000_000)
+                out.append(f"{prefix[tid]}{sec:5d}.{us:06d}{suffix[per]}")
+                out.append(body)
+                nl = body.count("\n")
+                n_lines += nl + 1
+                n_frames += nl - 1
+                n_jit += body.count("[unknown] (")
+                if stats:
+                    seen_stacks.add(hash(body))
+                    seen_paths.add(hash((b, *path_ids)))
+                    seen_lines.update(map(hash, body.splitlines()))
+            f.write("".join(out))
+            written += k
+    distinct = {"stacks": len(seen_stacks), "call_paths": len(seen_paths),
+                "frame_lines": len(seen_lines) - (1 if hash("") in seen_lines else 0)}
+    return n_lines, n_frames, n_jit, distinct
+
+
+def main_high_card(args: argparse.Namespace) -> int:
+    rng = random.Random(args.seed)
+    t0 = time.perf_counter()
+    map_path = os.path.join(args.out, f"perf-{PID}.map")
+    jm = write_map(map_path, args.map_lines, rng)
+    t_map = time.perf_counter() - t0
+    if not jm.fresh:
+        print("need at least one fresh map line", file=sys.stderr)
+        return 2
+    t1 = time.perf_counter()
+    script_path = os.path.join(args.out, "perf.script")
+    n_lines, n_frames, n_jit, distinct = write_script_high_card(
+        script_path, jm, args.samples, args.threads, rng, args.stats)
+    mb = 1024 * 1024
+    print(f"seed {args.seed}, high cardinality")
+    print(f"{map_path}: {args.map_lines} lines ({len(jm.fresh)} fresh), "
+          f"{os.path.getsize(map_path) / mb:.1f} MiB, {t_map:.1f} s")
+    print(f"{script_path}: {args.samples} samples, {n_lines} lines, "
+          f"{os.path.getsize(script_path) / mb:.1f} MiB, {time.perf_counter() - t1:.1f} s")
+    print(f"  {n_frames} callchain frames ({n_frames / max(1, args.samples):.1f} per sample), "
+          f"{n_jit} of them JIT addresses ({n_jit / max(1, n_frames):.0%})")
+    if args.stats:
+        print(f"  distinct: {distinct['stacks']:,} stacks, {distinct['call_paths']:,} call "
+              f"paths (function sequences), {distinct['frame_lines']:,} frame lines")
+    print(f"total {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
+    if args.high_card:
+        return main_high_card(args)
     rng = random.Random(args.seed)
     t0 = time.perf_counter()
     map_path = os.path.join(args.out, f"perf-{PID}.map")

@@ -5,11 +5,16 @@ Stdlib only; every program runs as a child process started with an argument list
 measurement is its own child, reaped with ``os.wait4`` so its wall time and peak RSS
 (``ru_maxrss``, KiB on Linux) belong to that child alone.
 
-    benchmarks/run.py [--synthetic DIR] [--node DIR] [--jobs N] [--repeat N] [--json FILE]
+    benchmarks/run.py [--input NAME=DIR ...] [--synthetic DIR] [--node DIR] [--jobs N]
+                      [--repeat N] [--stackcollapse PATH | --no-stackcollapse] [--json FILE]
 
 DIR is what ``gen_synthetic.py`` / ``record_node.py`` wrote: ``perf.script`` plus one
-``perf-<pid>.map``.  Defaults: /tmp/jitprof-bench/synthetic and /tmp/jitprof-bench/node;
-an input whose directory is missing is skipped.
+``perf-<pid>.map``.  Without ``--input``: /tmp/jitprof-bench/{hc200k,hc1m,low,synthetic,node}
+(``--synthetic``/``--node`` change the last two); an input whose directory is missing is
+skipped.  Each input is measured in the same run three ways: the bare line loop,
+Brendan Gregg's ``stackcollapse-perf.pl`` (when found: ``--stackcollapse``, else
+$JITPROF_STACKCOLLAPSE, else /tmp/jitprof-bench/FlameGraph/stackcollapse-perf.pl; run with
+``perl``, its output discarded) and ``jitprof report`` (wall time and peak RSS).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +37,8 @@ DEFAULT_ROOT = "/tmp/jitprof-bench"
 RATIO_TARGET = 5.0  # jitprof wall time / bare loop wall time
 RSS_TARGET_MB = 500.0
 MB = 1024 * 1024
+# Brendan Gregg's FlameGraph repository's script (not vendored: see benchmarks/README.md)
+STACKCOLLAPSE = os.path.join(DEFAULT_ROOT, "FlameGraph", "stackcollapse-perf.pl")
 
 # The baseline: the cheapest way Python can see every line of the file as text.
 BARE_LOOP = """\
@@ -69,6 +77,9 @@ class Result:
     samples_in_file: int = 0
     bare_s: float | None = None
     bare_loop_only_s: float | None = None
+    stackcollapse_s: float | None = None
+    stackcollapse_rss_mb: float | None = None
+    stackcollapse_error: str | None = None
     jitprof_s: float | None = None
     jitprof_rss_mb: float | None = None
     jitprof_error: str | None = None
@@ -90,6 +101,12 @@ class Result:
             return None
         return self.jitprof_s / self.bare_s
 
+    @property
+    def vs_stackcollapse(self) -> float | None:
+        if self.jitprof_s is None or not self.stackcollapse_s:
+            return None
+        return self.jitprof_s / self.stackcollapse_s
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,6 +119,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--node",
         default=os.path.join(DEFAULT_ROOT, "node"),
         help="directory from record_node.py (default: %(default)s)",
+    )
+    p.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="an input to measure (repeatable; default: the directories named in the doc)",
+    )
+    p.add_argument(
+        "--stackcollapse",
+        default=os.environ.get("JITPROF_STACKCOLLAPSE", STACKCOLLAPSE),
+        help="stackcollapse-perf.pl to time beside jitprof (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no-stackcollapse", action="store_true", help="do not run stackcollapse-perf.pl"
     )
     p.add_argument(
         "--jobs",
@@ -133,10 +165,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # --------------------------------------------------------------------------- measuring
 
 
-def measure(argv: list[str], scratch: str, label: str, timeout: float) -> Run:
-    """Run argv as a child; stdout to a file, stderr tail kept; wall time and ru_maxrss."""
+def measure(argv: list[str], scratch: str, label: str, timeout: float,
+            discard: bool = False) -> Run:
+    """Run argv as a child; stdout to a file (``discard``: to /dev/null), stderr tail
+    kept; wall time and ru_maxrss."""
     run = Run(argv=argv)
-    run.stdout_path = os.path.join(scratch, label + ".out")
+    run.stdout_path = os.devnull if discard else os.path.join(scratch, label + ".out")
     err_path = os.path.join(scratch, label + ".err")
     with open(run.stdout_path, "wb") as out, open(err_path, "wb") as err:
         t0 = time.perf_counter()
@@ -168,10 +202,11 @@ def measure(argv: list[str], scratch: str, label: str, timeout: float) -> Run:
     return run
 
 
-def best_of(n: int, argv: list[str], scratch: str, label: str, timeout: float) -> Run:
+def best_of(n: int, argv: list[str], scratch: str, label: str, timeout: float,
+            discard: bool = False) -> Run:
     best: Run | None = None
     for i in range(max(1, n)):
-        r = measure(argv, scratch, f"{label}.{i}", timeout)
+        r = measure(argv, scratch, f"{label}.{i}", timeout, discard)
         if not r.ok:
             return r
         if best is None or r.wall_s < best.wall_s:
@@ -317,6 +352,19 @@ def bench_input(
     else:
         print(f"[{name}] bare loop failed: {error_text(bare)}")
 
+    sc = args.stackcollapse
+    if not args.no_stackcollapse and sc and os.path.isfile(sc) and shutil.which("perl"):
+        print(f"[{name}] stackcollapse-perf.pl ...", flush=True)
+        run = best_of(args.repeat, ["perl", sc, script], scratch, f"{name}.stackcollapse",
+                      args.timeout, discard=True)
+        if run.ok:
+            res.stackcollapse_s = run.wall_s
+            res.stackcollapse_rss_mb = run.maxrss_mb
+        else:
+            res.stackcollapse_error = error_text(run)
+    elif not args.no_stackcollapse:
+        res.stackcollapse_error = f"not run: {sc or '(no path)'} or perl not found"
+
     print(f"[{name}] jitprof report ...", flush=True)
     jp = best_of(
         args.repeat,
@@ -396,8 +444,10 @@ def print_report(results: list[Result], jobs_note: str) -> None:
         "lines",
         "samples",
         "bare loop s",
+        "stackcollapse s",
         "jitprof s",
         f"ratio (<={RATIO_TARGET:g}x)",
+        "vs stackcollapse",
         f"peak RSS MiB (<{RSS_TARGET_MB:g})",
         "JIT resolved",
     )
@@ -411,8 +461,10 @@ def print_report(results: list[Result], jobs_note: str) -> None:
                 f"{r.lines:,}",
                 f"{r.samples if r.samples is not None else '-'} / {r.samples_in_file}",
                 fmt(r.bare_s, ".2f"),
+                fmt(r.stackcollapse_s, ".2f") if r.stackcollapse_error is None else "-",
                 fmt(r.jitprof_s, ".2f") if r.jitprof_error is None else "error",
                 "-" if ratio is None else f"{ratio:.1f}x" + ("" if ratio <= RATIO_TARGET else " !"),
+                "-" if r.vs_stackcollapse is None else f"{r.vs_stackcollapse:.2f}x",
                 fmt(r.jitprof_rss_mb, ".0f")
                 + (" !" if r.jitprof_rss_mb and r.jitprof_rss_mb >= RSS_TARGET_MB else ""),
                 r.resolved or "-",
@@ -437,6 +489,11 @@ def print_report(results: list[Result], jobs_note: str) -> None:
                 f"  bare loop: {r.bare_s:.2f} s wall for the child, {r.bare_loop_only_s:.2f} s "
                 f"in the loop itself; {r.lines / r.bare_s / 1e6:.1f} M lines/s"
             )
+        if r.stackcollapse_s is not None:
+            print(f"  stackcollapse-perf.pl: {r.stackcollapse_s:.2f} s, peak RSS "
+                  f"{r.stackcollapse_rss_mb:.0f} MiB")
+        elif r.stackcollapse_error:
+            print(f"  stackcollapse-perf.pl: {r.stackcollapse_error}")
         if r.jitprof_error:
             print(f"  jitprof report: {r.jitprof_error}")
         else:
@@ -459,7 +516,13 @@ def print_report(results: list[Result], jobs_note: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    inputs = [("synthetic", args.synthetic), ("node", args.node)]
+    inputs = [tuple(x.split("=", 1)) for x in args.input if "=" in x]
+    if len(inputs) != len(args.input):
+        print("--input takes NAME=DIR", file=sys.stderr)
+        return 2
+    if not inputs:
+        inputs = [(n, os.path.join(DEFAULT_ROOT, n)) for n in ("hc200k", "hc1m", "low")]
+        inputs += [("synthetic", args.synthetic), ("node", args.node)]
     scratch = tempfile.mkdtemp(prefix="jitprof-bench-run-")
 
     jobs_args: list[str] = []
@@ -491,7 +554,8 @@ def main(argv: list[str] | None = None) -> int:
     print_report(results, jobs_note)
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as f:
-            json.dump([asdict(r) | {"ratio": r.ratio} for r in results], f, indent=2, default=str)
+            json.dump([asdict(r) | {"ratio": r.ratio, "vs_stackcollapse": r.vs_stackcollapse}
+                       for r in results], f, indent=2, default=str)
         print(f"\nfigures written to {args.json_out}")
     if args.keep:
         print(f"scratch outputs kept in {scratch}")

@@ -44,6 +44,7 @@ from typing import IO, Any
 from jitprof.errors import EmptyInputError, JitprofError, RecordError
 from jitprof.mapwatch import LiveMap
 from jitprof.model import MapHealth, Profile
+from jitprof.parse import RawFrames, ScriptData, ScriptReader
 from jitprof.perfmap import PerfMap
 from jitprof.proc import ProcessInfo, UnsafeFileError, read_process
 from jitprof.record import (
@@ -54,7 +55,6 @@ from jitprof.record import (
     perf_has_control,
 )
 from jitprof.resolve import MapFinder, build_profile
-from jitprof.script import RawFrames, ScriptData, ScriptReader
 from jitprof.timeline import TIMELINE_BIN
 
 LIVE_INPUT = "perf (live)"

@@ -340,35 +340,56 @@ class Neighbourhood:
         a, b, w, s = (c.tolist() for c in self._cols)
         return {(x, y): (v, n) for x, y, v, n in zip(a, b, w, s, strict=True)}
 
-    def _slice(self, order: Any, keys: Any, other: Any, fid: int
-               ) -> list[tuple[int, int, int]]:
-        import numpy as np
-
-        lo, hi = np.searchsorted(keys, [fid, fid + 1])
+    def _arrays(self, order: Any, keys: Any, other: Any, fid: int) -> tuple[Any, Any, Any]:
+        lo = int(keys.searchsorted(fid))
+        hi = int(keys.searchsorted(fid + 1))
         idx = order[lo:hi]
-        return list(zip(other[idx].tolist(), self._cols[2][idx].tolist(),
-                        self._cols[3][idx].tolist(), strict=True))
+        return other[idx], self._cols[2][idx], self._cols[3][idx]
 
-    def callers(self, fid: int) -> list[tuple[int, int, int]]:
-        """(caller, weight, samples), heaviest first (ties by frame id)."""
-        return self._slice(self._up, self._up_key, self._cols[0], fid)
+    def caller_arrays(self, fid: int) -> tuple[Any, Any, Any]:
+        """Numpy arrays (callers, weights, samples), heaviest first: no Python objects made
+        (a root's callees can be most functions)."""
+        return self._arrays(self._up, self._up_key, self._cols[0], fid)
 
-    def callees(self, fid: int) -> list[tuple[int, int, int]]:
-        return self._slice(self._down, self._down_key, self._cols[1], fid)
+    def callee_arrays(self, fid: int) -> tuple[Any, Any, Any]:
+        return self._arrays(self._down, self._down_key, self._cols[1], fid)
+
+    @staticmethod
+    def _listed(arrays: tuple[Any, Any, Any], limit: int | None
+                ) -> list[tuple[int, int, int]]:
+        ids, w, s = (a[:limit].tolist() for a in arrays)
+        return list(zip(ids, w, s, strict=True))
+
+    def callers(self, fid: int, limit: int | None = None) -> list[tuple[int, int, int]]:
+        """(caller, weight, samples), heaviest first (ties by frame id), the first
+        ``limit``."""
+        return self._listed(self.caller_arrays(fid), limit)
+
+    def callees(self, fid: int, limit: int | None = None) -> list[tuple[int, int, int]]:
+        return self._listed(self.callee_arrays(fid), limit)
 
 
 def neighbourhood(profile: Profile) -> Neighbourhood:
     """One pass over all stacks (numpy: the adjacent pairs of every stack, made distinct
     per stack by one sort): O(frames on all stacks), where ``sandwich`` is that per
     function."""
+    stacks = [st for st, _w, _s, _t in profile.iter_stacks()]
+    return stack_neighbourhood(stacks, [w for _st, w, _s, _t in profile.iter_stacks()],
+                               [s for _st, _w, s, _t in profile.iter_stacks()],
+                               len(profile.frames))
+
+
+def stack_neighbourhood(stacks: Sequence[tuple[int, ...]], weights: Sequence[int],
+                        samples: Sequence[int], nframes: int) -> Neighbourhood:
+    """``neighbourhood`` of any stacks (leaf first, frame ids below ``nframes``) with
+    their weights and samples."""
     import numpy as np
 
     from jitprof.model import distinct_ints
 
-    stacks = [st for st, _w, _s, _t in profile.iter_stacks()]
     m = len(stacks)
-    ws = np.fromiter((w for _st, w, _s, _t in profile.iter_stacks()), dtype=np.int64, count=m)
-    ss = np.fromiter((s for _st, _w, s, _t in profile.iter_stacks()), dtype=np.int64, count=m)
+    ws = np.asarray(weights, dtype=np.int64).reshape(m)
+    ss = np.asarray(samples, dtype=np.int64).reshape(m)
     lengths = np.fromiter(map(len, stacks), dtype=np.int64, count=m)
     flat = np.fromiter(itertools.chain.from_iterable(stacks), dtype=np.int64,
                        count=int(lengths.sum()))
@@ -377,14 +398,14 @@ def neighbourhood(profile: Profile) -> Neighbourhood:
     full = np.flatnonzero(lengths)
     if len(full):
         outer = flat[(np.cumsum(lengths) - 1)[full]]
-        tot = np.zeros(len(profile.frames), dtype=np.int64)
+        tot = np.zeros(max(nframes, 1), dtype=np.int64)
         np.add.at(tot, outer, ws[full])
         roots = {int(f): int(tot[f]) for f in np.flatnonzero(tot)}
     empty = np.zeros(0, dtype=np.int64)
     if len(flat) < 2:
         return Neighbourhood(empty, empty, empty, empty, roots)
     same = np.flatnonzero(row[1:] == row[:-1])  # flat[j + 1] calls flat[j]
-    n = max(len(profile.frames), 1)
+    n = max(nframes, 1)
     pair = flat[same + 1] * n + flat[same]
     kinds, pid = np.unique(pair, return_inverse=True)
     code = distinct_ints(row[same] * len(kinds) + pid.reshape(-1))  # (stack, pair) once
@@ -407,13 +428,16 @@ class StackIndex:
     (O(children x log stacks), whatever the samples under it) and the weight of any range
     comes from prefix sums. Building costs one sort of the stacks (C comparisons)."""
 
-    def __init__(self, profile: Profile, inverted: bool = False) -> None:
+    def __init__(self, profile: Profile, inverted: bool = False,
+                 by_samples: bool = False) -> None:
+        """``by_samples``: weights are sample counts (a flame graph drawn by samples)."""
         keys = profile.stacks if inverted else [s[::-1] for s in profile.stacks]
         order = sorted(range(len(keys)), key=keys.__getitem__)
         self.keys: list[tuple[int, ...]] = [keys[i] for i in order]
-        self.cum_weight = list(accumulate((profile.stack_weight[i] for i in order), initial=0))
         self.cum_samples = list(accumulate((profile.stack_samples[i] for i in order),
                                            initial=0))
+        self.cum_weight = self.cum_samples if by_samples else list(
+            accumulate((profile.stack_weight[i] for i in order), initial=0))
         self.size = len(order)
 
     def weight(self, lo: int, hi: int) -> int:

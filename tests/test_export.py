@@ -615,7 +615,8 @@ def test_undecodable_bytes_in_names() -> None:
 
 # -- the pprof module is protoc's output for the vendored schema ----------------------------
 def test_profile_pb2_is_generated_from_the_vendored_proto(tmp_path: Path) -> None:
-    pytest.importorskip("grpc_tools", reason="grpcio-tools is in the test extra")
+    if importlib.util.find_spec("grpc_tools") is None:
+        skip_or_fail("grpcio-tools (the test extra) is not installed")
     src = ROOT / "jitprof" / "export"
     r = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{src}",
                         f"--python_out={tmp_path}", f"--pyi_out={tmp_path}",

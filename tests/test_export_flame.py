@@ -259,6 +259,21 @@ def test_diff_html_by_hand() -> None:
     assert "compare self time" in text
     frames = fc.frames_of(fc.page_svg(text))
     assert {f.name for f in frames} == {"all", "main", "a", "b", "c"}
+    # callers/callees before and after: as the diff TUI's (DiffStacks.neighbours)
+    views = DiffViews(r, [before], [after])
+    for i, f in enumerate(r.functions):
+        fid = views.stacks.frame_id(f)
+        assert fid is not None
+        callers, callees = views.stacks.neighbours(fid)
+        up, up_more, down, down_more = data["neighbours"][str(i)]
+        for got, want in ((up, callers), (down, callees)):
+            assert [(data["names"][str(n[0])], n[1], n[2]) for n in got] == [
+                (w.frame.name, f"{100 * w.before / 1000:.2f}%", f"{100 * w.after / 1000:.2f}%")
+                for w in want]
+        assert up_more == down_more == 0
+    main_row = next(i for i, f in enumerate(r.functions) if f.name == "main")
+    assert [data["names"][str(n[0])] for n in data["neighbours"][str(main_row)][2]] == [
+        "a", "b", "c"]
 
 
 # -- the commands ---------------------------------------------------------------------------

@@ -316,6 +316,20 @@ def test_diff_html(browser: Any, out: Path, diff_total: dict[str, Any]) -> None:
     assert browser.find_element(By.ID, "detail-name").text == "HPHP::f_sort"
     detail = browser.find_element(By.CSS_SELECTOR, "#detail-body pre").text
     assert "q <1e-4" in detail and "▼ down" in detail
+    # its callers and callees before and after, as the diff TUI counts them
+    from jitprof.diffviews import DiffStacks
+
+    pb, pa = ([load_profile([str(x)], search_tmp=False)] for x in (SLOW, FAST))
+    ds = DiffStacks(pb, pa)
+    fid = next(i for i, f in enumerate(ds.frames) if f.name == "HPHP::f_sort")
+    nb, na = ds.samples
+    for which, want in zip(("callers", "callees"), ds.neighbours(fid), strict=True):
+        got = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")] for tr in
+               browser.find_elements(By.CSS_SELECTOR, f"#detail-{which} tbody tr")]
+        assert [(g[0], g[1], g[3]) for g in got] == [
+            (f"{100 * w.before / nb:.2f}%", f"{100 * w.after / na:.2f}%", w.frame.name)
+            for w in want[:20]]
+        assert got or which == "callees"
     browser.find_element(By.ID, "table-search").send_keys("^PHP::")
     shown = [r.find_elements(By.TAG_NAME, "td")[8].text for r in
              browser.find_elements(By.CSS_SELECTOR, "#changes-table tbody tr")]

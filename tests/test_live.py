@@ -23,7 +23,7 @@ from jitprof.model import Profile
 from jitprof.report import function_rows
 from jitprof.resolve import load_profile
 from tests.conftest import ROOT, SAMPLES, require_tools
-from tests.test_record import DEMO_MAP_LINES, Live
+from tests.test_record import DEMO_MAP_LINES, Live, wait_for
 from tests.test_record import demo_bin as demo_bin  # the module-scoped build, a fixture
 from tests.test_record import live_demo as live_demo  # hhvm_demo slow, killed after the test
 
@@ -220,3 +220,99 @@ def test_top_stdio_shows_the_hot_functions(live_demo: Live) -> None:
     listed = [t[-1] for t in table]
     for fn in ("PHP::Api_Handler::respond", "PHP::Api_Router::route", "PHP::Api_View::render"):
         assert fn in listed, listed
+
+
+# --- `jitprof top --stdio` against perf report on the very stream it read -------------------
+
+# A `perf` first on PATH for jitprof top: `perf record ... -o -` runs the real perf and
+# copies the stream it writes both to top (stdout) and to a file, which perf report then
+# reads; anything else is the real perf. SIGINT (top stopping perf) is passed on.
+TEE_PERF = """#!{python}
+import os, signal, subprocess, sys
+REAL, TEE = {real!r}, {tee!r}
+args = sys.argv[1:]
+if args[:1] != ["record"] or args[-2:] != ["-o", "-"]:
+    os.execv(REAL, [REAL, *args])
+fds = [int(x) for a in args if a.startswith("fd:") for x in a[3:].split(",")]
+p = subprocess.Popen([REAL, *args], stdout=subprocess.PIPE, pass_fds=fds)
+signal.signal(signal.SIGINT, lambda *_: p.send_signal(signal.SIGINT))
+with open(TEE, "wb") as f:
+    while chunk := p.stdout.read1(1 << 16):
+        f.write(chunk)
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+rc = p.wait()
+if rc < 0:
+    signal.signal(-rc, signal.SIG_DFL)
+    os.kill(os.getpid(), -rc)
+sys.exit(rc)
+"""
+TOP_ROW = re.compile(r"^\s+(\d+\.\d+)% +(\d+\.\d+)% +(\d+)  (\S+) +(\S+) +(.*?)\s*$")
+
+
+def test_top_stdio_matches_perf_report_on_its_stream(demo_bin: Path, tmp_path: Path) -> None:
+    """The last table `jitprof top --stdio` prints (after the process exited and the
+    stream drained: every sample perf recorded) against perf report on that stream: the
+    sample count, each function's self samples exactly (the whole long tail bounded),
+    self and total %."""
+    import shutil
+
+    from tests.perfreport import (
+        compare_weights,
+        jitprof_bucket,
+        map_lines,
+        overlapping_names,
+        perf_bucket,
+        perf_rows,
+        perf_script_totals,
+    )
+
+    require_tools("perf")
+    real = shutil.which("perf")
+    assert real is not None
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    stream = tmp_path / "top.data"
+    (bindir / "perf").write_text(TEE_PERF.format(python=sys.executable, real=real,
+                                                 tee=str(stream)))
+    (bindir / "perf").chmod(0o755)
+    d = Live([str(demo_bin), "slow", "5"])
+    try:
+        wait_for(d.map, lines=DEMO_MAP_LINES)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{bindir}:{os.environ['PATH']}"}
+        r = subprocess.run([sys.executable, "-m", "jitprof", "top", "--pid", str(d.pid),
+                            "--stdio", "--interval", "1", "--top", "1000"],
+                           capture_output=True, text=True, timeout=120, env=env)
+        assert r.returncode == 0, r.stderr
+        assert "the process exited" in r.stderr
+        last = r.stdout.split("jitprof top: ")[-1]
+        head = re.search(r"; ([\d,]+) samples;", last)
+        assert head is not None, last[:300]
+        rows = [m.groups() for m in map(TOP_ROW.match, last.splitlines()) if m]
+        reused = overlapping_names(map_lines(Path(d.map)))
+        perf = perf_rows(stream, "sym")
+        # (perf report of a pipe-mode perf.data has no --children)
+        totals, weight = perf_script_totals(stream)
+    finally:
+        d.stop()
+    samples = sum(n for _k, n, _p in perf)
+    assert int(head.group(1).replace(",", "")) == samples > 100  # (fewer on a loaded machine)
+    ours: dict[str, int] = {}
+    for _self, _total, n, _kind, _dso, name in rows:
+        ours[jitprof_bucket(name, reused)] = ours.get(jitprof_bucket(name, reused), 0) + int(n)
+    theirs: dict[str, int] = {}
+    for (sym,), n, _p in perf:
+        theirs[perf_bucket(sym, reused)] = theirs.get(perf_bucket(sym, reused), 0) + n
+    assert sum(ours.values()) == samples  # every sample is in a row shown
+    compare_weights(ours, theirs, samples, "top --stdio self samples by name", at_least=5)
+    # total %: every name above 0.5% on either side, within 0.1 pts (the table rounds to
+    # 0.01), reused ranges left out (perf's pick there is arbitrary)
+    shown = {name: float(total) for _s, total, _n, _k, _d, name in rows}
+    checked = 0
+    for name in {*totals, *shown}:
+        theirs_pct = totals.get(name, 0) * 100.0 / weight
+        if name in reused or name.startswith("[") or max(theirs_pct, shown.get(name, 0)) <= 0.5:
+            continue
+        assert abs(shown.get(name, 0.0) - theirs_pct) <= 0.1, (name, shown.get(name), theirs_pct)
+        checked += 1
+    assert checked >= 8 and shown["HPHP::f_sort"] > 30

@@ -9,6 +9,7 @@ lines is arbitrary, jitprof follows the later line; there the oracle is a brute-
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,17 @@ from click.testing import CliRunner
 
 from jitprof.cli import main
 from tests.conftest import perf_record, perf_script, require_tools, tool_failed
-from tests.perfreport import map_lines, overlapping_names, perf_children, perf_self
+from tests.perfreport import (
+    check_shares,
+    compare_weights,
+    jitprof_bucket,
+    map_lines,
+    overlapping_names,
+    perf_bucket,
+    perf_children,
+    perf_rows,
+    perf_self,
+)
 
 TOLERANCE = 0.1  # percentage points
 THRESHOLD = 0.5  # compare every function above this share
@@ -52,19 +63,14 @@ def test_demo_has_a_reused_range(slow_recording: dict) -> None:
 
 
 def test_self_shares_match_perf_report(slow_recording: dict) -> None:
-    ours = {f["name"]: f["self_pct"] for f in jitprof_json(slow_recording)["functions"]}
+    doc = jitprof_json(slow_recording)
+    ours = {f["name"]: f["self_pct"] for f in doc["functions"]}
     theirs = perf_self(slow_recording["perf_data"])
     skip = overlapping_names(map_lines(slow_recording["map"]))
-    compared = 0
-    for name, pct in theirs.items():
-        if pct <= THRESHOLD or name in skip:
-            continue
-        assert name in ours, f"{name} ({pct}%) missing from jitprof"
-        assert abs(ours[name] - pct) <= TOLERANCE, (name, ours[name], pct)
-        compared += 1
-    for name, pct in ours.items():
-        if pct > THRESHOLD and name not in skip and not name.startswith("["):
-            assert name in theirs, f"jitprof has {name} ({pct}%) that perf report lacks"
+    # every name and DSO above 0.5% on either side, and the whole long tail, on weights
+    check_shares(doc, slow_recording["perf_data"], skip,
+                 per_pid=lambda pid: jitprof_json(slow_recording, "--pid", str(pid)))
+    compared = sum(1 for n, p in theirs.items() if p > THRESHOLD and n not in skip)
     assert compared >= 5
     assert max(theirs, key=theirs.__getitem__) == "HPHP::f_sort"
     assert max(ours, key=ours.__getitem__) == "HPHP::f_sort"
@@ -73,19 +79,33 @@ def test_self_shares_match_perf_report(slow_recording: dict) -> None:
 def test_total_shares_match_perf_report_children(slow_recording: dict) -> None:
     doc = jitprof_json(slow_recording, "--sort", "total")
     ours = {f["name"]: (f["total_pct"], f["self_pct"]) for f in doc["functions"]}
-    theirs = perf_children(slow_recording["perf_data"])
+    dup: set[str] = set()
+    theirs = perf_children(slow_recording["perf_data"], dup)
     skip = overlapping_names(map_lines(slow_recording["map"]))
-    compared = 0
-    for name, (total, self_) in theirs.items():
-        if total <= THRESHOLD or name in skip:
-            continue
-        assert name in ours, f"{name} ({total}%) missing from jitprof"
-        assert abs(ours[name][0] - total) <= TOLERANCE, (name, ours[name], total)
-        assert abs(ours[name][1] - self_) <= TOLERANCE, (name, ours[name], self_)
-        compared += 1
+    compared = check_totals(ours, theirs, skip | dup)
     assert compared >= 8
     # the story: f_sort is called from JIT code under PHP::Api_Handler::respond
     assert ours["PHP::Api_Handler::respond"][0] >= ours["HPHP::f_sort"][0] > 30
+
+
+def check_totals(ours: dict[str, tuple[float, float]], theirs: dict[str, tuple[float, float]],
+                 skip: set[str]) -> int:
+    """Total and self % of every name above THRESHOLD on either side (``skip``: reused
+    ranges and names perf shows on several rows, see ``perf_children``); returns how
+    many were compared."""
+    compared = 0
+    for name in {*theirs, *ours}:
+        if name in skip or name.startswith("["):
+            continue
+        a, b = ours.get(name, (0.0, 0.0)), theirs.get(name, (0.0, 0.0))
+        if max(a[0], b[0]) <= THRESHOLD:
+            continue
+        assert name in theirs, f"jitprof has {name} ({a}) that perf report lacks"
+        assert name in ours, f"{name} ({b}) missing from jitprof"
+        assert abs(a[0] - b[0]) <= TOLERANCE, (name, a, b)
+        assert abs(a[1] - b[1]) <= TOLERANCE, (name, a, b)
+        compared += 1
+    return compared
 
 
 def test_reused_range_follows_the_later_map_line(slow_recording: dict) -> None:
@@ -122,6 +142,65 @@ def test_reused_range_follows_the_later_map_line(slow_recording: dict) -> None:
     assert checked >= 1, "no samples landed in the reused range"
     assert doc["diagnostics"]["jit_samples_resolved_pct"] == 100.0
     assert doc["diagnostics"]["maps"][0]["overlapping"] >= 2
+
+
+KERNEL_START = 0xFFFF800000000000  # x86-64: the kernel half of the address space
+
+
+def _latest_line(entries: list[tuple[int, int, str]], addr: int) -> str | None:
+    winner = None
+    for s, e, name in entries:  # later lines overwrite: the last containing one wins
+        if s <= addr < e:
+            winner = name
+    return winner
+
+
+def test_reused_range_totals_follow_the_later_map_line(slow_recording: dict) -> None:
+    """Total weights of the JIT functions, brute force from the raw callchains: every JIT
+    frame named by the latest map line containing its address (the leaf and the first
+    user frame under kernel frames at the address, other callers at the return address
+    - 1), each name counted once per sample."""
+    entries = map_lines(slow_recording["map"])
+    reused = overlapping_names(entries)
+    text = subprocess.run(
+        ["perf", "script", "-i", str(slow_recording["perf_data"]), "-F", "period,ip,dso"],
+        capture_output=True, text=True, check=True, timeout=300,
+    ).stdout
+    samples: list[tuple[int, list[tuple[int, str]]]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if line.startswith("\t"):
+            hex_ip, where = line.split(None, 1)
+            samples[-1][1].append((int(hex_ip, 16), where))
+        else:
+            samples.append((int(line.split()[0]), []))
+    expected: dict[str, int] = {}
+    deep = 0
+    for period, chain in samples:
+        names: set[str] = set()
+        user_seen = False
+        for i, (ip, dso) in enumerate(chain):
+            kernel = ip >= KERNEL_START
+            exact = i == 0 or (not kernel and not user_seen)
+            user_seen = user_seen or not kernel
+            if "perf-" not in dso and "//anon" not in dso:
+                continue
+            name = _latest_line(entries, ip if exact else ip - 1)
+            if name is not None:
+                names.add(name)
+        deep += len(names & reused) > 0 and len(names) > 1
+        for name in names:
+            expected[name] = expected.get(name, 0) + period
+    doc = jitprof_json(slow_recording)
+    assert doc["weight"] == sum(p for p, _ in samples)
+    ours = {f["name"]: f["total"] for f in doc["functions"]}
+    assert {n: ours.get(n) for n in expected} == expected
+    assert len(expected.keys() & reused) >= 2 and deep > 0, "no stack through the reused range"
+    # and nothing else is a JIT function (their names are all in the map)
+    jit_names = {name for _s, _e, name in entries}
+    assert {f["name"] for f in doc["functions"] if f["total"] and f["name"] in jit_names
+            } == set(expected)
 
 
 FIELD_SETS = [
@@ -202,20 +281,116 @@ def test_two_jit_processes_each_named_by_its_own_map(
 
 
 def _check_two(script: Path, data: Path, maps: Path, pids: list[int]) -> None:
-    res = CliRunner().invoke(main, ["report", str(script), "--map-dir", str(maps), "--no-tmp",
-                                    "--top", "0", "--format", "json"])
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.output)
+    def report(*extra: str) -> dict:
+        res = CliRunner().invoke(main, ["report", str(script), "--map-dir", str(maps),
+                                        "--no-tmp", "--top", "0", "--format", "json", *extra])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.output)
+
+    doc = report()
     assert {p["pid"] for p in doc["processes"] if p["comm"] == "hhvm_demo"} == set(pids)
     assert doc["diagnostics"]["jit_samples_resolved_pct"] == 100.0
     ours = {f["name"]: f["self_pct"] for f in doc["functions"]}
-    theirs = perf_self(data)
     skip = set()
     for pid in pids:
         skip |= overlapping_names(map_lines(maps / f"perf-{pid}.map"))
-    compared = 0
-    for name, pct in theirs.items():
-        if pct > THRESHOLD and name not in skip:
-            assert abs(ours.get(name, 0.0) - pct) <= TOLERANCE, (name, ours.get(name), pct)
-            compared += 1
-    assert compared >= 5 and "PHP::Api_Handler::respond" in ours
+    # by name, by DSO, and per process (perf's --sort pid,sym)
+    check_shares(doc, data, skip, per_pid=lambda pid: report("--pid", str(pid)))
+    theirs = perf_self(data)
+    assert sum(1 for n, p in theirs.items() if p > THRESHOLD and n not in skip) >= 5
+    assert "PHP::Api_Handler::respond" in ours
+
+
+# -- a software event in frequency mode: the periods vary, weights are not sample counts --
+
+FAULTS = r"""
+#include <sys/mman.h>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+static inline __attribute__((always_inline)) long touch(size_t pages) {
+  char* p = static_cast<char*>(mmap(nullptr, pages * 4096, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  long s = 0;
+  for (size_t i = 0; i < pages; i++) { p[i * 4096] = (char)i; s += p[i * 4096]; }
+  munmap(p, pages * 4096);
+  return s;
+}
+namespace pf {
+__attribute__((noinline)) long fault_a(size_t n) { return touch(n); }
+__attribute__((noinline)) long fault_b(size_t n) { return touch(n); }
+__attribute__((noinline)) double spin(long n) {
+  double s = 0; for (long i = 0; i < n; i++) s += (double)i / (double)(i + 1); return s;
+}
+}
+int main(int argc, char** argv) {
+  double secs = argc > 1 ? atof(argv[1]) : 1.0;
+  auto start = std::chrono::steady_clock::now();
+  auto half = start + std::chrono::duration<double>(secs / 2);
+  auto end = start + std::chrono::duration<double>(secs);
+  double t = 0;
+  // two phases at different fault rates: perf's frequency mode gives the samples of the
+  // busy phase (fault_a) periods several times those of the slow one (fault_b)
+  while (std::chrono::steady_clock::now() < half) t += pf::fault_a(4000);
+  while (std::chrono::steady_clock::now() < end) { t += pf::fault_b(200); t += pf::spin(300000); }
+  std::printf("%f\n", t);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def faults_recording(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    require_tools("perf", "g++")
+    out = tmp_path_factory.mktemp("faults")
+    (out / "faults.cpp").write_text(FAULTS)
+    exe = out / "faults"
+    r = subprocess.run(["g++", "-O1", "-g", "-fno-omit-frame-pointer", "-o", str(exe),
+                        str(out / "faults.cpp")], capture_output=True, text=True, timeout=180)
+    if r.returncode != 0:
+        tool_failed("compiling the page-fault workload", RuntimeError(r.stderr[-500:]))
+    data = out / "perf.data"
+    r = subprocess.run(["perf", "record", "-F", "999", "-g", "-e", "page-faults", "-o",
+                        str(data), "--", str(exe), "1.5"], capture_output=True, text=True,
+                       timeout=180)
+    if r.returncode != 0:
+        tool_failed("perf record -e page-faults", RuntimeError(r.stderr[-500:]))
+    return {"data": data, "script": perf_script(data, out / "perf.script")}
+
+
+def faults_json(rec: dict, *extra: str) -> dict:
+    res = CliRunner().invoke(main, ["report", str(rec["script"]), "--no-tmp", "--top", "0",
+                                    "--format", "json", *extra])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def test_variable_periods_weights_and_samples_match_perf_report(faults_recording: dict
+                                                                ) -> None:
+    data = faults_recording["data"]
+    text = faults_recording["script"].read_text(errors="replace")
+    periods = [int(m) for m in re.findall(r" (\d+) page-faults:", text)]
+    assert len(periods) > 300 and len(set(periods)) > 20, "the periods must vary"
+    doc = faults_json(faults_recording)
+    assert doc["event"] == "page-faults" and doc["weight_unit"] == "period"
+    assert doc["samples"] == len(periods) and doc["weight"] == sum(periods)
+    # weights: every name and DSO, the long tail, per process
+    check_shares(doc, data, per_pid=lambda pid: faults_json(faults_recording, "--pid", str(pid)))
+    # sample counts, on their own: perf report -n
+    ours: dict[str, int] = {}
+    for f in doc["functions"]:
+        ours[jitprof_bucket(f["name"])] = ours.get(jitprof_bucket(f["name"]), 0) + f[
+            "self_samples"]
+    theirs: dict[str, int] = {}
+    by_weight: dict[str, int] = {}
+    for (sym,), n, period in perf_rows(data, "sym"):
+        theirs[perf_bucket(sym)] = theirs.get(perf_bucket(sym), 0) + n
+        by_weight[perf_bucket(sym)] = by_weight.get(perf_bucket(sym), 0) + period
+    compare_weights(ours, theirs, doc["samples"], "self samples by name")
+    # and the two differ by far more than the tolerance: confusing them cannot pass
+    a_w = by_weight["pf::fault_a"] * 100 / doc["weight"]
+    a_n = theirs["pf::fault_a"] * 100 / doc["samples"]
+    assert a_w - a_n > 5, (a_w, a_n)
+    # totals (perf report --children)
+    dup: set[str] = set()
+    totals = {f["name"]: (f["total_pct"], f["self_pct"]) for f in doc["functions"]}
+    assert check_totals(totals, perf_children(data, dup), dup) >= 3

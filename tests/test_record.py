@@ -5,6 +5,7 @@ refused; errors say how to fix them."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -23,6 +24,7 @@ import pytest
 
 from jitprof.record import explain_perf_failure
 from tests.conftest import ROOT, require_tools, skip_or_fail
+from tests.perfreport import check_shares, map_lines, overlapping_names
 from tests.workloads import node_loop
 
 NOBODY = 65534
@@ -185,6 +187,33 @@ def test_report_bundle_after_the_process_and_its_map_are_gone(
         str(b / "maps" / f"perf-{demo_bundle['pid']}.map")]
     assert doc["samples"] == manifest(b)["samples"]  # every sample perf recorded
     assert doc["diagnostics"]["warnings"] == []
+
+
+@contextlib.contextmanager
+def with_tmp_map(pid: int, text: bytes) -> Iterator[None]:
+    """``/tmp/perf-PID.map`` holds ``text`` while perf report (the oracle) runs: perf
+    reads JIT names from there only. The process is gone; nothing else owns the path."""
+    path = Path(f"/tmp/perf-{pid}.map")
+    assert not path.exists()
+    path.write_bytes(text)
+    try:
+        yield
+    finally:
+        path.unlink()
+
+
+def test_bundle_matches_perf_report_on_its_perf_data(demo_bundle: dict[str, Any]) -> None:
+    """jitprof's report of a bundle against perf report on the bundle's own perf.data,
+    with the bundle's map copy where perf looks for it: every function, DSO and process,
+    the whole long tail, on exact weights."""
+    b = demo_bundle["bundle"]
+    pid = demo_bundle["pid"]
+    doc = report_json(str(b))
+    bundle_map = b / "maps" / f"perf-{pid}.map"
+    reused = overlapping_names(map_lines(bundle_map))
+    with with_tmp_map(pid, bundle_map.read_bytes()):
+        check_shares(doc, b / "perf.data", reused,
+                     per_pid=lambda p: report_json(str(b), "--pid", str(p)))
 
 
 def test_other_commands_take_a_bundle(demo_bundle: dict[str, Any], tmp_path: Path) -> None:

@@ -26,7 +26,14 @@ from click.testing import CliRunner
 
 from jitprof.cli import main
 from tests.conftest import require_tools, tool_failed
-from tests.perfreport import map_lines, overlapping_names, perf_self, perf_unnamed_self
+from tests.perfreport import (
+    UNNAMED,
+    check_shares,
+    map_lines,
+    overlapping_names,
+    perf_self,
+    perf_unnamed_self,
+)
 
 TOLERANCE = 0.1  # percentage points
 THRESHOLD = 0.5  # every function above this share is compared
@@ -231,6 +238,21 @@ def compare(doc: dict, theirs: dict[str, float], skip: set[str] = frozenset(),  
     return worst
 
 
+def check_all_rows(doc: dict, data: Path, skip: set[str] = frozenset(),  # type: ignore[assignment]
+                   extra: tuple[str, ...] = ()) -> None:
+    """The long tail too: exact weights by name and by DSO, the sum of |jitprof - perf|
+    over every row bounded (``check_shares``). Kernel functions jitprof named where perf
+    printed a bare address are excused row by row, as in ``compare``, but count in the sum.
+    The [vdso]'s functions are one row: jitprof has no copy of the vdso image to name
+    them from (perf keeps one; ``steady_clock::now`` and node's clock land there)."""
+    kinds = {f["name"]: f["kind"] for f in doc["functions"]}
+
+    def kernel_named_by_us(key: str, ours: float, theirs: float) -> bool:
+        return key == UNNAMED or (kinds.get(key) == "kernel" and theirs == 0.0)
+
+    check_shares(doc, data, skip, extra, allowed=kernel_named_by_us, vdso=True)
+
+
 PROGRAMS = ["nopie", "pie", "lld", "withlib", "stripbid", "striplink", "nog"]
 
 
@@ -251,6 +273,7 @@ def test_symbol_less_text_matches_perf_report(recordings: dict, name: str) -> No
     doc = _jitprof(p["script"], *extra)
     theirs = perf_self(p["data"], *extra)
     compare(doc, theirs, perf_unnamed=perf_unnamed_self(p["data"], *extra))
+    check_all_rows(doc, p["data"], extra=tuple(extra))
     ours = {f["name"]: f for f in doc["functions"]}
     tag = "work::"
     # the hot functions by construction, with perf's demangled names
@@ -259,7 +282,10 @@ def test_symbol_less_text_matches_perf_report(recordings: dict, name: str) -> No
         assert ours[tag + fn]["kind"] == "native"
     if name == "withlib":
         assert ours["HPHP::lib::hot_loop"]["dso"].endswith("libhot.so")
-        assert ours["tiny"]["dso"].endswith("libhot.so")
+        # tiny is two instructions: whether a sample lands in it varies by CPU; where one
+        # does (as perf report says), it is the library's
+        assert ("tiny" in ours) == ("tiny" in theirs), theirs
+        assert "tiny" not in ours or ours["tiny"]["dso"].endswith("libhot.so")
         # perf's synthesized PLT symbol, at whatever share the samples gave it
         plt_pct = ours["tiny@plt"]["self_pct"] if "tiny@plt" in ours else 0.0
         assert abs(plt_pct - theirs.get("tiny@plt", 0.0)) <= TOLERANCE
@@ -301,6 +327,7 @@ def test_binaries_moved_under_symfs(recordings: dict, moved: dict, name: str) ->
     doc = _jitprof(p["script"], "--symfs", symfs)
     compare(doc, perf_self(p["data"], "--symfs", symfs),
             perf_unnamed=perf_unnamed_self(p["data"], "--symfs", symfs))
+    check_all_rows(doc, p["data"], extra=("--symfs", symfs))
     names = {f["name"] for f in doc["functions"]}
     assert "work::spin_a" in names
     # without --symfs nothing can be found, and jitprof says so
@@ -358,6 +385,7 @@ def test_node_binary_symbol_less(node_recording: dict) -> None:
     for m in node_recording["maps"]:
         skip |= overlapping_names(map_lines(m))
     compare(doc, node_recording["theirs"], skip)
+    check_all_rows(doc, node_recording["data"], skip)
     node = os.path.realpath(shutil.which("node") or "node")
     native = [f for f in doc["functions"] if f["dso"] == node and f["kind"] != "unknown"]
     assert native, "no frame of node's own binary was named"

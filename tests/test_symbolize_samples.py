@@ -15,6 +15,7 @@ import pytest
 
 from jitprof.elfsym import SymbolCache, read_elf_info
 from jitprof.symbolize import Symbolizer
+from tests.conftest import skip_or_fail
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 _FRAME_RX = re.compile(r"^\t\s*([0-9a-f]+) (.+)\+0x([0-9a-f]+) \((/[^()]*)\)$")
@@ -60,8 +61,8 @@ def test_hhvm_demo_frames_named_as_perf_named_them(run: str) -> None:
 def test_node_frames_named_as_perf_named_them() -> None:
     node = shutil.which("node")
     if node is None or read_elf_info(os.path.realpath(node)).build_id != NODE_BUILD_ID:
-        pytest.skip("the node-demo recording was made with another node build "
-                    f"({NODE_BUILD_ID})")
+        skip_or_fail(f"the node-demo recording was made with another node build "
+                     f"({NODE_BUILD_ID}): re-record samples/node-demo (samples/README.md)")
     frames = named_frames(SAMPLES / "node-demo" / "perf.script.gz", "/usr/bin/node")
     sym = Symbolizer(binaries={"/usr/bin/node": os.path.realpath(node)},
                      cache=SymbolCache(None))

@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from jitprof.diff import DiffResult
+from jitprof.diff import DiffResult, FunctionDiff
 from jitprof.diffviews import (
     DiffViews,
     cells,
+    fmt_delta,
+    fmt_value,
     function_lines,
     kind_lines,
+    per_sample,
     short_input,
     unit_short,
 )
@@ -31,11 +34,13 @@ from jitprof.export.flame import clean
 from jitprof.export.svg import profile_flame
 from jitprof.model import KIND_ORDER, Kind, Profile
 from jitprof.report import header_lines
-from jitprof.views import neighbourhood
+from jitprof.views import neighbourhood, stack_neighbourhood
 
 ROWS = 5000
 NEIGHBOURS = 20
 WITH_NEIGHBOURS = 2000  # the heaviest functions whose callers and callees the page keeps
+DIFF_ROWS = 2000  # a diff page: the largest changes
+DIFF_WITH_NEIGHBOURS = 1000
 
 
 def page(title: str, facts: Sequence[str], warnings: Sequence[str], kinds_html: str,
@@ -101,13 +106,14 @@ def profile_page(profile: Profile, options: ExportOptions) -> str:
     neighbours: dict[int, list[object]] = {}
     for st in kept[:WITH_NEIGHBOURS]:
         fid = st.frame_id
-        up, down = nb.callers(fid), nb.callees(fid)
-        neighbours[fid] = [[[a, w if by_period else s, s] for a, w, s in up[:NEIGHBOURS]],
-                           [[b, w if by_period else s, s] for b, w, s in down[:NEIGHBOURS]],
-                           max(len(up) - NEIGHBOURS, 0), max(len(down) - NEIGHBOURS, 0),
+        n_up, n_down = len(nb.caller_arrays(fid)[0]), len(nb.callee_arrays(fid)[0])
+        up, down = nb.callers(fid, NEIGHBOURS), nb.callees(fid, NEIGHBOURS)
+        neighbours[fid] = [[[a, w if by_period else s, s] for a, w, s in up],
+                           [[b, w if by_period else s, s] for b, w, s in down],
+                           max(n_up - NEIGHBOURS, 0), max(n_down - NEIGHBOURS, 0),
                            nb.roots.get(fid, 0)]
-        keep_ids.update(a for a, _w, _s in up[:NEIGHBOURS])
-        keep_ids.update(b for b, _w, _s in down[:NEIGHBOURS])
+        keep_ids.update(a for a, _w, _s in up)
+        keep_ids.update(b for b, _w, _s in down)
     frames = profile.frames
     data = {
         "mode": "profile",
@@ -156,7 +162,7 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
     result = views.result
     df = diff_flame(views, options, shape, significance)
     stacks = views.stacks
-    kept = result.functions[:ROWS]
+    kept = result.functions[:DIFF_ROWS]
     rows = []
     for f in kept:
         c = cells(f, result)
@@ -167,9 +173,13 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
                      -1 if fid is None else fid,
                      -1.0 if f.cmp.ratio is None else f.cmp.ratio])
     conf = f"{100 * result.confidence:g}%"
+    nbs = diff_neighbours(views, kept[:DIFF_WITH_NEIGHBOURS])
     data = {
         "mode": "diff",
         "rows": rows,
+        "neighbours": nbs,
+        "names": {g: clean(stacks.frames[g].name) for g in sorted(
+            {int(n[0]) for up, _u, down, _d in nbs.values() for n in (*up, *down)})},
         "lines": [[clean(line) for line in function_lines(f, result)] for f in kept],
         "all": len(result.functions),
         "unit": f"({unit_short(result)})",
@@ -190,6 +200,51 @@ def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
                 df.svg(standalone=False), f"Changes ({result.by} time)", data,
                 "Click a function in the table or a frame in the flame graph: its numbers "
                 "before and after show here.")
+
+
+Neighbours = list[list[int | str]]  # [frame id, before, after, delta] each
+
+
+def diff_neighbours(views: DiffViews, functions: Sequence[FunctionDiff]
+                    ) -> dict[int, tuple[Neighbours, int, Neighbours, int]]:
+    """Callers and callees before and after of each function (by its row), as the diff
+    TUI shows them (``DiffStacks.neighbours``: a stack once per neighbour), in one numpy
+    pass per side: [[frame id, before, after, delta], ...] for callers and callees
+    (the ``NEIGHBOURS`` heaviest, values in the result's normalisation), and how many
+    lighter ones were left out."""
+    import numpy as np
+
+    stacks, result = views.stacks, views.result
+    leaf_first = [k[::-1] for k in stacks.keys]
+    sides = [stack_neighbourhood(leaf_first, counts, counts, len(stacks.frames))
+             for counts in ([c[0] for c in stacks.counts], [c[1] for c in stacks.counts])]
+    fr = stacks.frames
+    by_name = sorted(range(len(fr)), key=lambda g: (fr[g].name, fr[g].dso))
+    rank = np.empty(max(len(fr), 1), dtype=np.int64)
+    rank[by_name] = np.arange(len(by_name))
+    ps = per_sample(result)
+    out: dict[int, tuple[Neighbours, int, Neighbours, int]] = {}
+    for i, f in enumerate(functions):
+        fid = stacks.frame_id(f)
+        if fid is None:
+            continue
+        parts: list[tuple[Neighbours, int]] = []
+        for which in ("caller_arrays", "callee_arrays"):
+            (ib, nb_, _), (ia, na_, _) = (getattr(nb, which)(fid) for nb in sides)
+            ids, at = np.unique(np.concatenate((ib, ia)), return_inverse=True)
+            b = np.zeros(len(ids), dtype=np.int64)
+            a = np.zeros(len(ids), dtype=np.int64)
+            np.add.at(b, at.reshape(-1)[:len(ib)], nb_)
+            np.add.at(a, at.reshape(-1)[len(ib):], na_)
+            # heaviest on either side first, ties by name (as DiffStacks.neighbours)
+            top = np.lexsort((rank[ids], -np.maximum(b, a)))[:NEIGHBOURS]
+            parts.append(([[g, fmt_value(vb * ps[0], result), fmt_value(va * ps[1], result),
+                            fmt_delta(va * ps[1] - vb * ps[0], result)]
+                           for g, vb, va in zip(ids[top].tolist(), b[top].tolist(),
+                                                a[top].tolist(), strict=True)],
+                          max(len(ids) - NEIGHBOURS, 0)))
+        out[i] = (*parts[0], *parts[1])
+    return out
 
 
 class DiffHtmlExporter(DiffExporter):

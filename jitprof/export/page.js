@@ -209,10 +209,45 @@
       if (table) table.choose(r);
       while (detail.firstChild) detail.removeChild(detail.firstChild);
       detail.appendChild(el("h3", { "class": "name", id: "detail-name" }, r[0]));
-      var lines = data.lines[rows.indexOf(r)];
+      var at = rows.indexOf(r);
+      var lines = data.lines[at];
       detail.appendChild(el("pre", {}, lines ? lines.join("\n") : ""));
+      var nb = data.neighbours[at];
+      if (!nb) {
+        detail.appendChild(el("p", { "class": "muted" }, "Callers and callees are kept for " +
+          "the functions with the largest changes only."));
+      } else {
+        [["Callers", nb[0], nb[1]], ["Callees", nb[2], nb[3]]].forEach(function (part) {
+          detail.appendChild(el("h4", {}, part[0] + " (" + (part[1].length + part[2]) + ")"));
+          var t = el("table", { "class": "grid", id: "detail-" + part[0].toLowerCase() });
+          var h = el("tr");
+          ["Before", "After", "Delta " + data.unit, "Function"].forEach(function (x, i) {
+            h.appendChild(el("th", { "class": i < 3 ? "num" : "" }, x));
+          });
+          var th = el("thead"); th.appendChild(h); t.appendChild(th);
+          var tb = el("tbody");
+          part[1].forEach(function (n) {
+            var tr = el("tr");
+            for (var i = 1; i < 4; i++) tr.appendChild(el("td", { "class": "num" }, n[i]));
+            var td = el("td", { "class": "name" });
+            td.appendChild(el("a", { "class": "fn", "data-f": String(n[0]) }, data.names[n[0]]));
+            tr.appendChild(td);
+            tb.appendChild(tr);
+          });
+          t.appendChild(tb);
+          detail.appendChild(t);
+          if (part[2]) detail.appendChild(el("div", { "class": "more" }, part[2] + " lighter ones not kept"));
+        });
+      }
       if (flame && !fromFlame && r[10] >= 0) flame.highlight(r[10]);
     }
+    detail.addEventListener("click", function (ev) {
+      var a = ev.target;
+      if (a && a.hasAttribute && a.hasAttribute("data-f")) {
+        var r = byFid[+a.getAttribute("data-f")];
+        if (r) showRow(r);
+      }
+    });
     var byFid = {};
     rows.forEach(function (r) { if (r[10] >= 0) byFid[r[10]] = r; });
     function dirCls(r) { return r[8] > 0 ? "up" : r[8] < 0 ? "down" : ""; }

@@ -24,10 +24,7 @@ from jitprof.views import FlameTree, StackIndex
 
 def flame_tree(profile: Profile, by_period: bool) -> FlameTree:
     """The flame tree weighed by periods, or by samples."""
-    index = StackIndex(profile)
-    if not by_period:
-        index.cum_weight = index.cum_samples
-    return FlameTree(profile, index)
+    return FlameTree(profile, StackIndex(profile, by_samples=not by_period))
 
 
 @dataclass(slots=True)
