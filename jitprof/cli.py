@@ -666,12 +666,12 @@ def diff(
         def compare(progress: Callable[[int, int], None]) -> DiffViews:
             pb, pa = side(before, progress), side(after, progress)
 
-            def run(how: str) -> DiffResult:
-                return diff_profiles(pb, pa, by=by, normalization=Normalization(
+            def run(how: str, b: Sequence[Profile], a: Sequence[Profile]) -> DiffResult:
+                return diff_profiles(list(b), list(a), by=by, normalization=Normalization(
                     how, units if how == "per" else None), method=method, alpha=alpha,
                     confidence=confidence, block=block, resamples=resamples, seed=seed)
 
-            return DiffViews(run(mode), pb, pa, rerun=run)
+            return DiffViews(run(mode, pb, pa), pb, pa, rerun=run)
 
         sides = (f"{before[0]} {after[0]}" if len(before) == len(after) == 1 else " ".join(
             [*(f"-b {p}" for p in before), *(f"-a {p}" for p in after)]))

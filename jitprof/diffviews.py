@@ -591,14 +591,18 @@ def per_sample(result: DiffResult) -> tuple[float, float]:
 
 
 # -- everything the diff view shows -----------------------------------------------------------
+Rerun = Callable[[str, Sequence[Profile], Sequence[Profile]], DiffResult]
+
+
 class DiffViews:
     """The view models of one comparison, each built when first used and then kept."""
 
     def __init__(self, result: DiffResult, before: Sequence[Profile],
                  after: Sequence[Profile],
-                 rerun: Callable[[str], DiffResult] | None = None) -> None:
-        """``rerun(normalization mode)``: the same comparison normalised another way
-        ("share" or "rate"), for the TUI's key that switches what verdicts use."""
+                 rerun: Rerun | None = None) -> None:
+        """``rerun(normalization mode, before, after)``: the same comparison (method,
+        options) of these profiles normalised that way ("share" or "rate"), for the TUI's
+        keys that switch what verdicts use and cut a side to a time range."""
         self.result = result
         self.rerun = rerun
         self.table = DiffTable(result)

@@ -4,6 +4,7 @@ numbers are checked against counts taken from the script texts directly."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +119,10 @@ async def test_cpu_per_second_beside_the_shares_and_n_switches(
     1,001,001 ns, over 2.513 s and 2.507 s: 463.6 and 18.8 ms/s. n compares rates."""
     pb, pa = sides
 
-    def run(how: str) -> DiffResult:
-        return diff_profiles([pb], [pa], normalization=Normalization(how, None))
+    def run(how: str, b: Sequence[Profile], a: Sequence[Profile]) -> DiffResult:
+        return diff_profiles(list(b), list(a), normalization=Normalization(how, None))
 
-    app = DiffApp(DiffViews(run("share"), [pb], [pa], rerun=run))
+    app = DiffApp(DiffViews(run("share", [pb], [pa]), [pb], [pa], rerun=run))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert rows(app)[0][-1] == "HPHP::f_sort"
@@ -423,3 +424,50 @@ async def test_rows_are_drawn_300_at_a_time() -> None:
         assert names == [f.name for f in r.functions]
         table = app.screen.query_one("#dtable", DataTable)
         assert table.cursor_row == ROW_LIMIT - 1  # still on the same function
+
+
+async def test_a_time_range_a_side(sides: tuple[Profile, Profile]) -> None:
+    """The timeline of each side: a range chosen on the before side compares only its
+    samples (counted by hand from the script text's sample times) with the whole after."""
+    from jitprof.tui.widgets import TimelineStrip
+    from tests.test_timeline import _times_by_hand
+
+    pb, pa = sides
+
+    def run(how: str, b: Sequence[Profile], a: Sequence[Profile]) -> DiffResult:
+        return diff_profiles(list(b), list(a), normalization=Normalization(how, None))
+
+    app = DiffApp(DiffViews(run("share", [pb], [pa]), [pb], [pa], rerun=run))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        before = app.screen.query_one("#tl-before", TimelineStrip)
+        after = app.screen.query_one("#tl-after", TimelineStrip)
+        assert before.display and after.display  # 40 lines: room for both
+        assert before.timeline is not None and sum(before.timeline.weights) == pb.weight
+        assert before.rows_as_text()[1].startswith("before 945.1")
+        await pilot.press("t")
+        assert app.focused is before
+        await pilot.press("home", "enter", *["right"] * 49, "enter")  # the first half
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert before.chosen is not None
+        lo, hi = before.chosen
+        width = pb.bin_width
+        assert width is not None
+        want = sum(1 for t in _times_by_hand(SLOW) if lo <= int(t / width) < hi)
+        res = app.views.result  # type: ignore[union-attr]
+        assert 0 < res.before.samples == want < pb.samples
+        assert res.after.samples == pa.samples  # the other side whole
+        assert "range" in before.rows_as_text()[1]
+        await pilot.press("escape")  # back to the whole before side
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.views.result.before.samples == pb.samples  # type: ignore[union-attr]
+        await pilot.press("tab")  # the after side's strip is next
+        assert app.focused is after
+    app = DiffApp(DiffViews(run("share", [pb], [pa]), [pb], [pa], rerun=run))
+    async with app.run_test(size=(80, 24)) as pilot:  # small: hidden until t
+        await pilot.pause()
+        assert not app.screen.query_one("#tl-before").display
+        await pilot.press("t")
+        assert app.screen.query_one("#tl-before").display

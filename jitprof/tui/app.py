@@ -257,6 +257,7 @@ class JitprofApp(TabbedApp):
                                        "tree": "#calltree", "flame": "#flamegraph"}
     SEARCH: ClassVar[tuple[str, str, str]] = ("hot", "#search", "#hot-table")
     CYCLE: ClassVar[dict[str, tuple[str, ...]]] = {"detail": ("#callers", "#callees")}
+    STRIPS: ClassVar[tuple[str, ...]] = ("#timeline",)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),

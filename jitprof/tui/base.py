@@ -47,6 +47,7 @@ class TabbedApp(App[None]):
     # tab id -> the widgets tab / shift+tab go round (default: FOCUS's one), so the focus
     # never lands on a widget that takes no keys (the tab bar, a hidden box)
     CYCLE: ClassVar[dict[str, tuple[str, ...]]] = {}
+    STRIPS: ClassVar[tuple[str, ...]] = ()  # widgets above the tabs that join the round
     # ctrl+c quits, as in perf report, less and htop (Textual's default shows a toast)
     BINDINGS: ClassVar[list[BindingType]] = [  # merged with each subclass's
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
@@ -72,7 +73,7 @@ class TabbedApp(App[None]):
             return
         tab = main.query_one(TabbedContent).active
         ids = self.CYCLE.get(tab) or ((self.FOCUS[tab],) if tab in self.FOCUS else ())
-        widgets = [w for w in (main.query_one(i) for i in ids) if w.display]
+        widgets = [w for w in (main.query_one(i) for i in (*self.STRIPS, *ids)) if w.display]
         _tab, box, _table = self.SEARCH
         if tab == _tab:
             inp = main.query_one(box)

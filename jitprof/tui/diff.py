@@ -9,7 +9,7 @@ gone frames marked ``+``/``-``): blue for less, orange-red for more, dim for no 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,11 +46,12 @@ from jitprof.diffviews import (
     unit_short,
 )
 from jitprof.errors import JitprofError
-from jitprof.model import Frame, Kind
+from jitprof.model import Frame, Kind, Profile
+from jitprof.timeline import restrict_bins, timeline
 from jitprof.tui.base import KeySections, TabbedApp, binding_keys
 from jitprof.tui.diffmessages import DiffLoaded
-from jitprof.tui.messages import FlameChanged, ShowFunction
-from jitprof.tui.widgets import FlameGraph, kind_colour
+from jitprof.tui.messages import FlameChanged, RangeChosen, ShowFunction
+from jitprof.tui.widgets import FlameGraph, TimelineStrip, kind_colour
 from jitprof.views import FlameBox, breadcrumb, clip
 
 DiffLoader = Callable[[Callable[[int, int], None]], DiffViews]
@@ -184,6 +185,7 @@ class DiffApp(TabbedApp):
                                        "dflame": "#dflamegraph"}
     SEARCH: ClassVar[tuple[str, str, str]] = ("changes", "#dsearch", "#dtable")
     CYCLE: ClassVar[dict[str, tuple[str, ...]]] = {"function": ("#fn-callers", "#fn-callees")}
+    STRIPS: ClassVar[tuple[str, ...]] = ("#tl-before", "#tl-after")
     USAGE_ERRORS: ClassVar[tuple[type[Exception], ...]] = (DiffUsageError,)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
@@ -191,6 +193,7 @@ class DiffApp(TabbedApp):
         Binding("1", "tab('changes')", "Changes", show=False),
         Binding("2", "tab('function')", "Function", show=False),
         Binding("3", "tab('dflame')", "Flame diff", show=False),
+        Binding("t", "timeline", "Timelines", show=False),
     ]
 
     def __init__(self, views: DiffViews | None = None, loader: DiffLoader | None = None,
@@ -209,9 +212,17 @@ class DiffApp(TabbedApp):
         self._tree: DiffFlameTree | None = None  # the one the flame graph draws
         self._by_frame: dict[int, FunctionDiff] = {}
         self._neighbours: tuple[list[Frame], list[Frame]] = ([], [])
+        # the profiles as loaded (a time range cuts from these), the range chosen a side
+        self._full: tuple[Sequence[Profile], Sequence[Profile]] | None = None
+        self._ranges: dict[str, tuple[int, int]] = {}
+        self._strips: bool | None = None  # t asked for the strips (None: by the height)
 
     def compose(self) -> ComposeResult:
         yield Static(id="dhead")
+        for side in ("before", "after"):
+            strip = TimelineStrip(id=f"tl-{side}", label=side, compact=True)
+            strip.display = False
+            yield strip
         with TabbedContent(initial="changes", id="dtabs"):
             yield ChangesPane("Changes", id="changes")
             yield FunctionPane("Function", id="function")
@@ -243,6 +254,7 @@ class DiffApp(TabbedApp):
         for i, (line, warn) in enumerate(header_lines(views.result)):
             head.append(("\n" if i else "") + line, style="bold #ffaf00" if warn else "")
         main.query_one("#dhead", Static).update(head)
+        self._show_timelines(views)
         self.refresh_table()
         self._refresh_active_tab()
         self.call_after_refresh(self._prepare, views)  # after the first paint: the GIL
@@ -258,6 +270,60 @@ class DiffApp(TabbedApp):
             pass
 
     # -- what verdicts and sorting use: shares, or per second of recording --------------
+    # -- the timelines: each side cut to a time range -----------------------------------
+    def _show_timelines(self, views: DiffViews) -> None:
+        """One strip a side when the side is one profile with time bins (several runs a
+        side have no common time axis) and the terminal has room (30 lines; ``t`` shows
+        them on a smaller one)."""
+        if self._full is None:
+            self._full = views.profiles
+        main = self._main()
+        for side, profiles in zip(("before", "after"), self._full, strict=True):
+            strip = main.query_one(f"#tl-{side}", TimelineStrip)
+            tl = timeline(profiles[0]) if len(profiles) == 1 else None
+            strip.timeline = tl
+            strip.chosen = self._ranges.get(side)
+            strip.display = tl is not None and (self._strips if self._strips is not None
+                                                else self.size.height >= 30)
+
+    def action_timeline(self) -> None:
+        """t: show the timelines and go to the before one; again: back to the view."""
+        main = self._main()
+        strips = [main.query_one(f"#tl-{s}", TimelineStrip) for s in ("before", "after")]
+        if main.focused in strips:
+            self._focus_tab(main.query_one(TabbedContent).active)
+            return
+        usable = [s for s in strips if s.timeline is not None]
+        if not usable:
+            self.notify("no time bins to cut by (one profile a side, with sample times)",
+                        severity="warning")
+            return
+        self._strips = True
+        for s in usable:
+            s.display = True
+        main.set_focus(usable[0])
+
+    def on_range_chosen(self, msg: RangeChosen) -> None:
+        side = "before" if msg.strip == "tl-before" else "after"
+        if msg.bins is None:
+            self._ranges.pop(side, None)
+        else:
+            self._ranges[side] = msg.bins
+        views, full = self.views, self._full
+        if views is None or full is None or views.rerun is None:
+            return
+        cut = tuple([restrict_bins(p, *self._ranges[s]) if s in self._ranges else p
+                     for p in ps] for s, ps in zip(("before", "after"), full, strict=True))
+        self.notify(f"comparing {side} {self._range_words(side)}…", timeout=3)
+        self._rerun(views, views.result.normalization.mode, cut[0], cut[1])
+
+    def _range_words(self, side: str) -> str:
+        rng = self._ranges.get(side)
+        strip = self._main().query_one(f"#tl-{side}", TimelineStrip)
+        if rng is None or strip.timeline is None:
+            return "whole"
+        return strip.timeline.span(*rng)
+
     def switch_normalization(self) -> None:
         """n: compare shares of each side's samples, or CPU per second of recording (a
         share grows when the total shrinks; a rate does not). The comparison is made
@@ -269,16 +335,17 @@ class DiffApp(TabbedApp):
         mode = "rate" if views.result.normalization.mode == "share" else "share"
         self.notify(f"comparing {'per second of recording' if mode == 'rate' else 'shares'}"
                     "…", timeout=3)
-        self._rerun(views, mode)
+        self._rerun(views, mode, *views.profiles)
 
     @work(thread=True, exclusive=True, group="rerun", exit_on_error=False)
-    def _rerun(self, views: DiffViews, mode: str) -> None:
+    def _rerun(self, views: DiffViews, mode: str, before: Sequence[Profile],
+               after: Sequence[Profile]) -> None:
         try:
-            result = views.rerun(mode)  # type: ignore[misc]
+            result = views.rerun(mode, before, after)  # type: ignore[misc]
         except JitprofError as e:
             self.call_from_thread(self.notify, str(e), severity="error")
             return
-        new = DiffViews(result, *views.profiles, rerun=views.rerun)
+        new = DiffViews(result, before, after, rerun=views.rerun)
         self.call_from_thread(self._rerun_done, views, new)
 
     def _rerun_done(self, old: DiffViews, new: DiffViews) -> None:

@@ -56,6 +56,7 @@ class RangeChosen(Message):
     """The timeline's chosen range of time bins [lo, hi), or None: the whole profile."""
 
     bins: tuple[int, int] | None
+    strip: str = ""  # the id of the strip it came from (the diff view has one a side)
 
 
 @dataclass

@@ -529,6 +529,14 @@ class TimelineStrip(Widget, can_focus=True):
     cursor: reactive[int] = reactive(0)
     mark_from: reactive[int | None] = reactive(None)
 
+    def __init__(self, *, id: str | None = None, label: str = "",
+                 compact: bool = False) -> None:
+        """``compact``: two lines, the samples and the axis (no function row);
+        ``label``: what the strip is of ("before"), said on the axis line."""
+        super().__init__(id=id, classes="compact" if compact else None)
+        self.label = label
+        self.compact = compact
+
     def watch_timeline(self) -> None:
         self.refresh()
 
@@ -572,13 +580,13 @@ class TimelineStrip(Widget, can_focus=True):
         rng = self._range_of(self.mark_from, self.cursor)
         self.mark_from = None
         if rng is not None:
-            self.post_message(RangeChosen(rng))
+            self.post_message(RangeChosen(rng, self.id or ""))
 
     def action_clear(self) -> None:
         if self.mark_from is not None:
             self.mark_from = None
         elif self.chosen is not None:
-            self.post_message(RangeChosen(None))
+            self.post_message(RangeChosen(None, self.id or ""))
 
     # -- mouse: press, drag, release ------------------------------------------------------
     _dragging = False
@@ -621,6 +629,8 @@ class TimelineStrip(Widget, can_focus=True):
         """The axis line: the span, the cursor's time, the range, the legend."""
         tl = self.timeline
         t = Text(no_wrap=True, overflow="ellipsis")
+        if self.label:
+            t.append(f"{self.label} ", style="bold")
         if tl is None:
             t.append("no time bins: the input has no sample times", style="dim")
             return t
@@ -635,9 +645,10 @@ class TimelineStrip(Widget, can_focus=True):
                 t.append(f"choosing {tl.span(*rng)}: enter ends, esc cancels ", style="bold")
         elif self.chosen is not None:
             t.append(f"range {tl.span(*self.chosen)} ", style="bold")
-        t.append("▇", style=ALL_COLOUR)
-        t.append(" all ")
-        if self.function is not None:
+        if not self.compact:
+            t.append("▇", style=ALL_COLOUR)
+            t.append(" all ")
+        if self.function is not None and not self.compact:
             t.append("▇", style=FUNCTION_COLOUR)
             t.append(f" {self.function[0]} ")
         t.append(f"· to {tl.seconds(tl.end):.2f} s", style="dim")
@@ -648,9 +659,10 @@ class TimelineStrip(Widget, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         tl = self.timeline
-        if tl is None or width <= 0 or y > 2:
+        info_row = 1 if self.compact else 2
+        if tl is None or width <= 0 or y > info_row:
             return Strip.blank(width, self.rich_style)
-        if y == 2:
+        if y == info_row:
             t = self.info()
             t.truncate(width, pad=True)
             return Strip(list(t.render(self.app.console, end="")), width)
@@ -689,7 +701,7 @@ class TimelineStrip(Widget, can_focus=True):
 
     def rows_as_text(self) -> list[str]:
         """What is drawn, as plain text (tests)."""
-        return [self.render_line(y).text for y in range(3)]
+        return [self.render_line(y).text for y in range(2 if self.compact else 3)]
 
 
 def pct_cell(text: str, value: float) -> Text:
