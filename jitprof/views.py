@@ -358,10 +358,12 @@ class StackIndex:
         keys = profile.stacks if inverted else [s[::-1] for s in profile.stacks]
         order = sorted(range(len(keys)), key=keys.__getitem__)
         self.keys: list[tuple[int, ...]] = [keys[i] for i in order]
-        self.cum_samples = list(accumulate((profile.stack_samples[i] for i in order),
-                                           initial=0))
+        # the profile's columns once each (its stack_* properties build a list per access)
+        samples = profile.stack_samples
+        self.cum_samples = list(accumulate((samples[i] for i in order), initial=0))
+        weights = samples if by_samples else profile.stack_weight
         self.cum_weight = self.cum_samples if by_samples else list(
-            accumulate((profile.stack_weight[i] for i in order), initial=0))
+            accumulate((weights[i] for i in order), initial=0))
         self.size = len(order)
 
     def weight(self, lo: int, hi: int) -> int:
