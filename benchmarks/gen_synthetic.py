@@ -553,7 +553,7 @@ def mix(x: int) -> int:
 def write_script_high_card(path: str, jm: JitMap, n_samples: int, n_threads: int,
                            rng: random.Random, stats: bool) -> tuple[int, int, int, dict]:
     """Samples as a production JIT profile has them: each one a fresh random walk from one
-    of 200 entry functions over a call graph spanning every fresh map line (2-6 callees per
+    of 20,000 entry functions over a call graph spanning every fresh map line (2-6 callees per
     node, 3% of calls into a C++ builtin), so nearly every sample has its own call path;
     the leaf address is drawn anew within its function for every sample; a caller's return
     address is fixed per (caller, callee) pair, so it varies by call site. Streams in
@@ -563,7 +563,7 @@ def write_script_high_card(path: str, jm: JitMap, n_samples: int, n_threads: int
     fresh = jm.fresh
     n_fresh = len(fresh)
     starts, sizes = jm.start, jm.size
-    entries = [fresh[rng.randrange(n_fresh)] for _ in range(200)]
+    entries = [fresh[rng.randrange(n_fresh)] for _ in range(20000)]
     salt = rng.getrandbits(32)
     tids = [PID] + [PID + 1 + i for i in range(n_threads)]
     cum_tid = list(itertools.accumulate([0.5] + [1.0] * n_threads))
@@ -606,7 +606,7 @@ def write_script_high_card(path: str, jm: JitMap, n_samples: int, n_threads: int
             out = []
             for tid, per in zip(ts, ps, strict=True):
                 t_us += 110 + int(rand() * 30)
-                node = entries[randrange(200)]
+                node = entries[randrange(len(entries))]
                 path_ids: list[object] = [node]
                 depth = randrange(6, 15)
                 while len(path_ids) < depth:

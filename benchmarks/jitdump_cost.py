@@ -30,7 +30,7 @@ PID = 4242
 
 CHILD = """
 import json, sys, time
-from jitprof.script import read_scripts
+from jitprof.parse import read_scripts
 from jitprof.resolve import load_profile
 what, path, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
 t0 = time.perf_counter()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jitprof.script import read_scripts  # noqa: E402
+from jitprof.parse import read_scripts  # noqa: E402
 
 VARIANTS = {
     "tabs (as perf prints)": "\t",

@@ -173,6 +173,40 @@ def loading(path: str, repeat: int) -> None:
         timed("load_profile, no progress hook", lambda: in_thread(None))
         timed("load_profile, progress hook", lambda: in_thread(hook))
     print(f"  ({calls[0] // repeat} hook calls per load)")
+    timeline_figures(path, repeat)
+
+
+def timeline_figures(path: str, repeat: int) -> None:
+    """What the timeline costs: loading with time bins (the TUI's way) against without,
+    then the steps the TUI adds: the views' profile without the time axis, the strip, the
+    index of bins, one function's strip, a range restricted."""
+    from jitprof.resolve import load_profile
+    from jitprof.timeline import TIMELINE_BIN, BinIndex, restrict_bins, timeline
+
+    print(f"the timeline ({TIMELINE_BIN} s bins, at most 256):")
+    plain = binned = None
+    for _ in range(repeat):
+        plain = timed("load_profile without bins (report's way)",
+                      lambda: load_profile([path], search_tmp=False))
+        binned = timed(f"load_profile with bin_width={TIMELINE_BIN} (the TUI's way)",
+                       lambda: load_profile([path], search_tmp=False,
+                                            bin_width=TIMELINE_BIN))
+    assert plain is not None and binned is not None
+    print(f"  ({len(plain.stacks):,} stacks without bins, {len(binned.stacks):,} (stack, bin)"
+          f" with {len(set(binned.stack_bin))} bins of {binned.bin_width} s)")
+    merged = timed("restrict_bins(all, keep_bins=False): the views' profile",
+                   lambda: restrict_bins(binned, None, None, keep_bins=False))
+    assert merged.weight == plain.weight
+    tl = timed("timeline(): weight per bin", lambda: timeline(binned))
+    assert tl is not None
+    index = timed("BinIndex (flatten the stacks once, worker)", lambda: BinIndex(binned, tl))
+    hot = max(plain.function_stats(), key=lambda st: st.self_weight)
+    timed("BinIndex.weights_of(the hottest function)", lambda: index.weights_of(
+        [hot.frame_id]), repeat=3)
+    n = len(tl.weights)
+    timed("restrict_bins(middle half): a range chosen",
+          lambda: restrict_bins(binned, tl.first + n // 4, tl.first + 3 * n // 4,
+                                keep_bins=False), repeat=2)
 
 
 def main() -> None:

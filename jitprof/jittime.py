@@ -29,7 +29,7 @@ from typing import Any
 
 from jitprof.intervals import Entry
 from jitprof.jitdump import CodeLoad, JitDump, JitTimeline, at_time, time_slack_ns
-from jitprof.script import RawFrame
+from jitprof.parse import RawFrame
 
 MAX_EARLY_SHARE = 0.01  # more samples than this before their code's load: another clock
 

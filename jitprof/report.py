@@ -64,13 +64,13 @@ def kind_summary(profile: Profile) -> dict[str, dict[str, float | int]]:
 
 
 def dso_summary(profile: Profile) -> dict[str, dict[str, float | int]]:
-    """Self weight per dso (the leaf's), largest first."""
+    """Self weight per dso (the leaf's), largest first (from the per-function sums)."""
     acc: dict[str, list[int]] = {}
-    for stack, w, s, _t in profile.iter_stacks():
-        if stack:
-            a = acc.setdefault(profile.frames[stack[0]].dso, [0, 0])
-            a[0] += w
-            a[1] += s
+    for st in profile.function_stats():
+        if st.self_samples:
+            a = acc.setdefault(profile.frames[st.frame_id].dso, [0, 0])
+            a[0] += st.self_weight
+            a[1] += st.self_samples
     total = profile.weight or 1
     ordered = sorted(acc.items(), key=lambda kv: (-kv[1][0], kv[0]))
     return {dso: {"self": w, "self_samples": s, "self_pct": round(100.0 * w / total, 4)}
@@ -78,11 +78,18 @@ def dso_summary(profile: Profile) -> dict[str, dict[str, float | int]]:
 
 
 def process_summary(profile: Profile) -> list[dict[str, object]]:
+    """Weight and samples per (pid, comm), from the sample groups' thread column."""
+    from jitprof.model import sum_by
+
+    n = len(profile.threads)
+    ws = sum_by(profile.group_thread, profile.group_weight, n).tolist()
+    ss = sum_by(profile.group_thread, profile.group_samples, n).tolist()
     acc: dict[tuple[int, str], list[int]] = {}
-    for _stack, w, s, t in profile.iter_stacks():
-        a = acc.setdefault(profile.threads[t], [0, 0])
-        a[0] += w
-        a[1] += s
+    for t, key in enumerate(profile.threads):
+        if ss[t]:
+            a = acc.setdefault(key, [0, 0])
+            a[0] += ws[t]
+            a[1] += ss[t]
     total = profile.weight or 1
     rows = [
         {"pid": pid, "comm": comm, "weight": w, "samples": s, "pct": round(100.0 * w / total, 4)}

@@ -206,7 +206,7 @@ def test_entry_points(argv: list[str]) -> None:
 
 def test_core_does_not_import_ui_libraries() -> None:
     code = (
-        "import sys, jitprof.model, jitprof.perfmap, jitprof.script, jitprof.resolve, "
+        "import sys, jitprof.model, jitprof.perfmap, jitprof.parse, jitprof.resolve, "
         "jitprof.report, jitprof.names, jitprof.intervals, jitprof.views\n"
         "bad = [m for m in ('textual', 'rich', 'click') if m in sys.modules]\n"
         "print(','.join(bad))"

@@ -369,7 +369,7 @@ def test_variable_periods_weights_and_samples_match_perf_report(faults_recording
     data = faults_recording["data"]
     text = faults_recording["script"].read_text(errors="replace")
     periods = [int(m) for m in re.findall(r" (\d+) page-faults:", text)]
-    assert len(periods) > 300 and len(set(periods)) > 20, "the periods must vary"
+    assert len(periods) > 100 and len(set(periods)) > 20, "the periods must vary"
     doc = faults_json(faults_recording)
     assert doc["event"] == "page-faults" and doc["weight_unit"] == "period"
     assert doc["samples"] == len(periods) and doc["weight"] == sum(periods)

@@ -18,6 +18,14 @@ from click.testing import CliRunner
 
 from jitprof.cli import main
 from jitprof.model import Kind
+from jitprof.parse import (
+    ScriptData,
+    ScriptReader,
+    collapse_inlined,
+    is_frame_line,
+    parse_header,
+    unreadable_text,
+)
 from jitprof.recording import (
     HostFacts,
     RecordingFacts,
@@ -28,14 +36,6 @@ from jitprof.recording import (
     parse_header_comment,
 )
 from jitprof.resolve import MapFinder, build_profile
-from jitprof.script import (
-    ScriptData,
-    ScriptReader,
-    collapse_inlined,
-    is_frame_line,
-    parse_header,
-    unreadable_text,
-)
 from jitprof.symbolize import Kallsyms, is_kallsyms_marker, read_kallsyms
 from tests.conftest import skip_or_fail
 from tests.test_script import DEFAULT
@@ -228,7 +228,7 @@ def test_inlined_only_address_keeps_its_time(tmp_path: Path) -> None:
 
 
 def test_collapse_inlined() -> None:
-    from jitprof.script import RawFrame
+    from jitprof.parse import RawFrame
 
     fr = [RawFrame(1, "in1", "inlined"), RawFrame(1, "in2", "inlined"), RawFrame(1, "f", "/x"),
           RawFrame(2, "g", "/x"), RawFrame(3, "in3", "inlined")]

@@ -23,6 +23,7 @@ from tests.conftest import perf_script, require_tools, tool_failed
 from tests.perfreport import map_lines, overlapping_names, perf_self
 
 TOLERANCE = 0.1  # percentage points
+TOLERANCE_NO_PERIOD = 0.3  # ... for texts without periods (1 per sample)
 THRESHOLD = 0.5
 
 # perf script options -> what the text is
@@ -81,9 +82,9 @@ def _profile(script: Path, rec: dict) -> tuple[dict[tuple[str, str], tuple[int, 
     rows = function_rows(prof)
     assert sum(r.self_samples for r in rows) == prof.samples  # rows sum to the samples
     counts = {(r.name, r.dso): (r.self_samples, r.total_samples) for r in rows}
-    shares: dict[str, float] = {}
+    shares: dict[str, float] = {}  # by period as perf report, where the text has periods
     for r in rows:
-        shares[r.name] = shares.get(r.name, 0.0) + 100.0 * r.self_samples / prof.samples
+        shares[r.name] = shares.get(r.name, 0.0) + r.self_pct
     return counts, shares, prof.samples, prof
 
 
@@ -110,11 +111,13 @@ def test_variant_gives_the_default_profile_and_perf_reports_shares(
     assert d.unparsed_lines == 0 and d.empty_stacks == 0 and d.perf_warnings == 0
     assert d.jit_samples_resolved_pct == 100.0
     compared = 0
-    for name, pct in demo["theirs"].items():  # perf report weighs by period; every
-        if pct <= THRESHOLD or name in demo["skip"]:  # period here is one 1 ms tick
+    # perf report weighs by period; a text without the period field weighs 1 per sample
+    # (periods of -F 999 cpu-clock are all about 1 ms, so shares differ only slightly)
+    tol = TOLERANCE if d.has_period else TOLERANCE_NO_PERIOD
+    for name, pct in demo["theirs"].items():
+        if pct <= THRESHOLD or name in demo["skip"]:
             continue
-        assert abs(shares.get(name, 0.0) - pct) <= TOLERANCE + 0.2, (name, shares.get(name),
-                                                                   pct)
+        assert abs(shares.get(name, 0.0) - pct) <= tol, (name, shares.get(name), pct)
         compared += 1
     assert compared >= 5
 

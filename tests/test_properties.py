@@ -547,20 +547,20 @@ def test_diff_gathering_and_time_bins(before: World, after: World, width: float)
 @settings(SETTINGS, max_examples=max(SETTINGS.max_examples // 4, 5))
 @given(worlds(max_samples=120), st.integers(2, 4))
 def test_parallel_reading_gives_the_same_profile(world: World, jobs: int) -> None:
-    import jitprof.script
+    import jitprof.parse.reader
 
     # texts this small are read by one process: lower the threshold for the test (the
     # split and merge are what is tested, not the size)
-    assert hasattr(jitprof.script, "PARALLEL_MIN_BYTES"), "the reader's split threshold moved"
-    saved = jitprof.script.PARALLEL_MIN_BYTES
-    jitprof.script.PARALLEL_MIN_BYTES = 1
+    assert hasattr(jitprof.parse.reader, "PARALLEL_MIN_BYTES"), "the split threshold moved"
+    saved = jitprof.parse.reader.PARALLEL_MIN_BYTES
+    jitprof.parse.reader.PARALLEL_MIN_BYTES = 1
     try:
         with tempfile.TemporaryDirectory(prefix="jitprof-prop-") as d:
             script = write_world(world, Path(d))
             one = load(script, jobs=1)
             many = load(script, jobs=jobs)
     finally:
-        jitprof.script.PARALLEL_MIN_BYTES = saved
+        jitprof.parse.reader.PARALLEL_MIN_BYTES = saved
     assert canonical(many) == canonical(one)
     check_functions(many, Ref.of(world))
 

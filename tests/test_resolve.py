@@ -8,9 +8,9 @@ import pytest
 
 from jitprof.errors import EmptyInputError
 from jitprof.model import Kind, Profile
+from jitprof.parse import ScriptReader
 from jitprof.report import function_rows, kind_summary
 from jitprof.resolve import MapFinder, build_profile, load_profile
-from jitprof.script import ScriptReader
 
 MAP = (
     "7f0000001000 100 PHP::A::run\n"  # line 1: [..1000, ..1100)
@@ -228,7 +228,7 @@ def test_big_map_parsed_in_a_second_process_gives_the_same_profile(
     args = ([str(tmp_path / "perf.script")],)
     kw = {"maps": [str(tmp_path / "perf-100.map")], "search_tmp": False}
     inline = load_profile(*args, **kw)  # type: ignore[arg-type]
-    monkeypatch.setattr(resolve, "PRELOAD_BYTES", 0)
+    monkeypatch.setattr(resolve.finder, "PRELOAD_BYTES", 0)
     finder = resolve.MapFinder(maps=kw["maps"], search_tmp=False)  # type: ignore[arg-type]
     finder.preload()
     assert finder._pending  # really parsed elsewhere
@@ -241,8 +241,8 @@ def test_big_map_parsed_in_a_second_process_gives_the_same_profile(
 def test_map_parsed_while_workers_read_gives_the_same_profile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import jitprof.parse.reader as script
     import jitprof.resolve as resolve
-    import jitprof.script as script
 
     # many samples, so that the text can be cut in pieces
     text = SCRIPT * 40
@@ -251,7 +251,7 @@ def test_map_parsed_while_workers_read_gives_the_same_profile(
     args = ([str(tmp_path / "perf.script")],)
     kw = {"maps": [str(tmp_path / "perf-100.map")], "search_tmp": False}
     alone = load_profile(*args, **kw)  # type: ignore[arg-type]
-    monkeypatch.setattr(resolve, "PRELOAD_BYTES", 0)
+    monkeypatch.setattr(resolve.finder, "PRELOAD_BYTES", 0)
     monkeypatch.setattr(script, "PARALLEL_MIN_BYTES", 0)
     ran: list[int] = []
     real = resolve.MapFinder.load_all
@@ -284,7 +284,7 @@ def test_bad_map_in_a_second_process_is_the_same_one_line_error(
     import jitprof.resolve as resolve
     from jitprof.errors import InputError
 
-    monkeypatch.setattr(resolve, "PRELOAD_BYTES", 0)
+    monkeypatch.setattr(resolve.finder, "PRELOAD_BYTES", 0)
     (tmp_path / "perf.script").write_text(SCRIPT)
     (tmp_path / "perf-100.map").write_text(MAP + "zz nonsense\n")
     with pytest.raises(InputError, match=r"perf-100\.map:6: bad map line"):

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from jitprof.errors import EmptyInputError, InputError
-from jitprof.script import (
+from jitprof.parse import (
     MAX_KEPT_DIAGNOSTICS,
     Mmap,
     RawFrame,

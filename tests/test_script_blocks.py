@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jitprof.script import ScriptData, ScriptReader
+from jitprof.parse import ScriptData, ScriptReader
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,7 +86,7 @@ def test_blocks_equal_lines_on_real_recordings(sample: str) -> None:
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_parallel_read_equals_one_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          jobs: int) -> None:
-    import jitprof.script as script
+    import jitprof.parse.reader as script
 
     text = gzip.decompress((ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz")
                            .read_bytes())
@@ -138,7 +138,7 @@ def test_no_worker_processes_while_other_threads_run(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    import jitprof.script as script
+    import jitprof.parse.reader as script
 
     p = tmp_path / "perf.script"
     p.write_text(ODD[-1] * 20)

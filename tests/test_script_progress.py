@@ -5,8 +5,8 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+from jitprof.parse import input_bytes, read_scripts
 from jitprof.resolve import load_profile
-from jitprof.script import input_bytes, read_scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = ROOT / "samples" / "hhvm-demo" / "slow"

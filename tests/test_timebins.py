@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from jitprof import script
 from jitprof.diff import diff_profiles
+from jitprof.parse import read_scripts
+from jitprof.parse import reader as script
 from jitprof.resolve import load_profile
-from jitprof.script import read_scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz"

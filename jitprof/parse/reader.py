@@ -1,4 +1,5 @@
-"""Stream ``perf script`` text into raw samples: frames interned, stacks counted per thread.
+"""Stream perf script text into the tables of ``jitprof.parse.tables``: blocks, the line
+reader, side-band records, parallel reading.
 
 The reader never holds the file. It reads blocks (the text of one sample, between blank
 lines) and keeps only distinct frame lines (a dict keyed by the raw text), distinct stacks
@@ -6,22 +7,7 @@ with their counts and weights (a dict keyed by the frames' text finds a repeated
 one lookup), and the mmap/comm/fork facts needed later to map threads to processes and
 addresses to files. Blocks of any other shape go through a line-by-line reader that knows
 the whole grammar; both give the same result (tests/test_script_blocks.py). A big file
-can be cut at blank lines and read by several processes.
-
-Grammar handled (perf 4.x-6.x; README "jitprof report"):
-  header   [comm] [pid/tid | tid] [[cpu]] [time:] [period] event: [ip sym+off (dso)]
-           (or, when callchain lines follow, any of comm / tid / period alone; without a
-           time, one number before the event is the tid or the period by its printed
-           width: "%5d"/"%7d" vs "%10lu", see ``parse_header``)
-  frame    <TAB> hexaddr sym[+0xoff] (dso)      (dso parsed as the last balanced "(...)");
-           after a header any leading blanks, or none, as other consumers read it
-           (``is_frame_line``)
-  srcline  "  file:line" after a frame          (counted, ignored)
-  blank    ends a sample (samples without -g are one line each, no blank lines)
-  comment  "# key : value" (perf script --header): the recording's facts (jitprof.recording)
-  PERF_RECORD_MMAP/MMAP2/COMM/FORK/EXIT lines from --show-mmap-events / --show-task-events
-Weight is the period when the text has one (as perf report does), else 1 per sample.
-"""
+can be cut at blank lines and read by several processes."""
 
 from __future__ import annotations
 
@@ -30,10 +16,8 @@ import codecs
 import gzip
 import io
 import lzma
-import math
 import multiprocessing
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -41,552 +25,29 @@ import sys
 import tempfile
 import threading
 from array import array
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from jitprof.errors import EmptyInputError, InputError, JitprofError
-from jitprof.model import Diagnostic
-from jitprof.names import last_group_start
+from jitprof.parse.grammar import (
+    _COMM_RX,
+    _FORK_RX,
+    _HEX_DIGITS,
+    _MMAP_RX,
+    _TIME_RX,
+    _first_junk,
+    _parse_frame,
+    is_frame_line,
+    not_text,
+    parse_bare_header,
+    parse_bare_header_numbers,
+    parse_frame_text,
+    parse_header,
+    unreadable_text,
+)
+from jitprof.parse.tables import EventData, Mmap, ScriptData
 from jitprof.recording import RecordingFacts, is_header_comment, note_header_comment
-
-MAX_KEPT_DIAGNOSTICS = 50
-
-_TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
-_IDS_RX = re.compile(r"(-?\d+)(?:/(-?\d+))?")
-_CPU_RX = re.compile(r"\[(\d+)\]")
-_INT_RX = re.compile(r"-?\d+")
-_MMAP_RX = re.compile(
-    r"PERF_RECORD_MMAP2? (-?\d+)/(-?\d+): \[(0x[0-9a-f]+|0)\((0x[0-9a-f]+|0)\) @ (0x[0-9a-f]+|0)"
-    r"(?: <([0-9a-f]+)>)?[^\]]*\]: (\S+) (.*)$"  # <build-id>: perf record --buildid-mmap
-)
-_COMM_RX = re.compile(r"PERF_RECORD_COMM(?: exec)?: (.*):(-?\d+)/(-?\d+)\s*$")
-_FORK_RX = re.compile(r"PERF_RECORD_(?:FORK|EXIT)\((-?\d+):(-?\d+)\):\((-?\d+):(-?\d+)\)")
-# "-F pid,tid[,ip,sym]": no time, no event, but the unmistakable pid/tid pair
-_IDS_ONLY_RX = re.compile(
-    r"^(?P<comm>.*?)\s*(?<!\S)(?P<pid>-?\d+)/(?P<tid>-?\d+)(?:\s+|$)(?P<rest>.*)$"
-)
-_NOTIME_HEADER_RX = re.compile(
-    r"^(?P<left>.*?)(?:(?<=\s)|^)(?P<period>\d+\s+)?(?P<event>[\w.=,@+/-][\w.:=,@+/-]*?)"
-    r":(?=\s|$)\s*(?P<rest>.*)$"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class RawFrame:
-    """A frame as perf printed it. ``sym`` has its +0x offset removed ('' if none)."""
-
-    addr: int
-    sym: str
-    dso: str
-
-
-class RawFrames:
-    """The frame lines read, as columns: address, symbol id, dso id (symbol and dso texts
-    interned: a JIT profile has a distinct leaf address in almost every sample, but few
-    distinct names). About 16 bytes a frame; ``frames[i]`` gives a ``RawFrame``.
-
-    Frames are not de-duplicated here: the reader's line cache is bounded, so a line met
-    again after the cache was emptied gets a new id (it resolves to the same function)."""
-
-    __slots__ = ("addr", "sym", "dso", "syms", "dsos", "_sym_ids", "_dso_ids")
-
-    def __init__(self, frames: Iterable[RawFrame] = ()) -> None:
-        self.addr = array("Q")
-        self.sym = array("i")
-        self.dso = array("i")
-        self.syms: list[str] = []
-        self.dsos: list[str] = []
-        self._sym_ids: dict[str, int] = {}
-        self._dso_ids: dict[str, int] = {}
-        for f in frames:
-            self.append(f)
-
-    def add(self, addr: int, sym: str, dso: str) -> int:
-        """Append a frame; its id."""
-        si = self._sym_ids.get(sym)
-        if si is None:
-            si = self._sym_ids[sym] = len(self.syms)
-            self.syms.append(sym)
-        di = self._dso_ids.get(dso)
-        if di is None:
-            di = self._dso_ids[dso] = len(self.dsos)
-            self.dsos.append(dso)
-        fid = len(self.addr)
-        self.addr.append(addr)
-        self.sym.append(si)
-        self.dso.append(di)
-        return fid
-
-    def append(self, f: RawFrame) -> None:
-        self.add(f.addr, f.sym, f.dso)
-
-    def ids(self, sym: str, dso: str) -> tuple[int, int]:
-        """The (symbol id, dso id) of a symbol and dso, interned."""
-        return self._intern_sym(sym), self._intern_dso(dso)
-
-    def add_ids(self, addr: int, ids: tuple[int, int]) -> int:
-        """Append a frame of interned symbol and dso (``ids``); its id."""
-        fid = len(self.addr)
-        self.addr.append(addr)
-        self.sym.append(ids[0])
-        self.dso.append(ids[1])
-        return fid
-
-    def copy(self) -> RawFrames:
-        """A copy that later additions to this table do not change."""
-        out = RawFrames()
-        out.addr, out.sym, out.dso = array("Q", self.addr), array("i", self.sym), array(
-            "i", self.dso)
-        out.syms, out.dsos = list(self.syms), list(self.dsos)
-        out._sym_ids, out._dso_ids = dict(self._sym_ids), dict(self._dso_ids)
-        return out
-
-    def extend(self, other: RawFrames) -> int:
-        """Append another table's frames (ids shift by the returned offset)."""
-        offset = len(self.addr)
-        smap = [self._intern_sym(s) for s in other.syms]
-        dmap = [self._intern_dso(d) for d in other.dsos]
-        self.addr.extend(other.addr)
-        self.sym.extend(array("i", map(smap.__getitem__, other.sym)))
-        self.dso.extend(array("i", map(dmap.__getitem__, other.dso)))
-        return offset
-
-    def _intern_sym(self, s: str) -> int:
-        si = self._sym_ids.get(s)
-        if si is None:
-            si = self._sym_ids[s] = len(self.syms)
-            self.syms.append(s)
-        return si
-
-    def _intern_dso(self, d: str) -> int:
-        di = self._dso_ids.get(d)
-        if di is None:
-            di = self._dso_ids[d] = len(self.dsos)
-            self.dsos.append(d)
-        return di
-
-    def dso_of(self, i: int) -> str:
-        return self.dsos[self.dso[i]]
-
-    def sym_of(self, i: int) -> str:
-        return self.syms[self.sym[i]]
-
-    def __len__(self) -> int:
-        return len(self.addr)
-
-    def __getitem__(self, i: int) -> RawFrame:
-        return RawFrame(self.addr[i], self.syms[self.sym[i]], self.dsos[self.dso[i]])
-
-    def __iter__(self) -> Iterator[RawFrame]:
-        syms, dsos = self.syms, self.dsos
-        for a, s, d in zip(self.addr, self.sym, self.dso, strict=True):
-            yield RawFrame(a, syms[s], dsos[d])
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, RawFrames | list):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-class RawStacks:
-    """Distinct callchains as read (leaf first), their frame ids in one flat array:
-    stack ``i`` is ``frames[ends[i-1]:ends[i]]``. 4 bytes a frame; a repeated stack text
-    is found by the reader's bounded stack cache and stored once."""
-
-    __slots__ = ("frames", "ends")
-
-    def __init__(self) -> None:
-        self.frames = array("i")
-        self.ends = array("q")
-
-    def add(self, fids: Iterable[int]) -> int:
-        self.frames.extend(fids)
-        self.ends.append(len(self.frames))
-        return len(self.ends) - 1
-
-    def __len__(self) -> int:
-        return len(self.ends)
-
-    def __getitem__(self, i: int) -> tuple[int, ...]:
-        start = self.ends[i - 1] if i else 0
-        return tuple(self.frames[start : self.ends[i]])
-
-    def extend(self, other: RawStacks, frame_offset: int) -> int:
-        """Append another table's stacks (frame ids shifted by ``frame_offset``); the
-        offset of their ids."""
-        offset = len(self.ends)
-        base = len(self.frames)
-        if frame_offset:
-            self.frames.extend(array("i", [f + frame_offset for f in other.frames]))
-        else:
-            self.frames.extend(other.frames)
-        self.ends.extend(array("q", [e + base for e in other.ends]))
-        return offset
-
-
-@dataclass(slots=True)
-class Mmap:
-    pid: int
-    tid: int
-    start: int
-    length: int
-    pgoff: int
-    prot: str
-    filename: str
-    time: float | None
-    build_id: str | None = None  # printed for perf record --buildid-mmap
-
-
-@dataclass(slots=True)
-class EventData:
-    """Raw samples of one event, one entry a sample in four columns: the stack's id in
-    ``ScriptData.stacks``, the thread (index into ``ScriptData.threads``: (tid, comm)),
-    the weight and the time (NaN where the text has none). 24 bytes a sample."""
-
-    name: str
-    table: RawStacks = field(default_factory=RawStacks)
-    threads: list[tuple[int, str]] = field(default_factory=list)
-    s_stack: array = field(default_factory=lambda: array("i"))
-    s_thread: array = field(default_factory=lambda: array("i"))
-    s_weight: array = field(default_factory=lambda: array("q"))
-    s_time: array = field(default_factory=lambda: array("d"))
-    has_period: bool = False
-    bin_width: float | None = None  # what ``bins`` counts by (the reader's)
-    # (samples, weight, first time, last time) as of ``_summary[0]`` samples: the totals
-    # are summed from the columns when asked for, not per sample
-    _summary: tuple[int, int, float | None, float | None] = (0, 0, None, None)
-
-    def add(self, stack: int, thread: int, weight: int, t: float | None) -> None:
-        self.s_stack.append(stack)
-        self.s_thread.append(thread)
-        self.s_weight.append(weight)
-        self.s_time.append(math.nan if t is None else t)
-
-    def _totals(self) -> tuple[int, int, float | None, float | None]:
-        n = len(self.s_stack)
-        have = self._summary
-        if have[0] != n:
-            import numpy as np
-
-            w = np.frombuffer(self.s_weight, dtype=np.int64)[have[0]:]
-            t = np.frombuffer(self.s_time, dtype=np.float64)[have[0]:]
-            total = have[1] + int(np.sum(w, dtype=np.int64))
-            first, last = have[2], have[3]
-            if len(t) and not np.isnan(t).all():
-                lo, hi = float(np.nanmin(t)), float(np.nanmax(t))
-                first = lo if first is None else min(first, lo)
-                last = hi if last is None else max(last, hi)
-            del w, t  # (views: the arrays may grow again)
-            have = self._summary = (n, total, first, last)
-        return have
-
-    @property
-    def samples(self) -> int:
-        return len(self.s_stack)
-
-    @property
-    def weight(self) -> int:
-        return self._totals()[1]
-
-    @property
-    def time_first(self) -> float | None:
-        return self._totals()[2]
-
-    @property
-    def time_last(self) -> float | None:
-        return self._totals()[3]
-
-    @property
-    def stacks(self) -> dict[tuple[int, str, tuple[int, ...]], list[int]]:
-        """(tid, comm, stack of raw frame ids) -> [samples, weight] (a view made on
-        demand, for tests and small inputs)."""
-        out: dict[tuple[int, str, tuple[int, ...]], list[int]] = {}
-        table, threads = self.table, self.threads
-        for sid, th, w in zip(self.s_stack, self.s_thread, self.s_weight, strict=True):
-            tid, comm = threads[th]
-            key = (tid, comm, table[sid])
-            acc = out.get(key)
-            if acc is None:
-                out[key] = [1, w]
-            else:
-                acc[0] += 1
-                acc[1] += w
-        return out
-
-    @property
-    def bins(self) -> dict[tuple[int, str, tuple[int, ...], int], list[int]]:
-        """(tid, comm, stack, time bin) -> [samples, weight], when read with a bin width
-        (samples without a time are left out); {} otherwise."""
-        out: dict[tuple[int, str, tuple[int, ...], int], list[int]] = {}
-        if self.bin_width is None:
-            return out
-        table, threads, width = self.table, self.threads, self.bin_width
-        for sid, th, w, t in zip(self.s_stack, self.s_thread, self.s_weight, self.s_time,
-                                 strict=True):
-            if t != t:  # NaN: no time
-                continue
-            tid, comm = threads[th]
-            key = (tid, comm, table[sid], int(t / width))
-            acc = out.get(key)
-            if acc is None:
-                out[key] = [1, w]
-            else:
-                acc[0] += 1
-                acc[1] += w
-        return out
-
-
-@dataclass(slots=True)
-class ScriptData:
-    """Everything read from one or more perf script texts."""
-
-    frames: RawFrames = field(default_factory=RawFrames)
-    stacks: RawStacks = field(default_factory=RawStacks)
-    threads: list[tuple[int, str]] = field(default_factory=list)  # (tid, comm) of samples
-    events: dict[str, EventData] = field(default_factory=dict)
-    tid_pid: dict[int, int] = field(default_factory=dict)
-    mmaps: list[Mmap] = field(default_factory=list)
-    inputs: list[str] = field(default_factory=list)
-    lines: int = 0
-    srclines: int = 0
-    unparsed: int = 0
-    warnings: int = 0
-    truncated: int = 0
-    empty_stacks: int = 0
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    # per input: what its perf script --header lines say about where it was recorded
-    recordings: dict[str, RecordingFacts] = field(default_factory=dict)
-
-    def note(self, path: str, lineno: int, message: str) -> None:
-        if len(self.diagnostics) < MAX_KEPT_DIAGNOSTICS:
-            self.diagnostics.append(Diagnostic(path, lineno, message))
-
-    def event(self, name: str) -> EventData:
-        ev = self.events.get(name)
-        if ev is None:
-            ev = self.events[name] = EventData(name, self.stacks, self.threads)
-        return ev
-
-
-def _dso_split(rest: str) -> tuple[str, str | None]:
-    """Split 'sym+0xoff (dso)' into (sym+0xoff, dso) by the last balanced '(...)' group."""
-    if not rest.endswith(")"):
-        return rest, None
-    i = rest.rfind(" (")
-    if i >= 0 and "(" not in rest[i + 2 : -1] and ")" not in rest[i + 2 : -1]:
-        return rest[:i], rest[i + 2 : -1]  # the common case: no parentheses in the dso
-    i = last_group_start(rest)
-    if i == 0:
-        return "", rest[1:-1]
-    if i > 0 and rest[i - 1] == " ":
-        return rest[: i - 1], rest[i + 1 : -1]
-    return rest, None  # "f(int)" with no dso group, or unbalanced
-
-
-_HEX_DIGITS = "0123456789abcdefABCDEF"
-
-
-def _parse_frame(text: str) -> tuple[int, str, str] | None:
-    """(address, symbol without +0xoff, dso) of 'hexaddr sym[+0xoff] (dso)', or None:
-    ``parse_frame_text``'s rule, with no objects made (the reader's per-line path)."""
-    text = text.strip()
-    sp = text.find(" ")
-    if sp < 0:
-        addr_s, rest = text, ""
-    else:
-        addr_s, rest = text[:sp], text[sp + 1 :].strip()
-    digits = addr_s[2:] if addr_s[:2] in ("0x", "0X") else addr_s
-    if not digits or digits.strip(_HEX_DIGITS):
-        return None
-    sym, dso = _dso_split(rest)
-    i = sym.rfind("+0x")
-    if i >= 0 and len(sym) > i + 3 and not sym[i + 3 :].strip(_HEX_DIGITS):
-        sym = sym[:i]
-    return int(addr_s, 16), sym, dso if dso is not None else ""
-
-
-def parse_frame_text(text: str) -> RawFrame | None:
-    """Parse 'hexaddr sym[+0xoff] (dso)' (leading blanks allowed); None if not a frame."""
-    got = _parse_frame(text)
-    return None if got is None else RawFrame(*got)
-
-
-@dataclass(slots=True)
-class _Header:
-    comm: str
-    pid: int | None
-    tid: int | None
-    time: float | None
-    period: int | None
-    event: str
-    rest: str
-
-
-def _is_hex_token(tok: str) -> bool:
-    return all(c in "0123456789abcdefABCDEF" for c in tok)
-
-
-def parse_header(line: str) -> _Header | None:
-    """Parse a sample header line; None if it is not one."""
-    m = _TIME_RX.search(line)
-    if m is not None:
-        left = line[: m.start()]
-        right = line[m.end() :].lstrip()
-        time: float | None = float(m.group(1))
-        period_s, sep, after = right.partition(" ")
-        period: int | None = None
-        if period_s.isdigit():
-            # a decimal token here is the period ("%10lu ": always a blank after it) only if
-            # an event, an ip (" %16lx": two or more blanks before it) or nothing follows;
-            # otherwise it is an ip that happens to have no hex letters (-F without period),
-            # which perf follows by one blank and the symbol, or by the end of the line
-            nxt = after.lstrip().partition(" ")[0]
-            if (
-                (not nxt and sep == " ")
-                or nxt.endswith(":")
-                or (nxt and after[:1] == " " and _is_hex_token(nxt))
-            ):
-                period = int(period_s)
-                right = after.lstrip()
-        ev, _, rest = right.partition(" ")
-        if ev.endswith(":") and len(ev) > 1:
-            event = ev[:-1]
-        elif not ev:
-            event = ""
-        else:
-            # -F without event: what follows the time is the ip (or nothing)
-            event = ""
-            rest = right
-    else:
-        m2 = _NOTIME_HEADER_RX.match(line)
-        if m2 is None:
-            m3 = _IDS_ONLY_RX.match(line)
-            if m3 is None:
-                return None
-            return _Header(m3.group("comm").strip(), int(m3.group("pid")),
-                           int(m3.group("tid")), None, None, "",
-                           m3.group("rest").strip())
-        left = m2.group("left")
-        time = None
-        p = m2.group("period")
-        period = int(p) if p else None
-        if p and _number_is_tid(line, m2.start("period"), len(p.rstrip()), left):
-            left, period = line[: m2.start("period") + len(p.rstrip())], None
-        event = m2.group("event")
-        rest = m2.group("rest")
-        if _IDS_RX.fullmatch(event):  # "comm 123: ..." is not a header we know
-            return None
-        if not left.strip() and event.lower() in ("warning", "error"):
-            return None  # perf's own "Warning:" / "Error:" message, not an event
-    toks = left.split()
-    pid: int | None = None
-    tid: int | None = None
-    if toks and _CPU_RX.fullmatch(toks[-1]):
-        toks.pop()
-        left = left[: left.rstrip().rfind("[")]
-    if toks:
-        mi = _IDS_RX.fullmatch(toks[-1])
-        if mi is not None:
-            if mi.group(2) is not None:
-                pid, tid = int(mi.group(1)), int(mi.group(2))
-            else:
-                tid = int(mi.group(1))
-            left = left.rstrip()
-            left = left[: len(left) - len(toks[-1])]
-        elif time is None and period is None:  # "comm period event:" (-F comm,period,event)
-            return None
-    return _Header(left.strip(), pid, tid, time, period, event, rest.strip())
-
-
-def _number_is_tid(line: str, start: int, digits: int, left: str) -> bool:
-    """Without a time, the one number before the event is the tid ("%5d "; "%7d " in perf
-    >= 6.5) or the period ("%10lu "): ``func_ab 15294 cpu-clock:`` is a tid,
-    ``w    1001001 cpu-clock:`` a period. Told by the printed width (the number's padding
-    plus its digits): a period is at least 10 wide, a tid at most 7 (pid_max is 2^22);
-    a number before it is then the tid (``comm tid period event:``) or ends the comm
-    (``my worker 1 4194303 cpu-clock:``). A cpu (``[001]``) before it makes it the period."""
-    toks = left.split()
-    if toks and (_CPU_RX.fullmatch(toks[-1]) or (
-            "/" in toks[-1] and _IDS_RX.fullmatch(toks[-1]))):
-        return False  # [cpu] or pid/tid come before the period only
-    j = start
-    while j > 0 and line[j - 1] == " ":
-        j -= 1
-    pad = start - j - (1 if j > 0 else 0)  # one blank separates it from the comm
-    return pad + digits < 8
-
-
-_HEX_RX = re.compile(r"[0-9a-fA-F]+")
-
-
-def is_frame_line(line: str) -> bool:
-    """Whether a line inside a sample (after its header) is a callchain frame. perf
-    indents frames with a tab; texts re-indented with blanks, or not at all, are read as
-    every other consumer reads them: a hex address first, then the symbol and dso (an
-    unindented line must not also read as a sample header). Srclines (``  prog.c:12``,
-    ``  [kernel.kallsyms][ffffffff816a4345]``) never start with a hex address and a blank."""
-    s = line.rstrip("\n")
-    text = s.lstrip()
-    if not text:
-        return False
-    addr, _, _rest = text.partition(" ")
-    if _HEX_RX.fullmatch(addr) is None:
-        return False
-    if s.rstrip().endswith(":"):  # a header ("%16s" right-aligns a comm such as "cc1")
-        return False
-    if s[0] in " \t":
-        return True
-    return parse_header(s) is None and parse_bare_header_numbers(s) is None
-
-
-def parse_bare_header_numbers(line: str) -> tuple[int, int | None] | None:
-    """A line of numbers only (``-F tid``: `` 4605``, or tid and period): (first, second)."""
-    toks = line.split()
-    if not toks or len(toks) > 2 or not all(_INT_RX.fullmatch(t) for t in toks):
-        return None
-    return int(toks[0]), (int(toks[1]) if len(toks) > 1 else None)
-
-
-def collapse_inlined(stack: tuple[int, ...], frames: Any,
-                     inlined: Collection[int]) -> tuple[int, ...]:
-    """A stack without perf's ``(inlined)`` lines (``perf script --inline``), as perf
-    report counts it. perf prints, for an address with inline information, the inlined
-    functions innermost first, then the function holding them - or, when its inline
-    reader names that function differently from the symbol table, only ``(inlined)``
-    lines. So: within a run of frames at one address, the inlined lines are dropped when
-    a real frame ends the run; when none does, the run's last (outermost) inlined line
-    stays, standing for the containing function (its self time stays at that address)."""
-    out: list[int] = []
-    n = len(stack)
-    for i, fid in enumerate(stack):
-        if fid not in inlined:
-            out.append(fid)
-            continue
-        addr = frames[fid].addr
-        j = i + 1
-        while j < n and stack[j] in inlined and frames[stack[j]].addr == addr:
-            j += 1
-        if j == i + 1 and not (j < n and frames[stack[j]].addr == addr):
-            out.append(fid)  # the outermost inlined line of its address, no real frame after
-    return tuple(out)
-
-
-_ELF_MAGIC = "\x7fELF"
-
-
-def not_text(head: str) -> str | None:
-    """Why the first characters of an input show it is no text at all (an ELF program,
-    other binary data); None if they may be perf script text."""
-    if head.startswith(_ELF_MAGIC):
-        return ("is an ELF file (a program or library), not perf script text: record it "
-                "with 'perf record -g -- PROGRAM', then 'jitprof report perf.data'")
-    if "\x00" in head[:4096]:
-        return "is a binary file, not perf script text"
-    return None
 
 
 def is_perf_data(path: str) -> bool:
@@ -600,27 +61,6 @@ def _is_perf_data(path: str) -> bool:
             return f.read(8) == b"PERFILE2"
     except OSError:
         return False
-
-
-def parse_bare_header(line: str) -> tuple[str, int | None, int | None] | None:
-    """A header without time or event (``-F tid``, ``-F comm``, ``-F comm,tid,period``...):
-    (comm, tid, period); None if the line cannot be one (it has a colon, or is empty)."""
-    text = line.strip()
-    if not text or ":" in text or text[0] in "#[{<":
-        return None
-    toks = text.split()
-    popped = 0
-    if _CPU_RX.fullmatch(toks[-1]):
-        toks.pop()
-        popped += 1
-    nums: list[int] = []
-    while toks and len(nums) < 2 and _INT_RX.fullmatch(toks[-1]):
-        nums.insert(0, int(toks.pop()))
-        popped += 1
-    comm = text.rsplit(None, popped)[0] if toks else ""  # inner blanks of the comm kept
-    if len(nums) == 2:
-        return comm, nums[0], nums[1]
-    return comm, (nums[0] if nums else None), None
 
 
 def open_text(path: str) -> IO[str]:
@@ -641,15 +81,23 @@ def open_text(path: str) -> IO[str]:
 
 # The sample being read: (event, thread id, weight, time or None, header rest)
 _Cur = tuple[EventData, int, int, "float | None", str]
+
+
 _HEADER_CACHE_MAX = 65536
+
+
 # Frame lines kept in the text -> id cache (about 150 bytes each): a profile with a
 # distinct leaf address in every sample would otherwise keep every line it ever read.
 # When full it is emptied (lines read again get new ids; they resolve the same).
 _FRAME_CACHE_MAX = 1 << 18
+
+
 # Stack texts kept (about 1 KB each) to find a repeated callchain in one lookup. When the
 # cache fills with stacks that are not repeated (a distinct leaf in every sample), it is
 # switched off for the next _STACK_CACHE_REST samples, then tried again.
 _STACK_CACHE_MAX = 1 << 15
+
+
 _STACK_CACHE_REST = 1 << 18
 
 
@@ -1235,36 +683,6 @@ class ScriptReader:
             if pid >= 0 and tid >= 0:
                 d.tid_pid.setdefault(tid, pid)
             return
-        # other side-band records (LOST, THROTTLE, ...) carry nothing we use
-
-
-def unreadable_text(samples: int, unparsed: int, lines: int, truncated: int, comments: int,
-                    first_junk: Diagnostic | None, empty: int = 0) -> tuple[str, int] | None:
-    """Why a whole text read as this is refused, and the line to name (None: it is perf
-    script text): nothing but unparsed lines, half of its lines or more unparsed, or
-    every sample without a stack while as many lines were unparsed (another tool's
-    format), or a lone sample cut off before its end of line. ``lines`` counts every
-    line; ``comments`` the header comment lines among them; ``empty`` the samples
-    without a stack."""
-    if samples == 0 and truncated:
-        return ("looks truncated: it ends in the middle of its only sample (no end of "
-                "line after the last line); was it cut off while copying?", lines)
-    content = lines - comments
-    if unparsed and (unparsed * 2 >= max(content, 1) or (
-            samples and empty == samples and unparsed >= samples)):
-        where = f" (first: {first_junk.message.partition(': ')[2]})" if first_junk else ""
-        at = first_junk.lineno if first_junk is not None else 0
-        if samples == 0:
-            return ("not perf script output: no sample header found (samples without a "
-                    f"callchain need the time or event field){where}", at)
-        return (f"not perf script output: {unparsed:,} of {content:,} lines are no perf "
-                f"script sample or frame{where}", at)
-    return None
-
-
-def _first_junk(diagnostics: list[Diagnostic], path: str) -> Diagnostic | None:
-    return next((x for x in diagnostics if x.path == path and x.lineno and (
-        x.message.startswith(("not perf script output", "not a callchain line")))), None)
 
 
 PARALLEL_MIN_BYTES = 64 << 20  # a text this big is read by several processes
@@ -1417,3 +835,4 @@ def _plain_file_size(path: str) -> int:
     if not stat.S_ISREG(st.st_mode) or _is_perf_data(path):
         return 0
     return st.st_size
+

@@ -1,0 +1,38 @@
+"""Stage 4, model: the profile every later stage reads (``types``: the vocabulary;
+``profile``: the columnar Profile and its builders). Imports nothing of the other stages."""
+
+from jitprof.model.profile import (
+    Profile,
+    ProfileBuilder,
+    StackTreeBuilder,
+    distinct_ints,
+    group_sums,
+    sum_by,
+)
+from jitprof.model.types import (
+    KIND_ORDER,
+    Diagnostic,
+    ElfFileHealth,
+    Frame,
+    FunctionStats,
+    Kind,
+    MapHealth,
+    ProfileDiagnostics,
+)
+
+__all__ = [
+    "KIND_ORDER",
+    "Diagnostic",
+    "ElfFileHealth",
+    "Frame",
+    "FunctionStats",
+    "Kind",
+    "MapHealth",
+    "Profile",
+    "ProfileBuilder",
+    "ProfileDiagnostics",
+    "StackTreeBuilder",
+    "distinct_ints",
+    "group_sums",
+    "sum_by",
+]

@@ -1,0 +1,314 @@
+"""What the reader keeps, as columns: frame lines, distinct callchains, samples per event
+(24 bytes a sample, 4 a frame)."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from jitprof.model import Diagnostic
+from jitprof.recording import RecordingFacts
+
+MAX_KEPT_DIAGNOSTICS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class RawFrame:
+    """A frame as perf printed it. ``sym`` has its +0x offset removed ('' if none)."""
+
+    addr: int
+    sym: str
+    dso: str
+
+
+class RawFrames:
+    """The frame lines read, as columns: address, symbol id, dso id (symbol and dso texts
+    interned: a JIT profile has a distinct leaf address in almost every sample, but few
+    distinct names). About 16 bytes a frame; ``frames[i]`` gives a ``RawFrame``.
+
+    Frames are not de-duplicated here: the reader's line cache is bounded, so a line met
+    again after the cache was emptied gets a new id (it resolves to the same function)."""
+
+    __slots__ = ("addr", "sym", "dso", "syms", "dsos", "_sym_ids", "_dso_ids")
+
+    def __init__(self, frames: Iterable[RawFrame] = ()) -> None:
+        self.addr = array("Q")
+        self.sym = array("i")
+        self.dso = array("i")
+        self.syms: list[str] = []
+        self.dsos: list[str] = []
+        self._sym_ids: dict[str, int] = {}
+        self._dso_ids: dict[str, int] = {}
+        for f in frames:
+            self.append(f)
+
+    def add(self, addr: int, sym: str, dso: str) -> int:
+        """Append a frame; its id."""
+        si = self._sym_ids.get(sym)
+        if si is None:
+            si = self._sym_ids[sym] = len(self.syms)
+            self.syms.append(sym)
+        di = self._dso_ids.get(dso)
+        if di is None:
+            di = self._dso_ids[dso] = len(self.dsos)
+            self.dsos.append(dso)
+        fid = len(self.addr)
+        self.addr.append(addr)
+        self.sym.append(si)
+        self.dso.append(di)
+        return fid
+
+    def append(self, f: RawFrame) -> None:
+        self.add(f.addr, f.sym, f.dso)
+
+    def ids(self, sym: str, dso: str) -> tuple[int, int]:
+        """The (symbol id, dso id) of a symbol and dso, interned."""
+        return self._intern_sym(sym), self._intern_dso(dso)
+
+    def add_ids(self, addr: int, ids: tuple[int, int]) -> int:
+        """Append a frame of interned symbol and dso (``ids``); its id."""
+        fid = len(self.addr)
+        self.addr.append(addr)
+        self.sym.append(ids[0])
+        self.dso.append(ids[1])
+        return fid
+
+    def copy(self) -> RawFrames:
+        """A copy that later additions to this table do not change."""
+        out = RawFrames()
+        out.addr, out.sym, out.dso = array("Q", self.addr), array("i", self.sym), array(
+            "i", self.dso)
+        out.syms, out.dsos = list(self.syms), list(self.dsos)
+        out._sym_ids, out._dso_ids = dict(self._sym_ids), dict(self._dso_ids)
+        return out
+
+    def extend(self, other: RawFrames) -> int:
+        """Append another table's frames (ids shift by the returned offset)."""
+        offset = len(self.addr)
+        smap = [self._intern_sym(s) for s in other.syms]
+        dmap = [self._intern_dso(d) for d in other.dsos]
+        self.addr.extend(other.addr)
+        self.sym.extend(array("i", map(smap.__getitem__, other.sym)))
+        self.dso.extend(array("i", map(dmap.__getitem__, other.dso)))
+        return offset
+
+    def _intern_sym(self, s: str) -> int:
+        si = self._sym_ids.get(s)
+        if si is None:
+            si = self._sym_ids[s] = len(self.syms)
+            self.syms.append(s)
+        return si
+
+    def _intern_dso(self, d: str) -> int:
+        di = self._dso_ids.get(d)
+        if di is None:
+            di = self._dso_ids[d] = len(self.dsos)
+            self.dsos.append(d)
+        return di
+
+    def dso_of(self, i: int) -> str:
+        return self.dsos[self.dso[i]]
+
+    def sym_of(self, i: int) -> str:
+        return self.syms[self.sym[i]]
+
+    def __len__(self) -> int:
+        return len(self.addr)
+
+    def __getitem__(self, i: int) -> RawFrame:
+        return RawFrame(self.addr[i], self.syms[self.sym[i]], self.dsos[self.dso[i]])
+
+    def __iter__(self) -> Iterator[RawFrame]:
+        syms, dsos = self.syms, self.dsos
+        for a, s, d in zip(self.addr, self.sym, self.dso, strict=True):
+            yield RawFrame(a, syms[s], dsos[d])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RawFrames | list):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class RawStacks:
+    """Distinct callchains as read (leaf first), their frame ids in one flat array:
+    stack ``i`` is ``frames[ends[i-1]:ends[i]]``. 4 bytes a frame; a repeated stack text
+    is found by the reader's bounded stack cache and stored once."""
+
+    __slots__ = ("frames", "ends")
+
+    def __init__(self) -> None:
+        self.frames = array("i")
+        self.ends = array("q")
+
+    def add(self, fids: Iterable[int]) -> int:
+        self.frames.extend(fids)
+        self.ends.append(len(self.frames))
+        return len(self.ends) - 1
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def __getitem__(self, i: int) -> tuple[int, ...]:
+        start = self.ends[i - 1] if i else 0
+        return tuple(self.frames[start : self.ends[i]])
+
+    def extend(self, other: RawStacks, frame_offset: int) -> int:
+        """Append another table's stacks (frame ids shifted by ``frame_offset``); the
+        offset of their ids."""
+        offset = len(self.ends)
+        base = len(self.frames)
+        if frame_offset:
+            self.frames.extend(array("i", [f + frame_offset for f in other.frames]))
+        else:
+            self.frames.extend(other.frames)
+        self.ends.extend(array("q", [e + base for e in other.ends]))
+        return offset
+
+
+@dataclass(slots=True)
+class Mmap:
+    pid: int
+    tid: int
+    start: int
+    length: int
+    pgoff: int
+    prot: str
+    filename: str
+    time: float | None
+    build_id: str | None = None  # printed for perf record --buildid-mmap
+
+
+@dataclass(slots=True)
+class EventData:
+    """Raw samples of one event, one entry a sample in four columns: the stack's id in
+    ``ScriptData.stacks``, the thread (index into ``ScriptData.threads``: (tid, comm)),
+    the weight and the time (NaN where the text has none). 24 bytes a sample."""
+
+    name: str
+    table: RawStacks = field(default_factory=RawStacks)
+    threads: list[tuple[int, str]] = field(default_factory=list)
+    s_stack: array = field(default_factory=lambda: array("i"))
+    s_thread: array = field(default_factory=lambda: array("i"))
+    s_weight: array = field(default_factory=lambda: array("q"))
+    s_time: array = field(default_factory=lambda: array("d"))
+    has_period: bool = False
+    bin_width: float | None = None  # what ``bins`` counts by (the reader's)
+    # (samples, weight, first time, last time) as of ``_summary[0]`` samples: the totals
+    # are summed from the columns when asked for, not per sample
+    _summary: tuple[int, int, float | None, float | None] = (0, 0, None, None)
+
+    def add(self, stack: int, thread: int, weight: int, t: float | None) -> None:
+        self.s_stack.append(stack)
+        self.s_thread.append(thread)
+        self.s_weight.append(weight)
+        self.s_time.append(math.nan if t is None else t)
+
+    def _totals(self) -> tuple[int, int, float | None, float | None]:
+        n = len(self.s_stack)
+        have = self._summary
+        if have[0] != n:
+            import numpy as np
+
+            w = np.frombuffer(self.s_weight, dtype=np.int64)[have[0]:]
+            t = np.frombuffer(self.s_time, dtype=np.float64)[have[0]:]
+            total = have[1] + int(np.sum(w, dtype=np.int64))
+            first, last = have[2], have[3]
+            if len(t) and not np.isnan(t).all():
+                lo, hi = float(np.nanmin(t)), float(np.nanmax(t))
+                first = lo if first is None else min(first, lo)
+                last = hi if last is None else max(last, hi)
+            del w, t  # (views: the arrays may grow again)
+            have = self._summary = (n, total, first, last)
+        return have
+
+    @property
+    def samples(self) -> int:
+        return len(self.s_stack)
+
+    @property
+    def weight(self) -> int:
+        return self._totals()[1]
+
+    @property
+    def time_first(self) -> float | None:
+        return self._totals()[2]
+
+    @property
+    def time_last(self) -> float | None:
+        return self._totals()[3]
+
+    @property
+    def stacks(self) -> dict[tuple[int, str, tuple[int, ...]], list[int]]:
+        """(tid, comm, stack of raw frame ids) -> [samples, weight] (a view made on
+        demand, for tests and small inputs)."""
+        out: dict[tuple[int, str, tuple[int, ...]], list[int]] = {}
+        table, threads = self.table, self.threads
+        for sid, th, w in zip(self.s_stack, self.s_thread, self.s_weight, strict=True):
+            tid, comm = threads[th]
+            key = (tid, comm, table[sid])
+            acc = out.get(key)
+            if acc is None:
+                out[key] = [1, w]
+            else:
+                acc[0] += 1
+                acc[1] += w
+        return out
+
+    @property
+    def bins(self) -> dict[tuple[int, str, tuple[int, ...], int], list[int]]:
+        """(tid, comm, stack, time bin) -> [samples, weight], when read with a bin width
+        (samples without a time are left out); {} otherwise."""
+        out: dict[tuple[int, str, tuple[int, ...], int], list[int]] = {}
+        if self.bin_width is None:
+            return out
+        table, threads, width = self.table, self.threads, self.bin_width
+        for sid, th, w, t in zip(self.s_stack, self.s_thread, self.s_weight, self.s_time,
+                                 strict=True):
+            if t != t:  # NaN: no time
+                continue
+            tid, comm = threads[th]
+            key = (tid, comm, table[sid], int(t / width))
+            acc = out.get(key)
+            if acc is None:
+                out[key] = [1, w]
+            else:
+                acc[0] += 1
+                acc[1] += w
+        return out
+
+
+@dataclass(slots=True)
+class ScriptData:
+    """Everything read from one or more perf script texts."""
+
+    frames: RawFrames = field(default_factory=RawFrames)
+    stacks: RawStacks = field(default_factory=RawStacks)
+    threads: list[tuple[int, str]] = field(default_factory=list)  # (tid, comm) of samples
+    events: dict[str, EventData] = field(default_factory=dict)
+    tid_pid: dict[int, int] = field(default_factory=dict)
+    mmaps: list[Mmap] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    lines: int = 0
+    srclines: int = 0
+    unparsed: int = 0
+    warnings: int = 0
+    truncated: int = 0
+    empty_stacks: int = 0
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # per input: what its perf script --header lines say about where it was recorded
+    recordings: dict[str, RecordingFacts] = field(default_factory=dict)
+
+    def note(self, path: str, lineno: int, message: str) -> None:
+        if len(self.diagnostics) < MAX_KEPT_DIAGNOSTICS:
+            self.diagnostics.append(Diagnostic(path, lineno, message))
+
+    def event(self, name: str) -> EventData:
+        ev = self.events.get(name)
+        if ev is None:
+            ev = self.events[name] = EventData(name, self.stacks, self.threads)
+        return ev
+
