@@ -252,7 +252,8 @@ def _run_tui(ctx: click.Context, inputs: Sequence[str], load: LoadOptions) -> No
         # with time bins: the timeline (a JSON profile input has none: no strip)
         return load_profile(inputs, load, progress, jobs=1, bin_width=TIMELINE_BIN)
 
-    app = JitprofApp(loader=loader, inputs=inputs)
+    app = JitprofApp(loader=loader, inputs=inputs, filters=[
+        *(f"pid {p}" for p in load.pids), *(f"comm {c}" for c in load.comms)])
     app.run()
     if app.error is not None:
         message, code = app.error

@@ -170,9 +170,11 @@ class HotTable:
         relative: bool = False,
         limit: int | None = None,
         time: str = "",
+        fixed: tuple[str, ...] = (),
     ) -> HotView:
         """The rows that pass the filters; ``time``: the time range the profile was cut
-        to, in words, for the summary."""
+        to, and ``fixed``: the filters it was read with ("pid 1234"), in words, for the
+        summary."""
         match = compile_search(search, regex)
         key = _sort_key(sort)
         keep = [i for i, r in enumerate(self._all) if (kind is None or r[0].kind is kind)
@@ -188,7 +190,7 @@ class HotTable:
             sel = sel[:limit]
         rows = [HotRow(f, sw, tw, ss, ts, pct(sw, denom), pct(tw, denom))
                 for f, sw, tw, ss, ts in sel]
-        filters = []
+        filters = list(fixed)
         if kind is not None:
             filters.append(f"kind {kind.value}")
         if search:
@@ -434,7 +436,7 @@ class StackIndex:
         keys = profile.stacks if inverted else [s[::-1] for s in profile.stacks]
         order = sorted(range(len(keys)), key=keys.__getitem__)
         self.keys: list[tuple[int, ...]] = [keys[i] for i in order]
-        # the profile's columns once each (its stack_* properties build a list per access)
+        # one list each: on a columnar Profile ``stack_samples`` makes a new list a call
         samples = profile.stack_samples
         self.cum_samples = list(accumulate((samples[i] for i in order), initial=0))
         weights = samples if by_samples else profile.stack_weight

@@ -719,6 +719,14 @@ async def test_tab_never_strands_the_focus_and_keys_once_in_the_palette() -> Non
         assert app.focused is app.screen.query_one("#calltree")
 
 
+async def test_the_filters_the_profile_was_read_with_are_said() -> None:
+    app = JitprofApp(profile=_hand(), filters=["pid 1234"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("k")
+        assert text(app, "#hot-info").startswith("1 function · pid 1234 · kind PHP · ")
+
+
 async def test_empty_callers_callees_says_which_key() -> None:
     app = JitprofApp(profile=_hand())
     async with app.run_test(size=(80, 24)) as pilot:

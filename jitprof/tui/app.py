@@ -270,8 +270,11 @@ class JitprofApp(TabbedApp):
     ]
 
     def __init__(self, profile: Profile | None = None, loader: Loader | None = None,
-                 inputs: Iterable[str] = ()) -> None:
+                 inputs: Iterable[str] = (), filters: Iterable[str] = ()) -> None:
+        """``filters``: what the profile was read with, in words ("pid 1234"): said with
+        the TUI's own filters above the table."""
         super().__init__()
+        self.read_filters = tuple(filters)
         self.views: ProfileViews | None = None
         self.state = ViewState()
         self._initial = profile
@@ -486,7 +489,8 @@ class JitprofApp(TabbedApp):
             bins = self._range_bins()
             v = hot.view(sort=st.sort, kind=st.kind, search=st.search, regex=st.regex,
                          relative=st.relative, limit=self._hot_limit,
-                         time=self.timeline.span(*bins) if bins and self.timeline else "")
+                         time=self.timeline.span(*bins) if bins and self.timeline else "",
+                         fixed=self.read_filters)
         except ValueError as e:  # a bad regex: keep the last rows, say why
             main.query_one("#hot-info", Static).update(Text(str(e), style="bold red"))
             return
