@@ -777,3 +777,14 @@ async def test_warnings_are_cut_between_words_and_shown_in_full() -> None:
         assert long in full and "a third warning" in full
         await pilot.press("escape")
         assert not isinstance(app.screen, WarningsScreen)
+
+
+def test_pack_breaks_only_between_pieces() -> None:
+    """The status lines (profile and live) wrap between pieces, never inside one."""
+    from jitprof.tui.widgets import pack
+
+    parts = [(p, "") for p in ("LIVE", "whole run", "2,002 samples", "every 2 s")]
+    lines = pack(parts, 30).plain.splitlines()
+    assert lines == ["LIVE · whole run", "2,002 samples · every 2 s"]
+    assert pack(parts, 30, start=20).plain.splitlines()[0] == "LIVE"
+    assert pack([("x" * 50, "")], 20).plain == "x" * 19 + "…"

@@ -289,6 +289,7 @@ class JitprofApp(TabbedApp):
         self.timeline: Timeline | None = None
         self._bin_index: BinIndex | None = None
         self._frame_ids: dict[Frame, int] = {}
+        self._whole: tuple[Profile, ProfileViews] | None = None  # the views of all the time
         self._flame_built = False
         self._flame_found: FrameSearch | None = None
 
@@ -327,10 +328,16 @@ class JitprofApp(TabbedApp):
         bins = self._range_bins()
         if bins is None and views is not None and (
                 views.profile is profile or views.profile.frames is profile.frames):
+            self._whole = (profile, views)
             self._show(views)
+        elif bins is None and self._whole is not None and self._whole[0] is profile:
+            self._show(self._whole[1])  # back from a range: the views made at first
         else:
             lo, hi = bins if bins is not None else (None, None)
-            self._show(ProfileViews(restrict_bins(profile, lo, hi, keep_bins=False)))
+            made = ProfileViews(restrict_bins(profile, lo, hi, keep_bins=False))
+            if bins is None:
+                self._whole = (profile, made)
+            self._show(made)
 
     def _range_bins(self) -> tuple[int, int] | None:
         """The chosen time range as bins of the current timeline (None: the whole)."""
