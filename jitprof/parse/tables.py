@@ -46,19 +46,7 @@ class RawFrames:
 
     def add(self, addr: int, sym: str, dso: str) -> int:
         """Append a frame; its id."""
-        si = self._sym_ids.get(sym)
-        if si is None:
-            si = self._sym_ids[sym] = len(self.syms)
-            self.syms.append(sym)
-        di = self._dso_ids.get(dso)
-        if di is None:
-            di = self._dso_ids[dso] = len(self.dsos)
-            self.dsos.append(dso)
-        fid = len(self.addr)
-        self.addr.append(addr)
-        self.sym.append(si)
-        self.dso.append(di)
-        return fid
+        return self.add_ids(addr, (self._intern_sym(sym), self._intern_dso(dso)))
 
     def append(self, f: RawFrame) -> None:
         self.add(f.addr, f.sym, f.dso)
@@ -94,19 +82,19 @@ class RawFrames:
         self.dso.extend(array("i", map(dmap.__getitem__, other.dso)))
         return offset
 
+    @staticmethod
+    def _intern(text: str, ids: dict[str, int], texts: list[str]) -> int:
+        i = ids.get(text)
+        if i is None:
+            i = ids[text] = len(texts)
+            texts.append(text)
+        return i
+
     def _intern_sym(self, s: str) -> int:
-        si = self._sym_ids.get(s)
-        if si is None:
-            si = self._sym_ids[s] = len(self.syms)
-            self.syms.append(s)
-        return si
+        return self._intern(s, self._sym_ids, self.syms)
 
     def _intern_dso(self, d: str) -> int:
-        di = self._dso_ids.get(d)
-        if di is None:
-            di = self._dso_ids[d] = len(self.dsos)
-            self.dsos.append(d)
-        return di
+        return self._intern(d, self._dso_ids, self.dsos)
 
     def dso_of(self, i: int) -> str:
         return self.dsos[self.dso[i]]
