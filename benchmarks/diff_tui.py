@@ -61,7 +61,7 @@ async def app_figures(before: Profile, after: Profile, method: str,
     from textual.widgets import DataTable
 
     from jitprof.tui.diff import DiffApp
-    from jitprof.tui.messages import DiffLoaded
+    from jitprof.tui.diffmessages import DiffLoaded
     from jitprof.tui.widgets import FlameGraph
 
     marks: dict[str, float] = {}

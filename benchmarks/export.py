@@ -33,13 +33,12 @@ def synthetic(stacks: int, frames: int, depth: int, seed: int) -> Profile:
            for i in range(frames)]
     threads = [b.thread(1000 + i, f"proc{i}") for i in range(4)]
     root = tuple(ids[:4])
-    seen = 0
-    while seen < stacks:
+    seen: set[tuple[tuple[int, ...], int]] = set()  # the builder's tables come at finish()
+    while len(seen) < stacks:
         leafward = tuple(rnd.choice(ids) for _ in range(depth - len(root)))
-        before = len(b.profile.stacks)
-        b.add(leafward + root[::-1], rnd.choice(threads), 1_001_001 * rnd.randint(1, 9),
-              rnd.randint(1, 9))
-        seen += len(b.profile.stacks) - before
+        stack, thread = leafward + root[::-1], rnd.choice(threads)
+        seen.add((stack, thread))
+        b.add(stack, thread, 1_001_001 * rnd.randint(1, 9), rnd.randint(1, 9))
     p = b.finish()
     p.diagnostics.has_period = True
     p.time_first, p.time_last = 100.0, 130.0

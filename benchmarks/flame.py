@@ -59,6 +59,7 @@ def synthetic(samples: int, stacks: int, functions: int, seed: int) -> Profile:
     scale = samples / sum(counts)
     counts = [max(1, round(c * scale)) for c in counts]
     made = 0
+    seen: set[tuple[int, ...]] = set()  # the builder's tables exist only after finish()
     while made < stacks:
         path = root + [pick(php) for _ in range(rnd.randint(3, 22))]
         r = rnd.random()
@@ -66,10 +67,13 @@ def synthetic(samples: int, stacks: int, functions: int, seed: int) -> Profile:
             path.append(pick(runtime))
         elif r < 0.35:
             path.append(pick(kernel))
-        n = len(b.profile.stacks)
+        key = tuple(reversed(path))
+        if key in seen:
+            continue
+        seen.add(key)
         c = counts[made]
-        b.add(tuple(reversed(path)), threads[0], c * 1_001_001, c)
-        made += len(b.profile.stacks) - n
+        b.add(key, threads[0], c * 1_001_001, c)
+        made += 1
     p = b.finish()
     p.diagnostics.has_period = True
     p.time_first, p.time_last = 100.0, 100.0 + p.samples / 999 / 2
@@ -170,7 +174,11 @@ def main() -> None:
             print(line, flush=True)
     if not a.input:
         diff_figures(prof, a, out, browser, head)
-    print(f"files in {out}")
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"files in {out}; peak RSS of this process {rss:,.0f} MiB (both profiles, all "
+          "files)")
 
 
 def diff_figures(before: Profile, a: argparse.Namespace, out: Path, browser: bool,

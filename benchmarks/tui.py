@@ -150,6 +150,68 @@ async def app_figures(profile: Profile, size: tuple[int, int]) -> None:
               f"{(time.perf_counter() - t) * 1000:9.1f} ms")
 
 
+def binned(profile: Profile, bins: int, seed: int) -> Profile:
+    """The synthetic profile spread over ``bins`` time bins of 0.05 s (each stack's
+    samples in 1-3 bins): what the TUI reads with its timeline."""
+    rnd = random.Random(seed)
+    b = ProfileBuilder(profile.event)
+    for f in profile.frames:
+        b.frame(f.name, f.kind, f.dso, f.dso + f.name)
+    threads = [b.thread(pid, comm) for pid, comm in profile.threads]
+    for stack, w, n, t in profile.iter_stacks():
+        parts = rnd.randint(1, min(3, n))
+        for k in range(parts):
+            share = n // parts + (1 if k < n % parts else 0)
+            if share:
+                b.add(stack, threads[t], w // n * share, share, bin=rnd.randrange(bins))
+    p = b.finish()
+    p.bin_width = 0.05
+    p.time_first, p.time_last = 0.0, bins * 0.05
+    return p
+
+
+async def timeline_app(profile: Profile, size: tuple[int, int]) -> None:
+    """The App on a binned profile: the loader path (the views' merge in the worker),
+    the function strip following the cursor, a range chosen, the range cleared."""
+    from jitprof.timeline import restrict_bins
+    from jitprof.tui.app import JitprofApp
+    from jitprof.tui.messages import ProfileLoaded
+    from jitprof.tui.widgets import TimelineStrip
+
+    class Timed(JitprofApp):
+        ready = 0.0
+
+        def on_profile_loaded(self, msg: ProfileLoaded) -> None:
+            Timed.ready = time.perf_counter()
+            super().on_profile_loaded(msg)
+
+    timed("restrict_bins(all, keep_bins=False) (in the loading worker)",
+          lambda: restrict_bins(profile, None, None, keep_bins=False))
+    app = Timed(loader=lambda progress: profile, inputs=["synthetic"])
+    async with app.run_test(size=size) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        print(f"  {'profile ready to hot table and timeline painted':<52} "
+              f"{(time.perf_counter() - Timed.ready) * 1000:9.1f} ms")
+        strip = app.screen.query_one(TimelineStrip)
+        await app.workers.wait_for_complete()  # the index of bins, built in a worker
+
+        async def step(what: str, *keys: str) -> None:
+            t = time.perf_counter()
+            await pilot.press(*keys)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            print(f"  {what:<52} {(time.perf_counter() - t) * 1000:9.1f} ms")
+
+        await step("hot table: 10 moves down (the strip follows each)", *["down"] * 10)
+        await step("timeline: choose a range (t, home, enter, 40 x right, enter)",
+                   "t", "home", "enter", *["right"] * 40, "enter")
+        assert strip.chosen is not None
+        await step("call tree tab of the range (3)", "3")
+        await step("flame graph tab of the range (4)", "4")
+        await step("x: back to the whole profile", "1", "x")
+
+
 def loading(path: str, repeat: int) -> None:
     """load_profile as the TUI calls it (one process, in a thread), with and without the
     progress hook: the hook is called once per 4 MiB, so it should cost nothing visible."""
@@ -173,6 +235,40 @@ def loading(path: str, repeat: int) -> None:
         timed("load_profile, no progress hook", lambda: in_thread(None))
         timed("load_profile, progress hook", lambda: in_thread(hook))
     print(f"  ({calls[0] // repeat} hook calls per load)")
+    timeline_figures(path, repeat)
+
+
+def timeline_figures(path: str, repeat: int) -> None:
+    """What the timeline costs: loading with time bins (the TUI's way) against without,
+    then the steps the TUI adds: the views' profile without the time axis, the strip, the
+    index of bins, one function's strip, a range restricted."""
+    from jitprof.resolve import load_profile
+    from jitprof.timeline import TIMELINE_BIN, BinIndex, restrict_bins, timeline
+
+    print(f"the timeline ({TIMELINE_BIN} s bins, at most 256):")
+    plain = binned = None
+    for _ in range(repeat):
+        plain = timed("load_profile without bins (report's way)",
+                      lambda: load_profile([path], search_tmp=False))
+        binned = timed(f"load_profile with bin_width={TIMELINE_BIN} (the TUI's way)",
+                       lambda: load_profile([path], search_tmp=False,
+                                            bin_width=TIMELINE_BIN))
+    assert plain is not None and binned is not None
+    print(f"  ({len(plain.stacks):,} stacks without bins, {len(binned.stacks):,} (stack, bin)"
+          f" with {len(set(binned.stack_bin))} bins of {binned.bin_width} s)")
+    merged = timed("restrict_bins(all, keep_bins=False): the views' profile",
+                   lambda: restrict_bins(binned, None, None, keep_bins=False))
+    assert merged.weight == plain.weight
+    tl = timed("timeline(): weight per bin", lambda: timeline(binned))
+    assert tl is not None
+    index = timed("BinIndex (flatten the stacks once, worker)", lambda: BinIndex(binned, tl))
+    hot = max(plain.function_stats(), key=lambda st: st.self_weight)
+    timed("BinIndex.weights_of(the hottest function)", lambda: index.weights_of(
+        [hot.frame_id]), repeat=3)
+    n = len(tl.weights)
+    timed("restrict_bins(middle half): a range chosen",
+          lambda: restrict_bins(binned, tl.first + n // 4, tl.first + 3 * n // 4,
+                                keep_bins=False), repeat=2)
 
 
 def main() -> None:
@@ -219,6 +315,10 @@ def main() -> None:
     print("the App, headless (textual run_test, 120x40):")
     asyncio.run(first_screen(p, (120, 40)))
     asyncio.run(app_figures(p, (120, 40)))
+    bp = timed("the same stacks spread over 200 time bins", lambda: binned(p, 200, args.seed))
+    print(f"  ({len(bp.stacks):,} (stack, bin) groups)")
+    print("the App with the timeline (120x40):")
+    asyncio.run(timeline_app(bp, (120, 40)))
 
 
 if __name__ == "__main__":

@@ -245,12 +245,15 @@ def _run_tui(ctx: click.Context, inputs: Sequence[str], load: LoadOptions) -> No
     _tui_preflight(ctx, inputs, "the TUI", "or use: jitprof report -",
                    "for text use: jitprof report " + " ".join(inputs))
     from jitprof.resolve import load_profile
+    from jitprof.timeline import TIMELINE_BIN
     from jitprof.tui.app import JitprofApp
 
     def loader(progress: Callable[[int, int], None]) -> Profile:
-        return load_profile(inputs, load, progress, jobs=1)
+        # with time bins: the timeline (a JSON profile input has none: no strip)
+        return load_profile(inputs, load, progress, jobs=1, bin_width=TIMELINE_BIN)
 
-    app = JitprofApp(loader=loader, inputs=inputs)
+    app = JitprofApp(loader=loader, inputs=inputs, filters=[
+        *(f"pid {p}" for p in load.pids), *(f"comm {c}" for c in load.comms)])
     app.run()
     if app.error is not None:
         message, code = app.error
@@ -618,6 +621,7 @@ def diff(
     """
     from jitprof.diff import (
         DEFAULT_BLOCK,
+        DiffResult,
         DiffUsageError,
         Normalization,
         diff_profiles,
@@ -662,10 +666,13 @@ def diff(
     if tui:
         def compare(progress: Callable[[int, int], None]) -> DiffViews:
             pb, pa = side(before, progress), side(after, progress)
-            result = diff_profiles(pb, pa, by=by, normalization=Normalization(mode, units),
-                                   method=method, alpha=alpha, confidence=confidence,
-                                   block=block, resamples=resamples, seed=seed)
-            return DiffViews(result, pb, pa)
+
+            def run(how: str, b: Sequence[Profile], a: Sequence[Profile]) -> DiffResult:
+                return diff_profiles(list(b), list(a), by=by, normalization=Normalization(
+                    how, units if how == "per" else None), method=method, alpha=alpha,
+                    confidence=confidence, block=block, resamples=resamples, seed=seed)
+
+            return DiffViews(run(mode, pb, pa), pb, pa, rerun=run)
 
         sides = (f"{before[0]} {after[0]}" if len(before) == len(after) == 1 else " ".join(
             [*(f"-b {p}" for p in before), *(f"-a {p}" for p in after)]))

@@ -263,6 +263,36 @@ class DiffCells:
     kind: str
     name: str
     direction: int
+    per_second: str = ""  # the compared metric per second of recording, before→after
+
+
+def per_second(f: FunctionDiff, result: DiffResult) -> tuple[float, float, str] | None:
+    """The compared metric (self or total) per second of each side's recording: CPU ms
+    per second when the event is a time event with periods, else samples per second;
+    None without both time spans. Beside shares it tells a cut from a smaller total."""
+    spans = (result.before.span, result.after.span)
+    if not spans[0] or not spans[1]:
+        return None
+    ms = f.self_ms if result.by == "self" else f.total_ms
+    if ms[0] is not None and ms[1] is not None:
+        return ms[0] / spans[0], ms[1] / spans[1], "ms/s"
+    n = f.self_samples if result.by == "self" else f.total_samples
+    return n[0] / spans[0], n[1] / spans[1], "/s"
+
+
+def fmt_per_second(f: FunctionDiff, result: DiffResult) -> str:
+    """"1,163→33" (ms/s, or samples/s): the header says which."""
+    r = per_second(f, result)
+    if r is None:
+        return "-"
+    return f"{r[0]:,.0f}→{r[1]:,.0f}"
+
+
+def per_second_unit(result: DiffResult) -> str:
+    """"ms/s" (CPU per second of recording) or "/s" (samples per second)."""
+    f = result.functions[0] if result.functions else None
+    r = per_second(f, result) if f is not None else None
+    return r[2] if r is not None else ""
 
 
 def cells(f: FunctionDiff, result: DiffResult) -> DiffCells:
@@ -272,7 +302,7 @@ def cells(f: FunctionDiff, result: DiffResult) -> DiffCells:
     return DiffCells(fmt_value(c.before.value, result), fmt_value(c.after.value, result),
                      fmt_delta(c.delta, result), ci, ratio, fmt_q(c.q),
                      verdict_text(c.verdict, f.status), f.kind.value, f.name,
-                     direction(c.verdict))
+                     direction(c.verdict), fmt_per_second(f, result))
 
 
 def short_name(name: str, width: int) -> str:
@@ -298,9 +328,20 @@ def function_lines(f: FunctionDiff, result: DiffResult) -> list[str]:
                                        ("total", f.total_samples, f.total_pct)):
         lines.append(f"{label:<9}{nb:>9,} {pb:7.2f}%  {na:>9,} {pa:7.2f}%  "
                      f"{pa - pb:+9.2f} pts")
-    if f.self_ms[0] is not None and f.self_ms[1] is not None:
-        lines.append(f"{'self ms':<9}{f.self_ms[0]:>18,.1f}  {f.self_ms[1]:>18,.1f}  "
-                     f"{f.self_ms[1] - f.self_ms[0]:+9,.1f} ms")
+    for label, ms in (("self ms", f.self_ms), ("total ms", f.total_ms)):
+        if ms[0] is not None and ms[1] is not None:
+            lines.append(f"{label:<9}{ms[0]:>18,.1f}  {ms[1]:>18,.1f}  "
+                         f"{ms[1] - ms[0]:+9,.1f} ms")
+    sb, sa = result.before.span, result.after.span
+    if sb and sa:  # per second of recording: a cut, or a smaller total?
+        for label, ms, n in (("self", f.self_ms, f.self_samples),
+                             ("total", f.total_ms, f.total_samples)):
+            if ms[0] is not None and ms[1] is not None:
+                b, a, per = ms[0] / sb, ms[1] / sa, "ms/s"
+            else:
+                b, a, per = n[0] / sb, n[1] / sa, "/s"
+            lines.append(f"{label + ' ' + per:<9}{b:>18,.1f}  {a:>18,.1f}  "
+                         f"{a - b:+9,.1f} {per}")
     per = "" if result.normalization.mode == "share" else f" {unit}"
     lines.append(f"compared ({result.by}{per}, {conf} CI): "
                  f"{fmt_value(c.before.value, result)} [{fmt_value(c.before.lo, result)}, "
@@ -550,12 +591,20 @@ def per_sample(result: DiffResult) -> tuple[float, float]:
 
 
 # -- everything the diff view shows -----------------------------------------------------------
+Rerun = Callable[[str, Sequence[Profile], Sequence[Profile]], DiffResult]
+
+
 class DiffViews:
     """The view models of one comparison, each built when first used and then kept."""
 
     def __init__(self, result: DiffResult, before: Sequence[Profile],
-                 after: Sequence[Profile]) -> None:
+                 after: Sequence[Profile],
+                 rerun: Rerun | None = None) -> None:
+        """``rerun(normalization mode, before, after)``: the same comparison (method,
+        options) of these profiles normalised that way ("share" or "rate"), for the TUI's
+        keys that switch what verdicts use and cut a side to a time range."""
         self.result = result
+        self.rerun = rerun
         self.table = DiffTable(result)
         self._profiles = (before, after)
         self._stacks: DiffStacks | None = None
@@ -563,6 +612,11 @@ class DiffViews:
         # the TUI builds the flame tree in a thread before it is asked for: one builder
         # at a time, so everyone gets the same tree (node ids are per tree)
         self._lock = threading.RLock()
+
+    @property
+    def profiles(self) -> tuple[Sequence[Profile], Sequence[Profile]]:
+        """The before and after profiles compared."""
+        return self._profiles
 
     @property
     def stacks(self) -> DiffStacks:

@@ -55,6 +55,7 @@ from jitprof.record import (
     perf_has_control,
 )
 from jitprof.resolve import MapFinder, build_profile
+from jitprof.timeline import TIMELINE_BIN
 
 LIVE_INPUT = "perf (live)"
 _TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
@@ -403,7 +404,9 @@ class LiveProfiler:
             return None
         maps = {pid: p.map for pid, p in self.procs.items() if p.map is not None}
         try:
-            prof = build_profile(data, _LiveFinder(maps), event=self.event)
+            # with time bins: the TUI's timeline over the run or the window
+            prof = build_profile(data, _LiveFinder(maps), event=self.event,
+                                 bin_width=TIMELINE_BIN)
         except EmptyInputError:
             return None
         prof.diagnostics.maps = _one_health_per_map(prof.diagnostics.maps)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from jitprof.errors import RecordError
 from jitprof.live import LiveProfiler
 from jitprof.model import Profile
+from jitprof.timeline import restrict_bins
 from jitprof.views import ProfileViews
 
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)  # what + and - step through (seconds)
@@ -178,7 +179,8 @@ class LiveView:
             prof = self.live.snapshot(window)
             views = None
             if prof is not None:
-                views = ProfileViews(prof)
+                # the views read it without its time axis (the timeline reads the bins)
+                views = ProfileViews(restrict_bins(prof, None, None, keep_bins=False))
                 views.hot  # noqa: B018 - the per-function sums, off the UI thread
                 if prepare is not None:
                     prepare(views)

@@ -22,7 +22,7 @@ from itertools import chain
 from jitprof.errors import InputError
 from jitprof.model import Kind
 from jitprof.names import java_class, java_method, map_name
-from jitprof.perfmap import PerfMap, load_perf_map
+from jitprof.perfmap import PerfMap, load_perf_map, read_map_bytes
 
 PERF_MIN_NAME = 3  # perf skips map lines whose name is shorter (dso__load_perf_map)
 TOP_PREFIXES = 10
@@ -51,6 +51,36 @@ class MapReport:
     kinds: dict[str, int] = field(default_factory=dict)  # entries by jitprof kind
     prefixes: dict[str, int] = field(default_factory=dict)  # most common name prefixes
     mtime: float | None = None
+    # (line, its range and name, line it overlaps, that one's range and name), the first
+    # OVERLAPS_LISTED in address order
+    overlaps: list[str] = field(default_factory=list)
+
+
+OVERLAPS_LISTED = 10
+
+
+def overlap_pairs(pm: PerfMap, limit: int = OVERLAPS_LISTED) -> list[str]:
+    """Which lines overlap which: in address order, each line that starts inside the
+    widest earlier range, with that range's line ("line 7 [0x10-0x30) PHP::b overlaps
+    line 2 [0x0-0x20) PHP::a"). One sort: O(n log n)."""
+    order = sorted(range(len(pm)), key=lambda i: (pm.starts[i], pm.ends[i]))
+    out: list[str] = []
+    widest = -1  # the entry with the highest end so far
+
+    def say(i: int) -> str:
+        return f"line {pm.linenos[i]} [{pm.starts[i]:#x}-{pm.ends[i]:#x}) {pm.name(i)}"
+
+    for i in order:
+        if pm.ends[i] <= pm.starts[i]:
+            continue  # zero-size lines are counted apart
+        if widest >= 0 and pm.starts[i] < pm.ends[widest]:
+            a, b = sorted((i, widest), key=lambda k: pm.linenos[k])
+            out.append(f"{say(b)} overlaps {say(a)}")
+            if len(out) >= limit:
+                break
+        if widest < 0 or pm.ends[i] > pm.ends[widest]:
+            widest = i
+    return out
 
 
 def _prefix(name: str) -> str:
@@ -98,11 +128,7 @@ def check_map(path: str, pm: PerfMap | None = None,
     if already computed."""
     if pm is None:
         pm = load_perf_map(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as err:
-        raise InputError(path, f"cannot read map: {err.strerror}") from None
+    raw, _mtime = read_map_bytes(path)
     n = len(pm)
     if pieces is None:
         pieces = owners([pm])
@@ -130,6 +156,7 @@ def check_map(path: str, pm: PerfMap | None = None,
         prefixes[_prefix(name)] += 1
     span = (min(pm.starts), max(pm.ends)) if n else None
     return MapReport(
+        overlaps=overlap_pairs(pm),
         path=path, lines=pm.lines, entries=n, blank=pm.blank, bad=pm.bad,
         bad_lines=[str(d) for d in pm.diagnostics], zero_size=pm.zero_size,
         overlapping=pm.overlapping, shadowed=shadowed, cut=cut, duplicates=duplicates,
@@ -154,6 +181,10 @@ def render_report(r: MapReport) -> str:
                    f"bytes), {r.covered_bytes:,} bytes named")
     out.append(f"  overlaps: {r.overlapping:,} lines meet another; {r.cut:,} cut and "
                f"{r.shadowed:,} hidden entirely by later lines; {r.duplicates:,} duplicates")
+    for o in r.overlaps:
+        out.append(f"    {o}")
+    if r.overlapping and len(r.overlaps) >= OVERLAPS_LISTED:
+        out.append("    ... (the first ones in address order)")
     out.append(f"  zero-size: {r.zero_size:,}")
     if r.short_names:
         out.append(f"  {r.short_names:,} names shorter than {PERF_MIN_NAME} characters "

@@ -403,14 +403,29 @@ def _bad(pm: PerfMap, lineno: int, why: str, line: bytes, strict: bool) -> None:
         pm.diagnostics.append(Diagnostic(pm.path, lineno, msg))
 
 
-def load_perf_map(path: str, strict: bool = False) -> PerfMap:
-    """Read and parse a map file; ``InputError`` if it cannot be read."""
+def read_map_bytes(path: str) -> tuple[bytes, float]:
+    """A map file's bytes (gzip-compressed ones decompressed, like the other inputs) and
+    its mtime; ``InputError`` if it cannot be read."""
+    import gzip
+    import zlib
+
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
             data = f.read()
     except OSError as e:
         raise InputError(path, f"cannot read map: {e.strerror}") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as e:
+            raise InputError(path, f"cannot read compressed map: {e}") from None
+    return data, st.st_mtime
+
+
+def load_perf_map(path: str, strict: bool = False) -> PerfMap:
+    """Read and parse a map file (plain or gzip); ``InputError`` if it cannot be read."""
+    data, mtime = read_map_bytes(path)
     pm = parse_perf_map(data, path, strict=strict)
-    pm.mtime = st.st_mtime
+    pm.mtime = mtime
     return pm

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
@@ -60,6 +60,18 @@ class HotRow:
     self_pct: float
     total_pct: float
 
+    @property
+    def cells(self) -> tuple[str, str, str, str, str]:
+        """Self %, total %, self samples, kind and short dso as the tables print them."""
+        f = self.frame
+        return (f"{self.self_pct:.2f}%", f"{self.total_pct:.2f}%", f"{self.self_samples:,}",
+                f.kind.value, short_dso(f.dso))
+
+
+def short_dso(dso: str) -> str:
+    """A file's base name ("/usr/lib/libc.so.6" -> "libc.so.6"); "[JIT]" etc. as they are."""
+    return dso.rsplit("/", 1)[-1] if dso.startswith("/") else dso
+
 
 @dataclass(frozen=True, slots=True)
 class KindShare:
@@ -77,23 +89,42 @@ class HotView:
     matched: int  # rows that pass the filters (``rows`` may be cut to a limit)
     denominator: int  # what the percentages are of
     relative: bool
+    sort: str = "self"
+    filters: tuple[str, ...] = ()  # the active filters in words: "kind PHP", "search 'Api'"
+
+    @property
+    def summary(self) -> str:
+        """The line above the table: how many rows, every active filter in words (first:
+        a narrow terminal cuts the end), the order and what the % are of."""
+        n = self.matched
+        noun = "function" if n == 1 else "functions"
+        shown = f"{n:,} {noun}" if n == len(self.rows) else (
+            f"top {len(self.rows):,} of {n:,} functions, more at the last row")
+        what = ("% of the samples through the shown functions (relative)" if self.relative
+                else "% of all samples")
+        return " · ".join([shown, *self.filters, f"sorted by {self.sort}", what])
 
 
 class HotTable:
     """Per-function rows of one profile (computed once), filtered and sorted on demand.
 
     Percentages: absolute (default) are of all the profile's weight, as ``jitprof report``;
-    relative (perf's ``--percentage relative``) are of the self weight of the functions
-    that pass the kind and search filters, so their self column adds up to 100%."""
+    relative are of the weight of the samples whose stacks hold at least one function that
+    passes the kind and search filters: no share exceeds 100% (a function's total counts
+    only such samples), and with no filter relative is absolute. (perf's ``--percentage
+    relative`` divides by the shown functions' self, so its Children column passes 100%.)"""
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.total = profile.weight
+        stats = profile.function_stats()
         self._all = [
             (profile.frames[st.frame_id], st.self_weight, st.total_weight, st.self_samples,
              st.total_samples)
-            for st in profile.function_stats()
+            for st in stats
         ]
+        self._ids = [st.frame_id for st in stats]
+        self._flat: tuple[Any, Any, Any] | None = None
         self._shares: list[KindShare] | None = None
 
     def kind_shares(self) -> list[KindShare]:
@@ -109,6 +140,27 @@ class HotTable:
             self._shares = out
         return self._shares
 
+    def weight_through(self, frame_ids: Iterable[int]) -> int:
+        """The weight of the samples whose stacks hold any of ``frame_ids``: numpy over
+        all stacks flattened once (O(frames on all stacks) the first time, then O(that) in
+        C per call)."""
+        import numpy as np
+
+        if self._flat is None:
+            p = self.profile
+            lengths = np.fromiter((len(st) for st, _w, _s, _t in p.iter_stacks()),
+                                  dtype=np.int64)
+            flat = np.fromiter((f for st, _w, _s, _t in p.iter_stacks() for f in st),
+                               dtype=np.int64, count=int(lengths.sum()))
+            weights = np.fromiter((w for _st, w, _s, _t in p.iter_stacks()), dtype=np.int64)
+            self._flat = (np.concatenate(([0], np.cumsum(lengths))), flat, weights)
+        bounds, flat, weights = self._flat
+        mask = np.zeros(len(self.profile.frames), dtype=bool)
+        mask[np.fromiter(frame_ids, dtype=np.int64)] = True
+        hits = np.concatenate(([0], np.cumsum(mask[flat])))
+        through = hits[bounds[1:]] > hits[bounds[:-1]]
+        return int(weights[through].sum())
+
     def view(
         self,
         sort: str = "self",
@@ -117,19 +169,35 @@ class HotTable:
         regex: bool = False,
         relative: bool = False,
         limit: int | None = None,
+        time: str = "",
+        fixed: tuple[str, ...] = (),
     ) -> HotView:
+        """The rows that pass the filters; ``time``: the time range the profile was cut
+        to, and ``fixed``: the filters it was read with ("pid 1234"), in words, for the
+        summary."""
         match = compile_search(search, regex)
         key = _sort_key(sort)
-        sel = [r for r in self._all if (kind is None or r[0].kind is kind)
-               and (match is None or match(r[0].name))]
-        denom = sum(r[1] for r in sel) if relative else self.total
+        keep = [i for i, r in enumerate(self._all) if (kind is None or r[0].kind is kind)
+                and (match is None or match(r[0].name))]
+        sel = [self._all[i] for i in keep]
+        if relative and len(sel) < len(self._all):
+            denom = self.weight_through(self._ids[i] for i in keep) if sel else 0
+        else:
+            denom = self.total
         sel.sort(key=key)
         matched = len(sel)
         if limit is not None:
             sel = sel[:limit]
         rows = [HotRow(f, sw, tw, ss, ts, pct(sw, denom), pct(tw, denom))
                 for f, sw, tw, ss, ts in sel]
-        return HotView(rows, matched, denom, relative)
+        filters = list(fixed)
+        if kind is not None:
+            filters.append(f"kind {kind.value}")
+        if search:
+            filters.append(f"{'regex' if regex else 'search'} {search!r}")
+        if time:
+            filters.append(f"time {time}")
+        return HotView(rows, matched, denom, relative, sort, tuple(filters))
 
 
 _Stat = tuple[Frame, int, int, int, int]  # frame, self, total, self samples, total samples
@@ -182,6 +250,16 @@ class Sandwich:
     callers: list[Neighbour]
     callees: list[Neighbour]
     all_weight: int
+
+    @property
+    def numbers(self) -> str:
+        """"self 6.44% · total 98.45% (1,971 samples) · outermost in 0.10%" (of all)."""
+        out = (f"self {pct(self.self_weight, self.all_weight):.2f}% · total "
+               f"{pct(self.total_weight, self.all_weight):.2f}% ({self.total_samples:,} "
+               f"samples)")
+        if self.root_weight:
+            out += f" · outermost frame in {pct(self.root_weight, self.all_weight):.2f}%"
+        return out
 
 
 def sandwich(profile: Profile, frame: Frame) -> Sandwich:
@@ -358,10 +436,12 @@ class StackIndex:
         keys = profile.stacks if inverted else [s[::-1] for s in profile.stacks]
         order = sorted(range(len(keys)), key=keys.__getitem__)
         self.keys: list[tuple[int, ...]] = [keys[i] for i in order]
-        self.cum_samples = list(accumulate((profile.stack_samples[i] for i in order),
-                                           initial=0))
+        # one list each: on a columnar Profile ``stack_samples`` makes a new list a call
+        samples = profile.stack_samples
+        self.cum_samples = list(accumulate((samples[i] for i in order), initial=0))
+        weights = samples if by_samples else profile.stack_weight
         self.cum_weight = self.cum_samples if by_samples else list(
-            accumulate((profile.stack_weight[i] for i in order), initial=0))
+            accumulate((weights[i] for i in order), initial=0))
         self.size = len(order)
 
     def weight(self, lo: int, hi: int) -> int:
@@ -472,6 +552,79 @@ class CallTree:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class TreeLine:
+    """One line of a call tree as drawn: percentages formatted for fixed columns (perf
+    report's Children and Self at the left), the name indented by ``depth``. ``node`` None
+    is the "… n more" line that sums the children beyond the limit."""
+
+    node: CallNode | None
+    depth: int  # the root ("all") is 0
+    parent: int  # the index of the parent's line, -1 for the root
+    expandable: bool
+    expanded: bool
+    total: str  # "59.78%", of all the profile's weight
+    self: str  # "" where the tree has no self time to show (a bottom-up caller)
+    total_pct: float
+    self_pct: float
+    name: str
+    kind: Kind | None
+
+
+def tree_lines(tree: CallTree, expanded: Collection[tuple[int, ...]], limit: int = 200,
+               max_lines: int | None = None) -> list[TreeLine]:
+    """The lines of ``tree`` with the nodes whose paths are in ``expanded`` open (the root
+    always), children heaviest first, at most ``limit`` per node (the rest summed in one
+    line), at most ``max_lines`` in all. Self: top-down, the stacks that end at the node;
+    bottom-up, a root (a leaf function) shows its weight, which is its self time, and its
+    callers show none (a stack ending at a caller is only where the recording's stacks
+    stop, not time spent there)."""
+    total = tree.total
+    out: list[TreeLine] = []
+    frames = tree.profile.frames
+
+    def line(node: CallNode, depth: int, parent: int) -> TreeLine:
+        f = frames[node.path[-1]] if node.path else None
+        if tree.inverted:
+            sw = node.weight if depth == 1 else None
+        else:
+            sw = node.self_weight if depth else None
+        opened = depth == 0 or node.path in expanded
+        tp = pct(node.weight, total)
+        sp = pct(sw, total) if sw is not None else 0.0
+        return TreeLine(node, depth, parent, node.weight > node.self_weight, opened,
+                        f"{tp:.2f}%", f"{sp:.2f}%" if sw is not None else "", tp, sp,
+                        "all" if f is None else f.name, None if f is None else f.kind)
+
+    todo: list[tuple[CallNode | int, int, int]] = [(tree.root, 0, -1)]
+    while todo and (max_lines is None or len(out) < max_lines):
+        item, depth, parent = todo.pop()
+        if isinstance(item, int):  # the rest of a node's children: ``item`` of them
+            rest = tree.children(out[parent].node)[limit:]  # type: ignore[arg-type]
+            w = sum(c.weight for c in rest)
+            p = pct(w, total)
+            out.append(TreeLine(None, depth, parent, False, False, f"{p:.2f}%", "", p, 0.0,
+                                f"… {len(rest):,} more", None))
+            continue
+        ln = line(item, depth, parent)
+        out.append(ln)
+        if ln.expanded and ln.expandable:
+            me = len(out) - 1
+            kids = tree.children(item)
+            nxt: list[tuple[CallNode | int, int, int]] = [
+                (c, depth + 1, me) for c in kids[:limit]]
+            if len(kids) > limit:
+                nxt.append((len(kids) - limit, depth + 1, me))
+            todo.extend(reversed(nxt))
+    return out
+
+
+def heat(pct_value: float) -> int:
+    """perf report's colours for a percentage: 2 (red) from 5%, 1 (green) from 0.5%,
+    else 0 (plain)."""
+    return 2 if pct_value >= 5.0 else 1 if pct_value >= 0.5 else 0
+
+
 class FlameTree:
     """The top-down tree of all stacks for the flame graph, root (node 0, "all") at the
     top, children left-heavy (heaviest first, ties by name). Nodes are small ints made
@@ -504,6 +657,17 @@ class FlameTree:
     def self_samples(self, node: int) -> int:
         lo = self._lo[node]
         return self.index.samples(lo, self.index.ends(self._depth[node], lo, self._hi[node]))
+
+    def info(self, node: int) -> tuple[str, str]:
+        """The numbers and the full name of a node, for the line under the graph:
+        ("total 53.33% · self 33.33% · 16 samples · HPHP · /bin/app", "HPHP::B")."""
+        total = self.weight(0)
+        f = self.frame(node)
+        nums = (f"total {pct(self.weight(node), total):.2f}% · self "
+                f"{pct(self.self_weight(node), total):.2f}% · {self.samples(node):,} samples")
+        if f is not None:
+            nums += f" · {f.kind.value} · {f.dso}"
+        return nums, self.name(node)
 
     def parent(self, node: int) -> int:
         return self._parent[node]
@@ -573,6 +737,7 @@ class FlameBox:
     depth: int  # row, the zoom root is 0
     label: str  # name clipped to the width
     kind: Kind | None  # None for "all"
+    name: str = ""  # the whole name (a painter may clip it its own way)
 
 
 @dataclass(slots=True)
@@ -591,6 +756,19 @@ def clip(text: str, width: int) -> str:
     if width <= 1:
         return text[:width]
     return text[: width - 1] + "…"
+
+
+def clip_name(name: str, width: int) -> str:
+    """A function name cut to ``width`` cells so the cut shows and the method stays: a
+    qualified name loses the middle of its scope ("HPHP::Memo…::mallocSmall"), any
+    other name its end ("JS:*fib /work/sam…"). Never a shorter name that looks whole."""
+    if len(name) <= width:
+        return name
+    scope, sep, method = name.rpartition("::")
+    if sep and scope and len(method) + len(sep) + 2 <= width:
+        head = width - len(method) - len(sep) - 1
+        return name[:head] + "…" + sep + method
+    return clip(name, width)
 
 
 def breadcrumb(names: Sequence[str], width: int, sep: str = " › ") -> str:
@@ -637,9 +815,10 @@ def flame_layout(tree: FlameTree, root: int, width: int, max_depth: int | None =
         fid = tree.frame_id(node)
         if fid >= 0:
             fr = frames[fid]
-            box = FlameBox(node, x0, x1 - x0, depth, clip(fr.name, x1 - x0), fr.kind)
+            box = FlameBox(node, x0, x1 - x0, depth, clip(fr.name, x1 - x0), fr.kind,
+                           fr.name)
         else:
-            box = FlameBox(node, x0, x1 - x0, depth, clip("all", x1 - x0), None)
+            box = FlameBox(node, x0, x1 - x0, depth, clip("all", x1 - x0), None, "all")
         boxes.append(box)
         if max_depth is not None and depth + 1 >= max_depth:
             continue
@@ -659,6 +838,35 @@ def flame_layout(tree: FlameTree, root: int, width: int, max_depth: int | None =
     for r in rows:
         r.sort(key=lambda b: b.x)
     return FlameLayout(root, width, boxes, rows, {b.node: b for b in boxes})
+
+
+@dataclass(frozen=True, slots=True)
+class FrameSearch:
+    """Frames whose names match a search, and the share of the samples whose stacks hold
+    any of them (speedscope's search: how much time is under what you looked for)."""
+
+    frame_ids: frozenset[int]
+    functions: int
+    weight: int
+    pct: float
+    text: str
+
+    @property
+    def summary(self) -> str:
+        noun = "function" if self.functions == 1 else "functions"
+        return (f"search {self.text!r}: {self.functions:,} {noun}, {self.pct:.2f}% of all "
+                "samples")
+
+
+def search_frames(hot: HotTable, text: str, regex: bool = False) -> FrameSearch | None:
+    """The frames of ``hot``'s profile that match ``text`` (None: no text); bad regex:
+    ValueError."""
+    match = compile_search(text, regex)
+    if match is None:
+        return None
+    ids = [fid for fid, r in zip(hot._ids, hot._all, strict=True) if match(r[0].name)]
+    w = hot.weight_through(ids) if ids else 0
+    return FrameSearch(frozenset(ids), len(ids), w, pct(w, hot.total), text)
 
 
 # -- all views of one profile -----------------------------------------------------------------

@@ -44,6 +44,24 @@ def test_cli_imports_textual_only_for_the_tui() -> None:
     assert "textual" in _imported(["jitprof.tui.app"])
 
 
+def test_the_profile_tui_imports_no_live_record_or_diff_machinery() -> None:
+    """`jitprof tui` pays for what it shows: not the live profiler, the recorder, the
+    comparison or their apps (each app's messages live beside it)."""
+    code = ("import sys\nimport jitprof.tui.app\n"
+            "print(','.join(sorted(m for m in sys.modules if m.startswith('jitprof.'))))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    loaded = set(r.stdout.strip().split(","))
+    assert "jitprof.timeline" in loaded and "jitprof.views" in loaded  # it did import
+    heavy = ("jitprof.live", "jitprof.liveview", "jitprof.record", "jitprof.diff",
+             "jitprof.diffviews", "jitprof.diffreport", "jitprof.mapwatch", "jitprof.proc",
+             "jitprof.tui.diff", "jitprof.tui.live", "jitprof.tui.diffmessages",
+             "jitprof.tui.livemessages", "jitprof.script", "jitprof.parse", "jitprof.resolve")
+    assert [m for m in sorted(loaded) if m in heavy or m.startswith(tuple(
+        h + "." for h in heavy))] == []
+
+
 # -- the pipeline's stages import only upstream: inputs -> parse -> symbols -> resolve ->
 # model <- (analysis, present, report, export, tui); read from the source, not by import
 # side effects, so a lazy import inside a function counts too

@@ -164,3 +164,45 @@ def test_cli_a_file_that_is_no_map_is_an_error(tmp_path: Path) -> None:
     empty = tmp_path / "perf-1.map"
     empty.write_text("")
     assert CliRunner().invoke(main, ["maps", str(empty)]).exit_code == 0
+
+
+SLOW_MAP = Path(__file__).resolve().parent.parent / "samples" / "hhvm-demo" / "slow" / (
+    "perf-14089.map")
+
+
+def test_a_gzip_map_reads_as_its_text_and_overlaps_are_listed(tmp_path: Path) -> None:
+    """Issue 14, item 11: a .gz map is read compressed (no binary garbage), and the report
+    says which lines overlap which. In the demo map, line 4 [0x7fb7d7225000, +0x800)
+    holds line 5 (same start) and line 6 (0x...5400): the 3 lines that meet another."""
+    import gzip
+
+    gz = tmp_path / "perf-14089.map.gz"
+    gz.write_bytes(gzip.compress(SLOW_MAP.read_bytes()))
+    plain = CliRunner().invoke(main, ["maps", str(SLOW_MAP)])
+    packed = CliRunner().invoke(main, ["maps", str(gz)])
+    assert plain.exit_code == packed.exit_code == 0, packed.output
+    assert packed.output.replace(str(gz), "X") == plain.output.replace(str(SLOW_MAP), "X")
+    assert "\x1f" not in packed.output and "bad map line" not in packed.output
+    assert ("    line 5 [0x7fb7d7225000-0x7fb7d7225052) PHP::Api_Router::route overlaps line 4"
+            " [0x7fb7d7225000-0x7fb7d7225800) PHP::Api_Legacy::dispatch") in plain.output
+    assert ("    line 6 [0x7fb7d7225400-0x7fb7d7225449) PHP::Api_View::render overlaps line 4"
+            " [0x7fb7d7225000-0x7fb7d7225800) PHP::Api_Legacy::dispatch") in plain.output
+    js = CliRunner().invoke(main, ["maps", str(gz), "--format", "json"])
+    assert len(json.loads(js.output)[0]["overlaps"]) == 2
+    broken = tmp_path / "broken.map.gz"
+    broken.write_bytes(gzip.compress(SLOW_MAP.read_bytes())[:40])
+    res = CliRunner().invoke(main, ["maps", str(broken)])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert f"{broken}: cannot read compressed map" in res.output and len(
+        res.output.strip().splitlines()) == 1
+
+
+def test_overlap_pairs_by_hand() -> None:
+    from jitprof.maphealth import overlap_pairs
+    from jitprof.perfmap import parse_perf_map
+
+    pm = parse_perf_map(b"100 10 a\n200 10 b\n105 20 c\n300 0 z\n208 1 d\n400 5 e\n", "m")
+    # c (line 3) starts inside a; d (line 5) inside b; z is zero-size; e alone
+    assert overlap_pairs(pm) == ["line 3 [0x105-0x125) c overlaps line 1 [0x100-0x110) a",
+                                 "line 5 [0x208-0x209) d overlaps line 2 [0x200-0x210) b"]
+    assert overlap_pairs(pm, limit=1) == overlap_pairs(pm)[:1]

@@ -6,12 +6,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable, Input, Static, TabbedContent, Tree
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from jitprof.model import Kind, Profile, ProfileBuilder
 from jitprof.resolve import load_profile
 from jitprof.tui.app import HOT_LIMIT, JitprofApp, key_sections
-from jitprof.tui.widgets import FlameGraph, HelpScreen, LoadingScreen
+from jitprof.tui.widgets import (
+    CallTreeView,
+    FlameGraph,
+    HelpScreen,
+    Line,
+    LoadingScreen,
+    TimelineStrip,
+    WarningBar,
+    WarningsScreen,
+)
+from tests.test_timeline import _binned
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz"
@@ -53,26 +63,23 @@ def names(app: JitprofApp, table: str = "#hot-table") -> list[str]:
 
 
 def text(app: JitprofApp, sel: str) -> str:
+    """A line's whole text (a Line cuts what it draws to the width: see ``shown``)."""
+    w = app.screen.query_one(sel, Static)
+    return str(w.full) if isinstance(w, Line) else str(w.content)
+
+
+def shown(app: JitprofApp, sel: str) -> str:
+    """What a line draws: cut to the terminal with "…"."""
     return str(app.screen.query_one(sel, Static).content)
 
 
 def tree_labels(app: JitprofApp) -> list[str]:
-    w: Tree[Any] = app.screen.query_one("#calltree", Tree)
-    out: list[str] = []
-
-    def walk(node: Any, depth: int) -> None:
-        out.append("  " * depth + str(node.label).strip())
-        if node.is_expanded:
-            for c in node.children:
-                walk(c, depth + 1)
-
-    walk(w.root, 0)
-    return out
+    """The call tree's lines as drawn (Total and Self columns, then the indented name)."""
+    return [ln.rstrip() for ln in app.screen.query_one(CallTreeView).lines_as_text()]
 
 
 def cursor_label(app: JitprofApp) -> str:
-    node = app.screen.query_one("#calltree", Tree).cursor_node
-    return "" if node is None else str(node.label).strip()
+    return app.screen.query_one(CallTreeView).cursor_text().rstrip()
 
 
 def active_tab(app: JitprofApp) -> str:
@@ -136,8 +143,26 @@ async def test_kind_filter_and_relative_percentages() -> None:
         assert app.state.kind is Kind.HPHP and names(app) == ["HPHP::B", "HPHP::C"]
         assert [r[0] for r in rows(app)] == ["40.00%", "16.67%"]
         await pilot.press("percent_sign")
-        assert app.state.relative and [r[0] for r in rows(app)] == ["70.59%", "29.41%"]
-        assert "(relative)" in text(app, "#hot-info")
+        # of the 23 whose stacks hold B or C: B's total 18 is 78.26%, nothing over 100%
+        assert app.state.relative and [r[:2] for r in rows(app)] == [
+            ["52.17%", "78.26%"], ["21.74%", "21.74%"]]
+        assert text(app, "#hot-info").startswith(
+            "2 functions · kind HPHP · sorted by self · % of the samples through the shown "
+            "functions (relative)")
+        await pilot.press("slash", "B", "enter")  # search as well: both filters in words
+        assert names(app) == ["HPHP::B"]
+        assert text(app, "#hot-info").startswith(
+            "1 function · kind HPHP · search 'B' · sorted by self · % of the samples through "
+            "the shown functions (relative)  x: clear")
+        assert rows(app)[0][:2] == ["66.67%", "100.00%"]  # 12 and 18 of B's 18
+        drawn = shown(app, "#hot-info")  # 80 columns: cut, and the cut shows
+        assert drawn.endswith("…") and len(drawn) == 78
+        assert drawn.startswith("1 function · kind HPHP · search 'B' · sorted by self")
+        await pilot.press("x")  # one key clears them all
+        assert app.state.kind is None and app.state.search == "" and len(names(app)) == 5
+        assert "kind" not in text(app, "#hot-info") and "x: clear" not in text(app, "#hot-info")
+        assert not app.screen.query_one("#search").display
+        await pilot.press("k", "k")
         await pilot.press("K", "K")  # back past PHP to All
         assert app.state.kind is None and len(names(app)) == 5
         await pilot.press("percent_sign")
@@ -204,8 +229,9 @@ async def test_enter_opens_callers_callees_and_backspace_goes_back() -> None:
         await pilot.press("down", "enter")  # PHP::A
         assert active_tab(app) == "detail" and app.state.detail is not None
         assert app.state.detail.name == "PHP::A"
-        assert "PHP::A" in text(app, "#detail-head")
-        assert "total 93.33%" in text(app, "#detail-head")
+        assert text(app, "#detail-head") == "[PHP] PHP::A  [JIT]"
+        assert text(app, "#detail-numbers") == (
+            "self 23.33% · total 93.33% (5 samples) · esc: back to Hot functions")
         assert [r[0] + " " + r[-1] for r in rows(app, "#callers")] == [
             "100.00% main", "14.29% PHP::A"]
         assert [r[0] + " " + r[-1] for r in rows(app, "#callees")] == [
@@ -220,11 +246,17 @@ async def test_enter_opens_callers_callees_and_backspace_goes_back() -> None:
         await pilot.press("down", "enter")  # HPHP::B
         assert app.state.detail.name == "HPHP::B"
         assert [h.name for h in app.state.history] == ["PHP::A", "main"]
-        await pilot.press("backspace")
+        await pilot.press("escape")  # escape, left and backspace all go back
         assert app.state.detail.name == "main"
-        await pilot.press("backspace")
+        await pilot.press("left")
         assert app.state.detail.name == "PHP::A" and app.state.history == []
-        await pilot.press("backspace")  # nothing further back: stays
+        assert app.focused is app.screen.query_one("#callees")
+        await pilot.press("tab")  # round the two tables, never off them
+        assert app.focused is app.screen.query_one("#callers")
+        await pilot.press("tab")
+        assert app.focused is app.screen.query_one("#callees")
+        await pilot.press("backspace")  # the first function: back to where it was opened
+        assert active_tab(app) == "hot" and app.focused is app.screen.query_one("#hot-table")
         assert app.state.detail.name == "PHP::A"
 
 
@@ -237,33 +269,68 @@ async def test_call_tree_lazy_hottest_path_and_invert() -> None:
         await pilot.pause()
         await pilot.press("3")
         assert active_tab(app) == "tree" and app.focused is app.screen.query_one("#calltree")
-        assert tree_labels(app) == ["100.00% all", "  100.00% main native"]
+        assert tree_labels(app) == ["100.00%            all",
+                                    "100.00%   0.00%  ▶ main native"]
         await pilot.press("h")  # hottest path from the root
+        # Total and Self stay in their columns (of 30 weight: 28, 3; 16, 10; ...); only
+        # the names are indented
         assert tree_labels(app) == [
-            "100.00% all",
-            "  100.00% main native",
-            "    93.33% (self 10.00%) PHP::A PHP",
-            "      53.33% (self 33.33%) HPHP::B HPHP",  # the path ends here (schedule < self)
-            "      16.67% (self 16.67%) HPHP::C HPHP",
-            "      13.33% (self 13.33%) PHP::A PHP",
-            "    6.67% (self 6.67%) HPHP::B HPHP",
+            "100.00%            all",
+            "100.00%   0.00%  ▼ main native",
+            " 93.33%  10.00%    ▼ PHP::A PHP",
+            " 53.33%  33.33%      ▶ HPHP::B HPHP",  # the path ends here (schedule < self)
+            " 16.67%  16.67%        HPHP::C HPHP",
+            " 13.33%  13.33%        PHP::A PHP",
+            "  6.67%   6.67%      HPHP::B HPHP",
         ]
-        assert cursor_label(app) == "53.33% (self 33.33%) HPHP::B HPHP"
+        assert cursor_label(app) == " 53.33%  33.33%      ▶ HPHP::B HPHP"
+        assert text(app, "#tree-info").startswith("HPHP::B  HPHP  /bin/app  ")
         await pilot.press("i")  # bottom-up
         assert app.state.inverted
+        # a root's Self is its function's self time; its callers show none (item 5)
         assert tree_labels(app) == [
-            "100.00% all",
-            "  40.00% HPHP::B HPHP",
-            "  23.33% PHP::A PHP",
-            "  20.00% schedule kernel",
-            "  16.67% HPHP::C HPHP",
+            "100.00%            all",
+            " 40.00%  40.00%  ▶ HPHP::B HPHP",
+            " 23.33%  23.33%  ▶ PHP::A PHP",
+            " 20.00%  20.00%  ▶ schedule kernel",
+            " 16.67%  16.67%  ▶ HPHP::C HPHP",
         ]
         await pilot.press("down", "enter")  # expand HPHP::B: its callers, loaded now
-        assert tree_labels(app)[2:4] == ["    33.33% PHP::A PHP",
-                                         "    6.67% (self 6.67%) main native"]
+        assert tree_labels(app)[2:4] == [" 33.33%            ▶ PHP::A PHP",
+                                         "  6.67%              main native"]
         await pilot.press("c")  # callers/callees of the node under the cursor
         assert active_tab(app) == "detail" and app.state.detail is not None
         assert app.state.detail.name == "HPHP::B"
+
+
+async def test_call_tree_left_right_expand_all_collapse_all() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("3", "down", "right")  # right opens main
+        assert tree_labels(app)[1:3] == ["100.00%   0.00%  ▼ main native",
+                                         " 93.33%  10.00%    ▶ PHP::A PHP"]
+        await pilot.press("right")  # open: right goes to the first child
+        assert cursor_label(app) == " 93.33%  10.00%    ▶ PHP::A PHP"
+        await pilot.press("left")  # closed: left goes to the parent
+        assert cursor_label(app) == "100.00%   0.00%  ▼ main native"
+        await pilot.press("left")  # open: left closes it
+        assert tree_labels(app) == ["100.00%            all",
+                                    "100.00%   0.00%  ▶ main native"]
+        await pilot.press("E")  # everything below the cursor
+        # all, main, A, B, schedule, C, A (recursion), B (from main)
+        assert len(tree_labels(app)) == 8 and tree_labels(app)[4] == (
+            " 20.00%  20.00%          schedule kernel")
+        await pilot.press("down", "down", "C")  # all closed, the cursor on main
+        assert tree_labels(app) == ["100.00%            all",
+                                    "100.00%   0.00%  ▶ main native"]
+        assert cursor_label(app) == "100.00%   0.00%  ▶ main native"
+        await pilot.press("space")  # space toggles as enter does
+        assert len(tree_labels(app)) == 4
+        await pilot.press("end")
+        assert cursor_label(app) == "  6.67%   6.67%      HPHP::B HPHP"
+        await pilot.press("home")
+        assert cursor_label(app).endswith("all")
 
 
 # -- flame graph --------------------------------------------------------------------------------
@@ -277,18 +344,22 @@ async def test_flame_graph_keys() -> None:
         fg = app.screen.query_one(FlameGraph)
         assert active_tab(app) == "flame" and app.focused is fg
         lines = fg.rows_as_text()
-        assert lines[0].startswith("all") and lines[1].startswith("main")
-        assert lines[2].startswith("PHP::A") and lines[2].endswith(" HPHP:…")  # 5 cells
+        # each box opens with a dark edge, so neighbours of one colour stay apart
+        assert lines[0].startswith("▏all") and lines[1].startswith("▏main")
+        assert lines[2].startswith("▏PHP::A") and lines[2].endswith("▏HPHP…")  # 6 cells
         assert text(app, "#breadcrumb") == "all"
         await pilot.press("down", "down", "down")  # main > A > B (heaviest each time)
         assert [f.name for f in app.state.flame_selected] == ["main", "PHP::A", "HPHP::B"]
-        assert text(app, "#flame-info").startswith("53.33% (self 33.33%) HPHP::B HPHP")
+        # the frame's numbers (16 of 30, 10 of 30; 2 stacks of 1 sample) and full name
+        assert text(app, "#flame-info").startswith(
+            "total 53.33% · self 33.33% · 2 samples · HPHP · /bin/app")
+        assert text(app, "#flame-name") == "HPHP::B"
         await pilot.press("right")
         assert [f.name for f in app.state.flame_selected][-1] == "HPHP::C"
         await pilot.press("left", "enter")  # zoom on B
         assert text(app, "#breadcrumb") == "all › main › PHP::A › HPHP::B"
         lines = fg.rows_as_text()
-        assert lines[0].rstrip() == "HPHP::B" and lines[1].startswith("schedule")
+        assert lines[0].rstrip() == "▏HPHP::B" and lines[1].startswith("▏schedule")
         assert len(lines[1].rstrip()) == 80 * 6 // 16 or lines[1][80 * 6 // 16] == " "
         await pilot.press("escape")  # zoom out one level: A fills the width
         assert text(app, "#breadcrumb") == "all › main › PHP::A"
@@ -303,6 +374,30 @@ async def test_flame_graph_keys() -> None:
         assert app.state.detail.name == "main"
 
 
+async def test_flame_graph_search_highlights_and_sums() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("4", "slash", "H", "P", "H", "P", "enter")
+        fg = app.screen.query_one(FlameGraph)
+        assert app.focused is fg and app.state.flame_search == "HPHP"
+        # B and C: the stacks through either weigh 10 + 5 + 2 + 6 = 23 of 30
+        assert fg.matches == frozenset(i for i, f in enumerate(app.views.profile.frames)
+                                       if f.name.startswith("HPHP::"))
+        assert text(app, "#flame-found").startswith(
+            "search 'HPHP': 2 functions, 76.67% of all samples")
+
+        def bg(y: int, name: str) -> str:
+            seg = next(s for s in fg.render_line(y) if s.text.startswith(name))
+            assert seg.style is not None and seg.style.bgcolor is not None
+            return str(seg.style.bgcolor.name)
+
+        assert bg(3, "HPHP::B") == "#f1c40f" and bg(3, "HPHP::C") == "#f1c40f"  # lit
+        assert bg(2, "PHP::A") == "#303030"  # the rest dimmed
+        await pilot.press("x")  # clear: no highlight
+        assert fg.matches is None and not app.screen.query_one("#flame-found").display
+
+
 async def test_flame_graph_mouse() -> None:
     app = JitprofApp(profile=_hand())
     async with app.run_test(size=(80, 24)) as pilot:
@@ -314,7 +409,7 @@ async def test_flame_graph_mouse() -> None:
         assert [f.name for f in app.state.flame_selected] == ["main", "HPHP::B"]
         await pilot.click(FlameGraph, offset=(77, 2))  # again: zoom
         assert text(app, "#breadcrumb") == "all › main › HPHP::B"
-        assert fg.rows_as_text()[0].rstrip() == "HPHP::B"
+        assert fg.rows_as_text()[0].rstrip() == "▏HPHP::B"
 
 
 # -- everywhere ---------------------------------------------------------------------------------
@@ -499,7 +594,7 @@ async def test_an_empty_profile_then_a_real_one() -> None:
         for key in ("enter", "2", "backspace", "3", "h", "i", "4", "down", "enter", "escape",
                     "c", "1", "k", "s", "percent_sign"):
             await pilot.press(key)
-        assert tree_labels(app) == ["0.00% all"]
+        assert tree_labels(app) == ["  0.00%            all"]
         app.set_profile(_hand())
         await pilot.pause()
         assert app.state.sort == "total" and app.state.kind is None  # "s" and "k" above
@@ -520,3 +615,176 @@ async def test_command_palette_runs_an_action() -> None:
         await pilot.pause()
         assert not isinstance(app.screen, CommandPalette)
         assert app.state.sort == "total" and names(app)[0] == "main"
+
+
+# -- the timeline -------------------------------------------------------------------------------
+
+
+async def test_timeline_range_filters_every_view() -> None:
+    """Bins 10..13 of 0.5 s weigh 4, 2, 0, 9 (tests/test_timeline.py); 80 cells: 20 each."""
+    app = JitprofApp(profile=_binned())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        strip = app.screen.query_one(TimelineStrip)
+        assert strip.display and strip.timeline is not None
+        rows_drawn = strip.rows_as_text()
+        # all samples on one scale: 4 -> ▄, 2 -> ▂, 0 -> blank, 9 -> █, 20 cells each
+        assert rows_drawn[0] == "▄" * 20 + "▂" * 20 + " " * 20 + "█" * 20
+        # the function under the hot table's cursor (HPHP::B: 3, 0, 0, 4 + 5), same scale
+        assert strip.function is not None and strip.function[0] == "HPHP::B"
+        assert rows_drawn[1] == "▃" * 20 + " " * 40 + "█" * 20
+        assert "5.00 s" in rows_drawn[2] and "HPHP::B" in rows_drawn[2]
+        await pilot.press("t")
+        assert app.focused is strip
+        await pilot.press("home", "enter", *["right"] * 25, "enter")  # cells 0..25
+        # bins [10, 12): 4 + 2 of the 15
+        assert strip.chosen == (10, 12) and app.state.time_range == (5.0, 6.0)
+        assert app.views is not None and app.views.profile.weight == 6
+        assert names(app) == ["HPHP::B", "PHP::A", "main"]
+        assert rows(app)[0][:3] == ["50.00%", "50.00%", "3"]  # 3 of the range's 6
+        assert "time 5.00-6.00 s (1.00 s)" in text(app, "#hot-info")
+        status = text(app, "#status")
+        assert "6 samples" in status and "a range of the 1.80 s" in status
+        assert "range 5.00-6.00 s (1.00 s)" in strip.rows_as_text()[2]
+        await pilot.press("t", "3", "E")  # the call tree of the range
+        assert tree_labels(app)[:2] == ["100.00%            all",
+                                        "100.00%   0.00%  ▼ main native"]
+        assert len(tree_labels(app)) == 4  # main > B, main > A: no B under A in [10, 12)
+        await pilot.press("4")  # the flame graph too
+        assert app.screen.query_one(FlameGraph).flame.weight(0) == 6  # type: ignore[union-attr]
+        await pilot.press("1", "x")  # x clears the range with the other filters
+        assert app.state.time_range is None and app.views.profile.weight == 15
+        assert strip.chosen is None and "time" not in text(app, "#hot-info")
+        # escape in the strip: cancel a marking, then drop the range
+        await pilot.press("t", "enter", "right", "escape")
+        assert strip.mark_from is None and strip.chosen is None
+        await pilot.press("end", "enter", *["left"] * 10, "enter")
+        assert strip.chosen == (13, 14) and app.views.profile.weight == 9
+        await pilot.press("escape")
+        assert strip.chosen is None and app.views.profile.weight == 15
+
+
+async def test_timeline_mouse_drag_and_small_terminals() -> None:
+    app = JitprofApp(profile=_binned())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.mouse_down(TimelineStrip, offset=(65, 0))
+        await pilot.hover(TimelineStrip, offset=(75, 0))
+        await pilot.mouse_up(TimelineStrip, offset=(79, 0))
+        await pilot.pause()
+        assert app.state.time_range == (6.5, 7.0) and app.views is not None
+        assert app.views.profile.weight == 9
+    app = JitprofApp(profile=_binned())
+    async with app.run_test(size=(80, 18)) as pilot:  # too few lines: no strip
+        await pilot.pause()
+        assert not app.screen.query_one(TimelineStrip).display
+    app = JitprofApp(profile=_hand())  # no sample times: no strip, t does nothing
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not app.screen.query_one(TimelineStrip).display
+        await pilot.press("t")
+        assert app.focused is app.screen.query_one("#hot-table")
+
+
+# -- keys and small terminals (issue 14, items 7 and 12) -----------------------------------------
+
+
+async def test_ctrl_c_quits() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_tab_never_strands_the_focus_and_keys_once_in_the_palette() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#hot-table")
+        await pilot.press("tab", "tab", "shift+tab")
+        assert app.focused is table
+        await pilot.press("down", "enter")  # up and enter still work
+        assert app.state.detail is not None and app.state.detail.name == "PHP::A"
+        await pilot.press("1", "slash", "a")  # the search box open: tab goes round both
+        assert app.focused is app.screen.query_one("#search")
+        await pilot.press("tab")
+        assert app.focused is table
+        await pilot.press("tab")
+        assert app.focused is app.screen.query_one("#search")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert titles.count("Keys") == 1
+        await pilot.press("escape", "3", "tab")
+        assert app.focused is app.screen.query_one("#calltree")
+
+
+async def test_the_filters_the_profile_was_read_with_are_said() -> None:
+    app = JitprofApp(profile=_hand(), filters=["pid 1234"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("k")
+        assert text(app, "#hot-info").startswith("1 function · pid 1234 · kind PHP · ")
+
+
+async def test_empty_callers_callees_says_which_key() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("2")
+        head = text(app, "#detail-head")
+        assert "enter on a row of Hot functions" in head and "c in the call tree" in head
+        assert shown(app, "#detail-head") == head  # it fits 80 columns
+
+
+async def test_help_keys_never_run_into_their_text() -> None:
+    app = JitprofApp(profile=_hand())
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = str(app.screen.query_one("#help-text", Static).content)
+        import re
+
+        lines = help_text.splitlines()
+        i = next(i for i, ln in enumerate(lines) if "pgup/pgdn" in ln)
+        # a key too long for the column: on its own line, its text below it
+        assert lines[i] == "  up/down, pgup/pgdn" and lines[i + 1].strip() == "Move"
+        assert "pgdnMove" not in help_text
+        # every key has at least two spaces before its text
+        for ln in help_text.splitlines():
+            if ln.startswith("  ") and ln.strip():
+                assert re.fullmatch(r"  \S.*? {2,}\S.*|  +\S.*", ln), ln
+
+
+async def test_warnings_are_cut_between_words_and_shown_in_full() -> None:
+    p = _hand()
+    long = ("no perf map for pid 14089 was found in /tmp or the --map-dir directories: JIT "
+            "frames stay unnamed; record with the map kept (Eval.KeepPerfPidMap) and retry")
+    p.diagnostics.warnings = [long, "a second warning", "a third warning"]
+    app = JitprofApp(profile=p)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(WarningBar)
+        lines = str(bar.content).splitlines()
+        assert len(lines) == 2 and all(len(ln) <= 78 for ln in lines)
+        assert lines[0].endswith("…") and long.startswith(lines[0][2:-1].rstrip())
+        assert lines[0][-2] != " " and " " + lines[0][2:-1].split()[-1] + " " in " " + long
+        assert lines[1] == "  +2 more: ! shows every warning in full"
+        await pilot.press("exclamation_mark")
+        assert isinstance(app.screen, WarningsScreen)
+        full = str(app.screen.query_one("#warnings-text", Static).content)
+        assert long in full and "a third warning" in full
+        await pilot.press("escape")
+        assert not isinstance(app.screen, WarningsScreen)
+
+
+def test_pack_breaks_only_between_pieces() -> None:
+    """The status lines (profile and live) wrap between pieces, never inside one."""
+    from jitprof.tui.widgets import pack
+
+    parts = [(p, "") for p in ("LIVE", "whole run", "2,002 samples", "every 2 s")]
+    lines = pack(parts, 30).plain.splitlines()
+    assert lines == ["LIVE · whole run", "2,002 samples · every 2 s"]
+    assert pack(parts, 30, start=20).plain.splitlines()[0] == "LIVE"
+    assert pack([("x" * 50, "")], 20).plain == "x" * 19 + "…"

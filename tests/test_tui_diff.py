@@ -4,6 +4,7 @@ numbers are checked against counts taken from the script texts directly."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,13 @@ from click.testing import CliRunner
 from textual.widgets import DataTable, Static, TabbedContent
 
 from jitprof.cli import EXIT_USAGE, main
-from jitprof.diff import DEFAULT_BLOCK, DiffUsageError, Normalization, diff_profiles
+from jitprof.diff import (
+    DEFAULT_BLOCK,
+    DiffResult,
+    DiffUsageError,
+    Normalization,
+    diff_profiles,
+)
 from jitprof.diffviews import PALETTE, DiffViews
 from jitprof.model import Profile
 from jitprof.resolve import load_profile
@@ -100,8 +107,51 @@ async def test_binomial_is_said_plainly(sides: tuple[Profile, Profile]) -> None:
         # 100 columns: the q-value too (ratio and kind from 120)
         labels = [str(c.label) for c in app.screen.query_one("#dtable", DataTable).columns
                   .values()]
-        assert labels == ["Before", "After", "Δ pts", "95% CI", "q", "Verdict", "Function"]
+        assert labels == ["Before", "After", "Δ pts", "95% CI", "q", "Verdict", "ms/s",
+                          "Function"]
         assert column(app, "q")[0] == "<1e-4"
+
+
+async def test_cpu_per_second_beside_the_shares_and_n_switches(
+        sides: tuple[Profile, Profile]) -> None:
+    """Issue 14, item 9: beside the shares, CPU ms per second of recording. By hand from
+    the script texts: f_sort has 1,164 self samples before, 47 after, each of period
+    1,001,001 ns, over 2.513 s and 2.507 s: 463.6 and 18.8 ms/s. n compares rates."""
+    pb, pa = sides
+
+    def run(how: str, b: Sequence[Profile], a: Sequence[Profile]) -> DiffResult:
+        return diff_profiles(list(b), list(a), normalization=Normalization(how, None))
+
+    app = DiffApp(DiffViews(run("share", [pb], [pa]), [pb], [pa], rerun=run))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert rows(app)[0][-1] == "HPHP::f_sort"
+        span_b = pb.time_last - pb.time_first  # type: ignore[operator]
+        span_a = pa.time_last - pa.time_first  # type: ignore[operator]
+        fb = next(f for f in app.views.result.functions  # type: ignore[union-attr]
+                  if f.name == "HPHP::f_sort")
+        assert fb.self_samples == (1164, 47)
+        want = (f"{1164 * 1.001001 / span_b:,.0f}→{47 * 1.001001 / span_a:,.0f}")
+        assert column(app, "ms/s")[0] == want == "464→19"
+        await pilot.press("enter")  # the Function tab: total ms beside self ms, and per s
+        head = text(app, "#fn-head").splitlines()
+        self_rate = next(ln for ln in head if ln.startswith("self ms/s"))
+        assert self_rate.split()[2:4] == [f"{1164 * 1.001001 / span_b:,.1f}",
+                                          f"{47 * 1.001001 / span_a:,.1f}"]
+        total_ms = next(ln for ln in head if ln.startswith("total ms "))
+        assert total_ms.split()[2:4] == [f"{fb.total_ms[0]:,.1f}", f"{fb.total_ms[1]:,.1f}"]
+        assert fb.total_samples[0] * 1.001001 == pytest.approx(fb.total_ms[0], rel=1e-6)
+        await pilot.press("1", "n")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.views.result.normalization.mode == "rate"  # type: ignore[union-attr]
+        assert "ms/s" not in [str(c.label) for c in app.screen.query_one(
+            "#dtable", DataTable).columns.values()]  # the values are rates themselves
+        assert rows(app)[0][-1] == "HPHP::f_sort"
+        await pilot.press("n")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.views.result.normalization.mode == "share"  # type: ignore[union-attr]
 
 
 async def test_sorts_kind_filter_and_search(views: DiffViews) -> None:
@@ -133,7 +183,7 @@ async def test_sorts_kind_filter_and_search(views: DiffViews) -> None:
         # a click on a column header sorts by it
         await pilot.click("#dtable", offset=(3, 0))
         assert "sorted by before" in text(app, "#dinfo")
-        await pilot.click("#dtable", offset=(95, 0))  # Function (after 8 columns)
+        await pilot.click("#dtable", offset=(110, 0))  # Function (after 9 columns)
         await pilot.pause()
         assert "sorted by name" in text(app, "#dinfo")
         await pilot.press("s")  # back to |delta|
@@ -374,3 +424,50 @@ async def test_rows_are_drawn_300_at_a_time() -> None:
         assert names == [f.name for f in r.functions]
         table = app.screen.query_one("#dtable", DataTable)
         assert table.cursor_row == ROW_LIMIT - 1  # still on the same function
+
+
+async def test_a_time_range_a_side(sides: tuple[Profile, Profile]) -> None:
+    """The timeline of each side: a range chosen on the before side compares only its
+    samples (counted by hand from the script text's sample times) with the whole after."""
+    from jitprof.tui.widgets import TimelineStrip
+    from tests.test_timeline import _times_by_hand
+
+    pb, pa = sides
+
+    def run(how: str, b: Sequence[Profile], a: Sequence[Profile]) -> DiffResult:
+        return diff_profiles(list(b), list(a), normalization=Normalization(how, None))
+
+    app = DiffApp(DiffViews(run("share", [pb], [pa]), [pb], [pa], rerun=run))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        before = app.screen.query_one("#tl-before", TimelineStrip)
+        after = app.screen.query_one("#tl-after", TimelineStrip)
+        assert before.display and after.display  # 40 lines: room for both
+        assert before.timeline is not None and sum(before.timeline.weights) == pb.weight
+        assert before.rows_as_text()[1].startswith("before 945.1")
+        await pilot.press("t")
+        assert app.focused is before
+        await pilot.press("home", "enter", *["right"] * 49, "enter")  # the first half
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert before.chosen is not None
+        lo, hi = before.chosen
+        width = pb.bin_width
+        assert width is not None
+        want = sum(1 for t in _times_by_hand(SLOW) if lo <= int(t / width) < hi)
+        res = app.views.result  # type: ignore[union-attr]
+        assert 0 < res.before.samples == want < pb.samples
+        assert res.after.samples == pa.samples  # the other side whole
+        assert "range" in before.rows_as_text()[1]
+        await pilot.press("escape")  # back to the whole before side
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.views.result.before.samples == pb.samples  # type: ignore[union-attr]
+        await pilot.press("tab")  # the after side's strip is next
+        assert app.focused is after
+    app = DiffApp(DiffViews(run("share", [pb], [pa]), [pb], [pa], rerun=run))
+    async with app.run_test(size=(80, 24)) as pilot:  # small: hidden until t
+        await pilot.pause()
+        assert not app.screen.query_one("#tl-before").display
+        await pilot.press("t")
+        assert app.screen.query_one("#tl-before").display

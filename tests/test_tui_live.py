@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static, Tree
+from textual.widgets import DataTable, Static
 
 from jitprof.cli import EXIT_USAGE, main
 from jitprof.live import LiveProfiler
 from jitprof.liveview import LiveView
 from jitprof.tui.live import LiveApp, live_key_sections
+from jitprof.tui.widgets import CallTreeView, TimelineStrip
 from tests.conftest import ROOT, require_tools
 from tests.test_record import DEMO_MAP_LINES, Live, wait_for
 from tests.test_record import demo_bin as demo_bin  # the module-scoped build, a fixture
@@ -121,6 +122,10 @@ async def test_live_app_on_the_demo(demo: Live) -> None:
             assert status_line(app).startswith(" LIVE ")
             assert f"pid {demo.pid} alive" in status_line(app)
             assert "map 8 lines" in status_line(app)
+            # the timeline of the run: its bins hold every sample shown
+            strip = app.screen.query_one(TimelineStrip)
+            assert strip.display and strip.timeline is not None
+            assert sum(strip.timeline.weights) == view.shown.profile.weight
 
             # the function under the cursor stays under it across refreshes (chosen while
             # paused: a refresh between reading the rows and moving could reorder them)
@@ -136,7 +141,7 @@ async def test_live_app_on_the_demo(demo: Live) -> None:
             n = app.refreshes
             await until(pilot, lambda: app.refreshes >= n + 1, "a refresh")
             head = str(app.screen.query_one("#detail-head", Static).content)
-            assert head.startswith("PHP::Api_Router::route")
+            assert head.startswith("[PHP] PHP::Api_Router::route")
             # the flame graph's zoom and the call tree's path, kept while open and refreshed
             await pilot.press("4", *["down"] * 8, "enter")
             crumbs = str(app.screen.query_one("#breadcrumb", Static).content)
@@ -146,13 +151,11 @@ async def test_live_app_on_the_demo(demo: Live) -> None:
             assert str(app.screen.query_one("#breadcrumb", Static).content) == crumbs
             await pilot.press("3", "h")
             await pilot.pause(0.2)
-            node = app.screen.query_one("#calltree", Tree).cursor_node
-            assert node is not None and "HPHP::f_sort" in str(node.label)
+            assert "HPHP::f_sort" in app.screen.query_one(CallTreeView).cursor_text()
             n = app.refreshes
             await until(pilot, lambda: app.refreshes >= n + 1, "a refresh of the call tree")
             await pilot.pause(0.2)
-            node = app.screen.query_one("#calltree", Tree).cursor_node
-            assert node is not None and "HPHP::f_sort" in str(node.label)
+            assert "HPHP::f_sort" in app.screen.query_one(CallTreeView).cursor_text()
             await pilot.press("1")
 
             # pause: the display stays, perf goes on recording
@@ -433,8 +436,7 @@ async def test_a_move_made_just_before_a_new_profile_is_kept() -> None:
         app.expand_hottest()  # moves the cursor on the next refresh of the widget...
         app.set_profile(load_profile([str(slow)], search_tmp=False))  # ...a new profile first
         await pilot.pause(0.3)
-        node = app.screen.query_one("#calltree", Tree).cursor_node
-        assert node is not None and "HPHP::f_sort" in str(node.label)
+        assert "HPHP::f_sort" in app.screen.query_one(CallTreeView).cursor_text()
         await pilot.press("4", *["down"] * 8)
         flame = app.screen.query_one(FlameGraph)
         flame.action_zoom()  # FlameChanged is queued...

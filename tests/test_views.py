@@ -90,11 +90,20 @@ def test_kind_filter_shares_and_relative_percentages() -> None:
     v = t.view(kind=Kind.HPHP)
     assert [(r.frame.name, round(r.self_pct, 2)) for r in v.rows] == [
         ("HPHP::B", 40.0), ("HPHP::C", 16.67)]
+    # relative: of the samples whose stacks hold B or C: 10 + 5 + 2 + 6 (not (A, main),
+    # (A, A, main)); B's total 18 of 23, no share over 100% (issue 14, item 4)
     rel = t.view(kind=Kind.HPHP, relative=True)
-    assert rel.denominator == 17
+    assert rel.denominator == 23
     assert [(round(r.self_pct, 2), round(r.total_pct, 2)) for r in rel.rows] == [
-        (70.59, 105.88), (29.41, 29.41)]
-    assert sum(r.self_pct for r in rel.rows) == pytest.approx(100.0)
+        (52.17, 78.26), (21.74, 21.74)]
+    assert rel.filters == ("kind HPHP",)
+    assert rel.summary == ("2 functions · kind HPHP · sorted by self · % of the samples "
+                           "through the shown functions (relative)")
+    # a kernel function alone: its stacks weigh 6, its total is all of them
+    one = t.view(kind=Kind.KERNEL, relative=True)
+    assert one.denominator == 6 and one.rows[0].total_pct == 100.0
+    assert one.summary.startswith("1 function · ")
+    assert t.view(kind=Kind.KERNEL, search="zzz", relative=True).denominator == 0
 
 
 def test_search_substring_and_regex() -> None:
@@ -107,8 +116,11 @@ def test_search_substring_and_regex() -> None:
     assert [r.frame.name for r in t.view(search="B$", regex=True, sort="function").rows] == [
         "HPHP::B"]
     # relative to what the search keeps
+    # relative to what the search keeps: every stack holds A, B or C, so all 30
     rel = t.view(search="::", relative=True)
-    assert rel.denominator == 24 and round(rel.rows[0].self_pct, 2) == 50.0
+    assert rel.denominator == 30 and round(rel.rows[0].self_pct, 2) == 40.0
+    rel = t.view(search="sched", relative=True)
+    assert rel.denominator == 6 and rel.filters == ("search 'sched'",)
     with pytest.raises(ValueError, match="bad regex"):
         compile_search("(", regex=True)
     assert compile_search("") is None

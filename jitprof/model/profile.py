@@ -186,9 +186,16 @@ class Profile:
             self._views["stacks"] = out
         return out
 
+    def _list(self, name: str, column: Any) -> list[int]:
+        """A column as a Python list, made once (callers index it in loops)."""
+        out = self._views.get(name)
+        if out is None:
+            out = self._views[name] = column.tolist()
+        return out
+
     @property
     def stack_weight(self) -> list[int]:
-        return self.group_weight.tolist()
+        return self._list("stack_weight", self.group_weight)
 
     @stack_weight.setter
     def stack_weight(self, weights: list[int]) -> None:
@@ -196,18 +203,19 @@ class Profile:
             raise ValueError("one weight a group")
         self.group_weight = _i64(weights)
         self._views.pop("function_stats", None)
+        self._views.pop("stack_weight", None)
 
     @property
     def stack_samples(self) -> list[int]:
-        return self.group_samples.tolist()
+        return self._list("stack_samples", self.group_samples)
 
     @property
     def stack_thread(self) -> list[int]:
-        return self.group_thread.tolist()
+        return self._list("stack_thread", self.group_thread)
 
     @property
     def stack_bin(self) -> list[int]:
-        return self.group_bin.tolist()
+        return self._list("stack_bin", self.group_bin)
 
     def iter_stacks(self) -> Iterator[tuple[tuple[int, ...], int, int, int]]:
         """Yield (stack, weight, samples, thread index) per group."""

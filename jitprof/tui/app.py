@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -28,32 +27,38 @@ from textual.widgets import (
     Static,
     TabbedContent,
     TabPane,
-    Tree,
 )
-from textual.widgets.tree import TreeNode
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
+from jitprof.timeline import BinIndex, Timeline, restrict_bins, timeline
 from jitprof.tui.base import KeySections, TabbedApp, binding_keys
 from jitprof.tui.messages import (
     FlameChanged,
     ProfileLoaded,
+    RangeChosen,
     ShowFunction,
+    TreeMoved,
 )
 from jitprof.tui.widgets import (
+    CallTreeView,
     FlameGraph,
+    HotFunctions,
+    Line,
+    NeighbourTable,
     StatusBar,
+    TimelineStrip,
     WarningBar,
+    WarningsScreen,
     kind_colour,
 )
 from jitprof.views import (
     SORT_KEYS,
-    CallNode,
-    CallTree,
+    FrameSearch,
     HotRow,
     ProfileViews,
     Sandwich,
     breadcrumb,
-    clip,
+    search_frames,
     status,
 )
 
@@ -62,8 +67,10 @@ Loader = Callable[[Callable[[int, int], None]], Profile]
 
 HOT_LIMIT = 300  # rows in the hot table at first (DataTable measures every cell: ~1 ms a
 # row); the next HOT_LIMIT are added when the cursor reaches the last row
-TREE_CHILDREN_LIMIT = 200  # children shown per call-tree node; the rest summed in one line
 TABS = ("hot", "detail", "tree", "flame")
+TIMELINE_MIN_HEIGHT = 20  # terminal lines below which the timeline is left out
+TAB_TITLES = dict(zip(TABS, ("Hot functions", "Callers/callees", "Call tree", "Flame graph"),
+                      strict=True))
 
 
 @dataclass
@@ -78,6 +85,9 @@ class ViewState:
     hot_cursor: Frame | None = None
     detail: Frame | None = None
     history: list[Frame] = field(default_factory=list)
+    came_from: str = ""  # the tab callers/callees were opened from (back returns there)
+    time_range: tuple[float, float] | None = None  # seconds of perf time [from, to)
+    flame_search: str = ""  # frames highlighted in the flame graph
     inverted: bool = False
     tree_path: list[Frame] = field(default_factory=list)
     flame_zoom: list[Frame] = field(default_factory=list)
@@ -90,14 +100,6 @@ def _app(widget: TabPane) -> JitprofApp:
     return app
 
 
-def _pct_cell(value: float) -> Text:
-    return Text(f"{value:.2f}%", justify="right")
-
-
-def _kind_cell(kind: Kind) -> Text:
-    return Text(kind.value, style=kind_colour(kind))
-
-
 class HotPane(TabPane):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", key_display="/"),
@@ -107,16 +109,18 @@ class HotPane(TabPane):
         Binding("K", "kind(-1)", "Previous kind", show=False),
         Binding("percent_sign", "relative", "Relative %", key_display="%"),
         Binding("escape", "clear_search", "Clear search", show=False),
+        Binding("x", "clear_filters", "Clear filters"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="kinds")
+        yield Line(id="kinds")
         inp = Input(placeholder="search function names (ctrl+r: regex)", id="search")
         inp.cursor_blink = False
         inp.display = False
         yield inp
-        yield Static(id="hot-info")
-        yield DataTable(id="hot-table", cursor_type="row", zebra_stripes=True)
+        yield Line(id="hot-info")
+        yield HotFunctions(id="hot-table")
+        yield Line(id="hot-row")
 
     def action_search(self) -> None:
         app = _app(self)
@@ -145,26 +149,30 @@ class HotPane(TabPane):
         app = _app(self)
         app.close_search(clear=True)
 
+    def action_clear_filters(self) -> None:
+        _app(self).clear_filters()
+
+
+EMPTY_DETAIL = "Choose one: enter on a row of Hot functions, c in the call tree or flame graph"
+
 
 class DetailPane(TabPane):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("backspace", "back", "Back"),
+        Binding("escape,left,backspace", "back", "Back"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static("Press Enter on a function (Hot functions, call tree, flame graph).",
-                     id="detail-head")
+        yield Line(EMPTY_DETAIL, id="detail-head")
+        yield Line(id="detail-numbers")
         with Vertical(id="detail-tables"):
             yield Static("Callers", classes="section")
-            c: DataTable[object] = DataTable(id="callers", cursor_type="row")
-            yield c
+            yield NeighbourTable(id="callers")
             yield Static("Callees", classes="section")
-            d: DataTable[object] = DataTable(id="callees", cursor_type="row")
-            yield d
+            yield NeighbourTable(id="callees")
 
     def action_back(self) -> None:
         app = _app(self)
-        app.detail_back()
+        app.action_detail_back()
 
 
 class TreePane(TabPane):
@@ -175,11 +183,9 @@ class TreePane(TabPane):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="tree-head")
-        t: Tree[CallNode | None] = Tree("all", id="calltree")
-        t.show_root = True
-        t.auto_expand = True
-        yield t
+        yield Line(id="tree-head")
+        yield CallTreeView(id="calltree")
+        yield Line(id="tree-info")
 
     def action_invert(self) -> None:
         app = _app(self)
@@ -193,23 +199,45 @@ class TreePane(TabPane):
 
     def action_callers(self) -> None:
         app = _app(self)
-        node = app.query_one("#calltree", Tree).cursor_node
-        if node is not None and isinstance(node.data, CallNode) and app.views is not None:
-            f = app.views.tree(app.state.inverted).frame(node.data)
+        node = app.query_one(CallTreeView).cursor_node
+        if node is not None and app.views is not None:
+            f = app.views.tree(app.state.inverted).frame(node)
             if f is not None:
                 app.show_function(f)
 
 
 class FlamePane(TabPane):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("x", "clear_filters", "Clear filters", show=False),
+    ]
+
     def compose(self) -> ComposeResult:
-        yield Static(id="breadcrumb")
+        yield Line(id="breadcrumb")
+        inp = Input(placeholder="highlight frames whose names contain…", id="flame-search")
+        inp.cursor_blink = False
+        inp.display = False
+        yield inp
+        found = Line(id="flame-found")
+        found.display = False
+        yield found
         yield FlameGraph(id="flamegraph")
-        yield Static(id="flame-info")
+        yield Line(id="flame-info")
+        yield Line(id="flame-name")
+
+    def action_search(self) -> None:
+        inp = self.query_one("#flame-search", Input)
+        inp.display = True
+        inp.focus()
+
+    def action_clear_filters(self) -> None:
+        _app(self).clear_filters()
 
 
 def compose_main() -> ComposeResult:
     yield StatusBar(id="status")
     yield WarningBar(id="warning")
+    yield TimelineStrip(id="timeline")
     with TabbedContent(initial="hot", id="tabs"):
         yield HotPane("Hot functions", id="hot")
         yield DetailPane("Callers/callees", id="detail")
@@ -228,9 +256,13 @@ class JitprofApp(TabbedApp):
     FOCUS: ClassVar[dict[str, str]] = {"hot": "#hot-table", "detail": "#callers",
                                        "tree": "#calltree", "flame": "#flamegraph"}
     SEARCH: ClassVar[tuple[str, str, str]] = ("hot", "#search", "#hot-table")
+    CYCLE: ClassVar[dict[str, tuple[str, ...]]] = {"detail": ("#callers", "#callees")}
+    STRIPS: ClassVar[tuple[str, ...]] = ("#timeline",)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),
+        Binding("t", "timeline", "Timeline", show=False),
+        Binding("exclamation_mark", "warnings", "Every warning", show=False, key_display="!"),
         Binding("1", "tab('hot')", "Hot functions", show=False),
         Binding("2", "tab('detail')", "Callers/callees", show=False),
         Binding("3", "tab('tree')", "Call tree", show=False),
@@ -238,8 +270,11 @@ class JitprofApp(TabbedApp):
     ]
 
     def __init__(self, profile: Profile | None = None, loader: Loader | None = None,
-                 inputs: Iterable[str] = ()) -> None:
+                 inputs: Iterable[str] = (), filters: Iterable[str] = ()) -> None:
+        """``filters``: what the profile was read with, in words ("pid 1234"): said with
+        the TUI's own filters above the table."""
         super().__init__()
+        self.read_filters = tuple(filters)
         self.views: ProfileViews | None = None
         self.state = ViewState()
         self._initial = profile
@@ -250,7 +285,13 @@ class JitprofApp(TabbedApp):
         self._hot_matched = 0
         self._sandwich: Sandwich | None = None
         self._tree_built = False  # for the current profile
+        self.full: Profile = profile if profile is not None else Profile(event="")
+        self.timeline: Timeline | None = None
+        self._bin_index: BinIndex | None = None
+        self._frame_ids: dict[Frame, int] = {}
+        self._whole: tuple[Profile, ProfileViews] | None = None  # the views of all the time
         self._flame_built = False
+        self._flame_found: FrameSearch | None = None
 
     def compose(self) -> ComposeResult:
         yield from compose_main()
@@ -263,7 +304,8 @@ class JitprofApp(TabbedApp):
 
     # -- loading ---------------------------------------------------------------------------
     def loaded(self, result: Any) -> Message:
-        views = ProfileViews(result)
+        # the views read the profile without its time axis (fewer, heavier stacks)
+        views = ProfileViews(restrict_bins(result, None, None, keep_bins=False))
         views.hot  # noqa: B018 - the per-function sums, here rather than in the UI thread
         return ProfileLoaded(result, views)
 
@@ -273,15 +315,57 @@ class JitprofApp(TabbedApp):
 
     # -- the profile -----------------------------------------------------------------------
     def set_profile(self, profile: Profile, views: ProfileViews | None = None) -> None:
-        """Show ``profile``; the view state (filters, focus, zoom, tree path) carries over
-        where its functions still exist. A live view calls this again with each new
-        profile (from a thread: ``app.call_from_thread(app.set_profile, p, v)``), passing
-        ``views = ProfileViews(p)`` with ``views.hot`` already computed off the UI thread."""
-        self.views = views if views is not None and views.profile is profile else (
-            ProfileViews(profile))
-        st = status(profile)
+        """Show ``profile``; the view state (filters, focus, zoom, tree path, time range)
+        carries over where its functions still exist. A live view calls this again with
+        each new profile (from a thread: ``app.call_from_thread(app.set_profile, p, v)``),
+        passing ``views = ProfileViews(p)`` with ``views.hot`` already computed off the UI
+        thread. A profile with time bins gets the timeline; ``views`` may then be of
+        ``restrict_bins(profile, None, None, keep_bins=False)``."""
+        self.full = profile
+        self.timeline = timeline(profile)
+        self._bin_index = None
+        self._frame_ids = {}
+        bins = self._range_bins()
+        if bins is None and views is not None and (
+                views.profile is profile or views.profile.frames is profile.frames):
+            self._whole = (profile, views)
+            self._show(views)
+        elif bins is None and self._whole is not None and self._whole[0] is profile:
+            self._show(self._whole[1])  # back from a range: the views made at first
+        else:
+            lo, hi = bins if bins is not None else (None, None)
+            made = ProfileViews(restrict_bins(profile, lo, hi, keep_bins=False))
+            if bins is None:
+                self._whole = (profile, made)
+            self._show(made)
+
+    def _range_bins(self) -> tuple[int, int] | None:
+        """The chosen time range as bins of the current timeline (None: the whole)."""
+        tl, rng = self.timeline, self.state.time_range
+        if tl is None or rng is None:
+            return None
+        if rng[1] <= tl.seconds(tl.first) or rng[0] >= tl.seconds(tl.end):
+            self.state.time_range = None  # a live window moved past it
+            return None
+        lo, hi = tl.bin_at(rng[0]), tl.bin_at(rng[1] - tl.bin_width / 2) + 1
+        return (lo, hi) if lo < hi else None
+
+    def _show(self, views: ProfileViews) -> None:
+        self.views = views
+        st = status(views.profile)
         main = self._main()
-        main.query_one(StatusBar).show(st)
+        bins = self._range_bins()
+        strip = main.query_one(TimelineStrip)
+        strip.display = self.timeline is not None and self.size.height >= TIMELINE_MIN_HEIGHT
+        if strip.timeline is not self.timeline:
+            strip.function = None  # of the previous profile's bins: _follow draws it anew
+        strip.timeline = self.timeline
+        strip.chosen = bins
+        note = ""
+        if bins is not None and self.timeline is not None and self.full.time_first is not None:
+            whole = (self.full.time_last or 0) - self.full.time_first
+            note = f"a range of the {whole:.2f} s (x: clear)"
+        main.query_one(StatusBar).show(st, note)
         main.query_one(WarningBar).show(st.warnings)
         self.refresh_hot()
         if self.state.detail is not None:
@@ -289,6 +373,58 @@ class JitprofApp(TabbedApp):
         self._tree_built = False
         self._flame_built = False
         self._refresh_active_tab()
+        self._follow(self.state.hot_cursor)
+
+    def action_warnings(self) -> None:
+        warnings = self._main().query_one(WarningBar).warnings
+        if warnings:
+            self.push_screen(WarningsScreen(warnings))
+
+    # -- the timeline ----------------------------------------------------------------------
+    def action_timeline(self) -> None:
+        """t: to the timeline and back to the view."""
+        main = self._main()
+        strip = main.query_one(TimelineStrip)
+        if main.focused is strip or not strip.display:
+            self._focus_tab(main.query_one(TabbedContent).active)
+        else:
+            main.set_focus(strip)
+
+    def on_range_chosen(self, msg: RangeChosen) -> None:
+        tl = self.timeline
+        if tl is None or msg.bins is None:
+            self.state.time_range = None
+        else:
+            self.state.time_range = (tl.seconds(msg.bins[0]), tl.seconds(msg.bins[1]))
+        self.set_profile(self.full)
+
+    def _follow(self, frame: Frame | None) -> None:
+        """Draw ``frame``'s samples over time under the whole profile's (soon: the index
+        of the bins is built once, in a worker)."""
+        if self.timeline is None or frame is None:
+            return
+        if self._bin_index is None:
+            self._index_bins(self.full, self.timeline, frame)
+            return
+        fid = self._frame_id(frame)
+        strip = self._main().query_one(TimelineStrip)
+        strip.function = (frame.name, self._bin_index.weights_of(
+            [] if fid is None else [fid]))
+
+    def _frame_id(self, frame: Frame) -> int | None:
+        if not self._frame_ids:
+            self._frame_ids = {f: i for i, f in enumerate(self.full.frames)}
+        return self._frame_ids.get(frame)
+
+    @work(thread=True, exclusive=True, group="timeline")
+    def _index_bins(self, profile: Profile, tl: Timeline, frame: Frame) -> None:
+        index = BinIndex(profile, tl)
+        self.call_from_thread(self._bins_indexed, profile, index, frame)
+
+    def _bins_indexed(self, profile: Profile, index: BinIndex, frame: Frame) -> None:
+        if profile is self.full and self.screen_stack:
+            self._bin_index = index
+            self._follow(frame)
 
     def _refresh_active_tab(self) -> None:
         tab = self._main().query_one(TabbedContent).active
@@ -321,6 +457,21 @@ class JitprofApp(TabbedApp):
         self.state.kind = next((k for k in Kind if k.value == kind), None)
         self.refresh_hot()
 
+    def clear_filters(self) -> None:
+        """One key for every filter: kind, search (and its box), time range."""
+        self.state.kind = None
+        if self.state.flame_search:
+            inp = self._main().query_one("#flame-search", Input)
+            inp.value = ""
+            inp.display = False
+            self.state.flame_search = ""
+            self._apply_flame_search()
+        had_range = self.state.time_range is not None
+        self.state.time_range = None
+        if had_range:
+            self.set_profile(self.full)
+        self.close_search(clear=True)
+
     def refresh_hot(self, more: bool = False) -> None:
         """Fill the hot table; ``more``: the same view with HOT_LIMIT more rows (the cursor
         reached the last row), else from the first HOT_LIMIT rows again."""
@@ -328,14 +479,11 @@ class JitprofApp(TabbedApp):
             return
         self._hot_limit = self._hot_limit + HOT_LIMIT if more else HOT_LIMIT
         main = self._main()
-        table = main.query_one("#hot-table", DataTable)
+        table = main.query_one(HotFunctions)
         st = self.state
         hot = self.views.hot
-        # remember the row under the cursor, to find it again
-        if self._hot_rows and 0 <= table.cursor_row < len(self._hot_rows):
-            st.hot_cursor = self._hot_rows[table.cursor_row].frame
         shares = hot.kind_shares()
-        kinds = Text()
+        kinds = Text(no_wrap=True, overflow="ellipsis")
         for s in shares:
             label = f" {s.label} {s.pct:.1f}% "
             chosen = s.kind == st.kind
@@ -345,49 +493,41 @@ class JitprofApp(TabbedApp):
             kinds.append(" ")
         main.query_one("#kinds", Static).update(kinds)
         try:
+            bins = self._range_bins()
             v = hot.view(sort=st.sort, kind=st.kind, search=st.search, regex=st.regex,
-                         relative=st.relative, limit=self._hot_limit)
-            problem = ""
+                         relative=st.relative, limit=self._hot_limit,
+                         time=self.timeline.span(*bins) if bins and self.timeline else "",
+                         fixed=self.read_filters)
         except ValueError as e:  # a bad regex: keep the last rows, say why
-            problem = str(e)
-            v = None
-        info = main.query_one("#hot-info", Static)
-        if v is None:
-            info.update(Text(problem, style="bold red"))
+            main.query_one("#hot-info", Static).update(Text(str(e), style="bold red"))
             return
         self._hot_rows = v.rows
         self._hot_matched = v.matched
-        what = "of the shown functions' self" if v.relative else "of all samples"
-        shown = f"{v.matched:,} functions" if v.matched == len(v.rows) else (
-            f"top {len(v.rows):,} of {v.matched:,} functions, more at the last row")
-        search = ""
-        if st.search:
-            search = f" · {'regex' if st.regex else 'search'} {st.search!r}"
-        info.update(Text(f"{shown} · sorted by {st.sort} · % {what} "
-                         f"({'relative' if v.relative else 'absolute'}){search}"))
-        arrow = {k: (" ▼" if k == st.sort else "") for k in SORT_KEYS}
-        table.clear(columns=True)
-        table.add_column(f"Self{arrow['self']}", key="self", width=7)
-        table.add_column(f"Total{arrow['total']}", key="total", width=7)
-        table.add_column(f"Samples{arrow['samples']}", key="samples", width=7)
-        table.add_column(f"Kind{arrow['kind']}", key="kind", width=7)
-        table.add_column(f"DSO{arrow['dso']}", key="dso", width=12)
-        # the width given, not measured on idle: a first paint under load would otherwise
-        # show the names cut to the header's width until the table's idle pass
-        fn_head = f"Function{arrow['function']}"
-        table.add_column(fn_head, key="function", width=max(
-            [cell_len(fn_head), *(cell_len(r.frame.name) for r in v.rows)]))
-        cursor = 0
-        for i, r in enumerate(v.rows):
-            f = r.frame
-            dso = Path(f.dso).name if f.dso.startswith("/") else f.dso
-            table.add_row(_pct_cell(r.self_pct), _pct_cell(r.total_pct),
-                          Text(f"{r.self_samples:,}", justify="right"), _kind_cell(f.kind),
-                          Text(clip(dso, 12)), Text(f.name))  # Text: names are no markup
-            if f == st.hot_cursor:
-                cursor = i
-        if v.rows:
-            table.move_cursor(row=cursor, animate=False)
+        info = Text(v.summary, no_wrap=True, overflow="ellipsis")
+        if v.filters:
+            info.append("  x: clear", style="dim")
+        main.query_one("#hot-info", Static).update(info)
+        if st.hot_cursor is not None and table.frame is None:
+            table.frame = st.hot_cursor
+        table.view = v
+        self._show_hot_row()
+
+    def _show_hot_row(self) -> None:
+        """The full name, dso and numbers of the row under the cursor (the table cuts)."""
+        if not self.screen_stack:  # a highlight handled while the App shuts down
+            return
+        table = self._main().query_one(HotFunctions)
+        f = table.cursor_frame
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if f is not None:
+            self.state.hot_cursor = f
+            r = self._hot_rows[table.cursor_row]
+            line.append(f.name, style="bold")
+            line.append(f"  {f.kind.value}", style=kind_colour(f.kind))
+            line.append(f"  {f.dso}", style="dim")
+            line.append(f"  self {r.self_samples:,} / total {r.total_samples:,} samples")
+            self._follow(f)
+        self._main().query_one("#hot-row", Static).update(line)
 
     @on(DataTable.HeaderSelected, "#hot-table")
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
@@ -395,6 +535,7 @@ class JitprofApp(TabbedApp):
 
     @on(DataTable.RowHighlighted, "#hot-table")
     def _hot_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_hot_row()
         # the last row shown but not the last that matches: add the next rows
         if (event.cursor_row == len(self._hot_rows) - 1
                 and self._hot_matched > len(self._hot_rows)):
@@ -410,15 +551,25 @@ class JitprofApp(TabbedApp):
         self.show_function(msg.frame)
 
     def show_function(self, frame: Frame) -> None:
-        """Open the callers/callees of ``frame`` (the previous one goes on the history)."""
+        """Open the callers/callees of ``frame`` (the previous one goes on the history;
+        from another view, that view: back returns there)."""
+        tab = self._main().query_one(TabbedContent).active
+        if tab != "detail":
+            self.state.came_from = tab
         if self.state.detail is not None and self.state.detail != frame:
             self.state.history.append(self.state.detail)
         self._show_detail(frame)
         self.action_tab("detail")
 
-    def detail_back(self) -> None:
+    def action_detail_back(self) -> None:
+        """Back to the previous function; at the first, to the view it was opened from."""
         if self.state.history:
             self._show_detail(self.state.history.pop())
+        elif self.state.came_from:
+            self.action_tab(self.state.came_from)
+
+    def detail_back(self) -> None:
+        self.action_detail_back()
 
     def _show_detail(self, frame: Frame) -> None:
         if self.views is None:
@@ -426,28 +577,21 @@ class JitprofApp(TabbedApp):
         self.state.detail = frame
         s = self._sandwich = self.views.sandwich(frame)
         main = self._main()
-        head = Text()
+        head = Text(no_wrap=True, overflow="ellipsis")  # one line each: the numbers stay
+        head.append(f"[{frame.kind.value}] ", style=kind_colour(frame.kind))
         head.append(frame.name, style="bold")
-        head.append(f"  [{frame.kind.value}]", style=kind_colour(frame.kind))
-        head.append(f"  {frame.dso}\n", style="dim")
-        total = s.all_weight or 1
-        head.append(f"self {100 * s.self_weight / total:.2f}%  total "
-                    f"{100 * s.total_weight / total:.2f}%  ({s.total_samples:,} samples)")
-        if s.root_weight:
-            head.append(f"  outermost frame in {100 * s.root_weight / total:.2f}%")
-        if self.state.history:
-            head.append(f"  · backspace: back to {self.state.history[-1].name}", style="dim")
+        head.append(f"  {frame.dso}", style="dim")
         main.query_one("#detail-head", Static).update(head)
-        for tid, rows in (("#callers", s.callers), ("#callees", s.callees)):
-            t = main.query_one(tid, DataTable)
-            t.clear(columns=True)
-            t.add_column("Of fn", width=7)
-            t.add_column("Of all", width=7)
-            t.add_column("Kind", width=7)
-            t.add_column("Function")
-            for n in rows:
-                t.add_row(_pct_cell(n.pct_of_function), _pct_cell(n.pct_of_all),
-                          _kind_cell(n.frame.kind), Text(n.frame.name))
+        nums = Text(no_wrap=True, overflow="ellipsis")
+        nums.append(s.numbers)
+        back = self.state.history[-1].name if self.state.history else (
+            TAB_TITLES.get(self.state.came_from, ""))
+        if back:
+            nums.append(f" · esc: back to {back}", style="dim")
+        main.query_one("#detail-numbers", Static).update(nums)
+        main.query_one("#callers", NeighbourTable).show(s.callers)
+        main.query_one("#callees", NeighbourTable).show(s.callees)
+        self._follow(frame)
 
     @on(DataTable.RowSelected, "#callers")
     def _caller_selected(self, event: DataTable.RowSelected) -> None:
@@ -462,94 +606,59 @@ class JitprofApp(TabbedApp):
             self._main().query_one("#callees").focus()
 
     # -- call tree -------------------------------------------------------------------------
-    def _tree_label(self, tree: CallTree, node: CallNode) -> Text:
-        total = tree.total or 1
-        f = tree.frame(node)
-        t = Text()
-        t.append(f"{100 * node.weight / total:6.2f}% ", style="bold")
-        if node.self_weight:
-            t.append(f"(self {100 * node.self_weight / total:.2f}%) ", style="dim")
-        if f is None:
-            t.append("all")
-        else:
-            t.append(f.name)
-            t.append(f" {f.kind.value}", style=kind_colour(f.kind))
-        return t
-
-    def _add_call_children(self, tnode: TreeNode[CallNode | None], tree: CallTree,
-                      node: CallNode) -> None:
-        kids = tree.children(node)
-        for c in kids[:TREE_CHILDREN_LIMIT]:
-            tnode.add(self._tree_label(tree, c), data=c, allow_expand=bool(
-                len(c.path) and c.weight > c.self_weight))
-        rest = kids[TREE_CHILDREN_LIMIT:]
-        if rest:
-            w = sum(c.weight for c in rest)
-            tnode.add_leaf(Text(f"{100 * w / (tree.total or 1):6.2f}% … {len(rest):,} more",
-                                style="dim"), data=None)
-
     def rebuild_tree(self) -> None:
         if self.views is None:
             return
         self._tree_built = True
         tree = self.views.tree(self.state.inverted)
         main = self._main()
-        main.query_one("#tree-head", Static).update(
-            ("Bottom-up (inverted): leaves first, children are their callers"
-             if self.state.inverted else "Top-down: outermost callers first")
-            + "  ·  i: invert  h: hottest path  c: callers/callees")
-        w: Tree[CallNode | None] = main.query_one("#calltree", Tree)
-        w.clear()
-        w.root.data = tree.root
-        w.root.set_label(self._tree_label(tree, tree.root))
-        self._add_call_children(w.root, tree, tree.root)
-        w.root.expand()
-        self._expand_along(tree.find(self.state.tree_path))  # [] puts the cursor on the root
+        what = ("Bottom-up: leaves first, below each its callers" if self.state.inverted
+                else "Top-down: outermost callers first")
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append(" Total    Self  ", style="bold")  # over the columns (padding 1)
+        head.append(what)
+        head.append("  ·  i invert  h hottest  E/C all  c callers", style="dim")
+        main.query_one("#tree-head", Static).update(head)
+        # [] puts the cursor on the root
+        main.query_one(CallTreeView).set_tree(tree, [tree.root, *tree.find(
+            self.state.tree_path)])
 
-    def _expand_along(self, nodes: list[CallNode]) -> None:
-        """Expand the tree widget along ``nodes`` (a path from the root) and put the
-        cursor on the last."""
-        w: Tree[CallNode | None] = self._main().query_one("#calltree", Tree)
-        cur = w.root
-        for n in nodes:
-            if not cur.children and isinstance(cur.data, CallNode) and self.views:
-                self._add_call_children(cur, self.views.tree(self.state.inverted), cur.data)
-            cur.expand()
-            nxt = next((c for c in cur.children if c.data is n), None)
-            if nxt is None:
-                break
-            cur = nxt
-        # the widget numbers its lines on the next refresh: move the cursor then; the
-        # path is the state now (a new profile may come before the move is reported)
-        w.call_after_refresh(w.move_cursor, cur, animate=False)
-        if isinstance(cur.data, CallNode) and self.views is not None:
-            tree = self.views.tree(self.state.inverted)
-            self.state.tree_path = [tree.profile.frames[f] for f in cur.data.path]
-
-    @on(Tree.NodeExpanded, "#calltree")
-    def _tree_expanded(self, event: Tree.NodeExpanded[CallNode | None]) -> None:
-        node = event.node
-        if not node.children and isinstance(node.data, CallNode) and self.views is not None:
-            self._add_call_children(node, self.views.tree(self.state.inverted), node.data)
-
-    @on(Tree.NodeHighlighted, "#calltree")
-    def _tree_moved(self, event: Tree.NodeHighlighted[CallNode | None]) -> None:
-        data = event.node.data
-        if isinstance(data, CallNode) and self.views is not None:
-            tree = self.views.tree(self.state.inverted)
-            frames = [tree.profile.frames[f] for f in data.path]
-            self.state.tree_path = frames
+    def on_tree_moved(self, msg: TreeMoved) -> None:
+        if self.views is None or not self._tree_built:
+            return
+        node = msg.node
+        tree = msg.tree
+        if tree is not self.views.tree(self.state.inverted):
+            if tree.inverted == self.state.inverted and node is not None:
+                # a move on the previous profile's tree, handled after a new profile came
+                # (jitprof top): keep it, by its frames, on the new tree
+                self.state.tree_path = [tree.profile.frames[f] for f in node.path]
+                self.rebuild_tree()
+            return
+        info = Text(no_wrap=True, overflow="ellipsis")
+        if node is not None:
+            self.state.tree_path = [tree.profile.frames[f] for f in node.path]
+            f = tree.frame(node)
+            info.append(f.name if f is not None else "all", style="bold")
+            if f is not None:
+                info.append(f"  {f.kind.value}", style=kind_colour(f.kind))
+                info.append(f"  {f.dso}", style="dim")
+            info.append(f"  {node.samples:,} samples, depth {node.depth}")
+            self._follow(f)
+        self._main().query_one("#tree-info", Static).update(info)
 
     def expand_hottest(self) -> None:
         if self.views is None:
             return
         tree = self.views.tree(self.state.inverted)
-        w: Tree[CallNode | None] = self._main().query_one("#calltree", Tree)
-        start = w.cursor_node.data if w.cursor_node is not None else None
-        base = start if isinstance(start, CallNode) else tree.root
+        w = self._main().query_one(CallTreeView)
+        base = w.cursor_node or tree.root
         # the path from the root to the cursor, then the hottest path below it
         path = tree.find([tree.profile.frames[f] for f in base.path])
-        self._expand_along(path + tree.hottest_path(base))
+        path += tree.hottest_path(base)
+        # the state now: a new profile may come before the widget reports the move
+        self.state.tree_path = [tree.profile.frames[n.path[-1]] for n in path]
+        w.show_path([tree.root, *path])
 
     # -- flame graph -----------------------------------------------------------------------
     def rebuild_flame(self) -> None:
@@ -562,6 +671,8 @@ class JitprofApp(TabbedApp):
         if zoom not in ft.path(sel):
             sel = zoom
         self._main().query_one(FlameGraph).set_tree(ft, zoom, sel)
+        if self.state.flame_search:
+            self._apply_flame_search()
 
     def on_flame_changed(self, msg: FlameChanged) -> None:
         if self.views is None or not self._flame_built:
@@ -581,18 +692,46 @@ class JitprofApp(TabbedApp):
         bar = main.query_one("#breadcrumb", Static)
         width = (bar.content_region.width or self.size.width - 2) - 1
         bar.update(Text(breadcrumb(crumbs, max(width, 1)), no_wrap=True))
-        total = ft.weight(0) or 1
+        nums, name = ft.info(msg.selected)
         f = ft.frame(msg.selected)
         info = Text(no_wrap=True, overflow="ellipsis")
-        info.append(f"{100 * ft.weight(msg.selected) / total:.2f}% ", style="bold")
-        info.append(f"(self {100 * ft.self_weight(msg.selected) / total:.2f}%) ", style="dim")
-        if f is None:
-            info.append("all")
-        else:
-            info.append(f.name)
-            info.append(f" {f.kind.value}", style=kind_colour(f.kind))
-        info.append("  enter: zoom  esc: out  c: callers/callees", style="dim")
+        info.append(nums, style="bold")
+        info.append("  enter zoom · esc out · c callers · / search", style="dim")
+        found = main.query_one("#flame-found", Static)
+        found.display = bool(self.state.flame_search)
+        if self.state.flame_search:
+            summary = (self._flame_found.summary if self._flame_found is not None else
+                       f"search {self.state.flame_search!r}: a bad regex")
+            found.update(Text(f"{summary}  (/ changes it, x clears)", style="#f1c40f",
+                              no_wrap=True, overflow="ellipsis"))
         main.query_one("#flame-info", Static).update(info)
+        full = Text(no_wrap=True, overflow="ellipsis")
+        full.append(name, style=kind_colour(f.kind) if f is not None else "")
+        main.query_one("#flame-name", Static).update(full)
+        self._follow(f)
+
+    @on(Input.Changed, "#flame-search")
+    def _flame_search_changed(self, event: Input.Changed) -> None:
+        self.state.flame_search = event.value
+        self._apply_flame_search()
+
+    @on(Input.Submitted, "#flame-search")
+    def _flame_search_done(self, event: Input.Submitted) -> None:
+        main = self._main()
+        main.query_one("#flame-search").display = False  # the line above says what is lit
+        main.set_focus(main.query_one(FlameGraph))
+
+    def _apply_flame_search(self) -> None:
+        if self.views is None:
+            return
+        fg = self._main().query_one(FlameGraph)
+        try:
+            found = search_frames(self.views.hot, self.state.flame_search)
+        except ValueError:
+            found = None
+        self._flame_found = found
+        fg.matches = found.frame_ids if found is not None else None
+        fg.post_message(FlameChanged(fg.selected, fg.zoom, fg.flame))
 
     # -- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -637,14 +776,17 @@ def key_sections() -> KeySections:
     keys = binding_keys
     return [
         ("Everywhere", keys(JitprofApp.BINDINGS) + [
-            ("ctrl+p", "Command palette (every action)"), ("tab", "Next widget"),
+            ("ctrl+c", "Quit"), ("ctrl+p", "Command palette (every action)"),
+            ("tab", "Next widget"),
             ("mouse", "Click tabs, kind buttons, column headers; click a row twice")]),
         ("Hot functions", keys(HotPane.BINDINGS) + [
             ("enter", "Callers/callees of the row"), ("up/down, pgup/pgdn", "Move")]),
         ("Callers/callees", keys(DetailPane.BINDINGS) + [
             ("enter", "Go to that caller/callee"), ("tab", "Callers <-> callees")]),
         ("Call tree", keys(TreePane.BINDINGS) + [
-            ("enter, space", "Expand/collapse"), ("up/down", "Move")]),
-        ("Flame graph", keys(FlameGraph.BINDINGS) + [
+            *keys(CallTreeView.BINDINGS)]),
+        ("Flame graph", keys(FlameGraph.BINDINGS) + keys(FlamePane.BINDINGS) + [
             ("mouse", "Click selects, click again zooms, wheel scrolls")]),
+        ("Timeline (t)", keys(TimelineStrip.BINDINGS) + [
+            ("mouse", "Drag across the strip to choose a range")]),
     ]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
@@ -25,7 +25,7 @@ from jitprof.tui.messages import LoadFailed, LoadProgress
 from jitprof.tui.widgets import HelpScreen, LoadingScreen
 
 KeySections = list[tuple[str, list[tuple[str, str]]]]
-KEY_NAMES = {"question_mark": "?", "slash": "/", "percent_sign": "%"}
+KEY_NAMES = {"question_mark": "?", "slash": "/", "percent_sign": "%", "exclamation_mark": "!"}
 
 
 def binding_keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
@@ -44,6 +44,16 @@ class _LoadCancelled(Exception):
 
 class TabbedApp(App[None]):
     FOCUS: ClassVar[dict[str, str]] = {}  # tab id -> the widget that takes the keys there
+    # tab id -> the widgets tab / shift+tab go round (default: FOCUS's one), so the focus
+    # never lands on a widget that takes no keys (the tab bar, a hidden box)
+    CYCLE: ClassVar[dict[str, tuple[str, ...]]] = {}
+    STRIPS: ClassVar[tuple[str, ...]] = ()  # widgets above the tabs that join the round
+    # ctrl+c quits, as in perf report, less and htop (Textual's default shows a toast)
+    BINDINGS: ClassVar[list[BindingType]] = [  # merged with each subclass's
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
+        Binding("tab", "cycle_focus(1)", "Next widget", show=False, priority=True),
+        Binding("shift+tab", "cycle_focus(-1)", "Previous widget", show=False, priority=True),
+    ]
     SEARCH: ClassVar[tuple[str, str, str]] = ("", "", "")  # (tab, Input id, table id)
     USAGE_ERRORS: ClassVar[tuple[type[Exception], ...]] = ()  # exit 2 when loading raises
     state: Any  # the subclass's view state (the search box sets its ``search``)
@@ -51,6 +61,35 @@ class TabbedApp(App[None]):
     def __init__(self) -> None:
         super().__init__()
         self.error: tuple[str, int] | None = None  # (message, exit code) for the CLI
+
+    def action_cycle_focus(self, step: int) -> None:
+        """tab / shift+tab: the next widget of the tab shown that takes keys."""
+        main = self._main()
+        if self.screen is not main:  # a help screen, the palette: their own order
+            if step > 0:
+                self.screen.focus_next()
+            else:
+                self.screen.focus_previous()
+            return
+        tab = main.query_one(TabbedContent).active
+        ids = self.CYCLE.get(tab) or ((self.FOCUS[tab],) if tab in self.FOCUS else ())
+        widgets = [w for w in (main.query_one(i) for i in (*self.STRIPS, *ids)) if w.display]
+        _tab, box, _table = self.SEARCH
+        if tab == _tab:
+            inp = main.query_one(box)
+            if inp.display:
+                widgets.insert(0, inp)
+        if not widgets:
+            return
+        cur = main.focused
+        i = widgets.index(cur) if cur in widgets else -step if step > 0 else 0
+        main.set_focus(widgets[(i + step) % len(widgets)])
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        # Textual's own "Keys" (its key panel) goes: the App's "Keys" is the help screen
+        for c in super().get_system_commands(screen):
+            if c.title != "Keys":
+                yield c
 
     # -- for subclasses ----------------------------------------------------------------------
     def key_sections(self) -> KeySections:
@@ -146,13 +185,16 @@ class TabbedApp(App[None]):
 
     def close_search(self, clear: bool) -> None:
         _tab, box, table = self.SEARCH
-        inp = self._main().query_one(box, Input)
+        main = self._main()
+        inp = main.query_one(box, Input)
+        typing = main.focused is inp
         if clear:
             inp.value = ""
             self.state.search = ""
             inp.display = False
             self.refresh_list()
-        self._main().query_one(table).focus()
+        if typing:  # (only then: a key typed next may have moved the focus already)
+            main.set_focus(main.query_one(table))
 
     @on(Input.Changed)
     def _search_changed(self, event: Input.Changed) -> None:

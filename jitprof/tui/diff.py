@@ -9,7 +9,7 @@ gone frames marked ``+``/``-``): blue for less, orange-red for more, dim for no 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -41,13 +41,17 @@ from jitprof.diffviews import (
     function_lines,
     header_lines,
     kind_lines,
+    per_second_unit,
     short_name,
     unit_short,
 )
-from jitprof.model import Frame, Kind
+from jitprof.errors import JitprofError
+from jitprof.model import Frame, Kind, Profile
+from jitprof.timeline import restrict_bins, timeline
 from jitprof.tui.base import KeySections, TabbedApp, binding_keys
-from jitprof.tui.messages import DiffLoaded, FlameChanged, ShowFunction
-from jitprof.tui.widgets import FlameGraph, kind_colour
+from jitprof.tui.diffmessages import DiffLoaded
+from jitprof.tui.messages import FlameChanged, RangeChosen, ShowFunction
+from jitprof.tui.widgets import FlameGraph, TimelineStrip, kind_colour
 from jitprof.views import FlameBox, breadcrumb, clip
 
 DiffLoader = Callable[[Callable[[int, int], None]], DiffViews]
@@ -98,6 +102,7 @@ class ChangesPane(TabPane):
         Binding("k", "kind(1)", "Kind"),
         Binding("K", "kind(-1)", "Previous kind", show=False),
         Binding("escape", "clear_search", "Clear search", show=False),
+        Binding("n", "normalization", "Shares / per second"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -131,6 +136,9 @@ class ChangesPane(TabPane):
 
     def action_clear_search(self) -> None:
         _app(self).close_search(clear=True)
+
+    def action_normalization(self) -> None:
+        _app(self).switch_normalization()
 
 
 class FunctionPane(TabPane):
@@ -176,6 +184,8 @@ class DiffApp(TabbedApp):
     FOCUS: ClassVar[dict[str, str]] = {"changes": "#dtable", "function": "#fn-callers",
                                        "dflame": "#dflamegraph"}
     SEARCH: ClassVar[tuple[str, str, str]] = ("changes", "#dsearch", "#dtable")
+    CYCLE: ClassVar[dict[str, tuple[str, ...]]] = {"function": ("#fn-callers", "#fn-callees")}
+    STRIPS: ClassVar[tuple[str, ...]] = ("#tl-before", "#tl-after")
     USAGE_ERRORS: ClassVar[tuple[type[Exception], ...]] = (DiffUsageError,)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
@@ -183,6 +193,7 @@ class DiffApp(TabbedApp):
         Binding("1", "tab('changes')", "Changes", show=False),
         Binding("2", "tab('function')", "Function", show=False),
         Binding("3", "tab('dflame')", "Flame diff", show=False),
+        Binding("t", "timeline", "Timelines", show=False),
     ]
 
     def __init__(self, views: DiffViews | None = None, loader: DiffLoader | None = None,
@@ -201,9 +212,17 @@ class DiffApp(TabbedApp):
         self._tree: DiffFlameTree | None = None  # the one the flame graph draws
         self._by_frame: dict[int, FunctionDiff] = {}
         self._neighbours: tuple[list[Frame], list[Frame]] = ([], [])
+        # the profiles as loaded (a time range cuts from these), the range chosen a side
+        self._full: tuple[Sequence[Profile], Sequence[Profile]] | None = None
+        self._ranges: dict[str, tuple[int, int]] = {}
+        self._strips: bool | None = None  # t asked for the strips (None: by the height)
 
     def compose(self) -> ComposeResult:
         yield Static(id="dhead")
+        for side in ("before", "after"):
+            strip = TimelineStrip(id=f"tl-{side}", label=side, compact=True)
+            strip.display = False
+            yield strip
         with TabbedContent(initial="changes", id="dtabs"):
             yield ChangesPane("Changes", id="changes")
             yield FunctionPane("Function", id="function")
@@ -235,6 +254,7 @@ class DiffApp(TabbedApp):
         for i, (line, warn) in enumerate(header_lines(views.result)):
             head.append(("\n" if i else "") + line, style="bold #ffaf00" if warn else "")
         main.query_one("#dhead", Static).update(head)
+        self._show_timelines(views)
         self.refresh_table()
         self._refresh_active_tab()
         self.call_after_refresh(self._prepare, views)  # after the first paint: the GIL
@@ -248,6 +268,90 @@ class DiffApp(TabbedApp):
             views.prepare(lambda: worker.is_cancelled)
         except Stopped:
             pass
+
+    # -- what verdicts and sorting use: shares, or per second of recording --------------
+    # -- the timelines: each side cut to a time range -----------------------------------
+    def _show_timelines(self, views: DiffViews) -> None:
+        """One strip a side when the side is one profile with time bins (several runs a
+        side have no common time axis) and the terminal has room (30 lines; ``t`` shows
+        them on a smaller one)."""
+        if self._full is None:
+            self._full = views.profiles
+        main = self._main()
+        for side, profiles in zip(("before", "after"), self._full, strict=True):
+            strip = main.query_one(f"#tl-{side}", TimelineStrip)
+            tl = timeline(profiles[0]) if len(profiles) == 1 else None
+            strip.timeline = tl
+            strip.chosen = self._ranges.get(side)
+            strip.display = tl is not None and (self._strips if self._strips is not None
+                                                else self.size.height >= 30)
+
+    def action_timeline(self) -> None:
+        """t: show the timelines and go to the before one; again: back to the view."""
+        main = self._main()
+        strips = [main.query_one(f"#tl-{s}", TimelineStrip) for s in ("before", "after")]
+        if main.focused in strips:
+            self._focus_tab(main.query_one(TabbedContent).active)
+            return
+        usable = [s for s in strips if s.timeline is not None]
+        if not usable:
+            self.notify("no time bins to cut by (one profile a side, with sample times)",
+                        severity="warning")
+            return
+        self._strips = True
+        for s in usable:
+            s.display = True
+        main.set_focus(usable[0])
+
+    def on_range_chosen(self, msg: RangeChosen) -> None:
+        side = "before" if msg.strip == "tl-before" else "after"
+        if msg.bins is None:
+            self._ranges.pop(side, None)
+        else:
+            self._ranges[side] = msg.bins
+        views, full = self.views, self._full
+        if views is None or full is None or views.rerun is None:
+            return
+        cut = tuple([restrict_bins(p, *self._ranges[s]) if s in self._ranges else p
+                     for p in ps] for s, ps in zip(("before", "after"), full, strict=True))
+        self.notify(f"comparing {side} {self._range_words(side)}…", timeout=3)
+        self._rerun(views, views.result.normalization.mode, cut[0], cut[1])
+
+    def _range_words(self, side: str) -> str:
+        rng = self._ranges.get(side)
+        strip = self._main().query_one(f"#tl-{side}", TimelineStrip)
+        if rng is None or strip.timeline is None:
+            return "whole"
+        return strip.timeline.span(*rng)
+
+    def switch_normalization(self) -> None:
+        """n: compare shares of each side's samples, or CPU per second of recording (a
+        share grows when the total shrinks; a rate does not). The comparison is made
+        again (the same method, blocks and seed) in a worker."""
+        views = self.views
+        if views is None or views.rerun is None:
+            self.notify("this comparison cannot be made again here", severity="warning")
+            return
+        mode = "rate" if views.result.normalization.mode == "share" else "share"
+        self.notify(f"comparing {'per second of recording' if mode == 'rate' else 'shares'}"
+                    "…", timeout=3)
+        self._rerun(views, mode, *views.profiles)
+
+    @work(thread=True, exclusive=True, group="rerun", exit_on_error=False)
+    def _rerun(self, views: DiffViews, mode: str, before: Sequence[Profile],
+               after: Sequence[Profile]) -> None:
+        try:
+            result = views.rerun(mode, before, after)  # type: ignore[misc]
+        except JitprofError as e:
+            self.call_from_thread(self.notify, str(e), severity="error")
+            return
+        new = DiffViews(result, before, after, rerun=views.rerun)
+        self.call_from_thread(self._rerun_done, views, new)
+
+    def _rerun_done(self, old: DiffViews, new: DiffViews) -> None:
+        if self.views is old and self.screen_stack:
+            self.state.cursor = None
+            self.set_views(new)
 
     def _refresh_active_tab(self) -> None:
         if self._main().query_one(TabbedContent).active == "dflame" and not self._flame_built:
@@ -341,6 +445,10 @@ class DiffApp(TabbedApp):
         if tier >= 1:
             cols.append(("q", 6))
         cols.append(("Verdict", 15))
+        if tier >= 1 and result.normalization.mode == "share":
+            ps = per_second_unit(result)  # beside the shares: a cut, or a smaller total?
+            if ps:
+                cols.append((ps, 13))
         if tier >= 2:
             cols += [("Ratio", 6), ("Kind", 6)]
         fixed = sum(w + 2 for _, w in cols) + 2 + 2  # cell padding, scrollbar, function pad
@@ -351,22 +459,25 @@ class DiffApp(TabbedApp):
             table.add_column(label, width=w, key=sorts.get(label, label))
         table.add_column("Function", width=name_width, key="name")
         cursor = 0
+        rates = any(label in ("ms/s", "/s") for label, _w in cols)
         for i, f in enumerate(v.rows):
             c = cells(f, result)
-            table.add_row(*self._row(c, tier, name_width))
+            table.add_row(*self._row(c, tier, name_width, rates))
             if f is st.cursor:
                 cursor = i
         if v.rows:
             table.move_cursor(row=cursor, animate=False)
 
     @staticmethod
-    def _row(c: DiffCells, tier: int, name_width: int) -> list[Text]:
+    def _row(c: DiffCells, tier: int, name_width: int, rates: bool = False) -> list[Text]:
         style = direction_style(c.direction)
         out = [Text(c.before, justify="right"), Text(c.after, justify="right"),
                Text(c.delta, style=style, justify="right"), Text(c.ci, justify="right")]
         if tier >= 1:
             out.append(Text(c.q, justify="right"))
         out.append(Text(c.verdict, style=style))
+        if rates:
+            out.append(Text(c.per_second, justify="right"))
         if tier >= 2:
             out += [Text(c.ratio, justify="right"),
                     Text(c.kind, style=kind_colour(Kind(c.kind)))]

@@ -28,7 +28,8 @@ from jitprof.liveview import LiveView
 from jitprof.model import Kind
 from jitprof.tui.app import JitprofApp, compose_main, key_sections
 from jitprof.tui.base import KeySections
-from jitprof.tui.messages import LiveRefreshed, LiveRefreshFailed
+from jitprof.tui.livemessages import LiveRefreshed, LiveRefreshFailed
+from jitprof.tui.widgets import pack
 from jitprof.views import ProfileViews
 
 TICK = 0.25  # seconds between status redraws and refresh checks
@@ -159,7 +160,10 @@ class LiveApp(JitprofApp):
         state = view.state()
         t = Text(no_wrap=False)
         t.append(f" {parts[0]} ", style=STATE_STYLES[state])
-        t.append(" " + " · ".join(parts[1:]))
+        t.append(" ")
+        # broken only between pieces: "every 2 s" never splits over two lines
+        width = (main.query_one("#live-status").size.width or self.size.width) - 2
+        t.append_text(pack([(p, "") for p in parts[1:]], width, start=len(parts[0]) + 3))
         if view.failure is not None:
             t.append(f"\n{view.failure}", style="bold red")
         main.query_one("#live-status", Static).update(t)

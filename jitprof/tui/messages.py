@@ -1,4 +1,5 @@
-"""Messages between the loading worker, the widgets and the App (small dataclasses)."""
+"""Messages between the loading worker, the widgets and the profile App (small dataclasses;
+the diff and live apps keep theirs beside them: importing the profile TUI imports neither)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from jitprof.diffviews import DiffViews
-from jitprof.liveview import Refresh
 from jitprof.model import Frame, Profile
-from jitprof.views import FlameTree, ProfileViews
+from jitprof.views import CallNode, CallTree, FlameTree, ProfileViews
 
 
 @dataclass
@@ -53,21 +52,16 @@ class FlameChanged(Message):
 
 
 @dataclass
-class DiffLoaded(Message):
-    """The comparison of ``jitprof diff --tui`` is ready (made in the loading worker)."""
+class RangeChosen(Message):
+    """The timeline's chosen range of time bins [lo, hi), or None: the whole profile."""
 
-    views: DiffViews
-
-
-@dataclass
-class LiveRefreshed(Message):
-    """A live snapshot and its views, computed in a worker (``jitprof top``)."""
-
-    refresh: Refresh
+    bins: tuple[int, int] | None
+    strip: str = ""  # the id of the strip it came from (the diff view has one a side)
 
 
 @dataclass
-class LiveRefreshFailed(Message):
-    """A live snapshot could not be made: a one-line ``message`` (the next one is tried)."""
+class TreeMoved(Message):
+    """The call tree's cursor moved to ``node`` (None: a "… more" line) of ``tree``."""
 
-    message: str
+    node: CallNode | None
+    tree: CallTree
