@@ -172,9 +172,15 @@ def measure(argv: list[str], scratch: str, label: str, timeout: float,
     run = Run(argv=argv)
     run.stdout_path = os.devnull if discard else os.path.join(scratch, label + ".out")
     err_path = os.path.join(scratch, label + ".err")
+    # Linux carries a forked child's peak RSS over its exec: a child of this script (which
+    # holds the outputs it has parsed) would report at least this script's RSS. GNU time,
+    # small after its own exec, forks the program and reports the program's own peak.
+    rss_path = os.path.join(scratch, label + ".rss")
+    gnu_time = shutil.which("time") if os.path.exists("/usr/bin/time") else None
+    child = (["/usr/bin/time", "-f", "%M", "-o", rss_path, *argv] if gnu_time else argv)
     with open(run.stdout_path, "wb") as out, open(err_path, "wb") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        proc = subprocess.Popen(child, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         killed = threading.Event()
 
         def kill() -> None:
@@ -195,6 +201,12 @@ def measure(argv: list[str], scratch: str, label: str, timeout: float,
     proc.returncode = run.code  # reaped by wait4; keep Popen from waiting again
     run.timed_out = killed.is_set()
     run.maxrss_mb = usage.ru_maxrss / 1024  # KiB -> MiB
+    if gnu_time:
+        try:
+            with open(rss_path) as f:
+                run.maxrss_mb = int(f.read().strip().splitlines()[-1]) / 1024
+        except (OSError, ValueError, IndexError):
+            pass  # killed before time wrote it: the wait4 figure (an upper bound)
     with open(err_path, "rb") as f:
         f.seek(0, os.SEEK_END)
         f.seek(max(0, f.tell() - 4000))

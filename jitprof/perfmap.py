@@ -148,8 +148,10 @@ class PerfMap:
         ps, pe, pl = self.pieces()
         if not len(ps) or not len(addrs):
             return np.full(len(addrs), -1, dtype=np.int64)
+        from jitprof.model import unique_inverse
+
         if len(addrs) > 4096:  # sorted queries walk the pieces in order (cache friendly)
-            uniq, inv = np.unique(addrs, return_inverse=True)
+            uniq, inv = unique_inverse(addrs)
             return self._resolve_sorted(uniq)[inv]
         return self._resolve_sorted(addrs)
 

@@ -99,7 +99,29 @@ def process_summary(profile: Profile) -> list[dict[str, object]]:
     return rows
 
 
+def _json_row(r: Row) -> dict[str, object]:
+    return {
+        "name": r.name,
+        "kind": r.kind.value,
+        "dso": r.dso,
+        "self": r.self_weight,
+        "total": r.total_weight,
+        "self_samples": r.self_samples,
+        "total_samples": r.total_samples,
+        "self_pct": round(r.self_pct, 4),
+        "total_pct": round(r.total_pct, 4),
+        **({"full_names": list(r.full_names)} if r.full_names else {}),
+        **({"versions": r.versions} if r.versions else {}),
+    }
+
+
+_ROWS_MARK = "\x00functions\x00"
+
+
 def to_json(profile: Profile, rows: list[Row]) -> str:
+    """The report as JSON (indent 1). The functions are rendered one at a time into the
+    document's text (the same text ``json.dumps`` of the whole document gives), so a
+    profile of a million functions does not hold a million dicts at once."""
     d = profile.diagnostics
     doc = {
         "jitprof": __version__,
@@ -113,28 +135,21 @@ def to_json(profile: Profile, rows: list[Row]) -> str:
             "last": profile.time_last,
             "span": _span(profile),
         },
-        "functions": [
-            {
-                "name": r.name,
-                "kind": r.kind.value,
-                "dso": r.dso,
-                "self": r.self_weight,
-                "total": r.total_weight,
-                "self_samples": r.self_samples,
-                "total_samples": r.total_samples,
-                "self_pct": round(r.self_pct, 4),
-                "total_pct": round(r.total_pct, 4),
-                **({"full_names": list(r.full_names)} if r.full_names else {}),
-                **({"versions": r.versions} if r.versions else {}),
-            }
-            for r in rows
-        ],
+        "functions": _ROWS_MARK,
         "kinds": kind_summary(profile),
         "dsos": dso_summary(profile),
         "processes": process_summary(profile),
         "diagnostics": dataclasses.asdict(d),
     }
-    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    mark = json.dumps(_ROWS_MARK)
+    if rows:
+        body = ",\n".join("  " + json.dumps(_json_row(r), indent=1, ensure_ascii=False)
+                          .replace("\n", "\n  ") for r in rows)
+        functions = "[\n" + body + "\n ]"
+    else:
+        functions = "[]"
+    return text.replace(mark, functions, 1)
 
 
 def to_csv(rows: list[Row]) -> str:

@@ -232,3 +232,22 @@ def test_every_command_that_loads_a_profile_takes_the_same_input_options() -> No
     assert set(want) == input_names
     for cmd in (tui, export_cmd, diff):
         assert opts(cmd) == want, cmd
+
+
+def test_json_report_rendered_row_by_row_is_the_documents_json_dumps() -> None:
+    """to_json writes the functions one at a time into the text: the result is exactly
+    json.dumps of the whole document (indent 1), for rows and for none."""
+    import json
+
+    from jitprof.report import function_rows, to_json
+    from jitprof.resolve import load_profile
+
+    p = load_profile([str(ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz")],
+                     search_tmp=False)
+    rows = function_rows(p)
+    assert len(rows) > 20
+    for part in (rows, rows[:1], []):
+        text = to_json(p, part)
+        doc = json.loads(text)
+        assert len(doc["functions"]) == len(part)
+        assert text == json.dumps(doc, indent=1, ensure_ascii=False) + "\n"

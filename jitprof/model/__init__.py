@@ -8,6 +8,7 @@ from jitprof.model.profile import (
     distinct_ints,
     group_sums,
     sum_by,
+    unique_inverse,
 )
 from jitprof.model.types import (
     KIND_ORDER,
@@ -35,4 +36,5 @@ __all__ = [
     "distinct_ints",
     "group_sums",
     "sum_by",
+    "unique_inverse",
 ]

@@ -23,6 +23,24 @@ def distinct_ints(a: Any) -> Any:
     return a[keep]
 
 
+def unique_inverse(a: Any) -> tuple[Any, Any]:
+    """``np.unique(a, return_inverse=True)`` for an integer array, by one stable argsort
+    (numpy 2's hashing ``unique`` takes seconds on millions of values)."""
+    import numpy as np
+
+    a = np.asarray(a)
+    if not len(a):
+        return a, np.zeros(0, dtype=np.int64)
+    order = np.argsort(a, kind="stable")
+    s = a[order]
+    first = np.empty(len(s), dtype=bool)
+    first[0] = True
+    np.not_equal(s[1:], s[:-1], out=first[1:])
+    inv = np.empty(len(a), dtype=np.int64)
+    inv[order] = np.cumsum(first) - 1
+    return s[first], inv
+
+
 def group_sums(keys: Any, *values: Any) -> tuple[Any, ...]:
     """Distinct int64 ``keys`` (sorted) and, per key, the exact int64 sums of each of
     ``values`` (one sort; ``np.add.reduceat`` keeps integers exact, unlike bincount)."""
@@ -273,7 +291,7 @@ class Profile:
                 before = csum - csum[group_start]
                 base = tin[par] + 1 if k else np.zeros(len(lv), dtype=np.int64)
                 tin[lv] = base + before
-            got = self._views["preorder"] = (tin, size)
+            got = self._views["preorder"] = (tin.astype(np.int32), size.astype(np.int32))
         return got
 
     def node_weights(self, per_group: Any | None = None) -> tuple[Any, Any, Any, Any]:
@@ -293,12 +311,14 @@ class Profile:
         if not n:
             return sw, ss, sw.copy(), ss.copy()
         tin, size = self.preorder()
-        by_tin = np.empty(n, dtype=np.int64)
-        by_tin[tin] = np.arange(n)
+        by_tin = np.empty(n, dtype=np.int32)
+        by_tin[tin] = np.arange(n, dtype=np.int32)
+        end = tin.astype(np.int64) + size
         out = []
         for x in (sw, ss):
             cs = np.concatenate(([0], np.cumsum(x[by_tin])))
-            out.append(cs[tin + size] - cs[tin])
+            out.append(cs[end] - cs[tin])
+            del cs
         return sw, ss, out[0], out[1]
 
     def outermost(self) -> Any:
@@ -317,11 +337,13 @@ class Profile:
                 tin, size = self.preorder()
                 span = n + 1
                 start = fr * span + tin  # functions apart: later ones are all larger
+                del fr
                 order = np.argsort(start)
-                reach = (start + size)[order]
-                prev = np.maximum.accumulate(reach)
+                start = start[order]
+                reach = np.maximum.accumulate(start + size[order])
                 inner = np.zeros(n, dtype=bool)
-                inner[1:] = prev[:-1] > start[order][1:]
+                inner[1:] = reach[:-1] > start[1:]
+                del reach, start
                 out[order[inner]] = False
             self._views["outermost"] = out
         return out

@@ -13,6 +13,7 @@ from jitprof.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time, stal
 from jitprof.model import (
     MapHealth,
     ProfileBuilder,
+    unique_inverse,
 )
 from jitprof.names import (
     KERNEL_MIN_ADDR,
@@ -163,7 +164,7 @@ def _map_frames(maps: list[PerfMap], addrs: Any, frame_of: Callable[[str, object
 
     which, line = _lookup_maps(maps, addrs)
     key = (which + 1) * (max((len(pm) for pm in maps), default=0) + 1) + line + 1
-    uk, inv = np.unique(key, return_inverse=True)
+    uk, inv = unique_inverse(key)
     lut = np.empty(len(uk), dtype=np.int64)
     per = max((len(pm) for pm in maps), default=0) + 1
     for k, v in enumerate(uk.tolist()):

@@ -11,6 +11,7 @@ from jitprof.model import (
     Kind,
     ProfileBuilder,
     group_sums,
+    unique_inverse,
 )
 from jitprof.names import (
     KERNEL_MIN_ADDR,
@@ -158,7 +159,7 @@ def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], us
     jit = raw_jit[used].astype(np.int64) + surely_jit[used].astype(np.int64)  # 0, 1, 2
     ndso = max(len(frames.dsos), 1)
     key = ((si * ndso + di) * 3 + kern) * 3 + jit
-    uk, inv = np.unique(key, return_inverse=True)
+    uk, inv = unique_inverse(key)
     lut = np.empty(len(uk), dtype=np.int64)
     syms, dsos = frames.syms, frames.dsos
     runtime = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
@@ -295,7 +296,7 @@ def _build_tables(b: ProfileBuilder, rows: _Rows, row_pid: Any, flat: Any, ends:
     upids = np.unique(row_pid)
     pid_ix = np.searchsorted(upids, row_pid)
     npid = len(upids)
-    pairs, inv = np.unique(rows.stack.astype(np.int64) * npid + pid_ix, return_inverse=True)
+    pairs, inv = unique_inverse(rows.stack.astype(np.int64) * npid + pid_ix)
     p_n = np.bincount(inv, weights=rows.n, minlength=len(pairs)).astype(np.int64)
     fn, lens = _translate(pairs // npid, upids[pairs % npid], p_n, flat, ends, tables,
                           raw_jit, is_kernel, no_stack, counts)
@@ -345,7 +346,7 @@ def _stack_nodes(nframes: int, fn: Any, starts: Any, lens: Any
         act = np.flatnonzero(lens > d)
         f = fn[starts[act] + lens[act] - 1 - d]
         key = (parent[act] + 1) * nf + f
-        uk, inv = np.unique(key, return_inverse=True)
+        uk, inv = unique_inverse(key)
         prefix_parts.append((uk // nf - 1).astype(np.int32))
         frame_parts.append((uk % nf).astype(np.int32))
         depth_parts.append(np.full(len(uk), d, dtype=np.int32))
