@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""What naming by time costs: print figures for the perf script reader with and without
-``keep_times``, and for ``load_profile`` with a perf map vs the same history as a jitdump.
+"""What naming by time costs: print figures for the perf script reader (which keeps every
+sample's time) and for ``load_profile`` with a perf map vs the same history as a jitdump.
 Never asserts.
 
     benchmarks/jitdump_cost.py [--dir DIR] [--samples N] [--map-lines N] [--repeat N]
@@ -38,9 +38,6 @@ c0 = time.process_time()
 if what == "read":
     d = read_scripts([path])
     n = sum(e.samples for e in d.events.values())
-elif what == "read-times":
-    d = read_scripts([path], keep_times=True)
-    n = sum(len(a) // 2 for e in d.events.values() for a in e.timed.values())
 elif what == "map":
     p = load_profile([path], maps=extra, search_tmp=False)
     n = p.samples
@@ -118,8 +115,7 @@ def main() -> int:
           f"{time.perf_counter() - t:.1f} s")
     print(f"input {script}: {os.path.getsize(script) / 2**20:.1f} MiB")
     print(f"{'what':<36} {'CPU s':>7} {'wall s':>7} {'peak RSS MiB':>13} {'count':>10}")
-    rows = [("read (keep_times off)", "read", []),
-            ("read (keep_times on)", "read-times", []),
+    rows = [("read (every sample's time kept)", "read", []),
             ("load_profile with the map", "map", [pmap]),
             ("load_profile with the jitdump", "dump", [dump])]
     for label, what, extra in rows:

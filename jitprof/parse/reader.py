@@ -104,13 +104,12 @@ _STACK_CACHE_REST = 1 << 18
 class ScriptReader:
     """Feeds lines of one or more perf script texts into a ``ScriptData``.
 
-    ``keep_times`` and ``bin_width`` are kept for callers: every sample's time is kept
-    (``EventData.s_time``); ``bin_width`` is what ``EventData.bins`` counts by."""
+    Every sample's time is kept (``EventData.s_time``); ``bin_width`` is only what the
+    ``EventData.bins`` view counts by (the resolver bins from the times)."""
 
-    def __init__(self, data: ScriptData | None = None, keep_times: bool = False,
+    def __init__(self, data: ScriptData | None = None,
                  bin_width: float | None = None) -> None:
         self.data = data if data is not None else ScriptData()
-        self.keep_times = keep_times
         self.bin_width = bin_width
         self._cache: dict[str, int] = {}
         self._old_cache: dict[str, int] = {}
@@ -329,7 +328,7 @@ class ScriptReader:
             self.read_file(path)
             return
         with pool:
-            futures = [pool.submit(_read_range, path, cuts[i], cuts[i + 1], self.keep_times,
+            futures = [pool.submit(_read_range, path, cuts[i], cuts[i + 1],
                                    self.bin_width)
                        for i in range(1, len(cuts) - 1)]
             if side_job is not None:
@@ -733,10 +732,10 @@ def _sample_boundaries(path: str, size: int, parts: int, first_less: int = 0) ->
     return cuts
 
 
-def _read_range(path: str, start: int, end: int, keep_times: bool = False,
+def _read_range(path: str, start: int, end: int,
                 bin_width: float | None = None) -> ScriptData:
     """Read one piece of a big text (in a worker process)."""
-    reader = ScriptReader(keep_times=keep_times, bin_width=bin_width)
+    reader = ScriptReader(bin_width=bin_width)
     f = _ByteRangeText(path, start, end)
     try:
         reader.read_text(f, path)  # type: ignore[arg-type] # read() is all it needs
@@ -778,7 +777,6 @@ def input_bytes(paths: Iterable[str]) -> int:
 
 def read_scripts(paths: Iterable[str], jobs: int = 1,
                  side_job: Callable[[], object] | None = None, side_job_bytes: int = 0,
-                 keep_times: bool = False,
                  progress: Callable[[int, int], None] | None = None,
                  bin_width: float | None = None) -> ScriptData:
     """Read several perf script texts (samples merge) into one ``ScriptData``. With
@@ -786,12 +784,12 @@ def read_scripts(paths: Iterable[str], jobs: int = 1,
     by as many processes, and their results merged (the same result as one reader).
     ``side_job`` (e.g. parsing a big map) runs in this process while the workers read;
     this process's piece is then shorter by ``side_job_bytes`` (the job's cost in bytes
-    of text). Without a split it runs after the reading. ``keep_times``: keep the time of
-    every sample whose stack has a JIT frame (``EventData.timed``). ``progress(done,
+    of text). Without a split it runs after the reading. Every sample's time is kept
+    (``EventData.s_time``: jitdump naming and time bins read it). ``progress(done,
     total)`` is called per 4 MiB read by this process (bytes; total from ``input_bytes``,
     0 = unknown). ``bin_width`` (seconds): also count samples per time bin
     (``EventData.bins``)."""
-    reader = ScriptReader(keep_times=keep_times, bin_width=bin_width)
+    reader = ScriptReader(bin_width=bin_width)
     paths = list(paths)
     total = input_bytes(paths) if progress is not None else 0
     done = 0

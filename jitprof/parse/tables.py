@@ -7,6 +7,7 @@ import math
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from jitprof.model import Diagnostic
 from jitprof.recording import RecordingFacts
@@ -229,15 +230,20 @@ class EventData:
     def time_last(self) -> float | None:
         return self._totals()[3]
 
-    @property
-    def stacks(self) -> dict[tuple[int, str, tuple[int, ...]], list[int]]:
-        """(tid, comm, stack of raw frame ids) -> [samples, weight] (a view made on
-        demand, for tests and small inputs)."""
-        out: dict[tuple[int, str, tuple[int, ...]], list[int]] = {}
+    def _counted(self, width: float | None) -> dict[tuple[Any, ...], list[int]]:
+        """(tid, comm, stack of raw frame ids[, time bin]) -> [samples, weight]; with a
+        ``width``, per time bin, leaving out samples without a time."""
+        out: dict[tuple[Any, ...], list[int]] = {}
         table, threads = self.table, self.threads
-        for sid, th, w in zip(self.s_stack, self.s_thread, self.s_weight, strict=True):
+        for sid, th, w, t in zip(self.s_stack, self.s_thread, self.s_weight, self.s_time,
+                                 strict=True):
             tid, comm = threads[th]
-            key = (tid, comm, table[sid])
+            if width is None:
+                key: tuple[Any, ...] = (tid, comm, table[sid])
+            elif t != t:  # NaN: no time
+                continue
+            else:
+                key = (tid, comm, table[sid], int(t / width))
             acc = out.get(key)
             if acc is None:
                 out[key] = [1, w]
@@ -247,26 +253,16 @@ class EventData:
         return out
 
     @property
-    def bins(self) -> dict[tuple[int, str, tuple[int, ...], int], list[int]]:
+    def stacks(self) -> dict[tuple[Any, ...], list[int]]:
+        """(tid, comm, stack of raw frame ids) -> [samples, weight] (a view made on
+        demand, for tests and small inputs)."""
+        return self._counted(None)
+
+    @property
+    def bins(self) -> dict[tuple[Any, ...], list[int]]:
         """(tid, comm, stack, time bin) -> [samples, weight], when read with a bin width
         (samples without a time are left out); {} otherwise."""
-        out: dict[tuple[int, str, tuple[int, ...], int], list[int]] = {}
-        if self.bin_width is None:
-            return out
-        table, threads, width = self.table, self.threads, self.bin_width
-        for sid, th, w, t in zip(self.s_stack, self.s_thread, self.s_weight, self.s_time,
-                                 strict=True):
-            if t != t:  # NaN: no time
-                continue
-            tid, comm = threads[th]
-            key = (tid, comm, table[sid], int(t / width))
-            acc = out.get(key)
-            if acc is None:
-                out[key] = [1, w]
-            else:
-                acc[0] += 1
-                acc[1] += w
-        return out
+        return self._counted(self.bin_width) if self.bin_width is not None else {}
 
 
 @dataclass(slots=True)

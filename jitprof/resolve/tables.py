@@ -105,11 +105,8 @@ def _stacks_with(flat: Any, ends: Any, mark: Any) -> Any:
     """Per raw stack: whether any of its frames is marked."""
     import numpy as np
 
-    if not len(ends):
-        return np.zeros(0, dtype=bool)
-    c = np.concatenate(([0], np.cumsum(mark[flat]) if len(flat) else [0]))
-    c = c[:len(flat) + 1]
-    return (c[ends] - c[np.concatenate(([0], ends[:-1]))]) > 0
+    c = np.concatenate(([0], np.cumsum(mark[flat], dtype=np.int64)))
+    return np.diff(c[ends], prepend=0) > 0
 
 
 def _stack_lengths(ends: Any) -> Any:
