@@ -163,10 +163,9 @@ def _map_frames(maps: list[PerfMap], addrs: Any, frame_of: Callable[[str, object
     import numpy as np
 
     which, line = _lookup_maps(maps, addrs)
-    key = (which + 1) * (max((len(pm) for pm in maps), default=0) + 1) + line + 1
-    uk, inv = unique_inverse(key)
+    per = max((len(pm) for pm in maps), default=0) + 1  # (map + 1, line + 1) as one int
+    uk, inv = unique_inverse((which + 1) * per + line + 1)
     lut = np.empty(len(uk), dtype=np.int64)
-    per = max((len(pm) for pm in maps), default=0) + 1
     for k, v in enumerate(uk.tolist()):
         m, i = divmod(v, per)
         # (the map and line stand for the entry: a compiled version of the frame's code)
