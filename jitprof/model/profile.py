@@ -373,15 +373,12 @@ class Profile:
 
     def kind_stats(self) -> dict[Kind, tuple[int, int]]:
         """Self weight and self samples per kind (the leaf's kind)."""
-        out: dict[Kind, tuple[int, int]] = {k: (0, 0) for k in Kind}
         acc: dict[Kind, list[int]] = {k: [0, 0] for k in Kind}
-        frames = self.frames
         for st in self.function_stats():
-            a = acc[frames[st.frame_id].kind]
+            a = acc[self.frames[st.frame_id].kind]
             a[0] += st.self_weight
             a[1] += st.self_samples
-        out.update({k: (v[0], v[1]) for k, v in acc.items()})
-        return out
+        return {k: (w, s) for k, (w, s) in acc.items()}
 
     def verify(self) -> None:
         """Check the invariants every transform must keep; raise AssertionError if broken.
