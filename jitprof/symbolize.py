@@ -542,8 +542,12 @@ def name_file_frames(
     maps: Mapping[int, Mapping[str, Sequence[MemMap]]],
     proc_maps: Mapping[int | None, Sequence[MemMap]] = {},  # None: any process
     one_frame_stacks: bool = False,
+    form: str | None = None,
+    caller_back: int = 1,
 ) -> FileFrameNames:
-    """Decide each file frame's address form, convert, look up (leaf and caller)."""
+    """Decide each file frame's address form (``form``: known for every frame, e.g.
+    "raw" for a perf.data read natively), convert, look up (leaf and caller: at the
+    return address - ``caller_back``)."""
     out = FileFrameNames()
     any_pid: dict[str, list[MemMap]] = {}
     for per_path in maps.values():
@@ -570,25 +574,28 @@ def name_file_frames(
         df = sym.dso_file(dso)
         for pid in pids:
             ms, own = maps_for(pid, dso)
-            raw, off = evidence(addr, ms, df.info)
-            mine = RAW if raw and not off else OFFSET if off and not raw else None
+            if form is not None:
+                mine: str | None = form
+            else:
+                raw, off = evidence(addr, ms, df.info)
+                mine = RAW if raw and not off else OFFSET if off and not raw else None
             if mine == RAW:
                 out.votes_raw += 1
             elif mine == OFFSET:
                 out.votes_offset += 1
             todo.append((fid, pid, dso, addr, ms if own else (), own, mine))
-    out.form = detect_address_form(out.votes_raw, out.votes_offset, one_frame_stacks)
+    out.form = form or detect_address_form(out.votes_raw, out.votes_offset, one_frame_stacks)
 
     # 2. names
     per_fid: dict[int, dict[int, tuple[Name | None, Name | None]]] = {}
     for fid, pid, dso, addr, ms, _own, mine in todo:
         df = sym.dso_file(dso)
-        form = mine or out.form
+        fform = mine or out.form
         leaf = call = None
         if df.info is not None:
-            v = to_vaddr(addr, form, ms, df.info)
+            v = to_vaddr(addr, fform, ms, df.info)
             leaf = None if v is None else sym.lookup_vaddr(dso, v)
-            v = to_vaddr(addr - 1, form, ms, df.info)
+            v = to_vaddr(addr - caller_back, fform, ms, df.info)
             call = None if v is None else sym.lookup_vaddr(dso, v)
         out.frames += 1
         out.named += leaf is not None
