@@ -37,10 +37,7 @@ from jitprof.parse.perfdata import (
     CONTEXT_HV,
     CONTEXT_KERNEL,
     CONTEXT_USER,
-    MISC_GUEST_KERNEL,
-    MISC_KERNEL,
     PERF_CONTEXT_MAX,
-    S_CALLCHAIN,
     S_TIME,
     MmapRecord,
     PerfData,
@@ -177,56 +174,39 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
         _notes(d, pd, 0)
         return d
 
-    # -- every sample's callchain as perf recorded it (a sample without one: its
-    # cpumode's context marker and its ip), and its columns
-    words, starts, s_pid, s_tid, s_time, s_period, s_event = [], [], [], [], [], [], []
-    base = 0
+    # -- every sample's columns; its (process, callchain) is an id into pd.chains (a
+    # sample without a callchain: its cpumode's context marker and its ip)
+    s_chain_l, s_pid, s_tid, s_time, s_period, s_event = [], [], [], [], [], []
     for k, (attr, cols) in enumerate(parts):
         n = len(cols)
-        if attr.sample_type & S_CALLCHAIN and cols.chain is not None:
-            words.append(cols.chain)
-            starts.append(cols.chain_start[:-1] + base)
-            base += len(cols.chain)
-        else:
-            mode = cols.cpumode
-            marker = np.where((mode == MISC_KERNEL), np.uint64(CONTEXT_KERNEL),
-                              np.uint64(CONTEXT_USER))
-            marker = np.where(mode == MISC_GUEST_KERNEL, np.uint64(CONTEXT_GUEST), marker)
-            pair = np.empty(2 * n, dtype=np.uint64)
-            pair[0::2] = marker
-            pair[1::2] = cols.ip
-            words.append(pair)
-            starts.append(np.arange(n, dtype=np.int64) * 2 + base)
-            base += 2 * n
+        s_chain_l.append(cols.chain)
         s_pid.append(cols.pid)
         s_tid.append(cols.tid)
         s_time.append(cols.time.astype(np.float64) if attr.sample_type & S_TIME
                       and cols.time is not None else np.full(n, np.nan))
         s_period.append(cols.period)
         s_event.append(np.full(n, k, dtype=np.int32))
-    chain = np.concatenate(words) if len(words) > 1 else words[0]
-    cstart = np.concatenate((*starts, [base])).astype(np.int64)
+    s_chain = np.concatenate(s_chain_l).astype(np.int64)
     pid = np.concatenate(s_pid).astype(np.int64)
     tid = np.concatenate(s_tid).astype(np.int64)
     time_ns = np.concatenate(s_time)
     period = np.concatenate(s_period).astype(np.int64)
     event = np.concatenate(s_event)
-    del words, starts, s_pid, s_tid, s_time, s_period
+    del s_chain_l, s_pid, s_tid, s_time, s_period
 
-    # -- distinct (process, callchain): most samples repeat a stack
-    s_chain, reps = _distinct_chains(chain, cstart, pid)
-    r_start, r_len = cstart[reps], cstart[reps + 1] - cstart[reps]
-    r_idx = np.repeat(r_start - np.concatenate(([0], np.cumsum(r_len)[:-1])), r_len) + (
-        np.arange(int(r_len.sum()), dtype=np.int64))
-    r_chain = chain[r_idx]
-    r_starts = np.concatenate(([0], np.cumsum(r_len))).astype(np.int64)
-    del r_idx
+    # -- the distinct chains: their pid word, then the chain as recorded
+    words, cstarts = pd.chains.words, pd.chains.starts
+    r_pid = (words[cstarts[:-1]].astype(np.uint32)).view(np.int32).astype(np.int64)
+    body = np.ones(len(words), dtype=bool)
+    body[cstarts[:-1]] = False
+    r_chain = words[body]
+    r_starts = cstarts - np.arange(len(cstarts), dtype=np.int64)
+    del body
     ip, ctx, owner, slen = _chain_entries(r_chain, r_starts)
-    r_pid = pid[reps]
 
     # -- address spaces: the kernel's, and each sampled process's (with its parents' maps
     # from before its fork)
-    pids = sorted(int(p) for p in np.unique(pid))
+    pids = sorted(int(p) for p in np.unique(np.concatenate((pid, r_pid))))
     space_maps = _space_maps(pd, pids, dso_id)
     spaces = [_Space(space_maps.get(-1, []))] + [_Space(space_maps.get(p, [])) for p in pids]
     user = ctx == CTX_USER
@@ -314,26 +294,6 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
         ev.has_period = True
     _notes(d, pd, n_all)
     return d
-
-
-def _distinct_chains(chain: Any, cstart: Any, pid: Any) -> tuple[Any, Any]:
-    """Each sample's distinct (process, callchain) id, and the first sample of each."""
-    import numpy as np
-
-    raw = chain.tobytes()
-    offs = (cstart * 8).tolist()
-    ids: dict[tuple[int, bytes], int] = {}
-    get = ids.get
-    out = np.empty(len(pid), dtype=np.int64)
-    reps: list[int] = []
-    for i, (p, a, b) in enumerate(zip(pid.tolist(), offs, offs[1:], strict=False)):
-        key = (p, raw[a:b])
-        v = get(key)
-        if v is None:
-            v = ids[key] = len(reps)
-            reps.append(i)
-        out[i] = v
-    return out, np.array(reps, dtype=np.int64)
 
 
 def _timed_chains(key_timed: Any, key_piece: Any, key_space: Any, inv: Any,
