@@ -1188,8 +1188,59 @@ def _unsupported_attr(a: EventAttr) -> str | None:
 CHUNK = 8 << 20
 
 
-def _read_stream(path: str, f: IO[bytes], progress: Callable[[int], None] | None) -> PerfData:
-    head = _read_exact(f, PIPE_HEADER_SIZE)
+class PerfDataStream:
+    """A pipe-mode perf.data that arrives in pieces (``perf record -o -`` read by a live
+    view): ``feed`` what was read, ``snapshot`` the data so far (the stream can go on)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.pd: PerfData | None = None
+        self._walker: _Walker | None = None
+        self._head = b""
+        self._pending = b""
+        self._done = 0  # stream bytes consumed
+
+    def feed(self, data: bytes) -> None:
+        if self._walker is None:
+            self._head += data
+            if len(self._head) < PIPE_HEADER_SIZE:
+                return
+            head, data = self._head[:PIPE_HEADER_SIZE], self._head[PIPE_HEADER_SIZE:]
+            self._head = b""
+            order = _stream_order(self.name, head)
+            self.pd = PerfData(self.name, pipe=True)
+            self._walker = _Walker(self.pd, order)
+            self._walker.stream = True
+            self._done = PIPE_HEADER_SIZE
+        buf = self._pending + data if self._pending else data
+        self._walker.base = self._done
+        used = self._walker.walk(buf, 0, len(buf))
+        self._done += used
+        self._pending = buf[used:]
+
+    @property
+    def bytes_read(self) -> int:
+        return self._done + len(self._pending)
+
+    def snapshot(self) -> PerfData:
+        """Everything read so far, its columns joined (more can be fed after)."""
+        if self.pd is None or self._walker is None:
+            return PerfData(self.name, pipe=True)
+        for a in self.pd.attrs:
+            if not a.name:
+                a.name = a.default_name()
+        self._walker.finish()
+        return self.pd
+
+    def close(self) -> PerfData:
+        """The end of the stream: a record cut by it is counted as the truncation."""
+        pd = self.snapshot()
+        if self._pending and pd.truncated_at is None:
+            pd.truncated_at = self._done
+        return pd
+
+
+def _stream_order(path: str, head: bytes) -> str:
     if not is_perf_data_magic(head):
         raise InputError(path, "not a perf.data stream (no PERFILE2 magic at byte 0)")
     if len(head) < PIPE_HEADER_SIZE:
@@ -1199,31 +1250,25 @@ def _read_stream(path: str, f: IO[bytes], progress: Callable[[int], None] | None
     if hsize != PIPE_HEADER_SIZE:
         raise InputError(path, f"byte 8: header size {hsize}: a perf.data file, not a "
                          "pipe-mode stream (read it as a file)")
-    pd = PerfData(path, pipe=True)
-    walker = _Walker(pd, order)
-    walker.stream = True
-    pending = b""
-    done_bytes = PIPE_HEADER_SIZE
+    return order
+
+
+def _read_stream(path: str, f: IO[bytes], progress: Callable[[int], None] | None) -> PerfData:
+    head = _read_exact(f, PIPE_HEADER_SIZE)
+    _stream_order(path, head)
+    stream = PerfDataStream(path)
+    stream.feed(head)
     while True:
         chunk = f.read(CHUNK)
         if not chunk:
             break
-        data = pending + chunk if pending else chunk
-        walker.base = done_bytes
-        used = walker.walk(data, 0, len(data))
-        done_bytes += used
-        pending = data[used:]
+        stream.feed(chunk)
         if progress is not None:
-            progress(done_bytes)
-        if pd.first_bad and pd.truncated_at is not None:
+            progress(stream.bytes_read)
+        pd = stream.pd
+        if pd is not None and pd.first_bad and pd.truncated_at is not None:
             break
-    if pending:
-        pd.truncated_at = done_bytes
-    for a in pd.attrs:
-        if not a.name:
-            a.name = a.default_name()
-    walker.finish()
-    return pd
+    return stream.close()
 
 
 def _read_exact(f: IO[bytes], n: int) -> bytes:
