@@ -454,9 +454,13 @@ def _pid_list(ctx: click.Context, param: click.Parameter, value: Sequence[str]) 
 @click.option("--trust-map", is_flag=True,
               help="Use a map or jitdump that fails the owner/age checks (another user's, "
                    "or older than the process). Symlinks are never followed.")
+@click.option("--with-script", is_flag=True,
+              help="Also write perf script's text (perf.script.gz: file and kernel frames "
+                   "named by perf here), to read the bundle where its binaries are not.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(pids: list[int], duration: float | None, freq: int, event: str,
-           output: str | None, trust_map: bool, command: Sequence[str]) -> None:
+           output: str | None, trust_map: bool, with_script: bool,
+           command: Sequence[str]) -> None:
     """Record running JIT processes into a self-contained bundle directory.
 
     \b
@@ -465,10 +469,10 @@ def record(pids: list[int], duration: float | None, freq: int, event: str,
 
     Runs `perf record -g` and, while it runs, keeps a copy of each process's perf map
     (also from a container's /tmp), its jitdump if any, /proc/PID/maps, cmdline and start
-    time; then writes perf.data, the perf script text (gzip), build-ids and manifest.json
-    (versions, command, host, times, sha256 of every file). Every other command reads the
-    bundle directory as input, with its own maps only (jitprof report DIR), after the
-    process and its /tmp map are gone.
+    time; then writes perf.data, build-ids and manifest.json (versions, command, host,
+    times, sha256 of every file); --with-script adds perf script's text. Every other
+    command reads the bundle directory as input, with its own maps only (jitprof report
+    DIR), after the process and its /tmp map are gone.
 
     Exit codes: 0 ok, 4 cannot record (no such process, perf missing or not permitted,
     map refused), 130 interrupted before perf started.
@@ -484,7 +488,8 @@ def record(pids: list[int], duration: float | None, freq: int, event: str,
         what = f"{pids[0]}" if pids else os.path.basename(command[0])
         output = f"jitprof-{what}-{_time.strftime('%Y%m%d-%H%M%S')}"
     plan = RecordPlan(output=output, pids=list(pids), command=list(command), duration=duration,
-                      freq=freq, event=event, trust_map=trust_map, argv=["jitprof", *sys.argv[1:]])
+                      freq=freq, event=event, trust_map=trust_map, argv=["jitprof", *sys.argv[1:]],
+                      script=with_script)
     rep = _RecordReporter("pid " + ",".join(map(str, pids)) if pids else command[0])
     try:
         res = Recorder(plan, rep).run()
