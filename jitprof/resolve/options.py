@@ -67,8 +67,8 @@ def load_profile(
 
     Inputs named ``*.json`` are jitprof JSON profiles (jitprof/profilefile.py), merged
     with the rest; a directory made by ``jitprof record`` (jitprof/bundle.py) reads as its
-    perf.data (or its script text) with its own maps and jitdumps only, never /tmp. ``progress(bytes read,
-    total)``: see ``read_scripts`` (the perf script inputs only)."""
+    perf.data (or its script text) with its own maps and jitdumps only, never /tmp.
+    ``progress(bytes read, total)``: see ``read_scripts`` (the perf script inputs only)."""
     import dataclasses
 
     from jitprof.bundle import expand_inputs
