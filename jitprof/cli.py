@@ -786,15 +786,20 @@ def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],
               help="Only functions of this kind (repeatable).")
 @click.option("--trust-map", is_flag=True,
               help="Use a map that fails the owner/age checks (never a symlink).")
+@click.option("--perf-data-reader", "reader", type=click.Choice(["auto", "native", "script"]),
+              default="auto", show_default=True,
+              help="How perf record's stream is read: native = by jitprof (one perf "
+                   "process), script = through 'perf script', auto = native, and through "
+                   "perf script (with a note) for what only perf decodes.")
 def top(pids: list[int], interval: float, window: int | None, count: int | None, stdio: bool,
         freq: int, event: str, rows_: int, sort: str, kinds: Sequence[Kind],
-        trust_map: bool) -> None:
+        trust_map: bool, reader: str) -> None:
     """Hot functions of running processes, refreshed live.
 
-    Samples stream from `perf record -p PID -o - | perf script -i -`; each process's perf
-    map is re-read as the JIT appends to it (perf top reads it once), so code compiled
-    after the start is named too. --window N shows the last N seconds instead of the whole
-    run.
+    Samples stream from `perf record -p PID -o -`, read as perf.data by jitprof; each
+    process's perf map is re-read as the JIT appends to it (perf top reads it once), so
+    code compiled after the start is named too. --window N shows the last N seconds
+    instead of the whole run.
 
     Without --stdio it opens the TUI, live (needs a terminal): p pauses the display (perf
     keeps recording), r resets, w switches between the whole run and the last --window
@@ -807,7 +812,7 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     from jitprof.report import function_rows, table_lines
 
     if not stdio:
-        _top_live(pids, interval, window, count, freq, event, sort, kinds, trust_map)
+        _top_live(pids, interval, window, count, freq, event, sort, kinds, trust_map, reader)
         return
     live = LiveProfiler(pids, keep=max(window or 0, 60), trust_map=trust_map, event=event)
     for p in live.procs.values():
@@ -819,9 +824,10 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
                        f"{doubt}", err=True)
     tty = sys.stdout.isatty()
     what = ", ".join(f"pid {p.info.pid} ({p.info.comm})" for p in live.procs.values())
-    live.start(freq=freq, event=event)
+    live.start(freq=freq, event=event, reader=reader)
     shown = 0
     ended = ""
+    noted = 0
     try:
         # perf takes a second or two to start: the first table waits for the first samples
         # (at most 10 s: an idle process has none)
@@ -839,6 +845,9 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
                 ended = "the process exited" if len(pids) == 1 else "the processes exited"
                 live.stop()  # the text still in the pipe, then the last table
             prof = live.snapshot(window)
+            for note in live.notes[noted:]:  # (a fallback to perf script)
+                click.echo(f"jitprof: note: {note}", err=True)
+            noted = len(live.notes)
             span = f"last {window} s" if window else "whole run"
             if prof is not None and prof.time_first is not None and prof.time_last is not None:
                 span += f" ({prof.time_last - prof.time_first:.1f} s of samples)"
@@ -870,7 +879,7 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
 
 def _top_live(pids: list[int], interval: float, window: int | None, count: int | None,
               freq: int, event: str, sort: str, kinds: Sequence[Kind],
-              trust_map: bool) -> None:
+              trust_map: bool, reader: str = "auto") -> None:
     """`jitprof top` without --stdio: the live TUI (jitprof/tui/live.py). Errors that
     come before the UI (no terminal, no such process, perf missing or failing at once)
     are one line; a perf failure later is shown in the UI and is the exit status."""
@@ -899,7 +908,7 @@ def _top_live(pids: list[int], interval: float, window: int | None, count: int |
     view = LiveView(live, interval=interval, window=window or DEFAULT_WINDOW,
                     windowed=window is not None)
     try:
-        live.start(freq=freq, event=event)
+        live.start(freq=freq, event=event, reader=reader)
         # perf fails at once when it cannot record (not permitted, a bad event): say so
         # before the UI takes the screen (at most 2 s; the first text comes sooner)
         ready = _time.monotonic() + 2

@@ -1236,6 +1236,18 @@ class PerfDataStream:
         self._walker.finish()
         return self.pd
 
+    def take(self) -> PerfData:
+        """The samples read since the last ``take`` (the side-band records and facts so
+        far with them), which the stream then forgets: a live view converts each piece
+        once and the stream's memory stays what is not taken yet."""
+        import dataclasses
+
+        pd = self.snapshot()
+        out = dataclasses.replace(pd)
+        pd.samples_by_attr = [SampleColumns() for _ in pd.samples_by_attr]
+        pd.chains = ChainTable()
+        return out
+
     def close(self) -> PerfData:
         """The end of the stream: a record cut by it is counted as the truncation."""
         pd = self.snapshot()
