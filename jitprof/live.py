@@ -301,7 +301,6 @@ class LiveProfiler:
         self._nbuckets: list[_NativeBucket] = []
         self._nold = _NativeBucket(-1)
         self._symbolizer: Symbolizer | None = None
-        self._symbolizer_ids: dict[str, str] | None = None
         self._freq = 999
         for pid in self.pids:
             self.procs[pid] = LiveProcess(read_process(pid))
@@ -648,13 +647,11 @@ class LiveProfiler:
         return prof
 
     def _symbolizer_for(self, data: ScriptData) -> Symbolizer:
-        """One ELF/kallsyms symbolizer for the run (its files and names are cached across
-        snapshots), made again only when the stream tells new build-ids."""
-        known = dict(data.build_ids)
-        known.update({m.filename: m.build_id for m in data.mmaps if m.build_id})
-        if self._symbolizer is None or known != self._symbolizer_ids:
+        """One ELF/kallsyms symbolizer for the run, made at the first snapshot: its files,
+        kallsyms and names are read once (the processes run here, now: the local files
+        are theirs; the build-ids perf sends at its end come too late to matter)."""
+        if self._symbolizer is None:
             self._symbolizer = ElfOptions().symbolizer(data)
-            self._symbolizer_ids = known
         return self._symbolizer
 
     # --- the perf stream ---------------------------------------------------------------
