@@ -1,28 +1,33 @@
 """Live profiles of running processes: perf samples streamed, maps followed as they grow.
 
-The stream (``PerfStream``) is two perf processes joined by a pipe, no shell::
+The stream (``PerfStream``) is one perf process, no shell::
 
-    perf record -g -F HZ -e EVENT -m PAGES -p PIDS -o -  |  perf script -i - \\
-        --show-mmap-events --show-task-events
+    perf record -g -F HZ -e EVENT -m PAGES -p PIDS -o -
 
+whose pipe-mode perf.data jitprof reads itself (``jitprof.parse.perfdata.PerfDataStream``;
+``--perf-data-reader script``, or a stream holding what only perf decodes, reads it as
+before through ``| perf script -i - --show-mmap-events --show-task-events``).
 perf record in pipe mode writes what it reads from the kernel's ring buffer each time it
 is woken, which happens when the buffer is half full: with ``-m PAGES`` sized for about
-1/20 s of samples (``ring_pages``: 8 at 999 Hz) the text arrives about every 0.1 s at
+1/20 s of samples (``ring_pages``: 8 at 999 Hz) the data arrives about every 0.1 s at
 ``-F 999`` (perf 6.1: 52 wake-ups in 4 s with 4 pages, 13 with 16); and every 0.2 s a
 ``ping`` on perf's ``--control`` pipe wakes it anyway, so a process with few samples is
-not shown seconds late (perf script shows a round of events when the next one arrives).
-Rotating perf.data
-files (``--switch-output``) was the other choice; it costs a ``perf script`` start (and
-its symbol loading) per interval, so the pipe was chosen.
+not shown seconds late. Rotating perf.data files (``--switch-output``) was the other
+choice; it costs a file and a read start per interval, so the pipe was chosen.
 
-``LiveProfiler`` reads that text in a thread into one-second buckets of raw samples (by
-sample time); side-band records (comm, mmap, fork: which thread is which process) are
-kept apart for the whole run. A snapshot merges the buckets of the whole run or of the
-last N seconds, re-reads the appended part of each process's map (``LiveMap``: perf top
-reads a map once; JITs keep appending) and builds a ``Profile`` the usual way
-(``build_profile``: the same naming rules as ``jitprof report``). Buckets older than the
-longest window are folded into one, so a snapshot costs O(distinct stacks), not
-O(samples). Pause drops what arrives meanwhile (counted); reset forgets the samples.
+``LiveProfiler`` reads the stream in a thread into one-second buckets of raw samples (by
+sample time). Natively, the bytes are decoded as they come and every ``CONVERT_S`` the
+samples decoded since (``PerfDataStream.take``: the stream then forgets them) become
+frames, stacks and threads of one table each for the run (interned: a stack seen again is
+the same id) and per-second columns of ids; side-band records (mmap, comm, fork: which
+thread is which process, which file at which address) stay in the stream for the whole
+run. Through perf script, the text is read into one ScriptReader per bucket (one frame
+table shared by all). A snapshot merges the buckets of the whole run or of the last N
+seconds, re-reads the appended part of each process's map (``LiveMap``: perf top reads a
+map once; JITs keep appending) and builds a ``Profile`` the usual way (``build_profile``:
+the same naming rules as ``jitprof report``; natively, file and kernel frames named by
+one ``Symbolizer`` kept for the run). Buckets older than the longest window are folded
+into one. Pause drops what arrives meanwhile (counted); reset forgets the samples.
 """
 
 from __future__ import annotations
