@@ -4,9 +4,12 @@ one ``perf script`` gives on the same perf.data (``LoadOptions.perf_data`` "nati
 
 ``same_profile`` compares order-free summaries: every function (name, kind, dso) with its
 self/total samples and weights, every call stack (leaf-first functions, thread) with its
-samples and weight, the threads and processes, the kinds, the events and the diagnostics
-that describe the samples (not those that describe how text was read). A difference is
-reported by name and number, the few largest first.
+samples and weight, the threads and processes, the kinds, the events, the compiled
+versions of JIT functions and the diagnostics that describe the samples (not those that
+describe how text was read). A difference is reported by name and number, the few largest
+first. Not compared: ``Profile.full_names`` (the demangled form with parameters, kept where
+jitprof's ELF pass named a frame: natively that is every file frame, through perf script
+only those perf left unnamed).
 """
 
 from __future__ import annotations
@@ -65,7 +68,6 @@ def summary(prof: Profile) -> dict[str, Any]:
         "stacks": {k: (stacks[k], stack_w[k]) for k in stacks},
         "threads": {k: (threads[k], thread_w[k]) for k in threads},
         "kinds": {k.value: v for k, v in prof.kind_stats().items()},
-        "full_names": {_key(prof, f): v for f, v in prof.full_names.items()},
         "versions": {_key(prof, f): v for f, v in prof.versions.items()},
         "diagnostics": diag,
         "time": (prof.time_first, prof.time_last),
@@ -81,7 +83,7 @@ def differences(native: Profile, script: Profile, limit: int = 8) -> list[str]:
             out.append(f"{name}: native {a[name]!r} script {b[name]!r}")
     for name, cols in (("functions", "(self samples, total samples, self weight, total "
                                      "weight)"),
-                       ("threads", "(samples, weight)"), ("full_names", ""), ("versions", "")):
+                       ("threads", "(samples, weight)"), ("versions", "")):
         keys = sorted({*a[name], *b[name]} - {k for k in a[name] if a[name][k] == b[name].get(k)},
                       key=repr)
         if not keys:

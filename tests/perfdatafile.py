@@ -30,6 +30,7 @@ NAMES = {1: "MMAP", 2: "LOST", 3: "COMM", 4: "EXIT", 5: "THROTTLE", 6: "UNTHROTT
 IP, TID, TIME, ADDR, READ, CALLCHAIN, ID, CPU, PERIOD, STREAM_ID = (
     1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7, 1 << 8, 1 << 9)
 IDENTIFIER = 1 << 16
+ATTR_SAMPLE_TYPE = 24  # perf_event_attr: type u32, size u32, config, sample_period, sample_type
 
 
 @dataclass
@@ -73,7 +74,7 @@ def layout(buf: bytes) -> Layout:
         attr_size, a_off, a_size, d_off, d_size = struct.unpack_from("<QQQQQ", buf, 16)
         lay = Layout(False, attr_size, (a_off, a_size), (d_off, d_size), [])
         for off in range(a_off, a_off + a_size, attr_size):
-            lay.sample_types.append(struct.unpack_from("<Q", buf, off + 16)[0])
+            lay.sample_types.append(struct.unpack_from("<Q", buf, off + ATTR_SAMPLE_TYPE)[0])
     # a data size of 0: perf was killed before it wrote the header again; data to the end
     data_end = lay.data[0] + lay.data[1] if lay.data[1] else len(buf)
     unzstd = None
@@ -85,7 +86,7 @@ def layout(buf: bytes) -> Layout:
             break
         lay.records.append(Record(off, rtype, rsize))
         if lay.pipe and rtype == HEADER_ATTR:  # perf_event_attr, then its ids
-            lay.sample_types.append(struct.unpack_from("<Q", buf, off + 8 + 16)[0])
+            lay.sample_types.append(struct.unpack_from("<Q", buf, off + 8 + ATTR_SAMPLE_TYPE)[0])
         if rtype == COMPRESSED:  # perf record -z: one zstd stream across the records
             if unzstd is None:
                 import zstandard

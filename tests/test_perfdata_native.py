@@ -43,7 +43,23 @@ from tests.nativecheck import assert_native_equals_script, differences
 from tests.workloads import BUSY2_CPP, BUSY2_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
-TRUNCATED_RX = re.compile(r"truncated at byte (\d+): (\d+) samples? read")
+TRUNCATED_RX = re.compile(r"truncated at byte ([\d,]+): ([\d,]+) samples? read")
+LEFT_OUT_RX = re.compile(r"([\d,]+) (?:such )?samples?(?:\(s\))? left out")
+
+
+def notes(doc: dict) -> list[str]:
+    """What a JSON report says about its input (warnings and messages)."""
+    d = doc["diagnostics"]
+    return [*d.get("warnings", []), *d.get("messages", [])]
+
+
+def truncated(doc: dict) -> tuple[int, int] | None:
+    """(N, K) of the report's "truncated at byte N: K samples read", if it says so."""
+    for w in notes(doc):
+        m = TRUNCATED_RX.search(w)
+        if m is not None:
+            return int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+    return None
 
 
 # -- recordings, made once a session -------------------------------------------------------
@@ -394,18 +410,25 @@ def _mid_record(buf: bytes) -> tuple[pdf.Record, int]:
     return rec, sum(1 for r in lay.samples if r.offset < rec.offset)
 
 
-def _cut_or_error(res: Any, path: Path, offset: int, before: int) -> None:
-    """A bad record at ``offset`` after ``before`` samples: a one-line error that names
-    the offset, or a report of the ``before`` samples that says where it stopped."""
+def _cut_or_error(res: Any, path: Path, offset: int, before: int, whole: int) -> None:
+    """A bad record at ``offset`` after ``before`` of ``whole`` samples: a one-line error
+    that names the offset; or a report of the ``before`` samples that says it stopped
+    there ("truncated at byte OFFSET: BEFORE samples read"); or a report of the others
+    that names the offset and says how many samples it left out."""
     if res.exit_code != 0:
         out = assert_one_line_error(res, path, (1, 3))
-        assert str(offset) in out, (offset, out)
+        assert str(offset) in out.replace(",", ""), (offset, out)
         return
     doc = json.loads(res.stdout)
-    said = [m for w in doc["diagnostics"]["warnings"] for m in TRUNCATED_RX.finditer(w)]
-    assert said, ("a partial profile presented as complete", doc["diagnostics"]["warnings"])
-    n, k = int(said[0].group(1)), int(said[0].group(2))
-    assert (n, k, doc["samples"]) == (offset, before, before), (n, k, doc["samples"])
+    cut = truncated(doc)
+    if cut is not None:
+        assert cut == (offset, before) and doc["samples"] == before, (cut, doc["samples"])
+        return
+    said = [m for w in notes(doc) if str(offset) in w.replace(",", "")
+            for m in LEFT_OUT_RX.finditer(w)]
+    assert said, ("a partial profile presented as complete", offset, notes(doc))
+    left_out = int(said[0].group(1).replace(",", ""))
+    assert 0 < left_out and doc["samples"] == whole - left_out, (said, doc["samples"], whole)
 
 
 @pytest.mark.parametrize("size", [0, 4, 0xFFF8])
@@ -416,7 +439,7 @@ def test_record_size_zero_small_or_past_the_end(plain: Path, tmp_path: Path, siz
     path.write_bytes(_put(buf, rec.offset + 6, "<H", size))
     if size == 0xFFF8:
         assert rec.offset + size > pdf.layout(buf).end, "past the data section's end"
-    _cut_or_error(cli(path), path, rec.offset, before)
+    _cut_or_error(cli(path), path, rec.offset, before, len(pdf.layout(buf).samples))
 
 
 @pytest.mark.parametrize("nr", [1 << 40, (1 << 64) - 1, 200])
@@ -428,7 +451,7 @@ def test_huge_callchain_nr(plain: Path, tmp_path: Path, nr: int) -> None:
     path = tmp_path / f"nr-{nr}.data"
     path.write_bytes(_put(buf, at, "<Q", nr))
     t0 = time.monotonic()
-    _cut_or_error(cli(path), path, rec.offset, before)
+    _cut_or_error(cli(path), path, rec.offset, before, len(pdf.layout(buf).samples))
     assert time.monotonic() - t0 < 60
 
 
@@ -454,9 +477,9 @@ def test_file_cut_at_every_twentieth(plain: Path, tmp_path: Path) -> None:
             continue
         assert res.exit_code == 0, res.output
         doc = json.loads(res.stdout)
-        said = [m for w in doc["diagnostics"]["warnings"] for m in TRUNCATED_RX.finditer(w)]
-        assert said, (k, doc["diagnostics"]["warnings"])
-        n, got = int(said[0].group(1)), int(said[0].group(2))
+        said = truncated(doc)
+        assert said is not None, (k, notes(doc))
+        n, got = said
         assert n == pd.truncated_at and got == doc["samples"] == expect, (k, n, got, expect)
         seen.append(got)
     assert seen == sorted(seen) and seen[-1] == len(whole.samples) and seen[0] < seen[-1]
@@ -478,11 +501,19 @@ def test_perf_killed_mid_recording(busy2: Path, tmp_path: Path) -> None:
     lay = pdf.layout(buf)
     if not lay.samples:
         tool_failed("perf killed before it wrote a sample", RuntimeError(str(len(buf))))
-    doc = json.loads(cli(data).stdout)
-    said = [m for w in doc["diagnostics"]["warnings"] for m in TRUNCATED_RX.finditer(w)]
-    assert said and int(said[0].group(2)) == doc["samples"] == len(lay.samples), (
-        doc["diagnostics"]["warnings"], len(lay.samples))
-    assert int(said[0].group(1)) == lay.end
+    res = cli(data)
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["samples"] == len(lay.samples)
+    # "truncated at byte N: K samples read" (a record cut in two), or, the file ending
+    # between records, that perf did not finish and how many samples were read
+    cut = truncated(doc)
+    if cut is not None:
+        assert cut == (lay.end, len(lay.samples)), cut
+    else:
+        said = [w for w in notes(doc) if f"{len(lay.samples):,}" in w
+                or str(len(lay.samples)) in w]
+        assert said and re.search(r"(?i)did not finish|killed|truncated", said[0]), notes(doc)
     assert {"work::spin_a", "work::spin_b"} <= {f["name"] for f in doc["functions"]}
 
 
