@@ -285,6 +285,27 @@ def test_perf_record_piped_into_report(busy2: Path, tmp_path: Path) -> None:
     assert_same_report(doc, report_json(copy, reader="script"), "piped into report -")
 
 
+def test_export_and_diff_read_natively(plain: Path, tmp_path: Path) -> None:
+    """export's folded stacks natively are perf script's, line for line; diff of a
+    recording against itself, one side read each way: nothing changed."""
+    out = {}
+    for reader in ("native", "script"):
+        dest = tmp_path / f"{reader}.folded"
+        res = CliRunner().invoke(main, ["export", str(plain), "-o", str(dest), "--no-tmp",
+                                        "--perf-data-reader", reader])
+        assert res.exit_code == 0, res.output
+        out[reader] = sorted(dest.read_text().splitlines())
+    assert out["native"] == out["script"] and len(out["native"]) > 5
+    res = CliRunner().invoke(main, ["diff", str(plain), str(plain), "--no-tmp", "--format",
+                                    "json", "--perf-data-reader", "native"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["before"]["samples"] == doc["after"]["samples"] == len(
+        pdf.layout(plain.read_bytes()).samples), {k: doc[k] for k in doc if k != "functions"}
+    assert doc["functions"] and all(f["self_samples"][0] == f["self_samples"][1]
+                                    for f in doc["functions"])
+
+
 # -- perf absent ---------------------------------------------------------------------------
 
 def _no_perf_env(tmp_path: Path) -> dict[str, str]:
