@@ -510,6 +510,38 @@ def test_file_cut_at_every_twentieth(plain: Path, tmp_path: Path) -> None:
     assert seen == sorted(seen) and seen[-1] == len(whole.samples) and seen[0] < seen[-1]
 
 
+def test_pipe_mode_cut_short(piped: Path, tmp_path: Path) -> None:
+    """A pipe-mode stream cut short (``perf record -o -`` killed, or its copy cut): read as
+    a file and as ``jitprof report -`` on stdin, the whole records before the cut."""
+    from jitprof.parse.perfdata import read_perf_data
+
+    buf = piped.read_bytes()
+    whole = pdf.layout(buf)
+    for k in (2, 3, 4):
+        cut = len(buf) * k // 5
+        path = tmp_path / f"pipe-cut{k}.data"
+        path.write_bytes(buf[:cut])
+        expect = sum(1 for r in whole.samples if r.offset + r.size <= cut)
+        pd = read_perf_data(str(path))
+        assert pd.samples == expect > 0 and pd.truncated_at is not None, (k, pd.samples, expect)
+        assert pd.truncated_at <= cut
+    r = subprocess.run([sys.executable, "-m", "jitprof", "report", "-", "--no-tmp", "--top",
+                        "0", "--format", "json"], input=buf[:len(buf) // 2],
+                       capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    cut_at = truncated(doc)
+    expect = sum(1 for rec in whole.samples if rec.offset + rec.size <= len(buf) // 2)
+    assert cut_at is not None and cut_at[1] == doc["samples"] == expect, (cut_at, notes(doc))
+    # and garbage on stdin: one line
+    r = subprocess.run([sys.executable, "-m", "jitprof", "report", "-", "--perf-data-reader",
+                        "native"], input=b"PERFILE2" + b"\xff" * 100, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    err = r.stderr.decode(errors="replace").strip()
+    assert r.returncode in (1, 3) and len(err.splitlines()) == 1 and "Traceback" not in err, err
+
+
 def test_perf_killed_mid_recording(busy2: Path, tmp_path: Path) -> None:
     """perf killed (SIGKILL) while it records: the header's data size is still 0 and no
     feature section was written; what reached the file is read, and said to be partial
