@@ -487,7 +487,7 @@ def with_runtime_plt(table: SymbolTable, runtime_path: str) -> SymbolTable:
     except ElfError:
         return table
     try:
-        plt = _plt_symbols(f, elf, _sections(elf))
+        plt = _plt_symbols(f, elf, _sections(elf), nameless=True)
     except (_PyElfError, struct.error, ValueError, IndexError):
         plt = []
     finally:
@@ -501,8 +501,8 @@ def with_runtime_plt(table: SymbolTable, runtime_path: str) -> SymbolTable:
                        bytes(ext))
 
 
-def _plt_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
-                 ) -> list[tuple[int, int, bytes]]:
+def _plt_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]],
+                 nameless: bool = False) -> list[tuple[int, int, bytes]]:
     """(vaddr, size, b"name@plt") for each PLT entry, as perf synthesizes them: the
     relocations of .rela.plt (.rel.plt) in order, one entry each, in .plt.sec when the file
     has one, else in .plt after its header entry. None for debug files (no PLT bytes)."""
@@ -539,14 +539,18 @@ def _plt_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
     for k, rec in enumerate(struct.iter_unpack(fmt, data)):
         sym = rec[1] >> 32 if is64 else rec[1] >> 8
         at = sym * symsize
-        if at + 4 > len(dynsym):
+        if at + 4 > len(dynsym) or (not sym and not nameless):
             continue
-        # IRELATIVE (an ifunc's slot) has symbol 0, whose name is "": perf 6.1 names its
-        # entry "@plt" all the same
+        # IRELATIVE (an ifunc's slot) has symbol 0, whose name is "": perf 6.1 makes an
+        # "@plt" symbol of it too, but _init (size 0, extended over .plt) overlaps it and
+        # which of the two perf's symbol tree finds depends on the tree's shape. What
+        # perf printed here: _init in a program's own symbol table, "@plt" where the
+        # symbols came from a debug file (libc) and the PLT from the file itself
         (noff,) = struct.unpack_from(end + "I", dynsym, at)
         z = dynstr.find(b"\0", noff)
         name = dynstr[noff: z if z >= 0 else len(dynstr)]
-        out.append((base + (k + first) * entry, entry, name + b"@plt"))
+        if name or nameless:
+            out.append((base + (k + first) * entry, entry, name + b"@plt"))
     return out
 
 

@@ -525,7 +525,9 @@ VDSO = "[vdso]"
 def is_file_dso(dso: str) -> bool:
     """A dso perf tied to a file (JIT memory, /memfd: and the kernel are not), or the
     [vdso] (named from the copy perf record keeps in its build-id cache)."""
-    return dso == VDSO or (dso.startswith("/") and not dso.startswith(("//anon", "/anon_hugepage", "/dev/zero",
+    if dso == VDSO:
+        return True
+    return (dso.startswith("/") and not dso.startswith(("//anon", "/anon_hugepage", "/dev/zero",
                                                         "/SYSV", "/memfd:"))
             and not re.search(r"(?:^|/)perf-\d+\.map$", dso))
 
