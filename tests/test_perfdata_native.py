@@ -120,6 +120,16 @@ def tracepoint(busy2: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 RECORDINGS = ["plain", "compressed", "piped", "tracepoint"]
+# known mismatches of the native reader (issue 15, the lead's): strict, so a fix shows
+_VDSO = pytest.mark.xfail(reason="issue 15 (lead): [vdso] frames unnamed natively where the "
+                          "recording has no build-id section (-z, pipe mode); perf names "
+                          "them from its own process's vdso", strict=True)
+EQUAL_CASES = ["plain", pytest.param("compressed", marks=_VDSO),
+               pytest.param("piped", marks=_VDSO),
+               pytest.param("tracepoint", marks=pytest.mark.xfail(
+                   reason="issue 15 (lead): a tracepoint's has_period is True natively, "
+                   "False through perf script (the report's weight unit differs)",
+                   strict=True))]
 
 
 def _rec(request: pytest.FixtureRequest, name: str) -> Path:
@@ -215,14 +225,14 @@ def test_read_perf_data_of_each_kind_counts_what_the_walker_counts(
 
 # -- the same profile as the perf script path, and perf report's shares --------------------
 
-@pytest.mark.parametrize("name", RECORDINGS)
+@pytest.mark.parametrize("name", EQUAL_CASES)
 def test_native_equals_perf_script(request: pytest.FixtureRequest, name: str) -> None:
     path = _rec(request, name)
     native, _script = assert_native_equals_script(path, name, search_tmp=False)
     assert native.samples == len(pdf.layout(path.read_bytes()).samples)
     names = {f.name for f in native.frames}
-    if name != "tracepoint":
-        assert {"work::spin_a", "work::spin_b"} <= names, sorted(names)[:30]
+    if name != "tracepoint":  # (and the vdso's function, from perf's copy of the image)
+        assert {"work::spin_a", "work::spin_b", "__vdso_clock_gettime"} <= names, sorted(names)
 
 
 @pytest.mark.parametrize("name", RECORDINGS)
@@ -262,6 +272,7 @@ def test_two_events_each_equal_perf_script(two_events: Path) -> None:
     assert touch["total_pct"] > 50, touch
 
 
+@_VDSO
 def test_perf_record_piped_into_report(busy2: Path, tmp_path: Path) -> None:
     """``perf record -o - | jitprof report -``: the stream read as it comes (a copy kept by
     tee is the oracle, read through perf script)."""
@@ -384,7 +395,6 @@ CUT_SHORT = ("shorter than a header", "attrs past the end", "data past the end")
 
 
 def _header_cases(buf: bytes) -> dict[str, bytes]:
-    a_off = struct.unpack_from("<Q", buf, 24)[0]  # the first attr (perf_event_attr.size at 4)
     return {
         "wrong magic": b"PERFILE3" + buf[8:],
         "version 1": pdf.MAGIC1 + buf[8:],
@@ -397,7 +407,6 @@ def _header_cases(buf: bytes) -> dict[str, bytes]:
         "attr size huge": _put(buf, 16, "<Q", 1 << 33),
         "attrs past the end": _put(buf, 24, "<Q", len(buf) + 4096),
         "attrs section huge": _put(buf, 32, "<Q", 1 << 50),
-        "attr's own size past its slot": _put(buf, a_off + 4, "<I", 4096),
         "data past the end": _put(buf, 40, "<Q", len(buf) + 4096),
     }
 
@@ -426,6 +435,20 @@ def test_bad_headers_are_one_line_errors(plain: Path, tmp_path: Path) -> None:
     path.write_bytes(_put(buf, struct.unpack_from("<Q", buf, 24)[0] + 4, "<I", 0))
     pd = read_perf_data(str(path))
     assert pd.samples == len(pdf.layout(buf).samples) and pd.attrs[0].name == "cpu-clock"
+
+
+@pytest.mark.xfail(reason="issue 15 (lead): perf_event_attr.size past its slot in the attrs "
+                   "section is read without a word (perf: incompatible file format)",
+                   strict=True)
+def test_attr_size_past_its_slot(plain: Path, tmp_path: Path) -> None:
+    from jitprof.parse.perfdata import read_perf_data
+
+    buf = plain.read_bytes()
+    path = tmp_path / "attr4096.data"
+    path.write_bytes(_put(buf, struct.unpack_from("<Q", buf, 24)[0] + 4, "<I", 4096))
+    with pytest.raises(InputError, match=r"\b(bytes?|offset)\b"):
+        read_perf_data(str(path))
+    assert_one_line_error(cli(path), path, (1, 3))
 
 
 def _mid_record(buf: bytes) -> tuple[pdf.Record, int]:
@@ -480,34 +503,53 @@ def test_huge_callchain_nr(plain: Path, tmp_path: Path, nr: int) -> None:
     assert time.monotonic() - t0 < 60
 
 
-def test_file_cut_at_every_twentieth(plain: Path, tmp_path: Path) -> None:
-    """``head -c`` of a real recording at 1/20, 2/20, ... 19/20 of its size: every cut
-    reads the whole records before it and says where it stopped."""
+def _check_cut(buf: bytes, cut: int, path: Path) -> int:
+    """``buf`` cut at ``cut`` into ``path``: the whole records before it read, and the
+    report says where it stopped; returns the samples read."""
     from jitprof.parse.perfdata import read_perf_data
 
+    path.write_bytes(buf[:cut])
+    expect = sum(1 for r in pdf.layout(buf).samples if r.offset + r.size <= cut)
+    pd = read_perf_data(str(path))
+    assert pd.truncated_at is not None and pd.truncated_at <= cut, (cut, pd.truncated_at)
+    assert pd.samples == expect, (cut, pd.samples, expect)
+    res = cli(path)
+    if expect == 0:
+        assert_one_line_error(res, path, (1, 3))
+        return 0
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    said = truncated(doc)
+    assert said is not None, (cut, notes(doc))
+    n, got = said
+    assert n == pd.truncated_at and got == doc["samples"] == expect, (cut, n, got, expect)
+    return got
+
+
+def test_file_cut_at_every_twentieth(plain: Path, tmp_path: Path) -> None:
+    """``head -c`` of a real recording at 1/20, 2/20, ... of its size, every cut inside its
+    data section (the next test: after it): the whole records before the cut are read,
+    and the report says where it stopped."""
     buf = plain.read_bytes()
     whole = pdf.layout(buf)
-    seen = []
-    for k in range(1, 20):
-        cut = len(buf) * k // 20
-        path = tmp_path / f"cut{k}.data"
-        path.write_bytes(buf[:cut])
-        expect = sum(1 for r in whole.samples if r.offset + r.size <= cut)
-        pd = read_perf_data(str(path))
-        assert pd.truncated_at is not None and pd.truncated_at <= cut, (k, cut, pd.truncated_at)
-        assert pd.samples == expect, (k, cut, pd.samples, expect)
-        res = cli(path)
-        if expect == 0:
-            assert_one_line_error(res, path, (1, 3))
-            continue
-        assert res.exit_code == 0, res.output
-        doc = json.loads(res.stdout)
-        said = truncated(doc)
-        assert said is not None, (k, notes(doc))
-        n, got = said
-        assert n == pd.truncated_at and got == doc["samples"] == expect, (k, n, got, expect)
-        seen.append(got)
-    assert seen == sorted(seen) and seen[-1] == len(whole.samples) and seen[0] < seen[-1]
+    data_end = whole.data[0] + whole.data[1]
+    seen = [_check_cut(buf, cut, tmp_path / f"cut{k}.data") for k in range(1, 20)
+            if (cut := len(buf) * k // 20) < data_end]
+    assert len(seen) >= 15 and seen == sorted(seen) and 0 < seen[0] < seen[-1]
+    assert seen[-1] < len(whole.samples)
+
+
+@pytest.mark.xfail(reason="issue 15 (lead): a cut inside the feature sections is not said to "
+                   "be truncated (truncated_at None, no note)", strict=True)
+def test_file_cut_in_its_feature_sections(plain: Path, tmp_path: Path) -> None:
+    """Cut after the data section, inside the feature sections (build-ids, hostname, event
+    names...): every sample is there, but what the header promises is not: said."""
+    buf = plain.read_bytes()
+    whole = pdf.layout(buf)
+    data_end = whole.data[0] + whole.data[1]
+    assert len(buf) - data_end > 100
+    for cut in (data_end + 1, (data_end + len(buf)) // 2, len(buf) - 1):
+        assert _check_cut(buf, cut, tmp_path / f"cut{cut}.data") == len(whole.samples)
 
 
 def test_pipe_mode_cut_short(piped: Path, tmp_path: Path) -> None:
@@ -517,22 +559,29 @@ def test_pipe_mode_cut_short(piped: Path, tmp_path: Path) -> None:
 
     buf = piped.read_bytes()
     whole = pdf.layout(buf)
+
+    def inside(at: int) -> int:  # the middle of the record at ``at``: a stream ending
+        # between two records cannot tell it was cut (pipe mode has no sizes, no trailer)
+        rec = next(r for r in whole.records if r.offset <= at < r.offset + r.size)
+        return rec.offset + rec.size // 2
+
     for k in (2, 3, 4):
-        cut = len(buf) * k // 5
+        cut = inside(len(buf) * k // 5)
         path = tmp_path / f"pipe-cut{k}.data"
         path.write_bytes(buf[:cut])
         expect = sum(1 for r in whole.samples if r.offset + r.size <= cut)
         pd = read_perf_data(str(path))
         assert pd.samples == expect > 0 and pd.truncated_at is not None, (k, pd.samples, expect)
         assert pd.truncated_at <= cut
+    cut = inside(len(buf) // 2)
     r = subprocess.run([sys.executable, "-m", "jitprof", "report", "-", "--no-tmp", "--top",
-                        "0", "--format", "json"], input=buf[:len(buf) // 2],
+                        "0", "--format", "json"], input=buf[:cut],
                        capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
                        timeout=120)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     cut_at = truncated(doc)
-    expect = sum(1 for rec in whole.samples if rec.offset + rec.size <= len(buf) // 2)
+    expect = sum(1 for rec in whole.samples if rec.offset + rec.size <= cut)
     assert cut_at is not None and cut_at[1] == doc["samples"] == expect, (cut_at, notes(doc))
     # and garbage on stdin: one line
     r = subprocess.run([sys.executable, "-m", "jitprof", "report", "-", "--perf-data-reader",

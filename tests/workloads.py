@@ -56,9 +56,10 @@ JAVA_FLAGS = ("-XX:+UnlockDiagnosticVMOptions", "-XX:+PreserveFramePointer")
 
 # issue 15: a busy two-thread C++ process with hot functions known by construction, for
 # the native perf.data reader's recordings (cpu-clock, page-faults, sched_switch) and the
-# `top` cost benchmark. work::spin_a runs on the main thread, work::spin_b and work::touch
-# (a page-fault loop) on the second one; ``SLEEPY`` > 0: each round sleeps that many
-# microseconds (context switches for a sched:sched_switch recording).
+# `top` cost benchmark. work::spin_a and work::clocks (clock_gettime in a loop: ~20% of the
+# samples in the [vdso]) run on the main thread, work::spin_b and work::touch (a page-fault
+# loop) on the second one; argv[2] > 0: each round sleeps that many microseconds (context
+# switches for a sched:sched_switch recording).
 BUSY2_CPP = r"""
 #include <sys/mman.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@ BUSY2_CPP = r"""
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
+#include <time.h>
 namespace work {
 __attribute__((noinline)) double spin_a(long n) {
   double s = 0; for (long i = 0; i < n; i++) s += (double)i / (double)(i + 3); return s;
@@ -81,6 +83,11 @@ __attribute__((noinline)) long touch(size_t pages) {
   munmap(p, pages * 4096);
   return s;
 }
+__attribute__((noinline)) long clocks(long n) {
+  long s = 0; struct timespec ts;
+  for (long i = 0; i < n; i++) { clock_gettime(CLOCK_MONOTONIC, &ts); s += ts.tv_nsec & 1; }
+  return s;
+}
 }
 int main(int argc, char** argv) {
   double secs = argc > 1 ? atof(argv[1]) : 1.0;
@@ -93,7 +100,7 @@ int main(int argc, char** argv) {
     }
   });
   while (std::chrono::steady_clock::now() < end) {
-    t1 += work::spin_a(300000); if (sleepy) usleep(sleepy);
+    t1 += work::spin_a(300000); t1 += work::clocks(20000); if (sleepy) usleep(sleepy);
   }
   other.join();
   std::printf("%f\n", t1 + t2);
