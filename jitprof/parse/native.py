@@ -45,6 +45,7 @@ from jitprof.parse.perfdata import (
 from jitprof.parse.tables import EventData, Mmap, ScriptData
 
 UNKNOWN = "[unknown]"
+TYPE_TRACEPOINT = 2  # perf_event_attr.type
 USER_LIMIT = 1 << 47  # canonical user addresses are below
 KERNEL_START = 1 << 63
 _MODULE_RX = re.compile(r"(?:^|/)([^/]+?)\.ko(?:\.(?:xz|gz|zst|bz2))?$")
@@ -291,9 +292,22 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
         ev.s_thread.extend(array("i", th_index[sel].astype(np.int32).tobytes()))
         ev.s_weight.extend(array("q", period[sel].astype(np.int64).tobytes()))
         ev.s_time.extend(array("d", secs[sel].astype(np.float64).tobytes()))
-        ev.has_period = True
+        # (a tracepoint's period is 1 a hit: perf script prints none, its weight is the
+        # samples)
+        ev.has_period = ev.has_period or attr.type != TYPE_TRACEPOINT
     _notes(d, pd, n_all)
     return d
+
+
+def native_script_data(paths: Sequence[str]) -> ScriptData:
+    """The ``ScriptData`` of perf.data files read natively (merged as the reader merges
+    inputs); an error names what cannot be read natively."""
+    from jitprof.parse.reader import ScriptReader
+
+    reader = ScriptReader(perf_data="native")
+    for p in paths:
+        reader.read_file(p)
+    return reader.data
 
 
 def _timed_chains(key_timed: Any, key_piece: Any, key_space: Any, inv: Any,

@@ -413,6 +413,13 @@ class PerfData:
 
 # -- entry points --------------------------------------------------------------------------
 
+def native_script_data(paths: Any) -> Any:
+    """``jitprof.parse.native.native_script_data`` (the ScriptData of perf.data files)."""
+    from jitprof.parse.native import native_script_data as build
+
+    return build(paths)
+
+
 def is_perf_data_magic(head: bytes) -> bool:
     return head[:8] in (MAGIC, MAGIC_SWAPPED)
 
