@@ -31,10 +31,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from jitprof.parse.perfdata import (
-    CONTEXT_GUEST,
-    CONTEXT_GUEST_KERNEL,
-    CONTEXT_GUEST_USER,
-    CONTEXT_HV,
     CONTEXT_KERNEL,
     CONTEXT_USER,
     PERF_CONTEXT_MAX,
@@ -204,6 +200,7 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
     r_starts = cstarts - np.arange(len(cstarts), dtype=np.int64)
     del body
     ip, ctx, owner, slen = _chain_entries(r_chain, r_starts)
+    del r_chain, r_starts, words
 
     # -- address spaces: the kernel's, and each sampled process's (with its parents' maps
     # from before its fork)
@@ -219,8 +216,9 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
         fits[:] = False
     keys = np.where(user, ip | (e_space.astype(np.uint64) << np.uint64(48)), ip)
     keys = np.where(fits & (ctx != CTX_OTHER), keys, np.uint64(0))
+    del e_space, fits, user, ctx
     ukeys = np.unique(keys)  # (a sort: no argsort of every entry)
-    inv = np.searchsorted(ukeys, keys)
+    inv = np.searchsorted(ukeys, keys).astype(np.int32)
     key_dso = np.full(len(ukeys), unknown_dso, dtype=np.int64)
     is_k = ukeys >= np.uint64(KERNEL_START)
     key_ip = np.where(is_k, ukeys, ukeys & np.uint64((1 << 48) - 1))
@@ -248,20 +246,23 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
     kip = np.where(valid, key_ip, np.uint64(0))
     # (an entry whose key is 0 keeps its own address: it only needs a dso of [unknown])
     e_ip_key = np.where(keys == 0, ip, kip[inv])
-    e_dso = key_dso[inv]
+    e_dso = key_dso.astype(np.int32)[inv]
+    del keys, kip, ip
     # callchains that hold an address whose map changed during the recording: one chain
     # per sample, its dsos at the sample's time
     s_chain, e_ip_key, e_dso, owner, slen = _timed_chains(
         key_timed, key_piece, key_space, inv, spaces, s_chain, time_ns, e_ip_key, e_dso,
         owner, slen)
+    del inv, owner
     f_order = np.lexsort((e_ip_key, e_dso))
     sip, sdso = e_ip_key[f_order], e_dso[f_order]
     new = np.ones(len(sip), dtype=bool)
     if len(sip) > 1:
         new[1:] = (sip[1:] != sip[:-1]) | (sdso[1:] != sdso[:-1])
-    e_frame = np.empty(len(sip), dtype=np.int64)
-    e_frame[f_order] = np.cumsum(new) - 1
+    e_frame = np.empty(len(sip), dtype=np.int32)
+    e_frame[f_order] = np.cumsum(new, dtype=np.int64) - 1
     f_ip, f_dso = sip[new], sdso[new]
+    del f_order, sip, sdso, new, e_ip_key, e_dso
     frames = d.frames
     ksyms = _ksymbol_names(pd, f_ip, f_dso, dso_ids)
     sym_unknown = frames.ids(UNKNOWN, UNKNOWN)[0]
@@ -351,33 +352,32 @@ def _seconds(ns: int) -> float:
 
 def _chain_entries(chain: Any, starts: Any) -> tuple[Any, Any, Any, Any]:
     """Callchains without their context markers: (addresses, context of each, its
-    sample, entries per sample)."""
+    chain, entries per chain)."""
     import numpy as np
 
     n = len(starts) - 1
     lens = np.diff(starts)
-    owner = np.repeat(np.arange(n, dtype=np.int64), lens)
     marker = chain >= np.uint64(PERF_CONTEXT_MAX)
     # the context each entry is in: the last marker before it in its chain (user before
-    # any: perf's default)
-    pos = np.arange(len(chain), dtype=np.int64)
-    first = np.zeros(len(chain), dtype=bool)
-    first[starts[:-1][lens > 0]] = True
-    anchor = np.where(marker | first, pos, 0)
+    # any: perf's default); a chain's start anchors it too
+    anchor = np.zeros(len(chain), dtype=np.int32)
+    mpos = np.flatnonzero(marker)
+    anchor[mpos] = mpos
+    cs = starts[:-1][lens > 0]
+    anchor[cs] = np.where(marker[cs], cs, cs)
     np.maximum.accumulate(anchor, out=anchor)
     mval = chain[anchor]
+    del anchor
     ctx = np.full(len(chain), CTX_USER, dtype=np.int8)
     is_m = mval >= np.uint64(PERF_CONTEXT_MAX)
+    ctx[is_m & (mval != np.uint64(CONTEXT_USER))] = CTX_OTHER
     ctx[is_m & (mval == np.uint64(CONTEXT_KERNEL))] = CTX_KERNEL
-    other = is_m & ((mval == np.uint64(CONTEXT_HV)) | (mval == np.uint64(CONTEXT_GUEST))
-                    | (mval == np.uint64(CONTEXT_GUEST_KERNEL))
-                    | (mval == np.uint64(CONTEXT_GUEST_USER)))
-    other |= is_m & (mval != np.uint64(CONTEXT_KERNEL)) & (mval != np.uint64(CONTEXT_USER))
-    ctx[other] = CTX_OTHER
+    del mval, is_m
     keep = ~marker
-    kept_len = np.bincount(owner[keep], minlength=n).astype(np.int64) if n else (
+    owner = np.repeat(np.arange(n, dtype=np.int32), lens)[keep]
+    kept_len = np.bincount(owner, minlength=n).astype(np.int64) if n else (
         np.zeros(0, dtype=np.int64))
-    return chain[keep], ctx[keep], owner[keep], kept_len
+    return chain[keep], ctx[keep], owner, kept_len
 
 
 def _space_maps(pd: PerfData, pids: Sequence[int], dso_id: Any

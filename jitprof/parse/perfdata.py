@@ -1243,7 +1243,7 @@ def _unsupported_attr(a: EventAttr) -> str | None:
 
 # -- pipe mode -----------------------------------------------------------------------------
 
-CHUNK = 8 << 20
+CHUNK = 2 << 20
 
 
 class PerfDataStream:
