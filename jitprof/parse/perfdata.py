@@ -353,6 +353,10 @@ class ChainTable:
             self._new_lens.append(ln)
         return gid[inv]
 
+    def forget_keys(self) -> None:
+        """Drop the hash index (no chain will be added any more: memory)."""
+        self._ids = {}
+
     def _add_slow(self, keys: Any, kstart: Any) -> Any:
         """``add`` one chain at a time (a chunk whose hashes collide: never seen)."""
         import numpy as np

@@ -680,9 +680,18 @@ class ScriptReader:
             self.data.notes.append(note)
             self._forms.add(None)
             return
+        pd.chains.forget_keys()  # (a whole file: no chain will be added)
         sd = script_data(pd, path)
-        self.data.inputs.append(path)
-        self._merge(sd, 0)
+        del pd
+        d = self.data
+        if not d.inputs and not d.frames and not d.events and not d.mmaps:
+            # the first input: its tables are the data (no copy)
+            sd.diagnostics[:0] = d.diagnostics
+            self.data = sd
+            self._thread_ids = {k: i for i, k in enumerate(sd.threads)}
+        else:
+            d.inputs.append(path)
+            self._merge(sd, 0)
         self._forms.add("raw")
 
     def _read_perf_data(self, path: str) -> None:
