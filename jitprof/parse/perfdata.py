@@ -25,7 +25,6 @@ raises ``InputError`` naming the byte offset.
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 import sys
@@ -246,13 +245,15 @@ class TraceFormat:
 class SampleColumns:
     """The samples of one attr, as numpy columns (one entry a sample): ``ip``, ``pid``,
     ``tid``, ``time`` (ns; None if the attr has no TIME), ``period``, ``cpu``,
-    ``cpumode`` (header.misc & 7), the callchains (``chain``: every u64 entry, context
-    markers included, sample i's ``chain[chain_start[i]:chain_start[i+1]]``; None
-    without CALLCHAIN) and the RAW payloads (``raw``: bytes, sample i's at
+    ``cpumode`` (header.misc & 7), ``chain`` (the id of its (process, callchain) in
+    ``PerfData.chains``; a sample without a callchain has its cpumode's context marker
+    and its ip as one) and the RAW payloads (``raw``: bytes, sample i's at
     ``raw_start[i]`` for ``raw_size[i]`` bytes; None without RAW)."""
 
-    __slots__ = ("ip", "pid", "tid", "time", "period", "cpu", "cpumode", "chain",
-                 "chain_start", "raw", "raw_start", "raw_size", "_parts")
+    __slots__ = ("ip", "pid", "tid", "time", "period", "cpu", "cpumode", "chain", "raw",
+                 "raw_start", "raw_size", "_parts")
+
+    _KEYS = ("ip", "pid", "tid", "time", "period", "cpu", "cpumode", "chain")
 
     def __init__(self) -> None:
         self._parts: list[dict[str, Any]] = []
@@ -264,7 +265,6 @@ class SampleColumns:
         self.cpu: Any = None
         self.cpumode: Any = None
         self.chain: Any = None
-        self.chain_start: Any = None
         self.raw: bytes | None = None
         self.raw_start: Any = None
         self.raw_size: Any = None
@@ -273,34 +273,140 @@ class SampleColumns:
         return 0 if self.pid is None else len(self.pid)
 
     def _finish(self) -> None:
-        """Join the parts decoded chunk by chunk."""
+        """Join the parts decoded chunk by chunk (again after more were added)."""
         import numpy as np
 
-        parts, self._parts = self._parts, []
+        parts = self._parts
+        if self.pid is not None:  # what was joined before comes first
+            parts = [{k: getattr(self, k) for k in (*self._KEYS, "raw", "raw_start",
+                                                   "raw_size")}, *parts]
         if not parts:
             parts = [_empty_part(np)]
-        for key in ("ip", "pid", "tid", "time", "period", "cpu", "cpumode"):
+        for key in self._KEYS:
             cols = [p[key] for p in parts]
             setattr(self, key, None if any(c is None for c in cols) else np.concatenate(cols))
-        if all(p["chain"] is not None for p in parts):
-            self.chain = np.concatenate([p["chain"] for p in parts])
-            starts, base = [], 0
-            for p in parts:
-                starts.append(p["chain_len"])
-            lens = np.concatenate(starts)
-            self.chain_start = np.zeros(len(lens) + 1, dtype=np.int64)
-            np.cumsum(lens, out=self.chain_start[1:])
-            del base
         if all(p["raw"] is not None for p in parts):
             raws = [p["raw"] for p in parts]
-            self.raw = b"".join(raws)
-            offs = []
-            base = 0
+            offs, base = [], 0
             for p, r in zip(parts, raws, strict=True):
                 offs.append(p["raw_start"] + base)
                 base += len(r)
+            self.raw = b"".join(raws)
             self.raw_start = np.concatenate(offs)
             self.raw_size = np.concatenate([p["raw_size"] for p in parts])
+        self._parts = []
+
+
+class ChainTable:
+    """Distinct (process, callchain) pairs: chain i is ``words[starts[i]:starts[i+1]]``,
+    its first word the pid, then the callchain as recorded (context markers included;
+    leaf first)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[int, int], int] = {}
+        self._new: list[Any] = []
+        self._new_lens: list[Any] = []
+        self.words: Any = None
+        self.starts: Any = None
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, keys: Any, kstart: Any) -> Any:
+        """The ids of the chains ``keys[kstart[i]:kstart[i+1]]`` (uint64 words, the pid
+        first), new ones kept. In bulk: two independent 64-bit hashes a chain (numpy);
+        chains of one chunk with equal hashes are checked word for word, and the table
+        knows a chain by both hashes (128 bits)."""
+        import numpy as np
+
+        n = len(kstart) - 1
+        if not n:
+            return np.zeros(0, dtype=np.int64)
+        lens = np.diff(kstart)
+        h1, h2 = _chain_hashes(np, keys, kstart, lens)
+        uh, first, inv = np.unique(h1, return_index=True, return_inverse=True)
+        rep = first[inv]
+        # within the chunk: a sample's chain is its representative's, word for word
+        same = (lens == lens[rep]) & (h2 == h2[rep])
+        if same.all():
+            pos = np.arange(len(keys), dtype=np.int64) - np.repeat(kstart[:-1], lens)
+            at = np.repeat(kstart[rep], lens) + pos
+            eq = keys == keys[np.minimum(at, len(keys) - 1)]
+            same = np.logical_and.reduceat(eq, kstart[:-1])
+        if not same.all():
+            return self._add_slow(keys, kstart)
+        ids = self._ids
+        get = ids.get
+        gid = np.empty(len(uh), dtype=np.int64)
+        new: list[int] = []
+        for j, (a, b) in enumerate(zip(uh.tolist(), h2[first].tolist(), strict=True)):
+            v = get((a, b))
+            if v is None:
+                v = ids[(a, b)] = len(ids)
+                new.append(j)
+            gid[j] = v
+        if new:
+            sel = first[np.array(new, dtype=np.int64)]
+            ln = kstart[sel + 1] - kstart[sel]
+            fst = np.repeat(kstart[sel] - np.concatenate(([0], np.cumsum(ln)[:-1])), ln)
+            self._new.append(keys[fst + np.arange(int(ln.sum()), dtype=np.int64)])
+            self._new_lens.append(ln)
+        return gid[inv]
+
+    def forget_keys(self) -> None:
+        """Drop the hash index (no chain will be added any more: memory)."""
+        self._ids = {}
+
+    def _add_slow(self, keys: Any, kstart: Any) -> Any:
+        """``add`` one chain at a time (a chunk whose hashes collide: never seen)."""
+        import numpy as np
+
+        out = np.empty(len(kstart) - 1, dtype=np.int64)
+        for i in range(len(kstart) - 1):
+            k = keys[kstart[i] : kstart[i + 1]]
+            one = np.array([0, len(k)], dtype=np.int64)
+            h1, h2 = _chain_hashes(np, k, one, one[1:])
+            key = (int(h1[0]), int(h2[0]))
+            v = self._ids.get(key)
+            if v is None:
+                v = self._ids[key] = len(self._ids)
+                self._new.append(k.copy())
+                self._new_lens.append(np.array([len(k)], dtype=np.int64))
+            out[i] = v
+        return out
+
+    def _finish(self) -> None:
+        import numpy as np
+
+        words = [] if self.words is None else [self.words]
+        lens = [] if self.starts is None else [np.diff(self.starts)]
+        words += self._new
+        lens += self._new_lens
+        self._new, self._new_lens = [], []
+        self.words = np.concatenate(words) if words else np.zeros(0, dtype=np.uint64)
+        ln = np.concatenate(lens) if lens else np.zeros(0, dtype=np.int64)
+        self.starts = np.zeros(len(ln) + 1, dtype=np.int64)
+        np.cumsum(ln, out=self.starts[1:])
+
+
+_H1, _H2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+_P1, _P2 = 0x100000001B3, 0x5BD1E9955BD1E995
+
+
+def _chain_hashes(np: Any, keys: Any, kstart: Any, lens: Any) -> tuple[Any, Any]:
+    """Two independent 64-bit hashes of each chain (position-dependent sums of mixed
+    words, wrapping)."""
+    pos = np.arange(len(keys), dtype=np.int64) - np.repeat(kstart[:-1], lens)
+    top = int(lens.max()) + 1
+    with np.errstate(over="ignore"):
+        p1 = np.cumprod(np.full(top, _P1, dtype=np.uint64))
+        p2 = np.cumprod(np.full(top, _P2, dtype=np.uint64))
+        m = keys ^ (keys >> np.uint64(29))
+        v1 = (m * np.uint64(_H1)) * p1[pos]
+        v2 = ((m ^ (m >> np.uint64(32))) * np.uint64(_H2) + np.uint64(1)) * p2[pos]
+        h1 = np.add.reduceat(v1, kstart[:-1]) ^ (lens.astype(np.uint64) * np.uint64(_H2))
+        h2 = np.add.reduceat(v2, kstart[:-1]) + lens.astype(np.uint64)
+    return h1, h2
 
 
 def _empty_part(np: Any) -> dict[str, Any]:
@@ -308,7 +414,7 @@ def _empty_part(np: Any) -> dict[str, Any]:
     zi = np.zeros(0, dtype=np.int64)
     return {"ip": z64, "pid": np.zeros(0, dtype=np.int32), "tid": np.zeros(0, dtype=np.int32),
             "time": z64, "period": z64, "cpu": np.zeros(0, dtype=np.int32),
-            "cpumode": np.zeros(0, dtype=np.uint8), "chain": z64, "chain_len": zi,
+            "cpumode": np.zeros(0, dtype=np.uint8), "chain": zi,
             "raw": b"", "raw_start": zi, "raw_size": zi}
 
 
@@ -339,6 +445,7 @@ class PerfData:
     ksymbols: list[KsymbolRecord] = field(default_factory=list)
     tracepoints: dict[int, TraceFormat] = field(default_factory=dict)
     samples_by_attr: list[SampleColumns] = field(default_factory=list)
+    chains: ChainTable = field(default_factory=ChainTable)
     unsupported: list[str] = field(default_factory=list)  # what jitprof cannot read here
     sample_time: tuple[int, int] | None = None  # HEADER_SAMPLE_TIME (ns)
 
@@ -360,6 +467,13 @@ class PerfData:
 
 
 # -- entry points --------------------------------------------------------------------------
+
+def native_script_data(paths: Any) -> Any:
+    """``jitprof.parse.native.native_script_data`` (the ScriptData of perf.data files)."""
+    from jitprof.parse.native import native_script_data as build
+
+    return build(paths)
+
 
 def is_perf_data_magic(head: bytes) -> bool:
     return head[:8] in (MAGIC, MAGIC_SWAPPED)
@@ -390,22 +504,32 @@ def read_perf_data(path: str, stream: IO[bytes] | None = None,
             f.seek(0)
             return _read_stream(path, f, progress)
         size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            raise InputError(path, "empty")
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return _read_file(path, mm, order, progress)
+        return _read_file(path, f, size, order, progress)
 
 
 # -- file mode -----------------------------------------------------------------------------
 
-def _read_file(path: str, buf: Any, order: str, progress: Callable[[int], None] | None
-               ) -> PerfData:
-    size = len(buf)
-    if size < FILE_HEADER_SIZE:
+class _FileView:
+    """Reads of a seekable file by (offset, size), for the header, attrs and features."""
+
+    def __init__(self, f: IO[bytes], size: int) -> None:
+        self.f = f
+        self.size = size
+
+    def read(self, off: int, n: int) -> bytes:
+        self.f.seek(off)
+        return self.f.read(n)
+
+
+def _read_file(path: str, f: IO[bytes], size: int, order: str,
+               progress: Callable[[int], None] | None) -> PerfData:
+    view = _FileView(f, size)
+    head = view.read(0, FILE_HEADER_SIZE)
+    if len(head) < FILE_HEADER_SIZE:
         raise InputError(path, f"cut short in its header ({size} of {FILE_HEADER_SIZE} bytes)")
     (_magic, hsize, attr_size, attrs_off, attrs_size, data_off, data_size, _et_off,
-     _et_size) = struct.unpack_from(order + "8sQQQQQQQQ", buf, 0)
-    flags = struct.unpack_from(order + "4Q", buf, 72)
+     _et_size) = struct.unpack_from(order + "8sQQQQQQQQ", head, 0)
+    flags = struct.unpack_from(order + "4Q", head, 72)
     if hsize != FILE_HEADER_SIZE:
         raise InputError(path, f"byte 8: header size {hsize}, not {FILE_HEADER_SIZE} "
                          "(an unsupported perf.data version)")
@@ -422,14 +546,16 @@ def _read_file(path: str, buf: Any, order: str, progress: Callable[[int], None] 
     nattr = attrs_size // attr_size
     if nattr > MAX_ATTRS:
         raise InputError(path, f"byte 24: {nattr} attrs")
+    attrs = view.read(attrs_off, attrs_size)
     for i in range(nattr):
-        off = attrs_off + i * attr_size
-        attr = _parse_attr(bytes(buf[off : off + attr_size - 16]), order)
-        ids_off, ids_size = struct.unpack_from(order + "QQ", buf, off + attr_size - 16)
+        off = i * attr_size
+        attr = _parse_attr(attrs[off : off + attr_size - 16], order)
+        ids_off, ids_size = struct.unpack_from(order + "QQ", attrs, off + attr_size - 16)
         if ids_size % 8 or ids_off + ids_size > size or ids_size > 8 << 20:
-            raise InputError(path, f"byte {off + attr_size - 16}: attr {i}'s id list "
-                             f"({ids_size} bytes at {ids_off}) runs past the end of the file")
-        attr.ids = list(struct.unpack_from(order + f"{ids_size // 8}Q", buf, ids_off))
+            raise InputError(path, f"byte {attrs_off + off + attr_size - 16}: attr {i}'s id "
+                             f"list ({ids_size} bytes at {ids_off}) runs past the end of the "
+                             "file")
+        attr.ids = list(struct.unpack(order + f"{ids_size // 8}Q", view.read(ids_off, ids_size)))
         pd.attrs.append(attr)
     if data_off > size:
         raise InputError(path, f"byte 40: the data section starts at {data_off}, past the end "
@@ -442,29 +568,47 @@ def _read_file(path: str, buf: Any, order: str, progress: Callable[[int], None] 
         pd.truncated_at = size
         end = size
     elif not pd.data_size_zero:
-        _read_features(pd, buf, order, flags, end, size)
+        _read_features(pd, view, order, flags, end, size)
     for a in pd.attrs:
         if not a.name:
             a.name = a.default_name()
     walker = _Walker(pd, order)
-    walker.walk(buf, data_off, end, progress)
+    walker.stream = True  # (the chunks end anywhere: a cut record is the next one's)
+    f.seek(data_off)
+    at, pending = data_off, b""
+    while at < end:
+        chunk = f.read(min(CHUNK, end - at))
+        if not chunk:
+            break
+        at += len(chunk)
+        data = pending + chunk if pending else chunk
+        walker.base = at - len(data)
+        used = walker.walk(data, 0, len(data))
+        pending = data[used:]
+        if progress is not None:
+            progress(at)
+        if pd.first_bad and pd.truncated_at is not None:
+            break
+    if pending and pd.truncated_at is None:
+        pd.truncated_at = at - len(pending)
     walker.finish()
     return pd
 
 
-def _read_features(pd: PerfData, buf: Any, order: str, flags: tuple[int, ...], at: int,
-                   size: int) -> None:
+def _read_features(pd: PerfData, view: _FileView, order: str, flags: tuple[int, ...],
+                   at: int, size: int) -> None:
     bits = [b for b in range(MAX_FEATURES) if flags[b // 64] >> (b % 64) & 1]
     pd.features = bits
     if at + 16 * len(bits) > size:
         pd.truncated_at = at
         return
+    table = view.read(at, 16 * len(bits))
     for i, bit in enumerate(bits):
-        off, fsize = struct.unpack_from(order + "QQ", buf, at + 16 * i)
-        if off + fsize > size:
+        off, fsize = struct.unpack_from(order + "QQ", table, 16 * i)
+        if off + fsize > size or fsize > 1 << 30:
             continue  # a feature that runs past the end: left out
         try:
-            _feature(pd, bit, bytes(buf[off : off + fsize]), order)
+            _feature(pd, bit, view.read(off, fsize), order)
         except (struct.error, ValueError, IndexError):
             pass  # an unreadable feature section: left out (the samples stand alone)
 
@@ -643,6 +787,7 @@ class _Walker:
         self._zstd: Any = None
         self._zbuf = b""
         self._zbase = 0
+        self.base = 0  # the file offset of the buffer being walked (for messages)
 
     def _setup_attrs(self) -> None:
         pd = self.pd
@@ -674,7 +819,7 @@ class _Walker:
         while pos + 8 <= end:
             typ, misc, size = unpack(buf, pos)
             if size < 8:
-                self._bad_record(buf, pos, end, f"byte {pos}: a record of size {size} "
+                self._bad_record(buf, pos, end, f"byte {self.base + pos}: a record of size {size} "
                                  f"(type {typ}): the stream makes no sense from here")
                 pos = end
                 break
@@ -713,7 +858,7 @@ class _Walker:
     def _bad_record(self, buf: Any, pos: int, end: int, msg: str) -> None:
         pd = self.pd
         if pd.truncated_at is None:
-            pd.truncated_at = pos
+            pd.truncated_at = self.base + pos
         pd.first_bad = pd.first_bad or msg
 
     # ---- non-sample records
@@ -872,17 +1017,19 @@ class _Walker:
         inner = _Walker.__new__(_Walker)
         inner.__dict__.update({k: getattr(self, k) for k in self._STATE})
         inner.stream = True
+        inner.base = self.base + start - 8  # (offsets inside: of the decompressed bytes)
         done = inner.walk(data, 0, len(data))
         self.order_no = inner.order_no
         self._zbuf = data[done:]
 
     _STATE = ("pd", "order", "hdr", "counts", "order_no", "id_body", "id_tail", "attr_of_id",
-              "same_trailer", "_zstd", "_zerr", "_zbuf", "_zbase")
+              "same_trailer", "_zstd", "_zerr", "_zbuf", "_zbase", "base")
 
     def finish(self) -> None:
         pd = self.pd
         for s in pd.samples_by_attr:
             s._finish()
+        pd.chains._finish()
         names = dict(RECORD_NAMES)
         out: dict[str, int] = {}
         for typ, n in sorted(self.counts.items()):
@@ -898,7 +1045,7 @@ class _Walker:
 
         pd = self.pd
         if not pd.attrs:
-            raise InputError(pd.path, f"byte {offsets[0]}: a sample before any event "
+            raise InputError(pd.path, f"byte {self.base + offsets[0]}: a sample before any event "
                              "attribute was described")
         dt = np.dtype(self.order + "u8")
         offs = np.array(offsets, dtype=np.int64)
@@ -930,7 +1077,8 @@ class _Walker:
             if bad:
                 pd.bad_samples += bad
                 pd.first_bad = pd.first_bad or (
-                    f"byte {int(offs[np.flatnonzero(~ok)[0]])}: a sample of an unknown event "
+                    f"byte {self.base + int(offs[np.flatnonzero(~ok)[0]])}: a sample of an "
+                    "unknown event "
                     "id")
             groups = {n: np.flatnonzero(which == n) for n in range(len(pd.attrs))}
         for n, sel in groups.items():
@@ -942,112 +1090,129 @@ class _Walker:
 
     def _decode_attr(self, attr: EventAttr, words: Any, w: Any, size_w: Any, misc: Any,
                      buf: Any, base: int, offs: Any) -> dict[str, Any] | None:
+        """Every field of these samples of ``attr`` at once (``w``: the word index of each
+        record's header in ``words``); those whose fields run past their record are left
+        out (counted)."""
         import numpy as np
 
         pd = self.pd
         st = attr.sample_type
         end = w + size_w  # word index after each record
-        p = w + 1
-        out: dict[str, Any] = {"ip": None, "pid": None, "tid": None, "time": None,
-                               "period": None, "cpu": None, "chain": None, "chain_len": None,
-                               "raw": None, "raw_start": None, "raw_size": None}
         n = len(w)
         ok = np.ones(n, dtype=bool)
+        pos: dict[str, Any] = {}
 
-        def take(col: Any) -> Any:
-            inside = col < end
+        def field_at(p: Any) -> Any:
+            """The word at p (inside each record: else the sample is marked bad)."""
+            inside = p < end
             ok[:] &= inside
-            return words[np.where(inside, col, w)]
+            return words[np.where(inside, p, w)]
 
+        p = w + 1
         if st & S_IDENTIFIER:
             p = p + 1
-        if st & S_IP:
-            out["ip"] = take(p)
-            p = p + 1
-        if st & S_TID:
-            v = take(p)
-            lo = (v & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.int32)
-            hi = (v >> np.uint64(32)).astype(np.uint32).view(np.int32)
-            out["pid"], out["tid"] = (lo, hi) if self.order == "<" else (hi, lo)
-            p = p + 1
-        if st & S_TIME:
-            out["time"] = take(p)
-            p = p + 1
-        for bit in (S_ADDR, S_ID, S_STREAM_ID):
+        for bit, key in ((S_IP, "ip"), (S_TID, "tid"), (S_TIME, "time"), (S_ADDR, None),
+                         (S_ID, None), (S_STREAM_ID, None), (S_CPU, "cpu"),
+                         (S_PERIOD, "period")):
             if st & bit:
+                if key is not None:
+                    pos[key] = p
                 p = p + 1
-        if st & S_CPU:
-            v = take(p)
-            out["cpu"] = ((v & np.uint64(0xFFFFFFFF)) if self.order == "<" else (
-                v >> np.uint64(32))).astype(np.int32)
-            p = p + 1
-        if st & S_PERIOD:
-            out["period"] = take(p)
-            p = p + 1
         if st & S_READ:
             rf = attr.read_format
             per = 1 + bool(rf & R_ID) + bool(rf & R_LOST)
             times = bool(rf & R_TOTAL_TIME_ENABLED) + bool(rf & R_TOTAL_TIME_RUNNING)
             if rf & R_GROUP:
-                nr = take(p).astype(np.int64)
+                nr = field_at(p).astype(np.int64)
                 nr = np.where((nr >= 0) & (nr < 1 << 20), nr, 1 << 40)
                 p = p + 1 + times + nr * per
             else:
                 p = p + per + times
+        nr = None
         if st & S_CALLCHAIN:
-            nr = take(p).astype(np.int64)
+            nr = field_at(p).astype(np.int64)
             nr = np.where((nr >= 0) & (nr < 1 << 24), nr, 1 << 40)
-            start = p + 1
-            p = start + nr
-            ok &= p <= end
-            nr = np.where(ok, nr, 0)
-            total = int(nr.sum())
-            first = np.repeat(start - np.concatenate(([0], np.cumsum(nr)[:-1])), nr)
-            idx = first + np.arange(total, dtype=np.int64)
-            out["chain"] = words[idx]
-            out["chain_len"] = nr
+            pos["chain"] = p
+            p = p + 1 + nr
         if st & S_RAW:
-            rs = take(p)
+            rs = field_at(p)
             rsize = ((rs & np.uint64(0xFFFFFFFF)) if self.order == "<" else (
                 rs >> np.uint64(32))).astype(np.int64)
-            rbyte = base + p * 8 + 4
+            pos["raw"] = base + p * 8 + 4
             p = (p * 8 + 4 + rsize + 7) // 8
-            ok &= p <= end
-            rsize = np.where(ok, rsize, 0)
-            raw_parts = []
-            starts = np.zeros(n, dtype=np.int64)
-            at = 0
-            for i, (b, s) in enumerate(zip(rbyte.tolist(), rsize.tolist(), strict=True)):
-                raw_parts.append(bytes(buf[b : b + s]))
-                starts[i] = at
-                at += s
-            out["raw"] = b"".join(raw_parts)
-            out["raw_start"] = starts
-            out["raw_size"] = rsize
         ok &= p <= end
+        for key in ("ip", "tid", "time", "cpu", "period"):
+            if key in pos:
+                field_at(pos[key])
         if not ok.all():
             bad = np.flatnonzero(~ok)
             pd.bad_samples += len(bad)
             pd.first_bad = pd.first_bad or (
-                f"byte {int(offs[bad[0]])}: a sample whose fields run past its record "
+                f"byte {self.base + int(offs[bad[0]])}: a sample whose fields run past its "
+                "record "
                 f"({int(size_w[bad[0]]) * 8} bytes)")
             keep = np.flatnonzero(ok)
             if not len(keep):
                 return None
-            out = _select(np, out, keep, ok)
-            misc = misc[keep]
-        n = len(misc)
-        if out["ip"] is None:
-            out["ip"] = np.zeros(n, dtype=np.uint64)
-        if out["pid"] is None:
+            w, misc = w[keep], misc[keep]
+            pos = {k: v[keep] for k, v in pos.items()}
+            if nr is not None:
+                nr = nr[keep]
+            if st & S_RAW:
+                rsize = rsize[keep]
+        n = len(w)
+        out: dict[str, Any] = {"raw": None, "raw_start": None, "raw_size": None}
+        out["ip"] = words[pos["ip"]] if "ip" in pos else np.zeros(n, dtype=np.uint64)
+        if "tid" in pos:
+            v = words[pos["tid"]]
+            lo = (v & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.int32)
+            hi = (v >> np.uint64(32)).astype(np.uint32).view(np.int32)
+            out["pid"], out["tid"] = (lo, hi) if self.order == "<" else (hi, lo)
+        else:
             out["pid"] = np.full(n, -1, dtype=np.int32)
             out["tid"] = np.full(n, -1, dtype=np.int32)
-        if out["period"] is None:
+        out["time"] = words[pos["time"]] if "time" in pos else None
+        if "cpu" in pos:
+            v = words[pos["cpu"]]
+            out["cpu"] = ((v & np.uint64(0xFFFFFFFF)) if self.order == "<" else (
+                v >> np.uint64(32))).astype(np.int32)
+        else:
+            out["cpu"] = np.full(n, -1, dtype=np.int32)
+        if "period" in pos:
+            out["period"] = words[pos["period"]]
+        else:  # a fixed period (-c N), or a frequency's first sample
             out["period"] = np.full(n, max(1, attr.sample_period) if not attr.freq else 1,
                                     dtype=np.uint64)
-        if out["cpu"] is None:
-            out["cpu"] = np.full(n, -1, dtype=np.int32)
         out["cpumode"] = (misc & MISC_CPUMODE_MASK).astype(np.uint8)
+        # the (process, callchain) key of each sample: its pid word, then its chain
+        pid_word = out["pid"].astype(np.int64).astype(np.uint64) & np.uint64(0xFFFFFFFF)
+        if nr is not None:
+            ln = nr + 1  # the nr word, replaced by the pid, then the entries
+            kstart = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(ln, out=kstart[1:])
+            first = np.repeat(pos["chain"] - kstart[:-1], ln)
+            keys = words[first + np.arange(int(kstart[-1]), dtype=np.int64)]
+            keys[kstart[:-1]] = pid_word
+        else:
+            mode = out["cpumode"]
+            marker = np.where(mode == MISC_KERNEL, np.uint64(CONTEXT_KERNEL),
+                              np.uint64(CONTEXT_USER))
+            marker = np.where(mode == MISC_GUEST_KERNEL, np.uint64(CONTEXT_GUEST), marker)
+            keys = np.empty(3 * n, dtype=np.uint64)
+            keys[0::3], keys[1::3], keys[2::3] = pid_word, marker, out["ip"]
+            kstart = np.arange(n + 1, dtype=np.int64) * 3
+        out["chain"] = pd.chains.add(keys, kstart)
+        if st & S_RAW:
+            raw_parts = []
+            starts = np.zeros(n, dtype=np.int64)
+            at = 0
+            for i, (b, sz) in enumerate(zip(pos["raw"].tolist(), rsize.tolist(), strict=True)):
+                raw_parts.append(bytes(buf[b : b + sz]))
+                starts[i] = at
+                at += sz
+            out["raw"] = b"".join(raw_parts)
+            out["raw_start"] = starts
+            out["raw_size"] = rsize
         return out
 
     def _decode_unaligned(self, buf: Any, offs: Any) -> None:
@@ -1068,28 +1233,6 @@ class _Walker:
         del np
 
 
-def _select(np: Any, out: dict[str, Any], keep: Any, ok: Any) -> dict[str, Any]:
-    res = dict(out)
-    for key in ("ip", "pid", "tid", "time", "period", "cpu"):
-        if res[key] is not None:
-            res[key] = res[key][keep]
-    if res["chain"] is not None:
-        lens = res["chain_len"]
-        starts = np.concatenate(([0], np.cumsum(lens)[:-1]))
-        lk = lens[keep]
-        first = np.repeat(starts[keep] - np.concatenate(([0], np.cumsum(lk)[:-1])), lk)
-        res["chain"] = res["chain"][first + np.arange(int(lk.sum()), dtype=np.int64)]
-        res["chain_len"] = lk
-    if res["raw"] is not None:
-        raw = res["raw"]
-        rs, rz = res["raw_start"][keep], res["raw_size"][keep]
-        parts = [raw[s : s + z] for s, z in zip(rs.tolist(), rz.tolist(), strict=True)]
-        res["raw"] = b"".join(parts)
-        res["raw_start"] = np.concatenate(([0], np.cumsum(rz)[:-1])).astype(np.int64)
-        res["raw_size"] = rz
-    return res
-
-
 def _unsupported_attr(a: EventAttr) -> str | None:
     """Why jitprof cannot read this event's stacks itself (perf script can), or None."""
     if a.sample_type & S_STACK_USER and a.sample_stack_user:
@@ -1104,11 +1247,62 @@ def _unsupported_attr(a: EventAttr) -> str | None:
 
 # -- pipe mode -----------------------------------------------------------------------------
 
-CHUNK = 8 << 20
+CHUNK = 2 << 20
 
 
-def _read_stream(path: str, f: IO[bytes], progress: Callable[[int], None] | None) -> PerfData:
-    head = _read_exact(f, PIPE_HEADER_SIZE)
+class PerfDataStream:
+    """A pipe-mode perf.data that arrives in pieces (``perf record -o -`` read by a live
+    view): ``feed`` what was read, ``snapshot`` the data so far (the stream can go on)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.pd: PerfData | None = None
+        self._walker: _Walker | None = None
+        self._head = b""
+        self._pending = b""
+        self._done = 0  # stream bytes consumed
+
+    def feed(self, data: bytes) -> None:
+        if self._walker is None:
+            self._head += data
+            if len(self._head) < PIPE_HEADER_SIZE:
+                return
+            head, data = self._head[:PIPE_HEADER_SIZE], self._head[PIPE_HEADER_SIZE:]
+            self._head = b""
+            order = _stream_order(self.name, head)
+            self.pd = PerfData(self.name, pipe=True)
+            self._walker = _Walker(self.pd, order)
+            self._walker.stream = True
+            self._done = PIPE_HEADER_SIZE
+        buf = self._pending + data if self._pending else data
+        self._walker.base = self._done
+        used = self._walker.walk(buf, 0, len(buf))
+        self._done += used
+        self._pending = buf[used:]
+
+    @property
+    def bytes_read(self) -> int:
+        return self._done + len(self._pending)
+
+    def snapshot(self) -> PerfData:
+        """Everything read so far, its columns joined (more can be fed after)."""
+        if self.pd is None or self._walker is None:
+            return PerfData(self.name, pipe=True)
+        for a in self.pd.attrs:
+            if not a.name:
+                a.name = a.default_name()
+        self._walker.finish()
+        return self.pd
+
+    def close(self) -> PerfData:
+        """The end of the stream: a record cut by it is counted as the truncation."""
+        pd = self.snapshot()
+        if self._pending and pd.truncated_at is None:
+            pd.truncated_at = self._done
+        return pd
+
+
+def _stream_order(path: str, head: bytes) -> str:
     if not is_perf_data_magic(head):
         raise InputError(path, "not a perf.data stream (no PERFILE2 magic at byte 0)")
     if len(head) < PIPE_HEADER_SIZE:
@@ -1118,30 +1312,25 @@ def _read_stream(path: str, f: IO[bytes], progress: Callable[[int], None] | None
     if hsize != PIPE_HEADER_SIZE:
         raise InputError(path, f"byte 8: header size {hsize}: a perf.data file, not a "
                          "pipe-mode stream (read it as a file)")
-    pd = PerfData(path, pipe=True)
-    walker = _Walker(pd, order)
-    walker.stream = True
-    pending = b""
-    done_bytes = PIPE_HEADER_SIZE
+    return order
+
+
+def _read_stream(path: str, f: IO[bytes], progress: Callable[[int], None] | None) -> PerfData:
+    head = _read_exact(f, PIPE_HEADER_SIZE)
+    _stream_order(path, head)
+    stream = PerfDataStream(path)
+    stream.feed(head)
     while True:
         chunk = f.read(CHUNK)
         if not chunk:
             break
-        data = pending + chunk if pending else chunk
-        used = walker.walk(data, 0, len(data))
-        done_bytes += used
-        pending = data[used:]
+        stream.feed(chunk)
         if progress is not None:
-            progress(done_bytes)
-        if pd.first_bad and pd.truncated_at is not None:
+            progress(stream.bytes_read)
+        pd = stream.pd
+        if pd is not None and pd.first_bad and pd.truncated_at is not None:
             break
-    if pending:
-        pd.truncated_at = done_bytes
-    for a in pd.attrs:
-        if not a.name:
-            a.name = a.default_name()
-    walker.finish()
-    return pd
+    return stream.close()
 
 
 def _read_exact(f: IO[bytes], n: int) -> bytes:
