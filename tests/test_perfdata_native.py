@@ -125,11 +125,7 @@ _VDSO = pytest.mark.xfail(reason="issue 15 (lead): [vdso] frames unnamed nativel
                           "recording has no build-id section (-z, pipe mode); perf names "
                           "them from its own process's vdso", strict=True)
 EQUAL_CASES = ["plain", pytest.param("compressed", marks=_VDSO),
-               pytest.param("piped", marks=_VDSO),
-               pytest.param("tracepoint", marks=pytest.mark.xfail(
-                   reason="issue 15 (lead): a tracepoint's has_period is True natively, "
-                   "False through perf script (the report's weight unit differs)",
-                   strict=True))]
+               pytest.param("piped", marks=_VDSO), "tracepoint"]
 
 
 def _rec(request: pytest.FixtureRequest, name: str) -> Path:

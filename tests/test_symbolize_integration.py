@@ -308,13 +308,7 @@ def test_symbol_less_text_matches_perf_report(recordings: dict, name: str) -> No
     assert any(f.get("full_names") for f in full)
 
 
-_SYMFS_MISMATCH = pytest.mark.xfail(
-    reason="issue 15 (lead): under --symfs the native reader leaves libc, ld.so and the kernel "
-    "unnamed (not under the root); perf script, run without --symfs, names them", strict=True)
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_SYMFS_MISMATCH) if n == "stripbid"
-                                  else n for n in PROGRAMS])
+@pytest.mark.parametrize("name", PROGRAMS)
 def test_native_reader_equals_perf_script(recordings: dict, name: str) -> None:
     """Issue 15: PIE, non-PIE, lld, a shared library, stripped binaries (debug file by
     build-id, by debuglink) and samples without callchains: the perf.data read natively
