@@ -624,11 +624,23 @@ def test_perf_killed_mid_recording(busy2: Path, tmp_path: Path) -> None:
     (perf report refuses such a file)."""
     data = tmp_path / "killed.data"
     perf = subprocess.Popen(["perf", "record", "-F", "4999", "-g", "-e", "cpu-clock", "-o",
-                             str(data), "--", str(busy2), "2.5", "0"],
+                             str(data), "--", str(busy2), "20", "0"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.8)
-    perf.kill()
-    perf.wait(timeout=30)
+    try:  # until perf has written some of its buffers (a loaded machine: later)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (
+                not data.exists() or data.stat().st_size < 256 * 1024):
+            time.sleep(0.1)
+        children = [int(c) for f in Path(f"/proc/{perf.pid}/task").glob("*/children")
+                    for c in f.read_text().split()]
+    finally:
+        perf.kill()
+        perf.wait(timeout=30)
+    for pid in children:  # the workload, perf's child, outlives it
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
     buf = data.read_bytes()
     assert struct.unpack_from("<Q", buf, 48)[0] == 0, "perf wrote its header at exit"
     lay = pdf.layout(buf)
