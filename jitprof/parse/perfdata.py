@@ -394,18 +394,20 @@ _P1, _P2 = 0x100000001B3, 0x5BD1E9955BD1E995
 
 
 def _chain_hashes(np: Any, keys: Any, kstart: Any, lens: Any) -> tuple[Any, Any]:
-    """Two independent 64-bit hashes of each chain (position-dependent sums of mixed
-    words, wrapping)."""
-    pos = np.arange(len(keys), dtype=np.int64) - np.repeat(kstart[:-1], lens)
+    """Two independent 64-bit hashes of each chain: sums of its words times powers of
+    two odd constants by position (wrapping), the length mixed in."""
+    pos = np.arange(len(keys), dtype=np.int64)
+    pos -= np.repeat(kstart[:-1], lens)
     top = int(lens.max()) + 1
     with np.errstate(over="ignore"):
         p1 = np.cumprod(np.full(top, _P1, dtype=np.uint64))
         p2 = np.cumprod(np.full(top, _P2, dtype=np.uint64))
-        m = keys ^ (keys >> np.uint64(29))
-        v1 = (m * np.uint64(_H1)) * p1[pos]
-        v2 = ((m ^ (m >> np.uint64(32))) * np.uint64(_H2) + np.uint64(1)) * p2[pos]
-        h1 = np.add.reduceat(v1, kstart[:-1]) ^ (lens.astype(np.uint64) * np.uint64(_H2))
-        h2 = np.add.reduceat(v2, kstart[:-1]) + lens.astype(np.uint64)
+        cut = kstart[:-1]
+        h1 = np.add.reduceat(keys * p1[pos], cut)
+        h2 = np.add.reduceat((keys ^ np.uint64(_H1)) * p2[pos], cut)
+        ln = lens.astype(np.uint64)
+        h1 ^= ln * np.uint64(_H2)
+        h2 += ln
     return h1, h2
 
 
