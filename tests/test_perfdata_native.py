@@ -263,9 +263,6 @@ os.waitpid(pid, 0)
 """
 
 
-@pytest.mark.xfail(reason="issue 15 (lead): a forked child's samples before (or without) an "
-                   "exec are [unknown] natively: it does not inherit its parent's mmaps at "
-                   "the FORK", strict=True)
 def test_forked_child_runs_in_its_parents_mappings(tmp_path: Path) -> None:
     """A child that forks and never execs has no MMAP of its own: perf gives it a copy of
     its parent's maps at the FORK; its samples are named from them."""
