@@ -303,41 +303,107 @@ class ChainTable:
     leaf first)."""
 
     def __init__(self) -> None:
-        self._ids: dict[bytes, int] = {}
+        import numpy as np
+
+        self._ids: dict[bytes, int] = {}  # (the slow path's: a chain's words -> id)
+        self._h1 = np.zeros(0, dtype=np.uint64)  # known chains by hash, sorted
+        self._h2 = np.zeros(0, dtype=np.uint64)
+        self._gid = np.zeros(0, dtype=np.int64)
+        self._count = 0
+        self._slow = False
         self._new: list[Any] = []
         self._new_lens: list[Any] = []
         self.words: Any = None
         self.starts: Any = None
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return self._count
 
     def add(self, keys: Any, kstart: Any) -> Any:
         """The ids of the chains ``keys[kstart[i]:kstart[i+1]]`` (uint64 words, the pid
-        first), new ones kept."""
+        first), new ones kept. In bulk: two independent 64-bit hashes a chain (numpy);
+        chains of one chunk with equal hashes are checked word for word, and the table
+        knows a chain by both hashes (128 bits)."""
         import numpy as np
 
-        raw = keys.tobytes()
-        offs = (kstart * 8).tolist()
-        ids = self._ids
-        get = ids.get
+        n = len(kstart) - 1
+        if not n:
+            return np.zeros(0, dtype=np.int64)
+        if self._slow:
+            return self._add_slow(keys, kstart)
+        lens = np.diff(kstart)
+        h1, h2 = _chain_hashes(np, keys, kstart, lens)
+        uh, first, inv = np.unique(h1, return_index=True, return_inverse=True)
+        rep = first[inv]
+        # within the chunk: a sample's chain is its representative's, word for word
+        same = (lens == lens[rep]) & (h2 == h2[rep])
+        if same.all():
+            pos = np.arange(len(keys), dtype=np.int64) - np.repeat(kstart[:-1], lens)
+            at = np.repeat(kstart[rep], lens) + pos
+            eq = keys == keys[np.minimum(at, len(keys) - 1)]
+            same = np.logical_and.reduceat(eq, kstart[:-1])
+        if not same.all():
+            return self._add_slow(keys, kstart)
+        # the table: known chains' h1 sorted, with their h2 and ids (numpy, no loop)
+        h2u = h2[first]
+        gid = np.empty(len(uh), dtype=np.int64)
+        found = np.zeros(len(uh), dtype=bool)
+        if len(self._h1):
+            k = np.searchsorted(self._h1, uh)
+            kk = np.minimum(k, len(self._h1) - 1)
+            found = (k < len(self._h1)) & (self._h1[kk] == uh)
+            if (found & (self._h2[kk] != h2u)).any():
+                return self._add_slow(keys, kstart)  # an h1 collision across chunks
+            gid[found] = self._gid[kk[found]]
+        newj = np.flatnonzero(~found)
+        if len(newj):
+            n0 = self._count
+            gid[newj] = n0 + np.arange(len(newj), dtype=np.int64)
+            self._count = n0 + len(newj)
+            at = np.searchsorted(self._h1, uh[newj])
+            self._h1 = np.insert(self._h1, at, uh[newj])
+            self._h2 = np.insert(self._h2, at, h2u[newj])
+            self._gid = np.insert(self._gid, at, gid[newj])
+            sel = first[newj]
+            ln = kstart[sel + 1] - kstart[sel]
+            fst = np.repeat(kstart[sel] - np.concatenate(([0], np.cumsum(ln)[:-1])), ln)
+            self._new.append(keys[fst + np.arange(int(ln.sum()), dtype=np.int64)])
+            self._new_lens.append(ln)
+        return gid[inv]
+
+    def forget_keys(self) -> None:
+        """Drop the hash index (no chain will be added any more: memory)."""
+        import numpy as np
+
+        self._ids = {}
+        self._h1 = self._h2 = np.zeros(0, dtype=np.uint64)
+        self._gid = np.zeros(0, dtype=np.int64)
+
+    def _add_slow(self, keys: Any, kstart: Any) -> Any:
+        """``add`` one chain at a time, by its words (a chunk whose hashes collide:
+        never seen; ids go on from the table's)."""
+        import numpy as np
+
+        if not self._ids and self._count:
+            # the words of every known chain, as the slow index's keys
+            self._finish()
+            w, st = self.words, self.starts
+            for g in range(self._count):
+                self._ids[w[st[g] : st[g + 1]].tobytes()] = g
         out = np.empty(len(kstart) - 1, dtype=np.int64)
-        new: list[int] = []
-        n = len(ids)
-        for i, (a, b) in enumerate(zip(offs, offs[1:], strict=False)):
-            k = raw[a:b]
-            v = get(k)
+        for i in range(len(kstart) - 1):
+            k = keys[kstart[i] : kstart[i + 1]]
+            key = k.tobytes()
+            v = self._ids.get(key)
             if v is None:
-                v = ids[k] = n
-                n += 1
-                new.append(i)
+                v = self._ids[key] = self._count
+                self._count += 1
+                self._new.append(k.copy())
+                self._new_lens.append(np.array([len(k)], dtype=np.int64))
             out[i] = v
-        if new:
-            sel = np.array(new, dtype=np.int64)
-            lens = kstart[sel + 1] - kstart[sel]
-            first = np.repeat(kstart[sel] - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
-            self._new.append(keys[first + np.arange(int(lens.sum()), dtype=np.int64)])
-            self._new_lens.append(lens)
+        self._h1 = self._h2 = np.zeros(0, dtype=np.uint64)  # (the hash index is off)
+        self._gid = np.zeros(0, dtype=np.int64)
+        self._slow = True
         return out
 
     def _finish(self) -> None:
@@ -352,6 +418,28 @@ class ChainTable:
         ln = np.concatenate(lens) if lens else np.zeros(0, dtype=np.int64)
         self.starts = np.zeros(len(ln) + 1, dtype=np.int64)
         np.cumsum(ln, out=self.starts[1:])
+
+
+_H1, _H2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+_P1, _P2 = 0x100000001B3, 0x5BD1E9955BD1E995
+
+
+def _chain_hashes(np: Any, keys: Any, kstart: Any, lens: Any) -> tuple[Any, Any]:
+    """Two independent 64-bit hashes of each chain: sums of its words times powers of
+    two odd constants by position (wrapping), the length mixed in."""
+    pos = np.arange(len(keys), dtype=np.int64)
+    pos -= np.repeat(kstart[:-1], lens)
+    top = int(lens.max()) + 1
+    with np.errstate(over="ignore"):
+        p1 = np.cumprod(np.full(top, _P1, dtype=np.uint64))
+        p2 = np.cumprod(np.full(top, _P2, dtype=np.uint64))
+        cut = kstart[:-1]
+        h1 = np.add.reduceat(keys * p1[pos], cut)
+        h2 = np.add.reduceat((keys ^ np.uint64(_H1)) * p2[pos], cut)
+        ln = lens.astype(np.uint64)
+        h1 ^= ln * np.uint64(_H2)
+        h2 += ln
+    return h1, h2
 
 
 def _empty_part(np: Any) -> dict[str, Any]:
@@ -412,6 +500,13 @@ class PerfData:
 
 
 # -- entry points --------------------------------------------------------------------------
+
+def native_script_data(paths: Any) -> Any:
+    """``jitprof.parse.native.native_script_data`` (the ScriptData of perf.data files)."""
+    from jitprof.parse.native import native_script_data as build
+
+    return build(paths)
+
 
 def is_perf_data_magic(head: bytes) -> bool:
     return head[:8] in (MAGIC, MAGIC_SWAPPED)
@@ -1189,7 +1284,7 @@ def _unsupported_attr(a: EventAttr) -> str | None:
 
 # -- pipe mode -----------------------------------------------------------------------------
 
-CHUNK = 8 << 20
+CHUNK = 2 << 20
 
 
 class PerfDataStream:
