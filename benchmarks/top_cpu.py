@@ -3,11 +3,11 @@
 process: ``perf record -o -`` read as perf.data) against through perf script (``perf record
 -o - | perf script``), in the same run on the same busy process (issue 15).
 
-A busy two-thread C++ process (``work::spin_a`` on one thread, ``work::spin_b`` and page
-faults on the other) is profiled at ``--freq`` Hz by ``jitprof top --pid P --stdio -i 1
--n N`` for N = ``--short`` and ``--long`` refreshes with each ``--perf-data-reader``; the
-CPU (user + system) of jitprof and of every perf process it starts is read from
-``/proc/PID/stat`` every 50 ms. Printed: the CPU of each run, the CPU per second of the
+A busy two-thread C++ process (tests/workloads.py ``BUSY2_CPP``) is profiled at ``--freq``
+Hz by ``jitprof top --pid P --stdio -i 1 -n N`` for N = ``--short`` and ``--long``
+refreshes with each ``--perf-data-reader``; the CPU (user + system) of jitprof and of
+every perf process it starts is read from ``/proc/PID/stat`` every 50 ms.
+Printed: the CPU of each run, the CPU per second of the
 whole run (start-up included, as ``benchmarks/perfdata.py top`` prints it) and the
 marginal CPU per second, (CPU(long) - CPU(short)) / (wall(long) - wall(short)): the
 steady cost once the symbols are loaded. Then ``perf top --stdio -g`` for ``--long``
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -33,41 +34,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICK = os.sysconf("SC_CLK_TCK")
 
-BUSY2 = r"""
-#include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-static double now() { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
-                      return t.tv_sec + t.tv_nsec * 1e-9; }
-static double end_at;
-namespace work {
-__attribute__((noinline)) unsigned long spin_a(unsigned long x) {
-    for (int i = 0; i < 200000; i++) x = x * 6364136223846793005UL + 1442695040888963407UL;
-    return x;
-}
-__attribute__((noinline)) unsigned long spin_b(unsigned long x) {
-    for (int i = 0; i < 100000; i++) x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    return x;
-}
-__attribute__((noinline)) void faults() {
-    char *p = (char *)malloc(1 << 20); memset(p, 1, 1 << 20); free(p);
-}
-}
-static void *second(void *) {
-    unsigned long x = 1;
-    while (now() < end_at) { x = work::spin_b(x); work::faults(); }
-    return (void *)x;
-}
-int main(int argc, char **argv) {
-    end_at = now() + (argc > 1 ? atof(argv[1]) : 60);
-    pthread_t t; pthread_create(&t, 0, second, 0);
-    unsigned long x = 1;
-    while (now() < end_at) x = work::spin_a(x);
-    pthread_join(t, 0);
-    return (int)(x & 1);
-}
-"""
 
 
 def _cpu_of(pid: int) -> float | None:
@@ -102,12 +68,15 @@ def _name(pid: int) -> str:
                                                                               if argv else "?")
 
 
-def run_tree(argv: list[str], seconds: float | None = None) -> tuple[float, dict[str, float]]:
-    """Run ``argv`` (``seconds``: then SIGINT it) and return (wall, CPU by process name),
-    the CPU of its whole process tree read every 50 ms."""
+def run_tree(argv: list[str], seconds: float | None = None
+             ) -> tuple[float, dict[str, float], int | None]:
+    """Run ``argv`` (``seconds``: then SIGINT it) and return (wall, CPU by process name,
+    the samples of the last table jitprof printed), the CPU of its whole process tree read
+    every 50 ms."""
     env = {**os.environ, "PYTHONPATH": ROOT}
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    out = tempfile.TemporaryFile()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out,
                          stderr=subprocess.DEVNULL, env=env)
     cpu: dict[int, float] = {}
     names: dict[int, str] = {}
@@ -138,7 +107,10 @@ def run_tree(argv: list[str], seconds: float | None = None) -> tuple[float, dict
     by: dict[str, float] = {}
     for pid, c in cpu.items():
         by[names[pid]] = by.get(names[pid], 0.0) + c
-    return wall, by
+    out.seek(0)
+    got = re.findall(rb"; ([\d,]+) samples;", out.read())
+    out.close()
+    return wall, by, int(got[-1].replace(b",", b"")) if got else None
 
 
 def main() -> int:
@@ -153,11 +125,13 @@ def main() -> int:
         return 1
     work = tempfile.mkdtemp(prefix="jitprof-topcpu-")
     try:
+        sys.path.insert(0, ROOT)
+        from tests.workloads import BUSY2_CPP, BUSY2_FLAGS
+
         src, exe = os.path.join(work, "busy2.cpp"), os.path.join(work, "busy2")
         with open(src, "w") as f:
-            f.write(BUSY2)
-        subprocess.run(["g++", "-O1", "-fno-omit-frame-pointer", "-pthread", "-o", exe, src],
-                       check=True)
+            f.write(BUSY2_CPP)
+        subprocess.run(["g++", *BUSY2_FLAGS, "-o", exe, src], check=True)
         total = args.repeat * (2 * (args.short + args.long + 10) + args.long + 5) + 60
         busy = subprocess.Popen([exe, str(total)])
         pid = str(busy.pid)
@@ -165,35 +139,35 @@ def main() -> int:
         print(f"busy two-thread process (pid {pid}), {args.freq} Hz; load average "
               f"{os.getloadavg()[0]:.2f} (2 CPUs shared: figures are noisy); best of "
               f"{args.repeat}, interleaved")
-        best: dict[tuple[str, int], tuple[float, float, dict[str, float]]] = {}
+        best: dict[tuple[str, int], tuple[float, float, dict[str, float], int | None]] = {}
         for _ in range(args.repeat):
             for reader in ("script", "native"):
                 for n in (args.short, args.long):
                     argv = [sys.executable, "-m", "jitprof", "top", "--pid", pid, "--stdio",
                             "-i", "1", "-n", str(n), "-F", str(args.freq),
                             "--perf-data-reader", reader]
-                    wall, by = run_tree(argv)
+                    wall, by, samples = run_tree(argv)
                     c = sum(by.values())
                     old = best.get((reader, n))
                     if old is None or c / wall < old[1] / old[0]:
-                        best[(reader, n)] = (wall, c, by)
-        print(f"{'jitprof top --stdio':34} {'N':>3} {'wall s':>7} {'CPU s':>6} {'CPU/s':>6}"
-              "  by process")
+                        best[(reader, n)] = (wall, c, by, samples)
+        print(f"{'jitprof top --stdio':30} {'N':>3} {'samples':>8} {'wall s':>7} {'CPU s':>6} "
+              f"{'CPU/s':>6}  by process")
         for reader in ("script", "native"):
             for n in (args.short, args.long):
-                wall, c, by = best[(reader, n)]
-                parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(by.items()))
-                print(f"{'--perf-data-reader ' + reader:34} {n:3} {wall:7.2f} {c:6.2f} "
-                      f"{c / wall:6.3f}  {parts}")
-            (w0, c0, _), (w1, c1, _) = best[(reader, args.short)], best[(reader, args.long)]
-            print(f"{'  marginal (long - short)':34} {'':3} {w1 - w0:7.2f} {c1 - c0:6.2f} "
+                wall, c, by, samples = best[(reader, n)]
+                parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(by.items()) if v >= 0.005)
+                print(f"{'--perf-data-reader ' + reader:30} {n:3} {samples or 0:8,} {wall:7.2f} "
+                      f"{c:6.2f} {c / wall:6.3f}  {parts}")
+            (w0, c0, _, _), (w1, c1, _, _) = best[(reader, args.short)], best[(reader, args.long)]
+            print(f"{'  marginal (long - short)':30} {'':3} {'':8} {w1 - w0:7.2f} {c1 - c0:6.2f} "
                   f"{(c1 - c0) / (w1 - w0):6.3f}")
         runs = [run_tree(["perf", "top", "--stdio", "-g", "-F", str(args.freq), "-e",
                           "cpu-clock", "-p", pid, "-d", "1"], args.long)
                 for _ in range(args.repeat)]
-        wall, by = min(runs, key=lambda r: sum(r[1].values()) / r[0])
+        wall, by, _ = min(runs, key=lambda r: sum(r[1].values()) / r[0])
         c = sum(by.values())
-        print(f"{'perf top --stdio -g':34} {'':3} {wall:7.2f} {c:6.2f} {c / wall:6.3f}")
+        print(f"{'perf top --stdio -g':30} {'':3} {'':8} {wall:7.2f} {c:6.2f} {c / wall:6.3f}")
         busy.send_signal(signal.SIGTERM)
         busy.wait()
     finally:
