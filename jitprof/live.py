@@ -723,12 +723,15 @@ class LiveProfiler:
             return False
         self.notes.append(f"{LIVE_INPUT}: perf's stream holds {why}: read through perf "
                           "script")
-        stream.stop()
-        stream.close()
         with self._lock:
             self._pstream = None
             self.native = False
+        # the new perf first (``running`` stays true), then the old one goes: nobody reads
+        # its pipe any more, closed so that it does not block writing its last data
         self.stream = PerfStream(self.pids, freq=self._freq, event=stream.event, native=False)
+        stream.stdout.close()
+        stream.stop()
+        stream.close()
         return True
 
     def _give_up(self, stream: PerfStream, why: RecordError) -> None:
