@@ -32,9 +32,11 @@ def record_once(tree: str, pid: int, seconds: float, freq: int, out: str
                 ) -> tuple[float, float, dict[str, object]]:
     env = {**os.environ, "PYTHONPATH": os.path.abspath(tree)}
     t0 = time.time()
+    # (run from elsewhere: ``python -m`` imports from the current directory first)
     subprocess.run([sys.executable, "-m", "jitprof", "record", "--pid", str(pid), "--duration",
                     str(seconds), "-F", str(freq), "-o", out], check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   cwd=os.path.dirname(out), stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     t1 = time.time()
     with open(os.path.join(out, "manifest.json")) as f:
         m = json.load(f)
