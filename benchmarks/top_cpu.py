@@ -76,8 +76,8 @@ def run_tree(argv: list[str], seconds: float | None = None
     env = {**os.environ, "PYTHONPATH": ROOT}
     t0 = time.perf_counter()
     out = tempfile.TemporaryFile()
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out,
-                         stderr=subprocess.DEVNULL, env=env)
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out,  # (cwd: -m imports it first)
+                         stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
     cpu: dict[int, float] = {}
     names: dict[int, str] = {}
     stop = threading.Event()
