@@ -2,15 +2,16 @@
 """How long `jitprof record` takes to finish once recording stops, for two jitprof trees
 (issue 15: before, the bundle got perf script's text, written at the end; now it does not).
 
-A busy two-thread process (tests/workloads.py ``BUSY2_CPP``) is recorded by ``jitprof
-record --pid P --duration S -F HZ`` with each tree (``PYTHONPATH=TREE``), interleaved,
-``--repeat`` times. Printed per tree (best run): the whole command's wall time, the end
+A busy two-thread process (tests/workloads.py ``BUSY2_CPP``; ``--node``: the node
+``--perf-basic-prof`` workload of benchmarks/record_node.py, deep JIT stacks) is recorded
+by ``jitprof record --pid P --duration S -F HZ`` with each tree (``PYTHONPATH=TREE``),
+interleaved, ``--repeat`` times. Printed per tree (best run): the whole command's wall time, the end
 (from the end of recording, the manifest's ``times.ended_epoch``, to the command's exit:
 perf writing perf.data, then what jitprof writes), the samples, and the bundle's files.
 Prints figures, asserts nothing.
 
-    python3 benchmarks/record_end.py --before /work/main --after . [--seconds 10]
-        [--freq 999] [--repeat 3]
+    python3 benchmarks/record_end.py --before OLD_TREE --after NEW_TREE [--seconds 10]
+        [--freq 999] [--repeat 3] [--node]
 """
 
 from __future__ import annotations
@@ -50,20 +51,34 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--freq", type=int, default=999)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--node", action="store_true", help="the node workload (needs node)")
     args = ap.parse_args()
     sys.path.insert(0, ROOT)
     from tests.workloads import BUSY2_CPP, BUSY2_FLAGS
 
     work = tempfile.mkdtemp(prefix="jitprof-recend-")
     try:
-        src, exe = os.path.join(work, "busy2.cpp"), os.path.join(work, "busy2")
-        with open(src, "w") as f:
-            f.write(BUSY2_CPP)
-        subprocess.run(["g++", *BUSY2_FLAGS, "-o", exe, src], check=True)
-        busy = subprocess.Popen([exe, str(args.repeat * 2 * (args.seconds + 30) + 60)],
-                                stdout=subprocess.DEVNULL)
-        time.sleep(0.5)
-        print(f"busy two-thread process (pid {busy.pid}), {args.freq} Hz, {args.seconds:g} s "
+        lasts = str(args.repeat * 2 * (args.seconds + 30) + 60)
+        if args.node:
+            sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+            from record_node import WORK_JS
+
+            js = os.path.join(work, "work.js")
+            with open(js, "w") as f:
+                f.write(WORK_JS)
+            busy = subprocess.Popen(["node", "--perf-basic-prof", js, lasts], cwd=work,
+                                    stdout=subprocess.DEVNULL)
+            what = "node --perf-basic-prof"
+            time.sleep(3)  # compiled, its map written
+        else:
+            src, exe = os.path.join(work, "busy2.cpp"), os.path.join(work, "busy2")
+            with open(src, "w") as f:
+                f.write(BUSY2_CPP)
+            subprocess.run(["g++", *BUSY2_FLAGS, "-o", exe, src], check=True)
+            busy = subprocess.Popen([exe, lasts], stdout=subprocess.DEVNULL)
+            what = "busy two-thread process"
+            time.sleep(0.5)
+        print(f"{what} (pid {busy.pid}), {args.freq} Hz, {args.seconds:g} s "
               f"recorded; load average {os.getloadavg()[0]:.2f} (2 CPUs shared: noisy); "
               f"best of {args.repeat}, interleaved")
         best: dict[str, tuple[float, float, dict[str, object]]] = {}
@@ -87,6 +102,8 @@ def main() -> int:
         print(f"end, after / before: {best['after'][1] / best['before'][1]:.2f}")
         busy.send_signal(signal.SIGTERM)
         busy.wait()
+        if args.node and os.path.exists(f"/tmp/perf-{busy.pid}.map"):
+            os.unlink(f"/tmp/perf-{busy.pid}.map")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
