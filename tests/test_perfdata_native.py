@@ -560,7 +560,7 @@ def test_file_cut_at_every_twentieth(plain: Path, tmp_path: Path) -> None:
     seen = [_check_cut(buf, cut, tmp_path / f"cut{k}.data") for k in range(1, 20)
             if (cut := len(buf) * k // 20) < data_end]
     assert len(seen) >= 15 and seen == sorted(seen) and seen[0] < seen[-1]
-    assert seen[-1] < len(whole.samples)
+    assert seen[-1] <= len(whole.samples)
 
 
 @pytest.mark.xfail(reason="issue 15 (lead): a cut inside the feature sections is not said to "
