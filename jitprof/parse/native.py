@@ -562,7 +562,7 @@ def _notes(d: ScriptData, pd: PerfData, samples: int) -> None:
     path = d.inputs[0]
     if pd.truncated_at is not None:
         msg = (f"truncated at byte {pd.truncated_at:,}: {samples:,} samples read "
-               "(the file ends inside a record: perf was killed, or the copy is cut)")
+               "(the file ends early: perf was killed, or the copy is cut)")
         d.notes.append(f"{path}: {msg}")
         d.note(path, 0, msg)
     elif pd.data_size_zero:
