@@ -330,6 +330,10 @@ class Symbolizer:
             out.append(_bid_path(self.build_id_cache, bid, ""))
             if dso == VDSO:  # the image perf record copied from the process
                 out.append(os.path.join(self.build_id_cache, VDSO, bid, "vdso"))
+        if dso == VDSO:  # as perf: this process's own vdso (checked by build-id if known)
+            own = own_vdso_file()
+            if own is not None:
+                out.append(own)
         return out
 
     def _host(self) -> HostFacts:
@@ -587,6 +591,44 @@ class FileFrameNames:
 
 
 VDSO = "[vdso]"
+
+
+def own_vdso_file() -> str | None:
+    """A copy of this process's [vdso] image in the cache directory (what perf names a
+    recording's vdso frames from when the recording has no copy: the same kernel's);
+    None where it cannot be read."""
+    import ctypes
+    import hashlib
+
+    from jitprof.elfsym import cache_dir
+
+    try:
+        with open("/proc/self/maps") as f:
+            line = next((ln for ln in f if ln.rstrip().endswith(" [vdso]")), None)
+    except OSError:
+        return None
+    if line is None:
+        return None
+    lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+    try:
+        image = ctypes.string_at(lo, hi - lo)
+    except (ValueError, OSError):  # pragma: no cover - the vdso is always readable
+        return None
+    import tempfile
+
+    base = cache_dir() or os.path.join(tempfile.gettempdir(), f"jitprof-{os.getuid()}")
+    where = os.path.join(base, "vdso", hashlib.blake2b(image, digest_size=12).hexdigest()
+                         + ".so")
+    if not os.path.isfile(where):
+        try:
+            os.makedirs(os.path.dirname(where), exist_ok=True)
+            tmp = f"{where}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f2:
+                f2.write(image)
+            os.replace(tmp, where)
+        except OSError:
+            return None
+    return where
 
 
 def is_file_dso(dso: str) -> bool:

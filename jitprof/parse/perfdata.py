@@ -585,6 +585,11 @@ def _read_file(path: str, f: IO[bytes], size: int, order: str,
     for i in range(nattr):
         off = i * attr_size
         attr = _parse_attr(attrs[off : off + attr_size - 16], order)
+        (own_size,) = struct.unpack_from(order + "I", attrs, off + 4)
+        if own_size > attr_size - 16 or 0 < own_size < 64:
+            raise InputError(path, f"byte {attrs_off + off + 4}: attr {i} says it is "
+                             f"{own_size} bytes, its slot holds {attr_size - 16} (an "
+                             "incompatible perf.data)")
         ids_off, ids_size = struct.unpack_from(order + "QQ", attrs, off + attr_size - 16)
         if ids_size % 8 or ids_off + ids_size > size or ids_size > 8 << 20:
             raise InputError(path, f"byte {attrs_off + off + attr_size - 16}: attr {i}'s id "
@@ -643,6 +648,8 @@ def _read_features(pd: PerfData, view: _FileView, order: str, flags: tuple[int, 
     for i, bit in enumerate(bits):
         off, fsize = struct.unpack_from(order + "QQ", table, 16 * i)
         if off + fsize > size or fsize > 1 << 30:
+            if pd.truncated_at is None and off <= size:
+                pd.truncated_at = size  # the file ends inside its feature sections
             continue  # a feature that runs past the end: left out
         try:
             _feature(pd, bit, view.read(off, fsize), order)
