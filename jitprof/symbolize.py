@@ -31,7 +31,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -209,13 +209,35 @@ def _kallsyms_cache(path: str, data: bytes) -> Kallsyms | None:
         n, text, nbytes = (int(x) for x in blob[:64].split(b"\0", 1)[0].split())
         starts = array("Q")
         starts.frombytes(blob[64 : 64 + 8 * n])
-        names_raw = blob[64 + 8 * n : 64 + 8 * n + nbytes].decode("utf-8", "replace")
-        names: list[str | None] = [x or None for x in names_raw.split("\0")]
+        names = _BlobNames(blob[64 + 8 * n : 64 + 8 * n + nbytes])
     except (OSError, ValueError, UnicodeError):
         return None
     if len(starts) != n or len(names) != n:
         return None
-    return Kallsyms(path, starts.tolist(), names, text or None)
+    return Kallsyms(path, starts, names, text or None)  # type: ignore[arg-type]
+
+
+class _BlobNames:
+    """Kallsyms names as one NUL-separated blob, decoded when looked up ("" stands for
+    a section marker: None)."""
+
+    def __init__(self, blob: bytes) -> None:
+        import numpy as np
+
+        self._blob = blob
+        nul = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 0)
+        self._begin = np.concatenate(([0], nul + 1)).tolist()
+        self._end = [*nul.tolist(), len(blob)]
+
+    def __len__(self) -> int:
+        return len(self._begin)
+
+    def __getitem__(self, i: int) -> str | None:
+        raw = self._blob[self._begin[i] : self._end[i]]
+        return raw.decode("utf-8", "replace") if raw else None
+
+    def __iter__(self) -> Iterator[str | None]:
+        return (self[i] for i in range(len(self)))
 
 
 def _store_kallsyms(data: bytes, ks: Kallsyms | None) -> None:
