@@ -178,7 +178,7 @@ def read_kallsyms(path: str) -> Kallsyms | None:
     return ks
 
 
-KALLSYMS_CACHE_VERSION = 1
+KALLSYMS_CACHE_VERSION = 2
 
 
 def _kallsyms_cache_file(data: bytes) -> str | None:
@@ -209,7 +209,11 @@ def _kallsyms_cache(path: str, data: bytes) -> Kallsyms | None:
         n, text, nbytes = (int(x) for x in blob[:64].split(b"\0", 1)[0].split())
         starts = array("Q")
         starts.frombytes(blob[64 : 64 + 8 * n])
-        names = _BlobNames(blob[64 + 8 * n : 64 + 8 * n + nbytes])
+        offs = array("I")
+        at = 64 + 8 * n
+        offs.frombytes(blob[at : at + 4 * (n + 1)])
+        at += 4 * (n + 1)
+        names = _BlobNames(blob[at : at + nbytes], offs)
     except (OSError, ValueError, UnicodeError):
         return None
     if len(starts) != n or len(names) != n:
@@ -221,19 +225,15 @@ class _BlobNames:
     """Kallsyms names as one NUL-separated blob, decoded when looked up ("" stands for
     a section marker: None)."""
 
-    def __init__(self, blob: bytes) -> None:
-        import numpy as np
-
+    def __init__(self, blob: bytes, offs: Sequence[int]) -> None:
         self._blob = blob
-        nul = np.flatnonzero(np.frombuffer(blob, dtype=np.uint8) == 0)
-        self._begin = np.concatenate(([0], nul + 1)).tolist()
-        self._end = [*nul.tolist(), len(blob)]
+        self._offs = offs  # name i is blob[offs[i]:offs[i + 1]]
 
     def __len__(self) -> int:
-        return len(self._begin)
+        return len(self._offs) - 1
 
     def __getitem__(self, i: int) -> str | None:
-        raw = self._blob[self._begin[i] : self._end[i]]
+        raw = self._blob[self._offs[i] : self._offs[i + 1]]
         return raw.decode("utf-8", "replace") if raw else None
 
     def __iter__(self) -> Iterator[str | None]:
@@ -246,13 +246,17 @@ def _store_kallsyms(data: bytes, ks: Kallsyms | None) -> None:
     where = _kallsyms_cache_file(data) if ks is not None else None
     if where is None or ks is None:
         return
-    names = "\0".join(n or "" for n in ks.names).encode("utf-8", "replace")
+    encoded = [(n or "").encode("utf-8", "replace") for n in ks.names]
+    offs = array("I", [0])
+    for e in encoded:
+        offs.append(offs[-1] + len(e))
+    names = b"".join(encoded)
     head = f"{len(ks.starts)} {ks.text or 0} {len(names)}".encode().ljust(64, b"\0")
     try:
         os.makedirs(os.path.dirname(where), exist_ok=True)
         tmp = f"{where}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
-            f.write(head + array("Q", ks.starts).tobytes() + names)
+            f.write(head + array("Q", ks.starts).tobytes() + offs.tobytes() + names)
         os.replace(tmp, where)
     except OSError:
         pass  # no cache: parsed again next time
