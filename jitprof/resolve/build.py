@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     pass
 from jitprof.resolve.elfnames import _name_elf_frames, _users_of
 from jitprof.resolve.finder import MapFinder, process_start_time
+from jitprof.resolve.offcpu import SYNTHETIC_EVENTS, OffCpu, add_off_cpu
 from jitprof.resolve.jitnames import (
     _JitNaming,
     _name_frames,
@@ -62,7 +63,8 @@ from jitprof.resolve.tables import (
 MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
 
 
-def choose_event(data: ScriptData, event: str | None, path: str) -> str:
+def choose_event(data: ScriptData, event: str | None, path: str,
+                 off_cpu: OffCpu | None = None) -> str:
     if not data.events:
         raise EmptyInputError(path, "no samples found")
     if event is None:
@@ -74,7 +76,13 @@ def choose_event(data: ScriptData, event: str | None, path: str) -> str:
         if name.split(":")[0] == event or name.split("/")[0] == event:
             return name
     known = ", ".join(data.events)
-    raise EmptyInputError(path, f"no samples of event {event!r} (events: {known})")
+    why = ""
+    if event in SYNTHETIC_EVENTS:  # issue 17: made from context switches
+        why = (f"; {off_cpu.why_no_wall}" if off_cpu is not None and off_cpu.why_no_wall
+               else "; off-cpu and wall are made from sched:sched_switch samples: record "
+               "with jitprof record --off-cpu (perf record -g -e cpu-clock -e "
+               "sched:sched_switch --switch-events)")
+    raise EmptyInputError(path, f"no samples of event {event!r} (events: {known}){why}")
 
 
 def build_profile(
@@ -99,7 +107,8 @@ def build_profile(
     import numpy as np
 
     where = ", ".join(data.inputs) or "input"
-    ev_name = choose_event(data, event, where)
+    data, off_cpu = add_off_cpu(data)  # issue 17: the events off-cpu and wall, if it can
+    ev_name = choose_event(data, event, where, off_cpu)
     ev = data.events[ev_name]
     frames = data.frames
     nraw = len(frames)
@@ -302,6 +311,9 @@ def build_profile(
         kernel_frames=kernel_frames,
         kernel_frames_named=kernel_named,
     )
+    if off_cpu is not None and ev_name in SYNTHETIC_EVENTS:
+        prof.diagnostics.off_cpu = list(off_cpu.lines)
+        prof.diagnostics.warnings.extend(off_cpu.warnings)
     return prof
 
 
