@@ -248,12 +248,17 @@ def _run_tui(ctx: click.Context, inputs: Sequence[str], load: LoadOptions) -> No
     from jitprof.timeline import TIMELINE_BIN
     from jitprof.tui.app import JitprofApp
 
-    def loader(progress: Callable[[int, int], None]) -> Profile:
-        # with time bins: the timeline (a JSON profile input has none: no strip)
-        return load_profile(inputs, load, progress, jobs=1, bin_width=TIMELINE_BIN)
+    def loader_of(event: str | None) -> Callable[[Callable[[int, int], None]], Profile]:
+        def loader(progress: Callable[[int, int], None]) -> Profile:
+            # with time bins: the timeline (a JSON profile input has none: no strip)
+            return load_profile(inputs, load, progress, jobs=1, bin_width=TIMELINE_BIN,
+                                event=event)
+        return loader
 
-    app = JitprofApp(loader=loader, inputs=inputs, filters=[
-        *(f"pid {p}" for p in load.pids), *(f"comm {c}" for c in load.comms)])
+    # the e key (issue 17): the same inputs read again for cpu-clock, off-cpu or wall
+    app = JitprofApp(loader=loader_of(load.event), inputs=inputs, filters=[
+        *(f"pid {p}" for p in load.pids), *(f"comm {c}" for c in load.comms)],
+        measure_loader=loader_of)
     app.run()
     if app.error is not None:
         message, code = app.error

@@ -307,3 +307,43 @@ def test_tracepoint_not_permitted_message() -> None:
                              "that --off-cpu needs (kernel.perf_event_paranoid = ")
     assert "sysctl kernel.perf_event_paranoid=-1" in str(e) and e.exit_code == 4
     assert "\n" not in str(e)
+
+
+def test_next_measure() -> None:
+    from jitprof.views import next_measure
+
+    events = ["cpu-clock", "sched:sched_switch", "off-cpu", "wall"]
+    assert next_measure(events, "cpu-clock") == "off-cpu"
+    assert next_measure(events, "off-cpu") == "wall"
+    assert next_measure(events, "wall") == "cpu-clock"
+    assert next_measure(events, "sched:sched_switch") == "cpu-clock"
+    assert next_measure(["cpu-clock/freq=99/", "off-cpu"], "off-cpu") == "cpu-clock/freq=99/"
+    assert next_measure(["cpu-clock", "cycles"], "cpu-clock") is None
+
+
+async def test_tui_e_key_cycles_the_measure(tmp_path: Path) -> None:
+    """e reads the inputs again for off-cpu, wall, then cpu-clock; the numbers shown are
+    those of report for each."""
+    from jitprof.tui.app import JitprofApp
+    from jitprof.tui.widgets import LoadingScreen
+
+    p, _d = data_of(TEXT, tmp_path)
+
+    def loader_of(event):  # type: ignore[no-untyped-def]
+        return lambda progress: load_profile([str(p)], search_tmp=False, event=event,
+                                             progress=progress)
+
+    app = JitprofApp(loader=loader_of(None), inputs=[str(p)], measure_loader=loader_of)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        seen = [(app.full.event, app.full.weight)]
+        for _ in range(3):
+            await pilot.press("e")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert not isinstance(app.screen, LoadingScreen)
+            seen.append((app.full.event, app.full.weight))
+    assert seen == [("cpu-clock", 6_000_000), ("off-cpu", 100_400_000),
+                    ("wall", 106_400_000), ("cpu-clock", 6_000_000)]
