@@ -807,7 +807,7 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     import time as _time
 
     from jitprof.live import LiveProfiler
-    from jitprof.report import function_rows, to_table
+    from jitprof.report import function_rows, table_lines
 
     # issue 17: off-cpu and wall are made from switches beside the CPU samples
     shown_event, event, off_cpu = _top_events(event, off_cpu)
@@ -862,10 +862,8 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
                 named = (f"{d.jit_samples_resolved_pct:.1f}% of JIT samples named"
                          if d.jit_samples_resolved_pct is not None else "no JIT samples")
                 click.echo(f"{head}; {prof.samples:,} samples; {named}; {maps}")
-                table = to_table(prof, function_rows(prof, sort=sort, kinds=kinds, top=rows_))
-                lines = table.splitlines()
-                start = next(i for i, ln in enumerate(lines) if ln.startswith("#    Self"))
-                click.echo("\n".join(lines[start:]))
+                rows = function_rows(prof, sort=sort, kinds=kinds, top=rows_)
+                click.echo("\n".join(table_lines(rows)))
             sys.stdout.flush()
             shown += 1
             if ended:

@@ -224,19 +224,36 @@ def header_lines(profile: Profile) -> list[str]:
     return out
 
 
-def to_table(profile: Profile, rows: list[Row], width: int = 0, more: int = 0) -> str:
+SELF_N, TOTAL_N = "Self#", "Total#"  # the sample-count columns' headers (README, report)
+DSO_WIDTH = 18  # at most; a longer DSO is cut, ending in "~"
+
+
+def table_lines(rows: list[Row]) -> list[str]:
+    """The table's column header and one line per row: self and total % of the weight,
+    self and total sample counts (``Self#``, ``Total#``: samples with the function as the
+    leaf, and with it anywhere on the stack, counted once per sample), kind, DSO, name.
+    The count and DSO columns are as wide as what they show (as perf report sizes its
+    columns), so the names start as far left as the rows allow."""
+    dsos = [os.path.basename(r.dso) if r.dso.startswith("/") else r.dso for r in rows]
+    dsos = [d if len(d) <= DSO_WIDTH else d[: DSO_WIDTH - 1] + "~" for d in dsos]
+    w_dso = max([3, *map(len, dsos)])
+    w_self = max([len(SELF_N), *(len(str(r.self_samples)) for r in rows)])
+    w_total = max([len(TOTAL_N), *(len(str(r.total_samples)) for r in rows)])
+    lines = [f"# {'Self':>7} {'Total':>7}  {SELF_N:>{w_self}}  {TOTAL_N:>{w_total}}  "
+             f"{'Kind':<7} {'DSO':<{w_dso}}  Function"]
+    for r, dso in zip(rows, dsos, strict=True):
+        lines.append(
+            f"  {r.self_pct:6.2f}% {r.total_pct:6.2f}%  {r.self_samples:{w_self}d}  "
+            f"{r.total_samples:{w_total}d}  {r.kind.value:<7} {dso:<{w_dso}}  {r.name}"
+        )
+    return lines
+
+
+def to_table(profile: Profile, rows: list[Row], more: int = 0) -> str:
     """The header and the rows; ``more``: functions left out (--top), said at the end."""
     lines = ["# " + h for h in header_lines(profile)]
     lines.append("#")
-    lines.append(f"# {'Self':>7} {'Total':>7} {'Samples':>8}  {'Kind':<7} {'DSO':<18} Function")
-    for r in rows:
-        dso = os.path.basename(r.dso) if r.dso.startswith("/") else r.dso
-        if len(dso) > 18:
-            dso = dso[:17] + "~"
-        lines.append(
-            f"  {r.self_pct:6.2f}% {r.total_pct:6.2f}% {r.self_samples:8d}  "
-            f"{r.kind.value:<7} {dso:<18} {r.name}"
-        )
+    lines.extend(table_lines(rows))
     if more:
         lines.append(f"# \u2026 {more:,} more function{'s' if more != 1 else ''} "
                      "(--top 0 for all)")

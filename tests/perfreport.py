@@ -267,11 +267,27 @@ def perf_script_totals(perf_data: Path) -> tuple[dict[str, int], int]:
     """Total weight per name as perf names the frames (``perf script`` callchains), each
     name counted once per sample, and the weight of all samples: the total % oracle
     where perf report has no ``--children`` (a pipe-mode perf.data)."""
+    weights, _counts, weight, _n = _script_totals(perf_data)
+    return weights, weight
+
+
+def perf_script_total_samples(perf_data: Path) -> tuple[dict[str, int], int]:
+    """Total samples per name (samples with the name anywhere in their callchain, once
+    per sample: a recursive function counts once) as ``perf script`` names the frames,
+    and the number of samples. perf report has no such column (its ``Samples`` is the
+    self count, with ``--children`` too, perf 6.1)."""
+    _weights, counts, _weight, n = _script_totals(perf_data)
+    return counts, n
+
+
+def _script_totals(perf_data: Path) -> tuple[dict[str, int], dict[str, int], int, int]:
     text = subprocess.run(["perf", "script", "-i", str(perf_data), "-F", "period,ip,sym"],
                           capture_output=True, text=True, errors="replace", check=True,
                           timeout=600).stdout
     totals: dict[str, int] = {}
+    counts: dict[str, int] = {}
     weight = 0
+    samples = 0
     period = 0
     names: set[str] = set()
     for line in [*text.splitlines(), ""]:
@@ -282,8 +298,10 @@ def perf_script_totals(perf_data: Path) -> tuple[dict[str, int], int]:
         elif line.strip():
             period = int(line.split()[0])
             weight += period
+            samples += 1
         else:
             for n in names:
                 totals[n] = totals.get(n, 0) + period
+                counts[n] = counts.get(n, 0) + 1
             names = set()
-    return totals, weight
+    return totals, counts, weight, samples

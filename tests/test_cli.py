@@ -43,8 +43,78 @@ def test_table(recording: Path) -> None:
     assert "samples: 2" in out and "weight: 4 (period)" in out
     assert "map " + str(recording.parent / "perf-10.map") + ": 1 lines, 0 bad" in out
     rows = [ln for ln in out.splitlines() if not ln.startswith("#")]
-    assert rows[0].split() == ["75.00%", "75.00%", "1", "PHP", "[JIT]", "PHP::Api::run"]
-    assert rows[1].split() == ["25.00%", "100.00%", "1", "native", "x", "main"]
+    assert rows[0].split() == ["75.00%", "75.00%", "1", "1", "PHP", "[JIT]", "PHP::Api::run"]
+    assert rows[1].split() == ["25.00%", "100.00%", "1", "2", "native", "x", "main"]
+    head = next(ln for ln in out.splitlines() if ln.startswith("#    Self"))
+    assert head.split() == ["#", "Self", "Total", "Self#", "Total#", "Kind", "DSO", "Function"]
+
+
+# four samples, weights 5, 1, 2, 7 (15 in all); callchains leaf first. top_fn is never a
+# leaf; rec calls itself (counted once per sample); the weights order the rows differently
+# from the sample counts, so a column that mixed the two up would show it.
+FN = ["leaf_a", "leaf_b", "mid", "rec", "top_fn", "other"]
+TOTALS_SCRIPT = "".join(
+    f"p 1/1 {i}.0: {period} cpu-clock:\n"
+    + "".join(f"\t{0x401000 + 0x100 * FN.index(f):x} {f}+0x0 (/bin/x)\n" for f in frames)
+    + "\n"
+    for i, (period, frames) in enumerate([
+        (5, ["leaf_a", "mid", "rec", "rec", "top_fn"]),
+        (1, ["leaf_b", "rec", "top_fn"]),
+        (2, ["rec", "rec", "top_fn"]),
+        (7, ["other"]),
+    ], 1)
+)
+# by hand: name -> (self %, total %, self samples, total samples), sorted by total weight
+# (ties by self weight)
+TOTALS = {
+    "rec": ("13.33%", "53.33%", "1", "3"),
+    "top_fn": ("0.00%", "53.33%", "0", "3"),
+    "other": ("46.67%", "46.67%", "1", "1"),
+    "leaf_a": ("33.33%", "33.33%", "1", "1"),
+    "mid": ("0.00%", "33.33%", "0", "1"),
+    "leaf_b": ("6.67%", "6.67%", "1", "1"),
+}
+
+
+def test_total_samples_column_by_hand(tmp_path: Path) -> None:
+    p = tmp_path / "s.txt"
+    p.write_text(TOTALS_SCRIPT)
+    base = ["report", str(p), "--no-tmp", "--elf-symbols", "never", "--sort", "total"]
+    code, out, _ = run(*base)
+    assert code == 0, out
+    rows = [ln.split() for ln in out.splitlines() if not ln.startswith("#")]
+    assert [(r[6], (r[0], r[1], r[2], r[3])) for r in rows] == list(TOTALS.items())
+    assert all(r[4:6] == ["native", "x"] for r in rows)
+    # JSON and CSV carry the same counts
+    code, out, _ = run(*base, "--format", "json")
+    assert code == 0
+    assert {f["name"]: (f["self_samples"], f["total_samples"], f["self"], f["total"])
+            for f in json.loads(out)["functions"]} == {
+        "rec": (1, 3, 2, 8), "top_fn": (0, 3, 0, 8), "other": (1, 1, 7, 7),
+        "leaf_a": (1, 1, 5, 5), "mid": (0, 1, 0, 5), "leaf_b": (1, 1, 1, 1)}
+    code, out, _ = run(*base, "--format", "csv")
+    assert code == 0
+    assert [(r["name"], r["self_samples"], r["total_samples"])
+            for r in csv.DictReader(io.StringIO(out))] == [
+        (n, v[2], v[3]) for n, v in TOTALS.items()]
+
+
+def test_table_columns_widen_for_large_counts() -> None:
+    """Counts wider than the headers keep every column apart and the header above them."""
+    from jitprof.model import Kind
+    from jitprof.report import Row, table_lines
+
+    rows = [Row("f", Kind.NATIVE, "/usr/lib/a-very-long-library-name.so", 12345678, 123456789,
+                12345678, 123456789, 10.0, 100.0),
+            Row("g h", Kind.PHP, "[JIT]", 0, 5, 0, 5, 0.0, 0.0)]
+    head, *lines = table_lines(rows)
+    assert [ln.split(None, 6) for ln in lines] == [
+        ["10.00%", "100.00%", "12345678", "123456789", "native", "a-very-long-libra~", "f"],
+        ["0.00%", "0.00%", "0", "5", "PHP", "[JIT]", "g h"]]
+    for word in ("Self#", "Total#"):  # each count ends under the end of its header
+        end = head.index(word) + len(word)
+        assert all(ln[end - 1].isdigit() and ln[end] == " " for ln in lines), (head, lines)
+    assert head.index("Function") == lines[0].index(" f") + 1 == lines[1].index("g h")
 
 
 def test_json_contract(recording: Path) -> None:

@@ -247,14 +247,14 @@ if rc < 0:
     os.kill(os.getpid(), -rc)
 sys.exit(rc)
 """
-TOP_ROW = re.compile(r"^\s+(\d+\.\d+)% +(\d+\.\d+)% +(\d+)  (\S+) +(\S+) +(.*?)\s*$")
+TOP_ROW = re.compile(r"^\s+(\d+\.\d+)% +(\d+\.\d+)% +(\d+) +(\d+)  (\S+) +(\S+) +(.*?)\s*$")
 
 
 def test_top_stdio_matches_perf_report_on_its_stream(demo_bin: Path, tmp_path: Path) -> None:
     """The last table `jitprof top --stdio` prints (after the process exited and the
     stream drained: every sample perf recorded) against perf report on that stream: the
     sample count, each function's self samples exactly (the whole long tail bounded),
-    self and total %."""
+    self and total %, total samples (perf script's callchains)."""
     import shutil
 
     from tests.perfreport import (
@@ -264,6 +264,7 @@ def test_top_stdio_matches_perf_report_on_its_stream(demo_bin: Path, tmp_path: P
         overlapping_names,
         perf_bucket,
         perf_rows,
+        perf_script_total_samples,
         perf_script_totals,
     )
 
@@ -298,12 +299,13 @@ def test_top_stdio_matches_perf_report_on_its_stream(demo_bin: Path, tmp_path: P
         perf = perf_rows(stream, "sym")
         # (perf report of a pipe-mode perf.data has no --children)
         totals, weight = perf_script_totals(stream)
+        total_n, n_samples = perf_script_total_samples(stream)
     finally:
         d.stop()
     samples = sum(n for _k, n, _p in perf)
     assert int(head.group(1).replace(",", "")) == samples > 100  # (fewer on a loaded machine)
     ours: dict[str, int] = {}
-    for _self, _total, n, _kind, _dso, name in rows:
+    for _self, _total, n, _n_total, _kind, _dso, name in rows:
         ours[jitprof_bucket(name, reused)] = ours.get(jitprof_bucket(name, reused), 0) + int(n)
     theirs: dict[str, int] = {}
     for (sym,), n, _p in perf:
@@ -312,7 +314,7 @@ def test_top_stdio_matches_perf_report_on_its_stream(demo_bin: Path, tmp_path: P
     compare_weights(ours, theirs, samples, "top --stdio self samples by name", at_least=5)
     # total %: every name above 0.5% on either side, within 0.1 pts (the table rounds to
     # 0.01), reused ranges left out (perf's pick there is arbitrary)
-    shown = {name: float(total) for _s, total, _n, _k, _d, name in rows}
+    shown = {name: float(total) for _s, total, _n, _nt, _k, _d, name in rows}
     checked = 0
     for name in {*totals, *shown}:
         theirs_pct = totals.get(name, 0) * 100.0 / weight
@@ -321,3 +323,17 @@ def test_top_stdio_matches_perf_report_on_its_stream(demo_bin: Path, tmp_path: P
         assert abs(shown.get(name, 0.0) - theirs_pct) <= 0.1, (name, shown.get(name), theirs_pct)
         checked += 1
     assert checked >= 8 and shown["HPHP::f_sort"] > 30
+    # total samples: exactly, every name perf names on one row of ours (the same name on
+    # two rows, e.g. [unknown] of two dsos, has no one total), reused ranges left out
+    assert n_samples == samples
+    named: dict[str, list[int]] = {}
+    for _s, _t, _n, n_total, _k, _d, name in rows:
+        named.setdefault(name, []).append(int(n_total))
+    checked = 0
+    for name, n in total_n.items():
+        if name in reused or len(named.get(name, [])) > 1:
+            continue
+        assert named.get(name) == [n], (name, named.get(name), n)
+        checked += 1
+    assert checked >= 8 and named["HPHP::runRequestLoop"][0] > 0.9 * samples
+    assert {n for n in named if n not in total_n} <= reused | {"[unknown]"}

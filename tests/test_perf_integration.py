@@ -29,6 +29,7 @@ from tests.perfreport import (
     perf_bucket,
     perf_children,
     perf_rows,
+    perf_script_total_samples,
     perf_self,
 )
 
@@ -86,6 +87,54 @@ def test_total_shares_match_perf_report_children(slow_recording: dict) -> None:
     assert compared >= 8
     # the story: f_sort is called from JIT code under PHP::Api_Handler::respond
     assert ours["PHP::Api_Handler::respond"][0] >= ours["HPHP::f_sort"][0] > 30
+
+
+def test_total_samples_column_matches_perf(slow_recording: dict) -> None:
+    """The table's Total# column (the text a user reads, --sort total, every row) against
+    perf's own naming of the same perf.data: exactly the samples whose ``perf script``
+    callchain holds the name (once per sample); and against ``perf report --children``:
+    its Samples column is the self count, but cpu-clock's period is fixed (1e9/freq ns),
+    so its Children % is total samples / samples, to its 2 decimals."""
+    res = CliRunner().invoke(main, ["report", str(slow_recording["perf_script"]), "--map",
+                                    str(slow_recording["map"]), "--no-tmp", "--top", "0",
+                                    "--sort", "total"])
+    assert res.exit_code == 0, res.output
+    head = re.search(r"samples: ([\d,]+) ", res.output)
+    assert head is not None
+    samples = int(head.group(1).replace(",", ""))
+    named: dict[str, list[int]] = {}
+    for line in res.output.splitlines():
+        if not line.startswith("#"):
+            _s, _t, _n, n_total, _k, _d, name = line.split(None, 6)
+            named.setdefault(name, []).append(int(n_total))
+    reused = overlapping_names(map_lines(slow_recording["map"]))
+    theirs, n = perf_script_total_samples(slow_recording["perf_data"])
+    assert n == samples
+    checked = 0
+    for name, count in theirs.items():
+        if name in reused or len(named.get(name, [])) > 1:
+            continue
+        assert named.get(name) == [count], (name, named.get(name), count)
+        checked += 1
+    assert checked >= 10
+    assert {x for x in named if x not in theirs} <= reused | {"[unknown]"}
+    # the outermost callers: on (nearly) every stack
+    assert named["main"][0] > 0.95 * samples and named["HPHP::runRequestLoop"][0] > 0.95 * samples
+    periods = {line.split()[0] for line in subprocess.run(
+        ["perf", "script", "-i", str(slow_recording["perf_data"]), "-F", "period"],
+        capture_output=True, text=True, check=True, timeout=300).stdout.splitlines()
+        if line.strip()}
+    assert len(periods) == 1, f"cpu-clock periods differ: {sorted(periods)[:5]}"
+    dup: set[str] = set()
+    children = perf_children(slow_recording["perf_data"], dup)
+    checked = 0
+    for name, (total_pct, _self_pct) in children.items():
+        if name in reused or len(named.get(name, [])) != 1:
+            continue
+        assert abs(named[name][0] * 100.0 / samples - total_pct) <= 0.005 + 1e-9, (
+            name, named[name][0], samples, total_pct)
+        checked += 1
+    assert checked >= 10
 
 
 def check_totals(ours: dict[str, tuple[float, float]], theirs: dict[str, tuple[float, float]],
