@@ -15,7 +15,9 @@ once (2 switches a round; the spin sets the rate). It does a fixed number of rou
 prints its elapsed time: the slow-down under perf is the recording's cost to the process
 (the tracepoint's stack walk and perf's records run in the process's own time; perf's own
 CPU time is counted apart). Figures printed per target rate: switches/s measured bare,
-elapsed time bare / CPU-only / off-CPU (medians of --repeat), the slow-down of each, the
+elapsed time and the workload's CPU time (user + system) bare / CPU-only / off-CPU (medians
+of --repeat, runs interleaved), the CPU each recording adds, the microseconds of the
+workload's CPU each switch costs beyond the CPU-only recording, perf's own CPU time, the
 perf.data bytes per switch sample (beyond the CPU-only recording's), switch samples
 recorded against the switches the handoff makes (the process makes a few more: thread
 start, join, preemption), lost records, and the time of ``jitprof report --event off-cpu``
@@ -27,18 +29,21 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 PINGPONG_C = r"""
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -73,7 +78,11 @@ int main(int argc, char** argv) {
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   pthread_join(t, NULL);
-  printf("%ld\n", (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);  /* both threads: user + system CPU */
+  printf("%ld %ld\n", (t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec),
+         (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000L
+         + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000L);
   return 0;
 }
 """
@@ -97,15 +106,27 @@ def build(out: Path) -> Path:
     return exe
 
 
+@dataclass
+class Run:
+    elapsed: float  # seconds, as the workload measured its rounds
+    cpu: float  # the workload's CPU seconds (user + system, both threads)
+    perf_cpu: float  # perf record's own CPU seconds (0 bare)
+    stderr: str
+
+
 def run(exe: Path, rounds: int, spin: int, perf: list[str] | None = None,
-        data: Path | None = None) -> tuple[float, str]:
-    """(elapsed seconds the workload measured, perf's stderr)."""
+        data: Path | None = None) -> Run:
     argv = [str(exe), str(rounds), str(spin)]
     if perf is not None:
         assert data is not None
         argv = ["perf", "record", *perf, "-o", str(data), "--", *argv]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run(argv, capture_output=True, text=True, check=True)
-    return int(r.stdout.strip().splitlines()[-1]) / 1e9, r.stderr
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    elapsed_ns, cpu_ns = map(int, r.stdout.strip().splitlines()[-1].split())
+    return Run(elapsed_ns / 1e9, cpu_ns / 1e9,
+               max(children - cpu_ns / 1e9, 0.0) if perf is not None else 0.0, r.stderr)
 
 
 def calibrate(exe: Path, rate: float) -> tuple[int, float]:
@@ -113,8 +134,7 @@ def calibrate(exe: Path, rate: float) -> tuple[int, float]:
     spin = 20000
     for _ in range(8):
         rounds = 2000
-        t, _e = run(exe, rounds, spin)
-        got = 2 * rounds / t
+        got = 2 * rounds / run(exe, rounds, spin).elapsed
         if abs(got - rate) / rate < 0.15:
             return spin, got
         spin = max(1, int(spin * got / rate))
@@ -162,28 +182,34 @@ def main() -> int:
     exe = build(out)
     off = off_cpu_args()
     print(f"# off-CPU recording: perf record {' '.join(off)}; CPU only: perf record "
-          f"{' '.join(CPU_ONLY)}; {os.cpu_count()} CPUs; median of {args.repeat}")
-    print("# target   switches/s  bare s  cpu-only s  off-cpu s  cpu-only  off-cpu  "
-          "bytes/switch  switch samples/made  lost  jitprof s")
+          f"{' '.join(CPU_ONLY)}; {os.cpu_count()} CPUs; medians of {args.repeat}, runs "
+          "interleaved (bare, CPU only, off-CPU)")
+    print("# target  switches/s | elapsed s: bare  cpu-only  off-cpu | workload CPU s: bare  "
+          "cpu-only  off-cpu | CPU vs bare: cpu-only  off-cpu | us/switch | perf CPU s: "
+          "cpu-only  off-cpu | bytes/switch  switch samples/made  lost  jitprof s")
     for rate in (float(r) for r in args.rates.split(",")):
         spin, got = calibrate(exe, rate)
         rounds = max(100, int(got * args.seconds / 2))
-        bare = statistics.median(run(exe, rounds, spin)[0] for _ in range(args.repeat))
-        cpu_t, off_t = [], []
-        err = ""
+        runs: dict[str, list[Run]] = {"bare": [], "cpu": [], "off": []}
         for i in range(args.repeat):
-            cpu_t.append(run(exe, rounds, spin, CPU_ONLY, out / f"cpu{i}.data")[0])
-            t, err = run(exe, rounds, spin, off, out / "off.data")
-            off_t.append(t)
-        c, o = statistics.median(cpu_t), statistics.median(off_t)
+            runs["bare"].append(run(exe, rounds, spin))
+            runs["cpu"].append(run(exe, rounds, spin, CPU_ONLY, out / f"cpu{i}.data"))
+            runs["off"].append(run(exe, rounds, spin, off, out / "off.data"))
+        med = {k: (statistics.median(r.elapsed for r in v), statistics.median(r.cpu for r in v),
+                   statistics.median(r.perf_cpu for r in v)) for k, v in runs.items()}
         made = 2 * rounds
         samples, records = switch_samples(out / "off.data")
         size = (out / "off.data").stat().st_size - (out / "cpu0.data").stat().st_size
         jt = jitprof_cost(out / "off.data", out)
-        print(f"  {rate:>6.0f}  {made / bare:>10,.0f}  {bare:>6.2f}  {c:>10.2f}  {o:>9.2f}  "
-              f"{100 * (c / bare - 1):>+7.1f}%  {100 * (o / bare - 1):>+6.1f}%  "
-              f"{size / max(samples, 1):>12,.0f}  {samples:>9,}/{made:<9,}  {lost(err):>4}  "
-              f"{jt:>9.2f}  ({records:,} switch records)")
+        pct = {k: 100 * (med[k][1] / med["bare"][1] - 1) for k in ("cpu", "off")}
+        per_switch = 1e6 * (med["off"][1] - med["cpu"][1]) / made  # the switches' own cost
+        print(f"  {rate:>6.0f}  {made / med['bare'][0]:>10,.0f} | {med['bare'][0]:>15.2f}  "
+              f"{med['cpu'][0]:>8.2f}  {med['off'][0]:>7.2f} | {med['bare'][1]:>20.2f}  "
+              f"{med['cpu'][1]:>8.2f}  {med['off'][1]:>7.2f} | {pct['cpu']:>+20.1f}%  "
+              f"{pct['off']:>+6.1f}% | {per_switch:>9.2f} | {med['cpu'][2]:>19.2f}  "
+              f"{med['off'][2]:>7.2f} | "
+              f"{size / max(samples, 1):>12,.0f}  {samples:>9,}/{made:<9,}  "
+              f"{lost(runs['off'][-1].stderr):>4}  {jt:>9.2f}  ({records:,} switch records)")
     print(f"# files in {out}")
     return 0
 

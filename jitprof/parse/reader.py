@@ -701,16 +701,16 @@ class ScriptReader:
             if pid >= 0 and tid >= 0:
                 d.tid_pid.setdefault(tid, pid)
             return
-        m = _SWITCH_RX.search(line)
-        if m is not None:  # issue 17: when a thread was switched in or out
-            h = parse_header(line[: m.start()] + "x:")
-            if h is None or h.tid is None or h.time is None:
+        sm = _SWITCH_RX.search(line)
+        if sm is not None:  # issue 17: when a thread was switched in or out
+            sh = parse_header(line[: sm.start()] + "x:")
+            if sh is None or sh.tid is None or sh.time is None:
                 d.note(path, lineno, f"switch record without a tid and time: {line.strip()[:60]!r}")
                 return
-            if h.pid is not None:
-                d.tid_pid.setdefault(h.tid, h.pid)
-            d.switches.add(h.time, h.tid, (SWITCH_OUT if m.group(1) == "OUT" else 0)
-                           | (SWITCH_PREEMPT if m.group(2) else 0))
+            if sh.pid is not None:
+                d.tid_pid.setdefault(sh.tid, sh.pid)
+            d.switches.add(sh.time, sh.tid, (SWITCH_OUT if sm.group(1) == "OUT" else 0)
+                           | (SWITCH_PREEMPT if sm.group(2) else 0))
             return
 
 

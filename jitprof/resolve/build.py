@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     pass
 from jitprof.resolve.elfnames import _name_elf_frames, _users_of
 from jitprof.resolve.finder import MapFinder, process_start_time
-from jitprof.resolve.offcpu import SYNTHETIC_EVENTS, OffCpu, add_off_cpu
 from jitprof.resolve.jitnames import (
     _JitNaming,
     _name_frames,
@@ -46,6 +45,7 @@ from jitprof.resolve.jitnames import (
     _pid_table,
     _split_by_dump_time,
 )
+from jitprof.resolve.offcpu import SYNTHETIC_EVENTS, OffCpu, add_off_cpu
 from jitprof.resolve.tables import (
     JIT_DSO,
     _build_tables,
