@@ -347,3 +347,34 @@ async def test_tui_e_key_cycles_the_measure(tmp_path: Path) -> None:
             seen.append((app.full.event, app.full.weight))
     assert seen == [("cpu-clock", 6_000_000), ("off-cpu", 100_400_000),
                     ("wall", 106_400_000), ("cpu-clock", 6_000_000)]
+
+
+def test_raw_sched_switch_payloads_decode_as_perf_prints_them() -> None:
+    """For a native perf.data reader: payloads laid out as this kernel's format file says
+    (sched_switch: prev_pid at 24, prev_state at 32 (8 bytes), next_pid at 56), and the
+    letter of each prev_state value as the format's __print_flags prints it."""
+    import struct
+
+    from jitprof.parse.switches import decode_sched_switch, prev_state_code
+
+    fields = {"prev_pid": (24, 4), "prev_state": (32, 8), "next_pid": (56, 4)}
+    cases = [(100, 0x0, 0, "R"), (101, 0x1, 7, "S"), (102, 0x2, 8, "D"), (103, 0x100, 9, "R"),
+             (104, 0x10, 0, "X"), (105, 0x80, 3, "I"), (106, 0x3, 4, "S"), (107, 0x402, 5, "D")]
+    raw = b""
+    starts = []
+    for prev, state, nxt, _letter in cases:
+        payload = bytearray(68)
+        struct.pack_into("<i", payload, 24, prev)
+        struct.pack_into("<q", payload, 32, state)
+        struct.pack_into("<i", payload, 56, nxt)
+        starts.append(len(raw) + 4)
+        raw += b"\0\0\0\0" + bytes(payload)  # (a size word before each, as in a sample)
+    p, n, s = decode_sched_switch(raw, starts, fields)
+    assert list(p) == [c[0] for c in cases] and list(n) == [c[2] for c in cases]
+    assert bytes(s).decode() == "".join(c[3] for c in cases)
+    assert [chr(prev_state_code(c[1])) for c in cases] == [c[3] for c in cases]
+    # and the text reader's letter for each (perf script's "R+", "S|D"): the same
+    for text, letter in (("R+", "R"), ("S|D", "S"), ("D", "D"), ("I", "I")):
+        line = (f"prev_comm=a prev_pid=1 prev_prio=120 prev_state={text} ==> next_comm=b "
+                "next_pid=2 next_prio=120")
+        assert parse_sched_switch(line) == (1, 2, ord(letter))
