@@ -81,6 +81,11 @@ _FILTER_OPTIONS = (
                  help="Fail on the first bad map line instead of counting."),
     click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                  help="Processes reading one big input at once (default: the CPUs, at most 4)."),
+    click.option("--perf-data-reader", "perf_data", type=click.Choice(["auto", "native", "script"]),
+                 default="auto", show_default=True,
+                 help="How a perf.data is read: native = by jitprof itself (no perf needed), "
+                      "script = through 'perf script', auto = native, and through perf script "
+                      "for what only perf decodes (--call-graph dwarf or lbr, AUX tracing)."),
 )
 
 
@@ -99,7 +104,7 @@ def input_options(f: Callable[..., None]) -> Callable[..., None]:
             jitdumps: Sequence[str], pids: Sequence[int], comms: Sequence[str],
             event: str | None, strict: bool, jobs: int | None, symfs: str | None,
             binaries: Sequence[str], proc_maps: Sequence[str], kallsyms: str | None,
-            elf_policy: str, **kw: Any) -> None:
+            elf_policy: str, perf_data: str, **kw: Any) -> None:
         from jitprof.resolve import ElfOptions, LoadOptions
 
         elf = ElfOptions(symfs=symfs, binaries=_binaries(binaries), proc_maps=list(proc_maps),
@@ -108,7 +113,7 @@ def input_options(f: Callable[..., None]) -> Callable[..., None]:
         load = LoadOptions(maps=tuple(maps), map_dirs=tuple(map_dirs), search_tmp=not no_tmp,
                            jitdumps=tuple(jitdumps), event=event, pids=tuple(pids),
                            comms=tuple(comms), strict=strict, jobs=jobs or default_jobs(),
-                           elf=elf)
+                           elf=elf, perf_data=perf_data)
         f(*args, load=load, **kw)
 
     for opt in reversed((*_MAP_OPTIONS, *_FILTER_OPTIONS, *_ELF_OPTIONS)):

@@ -39,8 +39,29 @@ def demangle(name: str) -> str:
     try:
         out = cxxfilt.demangle(name)
     except (cxxfilt.InvalidName, UnicodeError, ValueError):
-        return name
+        return _name_only(name)
     return out or name
+
+
+_SUFFIX_RX = re.compile(r"(?:\.[A-Za-z_][A-Za-z0-9_]*(?:\.\d+)*)+$")
+
+
+def _name_only(name: str) -> str:
+    """A nested name whose parameter types the demangler cannot read (perf demangles
+    without parameters, DMGL_NO_OPTS, so it names these): the longest prefix that is a
+    whole ``_ZN...E`` name, demangled; ``name`` itself when there is none."""
+    base = _SUFFIX_RX.sub("", name)
+    if not base.startswith("_ZN"):
+        return name
+    ends = [i for i, c in enumerate(base) if c == "E"][-64:]
+    for i in reversed(ends):
+        try:
+            out = cxxfilt.demangle(base[: i + 1])
+        except (cxxfilt.InvalidName, UnicodeError, ValueError):
+            continue
+        if out:
+            return out
+    return name
 
 
 def _name_start(s: str) -> int:

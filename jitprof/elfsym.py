@@ -70,7 +70,7 @@ SHF_EXECINSTR = 0x4
 PF_X = 0x1
 NT_GNU_BUILD_ID = 3
 
-CACHE_VERSION = 4  # bump when the decoded table changes meaning
+CACHE_VERSION = 5  # bump when the decoded table changes meaning
 _CACHE_MAGIC = b"JPSYMS\x00\x01"
 _ARM_MACHINES = ("EM_ARM", "EM_AARCH64")
 
@@ -437,42 +437,72 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
     starts_q = array("Q", starts)
     plt = _plt_symbols(f, elf, sections)
     if plt:
-        # perf synthesizes "name@plt" symbols after the others had their zero sizes
-        # extended (so _init still covers .plt slots without a name, as in perf 6.1);
-        # lookup prefers the entry with the later start
-        plt.sort()
-        p_starts = array("Q", (r[0] for r in plt))
-        p_ends = array("Q", (r[0] + r[1] for r in plt))
-        p_offs = array("Q")
-        blob = bytearray(strtab)
-        for _start, _size, pname in plt:
-            p_offs.append(len(blob))
-            blob += pname + b"\0"
-        strtab = bytes(blob)
-        # the PLT is one stretch: splice it in where its first entry sorts (C-speed
-        # slices); symbols starting inside it (rare) make the whole table sort again
-        lo = bisect.bisect_left(starts_q, p_starts[0])
-        hi = bisect.bisect_left(starts_q, p_ends[-1])
-        p_ext = bytes(len(plt))
-        if lo == hi:
-            starts_q = starts_q[:lo] + p_starts + starts_q[lo:]
-            ends = ends[:lo] + p_ends + ends[lo:]
-            offs = offs[:lo] + p_offs + offs[lo:]
-            extended = extended[:lo] + p_ext + extended[lo:]
-        else:
-            rows = sorted(zip(starts_q + p_starts, ends + p_ends, offs + p_offs,
-                              bytes(extended) + p_ext, strict=True),
-                          key=operator.itemgetter(0))
-            starts_q = array("Q", (r[0] for r in rows))
-            ends = array("Q", (r[1] for r in rows))
-            offs = array("Q", (r[2] for r in rows))
-            extended = bytearray(r[3] for r in rows)
+        starts_q, ends, offs, extended, strtab = _splice_plt(
+            plt, starts_q, ends, offs, extended, strtab)
     return source, SymbolTable("", source, None, starts_q, ends, offs, strtab,
                                bytes(extended))
 
 
-def _plt_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
-                 ) -> list[tuple[int, int, bytes]]:
+def _splice_plt(plt: list[tuple[int, int, bytes]], starts_q: array, ends: array, offs: array,
+                extended: bytearray, strtab: bytes
+                ) -> tuple[array, array, array, bytearray, bytes]:
+    """The table with perf's synthesized "name@plt" symbols added: after the others had
+    their zero sizes extended (so _init still covers .plt slots without a name, as in
+    perf 6.1); lookup prefers the entry with the later start."""
+    plt.sort()
+    p_starts = array("Q", (r[0] for r in plt))
+    p_ends = array("Q", (r[0] + r[1] for r in plt))
+    p_offs = array("Q")
+    blob = bytearray(strtab)
+    for _start, _size, pname in plt:
+        p_offs.append(len(blob))
+        blob += pname + b"\0"
+    strtab = bytes(blob)
+    # the PLT is one stretch: splice it in where its first entry sorts (C-speed
+    # slices); symbols starting inside it (rare) make the whole table sort again
+    lo = bisect.bisect_left(starts_q, p_starts[0])
+    hi = bisect.bisect_left(starts_q, p_ends[-1])
+    p_ext = bytes(len(plt))
+    if lo == hi:
+        starts_q = starts_q[:lo] + p_starts + starts_q[lo:]
+        ends = ends[:lo] + p_ends + ends[lo:]
+        offs = offs[:lo] + p_offs + offs[lo:]
+        extended = extended[:lo] + p_ext + extended[lo:]
+    else:
+        rows = sorted(zip(starts_q + p_starts, ends + p_ends, offs + p_offs,
+                          bytes(extended) + p_ext, strict=True),
+                      key=operator.itemgetter(0))
+        starts_q = array("Q", (r[0] for r in rows))
+        ends = array("Q", (r[1] for r in rows))
+        offs = array("Q", (r[2] for r in rows))
+        extended = bytearray(r[3] for r in rows)
+    return starts_q, ends, offs, extended, strtab
+
+
+def with_runtime_plt(table: SymbolTable, runtime_path: str) -> SymbolTable:
+    """A debug file's table plus the PLT symbols of the file it describes (a debug file
+    has no PLT bytes; perf synthesizes them from the runtime file)."""
+    try:
+        f, elf, _st = _open(runtime_path)
+    except ElfError:
+        return table
+    try:
+        plt = _plt_symbols(f, elf, _sections(elf), nameless=True)
+    except (_PyElfError, struct.error, ValueError, IndexError):
+        plt = []
+    finally:
+        f.close()
+    if not plt:
+        return table
+    starts, ends, offs, ext, blob = _splice_plt(
+        plt, array("Q", table._starts), array("Q", table._ends), array("Q", table._offs),
+        bytearray(table._extended), table._blob)
+    return SymbolTable(table.path, table.source, table.build_id, starts, ends, offs, blob,
+                       bytes(ext))
+
+
+def _plt_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]],
+                 nameless: bool = False) -> list[tuple[int, int, bytes]]:
     """(vaddr, size, b"name@plt") for each PLT entry, as perf synthesizes them: the
     relocations of .rela.plt (.rel.plt) in order, one entry each, in .plt.sec when the file
     has one, else in .plt after its header entry. None for debug files (no PLT bytes)."""
@@ -509,12 +539,17 @@ def _plt_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
     for k, rec in enumerate(struct.iter_unpack(fmt, data)):
         sym = rec[1] >> 32 if is64 else rec[1] >> 8
         at = sym * symsize
-        if not sym or at + 4 > len(dynsym):
-            continue  # IRELATIVE and the like: no name
+        if at + 4 > len(dynsym) or (not sym and not nameless):
+            continue
+        # IRELATIVE (an ifunc's slot) has symbol 0, whose name is "": perf 6.1 makes an
+        # "@plt" symbol of it too, but _init (size 0, extended over .plt) overlaps it and
+        # which of the two perf's symbol tree finds depends on the tree's shape. What
+        # perf printed here: _init in a program's own symbol table, "@plt" where the
+        # symbols came from a debug file (libc) and the PLT from the file itself
         (noff,) = struct.unpack_from(end + "I", dynsym, at)
         z = dynstr.find(b"\0", noff)
         name = dynstr[noff: z if z >= 0 else len(dynstr)]
-        if name:
+        if name or nameless:
             out.append((base + (k + first) * entry, entry, name + b"@plt"))
     return out
 

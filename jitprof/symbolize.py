@@ -44,6 +44,7 @@ from jitprof.elfsym import (
     debuglink_crc,
     read_elf_info,
     read_symbols,
+    with_runtime_plt,
 )
 from jitprof.errors import InputError
 from jitprof.recording import HostFacts, RecordingFacts, Verdict, file_verdict, kernel_verdict
@@ -158,8 +159,10 @@ def is_kallsyms_marker(name: str) -> bool:
 
 def read_kallsyms(path: str) -> Kallsyms | None:
     """None when the file cannot be read or hides addresses (all zero: kptr_restrict).
-    Function lines (types T, t, W, w) only; at one address the first name is kept, a
-    function's before a section marker's. A marker names nothing: it ends the function
+    Function lines (types T, t, W, w) only; at one address the last name is kept (as
+    perf: its kallsyms symbols have no size, so only the last of the names at one
+    address gets one, and perf prefers a symbol with a size), a function's before a
+    section marker's. A marker names nothing: it ends the function
     before it (its name is kept as ``None`` at its address). One regex pass over the
     whole text (~200k lines of /proc/kallsyms: ~0.1 s)."""
     try:
@@ -176,7 +179,7 @@ def read_kallsyms(path: str) -> Kallsyms | None:
         if not addr:
             continue
         marker = _MARKER_RX.match(n) is not None
-        if addr not in rows or (rows[addr] is None and not marker):
+        if addr not in rows or not marker:
             rows[addr] = None if marker else n.decode("utf-8", "replace")
     if not any(v is not None for v in rows.values()):
         return None
@@ -258,6 +261,8 @@ class Symbolizer:
         if bid and self.build_id_cache:
             out.append(os.path.join(self.build_id_cache, ".build-id", bid[:2], bid[2:], "elf"))
             out.append(_bid_path(self.build_id_cache, bid, ""))
+            if dso == VDSO:  # the image perf record copied from the process
+                out.append(os.path.join(self.build_id_cache, VDSO, bid, "vdso"))
         return out
 
     def _host(self) -> HostFacts:
@@ -400,11 +405,15 @@ class Symbolizer:
                 dtable = read_symbols(cand, cache=self.cache, info=dinfo)
             except ElfError:
                 continue
+            if df.path is not None:  # perf takes the PLT from the file itself
+                dtable = with_runtime_plt(dtable, df.path)
             if len(dtable):
                 df.symbols, df.symbols_path = dtable, cand
                 return
         df.problem = ("stripped: only exported (.dynsym) names" if len(table)
                       else "stripped: no symbols")
+        if df.dso == VDSO and len(table):
+            return  # the vdso exports every function it has: nothing is missing
         self.warnings.append(f"{df.dso}: {df.path} is {df.problem} (no debug file found by "
                              "build-id or debuglink)")
 
@@ -510,8 +519,14 @@ class FileFrameNames:
     named: int = 0
 
 
+VDSO = "[vdso]"
+
+
 def is_file_dso(dso: str) -> bool:
-    """A dso perf tied to a file (JIT memory, /memfd:, kernel and [vdso] are not)."""
+    """A dso perf tied to a file (JIT memory, /memfd: and the kernel are not), or the
+    [vdso] (named from the copy perf record keeps in its build-id cache)."""
+    if dso == VDSO:
+        return True
     return (dso.startswith("/") and not dso.startswith(("//anon", "/anon_hugepage", "/dev/zero",
                                                         "/SYSV", "/memfd:"))
             and not re.search(r"(?:^|/)perf-\d+\.map$", dso))
@@ -522,7 +537,7 @@ def maps_by_pid(mmaps: Iterable[tuple[int, int, int, int, str, str]]
     """Executable file mappings per process from (pid, start, length, pgoff, prot, path)."""
     out: dict[int, dict[str, list[MemMap]]] = {}
     for pid, start, length, pgoff, prot, path in mmaps:
-        if "x" not in prot or not path.startswith("/"):
+        if "x" not in prot or not (path.startswith("/") or path == VDSO):
             continue
         out.setdefault(pid, {}).setdefault(path, []).append(
             MemMap(start, start + length, pgoff, path))
@@ -542,8 +557,12 @@ def name_file_frames(
     maps: Mapping[int, Mapping[str, Sequence[MemMap]]],
     proc_maps: Mapping[int | None, Sequence[MemMap]] = {},  # None: any process
     one_frame_stacks: bool = False,
+    form: str | None = None,
+    caller_back: int = 1,
 ) -> FileFrameNames:
-    """Decide each file frame's address form, convert, look up (leaf and caller)."""
+    """Decide each file frame's address form (``form``: known for every frame, e.g.
+    "raw" for a perf.data read natively), convert, look up (leaf and caller: at the
+    return address - ``caller_back``)."""
     out = FileFrameNames()
     any_pid: dict[str, list[MemMap]] = {}
     for per_path in maps.values():
@@ -570,25 +589,28 @@ def name_file_frames(
         df = sym.dso_file(dso)
         for pid in pids:
             ms, own = maps_for(pid, dso)
-            raw, off = evidence(addr, ms, df.info)
-            mine = RAW if raw and not off else OFFSET if off and not raw else None
+            if form is not None:
+                mine: str | None = form
+            else:
+                raw, off = evidence(addr, ms, df.info)
+                mine = RAW if raw and not off else OFFSET if off and not raw else None
             if mine == RAW:
                 out.votes_raw += 1
             elif mine == OFFSET:
                 out.votes_offset += 1
             todo.append((fid, pid, dso, addr, ms if own else (), own, mine))
-    out.form = detect_address_form(out.votes_raw, out.votes_offset, one_frame_stacks)
+    out.form = form or detect_address_form(out.votes_raw, out.votes_offset, one_frame_stacks)
 
     # 2. names
     per_fid: dict[int, dict[int, tuple[Name | None, Name | None]]] = {}
     for fid, pid, dso, addr, ms, _own, mine in todo:
         df = sym.dso_file(dso)
-        form = mine or out.form
+        fform = mine or out.form
         leaf = call = None
         if df.info is not None:
-            v = to_vaddr(addr, form, ms, df.info)
+            v = to_vaddr(addr, fform, ms, df.info)
             leaf = None if v is None else sym.lookup_vaddr(dso, v)
-            v = to_vaddr(addr - 1, form, ms, df.info)
+            v = to_vaddr(addr - caller_back, fform, ms, df.info)
             call = None if v is None else sym.lookup_vaddr(dso, v)
         out.frames += 1
         out.named += leaf is not None

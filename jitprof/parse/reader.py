@@ -117,9 +117,13 @@ class ScriptReader:
     ``EventData.bins`` view counts by (the resolver bins from the times)."""
 
     def __init__(self, data: ScriptData | None = None,
-                 bin_width: float | None = None) -> None:
+                 bin_width: float | None = None, perf_data: str = "auto") -> None:
         self.data = data if data is not None else ScriptData()
         self.bin_width = bin_width
+        # how a perf.data is read: "auto" (natively, through perf script where jitprof
+        # cannot: DWARF/LBR call graphs, AUX tracing), "native" or "script"
+        self.perf_data = perf_data
+        self._forms: set[str | None] = set()
         self._cache: dict[str, int] = {}
         self._old_cache: dict[str, int] = {}
         self._hcache: dict[str, tuple[EventData, int, int, str]] = {}
@@ -198,8 +202,22 @@ class ScriptReader:
 
     def read_file(self, path: str) -> None:
         if path != "-" and _is_perf_data(path):
-            self._read_perf_data(path)
+            if self.perf_data == "script":
+                self._read_perf_data(path)
+                self._forms.add(None)
+            else:
+                self._read_native(path)
+            self._native_forms()
             return
+        if path == "-" and self.perf_data != "script":
+            from jitprof.parse.perfdata import stdin_is_perf_data
+
+            if stdin_is_perf_data():
+                self._read_native(path)
+                self._native_forms()
+                return
+        self._forms.add(None)
+        self._native_forms()
         try:
             with open_text(path) as f:
                 self.read_text(f, path)
@@ -207,6 +225,13 @@ class ScriptReader:
             raise InputError(path, f"cannot read: {e}") from None
         except UnicodeDecodeError as e:  # pragma: no cover - surrogateescape decodes all
             raise InputError(path, f"cannot decode: {e}") from None
+
+    def _native_forms(self) -> None:
+        """Frame addresses are all runtime addresses, and callers named as perf names
+        them, only when every input so far was a perf.data read natively."""
+        native = self._forms == {"raw"}
+        self.data.address_form = "raw" if native else None
+        self.data.callers_at_return = native
 
     def read_lines(self, lines: Iterable[str], path: str) -> None:
         """Read one text given as lines (each ending in "\\n" but maybe the last)."""
@@ -384,6 +409,11 @@ class ScriptReader:
         for path, facts in other.recordings.items():
             d.recordings.setdefault(path, RecordingFacts()).merge(facts)
         d.mmaps.extend(other.mmaps)
+        for dso, bid in other.build_ids.items():
+            d.build_ids.setdefault(dso, bid)
+        d.notes.extend(other.notes)
+        d.native_inputs.extend(other.native_inputs)
+        d.clocks.update(other.clocks)
         d.lines += other.lines
         d.srclines += other.srclines
         d.unparsed += other.unparsed
@@ -637,6 +667,39 @@ class ScriptReader:
         """A sample whose text has no header fields (``-F ip,sym,dso``)."""
         return (self._event(""), self._thread(-1, ""), 1, None, rest)
 
+    def _read_native(self, path: str) -> None:
+        """A perf.data (or a perf.data stream on stdin) read by jitprof itself; where it
+        holds what only perf can decode, through perf script (``perf_data`` "auto") or
+        an error naming it ("native", or perf missing)."""
+        import sys
+
+        from jitprof.parse.native import script_data
+        from jitprof.parse.perfdata import read_perf_data
+
+        name = "standard input" if path == "-" else path
+        if path == "-":
+            pd = read_perf_data(name, stream=sys.stdin.buffer, progress=self.progress)
+        else:
+            pd = read_perf_data(path, progress=self.progress)
+        if pd.unsupported:
+            why = "; ".join(pd.unsupported)
+            if self.perf_data == "native" or path == "-":
+                raise InputError(name, f"holds {why}: jitprof cannot read that itself "
+                                 "(read it with --perf-data-reader script, which runs perf "
+                                 "script)")
+            if shutil.which("perf") is None:
+                raise InputError(path, f"holds {why}, which only perf script decodes, and "
+                                 "perf is not installed (Debian: apt-get install linux-perf)")
+            note = f"{path}: holds {why}: read through perf script"
+            self._read_perf_data(path)
+            self.data.notes.append(note)
+            self._forms.add(None)
+            return
+        sd = script_data(pd, path)
+        self.data.inputs.append(path)
+        self._merge(sd, 0)
+        self._forms.add("raw")
+
     def _read_perf_data(self, path: str) -> None:
         """A perf.data file: have perf print it (with mmap events) and read that text."""
         if shutil.which("perf") is None:
@@ -808,7 +871,7 @@ def input_bytes(paths: Iterable[str]) -> int:
 def read_scripts(paths: Iterable[str], jobs: int = 1,
                  side_job: Callable[[], object] | None = None, side_job_bytes: int = 0,
                  progress: Callable[[int, int], None] | None = None,
-                 bin_width: float | None = None) -> ScriptData:
+                 bin_width: float | None = None, perf_data: str = "auto") -> ScriptData:
     """Read several perf script texts (samples merge) into one ``ScriptData``. With
     ``jobs`` > 1, a big uncompressed file is cut at blank lines into ``jobs`` pieces read
     by as many processes, and their results merged (the same result as one reader).
@@ -819,7 +882,7 @@ def read_scripts(paths: Iterable[str], jobs: int = 1,
     total)`` is called per 4 MiB read by this process (bytes; total from ``input_bytes``,
     0 = unknown). ``bin_width`` (seconds): also count samples per time bin
     (``EventData.bins``)."""
-    reader = ScriptReader(bin_width=bin_width)
+    reader = ScriptReader(bin_width=bin_width, perf_data=perf_data)
     paths = list(paths)
     total = input_bytes(paths) if progress is not None else 0
     done = 0

@@ -356,6 +356,18 @@ class ScriptData:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # per input: what its perf script --header lines say about where it was recorded
     recordings: dict[str, RecordingFacts] = field(default_factory=dict)
+    # dso -> build-id a perf.data read natively recorded (its HEADER_BUILD_ID)
+    build_ids: dict[str, str] = field(default_factory=dict)
+    # "raw" when every frame address is a runtime address (perf.data read natively);
+    # None: the text decides (perf 5.16-6.4 print file offsets for callchain frames)
+    address_form: str | None = None
+    notes: list[str] = field(default_factory=list)  # warnings the reading found
+    # file and kernel callers named at their return address, as perf names them (a
+    # perf.data read natively: its numbers equal the perf script text's); else at the
+    # return address - 1 (jitprof's rule for the frames perf left unnamed)
+    callers_at_return: bool = False
+    native_inputs: list[str] = field(default_factory=list)  # perf.data read natively
+    clocks: dict[str, str] = field(default_factory=dict)  # their samples' clocks
 
     def note(self, path: str, lineno: int, message: str) -> None:
         if len(self.diagnostics) < MAX_KEPT_DIAGNOSTICS:

@@ -388,6 +388,7 @@ def _warnings(data: ScriptData, naming: _JitNaming, jit_used: dict[int, Any],
         )
     if data.truncated:
         warnings.append(f"{data.truncated} truncated sample(s) dropped")
+    warnings.extend(data.notes)
     for path in naming.stale_dumps:
         warnings.append(f"{path} was closed (its JIT exited) before the first sample: left by "
                         "an older process with the same pid? Not used")

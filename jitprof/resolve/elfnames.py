@@ -79,7 +79,8 @@ def _name_elf_frames(
     mmaps = maps_by_pid((m.pid, m.start, m.length, m.pgoff, m.prot, m.filename)
                         for m in data.mmaps)
     names = name_file_frames(sym, _AddrDso(frames), {fid: sorted(p) for fid, p in users.items()},
-                             mmaps, proc_maps, one_frame)
+                             mmaps, proc_maps, one_frame, data.address_form,
+                             0 if data.callers_at_return else 1)
     cache: dict[tuple[Name | None, str], int] = {}
 
     def frame(n: Name | None, dso: str) -> int:
@@ -133,7 +134,8 @@ def _name_elf_frames(
         for fid in kernel_fids:
             f = frames[fid]
             dso = f.dso if f.dso not in unnamed else "[kernel.kallsyms]"
-            for table, addr in ((leaf_t, f.addr), (call_t, f.addr - 1)):
+            back = 0 if data.callers_at_return else 1
+            for table, addr in ((leaf_t, f.addr), (call_t, f.addr - back)):
                 kname = sym.kernel(addr)
                 if kname is None:
                     continue

@@ -53,6 +53,7 @@ class LoadOptions:
     jobs: int = 1
     bin_width: float | None = None
     elf: ElfOptions | None = None
+    perf_data: str = "auto"  # how a perf.data is read: "auto", "native" or "script"
 
 
 def load_profile(
@@ -101,24 +102,27 @@ def load_profile(
     finder.check_explicit()
     proc_maps = elf.read_proc_maps()
     input_dirs = [os.path.dirname(os.path.abspath(p)) for p in inputs if p != "-"]
-    if finder.has_jitdumps(input_dirs):
-        from jitprof.jittime import perf_data_clock
-        from jitprof.parse import is_perf_data
-
-        clocks = {perf_data_clock(p) for p in inputs if p != "-" and is_perf_data(p)}
-        clocks.discard(None)
-        if clocks:  # one clock not monotonic is enough to distrust the times
-            finder.sample_clock = next((c for c in clocks if c != "monotonic"), "monotonic")
     big = finder.big_maps() if opt.jobs > 1 else []
     if big and any(splittable(p) for p in inputs):
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
         data = read_scripts(inputs, jobs=opt.jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost, progress=progress)
+                            side_job_bytes=cost, progress=progress, perf_data=opt.perf_data)
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=opt.jobs, progress=progress)
+        data = read_scripts(inputs, jobs=opt.jobs, progress=progress, perf_data=opt.perf_data)
+    if finder.has_jitdumps(input_dirs):
+        # the samples' clock (jitdump times are CLOCK_MONOTONIC): a natively read
+        # perf.data says it; perf report --header-only tells for the others
+        from jitprof.jittime import perf_data_clock
+        from jitprof.parse import is_perf_data
+
+        clocks = {data.clocks[p] if p in data.clocks else perf_data_clock(p)
+                  for p in inputs if p != "-" and is_perf_data(p) or p in data.clocks}
+        clocks.discard(None)
+        if clocks:  # one clock not monotonic is enough to distrust the times
+            finder.sample_clock = next((c for c in clocks if c != "monotonic"), "monotonic")
     try:
         symbolizer = elf.symbolizer(data) if elf.policy != "never" else None
         prof = build_profile(data, finder, event=opt.event, pids=opt.pids, comms=opt.comms,
@@ -163,9 +167,10 @@ class ElfOptions:
                                  "(not a kallsyms file, or addresses hidden by kptr_restrict)")
 
     def symbolizer(self, data: ScriptData) -> Symbolizer:
+        known = dict(data.build_ids)  # a natively read perf.data's own
+        known.update({m.filename: m.build_id for m in data.mmaps if m.build_id})
         build_ids = _RecordedBuildIds(
-            {m.filename: m.build_id for m in data.mmaps if m.build_id},
-            [p for p in data.inputs if _is_perf_data(p)])
+            known, [p for p in data.inputs if _is_perf_data(p) and p not in data.native_inputs])
         kallsyms = self.kallsyms
         if kallsyms is None:  # like perf: under --symfs, the copy of the recording machine's
             kallsyms = os.path.join(self.symfs or "/", "proc/kallsyms")

@@ -1,0 +1,517 @@
+"""A perf.data, read natively (jitprof.parse.perfdata), as the tables the perf script text
+gives (``ScriptData``), so the rest of the pipeline cannot tell the two apart.
+
+perf script's model, reproduced in bulk:
+
+- a frame's dso is the map the process had at the address at the sample's time: the
+  latest mmap record covering it (perf never forgets a map: a later one over the same
+  range replaces it from its time on; a forked child starts with its parent's maps);
+  kernel-context addresses are looked up in the kernel's maps (pid -1: ``[kernel.kallsyms]``
+  and modules, shown as ``[module]``), user-context ones in the process's. Anonymous
+  executable memory is ``/tmp/perf-<pid>.map`` (perf's ``map__new``), an address no map
+  covers ``[unknown]``;
+- callchains are read as perf does: context markers (``PERF_CONTEXT_KERNEL``/``USER``)
+  switch the map set; entries before the first marker are user addresses; a sample
+  without a callchain is its ip alone, in the sample's cpumode;
+- a sample's command is its thread's at that time (the latest COMM record, else the
+  parent's at the fork, else ``:<tid>``), times are cut to microseconds as perf script
+  prints them.
+
+No frame is named here (every symbol is ``[unknown]``, except BPF/kernel JIT code named by
+KSYMBOL records): ELF symbols, kallsyms, perf maps and jitdumps name them in
+jitprof.resolve, with the build-ids this file recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+from jitprof.parse.perfdata import (
+    CONTEXT_GUEST,
+    CONTEXT_GUEST_KERNEL,
+    CONTEXT_GUEST_USER,
+    CONTEXT_HV,
+    CONTEXT_KERNEL,
+    CONTEXT_USER,
+    PERF_CONTEXT_MAX,
+    S_TIME,
+    MmapRecord,
+    PerfData,
+)
+from jitprof.parse.tables import EventData, Mmap, ScriptData
+
+UNKNOWN = "[unknown]"
+USER_LIMIT = 1 << 47  # canonical user addresses are below
+KERNEL_START = 1 << 63
+_MODULE_RX = re.compile(r"(?:^|/)([^/]+?)\.ko(?:\.(?:xz|gz|zst|bz2))?$")
+_ANON = ("//anon", "/dev/zero", "/anon_hugepage")
+_NO_DSO = ("[stack", "/SYSV", "[heap]")
+
+# context of a callchain entry: 0 user, 1 kernel, 2 neither (hypervisor, guest: unknown)
+CTX_USER, CTX_KERNEL, CTX_OTHER = 0, 1, 2
+
+
+def dso_name(m: MmapRecord) -> str:
+    """What perf calls the map's dso (``perf script``'s ``(dso)``)."""
+    name = m.filename
+    if m.kernel:
+        if name.startswith("[kernel.kallsyms]"):
+            return "[kernel.kallsyms]"
+        mod = _MODULE_RX.search(name)
+        if mod is not None:
+            return "[" + mod.group(1).replace("-", "_") + "]"
+        return name
+    exec_ = "x" in m.prot
+    if exec_ and (name == "//anon" or name.startswith(_ANON[1:]) or name.startswith(_NO_DSO)):
+        return f"/tmp/perf-{m.pid}.map"
+    return name
+
+
+class _Space:
+    """One address space's maps (a process's, or the kernel's) as pieces between map
+    boundaries: ``single[i]`` the dso id of piece i when one dso covers it at every time
+    (-1: none; -2: it depends on the time, see ``timed``)."""
+
+    def __init__(self, maps: list[tuple[int, int, int, int, int]]) -> None:
+        import numpy as np
+
+        # maps: (start, end, time ns, order, dso id), in processing order
+        maps = sorted(maps, key=lambda m: (m[2], m[3]))
+        bounds = sorted({m[0] for m in maps} | {m[1] for m in maps})
+        self.bounds = np.array(bounds, dtype=np.uint64)
+        npieces = max(0, len(bounds) - 1)
+        cover: list[list[tuple[int, int]]] = [[] for _ in range(npieces)]
+        index = {b: i for i, b in enumerate(bounds)}
+        for start, end, t, _order, dso in maps:
+            if end <= start:
+                continue
+            for i in range(index[start], index[end]):
+                cover[i].append((t, dso))
+        single = np.full(max(npieces, 1), -1, dtype=np.int64)
+        self.timed: dict[int, tuple[Any, list[int]]] = {}
+        for i, c in enumerate(cover):
+            if not c:
+                continue
+            dsos = {d for _t, d in c}
+            if len(dsos) == 1:
+                single[i] = c[0][1]
+            else:
+                single[i] = -2
+                self.timed[i] = (np.array([t for t, _d in c], dtype=np.float64),
+                                 [d for _t, d in c])
+        self.single = single
+
+    def lookup(self, ips: Any) -> tuple[Any, Any]:
+        """(dso id or -1/-2, piece index) of each address."""
+        import numpy as np
+
+        if len(self.bounds) < 2:
+            return np.full(len(ips), -1, dtype=np.int64), np.zeros(len(ips), dtype=np.int64)
+        piece = np.searchsorted(self.bounds, ips, side="right").astype(np.int64) - 1
+        inside = (piece >= 0) & (piece < len(self.bounds) - 1)
+        piece = np.where(inside, piece, 0)
+        return np.where(inside, self.single[piece], -1), piece
+
+    def at_time(self, piece: int, times: Any) -> Any:
+        """The dso ids of a time-dependent piece at these sample times (ns; NaN: the
+        end of the recording): the latest map at or before the time, else the first."""
+        import numpy as np
+
+        t, dsos = self.timed[piece]
+        k = np.searchsorted(t, times, side="right") - 1
+        k = np.where(np.isnan(times), len(t) - 1, np.maximum(k, 0))
+        return np.array(dsos, dtype=np.int64)[k]
+
+
+def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
+    """The ``ScriptData`` of one perf.data (see the module's text); ``name``: the input
+    as given ("-" for standard input; default its path)."""
+    import numpy as np
+
+    path = pd.path if name is None else name
+    d = ScriptData()
+    d.inputs.append(path)
+    d.native_inputs.append(path)
+    d.clocks[path] = pd.clock
+    d.recordings[path] = pd.facts
+    d.build_ids.update(pd.build_ids)
+    d.address_form = "raw"
+    d.callers_at_return = True
+
+    # -- task records: tid -> pid
+    for c in pd.comms:
+        if c.pid >= 0 and c.tid >= 0:
+            d.tid_pid.setdefault(c.tid, c.pid)
+    for m in pd.mmaps:
+        if m.pid >= 0 and m.tid >= 0:
+            d.tid_pid.setdefault(m.tid, m.pid)
+    for f in pd.forks:
+        if f.pid >= 0 and f.tid >= 0:
+            d.tid_pid.setdefault(f.tid, f.pid)
+    for m in pd.mmaps:
+        d.mmaps.append(Mmap(m.pid, m.tid, m.start, m.length, m.pgoff, m.prot, m.filename,
+                            None if m.time is None else _seconds(m.time), m.build_id))
+
+    dsos: list[str] = []
+    dso_ids: dict[str, int] = {}
+
+    def dso_id(dso: str) -> int:
+        i = dso_ids.get(dso)
+        if i is None:
+            i = dso_ids[dso] = len(dsos)
+            dsos.append(dso)
+        return i
+
+    unknown_dso = dso_id(UNKNOWN)
+    parts = [(attr, cols) for attr, cols in zip(pd.attrs, pd.samples_by_attr, strict=True)
+             if len(cols)]
+    n_all = sum(len(c) for _a, c in parts)
+    if not n_all:
+        _notes(d, pd, 0)
+        return d
+
+    # -- every sample's columns; its (process, callchain) is an id into pd.chains (a
+    # sample without a callchain: its cpumode's context marker and its ip)
+    s_chain_l, s_pid, s_tid, s_time, s_period, s_event = [], [], [], [], [], []
+    for k, (attr, cols) in enumerate(parts):
+        n = len(cols)
+        s_chain_l.append(cols.chain)
+        s_pid.append(cols.pid)
+        s_tid.append(cols.tid)
+        s_time.append(cols.time.astype(np.float64) if attr.sample_type & S_TIME
+                      and cols.time is not None else np.full(n, np.nan))
+        s_period.append(cols.period)
+        s_event.append(np.full(n, k, dtype=np.int32))
+    s_chain = np.concatenate(s_chain_l).astype(np.int64)
+    pid = np.concatenate(s_pid).astype(np.int64)
+    tid = np.concatenate(s_tid).astype(np.int64)
+    time_ns = np.concatenate(s_time)
+    period = np.concatenate(s_period).astype(np.int64)
+    event = np.concatenate(s_event)
+    del s_chain_l, s_pid, s_tid, s_time, s_period
+
+    # -- the distinct chains: their pid word, then the chain as recorded
+    words, cstarts = pd.chains.words, pd.chains.starts
+    r_pid = (words[cstarts[:-1]].astype(np.uint32)).view(np.int32).astype(np.int64)
+    body = np.ones(len(words), dtype=bool)
+    body[cstarts[:-1]] = False
+    r_chain = words[body]
+    r_starts = cstarts - np.arange(len(cstarts), dtype=np.int64)
+    del body
+    ip, ctx, owner, slen = _chain_entries(r_chain, r_starts)
+
+    # -- address spaces: the kernel's, and each sampled process's (with its parents' maps
+    # from before its fork)
+    pids = sorted(int(p) for p in np.unique(np.concatenate((pid, r_pid))))
+    space_maps = _space_maps(pd, pids, dso_id)
+    spaces = [_Space(space_maps.get(-1, []))] + [_Space(space_maps.get(p, [])) for p in pids]
+    user = ctx == CTX_USER
+    space_of_chain = np.searchsorted(np.array(pids, dtype=np.int64), r_pid) + 1
+    e_space = np.where(user, space_of_chain[owner], 0)
+    # a key per (space, address): user addresses carry their space in the top bits
+    fits = np.where(user, ip < np.uint64(USER_LIMIT), ip >= np.uint64(KERNEL_START))
+    if len(spaces) >= 1 << 15:
+        fits[:] = False
+    keys = np.where(user, ip | (e_space.astype(np.uint64) << np.uint64(48)), ip)
+    keys = np.where(fits & (ctx != CTX_OTHER), keys, np.uint64(0))
+    ukeys = np.unique(keys)  # (a sort: no argsort of every entry)
+    inv = np.searchsorted(ukeys, keys)
+    key_dso = np.full(len(ukeys), unknown_dso, dtype=np.int64)
+    is_k = ukeys >= np.uint64(KERNEL_START)
+    key_ip = np.where(is_k, ukeys, ukeys & np.uint64((1 << 48) - 1))
+    key_space = np.where(is_k, 0, (ukeys >> np.uint64(48)).astype(np.int64))
+    key_timed = np.zeros(len(ukeys), dtype=bool)
+    key_piece = np.zeros(len(ukeys), dtype=np.int64)
+    valid = ukeys != 0
+    # (keys are sorted: the user ones by space, then every kernel one after them)
+    n_user = int(np.searchsorted(ukeys, np.uint64(KERNEL_START)))
+    bounds = np.searchsorted(key_space[:n_user], np.arange(len(spaces) + 1), side="left")
+    for si, sp in enumerate(spaces):
+        if si == 0:
+            sel = np.flatnonzero(valid & is_k)
+        else:
+            sel = np.arange(int(bounds[si]), int(bounds[si + 1]))
+            sel = sel[valid[sel]]
+        if not len(sel):
+            continue
+        got, piece = sp.lookup(key_ip[sel])
+        key_dso[sel] = np.where(got >= 0, got, unknown_dso)
+        key_timed[sel] = got == -2
+        key_piece[sel] = piece
+
+    # -- frames: distinct (address, dso) of the keys
+    kip = np.where(valid, key_ip, np.uint64(0))
+    # (an entry whose key is 0 keeps its own address: it only needs a dso of [unknown])
+    e_ip_key = np.where(keys == 0, ip, kip[inv])
+    e_dso = key_dso[inv]
+    # callchains that hold an address whose map changed during the recording: one chain
+    # per sample, its dsos at the sample's time
+    s_chain, e_ip_key, e_dso, owner, slen = _timed_chains(
+        key_timed, key_piece, key_space, inv, spaces, s_chain, time_ns, e_ip_key, e_dso,
+        owner, slen)
+    f_order = np.lexsort((e_ip_key, e_dso))
+    sip, sdso = e_ip_key[f_order], e_dso[f_order]
+    new = np.ones(len(sip), dtype=bool)
+    if len(sip) > 1:
+        new[1:] = (sip[1:] != sip[:-1]) | (sdso[1:] != sdso[:-1])
+    e_frame = np.empty(len(sip), dtype=np.int64)
+    e_frame[f_order] = np.cumsum(new) - 1
+    f_ip, f_dso = sip[new], sdso[new]
+    frames = d.frames
+    ksyms = _ksymbol_names(pd, f_ip, f_dso, dso_ids)
+    sym_unknown = frames.ids(UNKNOWN, UNKNOWN)[0]
+    frames.addr = array("Q", f_ip.astype(np.uint64).tobytes())
+    sym_col = np.full(len(f_ip), sym_unknown, dtype=np.int32)
+    for i, ksym in ksyms.items():
+        sym_col[i] = frames.ids(ksym, UNKNOWN)[0]
+    frames.sym = array("i", sym_col.tobytes())
+    dso_map = np.array([frames.ids(UNKNOWN, dso)[1] for dso in dsos], dtype=np.int32)
+    frames.dso = array("i", dso_map[f_dso].astype(np.int32).tobytes())
+
+    # -- stacks: one per distinct chain (leaf first)
+    d.stacks.frames = array("i", e_frame.astype(np.int32).tobytes())
+    d.stacks.ends = array("q", np.cumsum(slen).astype(np.int64).tobytes())
+
+    # -- threads: (tid, comm at the sample's time)
+    th_index = _threads(pd, d, tid, time_ns)
+    _tid_pid_from_samples(d, tid, pid)
+
+    # -- events
+    secs = np.where(np.isnan(time_ns), np.nan, np.floor(time_ns / 1000.0) / 1e6)
+    for k, (attr, _cols) in enumerate(parts):
+        sel = np.flatnonzero(event == k) if len(parts) > 1 else np.arange(n_all)
+        ev = d.events.get(attr.name)
+        if ev is None:
+            ev = d.events[attr.name] = EventData(attr.name, d.stacks, d.threads)
+        ev.s_stack.extend(array("i", s_chain[sel].astype(np.int32).tobytes()))
+        ev.s_thread.extend(array("i", th_index[sel].astype(np.int32).tobytes()))
+        ev.s_weight.extend(array("q", period[sel].astype(np.int64).tobytes()))
+        ev.s_time.extend(array("d", secs[sel].astype(np.float64).tobytes()))
+        ev.has_period = True
+    _notes(d, pd, n_all)
+    return d
+
+
+def _timed_chains(key_timed: Any, key_piece: Any, key_space: Any, inv: Any,
+                  spaces: list[_Space], s_chain: Any, time_ns: Any, e_ip: Any, e_dso: Any,
+                  owner: Any, slen: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """Give every sample whose chain holds a time-dependent address its own chain, with
+    the dsos its maps had at its time (rare: a range mapped twice with different files)."""
+    import numpy as np
+
+    if not key_timed.any():
+        return s_chain, e_ip, e_dso, owner, slen
+    e_timed = key_timed[inv]
+    chains = np.unique(owner[e_timed])
+    starts = np.concatenate(([0], np.cumsum(slen)))
+    samples = np.flatnonzero(np.isin(s_chain, chains))
+    new_ip, new_dso, new_len = [e_ip], [e_dso], [slen]
+    s_chain = s_chain.copy()
+    next_id = len(slen)
+    for smp in samples.tolist():
+        c = int(s_chain[smp])
+        a, b = int(starts[c]), int(starts[c + 1])
+        dso = e_dso[a:b].copy()
+        for j in np.flatnonzero(e_timed[a:b]).tolist():
+            kk = int(inv[a + j])
+            sp = spaces[int(key_space[kk])]
+            dso[j] = int(sp.at_time(int(key_piece[kk]), np.array([time_ns[smp]]))[0])
+        new_ip.append(e_ip[a:b])
+        new_dso.append(dso)
+        new_len.append(np.array([b - a], dtype=np.int64))
+        s_chain[smp] = next_id
+        next_id += 1
+    owner = np.repeat(np.arange(next_id, dtype=np.int64), np.concatenate(new_len))
+    return (s_chain, np.concatenate(new_ip), np.concatenate(new_dso), owner,
+            np.concatenate(new_len))
+
+
+def _seconds(ns: int) -> float:
+    """perf script's time: seconds with microseconds (cut, not rounded)."""
+    return (ns // 1000) / 1e6
+
+
+def _chain_entries(chain: Any, starts: Any) -> tuple[Any, Any, Any, Any]:
+    """Callchains without their context markers: (addresses, context of each, its
+    sample, entries per sample)."""
+    import numpy as np
+
+    n = len(starts) - 1
+    lens = np.diff(starts)
+    owner = np.repeat(np.arange(n, dtype=np.int64), lens)
+    marker = chain >= np.uint64(PERF_CONTEXT_MAX)
+    # the context each entry is in: the last marker before it in its chain (user before
+    # any: perf's default)
+    pos = np.arange(len(chain), dtype=np.int64)
+    first = np.zeros(len(chain), dtype=bool)
+    first[starts[:-1][lens > 0]] = True
+    anchor = np.where(marker | first, pos, 0)
+    np.maximum.accumulate(anchor, out=anchor)
+    mval = chain[anchor]
+    ctx = np.full(len(chain), CTX_USER, dtype=np.int8)
+    is_m = mval >= np.uint64(PERF_CONTEXT_MAX)
+    ctx[is_m & (mval == np.uint64(CONTEXT_KERNEL))] = CTX_KERNEL
+    other = is_m & ((mval == np.uint64(CONTEXT_HV)) | (mval == np.uint64(CONTEXT_GUEST))
+                    | (mval == np.uint64(CONTEXT_GUEST_KERNEL))
+                    | (mval == np.uint64(CONTEXT_GUEST_USER)))
+    other |= is_m & (mval != np.uint64(CONTEXT_KERNEL)) & (mval != np.uint64(CONTEXT_USER))
+    ctx[other] = CTX_OTHER
+    keep = ~marker
+    kept_len = np.bincount(owner[keep], minlength=n).astype(np.int64) if n else (
+        np.zeros(0, dtype=np.int64))
+    return chain[keep], ctx[keep], owner[keep], kept_len
+
+
+def _space_maps(pd: PerfData, pids: Sequence[int], dso_id: Any
+                ) -> dict[int, list[tuple[int, int, int, int, int]]]:
+    """pid (-1: the kernel) -> its maps (start, end, time, order, dso id); a forked
+    process starts with its parent's maps from before the fork."""
+    own: dict[int, list[tuple[int, int, int, int, int]]] = {}
+    for m in pd.mmaps:
+        key = -1 if m.kernel else m.pid
+        end = min(m.start + m.length, (1 << 64) - 1)
+        own.setdefault(key, []).append((m.start, end, m.time or 0, m.order, dso_id(dso_name(m))))
+    parent: dict[int, tuple[int, int]] = {}
+    for f in pd.forks:
+        if f.pid != f.ppid and f.pid >= 0 and f.ppid >= 0 and f.pid not in parent:
+            parent[f.pid] = (f.ppid, f.time)
+    out: dict[int, list[tuple[int, int, int, int, int]]] = {-1: own.get(-1, [])}
+    for p in pids:
+        maps = list(own.get(p, []))
+        seen = {p}
+        child, limit = p, None
+        while child in parent:
+            pp, t = parent[child]
+            if pp in seen:
+                break
+            seen.add(pp)
+            limit = t if limit is None else min(limit, t)
+            maps.extend(m for m in own.get(pp, []) if m[2] <= limit)
+            child = pp
+        out[p] = maps
+    return out
+
+
+def _ksymbol_names(pd: PerfData, f_ip: Any, f_dso: Any, dso_ids: dict[str, int]
+                   ) -> dict[int, str]:
+    """Frames in kernel JIT code a KSYMBOL record named (BPF programs, trampolines) that
+    no kernel map holds: frame index -> name."""
+    import numpy as np
+
+    if not pd.ksymbols:
+        return {}
+    unknown = dso_ids[UNKNOWN]
+    out: dict[int, str] = {}
+    live = [k for k in pd.ksymbols if not k.unregister]
+    cand = np.flatnonzero((f_dso == unknown) & (f_ip >= np.uint64(KERNEL_START)))
+    if not len(cand) or not live:
+        return {}
+    live.sort(key=lambda k: k.addr)
+    starts = np.array([k.addr for k in live], dtype=np.uint64)
+    i = np.searchsorted(starts, f_ip[cand], side="right") - 1
+    for c, j in zip(cand.tolist(), i.tolist(), strict=True):
+        if j >= 0 and live[j].addr <= int(f_ip[c]) < live[j].addr + live[j].length:
+            out[c] = live[j].name
+    return out
+
+
+def _threads(pd: PerfData, d: ScriptData, tid: Any, time_ns: Any) -> Any:
+    """Each sample's index into ``d.threads``: its (tid, command at that time)."""
+    import numpy as np
+
+    by_tid: dict[int, list[tuple[float, int, str]]] = {}
+    for c in pd.comms:
+        by_tid.setdefault(c.tid, []).append((float(c.time or 0), c.order, c.comm))
+    for lst in by_tid.values():
+        lst.sort()
+    forks = {f.tid: (f.ptid, f.time) for f in pd.forks if f.tid >= 0}
+
+    def comm_at(t: int, when: float, depth: int = 0) -> str:
+        """The command of thread t at time ``when`` (ns): its latest COMM at or before,
+        else its parent's at the fork, else perf's ``:<tid>``."""
+        lst = by_tid.get(t, [])
+        best = None
+        for ct, _o, c in lst:
+            if ct <= when:
+                best = c
+            else:
+                break
+        if best is not None:
+            return best
+        fk = forks.get(t)
+        if fk is not None and depth < 64 and fk[0] != t:
+            return comm_at(fk[0], float(fk[1]), depth + 1)
+        return f":{t}"
+
+    thread_ids: dict[tuple[int, str], int] = {}
+
+    def thread(t: int, comm: str) -> int:
+        key = (t, comm)
+        th = thread_ids.get(key)
+        if th is None:
+            th = thread_ids[key] = len(d.threads)
+            d.threads.append(key)
+        return th
+
+    out = np.zeros(len(tid), dtype=np.int64)
+    if not len(tid):
+        return out
+    order = np.argsort(tid, kind="stable")
+    st = tid[order]
+    cuts = np.flatnonzero(np.diff(st)) + 1
+    starts = np.concatenate(([0], cuts)).tolist()
+    ends = np.concatenate((cuts, [len(st)])).tolist()
+    for a, b in zip(starts, ends, strict=True):
+        t = int(st[a])
+        idx = order[a:b]
+        lst = by_tid.get(t, [])
+        if not lst or (len(lst) == 1 and lst[0][0] <= 0):
+            out[idx] = thread(t, comm_at(t, math.inf))
+            continue
+        # the comm changes of this thread: before the first, what it inherited
+        ctimes = np.array([ct for ct, _o, _c in lst], dtype=np.float64)
+        names = [comm_at(t, -1.0)] + [c for _ct, _o, c in lst]
+        times = time_ns[idx]
+        k = np.searchsorted(ctimes, times, side="right")  # 0: before every COMM
+        k = np.where(np.isnan(times), len(lst), k)
+        ths = np.array([thread(t, nm) for nm in names], dtype=np.int64)
+        out[idx] = ths[k]
+    return out
+
+
+def _tid_pid_from_samples(d: ScriptData, tid: Any, pid: Any) -> None:
+    import numpy as np
+
+    ok = (tid >= 0) & (pid >= 0)
+    if not ok.any():
+        return
+    pairs = np.unique((tid[ok].astype(np.int64) << 32) | pid[ok].astype(np.int64))
+    for key in pairs.tolist():
+        d.tid_pid.setdefault(key >> 32, key & 0xFFFFFFFF)
+
+
+def _notes(d: ScriptData, pd: PerfData, samples: int) -> None:
+    path = d.inputs[0]
+    if pd.truncated_at is not None:
+        msg = (f"truncated at byte {pd.truncated_at:,}: {samples:,} samples read "
+               "(the file ends inside a record: perf was killed, or the copy is cut)")
+        d.notes.append(f"{path}: {msg}")
+        d.note(path, 0, msg)
+    elif pd.data_size_zero:
+        msg = ("the header's data size is 0 (perf record did not finish): read up to the "
+               f"end of the file, {samples:,} samples")
+        d.notes.append(f"{path}: {msg}")
+        d.note(path, 0, msg)
+    if pd.first_bad:
+        msg = f"{pd.first_bad}; {pd.bad_samples:,} such sample(s) left out"
+        d.notes.append(f"{path}: {msg}")
+        d.note(path, 0, msg)
+    if pd.lost:
+        d.notes.append(f"{path}: perf lost {pd.lost:,} event(s) (LOST records: the ring "
+                       "buffer was full; raise -m or lower -F)")
+    if pd.lost_samples:
+        d.notes.append(f"{path}: {pd.lost_samples:,} sample(s) lost (LOST_SAMPLES records)")
