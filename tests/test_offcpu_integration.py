@@ -224,3 +224,22 @@ def test_tracepoint_refused_is_one_line(demo_bin: Path, tmp_path: Path) -> None:
     assert str(err).startswith("perf record: cannot record the sched:sched_switch tracepoint "
                                "that --off-cpu needs"), (str(err), r.stderr)
     assert "\n" not in str(err) and err.exit_code == 4
+
+
+@pytest.mark.parametrize("event", ["off-cpu", "wall"])
+def test_native_and_script_readers_agree(blocking_run: dict[str, Any], event: str) -> None:
+    """The bundle's perf.data read natively (the switch fields from the raw tracepoint
+    payloads, the switch records, the scheduler frames known from kallsyms) and through
+    perf script's text give the same off-cpu and wall profiles, function by function."""
+    data = str(blocking_run["bundle"] / "perf.data")
+    maps = ["--no-tmp", "--map", str(blocking_run["map"])]
+    native = report(data, *maps, "--event", event, "--perf-data-reader", "native")
+    script = report(data, *maps, "--event", event, "--perf-data-reader", "script")
+    assert native["samples"] == script["samples"] > 0
+    assert native["weight"] == script["weight"]
+    rows = [{(f["name"], f["kind"], f["dso"]): (f["self"], f["total"], f["self_samples"])
+             for f in d["functions"]} for d in (native, script)]
+    assert rows[0] == rows[1]
+    assert native["diagnostics"]["off_cpu"] == script["diagnostics"]["off_cpu"]
+    if event == "off-cpu":  # (CPU samples in the scheduler itself keep it, in wall)
+        assert "__schedule" not in {name for name, _k, _d in rows[0]}

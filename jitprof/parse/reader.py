@@ -707,9 +707,10 @@ class ScriptReader:
                              "apt-get install linux-perf); or pass the text of "
                              "'perf script -i FILE --show-mmap-events'")
         # task events: threads (a JVM's compiler and GC threads) map to their process;
-        # --header: the recording's facts (host, kernel: may local symbols name it?)
+        # --header: the recording's facts (host, kernel: may local symbols name it?);
+        # switch events (issue 17): when each switched-out thread ran again
         argv = ["perf", "script", "-i", path, "--show-mmap-events", "--show-task-events",
-                "--header"]
+                "--show-switch-events", "--header"]
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
             assert proc.stdout is not None

@@ -215,6 +215,18 @@ class EventData:
         self.sw_next_tid.append(next_tid)
         self.sw_prev_state.append(prev_state)
 
+    def merge_switch_columns(self, prev_tid: array, next_tid: array, prev_state: array) -> None:
+        """The switch fields of the ``len(prev_tid)`` samples added last (a native reader
+        adds them in bulk after ``s_stack``...); zeros for earlier samples without."""
+        n = len(self.s_stack) - len(prev_tid)
+        if self.sw_prev_tid is None or self.sw_next_tid is None or self.sw_prev_state is None:
+            self.sw_prev_tid = array("i", bytes(4 * n))
+            self.sw_next_tid = array("i", bytes(4 * n))
+            self.sw_prev_state = array("B", bytes(n))
+        self.sw_prev_tid.extend(prev_tid)
+        self.sw_next_tid.extend(next_tid)
+        self.sw_prev_state.extend(prev_state)
+
     def merge_switch(self, other: EventData) -> None:
         """Append ``other``'s switch columns (before its samples are appended to ours):
         zeros where one side has none."""

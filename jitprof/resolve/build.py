@@ -107,7 +107,9 @@ def build_profile(
     import numpy as np
 
     where = ", ".join(data.inputs) or "input"
-    data, off_cpu = add_off_cpu(data)  # issue 17: the events off-cpu and wall, if it can
+    # issue 17: the events off-cpu and wall, if it can (kallsyms tells the scheduler's
+    # frames perf left unnamed, where it may name this recording's kernel frames)
+    data, off_cpu = add_off_cpu(data, _kernel_namer(data, symbolizer))
     ev_name = choose_event(data, event, where, off_cpu)
     ev = data.events[ev_name]
     frames = data.frames
@@ -315,6 +317,17 @@ def build_profile(
         prof.diagnostics.off_cpu = list(off_cpu.lines)
         prof.diagnostics.warnings.extend(off_cpu.warnings)
     return prof
+
+
+def _kernel_namer(data: ScriptData, symbolizer: Symbolizer | None
+                  ) -> Callable[[int], str | None] | None:
+    """kallsyms' lookup when it may name this recording's kernel frames (as step 6)."""
+    if symbolizer is None or not data.events.get("sched:sched_switch"):
+        return None
+    recorded = {m.start for m in data.mmaps if m.filename.startswith("[kernel.kallsyms]")}
+    if not symbolizer.kernel_verdict(recorded).trusted:
+        return None
+    return symbolizer.kernel
 
 
 def _pids_from_map_names(data: ScriptData, s_stack: Any, s_thread: Any, flat: Any,

@@ -37,6 +37,7 @@ the stacks trimmed are appended to a copy of the stack table (the input is not c
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,10 +89,13 @@ def cpu_time_event(data: ScriptData) -> str | None:
     return None
 
 
-def add_off_cpu(data: ScriptData) -> tuple[ScriptData, OffCpu | None]:
+def add_off_cpu(data: ScriptData, kernel_name: Callable[[int], str | None] | None = None
+                ) -> tuple[ScriptData, OffCpu | None]:
     """``data`` with the events ``off-cpu`` and ``wall`` added (a new ScriptData sharing
     the unchanged tables), and what was found; ``data`` itself and None when it has no
-    switch samples with their fields."""
+    switch samples with their fields. ``kernel_name(address)``: a kernel function's name,
+    for the frames at the leaf that the input left unnamed (a native perf.data read has
+    no names yet: kallsyms names them later), to know the scheduler's frames."""
     import numpy as np
 
     sw = data.events.get(SWITCH_EVENT)
@@ -141,7 +145,7 @@ def add_off_cpu(data: ScriptData) -> tuple[ScriptData, OffCpu | None]:
     dur = np.maximum(np.rint((ends - starts) * 1e9), 0).astype(np.int64)
     note.waits, note.open_at_end = len(idx), int(open_end.sum())
 
-    stacks, new_stack = _trimmed_stacks(data, s_stack[idx])
+    stacks, new_stack = _trimmed_stacks(data, s_stack[idx], kernel_name)
     off = EventData(OFF_CPU, stacks, data.threads)
     off.s_stack.frombytes(new_stack.astype(np.int32).tobytes())
     off.s_thread.frombytes(s_thread[idx].astype(np.int32).tobytes())
@@ -248,21 +252,35 @@ def _base_name(sym: str) -> str:
     return sym.split(".", 1)[0]
 
 
-def _trimmed_stacks(data: ScriptData, used: Any) -> tuple[RawStacks, Any]:
+def _trimmed_stacks(data: ScriptData, used: Any,
+                    kernel_name: Callable[[int], str | None] | None = None
+                    ) -> tuple[RawStacks, Any]:
     """The stack table with each used stack's scheduler leaf frames cut (appended as new
     stacks to a copy; the input's table is unchanged), and the stack id of each sample."""
     import numpy as np
 
     frames, table = data.frames, data.stacks
-    names = [_base_name(s) in SCHED_FRAMES for s in frames.syms]
-    sched_sym = np.array(names or [False], dtype=bool)
+    back = 0 if data.callers_at_return else 1  # callers are looked up at addr - 1
+    seen: dict[tuple[int, bool], bool] = {}
+
+    def is_sched(fid: int, caller: bool) -> bool:
+        got = seen.get((fid, caller))
+        if got is None:
+            addr = frames.addr[fid]
+            sym = frames.sym_of(fid)
+            if sym in ("", "[unknown]") and kernel_name is not None and (
+                    addr >= KERNEL_MIN_ADDR):
+                sym = kernel_name(addr - back if caller else addr) or ""
+            got = seen[(fid, caller)] = (addr >= KERNEL_MIN_ADDR
+                                         and _base_name(sym) in SCHED_FRAMES)
+        return got
+
     out_ids: dict[int, int] = {}
     cut: dict[int, tuple[int, ...]] = {}
     for sid in np.unique(used).tolist():
         st = table[sid]
         k = 0
-        while k < len(st) - 1 and sched_sym[frames.sym[st[k]]] and (
-                frames.addr[st[k]] >= KERNEL_MIN_ADDR):
+        while k < len(st) - 1 and is_sched(st[k], k > 0):
             k += 1
         if k:
             cut[sid] = st[k:]
