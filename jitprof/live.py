@@ -93,7 +93,10 @@ class PerfStream:
         self.script_argv = [perf, "script", "-i", "-", "--show-mmap-events",
                             "--show-task-events"]
         if off_cpu:
-            self.script_argv.append("--show-switch-events")
+            # from a pipe, perf script prints a tracepoint's callchain without dsos:
+            # its fields given (issue 17)
+            self.script_argv += ["--show-switch-events",
+                                 "-F", "trace:comm,tid,cpu,time,event,trace,ip,sym,dso"]
         self._rec_err: IO[bytes] = tempfile.TemporaryFile()
         self._scr_err: IO[bytes] = tempfile.TemporaryFile()
         kw: dict[str, Any] = {}

@@ -378,3 +378,22 @@ def test_raw_sched_switch_payloads_decode_as_perf_prints_them() -> None:
         line = (f"prev_comm=a prev_pid=1 prev_prio=120 prev_state={text} ==> next_comm=b "
                 "next_pid=2 next_prio=120")
         assert parse_sched_switch(line) == (1, 2, ord(letter))
+
+
+def test_exports_say_nanoseconds(tmp_path: Path) -> None:
+    """speedscope and pprof of an off-cpu / wall profile weigh in nanoseconds."""
+    from jitprof.export.base import weight_unit
+    from jitprof.export.pprof import sample_types
+
+    p, _d = data_of(TEXT, tmp_path)
+    for event in ("off-cpu", "wall"):
+        prof = build(p, event)
+        assert weight_unit(prof, True) == "nanoseconds"
+        assert sample_types(prof) == [("samples", "count"), (event, "nanoseconds")]
+    out = tmp_path / "off.speedscope.json"
+    r = CliRunner().invoke(main, ["export", str(p), "--event", "off-cpu", "--no-tmp", "-o",
+                                  str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert {pr["unit"] for pr in doc["profiles"]} == {"nanoseconds"}
+    assert sum(sum(pr["weights"]) for pr in doc["profiles"]) == 100_400_000
