@@ -31,10 +31,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from jitprof.parse.perfdata import (
-    CONTEXT_GUEST,
-    CONTEXT_GUEST_KERNEL,
-    CONTEXT_GUEST_USER,
-    CONTEXT_HV,
     CONTEXT_KERNEL,
     CONTEXT_USER,
     PERF_CONTEXT_MAX,
@@ -53,6 +49,7 @@ from jitprof.parse.tables import (
 )
 
 UNKNOWN = "[unknown]"
+TYPE_TRACEPOINT = 2  # perf_event_attr.type
 USER_LIMIT = 1 << 47  # canonical user addresses are below
 KERNEL_START = 1 << 63
 _MODULE_RX = re.compile(r"(?:^|/)([^/]+?)\.ko(?:\.(?:xz|gz|zst|bz2))?$")
@@ -194,12 +191,16 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
                       and cols.time is not None else np.full(n, np.nan))
         s_period.append(cols.period)
         s_event.append(np.full(n, k, dtype=np.int32))
-    s_chain = np.concatenate(s_chain_l).astype(np.int64)
-    pid = np.concatenate(s_pid).astype(np.int64)
-    tid = np.concatenate(s_tid).astype(np.int64)
-    time_ns = np.concatenate(s_time)
-    period = np.concatenate(s_period).astype(np.int64)
-    event = np.concatenate(s_event)
+    def joined(cols: list[Any], dtype: Any) -> Any:  # (one attr: no copy)
+        x = cols[0] if len(cols) == 1 else np.concatenate(cols)
+        return x if x.dtype == dtype else x.astype(dtype)
+
+    s_chain = joined(s_chain_l, np.int64)
+    pid = joined(s_pid, np.int64)
+    tid = joined(s_tid, np.int64)
+    time_ns = joined(s_time, np.float64)
+    period = joined(s_period, np.int64)
+    event = joined(s_event, np.int32)
     del s_chain_l, s_pid, s_tid, s_time, s_period
 
     # -- the distinct chains: their pid word, then the chain as recorded
@@ -211,6 +212,7 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
     r_starts = cstarts - np.arange(len(cstarts), dtype=np.int64)
     del body
     ip, ctx, owner, slen = _chain_entries(r_chain, r_starts)
+    del r_chain, r_starts, words
 
     # -- address spaces: the kernel's, and each sampled process's (with its parents' maps
     # from before its fork)
@@ -226,8 +228,9 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
         fits[:] = False
     keys = np.where(user, ip | (e_space.astype(np.uint64) << np.uint64(48)), ip)
     keys = np.where(fits & (ctx != CTX_OTHER), keys, np.uint64(0))
+    del e_space, fits, user, ctx
     ukeys = np.unique(keys)  # (a sort: no argsort of every entry)
-    inv = np.searchsorted(ukeys, keys)
+    inv = np.searchsorted(ukeys, keys).astype(np.int32)
     key_dso = np.full(len(ukeys), unknown_dso, dtype=np.int64)
     is_k = ukeys >= np.uint64(KERNEL_START)
     key_ip = np.where(is_k, ukeys, ukeys & np.uint64((1 << 48) - 1))
@@ -251,24 +254,32 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
         key_timed[sel] = got == -2
         key_piece[sel] = piece
 
-    # -- frames: distinct (address, dso) of the keys
-    kip = np.where(valid, key_ip, np.uint64(0))
-    # (an entry whose key is 0 keeps its own address: it only needs a dso of [unknown])
-    e_ip_key = np.where(keys == 0, ip, kip[inv])
-    e_dso = key_dso[inv]
+    # -- frames: one per distinct key (its address and dso), and one per distinct
+    # address of the entries without a key (no map can hold them: [unknown])
+    kf_order = np.lexsort((key_ip, key_dso))
+    kf_ip, kf_dso = key_ip[kf_order], key_dso[kf_order]
+    knew = np.ones(len(kf_order), dtype=bool)
+    knew[1:] = (kf_ip[1:] != kf_ip[:-1]) | (kf_dso[1:] != kf_dso[:-1])
+    key_frame = np.empty(len(ukeys), dtype=np.int32)
+    key_frame[kf_order] = np.cumsum(knew, dtype=np.int64) - 1
+    f_ip_l, f_dso_l = [kf_ip[knew]], [kf_dso[knew]]
+    nkf = int(knew.sum())
+    zero = keys == 0
+    e_frame = key_frame[inv]
+    if zero.any():
+        zip_ = np.unique(ip[zero])
+        e_frame[zero] = nkf + np.searchsorted(zip_, ip[zero]).astype(np.int32)
+        f_ip_l.append(zip_)
+        f_dso_l.append(np.full(len(zip_), unknown_dso, dtype=np.int64))
+    del keys, zero, kf_order, kf_ip, kf_dso, knew
     # callchains that hold an address whose map changed during the recording: one chain
     # per sample, its dsos at the sample's time
-    s_chain, e_ip_key, e_dso, owner, slen = _timed_chains(
-        key_timed, key_piece, key_space, inv, spaces, s_chain, time_ns, e_ip_key, e_dso,
-        owner, slen)
-    f_order = np.lexsort((e_ip_key, e_dso))
-    sip, sdso = e_ip_key[f_order], e_dso[f_order]
-    new = np.ones(len(sip), dtype=bool)
-    if len(sip) > 1:
-        new[1:] = (sip[1:] != sip[:-1]) | (sdso[1:] != sdso[:-1])
-    e_frame = np.empty(len(sip), dtype=np.int64)
-    e_frame[f_order] = np.cumsum(new) - 1
-    f_ip, f_dso = sip[new], sdso[new]
+    s_chain, e_frame, slen = _timed_chains(
+        key_timed, key_piece, key_space, key_ip, inv, spaces, s_chain, time_ns, e_frame,
+        owner, slen, f_ip_l, f_dso_l)
+    del inv, owner, ip
+    f_ip = np.concatenate(f_ip_l)
+    f_dso = np.concatenate(f_dso_l)
     frames = d.frames
     ksyms = _ksymbol_names(pd, f_ip, f_dso, dso_ids)
     sym_unknown = frames.ids(UNKNOWN, UNKNOWN)[0]
@@ -290,7 +301,7 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
 
     # -- events
     secs = np.where(np.isnan(time_ns), np.nan, np.floor(time_ns / 1000.0) / 1e6)
-    for k, (attr, _cols) in enumerate(parts):
+    for k, (attr, cols) in enumerate(parts):
         sel = np.flatnonzero(event == k) if len(parts) > 1 else np.arange(n_all)
         ev = d.events.get(attr.name)
         if ev is None:
@@ -299,7 +310,9 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
         ev.s_thread.extend(array("i", th_index[sel].astype(np.int32).tobytes()))
         ev.s_weight.extend(array("q", period[sel].astype(np.int64).tobytes()))
         ev.s_time.extend(array("d", secs[sel].astype(np.float64).tobytes()))
-        ev.has_period = True
+        # (a tracepoint's period is 1 a hit: perf script prints none, its weight is the
+        # samples)
+        ev.has_period = ev.has_period or attr.type != TYPE_TRACEPOINT
         if attr.name == SWITCH_EVENT:  # issue 17: the tracepoint's fields, per sample
             _switch_fields(ev, pd, attr.config, cols, tid[sel])
     for sw in pd.switches:  # PERF_RECORD_SWITCH(_CPU_WIDE): when a thread ran again
@@ -334,38 +347,55 @@ def _switch_fields(ev: EventData, pd: PerfData, config: int, cols: Any, tids: An
                             array("B", bytes(n)))
 
 
-def _timed_chains(key_timed: Any, key_piece: Any, key_space: Any, inv: Any,
-                  spaces: list[_Space], s_chain: Any, time_ns: Any, e_ip: Any, e_dso: Any,
-                  owner: Any, slen: Any) -> tuple[Any, Any, Any, Any, Any]:
+def native_script_data(paths: Sequence[str]) -> ScriptData:
+    """The ``ScriptData`` of perf.data files read natively (merged as the reader merges
+    inputs); an error names what cannot be read natively."""
+    from jitprof.parse.reader import ScriptReader
+
+    reader = ScriptReader(perf_data="native")
+    for p in paths:
+        reader.read_file(p)
+    return reader.data
+
+
+def _timed_chains(key_timed: Any, key_piece: Any, key_space: Any, key_ip: Any, inv: Any,
+                  spaces: list[_Space], s_chain: Any, time_ns: Any, e_frame: Any, owner: Any,
+                  slen: Any, f_ip: list[Any], f_dso: list[Any]) -> tuple[Any, Any, Any]:
     """Give every sample whose chain holds a time-dependent address its own chain, with
-    the dsos its maps had at its time (rare: a range mapped twice with different files)."""
+    the dsos its maps had at its time (rare: a range mapped twice with different
+    files); their frames are appended to ``f_ip``/``f_dso``."""
     import numpy as np
 
     if not key_timed.any():
-        return s_chain, e_ip, e_dso, owner, slen
+        return s_chain, e_frame, slen
     e_timed = key_timed[inv]
     chains = np.unique(owner[e_timed])
     starts = np.concatenate(([0], np.cumsum(slen)))
     samples = np.flatnonzero(np.isin(s_chain, chains))
-    new_ip, new_dso, new_len = [e_ip], [e_dso], [slen]
+    next_frame = sum(len(x) for x in f_ip)
+    new_frames, new_len = [e_frame], [slen]
+    extra_ip: list[int] = []
+    extra_dso: list[int] = []
     s_chain = s_chain.copy()
     next_id = len(slen)
     for smp in samples.tolist():
         c = int(s_chain[smp])
         a, b = int(starts[c]), int(starts[c + 1])
-        dso = e_dso[a:b].copy()
+        fr = e_frame[a:b].copy()
         for j in np.flatnonzero(e_timed[a:b]).tolist():
             kk = int(inv[a + j])
             sp = spaces[int(key_space[kk])]
-            dso[j] = int(sp.at_time(int(key_piece[kk]), np.array([time_ns[smp]]))[0])
-        new_ip.append(e_ip[a:b])
-        new_dso.append(dso)
+            extra_ip.append(int(key_ip[kk]))
+            extra_dso.append(int(sp.at_time(int(key_piece[kk]), np.array([time_ns[smp]]))[0]))
+            fr[j] = next_frame
+            next_frame += 1
+        new_frames.append(fr)
         new_len.append(np.array([b - a], dtype=np.int64))
         s_chain[smp] = next_id
         next_id += 1
-    owner = np.repeat(np.arange(next_id, dtype=np.int64), np.concatenate(new_len))
-    return (s_chain, np.concatenate(new_ip), np.concatenate(new_dso), owner,
-            np.concatenate(new_len))
+    f_ip.append(np.array(extra_ip, dtype=np.uint64))
+    f_dso.append(np.array(extra_dso, dtype=np.int64))
+    return s_chain, np.concatenate(new_frames), np.concatenate(new_len)
 
 
 def _seconds(ns: int) -> float:
@@ -375,33 +405,32 @@ def _seconds(ns: int) -> float:
 
 def _chain_entries(chain: Any, starts: Any) -> tuple[Any, Any, Any, Any]:
     """Callchains without their context markers: (addresses, context of each, its
-    sample, entries per sample)."""
+    chain, entries per chain)."""
     import numpy as np
 
     n = len(starts) - 1
     lens = np.diff(starts)
-    owner = np.repeat(np.arange(n, dtype=np.int64), lens)
     marker = chain >= np.uint64(PERF_CONTEXT_MAX)
     # the context each entry is in: the last marker before it in its chain (user before
-    # any: perf's default)
-    pos = np.arange(len(chain), dtype=np.int64)
-    first = np.zeros(len(chain), dtype=bool)
-    first[starts[:-1][lens > 0]] = True
-    anchor = np.where(marker | first, pos, 0)
+    # any: perf's default); a chain's start anchors it too
+    anchor = np.zeros(len(chain), dtype=np.int32)
+    mpos = np.flatnonzero(marker)
+    anchor[mpos] = mpos
+    cs = starts[:-1][lens > 0]
+    anchor[cs] = np.where(marker[cs], cs, cs)
     np.maximum.accumulate(anchor, out=anchor)
     mval = chain[anchor]
+    del anchor
     ctx = np.full(len(chain), CTX_USER, dtype=np.int8)
     is_m = mval >= np.uint64(PERF_CONTEXT_MAX)
+    ctx[is_m & (mval != np.uint64(CONTEXT_USER))] = CTX_OTHER
     ctx[is_m & (mval == np.uint64(CONTEXT_KERNEL))] = CTX_KERNEL
-    other = is_m & ((mval == np.uint64(CONTEXT_HV)) | (mval == np.uint64(CONTEXT_GUEST))
-                    | (mval == np.uint64(CONTEXT_GUEST_KERNEL))
-                    | (mval == np.uint64(CONTEXT_GUEST_USER)))
-    other |= is_m & (mval != np.uint64(CONTEXT_KERNEL)) & (mval != np.uint64(CONTEXT_USER))
-    ctx[other] = CTX_OTHER
+    del mval, is_m
     keep = ~marker
-    kept_len = np.bincount(owner[keep], minlength=n).astype(np.int64) if n else (
+    owner = np.repeat(np.arange(n, dtype=np.int32), lens)[keep]
+    kept_len = np.bincount(owner, minlength=n).astype(np.int64) if n else (
         np.zeros(0, dtype=np.int64))
-    return chain[keep], ctx[keep], owner[keep], kept_len
+    return chain[keep], ctx[keep], owner, kept_len
 
 
 def _space_maps(pd: PerfData, pids: Sequence[int], dso_id: Any

@@ -303,7 +303,7 @@ class ChainTable:
     leaf first)."""
 
     def __init__(self) -> None:
-        self._ids: dict[bytes, int] = {}
+        self._ids: dict[tuple[int, int], int] = {}
         self._new: list[Any] = []
         self._new_lens: list[Any] = []
         self.words: Any = None
@@ -314,30 +314,65 @@ class ChainTable:
 
     def add(self, keys: Any, kstart: Any) -> Any:
         """The ids of the chains ``keys[kstart[i]:kstart[i+1]]`` (uint64 words, the pid
-        first), new ones kept."""
+        first), new ones kept. In bulk: two independent 64-bit hashes a chain (numpy);
+        chains of one chunk with equal hashes are checked word for word, and the table
+        knows a chain by both hashes (128 bits)."""
         import numpy as np
 
-        raw = keys.tobytes()
-        offs = (kstart * 8).tolist()
+        n = len(kstart) - 1
+        if not n:
+            return np.zeros(0, dtype=np.int64)
+        lens = np.diff(kstart)
+        h1, h2 = _chain_hashes(np, keys, kstart, lens)
+        uh, first, inv = np.unique(h1, return_index=True, return_inverse=True)
+        rep = first[inv]
+        # within the chunk: a sample's chain is its representative's, word for word
+        same = (lens == lens[rep]) & (h2 == h2[rep])
+        if same.all():
+            pos = np.arange(len(keys), dtype=np.int64) - np.repeat(kstart[:-1], lens)
+            at = np.repeat(kstart[rep], lens) + pos
+            eq = keys == keys[np.minimum(at, len(keys) - 1)]
+            same = np.logical_and.reduceat(eq, kstart[:-1])
+        if not same.all():
+            return self._add_slow(keys, kstart)
         ids = self._ids
         get = ids.get
-        out = np.empty(len(kstart) - 1, dtype=np.int64)
+        gid = np.empty(len(uh), dtype=np.int64)
         new: list[int] = []
-        n = len(ids)
-        for i, (a, b) in enumerate(zip(offs, offs[1:], strict=False)):
-            k = raw[a:b]
-            v = get(k)
+        for j, (a, b) in enumerate(zip(uh.tolist(), h2[first].tolist(), strict=True)):
+            v = get((a, b))
             if v is None:
-                v = ids[k] = n
-                n += 1
-                new.append(i)
-            out[i] = v
+                v = ids[(a, b)] = len(ids)
+                new.append(j)
+            gid[j] = v
         if new:
-            sel = np.array(new, dtype=np.int64)
-            lens = kstart[sel + 1] - kstart[sel]
-            first = np.repeat(kstart[sel] - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
-            self._new.append(keys[first + np.arange(int(lens.sum()), dtype=np.int64)])
-            self._new_lens.append(lens)
+            sel = first[np.array(new, dtype=np.int64)]
+            ln = kstart[sel + 1] - kstart[sel]
+            fst = np.repeat(kstart[sel] - np.concatenate(([0], np.cumsum(ln)[:-1])), ln)
+            self._new.append(keys[fst + np.arange(int(ln.sum()), dtype=np.int64)])
+            self._new_lens.append(ln)
+        return gid[inv]
+
+    def forget_keys(self) -> None:
+        """Drop the hash index (no chain will be added any more: memory)."""
+        self._ids = {}
+
+    def _add_slow(self, keys: Any, kstart: Any) -> Any:
+        """``add`` one chain at a time (a chunk whose hashes collide: never seen)."""
+        import numpy as np
+
+        out = np.empty(len(kstart) - 1, dtype=np.int64)
+        for i in range(len(kstart) - 1):
+            k = keys[kstart[i] : kstart[i + 1]]
+            one = np.array([0, len(k)], dtype=np.int64)
+            h1, h2 = _chain_hashes(np, k, one, one[1:])
+            key = (int(h1[0]), int(h2[0]))
+            v = self._ids.get(key)
+            if v is None:
+                v = self._ids[key] = len(self._ids)
+                self._new.append(k.copy())
+                self._new_lens.append(np.array([len(k)], dtype=np.int64))
+            out[i] = v
         return out
 
     def _finish(self) -> None:
@@ -352,6 +387,26 @@ class ChainTable:
         ln = np.concatenate(lens) if lens else np.zeros(0, dtype=np.int64)
         self.starts = np.zeros(len(ln) + 1, dtype=np.int64)
         np.cumsum(ln, out=self.starts[1:])
+
+
+_H1, _H2 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
+_P1, _P2 = 0x100000001B3, 0x5BD1E9955BD1E995
+
+
+def _chain_hashes(np: Any, keys: Any, kstart: Any, lens: Any) -> tuple[Any, Any]:
+    """Two independent 64-bit hashes of each chain (position-dependent sums of mixed
+    words, wrapping)."""
+    pos = np.arange(len(keys), dtype=np.int64) - np.repeat(kstart[:-1], lens)
+    top = int(lens.max()) + 1
+    with np.errstate(over="ignore"):
+        p1 = np.cumprod(np.full(top, _P1, dtype=np.uint64))
+        p2 = np.cumprod(np.full(top, _P2, dtype=np.uint64))
+        m = keys ^ (keys >> np.uint64(29))
+        v1 = (m * np.uint64(_H1)) * p1[pos]
+        v2 = ((m ^ (m >> np.uint64(32))) * np.uint64(_H2) + np.uint64(1)) * p2[pos]
+        h1 = np.add.reduceat(v1, kstart[:-1]) ^ (lens.astype(np.uint64) * np.uint64(_H2))
+        h2 = np.add.reduceat(v2, kstart[:-1]) + lens.astype(np.uint64)
+    return h1, h2
 
 
 def _empty_part(np: Any) -> dict[str, Any]:
@@ -412,6 +467,13 @@ class PerfData:
 
 
 # -- entry points --------------------------------------------------------------------------
+
+def native_script_data(paths: Any) -> Any:
+    """``jitprof.parse.native.native_script_data`` (the ScriptData of perf.data files)."""
+    from jitprof.parse.native import native_script_data as build
+
+    return build(paths)
+
 
 def is_perf_data_magic(head: bytes) -> bool:
     return head[:8] in (MAGIC, MAGIC_SWAPPED)
@@ -1185,7 +1247,7 @@ def _unsupported_attr(a: EventAttr) -> str | None:
 
 # -- pipe mode -----------------------------------------------------------------------------
 
-CHUNK = 8 << 20
+CHUNK = 2 << 20
 
 
 class PerfDataStream:

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import IO
 
@@ -117,8 +117,12 @@ class ScriptReader:
     ``EventData.bins`` view counts by (the resolver bins from the times)."""
 
     def __init__(self, data: ScriptData | None = None,
-                 bin_width: float | None = None, perf_data: str = "auto") -> None:
+                 bin_width: float | None = None, perf_data: str = "auto",
+                 perf_script_args: Sequence[str] = ()) -> None:
         self.data = data if data is not None else ScriptData()
+        # what perf script is also given (--symfs, --kallsyms: it names what the user's
+        # files name, as the native reading does)
+        self.perf_script_args = list(perf_script_args)
         self.bin_width = bin_width
         # how a perf.data is read: "auto" (natively, through perf script where jitprof
         # cannot: DWARF/LBR call graphs, AUX tracing), "native" or "script"
@@ -695,9 +699,18 @@ class ScriptReader:
             self.data.notes.append(note)
             self._forms.add(None)
             return
+        pd.chains.forget_keys()  # (a whole file: no chain will be added)
         sd = script_data(pd, path)
-        self.data.inputs.append(path)
-        self._merge(sd, 0)
+        del pd
+        d = self.data
+        if not d.inputs and not d.frames and not d.events and not d.mmaps:
+            # the first input: its tables are the data (no copy)
+            sd.diagnostics[:0] = d.diagnostics
+            self.data = sd
+            self._thread_ids = {k: i for i, k in enumerate(sd.threads)}
+        else:
+            d.inputs.append(path)
+            self._merge(sd, 0)
         self._forms.add("raw")
 
     def _read_perf_data(self, path: str) -> None:
@@ -710,7 +723,7 @@ class ScriptReader:
         # --header: the recording's facts (host, kernel: may local symbols name it?);
         # switch events (issue 17): when each switched-out thread ran again
         argv = ["perf", "script", "-i", path, "--show-mmap-events", "--show-task-events",
-                "--show-switch-events", "--header"]
+                "--show-switch-events", "--header", *self.perf_script_args]
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
             assert proc.stdout is not None
@@ -872,7 +885,8 @@ def input_bytes(paths: Iterable[str]) -> int:
 def read_scripts(paths: Iterable[str], jobs: int = 1,
                  side_job: Callable[[], object] | None = None, side_job_bytes: int = 0,
                  progress: Callable[[int, int], None] | None = None,
-                 bin_width: float | None = None, perf_data: str = "auto") -> ScriptData:
+                 bin_width: float | None = None, perf_data: str = "auto",
+                 perf_script_args: Sequence[str] = ()) -> ScriptData:
     """Read several perf script texts (samples merge) into one ``ScriptData``. With
     ``jobs`` > 1, a big uncompressed file is cut at blank lines into ``jobs`` pieces read
     by as many processes, and their results merged (the same result as one reader).
@@ -883,7 +897,8 @@ def read_scripts(paths: Iterable[str], jobs: int = 1,
     total)`` is called per 4 MiB read by this process (bytes; total from ``input_bytes``,
     0 = unknown). ``bin_width`` (seconds): also count samples per time bin
     (``EventData.bins``)."""
-    reader = ScriptReader(bin_width=bin_width, perf_data=perf_data)
+    reader = ScriptReader(bin_width=bin_width, perf_data=perf_data,
+                          perf_script_args=perf_script_args)
     paths = list(paths)
     total = input_bytes(paths) if progress is not None else 0
     done = 0

@@ -107,11 +107,13 @@ def load_profile(
         # worker processes read most of the samples while this one parses the maps
         cost = MAP_BYTE_COST * sum(_size(p) for p in big)
         data = read_scripts(inputs, jobs=opt.jobs, side_job=lambda: finder.load_all(big),
-                            side_job_bytes=cost, progress=progress, perf_data=opt.perf_data)
+                            side_job_bytes=cost, progress=progress, perf_data=opt.perf_data,
+                            perf_script_args=elf.perf_script_args())
     else:
         if big:
             finder.preload()
-        data = read_scripts(inputs, jobs=opt.jobs, progress=progress, perf_data=opt.perf_data)
+        data = read_scripts(inputs, jobs=opt.jobs, progress=progress, perf_data=opt.perf_data,
+                            perf_script_args=elf.perf_script_args())
     if finder.has_jitdumps(input_dirs):
         # the samples' clock (jitdump times are CLOCK_MONOTONIC): a natively read
         # perf.data says it; perf report --header-only tells for the others
@@ -146,6 +148,15 @@ class ElfOptions:
     proc_maps: Sequence[str] = ()
     kallsyms: str | None = None  # None: /proc/kallsyms (<symfs>/proc/kallsyms with symfs)
     policy: str = "auto"
+
+    def perf_script_args(self) -> list[str]:
+        """The same files for perf script (a perf.data read through it)."""
+        out = []
+        if self.symfs is not None:
+            out += ["--symfs", self.symfs]
+        if self.kallsyms is not None:
+            out += ["--kallsyms", self.kallsyms]
+        return out
 
     def read_proc_maps(self) -> dict[int | None, list[MemMap]]:
         out: dict[int | None, list[MemMap]] = {}
