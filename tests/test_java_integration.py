@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from jitprof.cli import main
 from jitprof.names import java_method
 from tests.conftest import perf_record, perf_script, require_tools
+from tests.nativecheck import assert_native_equals_script
 from tests.perfreport import map_lines, overlapping_names, perf_self
 from tests.workloads import JAVA_FLAGS, JAVA_HOT
 
@@ -139,6 +140,15 @@ def test_a_jvms_perf_data_maps_every_thread_to_the_jvm(jvm: dict, tmp_path: Path
     assert len({p["comm"] for p in doc["processes"]}) > 1  # java, C2 CompilerThre, GC ...
     assert not any("could not be mapped" in w for w in doc["diagnostics"]["warnings"])
     assert doc["kinds"]["Java"]["self_pct"] > 30.0
+
+
+def test_native_reader_equals_perf_script(jvm: dict) -> None:
+    """Issue 15: the JVM's perf.data read natively (its many threads, HotSpot's code in
+    libjvm.so, the map's Java methods and their compiled versions) as through perf script."""
+    native, _ = assert_native_equals_script(jvm["data"], "jvm", maps=[str(jvm["map"])],
+                                            search_tmp=False)
+    assert {pid for pid, _comm in native.threads} == {jvm["pid"]}
+    assert any(f.name == "Hot.fib" and f.kind.value == "Java" for f in native.frames)
 
 
 def test_a_jvm_without_a_map_gets_the_java_hint(jvm: dict, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from jitprof.cli import main
 from jitprof.jitdump import load_jitdump
 from jitprof.perfmap import load_perf_map
 from tests.conftest import require_tools, tool_failed
+from tests.nativecheck import assert_native_equals_script
 from tests.perfreport import perf_children, perf_self
 from tests.workloads import node_loop
 
@@ -157,6 +158,24 @@ def test_perf_data_input_finds_the_dump_beside_it(jit_recording: dict, tmp_path:
     assert not [w for w in doc["diagnostics"]["warnings"] if "jitdump" in w]
     by_dump = _self_samples(doc)
     assert by_dump["PHP::Api_Legacy::dispatch"] == _phase_counts(jit_recording)[0]
+
+
+def test_native_reader_equals_perf_script_with_the_jitdump(jit_recording: dict) -> None:
+    """Issue 15: ``-k CLOCK_MONOTONIC`` read from the perf.data's clock id, the sample times
+    natively as perf script prints them: the jitdump splits the reused range alike."""
+    from jitprof.parse.perfdata import read_perf_data
+
+    rec = jit_recording
+    assert read_perf_data(str(rec["data"])).clockid == 1  # CLOCK_MONOTONIC
+    native, _ = assert_native_equals_script(rec["data"], "-k mono + jitdump",
+                                            jitdumps=[str(rec["dump"])], search_tmp=False)
+    self_samples: dict[str, int] = {}
+    for st in native.function_stats():
+        name = native.frames[st.frame_id].name
+        self_samples[name] = self_samples.get(name, 0) + st.self_samples
+    assert self_samples["PHP::Api_Legacy::dispatch"] == _phase_counts(rec)[0]
+    assert_native_equals_script(rec["data"], "-k mono + map", maps=[str(rec["map"])],
+                                search_tmp=False)
 
 
 # -- node --perf-prof ----------------------------------------------------------------------

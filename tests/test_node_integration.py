@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from jitprof.cli import main
 from tests.conftest import perf_record, perf_script, require_tools
+from tests.nativecheck import assert_native_equals_script
 from tests.perfreport import check_shares, map_lines, overlapping_names, perf_children
 from tests.workloads import node_loop
 
@@ -89,6 +90,18 @@ def test_node_processes_match_perf_report(node_recording: dict, tmp_path: Path) 
     assert len(doc["processes"]) == 1 and doc["diagnostics"]["unknown_thread_tids"] == []
     check_shares(doc, node_recording["data"], overlapping_names(map_lines(node_recording["map"])),
                  per_pid=lambda pid: node_json(node_recording, "--pid", str(pid), script=script))
+
+
+def test_node_native_reader_equals_perf_script(node_recording: dict) -> None:
+    """Issue 15: node's perf.data read natively gives the perf script path's profile, and
+    perf report's shares by name, DSO and process (the native reader has the task events)."""
+    rec = node_recording
+    assert_native_equals_script(rec["data"], "node", maps=[str(rec["map"])], search_tmp=False)
+    doc = node_json(rec, "--perf-data-reader", "native", script=rec["data"])
+    assert len(doc["processes"]) == 1 and doc["diagnostics"]["unknown_thread_tids"] == []
+    check_shares(doc, rec["data"], overlapping_names(map_lines(rec["map"])),
+                 per_pid=lambda pid: node_json(rec, "--perf-data-reader", "native", "--pid",
+                                               str(pid), script=rec["data"]))
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from jitprof.cli import main
 from tests.conftest import perf_record, perf_script, require_tools, tool_failed
+from tests.nativecheck import assert_native_equals_script
 from tests.perfreport import (
     check_shares,
     compare_weights,
@@ -87,6 +88,21 @@ def test_total_shares_match_perf_report_children(slow_recording: dict) -> None:
     assert compared >= 8
     # the story: f_sort is called from JIT code under PHP::Api_Handler::respond
     assert ours["PHP::Api_Handler::respond"][0] >= ours["HPHP::f_sort"][0] > 30
+
+
+def test_native_reader_equals_perf_script(slow_recording: dict) -> None:
+    """Issue 15: the perf.data read natively gives the profile perf script's text gives,
+    and perf report's shares on the same file (every row, by name and DSO)."""
+    rec = slow_recording
+    assert_native_equals_script(rec["perf_data"], "demo", maps=[str(rec["map"])],
+                                search_tmp=False)
+    res = CliRunner().invoke(main, ["report", str(rec["perf_data"]), "--perf-data-reader",
+                                    "native", "--map", str(rec["map"]), "--no-tmp", "--top",
+                                    "0", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    check_shares(doc, rec["perf_data"], overlapping_names(map_lines(rec["map"])))
+    assert doc["diagnostics"]["jit_samples_resolved_pct"] == 100.0
 
 
 def test_total_samples_column_matches_perf(slow_recording: dict) -> None:
@@ -324,6 +340,10 @@ def test_two_jit_processes_each_named_by_its_own_map(
         shutil.copy(f"/tmp/perf-{pid}.map", maps / f"perf-{pid}.map")
     try:
         _check_two(script, data, maps, pids)
+        # issue 15: the native reader, each process's JIT frames by its own map
+        native, _ = assert_native_equals_script(data, "two processes", map_dirs=[str(maps)],
+                                                search_tmp=False)
+        assert {pid for pid, comm in native.threads if comm == "hhvm_demo"} >= set(pids)
     finally:
         for pid in pids:
             Path(f"/tmp/perf-{pid}.map").unlink(missing_ok=True)
@@ -443,3 +463,10 @@ def test_variable_periods_weights_and_samples_match_perf_report(faults_recording
     dup: set[str] = set()
     totals = {f["name"]: (f["total_pct"], f["self_pct"]) for f in doc["functions"]}
     assert check_totals(totals, perf_children(data, dup), dup) >= 3
+
+
+def test_variable_periods_native_reader_equals_perf_script(faults_recording: dict) -> None:
+    """Issue 15: periods read from the SAMPLE records, the same weights as perf script's."""
+    native, _ = assert_native_equals_script(faults_recording["data"], "page-faults",
+                                            search_tmp=False)
+    assert native.event == "page-faults" and native.weight > 3 * native.samples

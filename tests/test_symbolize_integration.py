@@ -26,6 +26,7 @@ from click.testing import CliRunner
 
 from jitprof.cli import main
 from tests.conftest import require_tools, tool_failed
+from tests.nativecheck import assert_native_equals_script
 from tests.perfreport import (
     UNNAMED,
     check_shares,
@@ -307,6 +308,23 @@ def test_symbol_less_text_matches_perf_report(recordings: dict, name: str) -> No
     assert any(f.get("full_names") for f in full)
 
 
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_native_reader_equals_perf_script(recordings: dict, name: str) -> None:
+    """Issue 15: PIE, non-PIE, lld, a shared library, stripped binaries (debug file by
+    build-id, by debuglink) and samples without callchains: the perf.data read natively
+    (frames named by jitprof's symbolizer) gives the profile the perf script path gives."""
+    from jitprof.resolve import ElfOptions
+
+    p = _prog(recordings, name)
+    elf = ElfOptions()
+    if name == "stripbid":
+        elf = ElfOptions(symfs=str(recordings["symfs_bid"]))
+        shutil.copytree(p["binary"].parent, Path(str(recordings["symfs_bid"]) + str(
+            p["binary"].parent)), dirs_exist_ok=True)
+    native, _ = assert_native_equals_script(p["data"], name, search_tmp=False, elf=elf)
+    assert "work::spin_a" in {f.name for f in native.frames}
+
+
 @pytest.fixture(scope="module")
 def moved(recordings: dict) -> dict:
     """The binaries moved under a --symfs root: the recorded paths no longer exist."""
@@ -388,6 +406,10 @@ def test_node_binary_symbol_less(node_recording: dict) -> None:
         skip |= overlapping_names(map_lines(m))
     compare(doc, node_recording["theirs"], skip)
     check_all_rows(doc, node_recording["data"], skip)
+    # issue 15: node's own binary named natively as through perf script (-N: no build-id
+    # cache copy of it)
+    assert_native_equals_script(node_recording["data"], "node -N", search_tmp=False,
+                                maps=[str(m) for m in node_recording["maps"]])
     node = os.path.realpath(shutil.which("node") or "node")
     native = [f for f in doc["functions"] if f["dso"] == node and f["kind"] != "unknown"]
     assert native, "no frame of node's own binary was named"
@@ -395,16 +417,18 @@ def test_node_binary_symbol_less(node_recording: dict) -> None:
     assert files[node]["symbols"] > 10000
 
 
-def test_build_id_mismatch_from_perf_data(recordings: dict, moved: dict) -> None:
-    """A perf.data input: the recorded build-ids come from perf buildid-list. Another
-    build at the recorded path names nothing (its frames stay [unknown]), never silently."""
+@pytest.mark.parametrize("reader", ["script", "native"])
+def test_build_id_mismatch_from_perf_data(recordings: dict, moved: dict, reader: str) -> None:
+    """A perf.data input: the recorded build-ids come from perf buildid-list (natively:
+    from its build-id section). Another build at the recorded path names nothing (its
+    frames stay [unknown]), never silently."""
     p = _prog(recordings, "pie")
     recorded: Path = p["binary"]
     recorded.parent.mkdir(exist_ok=True)
     _run(["g++", "-o", str(recorded), str(recordings["root"] / "pie.o"), "-pie",
           "-Wl,--build-id=0x" + "ab" * 20])
     try:
-        doc = _jitprof(p["data"])
+        doc = _jitprof(p["data"], "--perf-data-reader", reader)
     finally:
         shutil.rmtree(recorded.parent)
     warnings = doc["diagnostics"]["warnings"]

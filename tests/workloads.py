@@ -52,3 +52,58 @@ public class Hot {
 }
 """
 JAVA_FLAGS = ("-XX:+UnlockDiagnosticVMOptions", "-XX:+PreserveFramePointer")
+
+
+# issue 15: a busy two-thread C++ process with hot functions known by construction, for
+# the native perf.data reader's recordings (cpu-clock, page-faults, sched_switch) and the
+# `top` cost benchmark. work::spin_a and work::clocks (clock_gettime in a loop: ~20% of the
+# samples in the [vdso]) run on the main thread, work::spin_b and work::touch (a page-fault
+# loop) on the second one; argv[2] > 0: each round sleeps that many microseconds (context
+# switches for a sched:sched_switch recording).
+BUSY2_CPP = r"""
+#include <sys/mman.h>
+#include <unistd.h>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <time.h>
+namespace work {
+__attribute__((noinline)) double spin_a(long n) {
+  double s = 0; for (long i = 0; i < n; i++) s += (double)i / (double)(i + 3); return s;
+}
+__attribute__((noinline)) double spin_b(long n) {
+  double s = 1; for (long i = 0; i < n; i++) s = s * 1.0000001 + (double)(i & 7); return s;
+}
+__attribute__((noinline)) long touch(size_t pages) {
+  char* p = static_cast<char*>(mmap(nullptr, pages * 4096, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  long s = 0;
+  for (size_t i = 0; i < pages; i++) { p[i * 4096] = (char)i; s += p[i * 4096]; }
+  munmap(p, pages * 4096);
+  return s;
+}
+__attribute__((noinline)) long clocks(long n) {
+  long s = 0; struct timespec ts;
+  for (long i = 0; i < n; i++) { clock_gettime(CLOCK_MONOTONIC, &ts); s += ts.tv_nsec & 1; }
+  return s;
+}
+}
+int main(int argc, char** argv) {
+  double secs = argc > 1 ? atof(argv[1]) : 1.0;
+  int sleepy = argc > 2 ? atoi(argv[2]) : 0;
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(secs);
+  double t1 = 0, t2 = 0;
+  std::thread other([&] {
+    while (std::chrono::steady_clock::now() < end) {
+      t2 += work::spin_b(200000); t2 += work::touch(32); if (sleepy) usleep(sleepy);
+    }
+  });
+  while (std::chrono::steady_clock::now() < end) {
+    t1 += work::spin_a(300000); t1 += work::clocks(20000); if (sleepy) usleep(sleepy);
+  }
+  other.join();
+  std::printf("%f\n", t1 + t2);
+}
+"""
+BUSY2_FLAGS = ("-O1", "-g", "-fno-omit-frame-pointer", "-pthread")
