@@ -140,9 +140,10 @@ class _Space:
         return out
 
 
-def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
+def script_data(pd: PerfData, name: str | None = None, consume: bool = False) -> ScriptData:
     """The ``ScriptData`` of one perf.data (see the module's text); ``name``: the input
-    as given ("-" for standard input; default its path)."""
+    as given ("-" for standard input; default its path). ``consume``: ``pd``'s chain
+    table may be dropped once read (memory: the caller does not need it after)."""
     import numpy as np
 
     path = pd.path if name is None else name
@@ -219,6 +220,8 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
     r_chain = words[body]
     r_starts = cstarts - np.arange(len(cstarts), dtype=np.int64)
     del body
+    if consume:
+        pd.chains.words = pd.chains.starts = None
     ip, ctx, owner, slen = _chain_entries(r_chain, r_starts)
     del r_chain, r_starts, words
 
