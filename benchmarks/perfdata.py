@@ -134,12 +134,15 @@ def bench_report(node_dir: str, repeat: int) -> None:
             runs[name].append(timed(argv))
     results = {name: best(rs) for name, rs in runs.items()}
     base = results["perf report --stdio --no-children --sort sym"]
-    print(f"{'command':48} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13} {'/ perf report':>14}")
+    print(f"{'command':48} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13} "
+          f"{'wall / perf report':>19} {'CPU / perf report':>18}")
     for name, r in results.items():
-        ratio = f"{r.wall / base.wall:.2f}x" if r.rc == 0 and base.rc == 0 else "n/a"
+        ok = r.rc == 0 and base.rc == 0
+        ratio = f"{r.wall / base.wall:.2f}x" if ok else "n/a"
+        cpu_ratio = f"{r.cpu / base.cpu:.2f}x" if ok and base.cpu else "n/a"
         mark = "" if r.rc == 0 else "  (failed)"
         print(f"{name:48} {r.wall:8.2f} {r.cpu:8.2f} {r.maxrss_kib / 1024:13.0f} "
-              f"{ratio:>14}{mark}")
+              f"{ratio:>19} {cpu_ratio:>18}{mark}")
     if native and results["jitprof report (native)"].rc == 0 and results[
             "jitprof report (via perf script)"].rc == 0:
         a, b = _rows(json_native), _rows(json_script)

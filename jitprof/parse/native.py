@@ -76,38 +76,44 @@ def dso_name(m: MmapRecord) -> str:
     return name
 
 
+INF = float("inf")
+
+# a map of an address space: (start, end, time ns, order, dso id, until ns: a forked
+# child's copy of its parent's map lasts until the child's exec)
+SpaceMap = tuple[int, int, int, int, int, float]
+
+
 class _Space:
     """One address space's maps (a process's, or the kernel's) as pieces between map
     boundaries: ``single[i]`` the dso id of piece i when one dso covers it at every time
     (-1: none; -2: it depends on the time, see ``timed``)."""
 
-    def __init__(self, maps: list[tuple[int, int, int, int, int]]) -> None:
+    def __init__(self, maps: list[SpaceMap]) -> None:
         import numpy as np
 
-        # maps: (start, end, time ns, order, dso id), in processing order
-        maps = sorted(maps, key=lambda m: (m[2], m[3]))
+        maps = sorted(maps, key=lambda m: (m[2], m[3]))  # processing order
         bounds = sorted({m[0] for m in maps} | {m[1] for m in maps})
         self.bounds = np.array(bounds, dtype=np.uint64)
         npieces = max(0, len(bounds) - 1)
-        cover: list[list[tuple[int, int]]] = [[] for _ in range(npieces)]
+        cover: list[list[tuple[int, int, float]]] = [[] for _ in range(npieces)]
         index = {b: i for i, b in enumerate(bounds)}
-        for start, end, t, _order, dso in maps:
+        for start, end, t, _order, dso, until in maps:
             if end <= start:
                 continue
             for i in range(index[start], index[end]):
-                cover[i].append((t, dso))
+                cover[i].append((t, dso, until))
         single = np.full(max(npieces, 1), -1, dtype=np.int64)
-        self.timed: dict[int, tuple[Any, list[int]]] = {}
+        self.timed: dict[int, tuple[Any, Any, list[int]]] = {}
         for i, c in enumerate(cover):
             if not c:
                 continue
-            dsos = {d for _t, d in c}
-            if len(dsos) == 1:
+            if len({d for _t, d, _u in c}) == 1 and all(u == INF for _t, _d, u in c):
                 single[i] = c[0][1]
             else:
                 single[i] = -2
-                self.timed[i] = (np.array([t for t, _d in c], dtype=np.float64),
-                                 [d for _t, d in c])
+                self.timed[i] = (np.array([t for t, _d, _u in c], dtype=np.float64),
+                                 np.array([u for _t, _d, u in c], dtype=np.float64),
+                                 [d for _t, d, _u in c])
         self.single = single
 
     def lookup(self, ips: Any) -> tuple[Any, Any]:
@@ -121,20 +127,31 @@ class _Space:
         piece = np.where(inside, piece, 0)
         return np.where(inside, self.single[piece], -1), piece
 
-    def at_time(self, piece: int, times: Any) -> Any:
+    def at_time(self, piece: int, times: Any, unknown: int) -> Any:
         """The dso ids of a time-dependent piece at these sample times (ns; NaN: the
-        end of the recording): the latest map at or before the time, else the first."""
+        end of the recording): the latest map made at or before the time and not yet
+        dropped (by an exec); before any map, the first that lasts; else ``unknown``."""
         import numpy as np
 
-        t, dsos = self.timed[piece]
-        k = np.searchsorted(t, times, side="right") - 1
-        k = np.where(np.isnan(times), len(t) - 1, np.maximum(k, 0))
-        return np.array(dsos, dtype=np.int64)[k]
+        t, until, dsos = self.timed[piece]
+        times = np.where(np.isnan(times), INF, times)
+        out = np.full(len(times), unknown, dtype=np.int64)
+        best = np.full(len(times), -INF)
+        for k in range(len(t)):  # (few maps a piece)
+            ok = (t[k] <= times) & (times < until[k]) & (t[k] >= best)
+            out[ok] = dsos[k]
+            best[ok] = t[k]
+        lasting = np.flatnonzero(until == INF)
+        if len(lasting):
+            early = (best == -INF) & (times < t[lasting].min())
+            out[early] = dsos[int(lasting[np.argmin(t[lasting])])]
+        return out
 
 
-def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
+def script_data(pd: PerfData, name: str | None = None, consume: bool = False) -> ScriptData:
     """The ``ScriptData`` of one perf.data (see the module's text); ``name``: the input
-    as given ("-" for standard input; default its path)."""
+    as given ("-" for standard input; default its path). ``consume``: ``pd``'s chain
+    table may be dropped once read (memory: the caller does not need it after)."""
     import numpy as np
 
     path = pd.path if name is None else name
@@ -211,13 +228,19 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
     r_chain = words[body]
     r_starts = cstarts - np.arange(len(cstarts), dtype=np.int64)
     del body
+    if consume:
+        pd.chains.words = pd.chains.starts = None
     ip, ctx, owner, slen = _chain_entries(r_chain, r_starts)
     del r_chain, r_starts, words
 
     # -- address spaces: the kernel's, and each sampled process's (with its parents' maps
     # from before its fork)
     pids = sorted(int(p) for p in np.unique(np.concatenate((pid, r_pid))))
-    space_maps = _space_maps(pd, pids, dso_id)
+    space_maps, inherited = _space_maps(pd, pids, dso_id)
+    for child, got in inherited.items():  # (for ELF naming: the child's mappings)
+        for m, when in got:
+            d.mmaps.append(Mmap(child, child, m.start, m.length, m.pgoff, m.prot, m.filename,
+                                _seconds(when), m.build_id))
     spaces = [_Space(space_maps.get(-1, []))] + [_Space(space_maps.get(p, [])) for p in pids]
     user = ctx == CTX_USER
     space_of_chain = np.searchsorted(np.array(pids, dtype=np.int64), r_pid) + 1
@@ -276,7 +299,7 @@ def script_data(pd: PerfData, name: str | None = None) -> ScriptData:
     # per sample, its dsos at the sample's time
     s_chain, e_frame, slen = _timed_chains(
         key_timed, key_piece, key_space, key_ip, inv, spaces, s_chain, time_ns, e_frame,
-        owner, slen, f_ip_l, f_dso_l)
+        owner, slen, f_ip_l, f_dso_l, unknown_dso)
     del inv, owner, ip
     f_ip = np.concatenate(f_ip_l)
     f_dso = np.concatenate(f_dso_l)
@@ -360,7 +383,8 @@ def native_script_data(paths: Sequence[str]) -> ScriptData:
 
 def _timed_chains(key_timed: Any, key_piece: Any, key_space: Any, key_ip: Any, inv: Any,
                   spaces: list[_Space], s_chain: Any, time_ns: Any, e_frame: Any, owner: Any,
-                  slen: Any, f_ip: list[Any], f_dso: list[Any]) -> tuple[Any, Any, Any]:
+                  slen: Any, f_ip: list[Any], f_dso: list[Any], unknown: int
+                  ) -> tuple[Any, Any, Any]:
     """Give every sample whose chain holds a time-dependent address its own chain, with
     the dsos its maps had at its time (rare: a range mapped twice with different
     files); their frames are appended to ``f_ip``/``f_dso``."""
@@ -386,7 +410,8 @@ def _timed_chains(key_timed: Any, key_piece: Any, key_space: Any, key_ip: Any, i
             kk = int(inv[a + j])
             sp = spaces[int(key_space[kk])]
             extra_ip.append(int(key_ip[kk]))
-            extra_dso.append(int(sp.at_time(int(key_piece[kk]), np.array([time_ns[smp]]))[0]))
+            extra_dso.append(int(sp.at_time(int(key_piece[kk]), np.array([time_ns[smp]]),
+                                            unknown)[0]))
             fr[j] = next_frame
             next_frame += 1
         new_frames.append(fr)
@@ -434,21 +459,31 @@ def _chain_entries(chain: Any, starts: Any) -> tuple[Any, Any, Any, Any]:
 
 
 def _space_maps(pd: PerfData, pids: Sequence[int], dso_id: Any
-                ) -> dict[int, list[tuple[int, int, int, int, int]]]:
-    """pid (-1: the kernel) -> its maps (start, end, time, order, dso id); a forked
-    process starts with its parent's maps from before the fork."""
-    own: dict[int, list[tuple[int, int, int, int, int]]] = {}
+                ) -> tuple[dict[int, list[SpaceMap]], dict[int, list[tuple[MmapRecord, int]]]]:
+    """pid (-1: the kernel) -> its maps; a forked process starts with its parent's maps
+    from before the fork (perf copies them at PERF_RECORD_FORK), which last until its
+    exec. Also pid -> the parent's mmap records it inherited (and the fork time)."""
+    own: dict[int, list[SpaceMap]] = {}
+    recs: dict[int, list[MmapRecord]] = {}
     for m in pd.mmaps:
         key = -1 if m.kernel else m.pid
         end = min(m.start + m.length, (1 << 64) - 1)
-        own.setdefault(key, []).append((m.start, end, m.time or 0, m.order, dso_id(dso_name(m))))
+        own.setdefault(key, []).append((m.start, end, m.time or 0, m.order,
+                                        dso_id(dso_name(m)), INF))
+        recs.setdefault(key, []).append(m)
     parent: dict[int, tuple[int, int]] = {}
     for f in pd.forks:
         if f.pid != f.ppid and f.pid >= 0 and f.ppid >= 0 and f.pid not in parent:
             parent[f.pid] = (f.ppid, f.time)
-    out: dict[int, list[tuple[int, int, int, int, int]]] = {-1: own.get(-1, [])}
+    execs: dict[int, float] = {}
+    for c in pd.comms:
+        if c.exec and c.pid == c.tid and c.time:
+            execs[c.pid] = min(execs.get(c.pid, INF), float(c.time))
+    out: dict[int, list[SpaceMap]] = {-1: own.get(-1, [])}
+    inherited: dict[int, list[tuple[MmapRecord, int]]] = {}
     for p in pids:
         maps = list(own.get(p, []))
+        until = execs.get(p, INF)
         seen = {p}
         child, limit = p, None
         while child in parent:
@@ -457,10 +492,13 @@ def _space_maps(pd: PerfData, pids: Sequence[int], dso_id: Any
                 break
             seen.add(pp)
             limit = t if limit is None else min(limit, t)
-            maps.extend(m for m in own.get(pp, []) if m[2] <= limit)
+            for sm, r in zip(own.get(pp, []), recs.get(pp, []), strict=True):
+                if sm[2] <= limit:
+                    maps.append((sm[0], sm[1], sm[2], sm[3], sm[4], min(until, sm[5])))
+                    inherited.setdefault(p, []).append((r, limit))
             child = pp
         out[p] = maps
-    return out
+    return out, inherited
 
 
 def _ksymbol_names(pd: PerfData, f_ip: Any, f_dso: Any, dso_ids: dict[str, int]
@@ -565,7 +603,7 @@ def _notes(d: ScriptData, pd: PerfData, samples: int) -> None:
     path = d.inputs[0]
     if pd.truncated_at is not None:
         msg = (f"truncated at byte {pd.truncated_at:,}: {samples:,} samples read "
-               "(the file ends inside a record: perf was killed, or the copy is cut)")
+               "(the file ends early: perf was killed, or the copy is cut)")
         d.notes.append(f"{path}: {msg}")
         d.note(path, 0, msg)
     elif pd.data_size_zero:

@@ -303,14 +303,21 @@ class ChainTable:
     leaf first)."""
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[int, int], int] = {}
+        import numpy as np
+
+        self._ids: dict[bytes, int] = {}  # (the slow path's: a chain's words -> id)
+        self._h1 = np.zeros(0, dtype=np.uint64)  # known chains by hash, sorted
+        self._h2 = np.zeros(0, dtype=np.uint64)
+        self._gid = np.zeros(0, dtype=np.int64)
+        self._count = 0
+        self._slow = False
         self._new: list[Any] = []
         self._new_lens: list[Any] = []
         self.words: Any = None
         self.starts: Any = None
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return self._count
 
     def add(self, keys: Any, kstart: Any) -> Any:
         """The ids of the chains ``keys[kstart[i]:kstart[i+1]]`` (uint64 words, the pid
@@ -322,6 +329,8 @@ class ChainTable:
         n = len(kstart) - 1
         if not n:
             return np.zeros(0, dtype=np.int64)
+        if self._slow:
+            return self._add_slow(keys, kstart)
         lens = np.diff(kstart)
         h1, h2 = _chain_hashes(np, keys, kstart, lens)
         uh, first, inv = np.unique(h1, return_index=True, return_inverse=True)
@@ -335,18 +344,27 @@ class ChainTable:
             same = np.logical_and.reduceat(eq, kstart[:-1])
         if not same.all():
             return self._add_slow(keys, kstart)
-        ids = self._ids
-        get = ids.get
+        # the table: known chains' h1 sorted, with their h2 and ids (numpy, no loop)
+        h2u = h2[first]
         gid = np.empty(len(uh), dtype=np.int64)
-        new: list[int] = []
-        for j, (a, b) in enumerate(zip(uh.tolist(), h2[first].tolist(), strict=True)):
-            v = get((a, b))
-            if v is None:
-                v = ids[(a, b)] = len(ids)
-                new.append(j)
-            gid[j] = v
-        if new:
-            sel = first[np.array(new, dtype=np.int64)]
+        found = np.zeros(len(uh), dtype=bool)
+        if len(self._h1):
+            k = np.searchsorted(self._h1, uh)
+            kk = np.minimum(k, len(self._h1) - 1)
+            found = (k < len(self._h1)) & (self._h1[kk] == uh)
+            if (found & (self._h2[kk] != h2u)).any():
+                return self._add_slow(keys, kstart)  # an h1 collision across chunks
+            gid[found] = self._gid[kk[found]]
+        newj = np.flatnonzero(~found)
+        if len(newj):
+            n0 = self._count
+            gid[newj] = n0 + np.arange(len(newj), dtype=np.int64)
+            self._count = n0 + len(newj)
+            at = np.searchsorted(self._h1, uh[newj])
+            self._h1 = np.insert(self._h1, at, uh[newj])
+            self._h2 = np.insert(self._h2, at, h2u[newj])
+            self._gid = np.insert(self._gid, at, gid[newj])
+            sel = first[newj]
             ln = kstart[sel + 1] - kstart[sel]
             fst = np.repeat(kstart[sel] - np.concatenate(([0], np.cumsum(ln)[:-1])), ln)
             self._new.append(keys[fst + np.arange(int(ln.sum()), dtype=np.int64)])
@@ -355,24 +373,37 @@ class ChainTable:
 
     def forget_keys(self) -> None:
         """Drop the hash index (no chain will be added any more: memory)."""
-        self._ids = {}
-
-    def _add_slow(self, keys: Any, kstart: Any) -> Any:
-        """``add`` one chain at a time (a chunk whose hashes collide: never seen)."""
         import numpy as np
 
+        self._ids = {}
+        self._h1 = self._h2 = np.zeros(0, dtype=np.uint64)
+        self._gid = np.zeros(0, dtype=np.int64)
+
+    def _add_slow(self, keys: Any, kstart: Any) -> Any:
+        """``add`` one chain at a time, by its words (a chunk whose hashes collide:
+        never seen; ids go on from the table's)."""
+        import numpy as np
+
+        if not self._ids and self._count:
+            # the words of every known chain, as the slow index's keys
+            self._finish()
+            w, st = self.words, self.starts
+            for g in range(self._count):
+                self._ids[w[st[g] : st[g + 1]].tobytes()] = g
         out = np.empty(len(kstart) - 1, dtype=np.int64)
         for i in range(len(kstart) - 1):
             k = keys[kstart[i] : kstart[i + 1]]
-            one = np.array([0, len(k)], dtype=np.int64)
-            h1, h2 = _chain_hashes(np, k, one, one[1:])
-            key = (int(h1[0]), int(h2[0]))
+            key = k.tobytes()
             v = self._ids.get(key)
             if v is None:
-                v = self._ids[key] = len(self._ids)
+                v = self._ids[key] = self._count
+                self._count += 1
                 self._new.append(k.copy())
                 self._new_lens.append(np.array([len(k)], dtype=np.int64))
             out[i] = v
+        self._h1 = self._h2 = np.zeros(0, dtype=np.uint64)  # (the hash index is off)
+        self._gid = np.zeros(0, dtype=np.int64)
+        self._slow = True
         return out
 
     def _finish(self) -> None:
@@ -394,18 +425,20 @@ _P1, _P2 = 0x100000001B3, 0x5BD1E9955BD1E995
 
 
 def _chain_hashes(np: Any, keys: Any, kstart: Any, lens: Any) -> tuple[Any, Any]:
-    """Two independent 64-bit hashes of each chain (position-dependent sums of mixed
-    words, wrapping)."""
-    pos = np.arange(len(keys), dtype=np.int64) - np.repeat(kstart[:-1], lens)
+    """Two independent 64-bit hashes of each chain: sums of its words times powers of
+    two odd constants by position (wrapping), the length mixed in."""
+    pos = np.arange(len(keys), dtype=np.int64)
+    pos -= np.repeat(kstart[:-1], lens)
     top = int(lens.max()) + 1
     with np.errstate(over="ignore"):
         p1 = np.cumprod(np.full(top, _P1, dtype=np.uint64))
         p2 = np.cumprod(np.full(top, _P2, dtype=np.uint64))
-        m = keys ^ (keys >> np.uint64(29))
-        v1 = (m * np.uint64(_H1)) * p1[pos]
-        v2 = ((m ^ (m >> np.uint64(32))) * np.uint64(_H2) + np.uint64(1)) * p2[pos]
-        h1 = np.add.reduceat(v1, kstart[:-1]) ^ (lens.astype(np.uint64) * np.uint64(_H2))
-        h2 = np.add.reduceat(v2, kstart[:-1]) + lens.astype(np.uint64)
+        cut = kstart[:-1]
+        h1 = np.add.reduceat(keys * p1[pos], cut)
+        h2 = np.add.reduceat((keys ^ np.uint64(_H1)) * p2[pos], cut)
+        ln = lens.astype(np.uint64)
+        h1 ^= ln * np.uint64(_H2)
+        h2 += ln
     return h1, h2
 
 
@@ -550,6 +583,11 @@ def _read_file(path: str, f: IO[bytes], size: int, order: str,
     for i in range(nattr):
         off = i * attr_size
         attr = _parse_attr(attrs[off : off + attr_size - 16], order)
+        (own_size,) = struct.unpack_from(order + "I", attrs, off + 4)
+        if own_size > attr_size - 16 or 0 < own_size < 64:
+            raise InputError(path, f"byte {attrs_off + off + 4}: attr {i} says it is "
+                             f"{own_size} bytes, its slot holds {attr_size - 16} (an "
+                             "incompatible perf.data)")
         ids_off, ids_size = struct.unpack_from(order + "QQ", attrs, off + attr_size - 16)
         if ids_size % 8 or ids_off + ids_size > size or ids_size > 8 << 20:
             raise InputError(path, f"byte {attrs_off + off + attr_size - 16}: attr {i}'s id "
@@ -606,6 +644,8 @@ def _read_features(pd: PerfData, view: _FileView, order: str, flags: tuple[int, 
     for i, bit in enumerate(bits):
         off, fsize = struct.unpack_from(order + "QQ", table, 16 * i)
         if off + fsize > size or fsize > 1 << 30:
+            if pd.truncated_at is None and off <= size:
+                pd.truncated_at = size  # the file ends inside its feature sections
             continue  # a feature that runs past the end: left out
         try:
             _feature(pd, bit, view.read(off, fsize), order)

@@ -700,7 +700,7 @@ class ScriptReader:
             self._forms.add(None)
             return
         pd.chains.forget_keys()  # (a whole file: no chain will be added)
-        sd = script_data(pd, path)
+        sd = script_data(pd, path, consume=True)
         del pd
         d = self.data
         if not d.inputs and not d.frames and not d.events and not d.mmaps:

@@ -196,7 +196,7 @@ class _Counts:
     jit_frames_named: int = 0
 
 
-_PAIRS_AT_ONCE = 1 << 14  # stacks translated at a time: bounds the temporary arrays
+_PAIRS_AT_ONCE = 1 << 12  # stacks translated at a time: bounds the temporary arrays
 
 
 def _translate(pairs_stack: Any, pairs_pid: Any, pairs_n: Any, flat: Any, ends: Any,
