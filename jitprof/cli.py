@@ -271,12 +271,17 @@ def _run_tui(ctx: click.Context, inputs: Sequence[str], load: LoadOptions) -> No
     from jitprof.timeline import TIMELINE_BIN
     from jitprof.tui.app import JitprofApp
 
-    def loader(progress: Callable[[int, int], None]) -> Profile:
-        # with time bins: the timeline (a JSON profile input has none: no strip)
-        return load_profile(inputs, load, progress, jobs=1, bin_width=TIMELINE_BIN)
+    def loader_of(event: str | None) -> Callable[[Callable[[int, int], None]], Profile]:
+        def loader(progress: Callable[[int, int], None]) -> Profile:
+            # with time bins: the timeline (a JSON profile input has none: no strip)
+            return load_profile(inputs, load, progress, jobs=1, bin_width=TIMELINE_BIN,
+                                event=event)
+        return loader
 
-    app = JitprofApp(loader=loader, inputs=inputs, filters=[
-        *(f"pid {p}" for p in load.pids), *(f"comm {c}" for c in load.comms)])
+    # the e key (issue 17): the same inputs read again for cpu-clock, off-cpu or wall
+    app = JitprofApp(loader=loader_of(load.event), inputs=inputs, filters=[
+        *(f"pid {p}" for p in load.pids), *(f"comm {c}" for c in load.comms)],
+        measure_loader=loader_of)
     app.run()
     if app.error is not None:
         message, code = app.error
@@ -472,9 +477,13 @@ def _pid_list(ctx: click.Context, param: click.Parameter, value: Sequence[str]) 
 @click.option("--trust-map", is_flag=True,
               help="Use a map or jitdump that fails the owner/age checks (another user's, "
                    "or older than the process). Symlinks are never followed.")
+@click.option("--off-cpu", is_flag=True,
+              help="Also record context switches with their stacks (sched:sched_switch, "
+                   "--switch-events): the bundle then has the events off-cpu (blocked time) "
+                   "and wall (CPU + blocked, ns) beside the CPU samples.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(pids: list[int], duration: float | None, freq: int, event: str,
-           output: str | None, trust_map: bool, command: Sequence[str]) -> None:
+           output: str | None, trust_map: bool, off_cpu: bool, command: Sequence[str]) -> None:
     """Record running JIT processes into a self-contained bundle directory.
 
     \b
@@ -502,7 +511,8 @@ def record(pids: list[int], duration: float | None, freq: int, event: str,
         what = f"{pids[0]}" if pids else os.path.basename(command[0])
         output = f"jitprof-{what}-{_time.strftime('%Y%m%d-%H%M%S')}"
     plan = RecordPlan(output=output, pids=list(pids), command=list(command), duration=duration,
-                      freq=freq, event=event, trust_map=trust_map, argv=["jitprof", *sys.argv[1:]])
+                      freq=freq, event=event, trust_map=trust_map, argv=["jitprof", *sys.argv[1:]],
+                      off_cpu=off_cpu)
     rep = _RecordReporter("pid " + ",".join(map(str, pids)) if pids else command[0])
     try:
         res = Recorder(plan, rep).run()
@@ -799,9 +809,12 @@ def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],
               help="Only functions of this kind (repeatable).")
 @click.option("--trust-map", is_flag=True,
               help="Use a map that fails the owner/age checks (never a symlink).")
+@click.option("--off-cpu", is_flag=True,
+              help="Also record context switches: --event off-cpu or wall shows blocked or "
+                   "wall time (implied by them); in the live view e switches the measure.")
 def top(pids: list[int], interval: float, window: int | None, count: int | None, stdio: bool,
         freq: int, event: str, rows_: int, sort: str, kinds: Sequence[Kind],
-        trust_map: bool) -> None:
+        trust_map: bool, off_cpu: bool) -> None:
     """Hot functions of running processes, refreshed live.
 
     Samples stream from `perf record -p PID -o - | perf script -i -`; each process's perf
@@ -819,10 +832,14 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     from jitprof.live import LiveProfiler
     from jitprof.report import function_rows, table_lines
 
+    # issue 17: off-cpu and wall are made from switches beside the CPU samples
+    shown_event, event, off_cpu = _top_events(event, off_cpu)
     if not stdio:
-        _top_live(pids, interval, window, count, freq, event, sort, kinds, trust_map)
+        _top_live(pids, interval, window, count, freq, event, sort, kinds, trust_map,
+                  off_cpu, shown_event)
         return
-    live = LiveProfiler(pids, keep=max(window or 0, 60), trust_map=trust_map, event=event)
+    live = LiveProfiler(pids, keep=max(window or 0, 60), trust_map=trust_map,
+                        event=shown_event)
     for p in live.procs.values():
         if p.map is None:
             click.echo(f"jitprof: warning: no perf map for pid {p.info.pid} yet: JIT frames "
@@ -832,7 +849,7 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
                        f"{doubt}", err=True)
     tty = sys.stdout.isatty()
     what = ", ".join(f"pid {p.info.pid} ({p.info.comm})" for p in live.procs.values())
-    live.start(freq=freq, event=event)
+    live.start(freq=freq, event=event, off_cpu=off_cpu)
     shown = 0
     ended = ""
     try:
@@ -881,9 +898,19 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
         live.close()
 
 
+def _top_events(event: str, off_cpu: bool) -> tuple[str, str, bool]:
+    """(event shown, event perf records, record switches?) for top's --event and
+    --off-cpu: off-cpu and wall are shown from cpu-clock samples and switches."""
+    from jitprof.resolve.offcpu import SYNTHETIC_EVENTS
+
+    if event in SYNTHETIC_EVENTS:
+        return event, "cpu-clock", True
+    return event, event, off_cpu
+
+
 def _top_live(pids: list[int], interval: float, window: int | None, count: int | None,
               freq: int, event: str, sort: str, kinds: Sequence[Kind],
-              trust_map: bool) -> None:
+              trust_map: bool, off_cpu: bool = False, shown_event: str | None = None) -> None:
     """`jitprof top` without --stdio: the live TUI (jitprof/tui/live.py). Errors that
     come before the UI (no terminal, no such process, perf missing or failing at once)
     are one line; a perf failure later is shown in the UI and is the exit status."""
@@ -904,7 +931,7 @@ def _top_live(pids: list[int], interval: float, window: int | None, count: int |
                    + ",".join(map(str, pids)), err=True)
         ctx.exit(EXIT_USAGE)
     live = LiveProfiler(pids, keep=max(window or 0, DEFAULT_WINDOW, 60), trust_map=trust_map,
-                        event=event)
+                        event=shown_event or event)
     for p in live.procs.values():
         for doubt in p.problems:
             click.echo(f"jitprof: warning: {p.map_source}: used with --trust-map although "
@@ -912,7 +939,7 @@ def _top_live(pids: list[int], interval: float, window: int | None, count: int |
     view = LiveView(live, interval=interval, window=window or DEFAULT_WINDOW,
                     windowed=window is not None)
     try:
-        live.start(freq=freq, event=event)
+        live.start(freq=freq, event=event, off_cpu=off_cpu)
         # perf fails at once when it cannot record (not permitted, a bad event): say so
         # before the UI takes the screen (at most 2 s; the first text comes sooner)
         ready = _time.monotonic() + 2

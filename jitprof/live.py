@@ -53,6 +53,7 @@ from jitprof.record import (
     explain_perf_failure,
     map_candidates,
     perf_has_control,
+    sampled_event_argv,
 )
 from jitprof.resolve import MapFinder, build_profile
 from jitprof.timeline import TIMELINE_BIN
@@ -77,18 +78,25 @@ def ring_pages(freq: int, seconds: float = 0.05) -> int:
 class PerfStream:
     """``perf record ... -o - | perf script -i -`` for some pids (see the module doc)."""
 
-    def __init__(self, pids: Sequence[int], freq: int = 999, event: str = "cpu-clock") -> None:
+    def __init__(self, pids: Sequence[int], freq: int = 999, event: str = "cpu-clock",
+                 off_cpu: bool = False) -> None:
         perf = shutil.which("perf")
         if perf is None:
             raise RecordError("perf", "not found on PATH: " + HOW_TO_PERF)
         self.perf = perf
         self.pids = list(pids)
         self.event = event
-        self.record_argv = [perf, "record", "-g", "-F", str(freq), "-e", event,
-                            "-m", str(ring_pages(freq)), "-p", ",".join(map(str, pids)),
-                            "-o", "-"]
+        self.off_cpu = off_cpu
+        self.record_argv = [perf, "record", "-g", *sampled_event_argv(event, freq, off_cpu),
+                            "-m", str(ring_pages(freq) * (4 if off_cpu else 1)),
+                            "-p", ",".join(map(str, pids)), "-o", "-"]
         self.script_argv = [perf, "script", "-i", "-", "--show-mmap-events",
                             "--show-task-events"]
+        if off_cpu:
+            # from a pipe, perf script prints a tracepoint's callchain without dsos:
+            # its fields given (issue 17)
+            self.script_argv += ["--show-switch-events",
+                                 "-F", "trace:comm,tid,cpu,time,event,trace,ip,sym,dso"]
         self._rec_err: IO[bytes] = tempfile.TemporaryFile()
         self._scr_err: IO[bytes] = tempfile.TemporaryFile()
         kw: dict[str, Any] = {}
@@ -155,7 +163,7 @@ class PerfStream:
             return None
         self._rec_err.seek(0)
         err = self._rec_err.read().decode("utf-8", "replace")
-        return explain_perf_failure(err, rc, self.event, [], self.pids)
+        return explain_perf_failure(err, rc, self.event, [], self.pids, self.off_cpu)
 
     def close(self) -> None:
         for fd in (self._ctl_w, self._ack_r):
@@ -413,9 +421,9 @@ class LiveProfiler:
         return prof
 
     # --- the perf stream ---------------------------------------------------------------
-    def start(self, freq: int = 999, event: str = "cpu-clock") -> None:
+    def start(self, freq: int = 999, event: str = "cpu-clock", off_cpu: bool = False) -> None:
         self.event = self.event or event
-        self.stream = PerfStream(self.pids, freq=freq, event=event)
+        self.stream = PerfStream(self.pids, freq=freq, event=event, off_cpu=off_cpu)
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
 
