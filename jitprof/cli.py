@@ -185,6 +185,24 @@ def main() -> None:
     Exit codes: 0 ok, 1 bad input, 2 usage error, 3 no samples, 4 cannot record (record,
     top: no such process, perf missing or not permitted, map refused), 70 internal error.
     """
+    _tune_malloc()
+
+
+def _tune_malloc() -> None:
+    """glibc gives arrays above 128 KiB their own mmap and unmaps them when freed, so a
+    command that makes and drops numpy temporaries zero-fills fresh pages again and
+    again (a node report: ~78k page faults, 0.2 s of system time). Keeping freed memory
+    for reuse (mmap only from 64 MiB, trim from 128 MiB) halves the faults for ~10 MB
+    more peak (benchmarks/README.md, issue 15). Elsewhere than glibc: nothing."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 64 << 20)
+    mallopt(m_trim_threshold, 128 << 20)
 
 
 @main.command()
@@ -253,12 +271,17 @@ def _run_tui(ctx: click.Context, inputs: Sequence[str], load: LoadOptions) -> No
     from jitprof.timeline import TIMELINE_BIN
     from jitprof.tui.app import JitprofApp
 
-    def loader(progress: Callable[[int, int], None]) -> Profile:
-        # with time bins: the timeline (a JSON profile input has none: no strip)
-        return load_profile(inputs, load, progress, jobs=1, bin_width=TIMELINE_BIN)
+    def loader_of(event: str | None) -> Callable[[Callable[[int, int], None]], Profile]:
+        def loader(progress: Callable[[int, int], None]) -> Profile:
+            # with time bins: the timeline (a JSON profile input has none: no strip)
+            return load_profile(inputs, load, progress, jobs=1, bin_width=TIMELINE_BIN,
+                                event=event)
+        return loader
 
-    app = JitprofApp(loader=loader, inputs=inputs, filters=[
-        *(f"pid {p}" for p in load.pids), *(f"comm {c}" for c in load.comms)])
+    # the e key (issue 17): the same inputs read again for cpu-clock, off-cpu or wall
+    app = JitprofApp(loader=loader_of(load.event), inputs=inputs, filters=[
+        *(f"pid {p}" for p in load.pids), *(f"comm {c}" for c in load.comms)],
+        measure_loader=loader_of)
     app.run()
     if app.error is not None:
         message, code = app.error
@@ -454,12 +477,16 @@ def _pid_list(ctx: click.Context, param: click.Parameter, value: Sequence[str]) 
 @click.option("--trust-map", is_flag=True,
               help="Use a map or jitdump that fails the owner/age checks (another user's, "
                    "or older than the process). Symlinks are never followed.")
+@click.option("--off-cpu", is_flag=True,
+              help="Also record context switches with their stacks (sched:sched_switch, "
+                   "--switch-events): the bundle then has the events off-cpu (blocked time) "
+                   "and wall (CPU + blocked, ns) beside the CPU samples.")
 @click.option("--with-script", is_flag=True,
               help="Also write perf script's text (perf.script.gz: file and kernel frames "
                    "named by perf here), to read the bundle where its binaries are not.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(pids: list[int], duration: float | None, freq: int, event: str,
-           output: str | None, trust_map: bool, with_script: bool,
+           output: str | None, trust_map: bool, off_cpu: bool, with_script: bool,
            command: Sequence[str]) -> None:
     """Record running JIT processes into a self-contained bundle directory.
 
@@ -489,7 +516,7 @@ def record(pids: list[int], duration: float | None, freq: int, event: str,
         output = f"jitprof-{what}-{_time.strftime('%Y%m%d-%H%M%S')}"
     plan = RecordPlan(output=output, pids=list(pids), command=list(command), duration=duration,
                       freq=freq, event=event, trust_map=trust_map, argv=["jitprof", *sys.argv[1:]],
-                      script=with_script)
+                      off_cpu=off_cpu, script=with_script)
     rep = _RecordReporter("pid " + ",".join(map(str, pids)) if pids else command[0])
     try:
         res = Recorder(plan, rep).run()
@@ -786,14 +813,17 @@ def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],
               help="Only functions of this kind (repeatable).")
 @click.option("--trust-map", is_flag=True,
               help="Use a map that fails the owner/age checks (never a symlink).")
+@click.option("--off-cpu", is_flag=True,
+              help="Also record context switches: --event off-cpu or wall shows blocked or "
+                   "wall time (implied by them); in the live view e switches the measure.")
 @click.option("--perf-data-reader", "reader", type=click.Choice(["auto", "native", "script"]),
               default="auto", show_default=True,
               help="How perf record's stream is read: native = by jitprof (one perf "
                    "process), script = through 'perf script', auto = native, and through "
-                   "perf script (with a note) for what only perf decodes.")
+                   "perf script (with a note) for what only perf decodes (and --off-cpu).")
 def top(pids: list[int], interval: float, window: int | None, count: int | None, stdio: bool,
         freq: int, event: str, rows_: int, sort: str, kinds: Sequence[Kind],
-        trust_map: bool, reader: str) -> None:
+        trust_map: bool, off_cpu: bool, reader: str) -> None:
     """Hot functions of running processes, refreshed live.
 
     Samples stream from `perf record -p PID -o -`, read as perf.data by jitprof; each
@@ -811,10 +841,14 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     from jitprof.live import LiveProfiler
     from jitprof.report import function_rows, table_lines
 
+    # issue 17: off-cpu and wall are made from switches beside the CPU samples
+    shown_event, event, off_cpu = _top_events(event, off_cpu)
     if not stdio:
-        _top_live(pids, interval, window, count, freq, event, sort, kinds, trust_map, reader)
+        _top_live(pids, interval, window, count, freq, event, sort, kinds, trust_map,
+                  off_cpu, shown_event, reader)
         return
-    live = LiveProfiler(pids, keep=max(window or 0, 60), trust_map=trust_map, event=event)
+    live = LiveProfiler(pids, keep=max(window or 0, 60), trust_map=trust_map,
+                        event=shown_event)
     for p in live.procs.values():
         if p.map is None:
             click.echo(f"jitprof: warning: no perf map for pid {p.info.pid} yet: JIT frames "
@@ -824,7 +858,7 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
                        f"{doubt}", err=True)
     tty = sys.stdout.isatty()
     what = ", ".join(f"pid {p.info.pid} ({p.info.comm})" for p in live.procs.values())
-    live.start(freq=freq, event=event, reader=reader)
+    live.start(freq=freq, event=event, off_cpu=off_cpu, reader=reader)
     shown = 0
     ended = ""
     noted = 0
@@ -877,9 +911,20 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
         live.close()
 
 
+def _top_events(event: str, off_cpu: bool) -> tuple[str, str, bool]:
+    """(event shown, event perf records, record switches?) for top's --event and
+    --off-cpu: off-cpu and wall are shown from cpu-clock samples and switches."""
+    from jitprof.resolve.offcpu import SYNTHETIC_EVENTS
+
+    if event in SYNTHETIC_EVENTS:
+        return event, "cpu-clock", True
+    return event, event, off_cpu
+
+
 def _top_live(pids: list[int], interval: float, window: int | None, count: int | None,
               freq: int, event: str, sort: str, kinds: Sequence[Kind],
-              trust_map: bool, reader: str = "auto") -> None:
+              trust_map: bool, off_cpu: bool = False, shown_event: str | None = None,
+              reader: str = "auto") -> None:
     """`jitprof top` without --stdio: the live TUI (jitprof/tui/live.py). Errors that
     come before the UI (no terminal, no such process, perf missing or failing at once)
     are one line; a perf failure later is shown in the UI and is the exit status."""
@@ -900,7 +945,7 @@ def _top_live(pids: list[int], interval: float, window: int | None, count: int |
                    + ",".join(map(str, pids)), err=True)
         ctx.exit(EXIT_USAGE)
     live = LiveProfiler(pids, keep=max(window or 0, DEFAULT_WINDOW, 60), trust_map=trust_map,
-                        event=event)
+                        event=shown_event or event)
     for p in live.procs.values():
         for doubt in p.problems:
             click.echo(f"jitprof: warning: {p.map_source}: used with --trust-map although "
@@ -908,7 +953,7 @@ def _top_live(pids: list[int], interval: float, window: int | None, count: int |
     view = LiveView(live, interval=interval, window=window or DEFAULT_WINDOW,
                     windowed=window is not None)
     try:
-        live.start(freq=freq, event=event, reader=reader)
+        live.start(freq=freq, event=event, off_cpu=off_cpu, reader=reader)
         # perf fails at once when it cannot record (not permitted, a bad event): say so
         # before the UI takes the screen (at most 2 s; the first text comes sooner)
         ready = _time.monotonic() + 2

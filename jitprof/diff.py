@@ -33,7 +33,11 @@ from jitprof.model import Frame, Kind, Profile, distinct_ints
 from jitprof.names import jit_map_pid, strip_params
 
 RUNTIME_KINDS = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
-TIME_EVENTS = ("cpu-clock", "task-clock")  # their period is in nanoseconds
+TIME_EVENTS = ("cpu-clock", "task-clock", "off-cpu", "wall")  # weights in nanoseconds
+# off-cpu and wall (issue 17): a sample is a wait of any length, so what is counted is
+# its weight in milliseconds (a cpu-clock sample at 999 Hz is one): shares are of time
+DURATION_EVENTS = ("off-cpu", "wall")
+DURATION_UNIT_NS = 1_000_000
 METHODS = ("auto", "binomial", "bootstrap", "runs")
 NORMALIZATIONS = ("share", "rate", "per")
 DEFAULT_BLOCK = 0.1  # seconds of recording per bootstrap block (at least)
@@ -228,6 +232,8 @@ def _gather(profiles: Sequence[Profile], keys: _Keys, block: float | None,
         lengths = np.fromiter(map(len, prof.stacks), dtype=np.int64, count=m)
         n = np.asarray(prof.stack_samples, dtype=np.int64)
         wt = np.asarray(prof.stack_weight, dtype=np.int64)
+        if prof.event in DURATION_EVENTS:
+            n = np.rint(wt / DURATION_UNIT_NS).astype(np.int64)
         nkeys = max(len(keys.keys), 1)
         whole_n = int(n.sum())
         full = lengths > 0

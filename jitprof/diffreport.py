@@ -61,12 +61,21 @@ def _delta(v: float, result: DiffResult) -> str:
 def _side_line(label: str, s: SideInfo) -> str:
     inputs = ", ".join(s.inputs) if len(s.inputs) <= 3 else (
         f"{', '.join(s.inputs[:2])}, ... ({len(s.inputs)} recordings)")
-    line = f"{label} {inputs}: {s.samples:,} samples"
+    line = f"{label} {inputs}: {s.samples:,} {_unit_word(s.event)}"
     if s.span is not None:
         line += f", {s.span:.3f} s"
     if s.cpu_ms is not None:
-        line += f", {s.cpu_ms:,.1f} ms CPU"
+        line += f", {s.cpu_ms:,.1f} ms {_time_word(s.event)}"
     return line
+
+
+def _unit_word(event: str) -> str:
+    """What a count is: a sample, or for off-cpu and wall a millisecond (jitprof.diff)."""
+    return "ms of samples" if event in ("off-cpu", "wall") else "samples"
+
+
+def _time_word(event: str) -> str:
+    return {"off-cpu": "off-CPU", "wall": "wall"}.get(event, "CPU")
 
 
 def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
@@ -87,7 +96,8 @@ def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:
         f"{result.compared} functions with {result.by} samples",
         "#",
         f"# {'Kind (self)':<12} {'Before':>{w}} {'After':>{w}} {'Delta':>{w}}  {'Verdict':<16}"
-        + (f"{'CPU ms before->after':>22}  " if result.before.cpu_ms is not None else "  ")
+        + (f"{_time_word(result.before.event) + ' ms before->after':>22}  "
+           if result.before.cpu_ms is not None else "  ")
         + "of which (biggest change)",
     ]
     for k in result.kinds:

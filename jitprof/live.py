@@ -61,6 +61,7 @@ from jitprof.record import (
     explain_perf_failure,
     map_candidates,
     perf_has_control,
+    sampled_event_argv,
 )
 from jitprof.resolve import ElfOptions, MapFinder, build_profile
 from jitprof.symbolize import Symbolizer
@@ -89,18 +90,24 @@ class PerfStream:
     ``| perf script -i -`` (see the module doc)."""
 
     def __init__(self, pids: Sequence[int], freq: int = 999, event: str = "cpu-clock",
-                 native: bool = True) -> None:
+                 off_cpu: bool = False, native: bool = True) -> None:
         perf = shutil.which("perf")
         if perf is None:
             raise RecordError("perf", "not found on PATH: " + HOW_TO_PERF)
         self.perf = perf
         self.pids = list(pids)
         self.event = event
-        self.record_argv = [perf, "record", "-g", "-F", str(freq), "-e", event,
-                            "-m", str(ring_pages(freq)), "-p", ",".join(map(str, pids)),
-                            "-o", "-"]
+        self.off_cpu = off_cpu
+        self.record_argv = [perf, "record", "-g", *sampled_event_argv(event, freq, off_cpu),
+                            "-m", str(ring_pages(freq) * (4 if off_cpu else 1)),
+                            "-p", ",".join(map(str, pids)), "-o", "-"]
         self.script_argv = [perf, "script", "-i", "-", "--show-mmap-events",
                             "--show-task-events"]
+        if off_cpu:
+            # from a pipe, perf script prints a tracepoint's callchain without dsos:
+            # its fields given (issue 17)
+            self.script_argv += ["--show-switch-events",
+                                 "-F", "trace:comm,tid,cpu,time,event,trace,ip,sym,dso"]
         self._rec_err: IO[bytes] = tempfile.TemporaryFile()
         self._scr_err: IO[bytes] = tempfile.TemporaryFile()
         kw: dict[str, Any] = {}
@@ -174,7 +181,7 @@ class PerfStream:
             return None
         self._rec_err.seek(0)
         err = self._rec_err.read().decode("utf-8", "replace")
-        return explain_perf_failure(err, rc, self.event, [], self.pids)
+        return explain_perf_failure(err, rc, self.event, [], self.pids, self.off_cpu)
 
     def close(self) -> None:
         for fd in (self._ctl_w, self._ack_r):
@@ -307,6 +314,7 @@ class LiveProfiler:
         self._nold = _NativeBucket(-1)
         self._symbolizer: Symbolizer | None = None
         self._freq = 999
+        self._off_cpu = False
         for pid in self.pids:
             self.procs[pid] = LiveProcess(read_process(pid))
             self._open_map(self.procs[pid], fail=True)
@@ -660,14 +668,19 @@ class LiveProfiler:
         return self._symbolizer
 
     # --- the perf stream ---------------------------------------------------------------
-    def start(self, freq: int = 999, event: str = "cpu-clock", reader: str = "auto") -> None:
+    def start(self, freq: int = 999, event: str = "cpu-clock", off_cpu: bool = False,
+              reader: str = "auto") -> None:
         """Run perf and read it in a thread: ``reader`` "native" (perf record's stream
         read as perf.data), "script" (through perf script) or "auto" (native; through
-        perf script, with a note, when the stream holds what jitprof cannot read)."""
+        perf script, with a note, when the stream holds what jitprof cannot read).
+        ``off_cpu`` (issue 17: the switch tracepoint and switch events too) is read
+        through perf script: the native buckets keep no switch columns yet."""
         self.event = self.event or event
-        self.reader = reader
+        self.reader = "script" if off_cpu else reader
         self._freq = freq
-        self.stream = PerfStream(self.pids, freq=freq, event=event, native=reader != "script")
+        self._off_cpu = off_cpu
+        self.stream = PerfStream(self.pids, freq=freq, event=event, off_cpu=off_cpu,
+                                 native=self.reader != "script")
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
 

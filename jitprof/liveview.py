@@ -142,6 +142,11 @@ class LiveView:
     def step_interval(self, step: int) -> None:
         self.interval = step_interval(self.interval, step)
 
+    def set_event(self, event: str) -> None:
+        """Show ``event`` from the next refresh on (cpu-clock, off-cpu, wall: issue 17)."""
+        self.live.event = event
+        self._invalidate()
+
     def _invalidate(self) -> None:
         self.generation += 1
         self.pending = True

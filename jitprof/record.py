@@ -103,10 +103,43 @@ def not_permitted_message() -> str:
             "another user's process also needs CAP_SYS_PTRACE")
 
 
+OFF_CPU_TRACEPOINT = "sched:sched_switch"
+
+
+def sampled_event_argv(event: str, freq: int, off_cpu: bool) -> list[str]:
+    """perf record's event options: ``-F freq -e event``; for off-CPU (issue 17) also the
+    switch tracepoint (with -g: the switch-out stack) and ``--switch-events`` (when each
+    thread runs again). A global ``-F`` would sample the tracepoint by frequency too (at
+    most ``freq`` switches a second, the rest lost), so the frequency is then given to the
+    CPU event alone (``cpu-clock/freq=999,name=cpu-clock/``) and the tracepoint keeps its
+    period of 1 (every switch); an event with modifiers or terms keeps the global ``-F``."""
+    if not off_cpu:
+        return ["-F", str(freq), "-e", event]
+    sw = ["-e", OFF_CPU_TRACEPOINT, "--switch-events"]
+    if all(c.isalnum() or c in "-_." for c in event):
+        return ["-e", f"{event}/freq={freq},name={event}/", *sw]
+    return ["-F", str(freq), "-e", event, *sw]
+
+
+def tracepoint_not_permitted_message() -> str:
+    par = perf_event_paranoid()
+    return (f"cannot record the {OFF_CPU_TRACEPOINT} tracepoint that --off-cpu needs "
+            f"(kernel.perf_event_paranoid = {par}, and tracefs must be readable): run as "
+            "root, or allow tracepoints (sysctl kernel.perf_event_paranoid=-1 and mount -o "
+            "remount,mode=755 /sys/kernel/tracing), or give perf CAP_PERFMON (setcap "
+            "cap_perfmon,cap_sys_ptrace+ep $(command -v perf))")
+
+
 def explain_perf_failure(stderr: str, rc: int, event: str, command: Sequence[str],
-                         pids: Sequence[int]) -> RecordError:
+                         pids: Sequence[int], off_cpu: bool = False) -> RecordError:
     """One line that says what went wrong with ``perf record`` and how to fix it."""
     low = stderr.lower()
+    if off_cpu and ("can't access trace events" in low or "/sys/kernel/tracing" in low
+                    or "/sys/kernel/debug/tracing" in low or "perf_event_paranoid" in low
+                    or "no permission" in low or "permission denied" in low
+                    or "access to performance monitoring" in low
+                    or "operation not permitted" in low):
+        return RecordError("perf record", tracepoint_not_permitted_message())
     if ("perf_event_paranoid" in low or "no permission" in low or "permission denied" in low
             or "access to performance monitoring" in low or "operation not permitted" in low):
         return RecordError("perf record", not_permitted_message())
@@ -169,6 +202,7 @@ class RecordPlan:
     event: str = "cpu-clock"
     trust_map: bool = False
     argv: list[str] = field(default_factory=list)  # how jitprof was called (manifest)
+    off_cpu: bool = False  # also context switches (issue 17: off-cpu and wall events)
     # also perf script's text (perf.script.gz): frames named by perf on this host, for
     # reading the bundle where its binaries and kernel are not
     script: bool = False
@@ -360,8 +394,9 @@ class Recorder:
         plan = self.plan
         # -k mono: sample times on CLOCK_MONOTONIC, the clock jitdump records use (node
         # --perf-prof, HHVM Eval.PerfJitDump), so a jitdump can name samples by time
-        argv = [self.perf, "record", "-g", "-k", "mono", "-F", str(plan.freq), "-e",
-                plan.event, "-o", os.path.join(self.tmp, B.PERF_DATA)]
+        argv = [self.perf, "record", "-g", "-k", "mono",
+                *sampled_event_argv(plan.event, plan.freq, plan.off_cpu),
+                "-o", os.path.join(self.tmp, B.PERF_DATA)]
         if control is not None:
             # start disabled; jitprof enables the events through the control pipe and
             # perf acknowledges: the recording time is counted from that ack
@@ -572,7 +607,8 @@ class Recorder:
         # perf exits with the command's status (and with SIGINT's when we stopped it)
         ok_rc = rc in (0, -signal.SIGINT) or bool(plan.command)
         if not (ok_rc and wrote):
-            raise explain_perf_failure(log, rc, plan.event, plan.command, plan.pids)
+            raise explain_perf_failure(log, rc, plan.event, plan.command, plan.pids,
+                                       plan.off_cpu)
         self._final_checks()
         samples = _samples(log)
         if samples == 0:
@@ -622,6 +658,8 @@ class Recorder:
         out = os.path.join(self.tmp, B.SCRIPT)
         argv = [self.perf, "script", "-i", data, "--show-mmap-events", "--show-task-events",
                 "--header"]  # --header: where it was recorded (jitprof.recording)
+        if self.plan.off_cpu:  # when each switched-out thread ran again (issue 17)
+            argv.append("--show-switch-events")
         with tempfile.TemporaryFile() as err, open(out, "wb") as raw:
             with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6,
                                mtime=0) as gz:
@@ -703,7 +741,7 @@ class Recorder:
             "perf_command": self.perf_argv_for_manifest(),
             "target": {"pids": plan.pids, "command": plan.command, "duration_s": plan.duration,
                        "freq_hz": plan.freq, "event": plan.event,
-                       "trust_map": plan.trust_map},
+                       "off_cpu": plan.off_cpu, "trust_map": plan.trust_map},
             "host": {"hostname": socket.gethostname(), "system": u.system,
                      "kernel": u.release, "machine": u.machine,
                      "perf_event_paranoid": perf_event_paranoid()},

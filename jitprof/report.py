@@ -173,6 +173,8 @@ def header_lines(profile: Profile) -> list[str]:
     """The report header: what was read and how healthy the maps were."""
     d = profile.diagnostics
     unit = "period" if d.has_period else "1 per sample"
+    if profile.event in ("off-cpu", "wall"):  # made in ns (jitprof/resolve/offcpu.py)
+        unit = "ns"
     out = [f"inputs: {', '.join(profile.inputs)}"]
     out.extend(f"recorded on: {r}" for r in dict.fromkeys(d.recorded_on))
     line = f"event: {profile.event or '(none)'}  samples: {profile.samples:,}  weight: "
@@ -181,6 +183,7 @@ def header_lines(profile: Profile) -> list[str]:
     if span is not None and profile.time_first is not None and profile.time_last is not None:
         line += f"  time: {profile.time_first:.3f}-{profile.time_last:.3f} s ({span:.3f} s)"
     out.append(line)
+    out.extend(d.off_cpu)  # issue 17: off-CPU time per state and per thread
     if len(d.events) > 1:
         out.append("other events (use --event): " + ", ".join(
             f"{k} ({v:,})" for k, v in d.events.items() if k != profile.event))

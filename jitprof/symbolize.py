@@ -31,7 +31,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -178,7 +178,7 @@ def read_kallsyms(path: str) -> Kallsyms | None:
     return ks
 
 
-KALLSYMS_CACHE_VERSION = 1
+KALLSYMS_CACHE_VERSION = 2
 
 
 def _kallsyms_cache_file(data: bytes) -> str | None:
@@ -209,13 +209,35 @@ def _kallsyms_cache(path: str, data: bytes) -> Kallsyms | None:
         n, text, nbytes = (int(x) for x in blob[:64].split(b"\0", 1)[0].split())
         starts = array("Q")
         starts.frombytes(blob[64 : 64 + 8 * n])
-        names_raw = blob[64 + 8 * n : 64 + 8 * n + nbytes].decode("utf-8", "replace")
-        names: list[str | None] = [x or None for x in names_raw.split("\0")]
+        offs = array("I")
+        at = 64 + 8 * n
+        offs.frombytes(blob[at : at + 4 * (n + 1)])
+        at += 4 * (n + 1)
+        names = _BlobNames(blob[at : at + nbytes], offs)
     except (OSError, ValueError, UnicodeError):
         return None
     if len(starts) != n or len(names) != n:
         return None
-    return Kallsyms(path, starts.tolist(), names, text or None)
+    return Kallsyms(path, starts, names, text or None)  # type: ignore[arg-type]
+
+
+class _BlobNames:
+    """Kallsyms names as one NUL-separated blob, decoded when looked up ("" stands for
+    a section marker: None)."""
+
+    def __init__(self, blob: bytes, offs: Sequence[int]) -> None:
+        self._blob = blob
+        self._offs = offs  # name i is blob[offs[i]:offs[i + 1]]
+
+    def __len__(self) -> int:
+        return len(self._offs) - 1
+
+    def __getitem__(self, i: int) -> str | None:
+        raw = self._blob[self._offs[i] : self._offs[i + 1]]
+        return raw.decode("utf-8", "replace") if raw else None
+
+    def __iter__(self) -> Iterator[str | None]:
+        return (self[i] for i in range(len(self)))
 
 
 def _store_kallsyms(data: bytes, ks: Kallsyms | None) -> None:
@@ -224,13 +246,17 @@ def _store_kallsyms(data: bytes, ks: Kallsyms | None) -> None:
     where = _kallsyms_cache_file(data) if ks is not None else None
     if where is None or ks is None:
         return
-    names = "\0".join(n or "" for n in ks.names).encode("utf-8", "replace")
+    encoded = [(n or "").encode("utf-8", "replace") for n in ks.names]
+    offs = array("I", [0])
+    for e in encoded:
+        offs.append(offs[-1] + len(e))
+    names = b"".join(encoded)
     head = f"{len(ks.starts)} {ks.text or 0} {len(names)}".encode().ljust(64, b"\0")
     try:
         os.makedirs(os.path.dirname(where), exist_ok=True)
         tmp = f"{where}.{os.getpid()}.tmp"
         with open(tmp, "wb") as f:
-            f.write(head + array("Q", ks.starts).tobytes() + names)
+            f.write(head + array("Q", ks.starts).tobytes() + offs.tobytes() + names)
         os.replace(tmp, where)
     except OSError:
         pass  # no cache: parsed again next time

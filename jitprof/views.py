@@ -26,6 +26,23 @@ from jitprof.model import KIND_ORDER, Frame, Kind, Profile
 SORT_KEYS = ("self", "total", "samples", "kind", "function", "dso")
 
 
+CPU_MEASURES = ("cpu-clock", "task-clock")
+TIME_MEASURES = ("off-cpu", "wall")  # made from context switches (issue 17)
+
+
+def next_measure(events: Iterable[str], current: str) -> str | None:
+    """The event the TUI's ``e`` key shows after ``current``: round the CPU event
+    (cpu-clock or task-clock), off-cpu and wall, those the input has; None when it has
+    fewer than two of them (a recording without context switches)."""
+    names = list(events)
+    cpu = next((n for n in names if n.split(":")[0].split("/")[0] in CPU_MEASURES), None)
+    choices = ([cpu] if cpu is not None else []) + [m for m in TIME_MEASURES if m in names]
+    if len(choices) < 2:
+        return None
+    i = choices.index(current) if current in choices else -1
+    return choices[(i + 1) % len(choices)]
+
+
 def pct(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 

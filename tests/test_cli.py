@@ -292,7 +292,7 @@ def test_every_command_that_loads_a_profile_takes_the_same_input_options() -> No
 
     input_names = {"maps", "map_dirs", "no_tmp", "jitdumps", "pids", "comms", "event",
                    "strict", "jobs", "symfs", "binaries", "proc_maps", "kallsyms",
-                   "elf_policy"}
+                   "elf_policy", "perf_data"}
 
     def opts(cmd: object) -> dict[str, tuple[tuple[str, ...], str | None]]:
         return {p.name: (tuple(p.opts), getattr(p, "help", None))  # type: ignore[attr-defined]

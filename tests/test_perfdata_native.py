@@ -673,24 +673,40 @@ def tiny(busy2: Path, tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return data.read_bytes()
 
 
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 
 
 @st.composite
 def mangled(draw: st.DrawFn, buf: bytes) -> bytes:
-    """The recording with a few bytes overwritten (mostly in the data section: record
-    headers, callchain counts), a range dropped or repeated, or the end cut off."""
-    data_off = struct.unpack_from("<Q", buf, 40)[0]
+    """The recording with a few fields of its records overwritten (a size, a type, a
+    callchain's nr, with small, huge and edge values), a few bytes anywhere, a range
+    dropped or repeated, or the end cut off."""
+    lay = pdf.layout(buf)
+    sample_type = lay.sample_types[0]
+    data_off = lay.data[0]
     b = bytearray(buf)
-    for _ in range(draw(st.integers(1, 6))):
-        where = draw(st.one_of(st.integers(0, len(b) - 1),
-                               st.integers(data_off, len(b) - 1)))
-        value = draw(st.one_of(st.integers(0, 255), st.sampled_from([0, 0xFF, 0x7F, 0x80])))
-        b[where] = value
-    how = draw(st.sampled_from(["bytes", "drop", "repeat", "cut"]))
-    if how != "bytes":
+    for _ in range(draw(st.integers(1, 4))):
+        rec = draw(st.sampled_from(lay.records))
+        what = draw(st.sampled_from(["size", "type", "nr", "byte", "anywhere"]))
+        if what == "size":
+            struct.pack_into("<H", b, rec.offset + 6, draw(st.sampled_from(
+                [0, 1, 7, 8, rec.size - 8, rec.size + 8, 0xFFFF])))
+        elif what == "type":
+            struct.pack_into("<I", b, rec.offset, draw(st.sampled_from(
+                [0, 9, 10, 81, 68, 200, 0xFFFFFFFF])))
+        elif what == "nr" and rec.type == pdf.SAMPLE:
+            at = pdf.callchain_offset(buf, rec, sample_type)
+            if at is not None:
+                struct.pack_into("<Q", b, at, draw(st.sampled_from(
+                    [0, 1, 127, 1 << 31, 1 << 40, (1 << 64) - 1])))
+        else:
+            lo = rec.offset if what == "byte" else 0
+            hi = rec.offset + rec.size if what == "byte" else len(b)
+            b[draw(st.integers(lo, hi - 1))] = draw(st.integers(0, 255))
+    how = draw(st.sampled_from(["fields", "drop", "repeat", "cut"]))
+    if how != "fields":
         i = draw(st.integers(data_off, len(b) - 1))
         j = draw(st.integers(i, min(len(b), i + 600)))
         b = b[:i] if how == "cut" else b[:i] + b[j:] if how == "drop" else b[:j] + b[i:]

@@ -11,7 +11,8 @@ from typing import BinaryIO, ClassVar
 
 from jitprof.model import Kind, Profile
 
-CLOCK_EVENTS = ("cpu-clock", "task-clock")  # periods of these are nanoseconds
+# weights of these are nanoseconds (off-cpu, wall: made from context switches, issue 17)
+CLOCK_EVENTS = ("cpu-clock", "task-clock", "off-cpu", "wall")
 # code a JIT generated (flamegraph's "_[j]")
 JIT_KINDS = (Kind.PHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
 

@@ -51,8 +51,9 @@ def sample_types(profile: Profile) -> list[tuple[str, str]]:
     """(type, unit) of each Sample.value, in order."""
     types = [("samples", "count")]
     if profile.diagnostics.has_period:
-        if is_clock_event(profile.event):
-            types.append(("cpu", "nanoseconds"))
+        if is_clock_event(profile.event):  # (pprof's name for the time measured)
+            kind = {"off-cpu": "off-cpu", "wall": "wall"}.get(profile.event, "cpu")
+            types.append((kind, "nanoseconds"))
         else:
             types.append((profile.event.split(":")[0] or "events", "count"))
     return types

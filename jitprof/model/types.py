@@ -115,6 +115,9 @@ class ProfileDiagnostics:
     # where each input says it was recorded (perf script --header lines): "host vm,
     # kernel 6.1.0, perf 6.1.187, x86_64", one per input that says
     recorded_on: list[str] = field(default_factory=list)
+    # off-cpu and wall profiles (issue 17): off-CPU time per state and per thread, for
+    # the report header (jitprof/resolve/offcpu.py)
+    off_cpu: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,28 @@ _COMM_RX = re.compile(r"PERF_RECORD_COMM(?: exec)?: (.*):(-?\d+)/(-?\d+)\s*$")
 _FORK_RX = re.compile(r"PERF_RECORD_(?:FORK|EXIT)\((-?\d+):(-?\d+)\):\((-?\d+):(-?\d+)\)")
 
 
+# perf script --show-switch-events (issue 17): "comm tid [cpu] time: PERF_RECORD_SWITCH IN",
+# "... PERF_RECORD_SWITCH OUT preempt", "... PERF_RECORD_SWITCH_CPU_WIDE OUT  next pid/tid: ..."
+_SWITCH_RX = re.compile(r"PERF_RECORD_SWITCH(?:_CPU_WIDE)? (IN|OUT)( preempt)?")
+
+
+# the sched:sched_switch tracepoint's fields (perf script's trace field); a comm may hold
+# blanks, so the numbers are found after it
+_SCHED_SWITCH_RX = re.compile(
+    r"prev_comm=.* prev_pid=(-?\d+) prev_prio=-?\d+ prev_state=(\S+) ==> next_comm=.* "
+    r"next_pid=(-?\d+) next_prio=-?\d+")
+
+
+def parse_sched_switch(rest: str) -> tuple[int, int, int] | None:
+    """(prev tid, next tid, first letter of prev_state as its code) of a sched:sched_switch
+    sample's trace text (``prev_comm=a prev_pid=1 prev_prio=120 prev_state=S ==>
+    next_comm=b next_pid=0 next_prio=120``); None when the text has no such fields."""
+    m = _SCHED_SWITCH_RX.search(rest)
+    if m is None:
+        return None
+    return int(m.group(1)), int(m.group(3)), ord(m.group(2)[0]) & 0x7F
+
+
 # "-F pid,tid[,ip,sym]": no time, no event, but the unmistakable pid/tid pair
 _IDS_ONLY_RX = re.compile(
     r"^(?P<comm>.*?)\s*(?<!\S)(?P<pid>-?\d+)/(?P<tid>-?\d+)(?:\s+|$)(?P<rest>.*)$"

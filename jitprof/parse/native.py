@@ -38,7 +38,15 @@ from jitprof.parse.perfdata import (
     MmapRecord,
     PerfData,
 )
-from jitprof.parse.tables import EventData, Mmap, ScriptData
+from jitprof.parse.switches import decode_sched_switch
+from jitprof.parse.tables import (
+    SWITCH_EVENT,
+    SWITCH_OUT,
+    SWITCH_PREEMPT,
+    EventData,
+    Mmap,
+    ScriptData,
+)
 
 UNKNOWN = "[unknown]"
 TYPE_TRACEPOINT = 2  # perf_event_attr.type
@@ -316,7 +324,7 @@ def script_data(pd: PerfData, name: str | None = None, consume: bool = False) ->
 
     # -- events
     secs = np.where(np.isnan(time_ns), np.nan, np.floor(time_ns / 1000.0) / 1e6)
-    for k, (attr, _cols) in enumerate(parts):
+    for k, (attr, cols) in enumerate(parts):
         sel = np.flatnonzero(event == k) if len(parts) > 1 else np.arange(n_all)
         ev = d.events.get(attr.name)
         if ev is None:
@@ -328,8 +336,38 @@ def script_data(pd: PerfData, name: str | None = None, consume: bool = False) ->
         # (a tracepoint's period is 1 a hit: perf script prints none, its weight is the
         # samples)
         ev.has_period = ev.has_period or attr.type != TYPE_TRACEPOINT
+        if attr.name == SWITCH_EVENT:  # issue 17: the tracepoint's fields, per sample
+            _switch_fields(ev, pd, attr.config, cols, tid[sel])
+    for sw in pd.switches:  # PERF_RECORD_SWITCH(_CPU_WIDE): when a thread ran again
+        if sw.time is not None and sw.tid >= 0:
+            d.switches.add(_seconds(sw.time), sw.tid, (SWITCH_OUT if sw.out else 0)
+                           | (SWITCH_PREEMPT if sw.preempt else 0))
     _notes(d, pd, n_all)
     return d
+
+
+def _switch_fields(ev: EventData, pd: PerfData, config: int, cols: Any, tids: Any) -> None:
+    """``sw_prev_tid``/``sw_next_tid``/``sw_prev_state`` of sched:sched_switch samples from
+    their RAW payloads (jitprof/parse/switches.py; little-endian, as every x86 and arm64
+    recording), or, without RAW or the format, the sample's tid switched out and nothing
+    more (as the text reader does for a text without the trace field)."""
+    import numpy as np
+
+    fmt = pd.tracepoints.get(config)
+    names = ("prev_pid", "next_pid", "prev_state")
+    if cols.raw is not None and fmt is not None and all(n in fmt.fields for n in names):
+        fields = {n: (fmt.fields[n].offset, fmt.fields[n].size) for n in names}
+        try:
+            prev, nxt, state = decode_sched_switch(cols.raw, cols.raw_start, fields)
+        except (ValueError, IndexError):
+            prev = None
+        if prev is not None:
+            ev.merge_switch_columns(prev, nxt, state)
+            return
+    n = len(tids)
+    ev.merge_switch_columns(array("i", tids.astype(np.int32).tobytes()),
+                            array("i", np.full(n, -1, dtype=np.int32).tobytes()),
+                            array("B", bytes(n)))
 
 
 def native_script_data(paths: Sequence[str]) -> ScriptData:
@@ -512,7 +550,7 @@ def _threads(pd: PerfData, d: ScriptData, tid: Any, time_ns: Any) -> Any:
         fk = forks.get(t)
         if fk is not None and depth < 64 and fk[0] != t:
             return comm_at(fk[0], float(fk[1]), depth + 1)
-        return f":{t}"
+        return "swapper" if t == 0 else f":{t}"  # (perf's idle task is "swapper")
 
     thread_ids: dict[tuple[int, str], int] = {}
 

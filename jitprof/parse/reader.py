@@ -35,6 +35,7 @@ from jitprof.parse.grammar import (
     _FORK_RX,
     _HEX_DIGITS,
     _MMAP_RX,
+    _SWITCH_RX,
     _TIME_RX,
     _first_junk,
     _parse_frame,
@@ -44,9 +45,17 @@ from jitprof.parse.grammar import (
     parse_bare_header_numbers,
     parse_frame_text,
     parse_header,
+    parse_sched_switch,
     unreadable_text,
 )
-from jitprof.parse.tables import EventData, Mmap, ScriptData
+from jitprof.parse.tables import (
+    SWITCH_EVENT,
+    SWITCH_OUT,
+    SWITCH_PREEMPT,
+    EventData,
+    Mmap,
+    ScriptData,
+)
 from jitprof.recording import RecordingFacts, is_header_comment, note_header_comment
 
 
@@ -389,8 +398,10 @@ class ScriptReader:
         frame_offset = 0 if shared else d.frames.extend(other.frames)
         stack_offset = d.stacks.extend(other.stacks, frame_offset)
         tmap = array("i", (self._thread(tid, comm) for tid, comm in other.threads))
+        d.switches.extend(other.switches)
         for name, oe in other.events.items():
             ev = self._event(name)
+            ev.merge_switch(oe)
             ev.s_stack.extend(array("i", [s + stack_offset for s in oe.s_stack])
                               if stack_offset else oe.s_stack)
             ev.s_thread.extend(array("i", map(tmap.__getitem__, oe.s_thread)))
@@ -510,7 +521,14 @@ class ScriptReader:
         stack.clear()
 
     def _count(self, cur: _Cur, sid: int) -> None:
-        cur[0].add(sid, cur[1], cur[2], cur[3])
+        ev = cur[0]
+        ev.add(sid, cur[1], cur[2], cur[3])
+        if ev.name == SWITCH_EVENT:  # issue 17: its trace fields, per sample
+            sw = parse_sched_switch(cur[4])
+            if sw is None:  # (printed without the trace field): the header's thread
+                ev.add_switch(self.data.threads[cur[1]][0], -1, 0)
+            else:
+                ev.add_switch(*sw)
 
     def _other(
         self, line: str, lineno: int, path: str, cur: _Cur | None, stack: list[int]
@@ -642,7 +660,8 @@ class ScriptReader:
             event.has_period = True
         th = self._thread(h.tid if h.tid is not None else -1, h.comm)
         w = h.period if h.period is not None else 1
-        if key is not None and h.time == t:
+        if key is not None and h.time == t and h.event != SWITCH_EVENT:
+            # (switch samples are not cached: _count reads each one's trace fields)
             if len(self._hcache) >= _HEADER_CACHE_MAX:  # -G output: every ip differs
                 self._hcache.clear()
             self._hcache[key] = (event, th, w, h.rest)
@@ -701,9 +720,10 @@ class ScriptReader:
                              "apt-get install linux-perf); or pass the text of "
                              "'perf script -i FILE --show-mmap-events'")
         # task events: threads (a JVM's compiler and GC threads) map to their process;
-        # --header: the recording's facts (host, kernel: may local symbols name it?)
+        # --header: the recording's facts (host, kernel: may local symbols name it?);
+        # switch events (issue 17): when each switched-out thread ran again
         argv = ["perf", "script", "-i", path, "--show-mmap-events", "--show-task-events",
-                "--header", *self.perf_script_args]
+                "--show-switch-events", "--header", *self.perf_script_args]
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
             assert proc.stdout is not None
@@ -757,6 +777,17 @@ class ScriptReader:
             pid, tid = int(m.group(1)), int(m.group(2))
             if pid >= 0 and tid >= 0:
                 d.tid_pid.setdefault(tid, pid)
+            return
+        sm = _SWITCH_RX.search(line)
+        if sm is not None:  # issue 17: when a thread was switched in or out
+            sh = parse_header(line[: sm.start()] + "x:")
+            if sh is None or sh.tid is None or sh.time is None:
+                d.note(path, lineno, f"switch record without a tid and time: {line.strip()[:60]!r}")
+                return
+            if sh.pid is not None:
+                d.tid_pid.setdefault(sh.tid, sh.pid)
+            d.switches.add(sh.time, sh.tid, (SWITCH_OUT if sm.group(1) == "OUT" else 0)
+                           | (SWITCH_PREEMPT if sm.group(2) else 0))
             return
 
 

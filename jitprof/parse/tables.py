@@ -186,6 +186,13 @@ class EventData:
     s_time: array = field(default_factory=lambda: array("d"))
     has_period: bool = False
     bin_width: float | None = None  # what ``bins`` counts by (the reader's)
+    # sched:sched_switch only (issue 17; None on every other event), one entry a sample
+    # beside the four columns: the tracepoint's prev_pid, next_pid and the first letter
+    # of its prev_state as perf prints it (ord: R runnable/preempted, S, D, T, t, X, Z,
+    # P, I). Filled by ``add_switch`` after ``add``; read by jitprof.resolve.offcpu.
+    sw_prev_tid: array | None = None
+    sw_next_tid: array | None = None
+    sw_prev_state: array | None = None
     # (samples, weight, first time, last time) as of ``_summary[0]`` samples: the totals
     # are summed from the columns when asked for, not per sample
     _summary: tuple[int, int, float | None, float | None] = (0, 0, None, None)
@@ -195,6 +202,49 @@ class EventData:
         self.s_thread.append(thread)
         self.s_weight.append(weight)
         self.s_time.append(math.nan if t is None else t)
+
+    def add_switch(self, prev_tid: int, next_tid: int, prev_state: int) -> None:
+        """The switch fields of the sample just added (``add``); the columns are made on
+        first use, with zeros for earlier samples (which had none)."""
+        if self.sw_prev_tid is None or self.sw_next_tid is None or self.sw_prev_state is None:
+            n = len(self.s_stack) - 1
+            self.sw_prev_tid = array("i", bytes(4 * n))
+            self.sw_next_tid = array("i", bytes(4 * n))
+            self.sw_prev_state = array("B", bytes(n))
+        self.sw_prev_tid.append(prev_tid)
+        self.sw_next_tid.append(next_tid)
+        self.sw_prev_state.append(prev_state)
+
+    def merge_switch_columns(self, prev_tid: array, next_tid: array, prev_state: array) -> None:
+        """The switch fields of the ``len(prev_tid)`` samples added last (a native reader
+        adds them in bulk after ``s_stack``...); zeros for earlier samples without."""
+        n = len(self.s_stack) - len(prev_tid)
+        if self.sw_prev_tid is None or self.sw_next_tid is None or self.sw_prev_state is None:
+            self.sw_prev_tid = array("i", bytes(4 * n))
+            self.sw_next_tid = array("i", bytes(4 * n))
+            self.sw_prev_state = array("B", bytes(n))
+        self.sw_prev_tid.extend(prev_tid)
+        self.sw_next_tid.extend(next_tid)
+        self.sw_prev_state.extend(prev_state)
+
+    def merge_switch(self, other: EventData) -> None:
+        """Append ``other``'s switch columns (before its samples are appended to ours):
+        zeros where one side has none."""
+        if other.sw_prev_tid is None and self.sw_prev_tid is None:
+            return
+        n, m = len(self.s_stack), len(other.s_stack)
+        if self.sw_prev_tid is None or self.sw_next_tid is None or self.sw_prev_state is None:
+            self.sw_prev_tid = array("i", bytes(4 * n))
+            self.sw_next_tid = array("i", bytes(4 * n))
+            self.sw_prev_state = array("B", bytes(n))
+        if other.sw_prev_tid is None or other.sw_next_tid is None or other.sw_prev_state is None:
+            self.sw_prev_tid.extend(array("i", bytes(4 * m)))
+            self.sw_next_tid.extend(array("i", bytes(4 * m)))
+            self.sw_prev_state.extend(array("B", bytes(m)))
+        else:
+            self.sw_prev_tid.extend(other.sw_prev_tid)
+            self.sw_next_tid.extend(other.sw_next_tid)
+            self.sw_prev_state.extend(other.sw_prev_state)
 
     def _totals(self) -> tuple[int, int, float | None, float | None]:
         n = len(self.s_stack)
@@ -265,6 +315,38 @@ class EventData:
         return self._counted(self.bin_width) if self.bin_width is not None else {}
 
 
+SWITCH_OUT = 1  # SwitchRecords.flags: an OUT record (else IN)
+SWITCH_PREEMPT = 2  # ... switched out while runnable (perf's "preempt")
+SWITCH_EVENT = "sched:sched_switch"  # the tracepoint whose samples carry sw_* columns
+
+
+class SwitchRecords:
+    """PERF_RECORD_SWITCH / PERF_RECORD_SWITCH_CPU_WIDE records (``perf record
+    --switch-events``, printed by ``perf script --show-switch-events``) as columns: time
+    (seconds, the samples' clock), tid (the task switched in or out) and flags
+    (``SWITCH_OUT``, ``SWITCH_PREEMPT``). 13 bytes a record."""
+
+    __slots__ = ("time", "tid", "flags")
+
+    def __init__(self) -> None:
+        self.time = array("d")
+        self.tid = array("i")
+        self.flags = array("B")
+
+    def add(self, time: float, tid: int, flags: int) -> None:
+        self.time.append(time)
+        self.tid.append(tid)
+        self.flags.append(flags)
+
+    def extend(self, other: SwitchRecords) -> None:
+        self.time.extend(other.time)
+        self.tid.extend(other.tid)
+        self.flags.extend(other.flags)
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+
 @dataclass(slots=True)
 class ScriptData:
     """Everything read from one or more perf script texts."""
@@ -275,6 +357,7 @@ class ScriptData:
     events: dict[str, EventData] = field(default_factory=dict)
     tid_pid: dict[int, int] = field(default_factory=dict)
     mmaps: list[Mmap] = field(default_factory=list)
+    switches: SwitchRecords = field(default_factory=SwitchRecords)  # (issue 17)
     inputs: list[str] = field(default_factory=list)
     lines: int = 0
     srclines: int = 0

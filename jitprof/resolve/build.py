@@ -45,6 +45,7 @@ from jitprof.resolve.jitnames import (
     _pid_table,
     _split_by_dump_time,
 )
+from jitprof.resolve.offcpu import SYNTHETIC_EVENTS, OffCpu, add_off_cpu
 from jitprof.resolve.tables import (
     JIT_DSO,
     _build_tables,
@@ -62,7 +63,8 @@ from jitprof.resolve.tables import (
 MAX_BINS = 256  # time bins kept per profile: a long recording gets wider ones
 
 
-def choose_event(data: ScriptData, event: str | None, path: str) -> str:
+def choose_event(data: ScriptData, event: str | None, path: str,
+                 off_cpu: OffCpu | None = None) -> str:
     if not data.events:
         raise EmptyInputError(path, "no samples found")
     if event is None:
@@ -74,7 +76,13 @@ def choose_event(data: ScriptData, event: str | None, path: str) -> str:
         if name.split(":")[0] == event or name.split("/")[0] == event:
             return name
     known = ", ".join(data.events)
-    raise EmptyInputError(path, f"no samples of event {event!r} (events: {known})")
+    why = ""
+    if event in SYNTHETIC_EVENTS:  # issue 17: made from context switches
+        why = (f"; {off_cpu.why_no_wall}" if off_cpu is not None and off_cpu.why_no_wall
+               else "; off-cpu and wall are made from sched:sched_switch samples: record "
+               "with jitprof record --off-cpu (perf record -g -e cpu-clock -e "
+               "sched:sched_switch --switch-events)")
+    raise EmptyInputError(path, f"no samples of event {event!r} (events: {known}){why}")
 
 
 def build_profile(
@@ -99,7 +107,10 @@ def build_profile(
     import numpy as np
 
     where = ", ".join(data.inputs) or "input"
-    ev_name = choose_event(data, event, where)
+    # issue 17: the events off-cpu and wall, if it can (kallsyms tells the scheduler's
+    # frames perf left unnamed, where it may name this recording's kernel frames)
+    data, off_cpu = add_off_cpu(data, _kernel_namer(data, symbolizer))
+    ev_name = choose_event(data, event, where, off_cpu)
     ev = data.events[ev_name]
     frames = data.frames
     nraw = len(frames)
@@ -302,7 +313,21 @@ def build_profile(
         kernel_frames=kernel_frames,
         kernel_frames_named=kernel_named,
     )
+    if off_cpu is not None and ev_name in SYNTHETIC_EVENTS:
+        prof.diagnostics.off_cpu = list(off_cpu.lines)
+        prof.diagnostics.warnings.extend(off_cpu.warnings)
     return prof
+
+
+def _kernel_namer(data: ScriptData, symbolizer: Symbolizer | None
+                  ) -> Callable[[int], str | None] | None:
+    """kallsyms' lookup when it may name this recording's kernel frames (as step 6)."""
+    if symbolizer is None or not data.events.get("sched:sched_switch"):
+        return None
+    recorded = {m.start for m in data.mmaps if m.filename.startswith("[kernel.kallsyms]")}
+    if not symbolizer.kernel_verdict(recorded).trusted:
+        return None
+    return symbolizer.kernel
 
 
 def _pids_from_map_names(data: ScriptData, s_stack: Any, s_thread: Any, flat: Any,

@@ -58,6 +58,7 @@ from jitprof.views import (
     ProfileViews,
     Sandwich,
     breadcrumb,
+    next_measure,
     search_frames,
     status,
 )
@@ -267,13 +268,17 @@ class JitprofApp(TabbedApp):
         Binding("2", "tab('detail')", "Callers/callees", show=False),
         Binding("3", "tab('tree')", "Call tree", show=False),
         Binding("4", "tab('flame')", "Flame graph", show=False),
+        Binding("e", "measure", "CPU / off-CPU / wall", show=False),
     ]
 
     def __init__(self, profile: Profile | None = None, loader: Loader | None = None,
-                 inputs: Iterable[str] = (), filters: Iterable[str] = ()) -> None:
+                 inputs: Iterable[str] = (), filters: Iterable[str] = (),
+                 measure_loader: Callable[[str], Loader] | None = None) -> None:
         """``filters``: what the profile was read with, in words ("pid 1234"): said with
-        the TUI's own filters above the table."""
+        the TUI's own filters above the table. ``measure_loader(event)``: a loader of the
+        same inputs for another event (the ``e`` key: cpu-clock, off-cpu, wall)."""
         super().__init__()
+        self._measure_loader = measure_loader
         self.read_filters = tuple(filters)
         self.views: ProfileViews | None = None
         self.state = ViewState()
@@ -374,6 +379,23 @@ class JitprofApp(TabbedApp):
         self._flame_built = False
         self._refresh_active_tab()
         self._follow(self.state.hot_cursor)
+
+    # -- the measure (issue 17) -------------------------------------------------------------
+    def action_measure(self) -> None:
+        """e: the next of CPU time, off-CPU time and wall time (the view state stays)."""
+        nxt = next_measure(self.full.diagnostics.events, self.full.event)
+        if nxt is None:
+            self.notify("only one measure: off-cpu and wall need a recording with context "
+                        "switches (jitprof record --off-cpu)", title="measure")
+            return
+        self.show_measure(nxt)
+
+    def show_measure(self, event: str) -> None:
+        """Load the same inputs for ``event`` (a live view overrides this)."""
+        if self._measure_loader is None:
+            self.notify("this view cannot reload its inputs", title="measure")
+            return
+        self.start_loading(self._measure_loader(event), [Path(p).name for p in self._inputs])
 
     def action_warnings(self) -> None:
         warnings = self._main().query_one(WarningBar).warnings

@@ -187,6 +187,11 @@ class LiveApp(JitprofApp):
         self.view.toggle_window()
         self._tick()
 
+    def show_measure(self, event: str) -> None:
+        """e: the next snapshots are of ``event`` (made from the same samples)."""
+        self.view.set_event(event)
+        self._tick()
+
     def action_interval(self, step: int) -> None:
         self.view.step_interval(step)
         self._draw(self.view.clock())
@@ -204,6 +209,7 @@ def live_key_sections() -> KeySections:
         ("r", "Reset: forget the samples so far"),
         ("w", "Whole run <-> last N s (--window, 10)"),
         ("+, -", "Refresh less / more often (--interval)"),
+        ("e", "CPU / off-CPU / wall (with --off-cpu)"),
         ("", "Sort, filter, search, the cursor's"),
         ("", "function, tree path and flame zoom stay"),
         ("", "across refreshes; r and w apply at once,"),

@@ -31,12 +31,21 @@
 //   HHVM_DEMO_LEGACY_SECONDS=<s> runs PHP::Api_Legacy::dispatch for <s> seconds (instead
 //     of once) before its space is reclaimed, so the reused range has samples of both
 //     owners: only the time of a sample tells which one ran.
+//   HHVM_DEMO_BLOCK=<compute_ms>,<block_ms> (issue 17: off-CPU): the request loop computes
+//     for compute_ms of wall time, then calls the JIT function PHP::Api_Db::query, which
+//     waits in HPHP::f_stream_select (ppoll on a pipe nobody writes, block_ms timeout),
+//     again and again: PHP::Api_Db::query blocks for block_ms / (compute_ms + block_ms) of
+//     the wall time by construction. At exit it prints the time measured around each wait
+//     and around the whole loop ("blocked_ns=... loop_ns=..."), the truth tests compare
+//     with. Its map has a 9th line, PHP::Api_Db::query.
 //
 // The work is deterministic (fixed seeds, fixed per-request work); only the number of
 // requests depends on SECONDS and the machine speed.
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -282,6 +291,47 @@ NOINLINE long f_str_replace(const StringBuffer& subject, StringBuffer& out) {
   return static_cast<long>(out.len);
 }
 
+// The blocking mode (HHVM_DEMO_BLOCK): what PHP::Api_Db::query waits for, and the waits
+// measured.
+struct BlockPlan {
+  double computeS = 0;
+  double blockS = 0;
+  int fd = -1;            // the read end of a pipe nobody writes
+  uint64_t blockedNs = 0;  // measured around every wait
+  uint64_t waits = 0;
+};
+BlockPlan g_block;
+
+uint64_t nowNs();
+
+// ppoll(2) by the syscall instruction itself, so the user-space ip of the switch-out stack
+// is in HPHP::f_stream_select, whose frame chain leads to PHP::Api_Db::query (libc's
+// wrapper keeps no frame pointer: its caller would be lost from the stack).
+static inline long rawPpoll(pollfd* fds, unsigned long n, const timespec* ts) {
+  long ret;
+  register long r10 asm("r10") = 0;  // no signal mask
+  register long r8 asm("r8") = 8;    // sigsetsize
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(static_cast<long>(SYS_ppoll)), "D"(fds), "S"(n), "d"(ts), "r"(r10), "r"(r8)
+               : "rcx", "r11", "memory");
+  return ret;
+}
+
+// bool HHVM_FUNCTION(stream_select, ...): waits block_ms for a socket that stays silent
+NOINLINE long f_stream_select(RequestContext* ctx) {
+  FRAME_ANCHOR();
+  pollfd p{g_block.fd, POLLIN, 0};
+  const uint64_t ns = static_cast<uint64_t>(g_block.blockS * 1e9);
+  timespec ts{static_cast<time_t>(ns / 1000000000ull), static_cast<long>(ns % 1000000000ull)};
+  const uint64_t t0 = nowNs();
+  long r = rawPpoll(&p, 1, &ts);
+  g_block.blockedNs += nowNs() - t0;
+  ++g_block.waits;
+  ctx->checksum += static_cast<uint64_t>(r);
+  return r;
+}
+
 // ---------------------------------------------------------------------------------------
 // The JIT
 // ---------------------------------------------------------------------------------------
@@ -451,6 +501,7 @@ struct TC {
   uint8_t* route = nullptr;
   uint8_t* render = nullptr;
   uint8_t* respond = nullptr;
+  uint8_t* query = nullptr;  // PHP::Api_Db::query (HHVM_DEMO_BLOCK only)
 };
 
 TC g_tc;
@@ -465,6 +516,8 @@ static const size_t kLegacySize = 0x800;    // the big, stale range
 static const size_t kRenderInOld = 0x400;   // render lives at X + 0x400 (inside the old range)
 static const size_t kHotOff = 0x2000;       // Api_Handler::respond (main)
 static const size_t kColdOff = 0x8000;      // Api_Handler::respond (cold block)
+static const size_t kQueryOff = 0x3000;     // Api_Db::query (HHVM_DEMO_BLOCK only)
+static const uint32_t kBurnQuery = 2000;    // a little CPU of its own per query
 
 NOINLINE void emitUniqueStubs(TC& tc) {
   CodeBlock& a = tc.cb;
@@ -585,6 +638,20 @@ NOINLINE void emitRespond(TC& tc) {
   std::memcpy(tc.enterTCHelperPatch, &target, 8);
 }
 
+// PHP::Api_Db::query: a little work, then HPHP::f_stream_select (which blocks).
+NOINLINE void emitQuery(TC& tc) {
+  CodeBlock& a = tc.cb;
+  uint8_t* start = a.base + kQueryOff;
+  a.setFrontier(start);
+  tc.query = start;
+  a.prologue();
+  a.burn(kBurnQuery);
+  a.movRdiCtx();
+  a.callAbs(reinterpret_cast<const void*>(&f_stream_select));
+  a.epilogue();
+  tc.dbg.recordPerfMap(start, a.frontier, "PHP::Api_Db::query");
+}
+
 NOINLINE void initTC(TC& tc) {
   void* mem = mmap(nullptr, kTCSize, PROT_READ | PROT_WRITE | PROT_EXEC,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -621,6 +688,12 @@ NOINLINE void enterTC(RequestContext* ctx) {
   asm volatile("" ::: "memory");  // not a tail call: keep HPHP::jit::enterTC on the stack
 }
 
+NOINLINE void enterQuery(RequestContext* ctx) {
+  FRAME_ANCHOR();
+  reinterpret_cast<TCEntry>(g_tc.query)(ctx);
+  asm volatile("" ::: "memory");
+}
+
 }  // namespace jit
 
 struct HttpRequestHandler {
@@ -647,7 +720,28 @@ static double nowSeconds() {
 
 double jit::nowMonotonic() { return nowSeconds(); }
 
+uint64_t nowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// HHVM_DEMO_BLOCK: compute for computeS of wall time, then one query that blocks blockS.
+NOINLINE uint64_t runBlockingLoop(RequestContext* ctx, double seconds) {
+  HttpRequestHandler handler{ctx};
+  const double deadline = nowSeconds() + seconds;
+  do {
+    const double until = nowSeconds() + g_block.computeS;
+    do {
+      handler.handleRequest();
+    } while (nowSeconds() < until);
+    jit::enterQuery(ctx);
+  } while (nowSeconds() < deadline);
+  return ctx->requests;
+}
+
 NOINLINE uint64_t runRequestLoop(RequestContext* ctx, double seconds) {
+  if (g_block.fd >= 0) return runBlockingLoop(ctx, seconds);
   HttpRequestHandler handler{ctx};
   const double deadline = nowSeconds() + seconds;
   do {
@@ -699,6 +793,19 @@ int main(int argc, char** argv) {
   static StringBuffer body{static_cast<char*>(std::malloc(1 << 17)), 0, 1 << 17};
   static RequestContext ctx{&mm, &dict, &varr, &json, &body, &vin, 0, 0};
 
+  if (const char* block = std::getenv("HHVM_DEMO_BLOCK")) {
+    double computeMs = 0, blockMs = 0;
+    int fds[2];
+    if (std::sscanf(block, "%lf,%lf", &computeMs, &blockMs) != 2 || !(computeMs > 0) ||
+        !(blockMs > 0) || pipe(fds) != 0) {
+      std::fprintf(stderr, "hhvm_demo: bad HHVM_DEMO_BLOCK %s (want COMPUTE_MS,BLOCK_MS)\n",
+                   block);
+      return 2;
+    }
+    g_block.computeS = computeMs / 1e3;
+    g_block.blockS = blockMs / 1e3;
+    g_block.fd = fds[0];
+  }
   const char* legacyEnv = std::getenv("HHVM_DEMO_LEGACY_SECONDS");
   const double legacySeconds = legacyEnv ? std::strtod(legacyEnv, nullptr) : 0;
   if (const char* dir = std::getenv("HHVM_DEMO_JITDUMP")) jit::g_jitDump.open(dir);
@@ -708,12 +815,20 @@ int main(int argc, char** argv) {
   jit::reclaimFunction(tc, tc.cb.base + jit::kReuseOff, jit::kLegacySize);
   jit::emitRouteAndRender(tc);
   jit::emitRespond(tc);
+  if (g_block.fd >= 0) jit::emitQuery(tc);
 
   std::printf("hhvm_demo: pid=%d mode=%s map=%s tc=%p\n", static_cast<int>(getpid()), argv[1],
               tc.dbg.path, static_cast<void*>(tc.cb.base));
   std::fflush(stdout);
 
+  const uint64_t loopStart = nowNs();
   const uint64_t n = runRequestLoop(&ctx, seconds);
+  const uint64_t loopNs = nowNs() - loopStart;
+  if (g_block.fd >= 0)
+    std::printf("hhvm_demo: pid=%d blocked_ns=%llu loop_ns=%llu waits=%llu\n",
+                static_cast<int>(getpid()), static_cast<unsigned long long>(g_block.blockedNs),
+                static_cast<unsigned long long>(loopNs),
+                static_cast<unsigned long long>(g_block.waits));
 
   std::printf("hhvm_demo: pid=%d requests=%llu checksum=%llu\n", static_cast<int>(getpid()),
               static_cast<unsigned long long>(n), static_cast<unsigned long long>(ctx.checksum));
