@@ -550,7 +550,7 @@ def _threads(pd: PerfData, d: ScriptData, tid: Any, time_ns: Any) -> Any:
         fk = forks.get(t)
         if fk is not None and depth < 64 and fk[0] != t:
             return comm_at(fk[0], float(fk[1]), depth + 1)
-        return f":{t}"
+        return "swapper" if t == 0 else f":{t}"  # (perf's idle task is "swapper")
 
     thread_ids: dict[tuple[int, str], int] = {}
 
