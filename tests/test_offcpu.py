@@ -432,3 +432,24 @@ def test_wall_rows_split_cpu_and_off_cpu(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["report", str(out), "--format", "json", "--top", "0"])
     again = {f["name"]: f for f in json.loads(r.output)["functions"]}
     assert again["wait_fn"]["off_cpu_total"] == 50_100_000
+
+
+def test_live_view_switches_the_measure() -> None:
+    """jitprof top's engine fed the text in pieces: the whole run as off-cpu and wall
+    (the e key: LiveView.set_event), the same numbers as report."""
+    from jitprof.live import LiveProfiler
+    from jitprof.liveview import LiveView
+
+    live = LiveProfiler([], event="cpu-clock")
+    for i in range(0, len(TEXT), 97):  # any chunking
+        live.feed(TEXT[i:i + 97])
+    live.feed("\n")
+    view = LiveView(live, alive=lambda pid: True)
+    got = []
+    for event in ("cpu-clock", "off-cpu", "wall"):
+        view.set_event(event)
+        assert view.pending
+        r = view.compute(view.generation, None)
+        assert r.profile is not None
+        got.append((r.profile.event, r.profile.weight))
+    assert got == [("cpu-clock", 6_000_000), ("off-cpu", 100_400_000), ("wall", 106_400_000)]
