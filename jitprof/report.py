@@ -27,6 +27,11 @@ class Row:
     total_pct: float
     full_names: tuple[str, ...] = ()  # C++ names named from ELF: the forms with parameters
     versions: int = 0  # distinct pieces of JIT code named as this (compiled versions), if > 1
+    # a wall profile (issue 17): the function's off-CPU self and total weight (ns); its
+    # CPU time is the rest. None for other events
+    off_self: int | None = None
+    off_total: int | None = None
+    off_total_pct: float = 0.0  # off_total, % of the profile's weight
 
 
 def function_rows(
@@ -35,17 +40,23 @@ def function_rows(
     """Per-function rows, percentages of all the profile's weight, sorted by self or total
     (ties by the other column, then name, so the order is stable)."""
     total = profile.weight or 1
+    d = profile.diagnostics
+    split = bool(d.off_cpu_total) or (profile.event == "wall" and bool(d.off_cpu))
     rows = []
     for st in profile.function_stats():
         f = profile.frames[st.frame_id]
         if kinds and f.kind not in kinds:
             continue
+        key = f"{f.kind.value}\t{f.dso}\t{f.name}"  # (jitprof.resolve.offcpu.function_key)
         rows.append(
             Row(
                 f.name, f.kind, f.dso, st.self_weight, st.total_weight, st.self_samples,
                 st.total_samples, 100.0 * st.self_weight / total, 100.0 * st.total_weight / total,
                 profile.full_names.get(st.frame_id, ()),
                 profile.versions.get(st.frame_id, 0),
+                d.off_cpu_self.get(key, 0) if split else None,
+                d.off_cpu_total.get(key, 0) if split else None,
+                100.0 * d.off_cpu_total.get(key, 0) / total,
             )
         )
     if sort == "total":
@@ -112,6 +123,12 @@ def _json_row(r: Row) -> dict[str, object]:
         "total_pct": round(r.total_pct, 4),
         **({"full_names": list(r.full_names)} if r.full_names else {}),
         **({"versions": r.versions} if r.versions else {}),
+        **({"cpu_self": r.self_weight - (r.off_self or 0),
+            "cpu_total": r.total_weight - r.off_total,
+            "off_cpu_self": r.off_self or 0, "off_cpu_total": r.off_total,
+            "cpu_total_pct": round(r.total_pct - r.off_total_pct, 4),
+            "off_cpu_total_pct": round(r.off_total_pct, 4)}
+           if r.off_total is not None else {}),
     }
 
 
@@ -239,11 +256,18 @@ def table_lines(rows: list[Row]) -> list[str]:
     w_dso = max([3, *map(len, dsos)])
     w_self = max([len(SELF_N), *(len(str(r.self_samples)) for r in rows)])
     w_total = max([len(TOTAL_N), *(len(str(r.total_samples)) for r in rows)])
-    lines = [f"# {'Self':>7} {'Total':>7}  {SELF_N:>{w_self}}  {TOTAL_N:>{w_total}}  "
-             f"{'Kind':<7} {'DSO':<{w_dso}}  Function"]
+    # a wall profile: the total split into running and waiting (shares of all wall time)
+    split = any(r.off_total is not None for r in rows)
+    lines = [f"# {'Self':>7} {'Total':>7}  "
+             + (f"{'CPU':>7} {'Off-CPU':>7}  " if split else "")
+             + f"{SELF_N:>{w_self}}  {TOTAL_N:>{w_total}}  {'Kind':<7} {'DSO':<{w_dso}}  Function"]
     for r, dso in zip(rows, dsos, strict=True):
+        parts = ""
+        if split:
+            off = r.off_total_pct
+            parts = f"{r.total_pct - off:6.2f}% {off:6.2f}%  "
         lines.append(
-            f"  {r.self_pct:6.2f}% {r.total_pct:6.2f}%  {r.self_samples:{w_self}d}  "
+            f"  {r.self_pct:6.2f}% {r.total_pct:6.2f}%  {parts}{r.self_samples:{w_self}d}  "
             f"{r.total_samples:{w_total}d}  {r.kind.value:<7} {dso:<{w_dso}}  {r.name}"
         )
     return lines

@@ -697,7 +697,8 @@ def name_file_frames(
 ) -> FileFrameNames:
     """Decide each file frame's address form (``form``: known for every frame, e.g.
     "raw" for a perf.data read natively), convert, look up (leaf and caller: at the
-    return address - ``caller_back``)."""
+    return address - ``caller_back``; with 0, perf's rule, and where that names nothing
+    at - 1, jitprof's)."""
     out = FileFrameNames()
     any_pid: dict[str, list[MemMap]] = {}
     for per_path in maps.values():
@@ -747,6 +748,11 @@ def name_file_frames(
             leaf = None if v is None else sym.lookup_vaddr(dso, v)
             v = to_vaddr(addr - caller_back, fform, ms, df.info)
             call = None if v is None else sym.lookup_vaddr(dso, v)
+            if call is None and caller_back == 0:
+                # what perf leaves unnamed at the return address, jitprof names at - 1
+                # (as the perf script path does for the frames perf left unnamed)
+                v = to_vaddr(addr - 1, fform, ms, df.info)
+                call = None if v is None else sym.lookup_vaddr(dso, v)
         out.frames += 1
         out.named += leaf is not None
         per_fid.setdefault(fid, {})[pid] = (leaf, call)

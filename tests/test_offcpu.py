@@ -397,3 +397,59 @@ def test_exports_say_nanoseconds(tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert {pr["unit"] for pr in doc["profiles"]} == {"nanoseconds"}
     assert sum(sum(pr["weights"]) for pr in doc["profiles"]) == 100_400_000
+
+
+def test_wall_rows_split_cpu_and_off_cpu(tmp_path: Path) -> None:
+    """Each function of a wall profile: its CPU and off-CPU time (ns and % of wall), by
+    hand; the table's CPU and Off-CPU columns; a JSON profile keeps the split."""
+    p, _d = data_of(TEXT, tmp_path)
+    r = CliRunner().invoke(main, ["report", str(p), "--event", "wall", "--no-tmp",
+                                  "--format", "json", "--top", "0"])
+    assert r.exit_code == 0, r.output
+    rows = {f["name"]: f for f in json.loads(r.output)["functions"]}
+    wall = 106_400_000
+    want = {"main": (0, 6_000_000, 0, 100_400_000), "work_fn": (6_000_000, 6_000_000, 0, 300_000),
+            "wait_fn": (0, 0, 0, 50_100_000), "futex_wait_queue": (0, 0, 50_000_000, 50_000_000)}
+    for name, (cs, ct, os_, ot) in want.items():
+        f = rows[name]
+        assert (f["cpu_self"], f["cpu_total"], f["off_cpu_self"], f["off_cpu_total"]) == (
+            cs, ct, os_, ot), name
+        assert f["cpu_total"] + f["off_cpu_total"] == f["total"]
+        assert f["off_cpu_total_pct"] == round(100 * ot / wall, 4)
+    r = CliRunner().invoke(main, ["report", str(p), "--event", "wall", "--no-tmp",
+                                  "--sort", "total"])
+    lines = r.output.splitlines()
+    assert any(ln.startswith("#    Self   Total      CPU Off-CPU  Self#  Total#") for ln in lines)
+    main_row = next(ln for ln in lines if ln.endswith("  main"))
+    assert main_row.split()[:4] == ["0.00%", "100.00%", "5.64%", "94.36%"]
+    # the CPU profile has no such columns
+    r = CliRunner().invoke(main, ["report", str(p), "--no-tmp", "--format", "json"])
+    assert "cpu_total" not in json.loads(r.output)["functions"][0]
+    # a JSON profile of the wall profile, read back, keeps the split
+    out = tmp_path / "wall.json"
+    r = CliRunner().invoke(main, ["export", str(p), "--event", "wall", "--no-tmp", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["report", str(out), "--format", "json", "--top", "0"])
+    again = {f["name"]: f for f in json.loads(r.output)["functions"]}
+    assert again["wait_fn"]["off_cpu_total"] == 50_100_000
+
+
+def test_live_view_switches_the_measure() -> None:
+    """jitprof top's engine fed the text in pieces: the whole run as off-cpu and wall
+    (the e key: LiveView.set_event), the same numbers as report."""
+    from jitprof.live import LiveProfiler
+    from jitprof.liveview import LiveView
+
+    live = LiveProfiler([], event="cpu-clock")
+    for i in range(0, len(TEXT), 97):  # any chunking
+        live.feed(TEXT[i:i + 97])
+    live.feed("\n")
+    view = LiveView(live, alive=lambda pid: True)
+    got = []
+    for event in ("cpu-clock", "off-cpu", "wall"):
+        view.set_event(event)
+        assert view.pending
+        r = view.compute(view.generation, None)
+        assert r.profile is not None
+        got.append((r.profile.event, r.profile.weight))
+    assert got == [("cpu-clock", 6_000_000), ("off-cpu", 100_400_000), ("wall", 106_400_000)]

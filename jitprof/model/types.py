@@ -118,6 +118,10 @@ class ProfileDiagnostics:
     # off-cpu and wall profiles (issue 17): off-CPU time per state and per thread, for
     # the report header (jitprof/resolve/offcpu.py)
     off_cpu: list[str] = field(default_factory=list)
+    # a wall profile: each function's off-CPU self and total weight (ns), keyed
+    # "kind<TAB>dso<TAB>name" (its CPU time is the rest); empty for other events
+    off_cpu_self: dict[str, int] = field(default_factory=dict)
+    off_cpu_total: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

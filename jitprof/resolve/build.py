@@ -45,7 +45,14 @@ from jitprof.resolve.jitnames import (
     _pid_table,
     _split_by_dump_time,
 )
-from jitprof.resolve.offcpu import SYNTHETIC_EVENTS, OffCpu, add_off_cpu
+from jitprof.resolve.offcpu import (
+    OFF_CPU,
+    SYNTHETIC_EVENTS,
+    WALL,
+    OffCpu,
+    add_off_cpu,
+    function_key,
+)
 from jitprof.resolve.tables import (
     JIT_DSO,
     _build_tables,
@@ -316,6 +323,15 @@ def build_profile(
     if off_cpu is not None and ev_name in SYNTHETIC_EVENTS:
         prof.diagnostics.off_cpu = list(off_cpu.lines)
         prof.diagnostics.warnings.extend(off_cpu.warnings)
+    if off_cpu is not None and ev_name == WALL and OFF_CPU in data.events:
+        # each function's waiting beside its running: the off-cpu profile of the same data
+        # (its functions are the wall profile's: the same frames named the same way)
+        off = build_profile(data, finder, event=OFF_CPU, pids=pids, comms=comms,
+                            symbolizer=symbolizer, elf_policy=elf_policy, proc_maps=proc_maps)
+        for st in off.function_stats():
+            key = function_key(off.frames[st.frame_id])
+            prof.diagnostics.off_cpu_self[key] = st.self_weight
+            prof.diagnostics.off_cpu_total[key] = st.total_weight
     return prof
 
 

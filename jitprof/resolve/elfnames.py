@@ -137,6 +137,8 @@ def _name_elf_frames(
             back = 0 if data.callers_at_return else 1
             for table, addr in ((leaf_t, f.addr), (call_t, f.addr - back)):
                 kname = sym.kernel(addr)
+                if kname is None and back == 0 and table is call_t:
+                    kname = sym.kernel(addr - 1)  # (as for file frames)
                 if kname is None:
                     continue
                 key = (kname, dso)

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from jitprof.model import Frame
 from jitprof.names import KERNEL_MIN_ADDR
 from jitprof.parse import EventData, RawStacks, ScriptData
 from jitprof.parse.tables import SWITCH_EVENT, SWITCH_OUT
@@ -80,6 +81,11 @@ class OffCpu:
     open_at_end: int = 0
 
 
+def function_key(frame: Frame) -> str:
+    """How a wall profile's diagnostics name a function (``off_cpu_self``/``_total``)."""
+    return f"{frame.kind.value}\t{frame.dso}\t{frame.name}"
+
+
 def cpu_time_event(data: ScriptData) -> str | None:
     """The event whose samples are CPU time in ns (cpu-clock, else task-clock), if any."""
     for want in CPU_TIME_EVENTS:
@@ -99,6 +105,8 @@ def add_off_cpu(data: ScriptData, kernel_name: Callable[[int], str | None] | Non
     import numpy as np
 
     sw = data.events.get(SWITCH_EVENT)
+    if OFF_CPU in data.events:  # made already (a wall profile's off-cpu split)
+        return data, OffCpu()
     if sw is None or not sw.samples or sw.sw_prev_tid is None or sw.sw_prev_state is None:
         return data, None
     note = OffCpu()
