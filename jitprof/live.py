@@ -685,6 +685,15 @@ class LiveProfiler:
         self._thread.start()
 
     def _pump(self) -> None:
+        try:
+            self._pump_stream()
+        except Exception as e:  # noqa: BLE001 - the reader thread's end: perf stopped, said
+            stream = self.stream
+            if stream is not None:
+                self._give_up(stream, RecordError(LIVE_INPUT, "cannot read perf's stream: "
+                                                  f"{type(e).__name__}: {e}"))
+
+    def _pump_stream(self) -> None:
         assert self.stream is not None
         stream = self.stream
         fd = stream.stdout.fileno()
