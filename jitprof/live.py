@@ -300,6 +300,8 @@ class LiveProfiler:
         self.notes: list[str] = []  # one-line notes on how perf is read (a fallback)
         self._stop_reason: RecordError | None = None
         self._pstream: PerfDataStream | None = None
+        self._unfed: list[bytes] = []  # read, not yet given to the stream
+        self._bad_stream: RecordError | None = None  # why the stream cannot be read
         self._converted = False  # a native sample was converted (no fallback after)
         self._last_convert = 0.0
         self._nframes = RawFrames()
@@ -446,7 +448,9 @@ class LiveProfiler:
                 self._pstream = PerfDataStream(LIVE_INPUT)
                 self.native = True
             self.stats.bytes += len(data)
-            self._pstream.feed(data)
+            # decoded in one go per conversion (each decoding has a fixed numpy cost;
+            # perf sends a piece every 0.1 s or so)
+            self._unfed.append(data)
             if time.monotonic() - self._last_convert >= CONVERT_S:
                 self._convert()
 
@@ -458,6 +462,15 @@ class LiveProfiler:
     def _convert(self) -> None:
         """The samples decoded since the last time, into the buckets (with the lock)."""
         self._last_convert = time.monotonic()
+        if self._pstream is not None and self._unfed and self._bad_stream is None:
+            data = b"".join(self._unfed)
+            self._unfed.clear()
+            try:
+                self._pstream.feed(data)
+            except JitprofError as e:  # (the reader thread stops perf: ``_pump``)
+                self._bad_stream = RecordError(LIVE_INPUT, e.message)
+        if self._bad_stream is not None:
+            return
         if self._pstream is None or self._pstream.pd is None or self.unsupported():
             return
         pd = self._pstream.take()
@@ -716,10 +729,9 @@ class LiveProfiler:
             if not stream.native:
                 self.feed(dec.decode(chunk))
                 continue
-            try:
-                self.feed_perf_data(chunk)
-            except JitprofError as e:  # not a perf.data stream: stop, say why
-                self._give_up(stream, RecordError(LIVE_INPUT, e.message))
+            self.feed_perf_data(chunk)
+            if self._bad_stream is not None:  # not a perf.data stream: stop, say why
+                self._give_up(stream, self._bad_stream)
                 break
             why = self.unsupported()
             if why and not self._fall_back(stream, "; ".join(why)):
@@ -730,6 +742,7 @@ class LiveProfiler:
                 fd = stream.stdout.fileno()
         if stream.native:
             with self._lock:
+                self._convert()
                 if self._pstream is not None:
                     self._pstream.close()
                 self._convert()
@@ -747,6 +760,7 @@ class LiveProfiler:
                           "script")
         with self._lock:
             self._pstream = None
+            self._unfed.clear()
             self.native = False
         # the new perf first (``running`` stays true), then the old one goes: nobody reads
         # its pipe any more, closed so that it does not block writing its last data
@@ -773,8 +787,8 @@ class LiveProfiler:
 
     def failure(self) -> RecordError | None:
         """Why perf stopped by itself, if it failed (ask before ``stop``)."""
-        if self._stop_reason is not None:
-            return self._stop_reason
+        if self._stop_reason is not None or self._bad_stream is not None:
+            return self._stop_reason or self._bad_stream
         return self.stream.failure() if self.stream is not None else None
 
     def stop(self) -> None:

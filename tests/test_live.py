@@ -431,6 +431,18 @@ def test_native_window_pause_reset(demo_stream: dict[str, object]) -> None:
     assert paused.snapshot() is None and paused.latest is None
 
 
+def test_native_stream_that_is_no_perf_data() -> None:
+    """Bytes that are not a perf.data stream: the reason, once, as the failure; no
+    samples, no exception from a snapshot."""
+    live = LiveProfiler([])
+    live.feed_perf_data(b"# this is perf script text, not perf record -o -\n" * 4)
+    live.feed_perf_data(b"more of it\n")
+    failure = live.failure()
+    assert failure is not None and failure.message == (
+        "not a perf.data stream (no PERFILE2 magic at byte 0)")
+    assert live.snapshot() is None and live.stats.samples == 0
+
+
 # A `perf` first on PATH whose `perf record` records DWARF call graphs (user stacks that
 # only perf's unwinder reads): what jitprof cannot read itself.
 DWARF_PERF = """#!{python}
