@@ -91,7 +91,7 @@ def run_tree(argv: list[str], seconds: float | None = None
                 if c is None:
                     continue
                 cpu[pid] = c
-                names.setdefault(pid, _name(pid))
+                names[pid] = _name(pid)  # (again: a child seen before its exec is python)
                 todo += _children(pid)
             stop.wait(0.05)
 
