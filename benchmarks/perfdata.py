@@ -211,8 +211,10 @@ class TreeCPU:
             if c is None:
                 continue
             self.cpu[pid] = c
-            if pid not in self.names:
-                self.names[pid] = _comm(pid)
+            name = _comm(pid)  # (again each time: a child is its parent until it execs)
+            if name != "?":
+                self.names[pid] = name
+            self.names.setdefault(pid, "?")
             todo += _children(pid)
 
     def by_name(self) -> dict[str, float]:
