@@ -100,6 +100,12 @@ def blocking_run(demo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         skip_or_fail(f"perf record failed: {plain.stderr[-400:]}")
     m = re.search(r"blocked_ns=(\d+) loop_ns=(\d+) waits=(\d+)", stdout)
     assert m, stdout
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["target"]["off_cpu"] is True
+    perf_cmd = manifest["perf_command"]
+    assert perf_cmd[perf_cmd.index("-e") + 1] == f"cpu-clock/freq={FREQ},name=cpu-clock/"
+    assert "sched:sched_switch" in perf_cmd and "--switch-events" in perf_cmd
+    assert "-F" not in perf_cmd  # (a global -F would sample the switches by frequency)
     # the cpu-only recording, read with the map the bundle kept (the process is gone)
     maps = list((bundle / "maps").glob("perf-*.map"))
     assert len(maps) == 1
