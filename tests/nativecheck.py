@@ -35,16 +35,20 @@ READER_ONLY = {"lines", "unparsed_lines", "perf_warnings", "srclines", "messages
                "kernel_frames", "kernel_frames_named"}
 
 
-def _key(prof: Profile, fid: int) -> FrameKey:
+def _key(prof: Profile, fid: int, fold: frozenset[str] = frozenset()) -> FrameKey:
     f = prof.frames[fid]
+    if f.dso.rsplit("/", 1)[-1] in fold:
+        return ("<folded>", "<folded>", f.dso)
     return (f.name, f.kind.value, f.dso)
 
 
-def summary(prof: Profile) -> dict[str, Any]:
-    """What a profile says, free of the order of samples and of frame/node numbering."""
+def summary(prof: Profile, fold: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """What a profile says, free of the order of samples and of frame/node numbering;
+    ``fold``: dsos whose frames count as one function each (named differently by design,
+    see ``assert_native_equals_script``)."""
     functions: dict[FrameKey, list[int]] = {}
     for st in prof.function_stats():
-        acc = functions.setdefault(_key(prof, st.frame_id), [0, 0, 0, 0])
+        acc = functions.setdefault(_key(prof, st.frame_id, fold), [0, 0, 0, 0])
         for i, v in enumerate((st.self_samples, st.total_samples, st.self_weight,
                                st.total_weight)):
             acc[i] += v
@@ -53,7 +57,7 @@ def summary(prof: Profile) -> dict[str, Any]:
     threads: Counter[tuple[int, str]] = Counter()
     thread_w: Counter[tuple[int, str]] = Counter()
     for stack, weight, samples, thread in prof.iter_stacks():
-        k = (tuple(_key(prof, f) for f in stack), prof.threads[thread])
+        k = (tuple(_key(prof, f, fold) for f in stack), prof.threads[thread])
         stacks[k] += samples
         stack_w[k] += weight
         threads[prof.threads[thread]] += samples
@@ -68,15 +72,16 @@ def summary(prof: Profile) -> dict[str, Any]:
         "stacks": {k: (stacks[k], stack_w[k]) for k in stacks},
         "threads": {k: (threads[k], thread_w[k]) for k in threads},
         "kinds": {k.value: v for k, v in prof.kind_stats().items()},
-        "versions": {_key(prof, f): v for f, v in prof.versions.items()},
+        "versions": {_key(prof, f, fold): v for f, v in prof.versions.items()},
         "diagnostics": diag,
         "time": (prof.time_first, prof.time_last),
     }
 
 
-def differences(native: Profile, script: Profile, limit: int = 8) -> list[str]:
+def differences(native: Profile, script: Profile, limit: int = 8,
+                fold: frozenset[str] = frozenset()) -> list[str]:
     """Every way the two profiles differ, one line each (empty: equal)."""
-    a, b = summary(native), summary(script)
+    a, b = summary(native, fold), summary(script, fold)
     out: list[str] = []
     for name in ("event", "samples", "weight", "kinds"):
         if a[name] != b[name]:
@@ -136,10 +141,13 @@ def load_both(perf_data: Path | str, **options: Any) -> tuple[Profile, Profile]:
 
 
 def assert_native_equals_script(perf_data: Path | str, what: str = "",
+                                fold: frozenset[str] = frozenset(),
                                 **options: Any) -> tuple[Profile, Profile]:
-    """Load ``perf_data`` both ways and assert the profiles are the same; returns them."""
+    """Load ``perf_data`` both ways and assert the profiles are the same; returns them.
+    ``fold``: dsos (base names) whose functions are compared as one (their samples and
+    stacks still are): where the two paths name them apart by design."""
     native, script = load_both(perf_data, **options)
-    diff = differences(native, script)
+    diff = differences(native, script, fold=fold)
     assert not diff, f"{what or perf_data}: native != perf script:\n  " + "\n  ".join(diff)
     assert native.samples > 0
     return native, script

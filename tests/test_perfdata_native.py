@@ -713,20 +713,8 @@ def mangled(draw: st.DrawFn, buf: bytes) -> bytes:
     return bytes(b)
 
 
-def _script_data(path: str) -> Any:
-    """The ScriptData of one perf.data read natively."""
-    from jitprof.parse import perfdata
-
-    whole = getattr(perfdata, "native_script_data", None)
-    if whole is not None:
-        return whole([path])
-    from jitprof.parse.native import script_data
-
-    return script_data(perfdata.read_perf_data(path))
-
-
 def test_fuzz_native_reader(tiny: bytes, tmp_path: Path) -> None:
-    from jitprof.parse.perfdata import read_perf_data
+    from jitprof.parse.perfdata import native_script_data, read_perf_data
     from jitprof.report import function_rows
     from jitprof.resolve import MapFinder, build_profile
 
@@ -744,7 +732,7 @@ def test_fuzz_native_reader(tiny: bytes, tmp_path: Path) -> None:
         assert pd.truncated_at is None or 0 <= pd.truncated_at <= len(data)
         assert pd.lost >= 0 and pd.lost_samples >= 0
         try:
-            sd = _script_data(str(path))
+            sd = native_script_data([str(path)])
         except InputError:
             return
         # every sample read is in the tables, once

@@ -321,7 +321,11 @@ def test_native_reader_equals_perf_script(recordings: dict, name: str) -> None:
         elf = ElfOptions(symfs=str(recordings["symfs_bid"]))
         shutil.copytree(p["binary"].parent, Path(str(recordings["symfs_bid"]) + str(
             p["binary"].parent)), dirs_exist_ok=True)
-    native, _ = assert_native_equals_script(p["data"], name, search_tmp=False, elf=elf)
+    # under --symfs perf looks for ld.so under the root only (and names its start-up from
+    # what it finds there), jitprof also finds the host's build-id debug file of it: a
+    # sample in ld.so's start-up is `_start` to one and `_dl_start_user` to the other
+    fold = frozenset({"ld-linux-x86-64.so.2"}) if name == "stripbid" else frozenset()
+    native, _ = assert_native_equals_script(p["data"], name, fold, search_tmp=False, elf=elf)
     assert "work::spin_a" in {f.name for f in native.frames}
 
 
