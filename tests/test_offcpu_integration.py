@@ -26,10 +26,11 @@ NOBODY = 65534
 FREQ = "9999"
 
 
-def jitprof(*args: str, timeout: float = 180, **kw: Any) -> subprocess.CompletedProcess[str]:
+def jitprof(*args: str, timeout: float = 180, cwd: Path = ROOT,
+            **kw: Any) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "jitprof", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=ROOT, **kw)
+                          text=True, timeout=timeout, env=env, cwd=cwd, **kw)
 
 
 def report(*args: str) -> dict[str, Any]:
@@ -197,7 +198,7 @@ def test_node_blocking_in_atomics_wait(tmp_path: Path) -> None:
     script.write_text(NODE_WAIT)
     bundle = tmp_path / "bundle"
     r = jitprof("record", "--off-cpu", "-o", str(bundle), "--", "node", "--perf-basic-prof",
-                str(script))
+                str(script), cwd=tmp_path)  # (node leaves its isolate-*-v8.log in its cwd)
     if r.returncode != 0:
         skip_or_fail(f"jitprof record --off-cpu node failed: {r.stderr[-400:]}")
     m = re.search(r"blocked_ms=([\d.]+) total_ms=([\d.]+)", r.stdout)
