@@ -3,17 +3,22 @@
 A bundle (written by ``jitprof record``, jitprof/record.py) is a directory::
 
     manifest.json            format, versions, command, host, times, processes, file hashes
-    perf.data                perf record -g output
-    perf.script.gz           perf script --show-mmap-events --show-task-events (gzip)
-    buildids.txt             perf buildid-list -i perf.data
+    perf.data                perf record -g output (read natively: jitprof.parse.perfdata)
+    perf.script.gz           perf script --show-mmap-events --show-task-events (gzip):
+                             only with ``record --with-script``, and in older bundles
+    buildids.txt             what perf buildid-list -i perf.data prints
     perf-record.log          perf record's messages
     maps/perf-<pid>.map      each recorded process's perf map (host pid)
     jitdump/jit-<pid>.dump   jitdump files, when the process had one
     proc/<pid>/{maps,cmdline,status}   as /proc showed them while recording
 
-Reading one as input uses its script text and its own maps only (never /tmp: the process
+Reading one as input uses its perf.data and its own maps only (never /tmp: the process
 is gone and its pid may have been reused) and checks every file against the manifest's
-sha256 (a mismatch is a warning: the numbers may not be what was recorded).
+sha256 (a mismatch is a warning: the numbers may not be what was recorded). A bundle that
+has perf script's text too (older bundles; ``--with-script``) is read through the text:
+perf named its file and kernel frames where it was recorded, so it reads the same on a
+machine without those binaries; ``--perf-data-reader native`` reads its perf.data instead
+(the same numbers on the recording host, read several times faster).
 """
 
 from __future__ import annotations
@@ -125,10 +130,10 @@ class BundleInputs:
     warnings: list[str] = field(default_factory=list)
 
 
-def expand_inputs(inputs: Sequence[str]) -> BundleInputs:
-    """Replace each bundle directory in ``inputs`` by its script text (or perf.data if the
-    text is missing) and collect its ``maps/`` and ``jitdump/`` directories; check its
-    hashes."""
+def expand_inputs(inputs: Sequence[str], prefer_data: bool = False) -> BundleInputs:
+    """Replace each bundle directory in ``inputs`` by its perf script text if it has one
+    (and ``prefer_data`` is false), else its perf.data, and collect its ``maps/`` and
+    ``jitdump/`` directories; check its hashes."""
     out = BundleInputs()
     for p in inputs:
         if p == "-" or not os.path.isdir(p):
@@ -142,7 +147,7 @@ def expand_inputs(inputs: Sequence[str]) -> BundleInputs:
         out.warnings.extend(verify(p, manifest))
         script = os.path.join(p, SCRIPT)
         data = os.path.join(p, PERF_DATA)
-        if os.path.isfile(script):
+        if os.path.isfile(script) and not (prefer_data and os.path.isfile(data)):
             out.inputs.append(script)
         elif os.path.isfile(data):
             out.inputs.append(data)

@@ -76,7 +76,9 @@ _FILTER_OPTIONS = (
     click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process."),
     click.option("--comm", "comms", multiple=True, help="Only samples of this command name."),
     click.option("--event", default=None,
-                 help="Event to read (default: the first in the input)."),
+                 help="Event to read (default: the first in the input); off-cpu and wall "
+                      "(blocked time; CPU + blocked, ns) are made from context switches "
+                      "(jitprof record --off-cpu)."),
     click.option("--strict", is_flag=True,
                  help="Fail on the first bad map line instead of counting."),
     click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
@@ -481,9 +483,13 @@ def _pid_list(ctx: click.Context, param: click.Parameter, value: Sequence[str]) 
               help="Also record context switches with their stacks (sched:sched_switch, "
                    "--switch-events): the bundle then has the events off-cpu (blocked time) "
                    "and wall (CPU + blocked, ns) beside the CPU samples.")
+@click.option("--with-script", is_flag=True,
+              help="Also write perf script's text (perf.script.gz: file and kernel frames "
+                   "named by perf here), to read the bundle where its binaries are not.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def record(pids: list[int], duration: float | None, freq: int, event: str,
-           output: str | None, trust_map: bool, off_cpu: bool, command: Sequence[str]) -> None:
+           output: str | None, trust_map: bool, off_cpu: bool, with_script: bool,
+           command: Sequence[str]) -> None:
     """Record running JIT processes into a self-contained bundle directory.
 
     \b
@@ -492,10 +498,10 @@ def record(pids: list[int], duration: float | None, freq: int, event: str,
 
     Runs `perf record -g` and, while it runs, keeps a copy of each process's perf map
     (also from a container's /tmp), its jitdump if any, /proc/PID/maps, cmdline and start
-    time; then writes perf.data, the perf script text (gzip), build-ids and manifest.json
-    (versions, command, host, times, sha256 of every file). Every other command reads the
-    bundle directory as input, with its own maps only (jitprof report DIR), after the
-    process and its /tmp map are gone.
+    time; then writes perf.data, build-ids and manifest.json (versions, command, host,
+    times, sha256 of every file); --with-script adds perf script's text. Every other
+    command reads the bundle directory as input, with its own maps only (jitprof report
+    DIR), after the process and its /tmp map are gone.
 
     Exit codes: 0 ok, 4 cannot record (no such process, perf missing or not permitted,
     map refused), 130 interrupted before perf started.
@@ -512,7 +518,7 @@ def record(pids: list[int], duration: float | None, freq: int, event: str,
         output = f"jitprof-{what}-{_time.strftime('%Y%m%d-%H%M%S')}"
     plan = RecordPlan(output=output, pids=list(pids), command=list(command), duration=duration,
                       freq=freq, event=event, trust_map=trust_map, argv=["jitprof", *sys.argv[1:]],
-                      off_cpu=off_cpu)
+                      off_cpu=off_cpu, script=with_script)
     rep = _RecordReporter("pid " + ",".join(map(str, pids)) if pids else command[0])
     try:
         res = Recorder(plan, rep).run()
@@ -812,15 +818,20 @@ def _run_diff_tui(ctx: click.Context, inputs: Sequence[str],
 @click.option("--off-cpu", is_flag=True,
               help="Also record context switches: --event off-cpu or wall shows blocked or "
                    "wall time (implied by them); in the live view e switches the measure.")
+@click.option("--perf-data-reader", "reader", type=click.Choice(["auto", "native", "script"]),
+              default="auto", show_default=True,
+              help="How perf record's stream is read: native = by jitprof (one perf "
+                   "process), script = through 'perf script', auto = native, and through "
+                   "perf script (with a note) for what only perf decodes (and --off-cpu).")
 def top(pids: list[int], interval: float, window: int | None, count: int | None, stdio: bool,
         freq: int, event: str, rows_: int, sort: str, kinds: Sequence[Kind],
-        trust_map: bool, off_cpu: bool) -> None:
+        trust_map: bool, off_cpu: bool, reader: str) -> None:
     """Hot functions of running processes, refreshed live.
 
-    Samples stream from `perf record -p PID -o - | perf script -i -`; each process's perf
-    map is re-read as the JIT appends to it (perf top reads it once), so code compiled
-    after the start is named too. --window N shows the last N seconds instead of the whole
-    run.
+    Samples stream from `perf record -p PID -o -`, read as perf.data by jitprof; each
+    process's perf map is re-read as the JIT appends to it (perf top reads it once), so
+    code compiled after the start is named too. --window N shows the last N seconds
+    instead of the whole run.
 
     Without --stdio it opens the TUI, live (needs a terminal): p pauses the display (perf
     keeps recording), r resets, w switches between the whole run and the last --window
@@ -836,7 +847,7 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     shown_event, event, off_cpu = _top_events(event, off_cpu)
     if not stdio:
         _top_live(pids, interval, window, count, freq, event, sort, kinds, trust_map,
-                  off_cpu, shown_event)
+                  off_cpu, shown_event, reader)
         return
     live = LiveProfiler(pids, keep=max(window or 0, 60), trust_map=trust_map,
                         event=shown_event)
@@ -849,9 +860,10 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
                        f"{doubt}", err=True)
     tty = sys.stdout.isatty()
     what = ", ".join(f"pid {p.info.pid} ({p.info.comm})" for p in live.procs.values())
-    live.start(freq=freq, event=event, off_cpu=off_cpu)
+    live.start(freq=freq, event=event, off_cpu=off_cpu, reader=reader)
     shown = 0
     ended = ""
+    noted = 0
     try:
         # perf takes a second or two to start: the first table waits for the first samples
         # (at most 10 s: an idle process has none)
@@ -869,6 +881,9 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
                 ended = "the process exited" if len(pids) == 1 else "the processes exited"
                 live.stop()  # the text still in the pipe, then the last table
             prof = live.snapshot(window)
+            for note in live.notes[noted:]:  # (a fallback to perf script)
+                click.echo(f"jitprof: note: {note}", err=True)
+            noted = len(live.notes)
             span = f"last {window} s" if window else "whole run"
             if prof is not None and prof.time_first is not None and prof.time_last is not None:
                 span += f" ({prof.time_last - prof.time_first:.1f} s of samples)"
@@ -910,7 +925,8 @@ def _top_events(event: str, off_cpu: bool) -> tuple[str, str, bool]:
 
 def _top_live(pids: list[int], interval: float, window: int | None, count: int | None,
               freq: int, event: str, sort: str, kinds: Sequence[Kind],
-              trust_map: bool, off_cpu: bool = False, shown_event: str | None = None) -> None:
+              trust_map: bool, off_cpu: bool = False, shown_event: str | None = None,
+              reader: str = "auto") -> None:
     """`jitprof top` without --stdio: the live TUI (jitprof/tui/live.py). Errors that
     come before the UI (no terminal, no such process, perf missing or failing at once)
     are one line; a perf failure later is shown in the UI and is the exit status."""
@@ -939,7 +955,7 @@ def _top_live(pids: list[int], interval: float, window: int | None, count: int |
     view = LiveView(live, interval=interval, window=window or DEFAULT_WINDOW,
                     windowed=window is not None)
     try:
-        live.start(freq=freq, event=event, off_cpu=off_cpu)
+        live.start(freq=freq, event=event, off_cpu=off_cpu, reader=reader)
         # perf fails at once when it cannot record (not permitted, a bad event): say so
         # before the UI takes the screen (at most 2 s; the first text comes sooner)
         ready = _time.monotonic() + 2

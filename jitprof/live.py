@@ -1,28 +1,33 @@
 """Live profiles of running processes: perf samples streamed, maps followed as they grow.
 
-The stream (``PerfStream``) is two perf processes joined by a pipe, no shell::
+The stream (``PerfStream``) is one perf process, no shell::
 
-    perf record -g -F HZ -e EVENT -m PAGES -p PIDS -o -  |  perf script -i - \\
-        --show-mmap-events --show-task-events
+    perf record -g -F HZ -e EVENT -m PAGES -p PIDS -o -
 
+whose pipe-mode perf.data jitprof reads itself (``jitprof.parse.perfdata.PerfDataStream``;
+``--perf-data-reader script``, or a stream holding what only perf decodes, reads it as
+before through ``| perf script -i - --show-mmap-events --show-task-events``).
 perf record in pipe mode writes what it reads from the kernel's ring buffer each time it
 is woken, which happens when the buffer is half full: with ``-m PAGES`` sized for about
-1/20 s of samples (``ring_pages``: 8 at 999 Hz) the text arrives about every 0.1 s at
+1/20 s of samples (``ring_pages``: 8 at 999 Hz) the data arrives about every 0.1 s at
 ``-F 999`` (perf 6.1: 52 wake-ups in 4 s with 4 pages, 13 with 16); and every 0.2 s a
 ``ping`` on perf's ``--control`` pipe wakes it anyway, so a process with few samples is
-not shown seconds late (perf script shows a round of events when the next one arrives).
-Rotating perf.data
-files (``--switch-output``) was the other choice; it costs a ``perf script`` start (and
-its symbol loading) per interval, so the pipe was chosen.
+not shown seconds late. Rotating perf.data files (``--switch-output``) was the other
+choice; it costs a file and a read start per interval, so the pipe was chosen.
 
-``LiveProfiler`` reads that text in a thread into one-second buckets of raw samples (by
-sample time); side-band records (comm, mmap, fork: which thread is which process) are
-kept apart for the whole run. A snapshot merges the buckets of the whole run or of the
-last N seconds, re-reads the appended part of each process's map (``LiveMap``: perf top
-reads a map once; JITs keep appending) and builds a ``Profile`` the usual way
-(``build_profile``: the same naming rules as ``jitprof report``). Buckets older than the
-longest window are folded into one, so a snapshot costs O(distinct stacks), not
-O(samples). Pause drops what arrives meanwhile (counted); reset forgets the samples.
+``LiveProfiler`` reads the stream in a thread into one-second buckets of raw samples (by
+sample time). Natively, the bytes are decoded as they come and every ``CONVERT_S`` the
+samples decoded since (``PerfDataStream.take``: the stream then forgets them) become
+frames, stacks and threads of one table each for the run (interned: a stack seen again is
+the same id) and per-second columns of ids; side-band records (mmap, comm, fork: which
+thread is which process, which file at which address) stay in the stream for the whole
+run. Through perf script, the text is read into one ScriptReader per bucket (one frame
+table shared by all). A snapshot merges the buckets of the whole run or of the last N
+seconds, re-reads the appended part of each process's map (``LiveMap``: perf top reads a
+map once; JITs keep appending) and builds a ``Profile`` the usual way (``build_profile``:
+the same naming rules as ``jitprof report``; natively, file and kernel frames named by
+one ``Symbolizer`` kept for the run). Buckets older than the longest window are folded
+into one. Pause drops what arrives meanwhile (counted); reset forgets the samples.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -44,7 +50,9 @@ from typing import IO, Any
 from jitprof.errors import EmptyInputError, JitprofError, RecordError
 from jitprof.mapwatch import LiveMap
 from jitprof.model import MapHealth, Profile
-from jitprof.parse import RawFrames, ScriptData, ScriptReader
+from jitprof.parse import RawFrames, RawStacks, ScriptData, ScriptReader
+from jitprof.parse.native import script_data as native_script_data
+from jitprof.parse.perfdata import PerfDataStream
 from jitprof.perfmap import PerfMap
 from jitprof.proc import ProcessInfo, UnsafeFileError, read_process
 from jitprof.record import (
@@ -55,13 +63,15 @@ from jitprof.record import (
     perf_has_control,
     sampled_event_argv,
 )
-from jitprof.resolve import MapFinder, build_profile
+from jitprof.resolve import ElfOptions, MapFinder, build_profile
+from jitprof.symbolize import Symbolizer
 from jitprof.timeline import TIMELINE_BIN
 
 LIVE_INPUT = "perf (live)"
 _TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")
 SAMPLE_BYTES_GUESS = 200  # a -g sample in perf's ring buffer, roughly
 PING_S = 0.2  # how often perf record is asked to write what it has
+CONVERT_S = 0.5  # how often the perf.data read natively is made samples
 
 
 def ring_pages(freq: int, seconds: float = 0.05) -> int:
@@ -76,10 +86,11 @@ def ring_pages(freq: int, seconds: float = 0.05) -> int:
 
 
 class PerfStream:
-    """``perf record ... -o - | perf script -i -`` for some pids (see the module doc)."""
+    """``perf record ... -o -`` for some pids, read as perf.data (``native``) or through
+    ``| perf script -i -`` (see the module doc)."""
 
     def __init__(self, pids: Sequence[int], freq: int = 999, event: str = "cpu-clock",
-                 off_cpu: bool = False) -> None:
+                 off_cpu: bool = False, native: bool = True) -> None:
         perf = shutil.which("perf")
         if perf is None:
             raise RecordError("perf", "not found on PATH: " + HOW_TO_PERF)
@@ -123,6 +134,11 @@ class PerfStream:
             for fd in theirs:
                 os.close(fd)
         assert self.record.stdout is not None
+        self.native = native
+        self.script: subprocess.Popen[bytes] | None = None
+        if native:
+            self.stdout = self.record.stdout
+            return
         self.script = subprocess.Popen(self.script_argv, stdin=self.record.stdout,
                                        stdout=subprocess.PIPE, stderr=self._scr_err, **kw)
         self.record.stdout.close()  # the script process holds the pipe's read end now
@@ -149,6 +165,8 @@ class PerfStream:
             except ProcessLookupError:
                 pass
         for p in (self.record, self.script):
+            if p is None:
+                continue
             try:
                 p.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -197,6 +215,39 @@ class _Bucket:
 
 
 @dataclass(slots=True)
+class _Columns:
+    """One event's samples in a native bucket: ids into the profiler's shared stack and
+    thread tables, weights, times (seconds)."""
+
+    stack: array = field(default_factory=lambda: array("i"))
+    thread: array = field(default_factory=lambda: array("i"))
+    weight: array = field(default_factory=lambda: array("q"))
+    time: array = field(default_factory=lambda: array("d"))
+
+    def extend(self, other: _Columns) -> None:
+        self.stack.extend(other.stack)
+        self.thread.extend(other.thread)
+        self.weight.extend(other.weight)
+        self.time.extend(other.time)
+
+
+@dataclass(slots=True)
+class _NativeBucket:
+    second: int
+    events: dict[str, _Columns] = field(default_factory=dict)
+
+    def columns(self, event: str) -> _Columns:
+        c = self.events.get(event)
+        if c is None:
+            c = self.events[event] = _Columns()
+        return c
+
+    def extend(self, other: _NativeBucket) -> None:
+        for name, c in other.events.items():
+            self.columns(name).extend(c)
+
+
+@dataclass(slots=True)
 class LiveStats:
     blocks: int = 0  # samples (and side-band blocks) read
     samples: int = 0  # sample blocks read (paused or not; a reset does not clear it)
@@ -242,6 +293,28 @@ class LiveProfiler:
         self.procs: dict[int, LiveProcess] = {}
         self.stream: PerfStream | None = None
         self._thread: threading.Thread | None = None
+        # perf.data read natively (``feed_perf_data``): one frame, stack and thread table
+        # for the run, the samples in one-second buckets of ids into them
+        self.native = False
+        self.reader = "auto"  # how start() reads perf: "auto", "native" or "script"
+        self.notes: list[str] = []  # one-line notes on how perf is read (a fallback)
+        self._stop_reason: RecordError | None = None
+        self._pstream: PerfDataStream | None = None
+        self._converted = False  # a native sample was converted (no fallback after)
+        self._last_convert = 0.0
+        self._nframes = RawFrames()
+        self._nframe_ids: dict[tuple[int, str, str], int] = {}
+        self._nstacks = RawStacks()
+        self._nstack_ids: dict[tuple[int, ...], int] = {}
+        self._nthreads: list[tuple[int, str]] = []
+        self._nthread_ids: dict[tuple[int, str], int] = {}
+        self._ntid_pid: dict[int, int] = {}
+        self._nside: ScriptData | None = None  # the last piece converted: maps, facts
+        self._nbuckets: list[_NativeBucket] = []
+        self._nold = _NativeBucket(-1)
+        self._symbolizer: Symbolizer | None = None
+        self._freq = 999
+        self._off_cpu = False
         for pid in self.pids:
             self.procs[pid] = LiveProcess(read_process(pid))
             self._open_map(self.procs[pid], fail=True)
@@ -363,18 +436,175 @@ class LiveProfiler:
             self._old._merge(b.reader.data, 0)
             self._old_empty = False
 
+    # --- samples: a perf.data stream read natively ----------------------------------------
+    def feed_perf_data(self, data: bytes) -> None:
+        """Add bytes of ``perf record -o -``'s stream (any chunking). They are decoded at
+        once and made samples every ``CONVERT_S`` (and before a snapshot, pause, resume or
+        reset)."""
+        with self._lock:
+            if self._pstream is None:
+                self._pstream = PerfDataStream(LIVE_INPUT)
+                self.native = True
+            self.stats.bytes += len(data)
+            self._pstream.feed(data)
+            if time.monotonic() - self._last_convert >= CONVERT_S:
+                self._convert()
+
+    def unsupported(self) -> list[str]:
+        """What the stream holds that jitprof cannot read itself (perf script can)."""
+        pd = self._pstream.pd if self._pstream is not None else None
+        return list(pd.unsupported) if pd is not None else []
+
+    def _convert(self) -> None:
+        """The samples decoded since the last time, into the buckets (with the lock)."""
+        self._last_convert = time.monotonic()
+        if self._pstream is None or self._pstream.pd is None or self.unsupported():
+            return
+        pd = self._pstream.take()
+        if not pd.samples:
+            return
+        self._converted = True
+        piece = native_script_data(pd, LIVE_INPUT)
+        n = sum(len(e.s_stack) for e in piece.events.values())
+        self.stats.blocks += n
+        self.stats.samples += n
+        self._nside = piece
+        for tid, pid in piece.tid_pid.items():
+            self._ntid_pid.setdefault(tid, pid)
+        if self.paused:
+            self.stats.dropped_paused += n
+            return
+        self._intern(piece)
+
+    def _intern(self, piece: ScriptData) -> None:
+        """A converted piece's samples into the shared tables and the buckets."""
+        import numpy as np
+
+        fr = piece.frames
+        fids = self._nframe_ids
+        shared = self._nframes
+        fmap = np.empty(len(fr), dtype=np.int32)
+        for i, (addr, sym, dso) in enumerate(zip(fr.addr, fr.sym, fr.dso, strict=True)):
+            key = (addr, fr.syms[sym], fr.dsos[dso])
+            j = fids.get(key)
+            if j is None:
+                j = fids[key] = shared.add(*key)
+            fmap[i] = j
+        st = piece.stacks
+        flat = fmap[np.frombuffer(st.frames, dtype=np.int32)].tolist() if len(st.frames) else []
+        sids = self._nstack_ids
+        smap = np.empty(len(st), dtype=np.int32)
+        start = 0
+        for i, end in enumerate(st.ends):
+            key_s = tuple(flat[start:end])
+            start = end
+            j = sids.get(key_s)
+            if j is None:
+                j = sids[key_s] = self._nstacks.add(key_s)
+            smap[i] = j
+        tids = self._nthread_ids
+        tmap = np.empty(len(piece.threads), dtype=np.int32)
+        for i, th in enumerate(piece.threads):
+            j = tids.get(th)
+            if j is None:
+                j = tids[th] = len(self._nthreads)
+                self._nthreads.append(th)
+            tmap[i] = j
+        for name, ev in piece.events.items():
+            if not len(ev.s_stack):
+                continue
+            stack = smap[np.frombuffer(ev.s_stack, dtype=np.int32)]
+            thread = tmap[np.frombuffer(ev.s_thread, dtype=np.int32)]
+            weight = np.frombuffer(ev.s_weight, dtype=np.int64)
+            t = np.frombuffer(ev.s_time, dtype=np.float64)
+            timed = ~np.isnan(t)
+            if timed.any():
+                newest = float(t[timed].max())
+                if self.latest is None or newest > self.latest:
+                    self.latest = newest
+            last = self._nbuckets[-1].second if self._nbuckets else 0
+            secs = np.where(timed, np.floor(np.where(timed, t, 0.0)), last).astype(np.int64)
+            for second in np.unique(secs).tolist():
+                sel = np.flatnonzero(secs == second)
+                c = self._nbucket(int(second)).columns(name)
+                c.stack.frombytes(stack[sel].astype(np.int32).tobytes())
+                c.thread.frombytes(thread[sel].astype(np.int32).tobytes())
+                c.weight.frombytes(weight[sel].astype(np.int64).tobytes())
+                c.time.frombytes(t[sel].astype(np.float64).tobytes())
+        self._nfold()
+
+    def _nbucket(self, second: int) -> _NativeBucket:
+        for b in reversed(self._nbuckets):
+            if b.second == second:
+                return b
+            if b.second < second:
+                break
+        nb = _NativeBucket(second)
+        self._nbuckets.append(nb)
+        self._nbuckets.sort(key=lambda b: b.second)
+        return nb
+
+    def _nfold(self) -> None:
+        if self.latest is None:
+            return
+        horizon = int(self.latest) - self.keep
+        while self._nbuckets and self._nbuckets[0].second <= horizon:
+            self._nold.extend(self._nbuckets.pop(0))
+
+    def _native_data(self, window: float | None) -> ScriptData:
+        """``data`` of the native buckets (with the lock)."""
+        self._convert()
+        if window is None:
+            chosen = [self._nold, *self._nbuckets]
+        else:
+            first = int(self.latest - window) if self.latest is not None else 0
+            chosen = [b for b in self._nbuckets if b.second >= first]
+        out = ScriptData(frames=self._nframes.copy(), threads=list(self._nthreads))
+        out.stacks.frames = array("i", self._nstacks.frames)
+        out.stacks.ends = array("q", self._nstacks.ends)
+        for b in chosen:
+            for name, c in b.events.items():
+                ev = out.event(name)
+                ev.s_stack.extend(c.stack)
+                ev.s_thread.extend(c.thread)
+                ev.s_weight.extend(c.weight)
+                ev.s_time.extend(c.time)
+                ev.has_period = True
+        out.tid_pid = dict(self._ntid_pid)
+        side = self._nside
+        if side is not None:
+            out.mmaps = list(side.mmaps)
+            out.build_ids = dict(side.build_ids)
+            out.recordings = dict(side.recordings)
+            out.clocks = dict(side.clocks)
+            out.notes = list(side.notes)
+        out.address_form = "raw"
+        out.callers_at_return = True
+        out.native_inputs = [LIVE_INPUT]
+        return out
+
     def pause(self) -> None:
-        self.paused = True
+        with self._lock:
+            if self.native:  # what came before the pause is kept
+                self._convert()
+            self.paused = True
 
     def resume(self) -> None:
-        self.paused = False
+        with self._lock:
+            if self.native:  # what came meanwhile is dropped (counted)
+                self._convert()
+            self.paused = False
 
     def reset(self) -> None:
         """Forget the samples so far (the processes' facts and maps stay)."""
         with self._lock:
+            if self.native:
+                self._convert()  # (what was read before the reset goes too)
             self._buckets.clear()
             self._old = self._reader()
             self._old_empty = True
+            self._nbuckets.clear()
+            self._nold = _NativeBucket(-1)
             self.latest = None
             self.started = time.monotonic()
 
@@ -385,6 +615,12 @@ class LiveProfiler:
         ``window`` and ``window + 1`` seconds)."""
         if window is not None and window > self.keep:
             raise ValueError(f"window {window} s is longer than the {self.keep} s kept")
+        if self.native:
+            with self._lock:
+                nd = self._native_data(window)
+            nd.inputs = [LIVE_INPUT]
+            nd.notes[:0] = self.notes
+            return nd
         out = self._reader()
         with self._lock:
             out._merge(self._side.data, 0)
@@ -401,6 +637,7 @@ class LiveProfiler:
                 out._merge(b.reader.data, 0)
             out.data.frames = self._frames.copy()  # the table grows as text comes in
         out.data.inputs = [LIVE_INPUT]
+        out.data.notes[:0] = self.notes
         return out.data
 
     def snapshot(self, window: float | None = None) -> Profile | None:
@@ -412,18 +649,38 @@ class LiveProfiler:
             return None
         maps = {pid: p.map for pid, p in self.procs.items() if p.map is not None}
         try:
-            # with time bins: the TUI's timeline over the run or the window
+            # with time bins: the TUI's timeline over the run or the window; file and
+            # kernel frames of a native stream named by jitprof (perf script names them)
             prof = build_profile(data, _LiveFinder(maps), event=self.event,
-                                 bin_width=TIMELINE_BIN)
+                                 bin_width=TIMELINE_BIN,
+                                 symbolizer=self._symbolizer_for(data) if self.native else None)
         except EmptyInputError:
             return None
         prof.diagnostics.maps = _one_health_per_map(prof.diagnostics.maps)
         return prof
 
+    def _symbolizer_for(self, data: ScriptData) -> Symbolizer:
+        """One ELF/kallsyms symbolizer for the run, made at the first snapshot: its files,
+        kallsyms and names are read once (the processes run here, now: the local files
+        are theirs; the build-ids perf sends at its end come too late to matter)."""
+        if self._symbolizer is None:
+            self._symbolizer = ElfOptions().symbolizer(data)
+        return self._symbolizer
+
     # --- the perf stream ---------------------------------------------------------------
-    def start(self, freq: int = 999, event: str = "cpu-clock", off_cpu: bool = False) -> None:
+    def start(self, freq: int = 999, event: str = "cpu-clock", off_cpu: bool = False,
+              reader: str = "auto") -> None:
+        """Run perf and read it in a thread: ``reader`` "native" (perf record's stream
+        read as perf.data), "script" (through perf script) or "auto" (native; through
+        perf script, with a note, when the stream holds what jitprof cannot read).
+        ``off_cpu`` (issue 17: the switch tracepoint and switch events too) is read
+        through perf script: the native buckets keep no switch columns yet."""
         self.event = self.event or event
-        self.stream = PerfStream(self.pids, freq=freq, event=event, off_cpu=off_cpu)
+        self.reader = "script" if off_cpu else reader
+        self._freq = freq
+        self._off_cpu = off_cpu
+        self.stream = PerfStream(self.pids, freq=freq, event=event, off_cpu=off_cpu,
+                                 native=self.reader != "script")
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
 
@@ -440,17 +697,75 @@ class LiveProfiler:
                 last_ping = now
             ready, _, _ = select.select([fd], [], [], PING_S)
             if not ready:
+                if stream.native:
+                    with self._lock:
+                        self._convert()
                 continue
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 break
-            self.feed(dec.decode(chunk))
+            if not stream.native:
+                self.feed(dec.decode(chunk))
+                continue
+            try:
+                self.feed_perf_data(chunk)
+            except JitprofError as e:  # not a perf.data stream: stop, say why
+                self._give_up(stream, RecordError(LIVE_INPUT, e.message))
+                break
+            why = self.unsupported()
+            if why and not self._fall_back(stream, "; ".join(why)):
+                break
+            if why:  # reading the text of a new perf record | perf script now
+                assert self.stream is not None
+                stream = self.stream
+                fd = stream.stdout.fileno()
+        if stream.native:
+            with self._lock:
+                if self._pstream is not None:
+                    self._pstream.close()
+                self._convert()
+
+    def _fall_back(self, stream: PerfStream, why: str) -> bool:
+        """The stream holds ``why``: go on through perf script (a new perf record, with
+        a note) where that is allowed and no native sample was taken yet (True), else
+        stop perf with the reason (False)."""
+        if self.reader == "native" or self._converted:
+            self._give_up(stream, RecordError(
+                LIVE_INPUT, f"perf's stream holds {why}: jitprof cannot read that itself"
+                + (" (use --perf-data-reader script)" if self.reader == "native" else "")))
+            return False
+        self.notes.append(f"{LIVE_INPUT}: perf's stream holds {why}: read through perf "
+                          "script")
+        with self._lock:
+            self._pstream = None
+            self.native = False
+        # the new perf first (``running`` stays true), then the old one goes: nobody reads
+        # its pipe any more, closed so that it does not block writing its last data
+        self.stream = PerfStream(self.pids, freq=self._freq, event=stream.event, native=False)
+        stream.stdout.close()
+        stream.stop()
+        stream.close()
+        return True
+
+    def _give_up(self, stream: PerfStream, why: RecordError) -> None:
+        self._stop_reason = why
+        if stream.record.poll() is None:
+            try:
+                stream.record.send_signal(signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        try:  # (nobody reads its output any more)
+            stream.stdout.close()
+        except OSError:
+            pass
 
     def running(self) -> bool:
         return self.stream is not None and self.stream.record.poll() is None
 
     def failure(self) -> RecordError | None:
         """Why perf stopped by itself, if it failed (ask before ``stop``)."""
+        if self._stop_reason is not None:
+            return self._stop_reason
         return self.stream.failure() if self.stream is not None else None
 
     def stop(self) -> None:

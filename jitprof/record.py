@@ -203,6 +203,9 @@ class RecordPlan:
     trust_map: bool = False
     argv: list[str] = field(default_factory=list)  # how jitprof was called (manifest)
     off_cpu: bool = False  # also context switches (issue 17: off-cpu and wall events)
+    # also perf script's text (perf.script.gz): frames named by perf on this host, for
+    # reading the bundle where its binaries and kernel are not
+    script: bool = False
 
 
 @dataclass(slots=True)
@@ -610,7 +613,8 @@ class Recorder:
         samples = _samples(log)
         if samples == 0:
             self._warn("perf recorded no samples (was the process idle?)")
-        self._write_script(data)
+        if plan.script:
+            self._write_script(data)
         self._write_buildids(data)
         files = self._write_process_files()
         manifest = self._manifest(started_wall, elapsed, samples, files)
@@ -671,13 +675,19 @@ class Recorder:
                                   + _last_line(err.read().decode("utf-8", "replace")))
 
     def _write_buildids(self, data: str) -> None:
-        r = subprocess.run([self.perf, "buildid-list", "-i", data], capture_output=True,
-                           stdin=subprocess.DEVNULL, timeout=600)
-        with open(os.path.join(self.tmp, B.BUILDIDS), "wb") as f:
-            f.write(r.stdout)
-        if r.returncode != 0:
-            self._warn("perf buildid-list failed: " + _last_line(r.stderr.decode(
-                "utf-8", "replace")))
+        """``buildids.txt`` as ``perf buildid-list -i perf.data`` prints it, from the
+        perf.data's own build-id section (the files its samples hit)."""
+        from jitprof.errors import JitprofError
+        from jitprof.parse.perfdata import read_perf_data
+
+        try:
+            ids = read_perf_data(data, records=False).build_ids
+        except JitprofError as e:
+            ids = {}
+            self._warn(f"cannot read the build-ids of perf.data: {e}")
+        with open(os.path.join(self.tmp, B.BUILDIDS), "w", encoding="utf-8",
+                  errors="surrogateescape") as f:
+            f.writelines(f"{bid} {name}\n" for name, bid in ids.items())
 
     def _write_process_files(self) -> dict[int, dict[str, Any]]:
         out: dict[int, dict[str, Any]] = {}

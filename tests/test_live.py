@@ -337,3 +337,142 @@ def test_top_stdio_matches_perf_report_on_its_stream(demo_bin: Path, tmp_path: P
         checked += 1
     assert checked >= 8 and named["HPHP::runRequestLoop"][0] > 0.9 * samples
     assert {n for n in named if n not in total_n} <= reused | {"[unknown]"}
+
+
+# --- perf record's stream read natively (one perf process) -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_stream(demo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """``perf record -g -o -`` of the live demo for 2.5 s, as top reads it, and its map."""
+    require_tools("perf")
+    out = tmp_path_factory.mktemp("stream")
+    d = Live([str(demo_bin), "slow", "30"])
+    try:
+        wait_for(d.map, lines=DEMO_MAP_LINES)
+        (out / f"perf-{d.pid}.map").write_bytes(Path(d.map).read_bytes())
+        with open(out / "top.data", "wb") as f:
+            rec = subprocess.Popen(["perf", "record", "-g", "-F", "999", "-e", "cpu-clock",
+                                    "-p", str(d.pid), "-o", "-"], stdout=f,
+                                   stderr=subprocess.DEVNULL)
+            time.sleep(2.5)
+            rec.send_signal(2)
+            rec.wait(timeout=30)
+    finally:
+        d.stop()
+    return {"stream": out / "top.data", "dir": out, "pid": d.pid}
+
+
+def native_live(s: dict[str, object], seed: int, keep: float = 60) -> LiveProfiler:
+    live = LiveProfiler([], keep=keep)
+    pid = int(s["pid"])  # type: ignore[call-overload]
+    live.add_map(pid, str(s["dir"]), f"perf-{pid}.map")
+    data = Path(str(s["stream"])).read_bytes()
+    rnd = random.Random(seed)
+    i = 0
+    while i < len(data):
+        n = rnd.randint(1, 30000)
+        live.feed_perf_data(data[i : i + n])
+        i += n
+    return live
+
+
+def test_native_stream_in_pieces_equals_report(demo_stream: dict[str, object]) -> None:
+    """The stream fed in random pieces (decoded at once, made samples every 0.5 s and at
+    the snapshot) gives `jitprof report`'s profile of the same stream read whole: every
+    function's self and total samples and weights; the same with most buckets folded."""
+    stream = str(demo_stream["stream"])
+    pid = demo_stream["pid"]
+    whole = load_profile([stream], maps=[str(Path(str(demo_stream["dir"])) / f"perf-{pid}.map")],
+                         search_tmp=False, perf_data="native")
+    for seed, keep in ((1, 60), (2, 1)):
+        live = native_live(demo_stream, seed, keep)
+        snap = live.snapshot()
+        assert snap is not None and live.native
+        snap.verify()
+        assert snap.samples == whole.samples > 100
+        assert rows(snap) == rows(whole)
+        assert live.stats.samples == whole.samples
+        names = {r[0] for r in rows(snap)}
+        assert {"HPHP::f_sort", "PHP::Api_Handler::respond"} <= names
+
+
+def test_native_window_pause_reset(demo_stream: dict[str, object]) -> None:
+    """The window of a native stream holds the samples whose perf time is in the last
+    seconds' buckets, counted here from the stream's own sample times; pause drops (and
+    counts) what comes meanwhile; reset forgets."""
+    import numpy as np
+
+    from jitprof.parse.perfdata import read_perf_data
+
+    pd = read_perf_data(str(demo_stream["stream"]))
+    t = np.concatenate([c.time for c in pd.samples_by_attr]).astype(np.float64) / 1e9
+    live = native_live(demo_stream, 3)
+    last = float(t.max())
+    snap = live.snapshot(window=1)
+    assert snap is not None
+    want = int((np.floor(t) >= int(last - 1)).sum())
+    assert 0 < snap.samples == want < len(t)
+    assert live.latest is not None and abs(live.latest - last) < 1e-5
+    # pause: the stream fed meanwhile is counted, not kept
+    data = Path(str(demo_stream["stream"])).read_bytes()
+    paused = LiveProfiler([], keep=60)
+    half = len(data) // 2
+    paused.feed_perf_data(data[:half])
+    paused.pause()
+    kept = paused.stats.samples
+    paused.feed_perf_data(data[half:])
+    paused.resume()
+    assert paused.stats.samples == len(t)
+    assert paused.stats.dropped_paused == len(t) - kept > 0
+    (ev,) = paused.data().events.values()
+    assert ev.samples == kept
+    paused.reset()
+    assert paused.snapshot() is None and paused.latest is None
+
+
+# A `perf` first on PATH whose `perf record` records DWARF call graphs (user stacks that
+# only perf's unwinder reads): what jitprof cannot read itself.
+DWARF_PERF = """#!{python}
+import os, sys
+REAL = {real!r}
+args = sys.argv[1:]
+if args[:1] == ["record"] and args[-2:] == ["-o", "-"]:
+    args = [*args[:-2], "--call-graph", "dwarf,8192", *args[-2:]]
+os.execv(REAL, [REAL, *args])
+"""
+
+
+def test_top_falls_back_to_perf_script(live_demo: Live, tmp_path: Path) -> None:
+    """A stream jitprof cannot read natively (DWARF call graphs): `auto` says so in one
+    note and reads it through perf script (the table still names the demo's functions);
+    `native` stops with a one-line error."""
+    import shutil
+
+    require_tools("perf")
+    real = shutil.which("perf")
+    assert real is not None
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "perf").write_text(DWARF_PERF.format(python=sys.executable, real=real))
+    (bindir / "perf").chmod(0o755)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{bindir}:{os.environ['PATH']}"}
+    argv = [sys.executable, "-m", "jitprof", "top", "--pid", str(live_demo.pid), "--stdio",
+            "--interval", "1.5", "--count", "2", "--top", "8"]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    notes = [ln for ln in r.stderr.splitlines() if ln.startswith("jitprof: note:")]
+    assert notes == ["jitprof: note: perf (live): perf's stream holds DWARF call graphs "
+                     "(perf record --call-graph dwarf): user stacks are unwound by perf's "
+                     "libunwind/libdw: read through perf script"], r.stderr
+    last = r.stdout.split("jitprof top: ")[-1]
+    listed = [ln.split()[-1] for ln in last.splitlines()[2:] if ln.strip()]
+    assert "HPHP::f_sort" in listed, last
+    r = subprocess.run([*argv, "--perf-data-reader", "native"], capture_output=True,
+                       text=True, timeout=120, env=env)
+    assert r.returncode == 4, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert lines == ["jitprof: error: perf (live): perf's stream holds DWARF call graphs (perf "
+                     "record --call-graph dwarf): user stacks are unwound by perf's "
+                     "libunwind/libdw: jitprof cannot read that itself (use "
+                     "--perf-data-reader script)"], r.stderr

@@ -103,8 +103,9 @@ def manifest(bundle: Path) -> dict[str, Any]:
     return json.loads((bundle / "manifest.json").read_text())
 
 
-def check_complete(bundle: Path) -> dict[str, Any]:
-    """Every file is in the manifest with its true size and sha256, and nothing else."""
+def check_complete(bundle: Path, script: bool = False) -> dict[str, Any]:
+    """Every file is in the manifest with its true size and sha256, and nothing else;
+    perf script's text only with ``script`` (record --with-script)."""
     m = manifest(bundle)
     on_disk = sorted(str(p.relative_to(bundle)) for p in bundle.rglob("*")
                      if p.is_file() and p.name != "manifest.json")
@@ -112,8 +113,9 @@ def check_complete(bundle: Path) -> dict[str, Any]:
     for f in m["files"]:
         data = (bundle / f["path"]).read_bytes()
         assert f["bytes"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest()
-    for name in ("perf.data", "perf.script.gz", "buildids.txt", "perf-record.log"):
+    for name in ("perf.data", "buildids.txt", "perf-record.log"):
         assert name in on_disk, name
+    assert ("perf.script.gz" in on_disk) == script
     assert m["format"] == "jitprof-bundle" and m["version"] == 1
     assert m["perf_version"].startswith("perf version")
     assert not [p for p in bundle.parent.iterdir() if ".tmp-" in p.name]  # temp dir renamed
@@ -167,9 +169,12 @@ def test_pid_bundle_is_complete(demo_bundle: dict[str, Any]) -> None:
     note = subprocess.run(["readelf", "-n", str(demo_bundle["binary"])], capture_output=True,
                           text=True, check=True).stdout
     build_id = note.split("Build ID:")[1].split()[0]
-    assert f"{build_id} {demo_bundle['binary']}" in (b / "buildids.txt").read_text()
-    text = gzip.decompress((b / "perf.script.gz").read_bytes()).decode()
-    assert "PERF_RECORD_MMAP2" in text and "PERF_RECORD_COMM" in text
+    listed = (b / "buildids.txt").read_text()
+    assert f"{build_id} {demo_bundle['binary']}" in listed
+    # written from perf.data's build-id section: what perf buildid-list prints
+    theirs = subprocess.run(["perf", "buildid-list", "-i", str(b / "perf.data")],
+                            capture_output=True, text=True, check=True).stdout
+    assert listed == theirs and "[kernel.kallsyms]" in listed
     assert m["samples"] > 100
     assert "samples in" in demo_bundle["stderr"] and "jitprof report" in demo_bundle["stderr"]
 
@@ -224,6 +229,50 @@ def test_other_commands_take_a_bundle(demo_bundle: dict[str, Any], tmp_path: Pat
     assert ";PHP::Api_Handler::respond;" in folded
     total = sum(int(line.rsplit(" ", 1)[1]) for line in folded.splitlines())
     assert total == manifest(demo_bundle["bundle"])["samples"]
+
+
+def rows(doc: dict[str, Any]) -> dict[tuple[str, str, str], tuple[int, int, int, int]]:
+    return {(f["name"], f["kind"], f["dso"]): (f["self"], f["total"], f["self_samples"],
+                                               f["total_samples"]) for f in doc["functions"]}
+
+
+def test_bundle_reads_its_perf_data_without_perf(demo_bundle: dict[str, Any],
+                                                 tmp_path: Path) -> None:
+    """A bundle has no perf script text: its perf.data is read natively, also where perf
+    is not installed (PATH holds nothing), with the same numbers."""
+    b = demo_bundle["bundle"]
+    doc = report_json(str(b))
+    assert doc["inputs"] == [str(b / "perf.data")]
+    r = jitprof("report", str(b), "--top", "0", "--format", "json",
+                env={"PATH": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    alone = json.loads(r.stdout)
+    assert rows(alone) == rows(doc) and alone["samples"] == doc["samples"]
+
+
+def test_bundle_with_script(demo_bin: Path, tmp_path: Path) -> None:
+    """record --with-script also writes perf script's text (as bundles did before perf.data
+    was read natively); such a bundle reads through the text (perf named its frames where
+    it was recorded), --perf-data-reader native through its perf.data: the same numbers."""
+    d = Live([str(demo_bin), "slow", "30"])
+    out = tmp_path / "bundle"
+    try:
+        wait_for(d.map, lines=DEMO_MAP_LINES)
+        r = jitprof("record", "--pid", str(d.pid), "--duration", "1", "--with-script",
+                    "-o", str(out))
+    finally:
+        d.stop()
+    assert r.returncode == 0, r.stderr
+    m = check_complete(out, script=True)
+    text = gzip.decompress((out / "perf.script.gz").read_bytes()).decode()
+    assert "PERF_RECORD_MMAP2" in text and "PERF_RECORD_COMM" in text
+    by_text = report_json(str(out))
+    native = report_json(str(out), "--perf-data-reader", "native")
+    assert by_text["inputs"] == [str(out / "perf.script.gz")]
+    assert native["inputs"] == [str(out / "perf.data")]
+    assert by_text["samples"] == native["samples"] == m["samples"]
+    assert rows(by_text) == rows(native)
+    assert self_pct(native)["HPHP::f_sort"] > 30
 
 
 def test_bundle_never_reads_tmp(demo_bundle: dict[str, Any], tmp_path: Path) -> None:

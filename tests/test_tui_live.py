@@ -528,7 +528,10 @@ def test_top_in_a_terminal(tmux: Tmux, demo: Live) -> None:
     assert float(first_row.split()[0].rstrip("%")) > 30
     pane = int(tmux("display-message", "-p", "-t", "demo", "#{pane_pid}").stdout)
     perf = [p for p in _descendants(pane) if p in perf_children(_ppid(p))]
-    assert len(perf) == 2  # perf record and perf script
+    assert len(perf) == 1  # perf record alone: its stream is read as perf.data
+    with open(f"/proc/{perf[0]}/cmdline", "rb") as f:
+        argv = f.read().split(b"\0")
+    assert argv[1] == b"record" and argv[-3:-1] == [b"-o", b"-"]
     tmux("send-keys", "-t", "demo", "p")
     tmux.wait_for(lambda s: s.startswith("  PAUSED "), "paused")
     tmux("send-keys", "-t", "demo", "p")

@@ -513,10 +513,12 @@ def is_perf_data_magic(head: bytes) -> bool:
 
 
 def read_perf_data(path: str, stream: IO[bytes] | None = None,
-                   progress: Callable[[int], None] | None = None) -> PerfData:
+                   progress: Callable[[int], None] | None = None,
+                   records: bool = True) -> PerfData:
     """Read a perf.data file (or, with ``stream``, a pipe-mode stream such as
     ``perf record -o -``'s output; ``path`` then only names it). ``progress(bytes)``:
-    called now and then with the bytes read so far."""
+    called now and then with the bytes read so far. ``records=False``: a file's header,
+    attrs and feature sections only (its build-ids, host...), not its records."""
     if stream is not None:
         return _read_stream(path, stream, progress)
     try:
@@ -537,7 +539,7 @@ def read_perf_data(path: str, stream: IO[bytes] | None = None,
             f.seek(0)
             return _read_stream(path, f, progress)
         size = os.fstat(f.fileno()).st_size
-        return _read_file(path, f, size, order, progress)
+        return _read_file(path, f, size, order, progress, records)
 
 
 # -- file mode -----------------------------------------------------------------------------
@@ -555,7 +557,7 @@ class _FileView:
 
 
 def _read_file(path: str, f: IO[bytes], size: int, order: str,
-               progress: Callable[[int], None] | None) -> PerfData:
+               progress: Callable[[int], None] | None, records: bool = True) -> PerfData:
     view = _FileView(f, size)
     head = view.read(0, FILE_HEADER_SIZE)
     if len(head) < FILE_HEADER_SIZE:
@@ -610,6 +612,8 @@ def _read_file(path: str, f: IO[bytes], size: int, order: str,
     for a in pd.attrs:
         if not a.name:
             a.name = a.default_name()
+    if not records:
+        return pd
     walker = _Walker(pd, order)
     walker.stream = True  # (the chunks end anywhere: a cut record is the next one's)
     f.seek(data_off)
@@ -1333,6 +1337,18 @@ class PerfDataStream:
                 a.name = a.default_name()
         self._walker.finish()
         return self.pd
+
+    def take(self) -> PerfData:
+        """The samples read since the last ``take`` (the side-band records and facts so
+        far with them), which the stream then forgets: a live view converts each piece
+        once and the stream's memory stays what is not taken yet."""
+        import dataclasses
+
+        pd = self.snapshot()
+        out = dataclasses.replace(pd)
+        pd.samples_by_attr = [SampleColumns() for _ in pd.samples_by_attr]
+        pd.chains = ChainTable()
+        return out
 
     def close(self) -> PerfData:
         """The end of the stream: a record cut by it is counted as the truncation."""

@@ -67,8 +67,8 @@ def load_profile(
 
     Inputs named ``*.json`` are jitprof JSON profiles (jitprof/profilefile.py), merged
     with the rest; a directory made by ``jitprof record`` (jitprof/bundle.py) reads as its
-    script text with its own maps and jitdumps only, never /tmp. ``progress(bytes read,
-    total)``: see ``read_scripts`` (the perf script inputs only)."""
+    perf.data (or its script text) with its own maps and jitdumps only, never /tmp.
+    ``progress(bytes read, total)``: see ``read_scripts`` (the perf script inputs only)."""
     import dataclasses
 
     from jitprof.bundle import expand_inputs
@@ -89,7 +89,7 @@ def load_profile(
 
     map_dirs: Sequence[str] = opt.map_dirs
     search_tmp = opt.search_tmp
-    bundles = expand_inputs(inputs)
+    bundles = expand_inputs(inputs, prefer_data=opt.perf_data == "native")
     if bundles.bundles:
         inputs = bundles.inputs
         map_dirs = [*map_dirs, *bundles.map_dirs]
