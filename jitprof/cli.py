@@ -76,7 +76,9 @@ _FILTER_OPTIONS = (
     click.option("--pid", "pids", multiple=True, type=int, help="Only samples of this process."),
     click.option("--comm", "comms", multiple=True, help="Only samples of this command name."),
     click.option("--event", default=None,
-                 help="Event to read (default: the first in the input)."),
+                 help="Event to read (default: the first in the input); off-cpu and wall "
+                      "(blocked time; CPU + blocked, ns) are made from context switches "
+                      "(jitprof record --off-cpu)."),
     click.option("--strict", is_flag=True,
                  help="Fail on the first bad map line instead of counting."),
     click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,

@@ -26,10 +26,11 @@ NOBODY = 65534
 FREQ = "9999"
 
 
-def jitprof(*args: str, timeout: float = 180, **kw: Any) -> subprocess.CompletedProcess[str]:
+def jitprof(*args: str, timeout: float = 180, cwd: Path = ROOT,
+            **kw: Any) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "jitprof", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=ROOT, **kw)
+                          text=True, timeout=timeout, env=env, cwd=cwd, **kw)
 
 
 def report(*args: str) -> dict[str, Any]:
@@ -100,6 +101,12 @@ def blocking_run(demo_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         skip_or_fail(f"perf record failed: {plain.stderr[-400:]}")
     m = re.search(r"blocked_ns=(\d+) loop_ns=(\d+) waits=(\d+)", stdout)
     assert m, stdout
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["target"]["off_cpu"] is True
+    perf_cmd = manifest["perf_command"]
+    assert perf_cmd[perf_cmd.index("-e") + 1] == f"cpu-clock/freq={FREQ},name=cpu-clock/"
+    assert "sched:sched_switch" in perf_cmd and "--switch-events" in perf_cmd
+    assert "-F" not in perf_cmd  # (a global -F would sample the switches by frequency)
     # the cpu-only recording, read with the map the bundle kept (the process is gone)
     maps = list((bundle / "maps").glob("perf-*.map"))
     assert len(maps) == 1
@@ -191,7 +198,7 @@ def test_node_blocking_in_atomics_wait(tmp_path: Path) -> None:
     script.write_text(NODE_WAIT)
     bundle = tmp_path / "bundle"
     r = jitprof("record", "--off-cpu", "-o", str(bundle), "--", "node", "--perf-basic-prof",
-                str(script))
+                str(script), cwd=tmp_path)  # (node leaves its isolate-*-v8.log in its cwd)
     if r.returncode != 0:
         skip_or_fail(f"jitprof record --off-cpu node failed: {r.stderr[-400:]}")
     m = re.search(r"blocked_ms=([\d.]+) total_ms=([\d.]+)", r.stdout)
