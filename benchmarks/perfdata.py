@@ -211,8 +211,10 @@ class TreeCPU:
             if c is None:
                 continue
             self.cpu[pid] = c
-            if pid not in self.names:
-                self.names[pid] = _comm(pid)
+            name = _comm(pid)  # (again each time: a child is its parent until it execs)
+            if name != "?":
+                self.names[pid] = name
+            self.names.setdefault(pid, "?")
             todo += _children(pid)
 
     def by_name(self) -> dict[str, float]:
@@ -264,7 +266,7 @@ def bench_top(seconds: float, repeat: int, freq: int) -> None:
     with open(src, "w") as f:
         f.write(BUSY2_CPP)
     subprocess.run(["g++", *BUSY2_FLAGS, "-o", exe, src], check=True)
-    total = (seconds + 3) * 4 * repeat + 30
+    total = (seconds * 6 + 20) * repeat + 30
     busy = subprocess.Popen([exe, str(total)], stdout=subprocess.DEVNULL)
     pid = str(busy.pid)
     rec = ["perf", "record", "-g", "-F", str(freq), "-e", "cpu-clock", "-p", pid, "-o", "-"]
@@ -274,6 +276,9 @@ def bench_top(seconds: float, repeat: int, freq: int) -> None:
         ("jitprof top --stdio (as built)",
          [jitprof_argv("top", "--pid", pid, "--stdio", "-F", str(freq), "-i", "1", "-n",
                        str(ticks))], False, False),
+        (f"jitprof top --stdio, {2 * ticks} refreshes",
+         [jitprof_argv("top", "--pid", pid, "--stdio", "-F", str(freq), "-i", "1", "-n",
+                       str(2 * ticks))], False, False),
         ("perf record -o - | perf script (top's perf)", [rec, script], True, True),
         ("perf record -o - alone (a native top's perf)", [rec], False, True),
         ("perf top --stdio -g", [["perf", "top", "--stdio", "-g", "-F", str(freq), "-e",
@@ -282,15 +287,24 @@ def bench_top(seconds: float, repeat: int, freq: int) -> None:
     print(f"top: busy two-thread process (pid {pid}), {freq} Hz, {seconds:g} s each, "
           f"best of {repeat}; load average {os.getloadavg()[0]:.2f}")
     print(f"{'what':48} {'wall s':>7} {'CPU s':>7} {'CPU s / s':>10}  by process")
+    seen: list[tuple[float, dict[str, float]]] = []
     try:
         for name, argvs, pipe, interrupt in cases:
             runs = []
             for _ in range(repeat):
-                wall, cpu = _measure(argvs, seconds, pipe=pipe, interrupt=interrupt)
+                wall, cpu = _measure(argvs, 2 * seconds if "refreshes" in name else seconds,
+                                     pipe=pipe, interrupt=interrupt)
                 runs.append((sum(cpu.values()) / wall, wall, cpu))
             rate, wall, cpu = min(runs, key=lambda r: r[0])
+            seen.append((wall, cpu))
             parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(cpu.items()))
             print(f"{name:48} {wall:7.2f} {sum(cpu.values()):7.2f} {rate:10.3f}  {parts}")
+        # jitprof top's steady cost: what the second N seconds added (start-up cancels)
+        (w1, c1), (w2, c2) = seen[0], seen[1]
+        extra = {k: c2.get(k, 0.0) - c1.get(k, 0.0) for k in {*c1, *c2}}
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(extra.items()) if abs(v) >= 0.005)
+        print(f"{'jitprof top, marginal (2N - N refreshes)':48} {w2 - w1:7.2f} "
+              f"{sum(extra.values()):7.2f} {sum(extra.values()) / (w2 - w1):10.3f}  {parts}")
     finally:
         busy.kill()
         busy.wait()
