@@ -42,6 +42,7 @@ PIPE_HEADER_SIZE = 16
 MAX_FEATURES = 256
 MAX_ATTRS = 1 << 16
 MAX_ATTR_SIZE = 4096
+MAX_PERIOD = 1 << 40  # a sample's period above this is corrupt (1e12 events a sample)
 
 # -- record types (perf_event.h; perf's own from util/event.h) ------------------------------
 MMAP, LOST, COMM, EXIT, THROTTLE, UNTHROTTLE, FORK, READ, SAMPLE, MMAP2 = range(1, 11)
@@ -1188,13 +1189,19 @@ class _Walker:
         for key in ("ip", "tid", "time", "cpu", "period"):
             if key in pos:
                 field_at(pos[key])
+        inside = ok.copy()
+        if "period" in pos:  # a period no event has: a corrupt sample (sums would overflow)
+            ok &= words[np.where(ok, pos["period"], w)] <= np.uint64(MAX_PERIOD)
+        elif not attr.freq and attr.sample_period > MAX_PERIOD:
+            ok[:] = False  # (the attr's fixed period)
         if not ok.all():
             bad = np.flatnonzero(~ok)
             pd.bad_samples += len(bad)
+            why = ("a sample whose fields run past its record" if not inside[bad[0]] else
+                   f"a sample whose period is over {MAX_PERIOD:,}")
             pd.first_bad = pd.first_bad or (
-                f"byte {self.base + int(offs[bad[0]])}: a sample whose fields run past its "
-                "record "
-                f"({int(size_w[bad[0]]) * 8} bytes)")
+                f"byte {self.base + int(offs[bad[0]])}: {why} "
+                f"(its record: {int(size_w[bad[0]]) * 8} bytes)")
             keep = np.flatnonzero(ok)
             if not len(keep):
                 return None
