@@ -174,7 +174,7 @@ def test_pid_bundle_is_complete(demo_bundle: dict[str, Any]) -> None:
     # written from perf.data's build-id section: what perf buildid-list prints
     theirs = subprocess.run(["perf", "buildid-list", "-i", str(b / "perf.data")],
                             capture_output=True, text=True, check=True).stdout
-    assert listed == theirs and "[kernel.kallsyms]" in listed
+    assert listed == theirs  # (the kernel is listed only when a sample hit it)
     assert m["samples"] > 100
     assert "samples in" in demo_bundle["stderr"] and "jitprof report" in demo_bundle["stderr"]
 
