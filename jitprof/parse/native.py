@@ -442,7 +442,7 @@ def _chain_entries(chain: Any, starts: Any) -> tuple[Any, Any, Any, Any]:
     mpos = np.flatnonzero(marker)
     anchor[mpos] = mpos
     cs = starts[:-1][lens > 0]
-    anchor[cs] = np.where(marker[cs], cs, cs)
+    anchor[cs] = cs
     np.maximum.accumulate(anchor, out=anchor)
     mval = chain[anchor]
     del anchor

@@ -831,7 +831,6 @@ class _Walker:
         self._setup_attrs()
         self._zstd: Any = None
         self._zbuf = b""
-        self._zbase = 0
         self.base = 0  # the file offset of the buffer being walked (for messages)
 
     def _setup_attrs(self) -> None:
@@ -850,8 +849,7 @@ class _Walker:
             pd.clockid = next(a.clockid for a in pd.attrs if a.flags & F_USE_CLOCKID)
 
     # ---- the loop
-    def walk(self, buf: Any, start: int, end: int,
-             progress: Callable[[int], None] | None = None) -> int:
+    def walk(self, buf: Any, start: int, end: int) -> int:
         """Process the whole records in ``buf[start:end]``; the offset after the last one
         (a record cut by ``end`` is left for the caller: the rest of a stream, or a
         truncated file)."""
@@ -860,11 +858,10 @@ class _Walker:
         add = samples.append
         counts = self.counts
         pos = start
-        next_progress = start + (16 << 20)
         while pos + 8 <= end:
             typ, misc, size = unpack(buf, pos)
             if size < 8:
-                self._bad_record(buf, pos, end, f"byte {self.base + pos}: a record of size {size} "
+                self._bad_record(pos, f"byte {self.base + pos}: a record of size {size} "
                                  f"(type {typ}): the stream makes no sense from here")
                 pos = end
                 break
@@ -888,9 +885,6 @@ class _Walker:
             except (struct.error, ValueError, IndexError, UnicodeDecodeError):
                 counts[-typ - 1] = counts.get(-typ - 1, 0) + 1  # unreadable: counted
             pos += size + extra
-            if progress is not None and pos >= next_progress:
-                progress(pos)
-                next_progress = pos + (16 << 20)
         if samples:
             self._decode(buf, samples)
         self.counts[SAMPLE] = self.counts.get(SAMPLE, 0) + len(samples)
@@ -900,7 +894,7 @@ class _Walker:
 
     stream = False
 
-    def _bad_record(self, buf: Any, pos: int, end: int, msg: str) -> None:
+    def _bad_record(self, pos: int, msg: str) -> None:
         pd = self.pd
         if pd.truncated_at is None:
             pd.truncated_at = self.base + pos
@@ -1068,7 +1062,7 @@ class _Walker:
         self._zbuf = data[done:]
 
     _STATE = ("pd", "order", "hdr", "counts", "order_no", "id_body", "id_tail", "attr_of_id",
-              "same_trailer", "_zstd", "_zerr", "_zbuf", "_zbase", "base")
+              "same_trailer", "_zstd", "_zerr", "_zbuf", "base")
 
     def finish(self) -> None:
         pd = self.pd
