@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jitprof.diff import Normalization, diff_profiles  # noqa: E402
+from jitprof.analysis.diff import Normalization, diff_profiles  # noqa: E402
 from jitprof.model import Kind, Profile, ProfileBuilder  # noqa: E402
 
 SPAN = 2.0  # seconds per simulated recording

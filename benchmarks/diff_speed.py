@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jitprof.diff import diff_profiles, folded_diff  # noqa: E402
+from jitprof.analysis.diff import diff_profiles, folded_diff  # noqa: E402
 from jitprof.resolve import load_profile  # noqa: E402
 
 BENCH = Path("/tmp/jitprof-bench/synthetic")

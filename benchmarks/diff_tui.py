@@ -28,9 +28,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jitprof.diff import diff_profiles  # noqa: E402
-from jitprof.diffviews import DiffStacks, DiffViews  # noqa: E402
+from jitprof.analysis.diff import diff_profiles  # noqa: E402
 from jitprof.model import Profile  # noqa: E402
+from jitprof.present.diffviews import DiffStacks, DiffViews  # noqa: E402
 
 
 def _bench_tui() -> Any:

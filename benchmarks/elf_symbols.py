@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from jitprof import elfsym  # noqa: E402
+from jitprof.symbols import elfsym  # noqa: E402
 
 CPU: dict[str, float] = {}  # row -> best CPU seconds of this process (contention-proof)
 

@@ -20,8 +20,8 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from jitprof.export import EXPORTERS  # noqa: E402
+from jitprof.inputs.profilefile import parse_profile_json  # noqa: E402
 from jitprof.model import Kind, Profile, ProfileBuilder  # noqa: E402
-from jitprof.profilefile import parse_profile_json  # noqa: E402
 
 
 def synthetic(stacks: int, frames: int, depth: int, seed: int) -> Profile:

@@ -185,10 +185,10 @@ def diff_figures(before: Profile, a: argparse.Namespace, out: Path, browser: boo
                  head: str) -> None:
     """The same for ``jitprof diff BEFORE AFTER -o diff.svg|html``: AFTER is the profile of
     the next seed (the same functions, other stacks and weights); binomial (no times)."""
-    from jitprof.diff import diff_profiles
-    from jitprof.diffviews import DiffViews
+    from jitprof.analysis.diff import diff_profiles
     from jitprof.export.diffsvg import DiffSvgExporter
     from jitprof.export.html import DiffHtmlExporter
+    from jitprof.present.diffviews import DiffViews
 
     after = synthetic(a.samples, a.stacks, a.functions, a.seed + 1)
     t = time.perf_counter()

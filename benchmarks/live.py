@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What following a live process costs (jitprof/live.py, jitprof/mapwatch.py).
+"""What following a live process costs (jitprof/acquire/live.py, jitprof/acquire/mapwatch.py).
 
 1. A perf map that grows while it is followed: ``LiveMap.refresh()`` (reads and parses
    only the appended lines, segments merged LSM-style) against ``load_perf_map`` of the
@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jitprof.live import LiveProfiler  # noqa: E402
-from jitprof.mapwatch import LiveMap  # noqa: E402
-from jitprof.perfmap import load_perf_map  # noqa: E402
+from jitprof.acquire.live import LiveProfiler  # noqa: E402
+from jitprof.acquire.mapwatch import LiveMap  # noqa: E402
+from jitprof.symbols.perfmap import load_perf_map  # noqa: E402
 
 
 def map_lines(first: int, n: int) -> bytes:

@@ -92,7 +92,7 @@ CPU_ONLY = ["-F", "999", "-g", "-e", "cpu-clock"]
 
 def off_cpu_args() -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from jitprof.record import sampled_event_argv
+    from jitprof.acquire.record import sampled_event_argv
 
     return ["-g", *sampled_event_argv("cpu-clock", 999, True)]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What one refresh of `jitprof top`'s live TUI costs (jitprof/liveview.py, tui/live.py).
+"""What one refresh of `jitprof top`'s live TUI costs (jitprof/present/liveview.py, tui/live.py).
 
 A refresh is ``LiveView.compute`` in a worker thread (the snapshot: merging the one-second
 buckets of the window, re-reading the maps, naming and aggregating; then the hot table's
@@ -35,8 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from jitprof.live import LiveProfiler  # noqa: E402
-from jitprof.liveview import LiveView, Refresh  # noqa: E402
+from jitprof.acquire.live import LiveProfiler  # noqa: E402
+from jitprof.present.liveview import LiveView, Refresh  # noqa: E402
 
 SLOW = ROOT / "samples" / "hhvm-demo" / "slow"
 DEMO_PID = 14089

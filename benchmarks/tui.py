@@ -7,7 +7,7 @@ nothing).
 
 Builds a Profile with ``ProfileBuilder`` (``--stacks`` distinct stacks, 8-40 frames deep,
 drawn from ``--frames`` functions of every kind, Zipf-like so a few are hot), then times:
-the pure view models (jitprof/views.py) one by one, and the App headless (Textual's
+the pure view models (jitprof/present/views.py) one by one, and the App headless (Textual's
 ``run_test``): first paint of the hot-function table, opening the call tree and the flame
 graph, a flame zoom and ten moves, and swapping in a new profile (``set_profile``).
 """
@@ -26,7 +26,7 @@ from typing import TypeVar
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from jitprof.model import Kind, Profile, ProfileBuilder  # noqa: E402
-from jitprof.views import (  # noqa: E402
+from jitprof.present.views import (  # noqa: E402
     CallTree,
     FlameTree,
     HotTable,
@@ -134,7 +134,7 @@ async def app_figures(profile: Profile, size: tuple[int, int]) -> None:
         await step("callers/callees of the selection (c)", "c")
         fg = app.screen.query_one(FlameGraph)
         assert fg.flame is not None
-        from jitprof.views import ProfileViews
+        from jitprof.present.views import ProfileViews
 
         views = ProfileViews(profile)
         views.hot  # noqa: B018 - off the UI thread, as the loading worker does
@@ -173,7 +173,7 @@ def binned(profile: Profile, bins: int, seed: int) -> Profile:
 async def timeline_app(profile: Profile, size: tuple[int, int]) -> None:
     """The App on a binned profile: the loader path (the views' merge in the worker),
     the function strip following the cursor, a range chosen, the range cleared."""
-    from jitprof.timeline import restrict_bins
+    from jitprof.present.timeline import restrict_bins
     from jitprof.tui.app import JitprofApp
     from jitprof.tui.messages import ProfileLoaded
     from jitprof.tui.widgets import TimelineStrip
@@ -242,8 +242,9 @@ def timeline_figures(path: str, repeat: int) -> None:
     """What the timeline costs: loading with time bins (the TUI's way) against without,
     then the steps the TUI adds: the views' profile without the time axis, the strip, the
     index of bins, one function's strip, a range restricted."""
+    from jitprof.model import TIMELINE_BIN
+    from jitprof.present.timeline import BinIndex, restrict_bins, timeline
     from jitprof.resolve import load_profile
-    from jitprof.timeline import TIMELINE_BIN, BinIndex, restrict_bins, timeline
 
     print(f"the timeline ({TIMELINE_BIN} s bins, at most 256):")
     plain = binned = None
@@ -290,7 +291,7 @@ def main() -> None:
     nframes = sum(len(s) for s in p.stacks)
     print(f"  ({len(p.stacks):,} distinct stacks, {nframes:,} frames on them, "
           f"{p.samples:,} samples)")
-    print("view models (jitprof/views.py):")
+    print("view models (jitprof/present/views.py):")
     hot = timed("HotTable (function_stats once)", lambda: HotTable(p))
     timed("HotTable.view sort=self, all rows", lambda: hot.view(), repeat=3)
     timed("HotTable.view regex search", lambda: hot.view(search="fn1[0-9]$", regex=True),

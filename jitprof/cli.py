@@ -15,10 +15,10 @@ from jitprof.errors import InputError, JitprofError
 from jitprof.model import Kind, Profile
 
 if TYPE_CHECKING:
-    from jitprof.record import Progress
+    from jitprof.acquire.record import Progress
     from jitprof.resolve import LoadOptions
 
-FORMATS = ("table", "json", "csv")  # jitprof.report.render
+FORMATS = ("table", "json", "csv")  # jitprof.report.profile.render
 TABLE_TOP = 30  # report's table rows unless --top says
 
 EXIT_OK = 0
@@ -230,7 +230,7 @@ def report(inputs: Sequence[str], top: int | None, sort: str, kinds: Sequence[Ki
     frames are named from each process's perf map, the later line winning where the JIT
     reused code space.
     """
-    from jitprof.report import function_rows, render
+    from jitprof.report.profile import function_rows, render
     from jitprof.resolve import load_profile
 
     profile = load_profile(inputs, load)
@@ -269,8 +269,8 @@ def _run_tui(ctx: click.Context, inputs: Sequence[str], load: LoadOptions) -> No
 
     _tui_preflight(ctx, inputs, "the TUI", "or use: jitprof report -",
                    "for text use: jitprof report " + " ".join(inputs))
+    from jitprof.model import TIMELINE_BIN
     from jitprof.resolve import load_profile
-    from jitprof.timeline import TIMELINE_BIN
     from jitprof.tui.app import JitprofApp
 
     def loader_of(event: str | None) -> Callable[[Callable[[int, int], None]], Profile]:
@@ -508,7 +508,7 @@ def record(pids: list[int], duration: float | None, freq: int, event: str,
     """
     import time as _time
 
-    from jitprof.record import Recorder, RecordPlan
+    from jitprof.acquire.record import Recorder, RecordPlan
 
     if bool(pids) == bool(command):
         raise click.UsageError("give --pid PID or a command after --, not both" if pids else
@@ -549,8 +549,8 @@ def maps_cmd(files: Sequence[str], fmt: str, tidy: bool, output: str | None) -> 
     import dataclasses
     import json
 
-    from jitprof import maphealth
-    from jitprof.perfmap import load_perf_map
+    from jitprof.symbols import maphealth
+    from jitprof.symbols.perfmap import load_perf_map
 
     if tidy and not output:
         raise click.UsageError("--tidy needs -o OUTPUT")
@@ -658,7 +658,7 @@ def diff(
     clear change) with the false discovery rate held at --alpha over all functions.
     --tui opens the same comparison in an interactive view (press ? there for the keys).
     """
-    from jitprof.diff import (
+    from jitprof.analysis.diff import (
         DEFAULT_BLOCK,
         DiffResult,
         DiffUsageError,
@@ -666,8 +666,8 @@ def diff(
         diff_profiles,
         folded_diff,
     )
-    from jitprof.diffreport import guess_format, select, to_csv, to_difffolded, to_json, to_table
-    from jitprof.diffviews import DiffViews
+    from jitprof.present.diffviews import DiffViews
+    from jitprof.report.diff import guess_format, select, to_csv, to_difffolded, to_json, to_table
     from jitprof.resolve import load_profile
 
     if inputs and (before or after):
@@ -750,11 +750,11 @@ def _write_diff_flame(pb: list[Profile], pa: list[Profile], fmt: str, output: st
                       compare: Callable[..., Any], by: str) -> None:
     """``jitprof diff -o diff.svg|html``: the table's comparison (``--by``) and, for the
     flame's colours, the same comparison of total time."""
-    from jitprof.diff import DiffUsageError
-    from jitprof.diffviews import DiffViews
+    from jitprof.analysis.diff import DiffUsageError
     from jitprof.export import ExportOptions
     from jitprof.export.diffsvg import DiffSvgExporter
     from jitprof.export.html import DiffHtmlExporter
+    from jitprof.present.diffviews import DiffViews
 
     try:
         result = compare(pb, pa, by=by)
@@ -840,8 +840,8 @@ def top(pids: list[int], interval: float, window: int | None, count: int | None,
     """
     import time as _time
 
-    from jitprof.live import LiveProfiler
-    from jitprof.report import function_rows, table_lines
+    from jitprof.acquire.live import LiveProfiler
+    from jitprof.report.profile import function_rows, table_lines
 
     # issue 17: off-cpu and wall are made from switches beside the CPU samples
     shown_event, event, off_cpu = _top_events(event, off_cpu)
@@ -932,8 +932,8 @@ def _top_live(pids: list[int], interval: float, window: int | None, count: int |
     are one line; a perf failure later is shown in the UI and is the exit status."""
     import time as _time
 
-    from jitprof.live import LiveProfiler
-    from jitprof.liveview import DEFAULT_WINDOW, LiveView
+    from jitprof.acquire.live import LiveProfiler
+    from jitprof.present.liveview import DEFAULT_WINDOW, LiveView
 
     ctx = click.get_current_context()
     if count is not None:
@@ -1001,9 +1001,9 @@ def symbolize_cmd(addresses: Sequence[str], pid: int | None, map_file: str | Non
     does, one line each: `0xADDR NAME+0xOFF [DSO]`, `0xADDR ?? [DSO]` when unknown."""
     import json
 
-    from jitprof import addrsym as sym
-    from jitprof.jitdump import load_jitdump
-    from jitprof.perfmap import load_perf_map
+    from jitprof.symbols import addrsym as sym
+    from jitprof.symbols.jitdump import load_jitdump
+    from jitprof.symbols.perfmap import load_perf_map
 
     if pid is None and map_file is None and jitdump is None:
         raise click.UsageError("give --pid PID, --map FILE or --jitdump FILE")

@@ -1,5 +1,5 @@
 """Write jitdump files for tests, field by field from the specification (an independent
-writer: it shares no code with jitprof.jitdump)."""
+writer: it shares no code with jitprof.symbols.jitdump)."""
 
 from __future__ import annotations
 

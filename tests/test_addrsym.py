@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jitprof.addrsym import AddressNamer, read_mappings
 from jitprof.cli import main
-from jitprof.perfmap import parse_perf_map
+from jitprof.symbols.addrsym import AddressNamer, read_mappings
+from jitprof.symbols.perfmap import parse_perf_map
 from tests.conftest import SAMPLES, require_tools, tool_failed
 from tests.jitdumpfile import DebugInfo, Dump, Load
 
@@ -110,7 +110,7 @@ def test_file_backed_addresses_named_from_elf_symbols_like_nm() -> None:
     jit = s.symbolize(X + 0x410)
     assert (jit.name, jit.dso) == ("PHP::Api_View::render", "perf-1.map")
     # every text symbol nm lists is found at its start by its perf-style name
-    from jitprof.demangle import perf_name
+    from jitprof.symbols.demangle import perf_name
     for raw, addr in syms.items():
         if 0x401000 <= addr < 0x409000:
             r = s.symbolize(addr)

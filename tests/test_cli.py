@@ -102,7 +102,7 @@ def test_total_samples_column_by_hand(tmp_path: Path) -> None:
 def test_table_columns_widen_for_large_counts() -> None:
     """Counts wider than the headers keep every column apart and the header above them."""
     from jitprof.model import Kind
-    from jitprof.report import Row, table_lines
+    from jitprof.report.profile import Row, table_lines
 
     rows = [Row("f", Kind.NATIVE, "/usr/lib/a-very-long-library-name.so", 12345678, 123456789,
                 12345678, 123456789, 10.0, 100.0),
@@ -243,12 +243,12 @@ def test_unwritable_output_is_a_one_line_error(recording: Path, tmp_path: Path) 
 
 def test_a_bug_is_one_line_not_a_traceback(recording: Path, monkeypatch: pytest.MonkeyPatch
                                           ) -> None:
-    import jitprof.report
+    import jitprof.report.profile
 
     def boom(*a: object, **k: object) -> None:
         raise ZeroDivisionError("simulated bug")
 
-    monkeypatch.setattr(jitprof.report, "render", boom)
+    monkeypatch.setattr(jitprof.report.profile, "render", boom)
     monkeypatch.delenv("JITPROF_DEBUG", raising=False)
     code, _, err = run("report", str(recording), "--no-tmp")
     assert code == 70 and err.count("\n") == 1 and "internal error" in err
@@ -276,8 +276,9 @@ def test_entry_points(argv: list[str]) -> None:
 
 def test_core_does_not_import_ui_libraries() -> None:
     code = (
-        "import sys, jitprof.model, jitprof.perfmap, jitprof.parse, jitprof.resolve, "
-        "jitprof.report, jitprof.names, jitprof.intervals, jitprof.views\n"
+        "import sys, jitprof.model, jitprof.symbols.perfmap, jitprof.parse, jitprof.resolve, "
+        "jitprof.report.profile, jitprof.model.names, jitprof.symbols.intervals, "
+        "jitprof.present.views\n"
         "bad = [m for m in ('textual', 'rich', 'click') if m in sys.modules]\n"
         "print(','.join(bad))"
     )
@@ -309,7 +310,7 @@ def test_json_report_rendered_row_by_row_is_the_documents_json_dumps() -> None:
     json.dumps of the whole document (indent 1), for rows and for none."""
     import json
 
-    from jitprof.report import function_rows, to_json
+    from jitprof.report.profile import function_rows, to_json
     from jitprof.resolve import load_profile
 
     p = load_profile([str(ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz")],

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from jitprof.demangle import demangle, perf_name, short_name
-from jitprof.elfsym import SymbolCache, read_symbols
+from jitprof.symbols.demangle import demangle, perf_name, short_name
+from jitprof.symbols.elfsym import SymbolCache, read_symbols
 from tests.conftest import require_tools
 
 CASES = {

@@ -1,4 +1,4 @@
-"""jitprof.diff on hand-computed profiles: pairing, counts, shares, CPU time, verdicts."""
+"""jitprof.analysis.diff on hand-computed profiles: pairing, counts, shares, CPU time, verdicts."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import pytest
 import scipy.stats
 
-from jitprof import stats
-from jitprof.diff import (
+from jitprof.analysis import stats
+from jitprof.analysis.diff import (
     DiffUsageError,
     Normalization,
     diff_profiles,
@@ -234,7 +234,7 @@ def test_folded_diff_root_first_with_both_counts() -> None:
 def _naive_gather(profiles: list[Profile], block: float | None,
                   block_totals: bool) -> tuple[dict[object, int], ...]:
     """Counts the slow, obvious way: stack by stack, a function's total once per stack."""
-    from jitprof.diff import function_key
+    from jitprof.analysis.diff import function_key
 
     self_w: dict[object, int] = {}
     total_w: dict[object, int] = {}
@@ -275,7 +275,7 @@ def test_gather_equals_a_naive_count(seed: int) -> None:
     recordings, blocks of several bins, weights larger than 2**53 in sum."""
     import random
 
-    from jitprof.diff import _gather, _Keys
+    from jitprof.analysis.diff import _gather, _Keys
 
     rnd = random.Random(seed)
     profiles = []

@@ -1,4 +1,4 @@
-"""jitprof.diffviews on hand-computed profiles: the paired stacks, the differential flame
+"""jitprof.present.diffviews on hand-computed profiles: the paired stacks, the differential flame
 tree (widths, colour levels from deltas, new and gone frames), callers/callees before vs
 after, and the changes table (rows, sorts, filters)."""
 
@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from jitprof.diff import DiffResult, Normalization, diff_profiles, folded_diff
-from jitprof.diffviews import (
+from jitprof.analysis.diff import DiffResult, Normalization, diff_profiles, folded_diff
+from jitprof.model import Frame, Kind, Profile, ProfileBuilder
+from jitprof.present.diffviews import (
     PALETTE,
     DiffViews,
     cells,
@@ -24,8 +25,7 @@ from jitprof.diffviews import (
     status_of,
     verdict_text,
 )
-from jitprof.model import Frame, Kind, Profile, ProfileBuilder
-from jitprof.views import flame_layout
+from jitprof.present.views import flame_layout
 
 MAIN = ("main", Kind.NATIVE, "/bin/app")
 A = ("PHP::A", Kind.PHP, "/tmp/perf-1.map")
@@ -85,7 +85,7 @@ def _frame(views: DiffViews, name: str) -> Frame:
 
 # -- the differential flame tree ------------------------------------------------------------
 def _boxes(tree: object, width: int) -> list[tuple[int, str, int, int]]:
-    from jitprof.diffviews import DiffFlameTree
+    from jitprof.present.diffviews import DiffFlameTree
 
     assert isinstance(tree, DiffFlameTree)
     lay = flame_layout(tree, 0, width)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jitprof import elfsym
-from jitprof.elfsym import ElfError, SymbolCache, read_elf_info, read_symbols
+from jitprof.symbols import elfsym
+from jitprof.symbols.elfsym import ElfError, SymbolCache, read_elf_info, read_symbols
 from tests.conftest import require_tools
 from tests.elfwriter import (
     DATA,

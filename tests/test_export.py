@@ -28,8 +28,8 @@ from jitprof.export import (
 )
 from jitprof.export import profile_pb2 as pb
 from jitprof.export.folded import folded_name
+from jitprof.inputs.profilefile import parse_profile_json
 from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder
-from jitprof.profilefile import parse_profile_json
 from jitprof.resolve import load_profile
 from tests import flamecheck as fc
 from tests.conftest import ROOT, SAMPLES, require_tools, skip_or_fail
@@ -469,7 +469,7 @@ def check_svg(data: bytes, profile: Profile, opts: ExportOptions, path: Path) ->
 
 
 def check_html(data: bytes, profile: Profile, opts: ExportOptions, path: Path) -> None:
-    from jitprof.views import sandwich
+    from jitprof.present.views import sandwich
 
     text = data.decode("utf-8")
     assert text.startswith("<!DOCTYPE html>")

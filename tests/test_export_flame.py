@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from jitprof.analysis.diff import diff_profiles
 from jitprof.cli import main
-from jitprof.diff import diff_profiles
-from jitprof.diffviews import PALETTE, DiffViews
 from jitprof.export import ExportOptions, exporter_named
 from jitprof.export import flame as fl
 from jitprof.export.diffsvg import DiffSvgExporter, diff_flame
 from jitprof.export.html import DiffHtmlExporter, HtmlExporter
 from jitprof.export.svg import SvgExporter
 from jitprof.model import Kind, Profile, ProfileBuilder
+from jitprof.present.diffviews import PALETTE, DiffViews
 from tests import flamecheck as fc
 from tests.conftest import SAMPLES
 

@@ -18,11 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from jitprof.cli import main
-from jitprof.diffviews import PALETTE
 from jitprof.export.flame import MATCH_FILL
 from jitprof.model import Kind
+from jitprof.present.diffviews import PALETTE
+from jitprof.present.views import sandwich
 from jitprof.resolve import load_profile
-from jitprof.views import sandwich
 from tests.browser import chromium, console_errors, open_file, screenshot
 from tests.conftest import SAMPLES
 
@@ -317,7 +317,7 @@ def test_diff_html(browser: Any, out: Path, diff_total: dict[str, Any]) -> None:
     detail = browser.find_element(By.CSS_SELECTOR, "#detail-body pre").text
     assert "q <1e-4" in detail and "▼ down" in detail
     # its callers and callees before and after, as the diff TUI counts them
-    from jitprof.diffviews import DiffStacks
+    from jitprof.present.diffviews import DiffStacks
 
     pb, pa = ([load_profile([str(x)], search_tmp=False)] for x in (SLOW, FAST))
     ds = DiffStacks(pb, pa)

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jitprof.errors import JitprofError
-from jitprof.jitdump import parse_jitdump
 from jitprof.parse import ScriptReader
-from jitprof.perfmap import parse_perf_map
-from jitprof.report import function_rows
+from jitprof.report.profile import function_rows
 from jitprof.resolve import MapFinder, build_profile
+from jitprof.symbols.jitdump import parse_jitdump
+from jitprof.symbols.perfmap import parse_perf_map
 from tests.jitdumpfile import DebugInfo, Dump, Load, Move, Raw
 from tests.test_perf_texts import HEADER
 from tests.test_script import DEFAULT

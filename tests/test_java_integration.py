@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from jitprof.cli import main
-from jitprof.names import java_method
+from jitprof.model.names import java_method
 from tests.conftest import perf_record, perf_script, require_tools
 from tests.nativecheck import assert_native_equals_script
 from tests.perfreport import map_lines, overlapping_names, perf_self

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from jitprof.errors import InputError
-from jitprof.jitdump import load_jitdump, parse_jitdump
 from jitprof.model import Profile
-from jitprof.report import function_rows
+from jitprof.report.profile import function_rows
 from jitprof.resolve import load_profile
+from jitprof.symbols.jitdump import load_jitdump, parse_jitdump
 from tests.jitdumpfile import DebugInfo, Dump, Load, Move, Raw
 
 S = 1_000_000_000  # ns per second

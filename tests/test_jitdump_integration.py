@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from jitprof.cli import main
-from jitprof.jitdump import load_jitdump
-from jitprof.perfmap import load_perf_map
+from jitprof.symbols.jitdump import load_jitdump
+from jitprof.symbols.perfmap import load_perf_map
 from tests.conftest import require_tools, tool_failed
 from tests.nativecheck import assert_native_equals_script
 from tests.perfreport import perf_children, perf_self
@@ -267,7 +267,7 @@ def test_tidy_map_makes_perf_report_agree_with_jitprof(jit_recording: dict,
 # -- the samples' clock, from the perf.data header ------------------------------------------
 
 def test_perf_data_clock(jit_recording: dict) -> None:
-    from jitprof.jittime import perf_data_clock
+    from jitprof.resolve.jittime import perf_data_clock
 
     require_tools("perf")
     assert perf_data_clock(str(jit_recording["data"])) == "monotonic"

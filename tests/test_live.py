@@ -1,4 +1,4 @@
-"""The live engine (jitprof/live.py) and `jitprof top --stdio`.
+"""The live engine (jitprof/acquire/live.py) and `jitprof top --stdio`.
 
 Truth: a recording fed to the engine in arbitrary pieces gives the profile `jitprof report`
 computes from the whole text at once (whole run), or from the samples of the last N
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from jitprof.live import LiveProfiler, ring_pages
+from jitprof.acquire.live import LiveProfiler, ring_pages
 from jitprof.model import Profile
-from jitprof.report import function_rows
+from jitprof.report.profile import function_rows
 from jitprof.resolve import load_profile
 from tests.conftest import ROOT, SAMPLES, require_tools
 from tests.test_record import DEMO_MAP_LINES, Live, wait_for

@@ -1,4 +1,4 @@
-"""The live view's controller (jitprof/liveview.py), without perf: perf script text written
+"""The live view's controller (jitprof/present/liveview.py), without perf: perf script text written
 here is fed to a LiveProfiler, a fake clock drives the refreshes, and every number is
 counted by hand from the text."""
 
@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from jitprof.live import LiveProfiler
-from jitprof.liveview import INTERVALS, LiveView, process_alive, step_interval
+from jitprof.acquire.live import LiveProfiler
 from jitprof.model import Profile
+from jitprof.present.liveview import INTERVALS, LiveView, process_alive, step_interval
 
 
 def block(t: float, *frames: str, pid: int = 7) -> str:

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from jitprof.cli import main
-from jitprof.maphealth import check_map, owners, tidy
-from jitprof.perfmap import load_perf_map, parse_perf_map
+from jitprof.symbols.maphealth import check_map, owners, tidy
+from jitprof.symbols.perfmap import load_perf_map, parse_perf_map
 
 MAP = (
     b"7f0000001000 800 PHP::Old\n"  # 1: cut by 2 and 4 (split in two around Inside)
@@ -198,8 +198,8 @@ def test_a_gzip_map_reads_as_its_text_and_overlaps_are_listed(tmp_path: Path) ->
 
 
 def test_overlap_pairs_by_hand() -> None:
-    from jitprof.maphealth import overlap_pairs
-    from jitprof.perfmap import parse_perf_map
+    from jitprof.symbols.maphealth import overlap_pairs
+    from jitprof.symbols.perfmap import parse_perf_map
 
     pm = parse_perf_map(b"100 10 a\n200 10 b\n105 20 c\n300 0 z\n208 1 d\n400 5 e\n", "m")
     # c (line 3) starts inside a; d (line 5) inside b; z is zero-size; e alone

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from jitprof.mapwatch import GrowingFile, LiveMap
-from jitprof.perfmap import load_perf_map
-from jitprof.proc import UnsafeFileError, open_in_dir
+from jitprof.acquire.mapwatch import GrowingFile, LiveMap
+from jitprof.acquire.proc import UnsafeFileError, open_in_dir
+from jitprof.symbols.perfmap import load_perf_map
 
 
 def _lines(n0: int, n1: int) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jitprof.model import Kind
-from jitprof.names import (
+from jitprof.model.names import (
     KERNEL_MIN_ADDR,
     is_jit_dso,
     jit_map_pid,

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from jitprof.acquire.record import explain_perf_failure, sampled_event_argv
 from jitprof.cli import main
 from jitprof.errors import EmptyInputError
 from jitprof.parse import ScriptReader, read_scripts
 from jitprof.parse.grammar import parse_sched_switch
 from jitprof.parse.tables import SWITCH_OUT, SWITCH_PREEMPT
-from jitprof.record import explain_perf_failure, sampled_event_argv
 from jitprof.resolve import MapFinder, build_profile, load_profile
 from jitprof.resolve.offcpu import add_off_cpu
 
@@ -310,7 +310,7 @@ def test_tracepoint_not_permitted_message() -> None:
 
 
 def test_next_measure() -> None:
-    from jitprof.views import next_measure
+    from jitprof.present.views import next_measure
 
     events = ["cpu-clock", "sched:sched_switch", "off-cpu", "wall"]
     assert next_measure(events, "cpu-clock") == "off-cpu"
@@ -437,8 +437,8 @@ def test_wall_rows_split_cpu_and_off_cpu(tmp_path: Path) -> None:
 def test_live_view_switches_the_measure() -> None:
     """jitprof top's engine fed the text in pieces: the whole run as off-cpu and wall
     (the e key: LiveView.set_event), the same numbers as report."""
-    from jitprof.live import LiveProfiler
-    from jitprof.liveview import LiveView
+    from jitprof.acquire.live import LiveProfiler
+    from jitprof.present.liveview import LiveView
 
     live = LiveProfiler([], event="cpu-clock")
     for i in range(0, len(TEXT), 97):  # any chunking

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from jitprof.record import explain_perf_failure
+from jitprof.acquire.record import explain_perf_failure
 from tests.conftest import ROOT, require_tools, skip_or_fail
 
 BLOCK = "30,20"  # compute 30 ms, then PHP::Api_Db::query waits 20 ms: 40% of wall time

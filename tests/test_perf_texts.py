@@ -17,6 +17,15 @@ import pytest
 from click.testing import CliRunner
 
 from jitprof.cli import main
+from jitprof.inputs.recording import (
+    HostFacts,
+    RecordingFacts,
+    file_verdict,
+    is_header_comment,
+    kernel_build_id,
+    kernel_verdict,
+    parse_header_comment,
+)
 from jitprof.model import Kind
 from jitprof.parse import (
     ScriptData,
@@ -26,17 +35,8 @@ from jitprof.parse import (
     parse_header,
     unreadable_text,
 )
-from jitprof.recording import (
-    HostFacts,
-    RecordingFacts,
-    file_verdict,
-    is_header_comment,
-    kernel_build_id,
-    kernel_verdict,
-    parse_header_comment,
-)
 from jitprof.resolve import MapFinder, build_profile
-from jitprof.symbolize import Kallsyms, is_kallsyms_marker, read_kallsyms
+from jitprof.symbols.symbolize import Kallsyms, is_kallsyms_marker, read_kallsyms
 from tests.conftest import skip_or_fail
 from tests.test_script import DEFAULT
 
@@ -413,7 +413,7 @@ def test_no_jit_warnings_on_a_text_without_jit(tmp_path: Path) -> None:
 
 
 def test_map_names_java_and_jvm_kinds() -> None:
-    from jitprof.names import map_name_full
+    from jitprof.model.names import map_name_full
 
     assert map_name_full("long Hot.sortHeavy(int)") == (
         "Hot.sortHeavy", Kind.JAVA, "long Hot.sortHeavy(int)")
@@ -576,10 +576,10 @@ def test_profile_rows_sum_to_samples_on_every_variant() -> None:
 
 
 def test_java_versions_and_full_names_survive_the_json_profile() -> None:
-    from jitprof.intervals import Entry
-    from jitprof.merge import merge_profiles
+    from jitprof.inputs.profilefile import parse_profile_json, profile_json
     from jitprof.model import ProfileBuilder
-    from jitprof.profilefile import parse_profile_json, profile_json
+    from jitprof.model.merge import merge_profiles
+    from jitprof.symbols.intervals import Entry
 
     b = ProfileBuilder("cpu-clock")
     fib = b.frame("Hot.fib", Kind.JAVA, "[JIT]", "")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from jitprof.errors import InputError
-from jitprof.intervals import Entry, LatestWinsIndex
-from jitprof.perfmap import (
+from jitprof.symbols.intervals import Entry, LatestWinsIndex
+from jitprof.symbols.perfmap import (
     MAX_KEPT_DIAGNOSTICS,
     PerfMap,
     load_perf_map,
@@ -644,7 +644,7 @@ def _random_map(rng: random.Random, n: int) -> bytes:
 def test_hits_walk_and_fallback_agree_with_brute_force(
     seed: int, walk: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import jitprof.perfmap as perfmap
+    import jitprof.symbols.perfmap as perfmap
 
     if walk != "stabbing":
         monkeypatch.setattr(perfmap, "_WALK_STEPS_PER_ADDRESS", 0)

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from jitprof.cli import EXIT_EMPTY, EXIT_INPUT, EXIT_USAGE, main
 from jitprof.errors import InputError
 from jitprof.export import profile_pb2 as pb
-from jitprof.merge import merge_profiles
+from jitprof.inputs.profilefile import parse_profile_json, profile_json, read_profile_json
 from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder
-from jitprof.profilefile import parse_profile_json, profile_json, read_profile_json
+from jitprof.model.merge import merge_profiles
 from jitprof.resolve import load_profile
 from tests.conftest import SAMPLES
 

@@ -35,12 +35,12 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from jitprof.diff import diff_profiles, folded_diff
+from jitprof.analysis.diff import diff_profiles, folded_diff
 from jitprof.export import exporter_named
 from jitprof.export import profile_pb2 as pb
 from jitprof.model import Frame, Profile
+from jitprof.present.views import CallNode, CallTree, FlameTree, flame_layout, sandwich
 from jitprof.resolve import load_profile
-from jitprof.views import CallNode, CallTree, FlameTree, flame_layout, sandwich
 
 # JITPROF_PROPERTY_EXAMPLES: examples per property (more for a local soak);
 # JITPROF_PROPERTY_NOSHRINK=1: report the first failing example as found (shrinking one
@@ -458,7 +458,7 @@ def check_exports(prof: Profile, ref: Ref) -> None:
 
 
 def diff_key(k: Key) -> tuple[str, str, str]:
-    """jitprof/diff.py pairs functions by (kind, name, dso): no dso for runtime and JIT
+    """jitprof/analysis/diff.py pairs functions by (kind, name, dso): no dso for runtime and JIT
     names, a file's base name otherwise."""
     name, kind, dso = k
     return (kind, name, "" if kind in ("PHP", "HPHP", "HHVM", "JIT") else

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from jitprof.record import explain_perf_failure
+from jitprof.acquire.record import explain_perf_failure
 from tests.conftest import ROOT, require_tools, skip_or_fail
 from tests.perfreport import check_shares, map_lines, overlapping_names
 from tests.workloads import node_loop

@@ -1,4 +1,4 @@
-"""jitprof.stats against scipy (the oracle) and published worked examples."""
+"""jitprof.analysis.stats against scipy (the oracle) and published worked examples."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import scipy.special
 import scipy.stats
 
-from jitprof import stats
+from jitprof.analysis import stats
 
 
 @pytest.mark.parametrize("p", [1e-300, 1e-20, 1e-9, 0.0001, 0.01, 0.025, 0.2, 0.4249, 0.425,

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from jitprof.cli import main
-from jitprof.elfsym import ElfInfo, Segment, SymbolCache
 from jitprof.errors import InputError
-from jitprof.symbolize import (
+from jitprof.symbols.elfsym import ElfInfo, Segment, SymbolCache
+from jitprof.symbols.symbolize import (
     OFFSET,
     RAW,
     MemMap,
@@ -363,8 +363,8 @@ def test_export_takes_the_same_options(tmp_path: Path) -> None:
 
 
 def test_full_names_survive_json_profiles_and_merges(tmp_path: Path) -> None:
-    from jitprof.merge import merge_profiles, select_threads
-    from jitprof.profilefile import parse_profile_json, profile_json
+    from jitprof.inputs.profilefile import parse_profile_json, profile_json
+    from jitprof.model.merge import merge_profiles, select_threads
 
     prog = write_prog(tmp_path / "bin" / "prog")
     (tmp_path / "s.txt").write_text(mmap_line(prog) + sample([0x1250, 0x1110], prog))

@@ -155,7 +155,7 @@ def _build(root: Path) -> dict[str, dict]:
 
 
 def _build_id(path: Path) -> str:
-    from jitprof.elfsym import read_elf_info
+    from jitprof.symbols.elfsym import read_elf_info
 
     bid = read_elf_info(str(path)).build_id
     assert bid

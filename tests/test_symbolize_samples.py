@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from jitprof.elfsym import SymbolCache, read_elf_info
-from jitprof.symbolize import Symbolizer
+from jitprof.symbols.elfsym import SymbolCache, read_elf_info
+from jitprof.symbols.symbolize import Symbolizer
 from tests.conftest import skip_or_fail
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jitprof.diff import diff_profiles
+from jitprof.analysis.diff import diff_profiles
 from jitprof.parse import read_scripts
 from jitprof.parse import reader as script
 from jitprof.resolve import load_profile

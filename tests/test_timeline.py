@@ -1,4 +1,4 @@
-"""The time axis of a binned profile (jitprof/timeline.py): hand-computed profiles, and the
+"""The time axis of a binned profile (jitprof/present/timeline.py): hand-computed profiles, and the
 demo recording read with bins against the same text counted by hand (sample times)."""
 
 from __future__ import annotations
@@ -8,16 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from jitprof.model import Kind, Profile, ProfileBuilder
-from jitprof.resolve import load_profile
-from jitprof.timeline import (
-    TIMELINE_BIN,
+from jitprof.model import TIMELINE_BIN, Kind, Profile, ProfileBuilder
+from jitprof.present.timeline import (
     BinIndex,
     cell_values,
     restrict_bins,
     sparkline,
     timeline,
 )
+from jitprof.resolve import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz"

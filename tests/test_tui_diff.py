@@ -12,16 +12,16 @@ import pytest
 from click.testing import CliRunner
 from textual.widgets import DataTable, Static, TabbedContent
 
-from jitprof.cli import EXIT_USAGE, main
-from jitprof.diff import (
+from jitprof.analysis.diff import (
     DEFAULT_BLOCK,
     DiffResult,
     DiffUsageError,
     Normalization,
     diff_profiles,
 )
-from jitprof.diffviews import PALETTE, DiffViews
+from jitprof.cli import EXIT_USAGE, main
 from jitprof.model import Profile
+from jitprof.present.diffviews import PALETTE, DiffViews
 from jitprof.resolve import load_profile
 from jitprof.tui.diff import SELECTED, DiffApp, diff_key_sections
 from jitprof.tui.widgets import FlameGraph, HelpScreen, LoadingScreen

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jitprof.diff import DEFAULT_BLOCK, diff_profiles
-from jitprof.diffviews import DiffViews
+from jitprof.analysis.diff import DEFAULT_BLOCK, diff_profiles
+from jitprof.present.diffviews import DiffViews
 from jitprof.resolve import load_profile
 from jitprof.tui.diff import DiffApp
 

@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from jitprof.acquire.live import LiveProfiler
 from jitprof.cli import EXIT_USAGE, main
-from jitprof.live import LiveProfiler
-from jitprof.liveview import LiveView
+from jitprof.present.liveview import LiveView
 from jitprof.tui.live import LiveApp, live_key_sections
 from jitprof.tui.widgets import CallTreeView, TimelineStrip
 from tests.conftest import ROOT, require_tools

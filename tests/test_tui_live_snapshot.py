@@ -15,8 +15,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from jitprof.live import LiveProfiler
-from jitprof.liveview import LiveView
+from jitprof.acquire.live import LiveProfiler
+from jitprof.present.liveview import LiveView
 from jitprof.tui.live import LiveApp
 
 SLOW = Path(__file__).resolve().parent.parent / "samples" / "hhvm-demo" / "slow"

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from jitprof.model import Profile
+from jitprof.model import TIMELINE_BIN, Profile
 from jitprof.resolve import load_profile
-from jitprof.timeline import TIMELINE_BIN
 from jitprof.tui.app import JitprofApp
 
 SLOW = Path(__file__).resolve().parent.parent / "samples" / "hhvm-demo" / "slow"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jitprof.model import Frame, Kind, Profile, ProfileBuilder
-from jitprof.views import (
+from jitprof.present.views import (
     CallTree,
     FlameTree,
     HotTable,
@@ -345,9 +345,9 @@ def test_non_recursive_sandwich_adds_up() -> None:
 
 
 def test_status_has_the_report_header_numbers(tmp_path: Path) -> None:
-    from jitprof.report import header_lines
+    from jitprof.present.views import status
+    from jitprof.report.profile import header_lines
     from jitprof.resolve import load_profile
-    from jitprof.views import status
 
     slow = Path(__file__).resolve().parent.parent / "samples" / "hhvm-demo" / "slow"
     p = load_profile([str(slow / "perf.script.gz")], search_tmp=False)
@@ -369,7 +369,7 @@ def test_status_has_the_report_header_numbers(tmp_path: Path) -> None:
 
 
 def test_breadcrumb_keeps_the_end() -> None:
-    from jitprof.views import breadcrumb
+    from jitprof.present.views import breadcrumb
 
     names = ["all", "main", "HPHP::runRequestLoop", "PHP::respond", "HPHP::f_sort"]
     full = "all › main › HPHP::runRequestLoop › PHP::respond › HPHP::f_sort"

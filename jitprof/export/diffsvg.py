@@ -17,22 +17,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO, ClassVar
 
-from jitprof.diff import DiffResult, FunctionDiff
-from jitprof.diffreport import fmt_q
-from jitprof.diffviews import (
+from jitprof.analysis.diff import DiffResult, FunctionDiff
+from jitprof.export import flame
+from jitprof.export.base import ExportOptions
+from jitprof.present.diffviews import (
     PALETTE,
     DiffFlameTree,
     DiffViews,
     display,
     fmt_delta,
+    fmt_q,
     fmt_value,
     short_input,
     side_line,
     unit_short,
     verdict_text,
 )
-from jitprof.export import flame
-from jitprof.export.base import ExportOptions
 
 
 @dataclass(slots=True)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from jitprof.model import KIND_ORDER, Kind
-from jitprof.views import FlameTree
+from jitprof.present.views import FlameTree
 
 WIDTH = 1200  # pixels of the frame area
 FRAME_HEIGHT = 16

@@ -14,8 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from jitprof.diff import DiffResult, FunctionDiff
-from jitprof.diffviews import (
+from jitprof.analysis.diff import DiffResult, FunctionDiff
+from jitprof.export import flame
+from jitprof.export.base import Exporter, ExportOptions, weight_unit
+from jitprof.export.diffsvg import DiffExporter, DiffSvgExporter, diff_flame, side_names
+from jitprof.export.flame import clean
+from jitprof.export.svg import profile_flame
+from jitprof.model import KIND_ORDER, Kind, Profile
+from jitprof.present.diffviews import (
     DiffViews,
     cells,
     fmt_delta,
@@ -26,15 +32,9 @@ from jitprof.diffviews import (
     short_input,
     unit_short,
 )
-from jitprof.diffviews import header_lines as diff_header_lines
-from jitprof.export import flame
-from jitprof.export.base import Exporter, ExportOptions, weight_unit
-from jitprof.export.diffsvg import DiffExporter, DiffSvgExporter, diff_flame, side_names
-from jitprof.export.flame import clean
-from jitprof.export.svg import profile_flame
-from jitprof.model import KIND_ORDER, Kind, Profile
-from jitprof.report import header_lines
-from jitprof.views import neighbourhood, stack_neighbourhood
+from jitprof.present.diffviews import header_lines as diff_header_lines
+from jitprof.present.views import neighbourhood, stack_neighbourhood
+from jitprof.report.profile import header_lines
 
 ROWS = 5000
 NEIGHBOURS = 20

@@ -6,8 +6,8 @@ import io
 from typing import BinaryIO
 
 from jitprof.export.base import Exporter
+from jitprof.inputs.profilefile import write_profile_json
 from jitprof.model import Profile
-from jitprof.profilefile import write_profile_json
 
 
 class JsonProfileExporter(Exporter):

@@ -14,8 +14,8 @@ from typing import Any, BinaryIO
 
 from jitprof import __version__
 from jitprof.export.base import Exporter, weight_unit
+from jitprof.inputs.profilefile import json_text
 from jitprof.model import Profile
-from jitprof.profilefile import json_text
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from jitprof.diffviews import short_input
 from jitprof.export import flame
 from jitprof.export.base import Exporter, ExportOptions, weight_unit
 from jitprof.model import FunctionStats, Profile
-from jitprof.report import header_lines
-from jitprof.views import FlameTree, StackIndex
+from jitprof.present.diffviews import short_input
+from jitprof.present.views import FlameTree, StackIndex
+from jitprof.report.profile import header_lines
 
 
 def flame_tree(profile: Profile, by_period: bool) -> FlameTree:

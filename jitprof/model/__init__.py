@@ -12,6 +12,7 @@ from jitprof.model.profile import (
 )
 from jitprof.model.types import (
     KIND_ORDER,
+    TIMELINE_BIN,
     Diagnostic,
     ElfFileHealth,
     Frame,
@@ -23,6 +24,7 @@ from jitprof.model.types import (
 
 __all__ = [
     "KIND_ORDER",
+    "TIMELINE_BIN",
     "Diagnostic",
     "ElfFileHealth",
     "Frame",

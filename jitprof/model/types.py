@@ -5,6 +5,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+# The bin the TUI reads with (seconds). The reader keeps one count per (stack, bin);
+# resolve merges adjacent bins so that at most MAX_BINS (256) remain, so a long recording
+# gets wider bins and a stack appears at most 256 times.
+TIMELINE_BIN = 0.01
+
 
 class Kind(str, enum.Enum):
     """What a frame is, decided by name prefix first, then by dso (see ``classify``)."""

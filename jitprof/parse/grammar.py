@@ -11,7 +11,7 @@ Grammar handled (perf 4.x-6.x; README "jitprof report"):
            (``is_frame_line``)
   srcline  "  file:line" after a frame          (counted, ignored)
   blank    ends a sample (samples without -g are one line each, no blank lines)
-  comment  "# key : value" (perf script --header): the recording's facts (jitprof.recording)
+  comment  "# key : value" (perf script --header): the recording's facts (jitprof.inputs.recording)
   PERF_RECORD_MMAP/MMAP2/COMM/FORK/EXIT lines from --show-mmap-events / --show-task-events
 Weight is the period when the text has one (as perf report does), else 1 per sample."""
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jitprof.model import Diagnostic
-from jitprof.names import last_group_start
+from jitprof.model.names import last_group_start
 from jitprof.parse.tables import RawFrame
 
 _TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from jitprof.errors import InputError
-from jitprof.recording import RecordingFacts
+from jitprof.inputs.recording import RecordingFacts
 
 MAGIC = b"PERFILE2"
 MAGIC_SWAPPED = b"2ELIFREP"

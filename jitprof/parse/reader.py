@@ -30,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import IO
 
 from jitprof.errors import EmptyInputError, InputError, JitprofError
+from jitprof.inputs.recording import RecordingFacts, is_header_comment, note_header_comment
 from jitprof.parse.grammar import (
     _COMM_RX,
     _FORK_RX,
@@ -56,7 +57,6 @@ from jitprof.parse.tables import (
     Mmap,
     ScriptData,
 )
-from jitprof.recording import RecordingFacts, is_header_comment, note_header_comment
 
 
 def is_perf_data(path: str) -> bool:
@@ -394,7 +394,7 @@ class ScriptReader:
         tables are appended, its ids shifted (frames are not compared: a frame read by
         both gets two ids, which name the same function)."""
         d = self.data
-        shared = other.frames is d.frames  # one frame table (jitprof.live): the same ids
+        shared = other.frames is d.frames  # one frame table (jitprof.acquire.live): the same ids
         frame_offset = 0 if shared else d.frames.extend(other.frames)
         stack_offset = d.stacks.extend(other.stacks, frame_offset)
         tmap = array("i", (self._thread(tid, comm) for tid, comm in other.threads))

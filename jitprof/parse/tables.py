@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from jitprof.inputs.recording import RecordingFacts
 from jitprof.model import Diagnostic
-from jitprof.recording import RecordingFacts
 
 MAX_KEPT_DIAGNOSTICS = 50
 

@@ -13,7 +13,7 @@ Rules (README "How frames are named"):
   does not contain the address the frame is ``[unknown]`` in ``[JIT]``.
 - Frames perf named from ELF files or the kernel keep perf's name.
 - A process with a jitdump (``jit-<pid>.dump``) is named from it instead of its perf map,
-  by each sample's time where the JIT reused an address (``jitprof.jittime``).
+  by each sample's time where the JIT reused an address (``jitprof.resolve.jittime``).
 """
 
 from jitprof.resolve.build import build_profile, choose_event

@@ -8,8 +8,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jitprof.errors import EmptyInputError
-from jitprof.intervals import Entry
-from jitprof.jittime import DumpNaming
 from jitprof.model import (
     ElfFileHealth,
     Kind,
@@ -17,7 +15,7 @@ from jitprof.model import (
     ProfileBuilder,
     ProfileDiagnostics,
 )
-from jitprof.names import (
+from jitprof.model.names import (
     JAVA_MAP_HINT,
     KERNEL_MIN_ADDR,
     USER_MAX_ADDR,
@@ -28,7 +26,9 @@ from jitprof.names import (
     jit_map_pid,
 )
 from jitprof.parse import RawFrame, RawFrames, ScriptData
-from jitprof.symbolize import (
+from jitprof.resolve.jittime import DumpNaming
+from jitprof.symbols.intervals import Entry
+from jitprof.symbols.symbolize import (
     FileFrameNames,
     MemMap,
     Symbolizer,

@@ -10,11 +10,11 @@ from jitprof.model import (
     Kind,
     ProfileBuilder,
 )
-from jitprof.names import (
+from jitprof.model.names import (
     runtime_kind,
 )
 from jitprof.parse import RawFrames, ScriptData
-from jitprof.symbolize import (
+from jitprof.symbols.symbolize import (
     FileFrameNames,
     MemMap,
     Name,

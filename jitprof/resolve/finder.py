@@ -15,10 +15,10 @@ from jitprof.model import (
     MapHealth,
 )
 from jitprof.parse import can_fork
-from jitprof.perfmap import PerfMap, load_perf_map, pid_from_map_name
+from jitprof.symbols.perfmap import PerfMap, load_perf_map, pid_from_map_name
 
 if TYPE_CHECKING:
-    from jitprof.jitdump import JitDump
+    from jitprof.symbols.jitdump import JitDump
 
 
 PRELOAD_BYTES = 4 << 20  # maps this big are parsed while the samples are read
@@ -124,7 +124,7 @@ class MapFinder:
         return list(dict.fromkeys(dirs))
 
     def find_jitdump(self, pid: int, input_dirs: Iterable[str]) -> JitDump | None:
-        from jitprof.jitdump import find_jitdump
+        from jitprof.symbols.jitdump import find_jitdump
 
         for p in self.jitdumps:
             jd = self._load_dump(p)
@@ -148,7 +148,7 @@ class MapFinder:
         return False
 
     def _load_dump(self, path: str) -> JitDump:
-        from jitprof.jitdump import load_jitdump
+        from jitprof.symbols.jitdump import load_jitdump
 
         jd = self._dumps.get(path)
         if jd is None:

@@ -8,19 +8,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jitprof.intervals import Entry
-from jitprof.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time, stale_dump
 from jitprof.model import (
     MapHealth,
     ProfileBuilder,
     unique_inverse,
 )
-from jitprof.names import (
+from jitprof.model.names import (
     KERNEL_MIN_ADDR,
     map_name_full,
 )
 from jitprof.parse import RawFrame, RawFrames, ScriptData
-from jitprof.perfmap import PerfMap
+from jitprof.resolve.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time, stale_dump
+from jitprof.symbols.intervals import Entry
+from jitprof.symbols.perfmap import PerfMap
 
 if TYPE_CHECKING:
     pass

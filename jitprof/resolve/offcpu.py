@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jitprof.model import Frame
-from jitprof.names import KERNEL_MIN_ADDR
+from jitprof.model.names import KERNEL_MIN_ADDR
 from jitprof.parse import EventData, RawStacks, ScriptData
 from jitprof.parse.tables import SWITCH_EVENT, SWITCH_OUT
 

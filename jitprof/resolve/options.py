@@ -14,7 +14,7 @@ from jitprof.model import (
 )
 from jitprof.parse import ScriptData
 from jitprof.parse.reader import _is_perf_data
-from jitprof.symbolize import (
+from jitprof.symbols.symbolize import (
     MemMap,
     Symbolizer,
     parse_proc_maps,
@@ -65,15 +65,15 @@ def load_profile(
     """The whole pipeline for perf script inputs: read, resolve, aggregate, with
     ``options`` (``LoadOptions``; ``changes``: fields of it to change, e.g. ``jobs=1``).
 
-    Inputs named ``*.json`` are jitprof JSON profiles (jitprof/profilefile.py), merged
-    with the rest; a directory made by ``jitprof record`` (jitprof/bundle.py) reads as its
+    Inputs named ``*.json`` are jitprof JSON profiles (jitprof/inputs/profilefile.py), merged
+    with the rest; a directory made by ``jitprof record`` (jitprof/inputs/bundle.py) reads as its
     perf.data (or its script text) with its own maps and jitdumps only, never /tmp.
     ``progress(bytes read, total)``: see ``read_scripts`` (the perf script inputs only)."""
     import dataclasses
 
-    from jitprof.bundle import expand_inputs
+    from jitprof.inputs.bundle import expand_inputs
+    from jitprof.inputs.profilefile import is_profile_json, load_profile_inputs
     from jitprof.parse import read_scripts, splittable
-    from jitprof.profilefile import is_profile_json, load_profile_inputs
 
     opt = options if options is not None else LoadOptions()
     if changes:
@@ -117,8 +117,8 @@ def load_profile(
     if finder.has_jitdumps(input_dirs):
         # the samples' clock (jitdump times are CLOCK_MONOTONIC): a natively read
         # perf.data says it; perf report --header-only tells for the others
-        from jitprof.jittime import perf_data_clock
         from jitprof.parse import is_perf_data
+        from jitprof.resolve.jittime import perf_data_clock
 
         clocks = {data.clocks[p] if p in data.clocks else perf_data_clock(p)
                   for p in inputs if p != "-" and is_perf_data(p) or p in data.clocks}

@@ -13,7 +13,7 @@ from jitprof.model import (
     group_sums,
     unique_inverse,
 )
-from jitprof.names import (
+from jitprof.model.names import (
     KERNEL_MIN_ADDR,
     PERF_CONTEXT_MIN,
     is_jitted_dso,

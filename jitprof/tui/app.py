@@ -1,7 +1,7 @@
 """The jitprof TUI: hot functions, callers/callees, call trees and a flame graph of a Profile.
 
 The App receives a finished ``Profile`` (or a loader that makes one in a worker thread) and
-never parses. All numbers come from ``jitprof.views``. The view state (sort, kind filter,
+never parses. All numbers come from ``jitprof.present.views``. The view state (sort, kind filter,
 search, focused function, flame zoom, call-tree path) is kept as Frames, not frame ids, so
 ``set_profile`` can swap in a new profile (a live ``jitprof top``) and keep it.
 """
@@ -30,7 +30,18 @@ from textual.widgets import (
 )
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
-from jitprof.timeline import BinIndex, Timeline, restrict_bins, timeline
+from jitprof.present.timeline import BinIndex, Timeline, restrict_bins, timeline
+from jitprof.present.views import (
+    SORT_KEYS,
+    FrameSearch,
+    HotRow,
+    ProfileViews,
+    Sandwich,
+    breadcrumb,
+    next_measure,
+    search_frames,
+    status,
+)
 from jitprof.tui.base import KeySections, TabbedApp, binding_keys
 from jitprof.tui.messages import (
     FlameChanged,
@@ -50,17 +61,6 @@ from jitprof.tui.widgets import (
     WarningBar,
     WarningsScreen,
     kind_colour,
-)
-from jitprof.views import (
-    SORT_KEYS,
-    FrameSearch,
-    HotRow,
-    ProfileViews,
-    Sandwich,
-    breadcrumb,
-    next_measure,
-    search_frames,
-    status,
 )
 
 Loader = Callable[[Callable[[int, int], None]], Profile]

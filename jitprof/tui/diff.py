@@ -2,7 +2,7 @@
 summary, one function before and after, and a differential flame graph.
 
 The App receives finished ``DiffViews`` (or a loader that makes them in a worker thread)
-and never computes a statistic: every number comes from ``jitprof.diffviews``. Colours
+and never computes a statistic: every number comes from ``jitprof.present.diffviews``. Colours
 always come with words or signs (verdicts in words with arrows, deltas with signs, new and
 gone frames marked ``+``/``-``): blue for less, orange-red for more, dim for no clear change.
 """
@@ -25,8 +25,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from jitprof.diff import DiffUsageError, FunctionDiff
-from jitprof.diffviews import (
+from jitprof.analysis.diff import DiffUsageError, FunctionDiff
+from jitprof.errors import JitprofError
+from jitprof.model import Frame, Kind, Profile
+from jitprof.present.diffviews import (
     PALETTE,
     SHAPES,
     SORTS,
@@ -45,14 +47,12 @@ from jitprof.diffviews import (
     short_name,
     unit_short,
 )
-from jitprof.errors import JitprofError
-from jitprof.model import Frame, Kind, Profile
-from jitprof.timeline import restrict_bins, timeline
+from jitprof.present.timeline import restrict_bins, timeline
+from jitprof.present.views import FlameBox, breadcrumb, clip
 from jitprof.tui.base import KeySections, TabbedApp, binding_keys
 from jitprof.tui.diffmessages import DiffLoaded
 from jitprof.tui.messages import FlameChanged, RangeChosen, ShowFunction
 from jitprof.tui.widgets import FlameGraph, TimelineStrip, kind_colour
-from jitprof.views import FlameBox, breadcrumb, clip
 
 DiffLoader = Callable[[Callable[[int, int], None]], DiffViews]
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from jitprof.diffviews import DiffViews
+from jitprof.present.diffviews import DiffViews
 
 
 @dataclass

@@ -24,13 +24,13 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static, TabbedContent
 
 from jitprof.errors import JitprofError
-from jitprof.liveview import LiveView
 from jitprof.model import Kind
+from jitprof.present.liveview import LiveView
+from jitprof.present.views import ProfileViews
 from jitprof.tui.app import JitprofApp, compose_main, key_sections
 from jitprof.tui.base import KeySections
 from jitprof.tui.livemessages import LiveRefreshed, LiveRefreshFailed
 from jitprof.tui.widgets import pack
-from jitprof.views import ProfileViews
 
 TICK = 0.25  # seconds between status redraws and refresh checks
 STATE_STYLES = {"live": "bold black on #27ae60", "paused": "bold black on #d4ac0d",

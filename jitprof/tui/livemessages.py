@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from jitprof.liveview import Refresh
+from jitprof.present.liveview import Refresh
 
 
 @dataclass

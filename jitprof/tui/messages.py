@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from jitprof.model import Frame, Profile
-from jitprof.views import CallNode, CallTree, FlameTree, ProfileViews
+from jitprof.present.views import CallNode, CallTree, FlameTree, ProfileViews
 
 
 @dataclass

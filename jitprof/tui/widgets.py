@@ -19,9 +19,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Label, ProgressBar, Static
 
 from jitprof.model import Frame, Kind
-from jitprof.timeline import Timeline, cell_values, sparkline
-from jitprof.tui.messages import FlameChanged, RangeChosen, ShowFunction, TreeMoved
-from jitprof.views import (
+from jitprof.present.timeline import Timeline, cell_values, sparkline
+from jitprof.present.views import (
     CallNode,
     CallTree,
     FlameBox,
@@ -37,6 +36,7 @@ from jitprof.views import (
     heat,
     tree_lines,
 )
+from jitprof.tui.messages import FlameChanged, RangeChosen, ShowFunction, TreeMoved
 
 # How a box is drawn: (box, its index in the row, selected) -> (text, style); the text is
 # cut or padded to the box's width. Default: the clipped name on its kind's colour.

@@ -7,10 +7,10 @@ Where a dso's file is looked for, in order (perf's search, simplified):
    recorded path itself);
 3. with a recorded build-id, perf's build-id cache: ``~/.debug/.build-id/xx/rest/elf``.
 Whether a file found here may name the recording's frames at all is
-``jitprof.recording.file_verdict``: a build-id that differs from the recorded one, or a
+``jitprof.inputs.recording.file_verdict``: a build-id that differs from the recorded one, or a
 recording from another host without build-ids, keeps its frames unnamed unless the user
 named the files (``--symfs``, ``--binary``; then a differing build-id is only a warning).
-The local kallsyms names kernel frames by ``jitprof.recording.kernel_verdict``.
+The local kallsyms names kernel frames by ``jitprof.inputs.recording.kernel_verdict``.
 When the file has no ``.symtab`` its symbols come from a
 separate debug file, checked against the file's build-id (or the debuglink CRC):
 ``<root>/.build-id/xx/rest.debug`` for each debug root (``/usr/lib/debug``, under
@@ -35,8 +35,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from jitprof.demangle import perf_name
-from jitprof.elfsym import (
+from jitprof.errors import InputError
+from jitprof.inputs.recording import (
+    HostFacts,
+    RecordingFacts,
+    Verdict,
+    file_verdict,
+    kernel_verdict,
+)
+from jitprof.symbols.demangle import perf_name
+from jitprof.symbols.elfsym import (
     ElfError,
     ElfInfo,
     SymbolCache,
@@ -46,8 +54,6 @@ from jitprof.elfsym import (
     read_symbols,
     with_runtime_plt,
 )
-from jitprof.errors import InputError
-from jitprof.recording import HostFacts, RecordingFacts, Verdict, file_verdict, kernel_verdict
 
 DEFAULT_DEBUG_ROOTS = ("/usr/lib/debug",)
 
@@ -186,7 +192,7 @@ def _kallsyms_cache_file(data: bytes) -> str | None:
     changes with modules and BPF programs); None without a cache directory."""
     import hashlib
 
-    from jitprof.elfsym import cache_dir
+    from jitprof.symbols.elfsym import cache_dir
 
     d = cache_dir()
     if not d:
@@ -322,7 +328,7 @@ class Symbolizer:
         default_factory=lambda: os.path.join(os.path.expanduser("~"), ".debug"))
     kallsyms_path: str | None = "/proc/kallsyms"
     cache: SymbolCache | None = None
-    # whether local files and kallsyms may name the recording (jitprof.recording)
+    # whether local files and kallsyms may name the recording (jitprof.inputs.recording)
     recordings: Sequence[RecordingFacts] = ()
     host: HostFacts | None = None  # None: this host (os.uname, /sys/kernel/notes)
     kallsyms_given: bool = False  # --kallsyms or --symfs: the recording machine's
@@ -364,7 +370,7 @@ class Symbolizer:
 
     def _host(self) -> HostFacts:
         if self.host is None:
-            from jitprof.recording import this_host
+            from jitprof.inputs.recording import this_host
 
             self.host = this_host()
         return self.host
@@ -626,7 +632,7 @@ def own_vdso_file() -> str | None:
     import ctypes
     import hashlib
 
-    from jitprof.elfsym import cache_dir
+    from jitprof.symbols.elfsym import cache_dir
 
     try:
         with open("/proc/self/maps") as f:

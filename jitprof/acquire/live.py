@@ -47,15 +47,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from jitprof.errors import EmptyInputError, JitprofError, RecordError
-from jitprof.mapwatch import LiveMap
-from jitprof.model import MapHealth, Profile
-from jitprof.parse import RawFrames, RawStacks, ScriptData, ScriptReader
-from jitprof.parse.native import script_data as native_script_data
-from jitprof.parse.perfdata import PerfDataStream
-from jitprof.perfmap import PerfMap
-from jitprof.proc import ProcessInfo, UnsafeFileError, read_process
-from jitprof.record import (
+from jitprof.acquire.mapwatch import LiveMap
+from jitprof.acquire.proc import ProcessInfo, UnsafeFileError, read_process
+from jitprof.acquire.record import (
     HOW_TO_PERF,
     doubts_about,
     explain_perf_failure,
@@ -63,9 +57,14 @@ from jitprof.record import (
     perf_has_control,
     sampled_event_argv,
 )
+from jitprof.errors import EmptyInputError, JitprofError, RecordError
+from jitprof.model import TIMELINE_BIN, MapHealth, Profile
+from jitprof.parse import RawFrames, RawStacks, ScriptData, ScriptReader
+from jitprof.parse.native import script_data as native_script_data
+from jitprof.parse.perfdata import PerfDataStream
 from jitprof.resolve import ElfOptions, MapFinder, build_profile
-from jitprof.symbolize import Symbolizer
-from jitprof.timeline import TIMELINE_BIN
+from jitprof.symbols.perfmap import PerfMap
+from jitprof.symbols.symbolize import Symbolizer
 
 LIVE_INPUT = "perf (live)"
 _TIME_RX = re.compile(r"(?:^|\s)(\d+\.\d+):(?=\s|$)")

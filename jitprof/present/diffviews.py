@@ -1,7 +1,7 @@
 """View models of a comparison for the TUI: the diff table, the header and kind summary,
 a differential flame tree and callers/callees before vs after. Pure data (no textual).
 
-Numbers come from a ``DiffResult`` (``jitprof.diff``) and, for the flame graph and the
+Numbers come from a ``DiffResult`` (``jitprof.analysis.diff``) and, for the flame graph and the
 callers/callees, from both sides' stacks over one table of paired functions (the same
 ``function_key`` pairing): ``DiffStacks``. Every value is normalised as the result's
 (share of the side's samples in percent, or per second, or per unit of work).
@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
-from jitprof.diff import (
+from jitprof.analysis.diff import (
     RUNTIME_KINDS,
     DiffResult,
     FunctionDiff,
@@ -40,9 +40,8 @@ from jitprof.diff import (
     function_key,
     pair_dso,
 )
-from jitprof.diffreport import fmt_q
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
-from jitprof.views import FlameTree, StackIndex, compile_search
+from jitprof.present.views import FlameTree, StackIndex, compile_search
 
 SORTS = ("|delta|", "delta", "before", "after", "name")
 SHAPES = ("after", "before")
@@ -62,6 +61,15 @@ PALETTE: dict[int, tuple[str, str, str]] = {
     4: ("#b2182b", "#9c1426", "#ffffff"),
 }
 SCALE_MIN_SHARE = 0.001  # frames under 0.1% of both sides do not set the colour scale
+
+
+def fmt_q(q: float) -> str:
+    """A p- or q-value in at most 6 characters."""
+    if q < 1e-4:
+        return "<1e-4"
+    if q < 0.001:
+        return f"{q:.0e}"
+    return f"{q:.3f}" if q < 0.01 else f"{q:.2f}"
 
 
 def change_level(delta: float, scale: float) -> int:

@@ -407,7 +407,7 @@ def load_profile_inputs(inputs: Sequence[str], perf_inputs_loader: Any,
     all merged. ``event`` must match each JSON profile's event; ``pids``/``comms`` then
     select processes (pid, comm) of the merged profile."""
     from jitprof.errors import EmptyInputError
-    from jitprof.merge import merge_profiles, select_threads
+    from jitprof.model.merge import merge_profiles, select_threads
 
     profiles: list[Profile] = []
     perf = [p for p in inputs if not is_profile_json(p)]

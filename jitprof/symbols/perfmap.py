@@ -34,8 +34,8 @@ from operator import add, attrgetter, gt, itemgetter, lt, methodcaller, or_
 from typing import Any
 
 from jitprof.errors import InputError
-from jitprof.intervals import Entry, LatestWinsIndex
 from jitprof.model import Diagnostic
+from jitprof.symbols.intervals import Entry, LatestWinsIndex
 
 _MAX_ADDR = 1 << 64
 # The full grammar, used only for lines the fast path could not take.

@@ -4,9 +4,112 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 
-from jitprof.demangle import last_group_start, short_name, strip_qualifiers
 from jitprof.model import Kind
+
+# C++ name shapes (pure text; the demangler itself is jitprof.symbols.demangle)
+_CLONE_RX = re.compile(r"(?: \[clone [^\]]*\])+$")
+_QUALIFIERS = (" const", " volatile", " &&", " &", " noexcept", " transaction_safe")
+# an operator name that ends at the scan position: its <, >, (, ) are not brackets
+_OPERATOR_END_RX = re.compile(
+    r"operator(?:<<=|>>=|<=>|->\*|<<|>>|<=|>=|->|\(\)|\[\]|<|>)$"
+)
+_SPECIAL_RX = re.compile(
+    r"(?:non-virtual thunk|virtual thunk|covariant return thunk) to |"
+    r"(?:construction vtable|vtable|VTT|typeinfo name|typeinfo|guard variable|"
+    r"TLS init function|TLS wrapper function|reference temporary #\d+|"
+    r"transaction clone|non-transaction clone) for "
+)
+_OPEN = {">": "<", ")": "(", "]": "[", "}": "{"}
+
+
+def _name_start(s: str) -> int:
+    """Where the function name starts in ``s`` (a demangled name without its parameter
+    list): after a return type, which is separated by a space outside any brackets."""
+    depth = 0
+    i = len(s) - 1
+    while i >= 0:
+        c = s[i]
+        if c in "<>()[]":
+            m = _OPERATOR_END_RX.search(s, 0, i + 1)
+            if m is not None:  # operator<, operator() ...: part of the name
+                i = m.start() - 1
+                continue
+        if c in _OPEN:
+            depth += 1
+        elif c in "<([{":
+            depth -= 1
+        elif c == " " and depth == 0:
+            before = s[:i]
+            m = _OPERATOR_END_RX.search(before)
+            if m is not None:  # "operator<< <char>"
+                i = m.start() - 1
+                continue
+            if before.endswith(("operator", "thunk to", "for")):
+                i -= 1  # "operator new", "non-virtual thunk to", "guard variable for"
+                continue
+            return i + 1
+        i -= 1
+    return 0
+
+
+def last_group_start(text: str) -> int:
+    """Index of the "(" that opens the balanced group ending ``text``; -1 if ``text``
+    does not end with ")" or the parentheses do not balance."""
+    if not text.endswith(")"):
+        return -1
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        c = text[i]
+        if c == ")":
+            depth += 1
+        elif c == "(":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def strip_qualifiers(s: str) -> str:
+    """``s`` without trailing member-function qualifiers (`` const``, `` &&``, ...)."""
+    t = s.rstrip()
+    changed = True
+    while changed:
+        changed = False
+        for q in _QUALIFIERS:
+            if t.endswith(q):
+                t = t[: -len(q)].rstrip()
+                changed = True
+    return t
+
+
+def _cut_params(s: str) -> str:
+    t = strip_qualifiers(s)
+    if not t.endswith(")"):
+        return s
+    i = last_group_start(t)
+    if i <= 0 or t[i + 1: -1] == "anonymous namespace":
+        return s
+    return t[:i]
+
+
+@lru_cache(maxsize=65536)
+def short_name(full: str) -> str:
+    """perf's form of a demangled name: no parameters, return type, qualifiers or
+    clone suffixes (names that are not C++ functions come back unchanged)."""
+    s = _CLONE_RX.sub("", full)
+    if _SPECIAL_RX.match(s):
+        return s  # libiberty prints special names with their target's parameters
+    if not s.endswith(")") and not any(s.endswith(q) for q in _QUALIFIERS):
+        return s if s != full else full
+    cut = _cut_params(s)
+    if cut == s:
+        return s
+    if cut.endswith(">"):  # a template instance: the full form has a return type
+        cut = cut[_name_start(cut):]
+    return cut
+
 
 KERNEL_MIN_ADDR = 0xFFFF800000000000  # x86-64 canonical kernel half
 # No code lives below mmap_min_addr (64 KiB), and none above the canonical user half

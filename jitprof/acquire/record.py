@@ -13,12 +13,12 @@ Maps are captured while the processes run, not after (a JIT may delete its map a
 HHVM does unless ``Eval.KeepPerfPidMap``). Each process's map is opened as soon as it
 exists (``/proc/<pid>/root/tmp/perf-<nspid>.map`` for a process in its own pid namespace,
 then ``/tmp/perf-<pid>.map``) and the descriptor is held and read incrementally
-(``jitprof.mapwatch.GrowingFile``) every poll (0.2 s) and once more after perf has
+(``jitprof.acquire.mapwatch.GrowingFile``) every poll (0.2 s) and once more after perf has
 stopped. An unlinked map stays readable through the held descriptor, so even the lines a
 JIT writes just before it deletes its map at exit are kept; no need to stop the process.
 What is missed: a process (and its map) that lives and dies between two polls.
 
-Checks on every map and jitdump (made on the opened descriptor, ``jitprof.proc``): never
+Checks on every map and jitdump (made on the opened descriptor, ``jitprof.acquire.proc``): never
 opened through a symlink, a regular file, owned by one of the process's uids or root, and
 last written no earlier than the process started (1 s slack: /proc's start time is only
 as exact as the boot time, whole seconds). A failing owner or age check refuses the map
@@ -27,7 +27,7 @@ why it was doubtful. A symlink or non-regular file is never read, even with ``tr
 (then it is only left out).
 
 The bundle is written into a temporary directory beside the destination and renamed into
-place at the end, so a bundle directory is always complete (jitprof/bundle.py).
+place at the end, so a bundle directory is always complete (jitprof/inputs/bundle.py).
 """
 
 from __future__ import annotations
@@ -51,11 +51,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from jitprof import __version__
-from jitprof import bundle as B
-from jitprof.errors import RecordError
-from jitprof.mapwatch import GrowingFile
-from jitprof.names import JAVA_MAP_HINT
-from jitprof.proc import (
+from jitprof.acquire.mapwatch import GrowingFile
+from jitprof.acquire.proc import (
     ProcessInfo,
     UnsafeFileError,
     descendants,
@@ -64,6 +61,9 @@ from jitprof.proc import (
     read_process,
     read_small,
 )
+from jitprof.errors import RecordError
+from jitprof.inputs import bundle as B
+from jitprof.model.names import JAVA_MAP_HINT
 
 POLL_S = 0.2
 PROC_MAPS_EVERY_S = 1.0
@@ -657,7 +657,7 @@ class Recorder:
     def _write_script(self, data: str) -> None:
         out = os.path.join(self.tmp, B.SCRIPT)
         argv = [self.perf, "script", "-i", data, "--show-mmap-events", "--show-task-events",
-                "--header"]  # --header: where it was recorded (jitprof.recording)
+                "--header"]  # --header: where it was recorded (jitprof.inputs.recording)
         if self.plan.off_cpu:  # when each switched-out thread ran again (issue 17)
             argv.append("--show-switch-events")
         with tempfile.TemporaryFile() as err, open(out, "wb") as raw:

@@ -28,9 +28,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jitprof import stats
+from jitprof.analysis import stats
 from jitprof.model import Frame, Kind, Profile, distinct_ints
-from jitprof.names import jit_map_pid, strip_params
+from jitprof.model.names import jit_map_pid, strip_params
 
 RUNTIME_KINDS = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
 TIME_EVENTS = ("cpu-clock", "task-clock", "off-cpu", "wall")  # weights in nanoseconds

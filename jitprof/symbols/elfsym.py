@@ -21,7 +21,7 @@ Facade policies (what callers can rely on):
 - PLT entries get perf's synthesized ``name@plt`` symbols (from .rela.plt, in .plt.sec or
   after .plt's header entry), added after zero sizes were extended, as perf 6.1 does: a
   slot without a symbol name (an ifunc's IRELATIVE) stays inside the extended ``_init``.
-- Names are the raw (mangled) ELF names; demangling is ``jitprof.demangle``'s job.
+- Names are the raw (mangled) ELF names; demangling is ``jitprof.symbols.demangle``'s job.
 
 Costs: pyelftools only locates sections; the symbol table is decoded in bulk with
 ``struct.iter_unpack`` (ELF32/ELF64, either byte order) and names are sliced from the

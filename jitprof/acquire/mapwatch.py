@@ -1,7 +1,7 @@
 """Follow a perf map (or jitdump) that a live JIT appends to: read only the new bytes.
 
 ``GrowingFile`` holds one descriptor on the file (opened without following symlinks,
-``jitprof.proc.open_in_dir``) and reads what was appended since the last poll. Holding the
+``jitprof.acquire.proc.open_in_dir``) and reads what was appended since the last poll. Holding the
 descriptor is what keeps the content when the JIT deletes its map at exit (HHVM without
 ``Eval.KeepPerfPidMap``): the unlinked file stays readable through it.
 
@@ -25,9 +25,9 @@ import os
 from array import array
 from dataclasses import dataclass
 
+from jitprof.acquire.proc import open_in_dir, same_file
 from jitprof.model import Diagnostic
-from jitprof.perfmap import PerfMap, parse_perf_map
-from jitprof.proc import open_in_dir, same_file
+from jitprof.symbols.perfmap import PerfMap, parse_perf_map
 
 _HEAD_CHECK = 4096  # bytes compared at the start of the file on every poll
 _TAIL_CHECK = 256  # bytes compared just before the read offset

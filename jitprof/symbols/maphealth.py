@@ -21,8 +21,8 @@ from itertools import chain
 
 from jitprof.errors import InputError
 from jitprof.model import Kind
-from jitprof.names import java_class, java_method, map_name
-from jitprof.perfmap import PerfMap, load_perf_map, read_map_bytes
+from jitprof.model.names import java_class, java_method, map_name
+from jitprof.symbols.perfmap import PerfMap, load_perf_map, read_map_bytes
 
 PERF_MIN_NAME = 3  # perf skips map lines whose name is shorter (dso__load_perf_map)
 TOP_PREFIXES = 10

@@ -16,11 +16,6 @@ from typing import Any
 
 from jitprof.model import Profile
 
-# The bin the TUI reads with (seconds). The reader keeps one count per (stack, bin);
-# resolve merges adjacent bins so that at most MAX_BINS (256) remain, so a long recording
-# gets wider bins and a stack appears at most 256 times.
-TIMELINE_BIN = 0.01
-
 SPARKS = " ▁▂▃▄▅▆▇█"  # 0 and 8 heights of a one-cell bar
 
 

@@ -27,9 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jitprof.intervals import Entry
-from jitprof.jitdump import CodeLoad, JitDump, JitTimeline, at_time, time_slack_ns
 from jitprof.parse import RawFrame
+from jitprof.symbols.intervals import Entry
+from jitprof.symbols.jitdump import CodeLoad, JitDump, JitTimeline, at_time, time_slack_ns
 
 MAX_EARLY_SHARE = 0.01  # more samples than this before their code's load: another clock
 

@@ -1,6 +1,6 @@
 """Recording bundles: the directory layout, the manifest, and reading a bundle as input.
 
-A bundle (written by ``jitprof record``, jitprof/record.py) is a directory::
+A bundle (written by ``jitprof record``, jitprof/acquire/record.py) is a directory::
 
     manifest.json            format, versions, command, host, times, processes, file hashes
     perf.data                perf record -g output (read natively: jitprof.parse.perfdata)

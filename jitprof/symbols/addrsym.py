@@ -1,6 +1,6 @@
 """Name single addresses the way perf names frames (``jitprof symbolize``): JIT code from a
 jitdump or perf map, file-backed code from the ELF symbols of the mapped file and the
-kernel from kallsyms (both through ``jitprof.symbolize.Symbolizer``).
+kernel from kallsyms (both through ``jitprof.symbols.symbolize.Symbolizer``).
 
 Policy (``Symbolizer.symbolize``), per address:
 1. Kernel half (>= 0xffff800000000000): ``/proc/kallsyms`` when readable, else ``??``.
@@ -12,7 +12,7 @@ Policy (``Symbolizer.symbolize``), per address:
 3. Anonymous memory, or no mappings at all: the jitdump first (the load written last, or
    the one at ``time`` when given), then the perf map (the later line wins).
 Output offsets are from the symbol's start. Cost: a map or dump is read once; ELF
-symbols are found and read (debug files, build-id cache: ``jitprof.symbolize``) only for
+symbols are found and read (debug files, build-id cache: ``jitprof.symbols.symbolize``) only for
 files that addresses hit.
 """
 
@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from jitprof.errors import InputError
-from jitprof.jitdump import JitDump, JitTimeline
-from jitprof.names import KERNEL_MIN_ADDR
-from jitprof.perfmap import PerfMap
+from jitprof.model.names import KERNEL_MIN_ADDR
+from jitprof.symbols.jitdump import JitDump, JitTimeline
+from jitprof.symbols.perfmap import PerfMap
 
 if TYPE_CHECKING:
-    from jitprof.symbolize import Symbolizer as ElfSymbolizer
+    from jitprof.symbols.symbolize import Symbolizer as ElfSymbolizer
 
 _MAPS_RX = re.compile(
     rb"^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+ *(.*)$"
@@ -158,7 +158,7 @@ class AddressNamer:
 
     def _symbolizer(self) -> ElfSymbolizer:
         if self._elf is None:
-            from jitprof.symbolize import Symbolizer as ElfSymbolizer
+            from jitprof.symbols.symbolize import Symbolizer as ElfSymbolizer
 
             self._elf = ElfSymbolizer(symfs=self.root or None, binaries=dict(self.binaries))
         return self._elf
@@ -170,7 +170,7 @@ class AddressNamer:
         i = table.lookup(vaddr) if table is not None and vaddr is not None else -1
         if table is None or vaddr is None or i < 0:
             return Symbolized(addr, None, 0, m.path)
-        from jitprof.demangle import perf_name
+        from jitprof.symbols.demangle import perf_name
 
         return Symbolized(addr, perf_name(table.name(i))[0], vaddr - table.start(i), m.path)
 
@@ -202,8 +202,8 @@ def for_pid(pid: int, perf_map: str | None = None, jitdump: str | None = None,
     """A symbolizer for a live process: its /proc/PID/maps, its perf map (given, or
     /tmp/perf-PID.map) and jitdump (given, or the jit-PID.dump it has mapped, else in its
     working directory or /tmp)."""
-    from jitprof.jitdump import load_jitdump
-    from jitprof.perfmap import load_perf_map
+    from jitprof.symbols.jitdump import load_jitdump
+    from jitprof.symbols.perfmap import load_perf_map
 
     try:
         with open(f"/proc/{pid}/maps", "rb") as f:

@@ -10,8 +10,9 @@ import math
 from collections.abc import Sequence
 
 from jitprof import __version__
-from jitprof.diff import Comparison, DiffResult, Estimate, FunctionDiff, SideInfo
+from jitprof.analysis.diff import Comparison, DiffResult, Estimate, FunctionDiff, SideInfo
 from jitprof.model import Kind
+from jitprof.present.diffviews import fmt_q
 
 FORMATS = ("table", "json", "csv", "difffolded")
 NAME_WIDTH = 44  # the table cuts longer names in the middle (JSON/CSV keep them whole)
@@ -31,15 +32,6 @@ def _short(name: str, width: int = NAME_WIDTH) -> str:
         return name
     keep = width - 3
     return name[: keep - keep // 3] + "..." + name[len(name) - keep // 3 :]
-
-
-def fmt_q(q: float) -> str:
-    """A p- or q-value in at most 6 characters."""
-    if q < 1e-4:
-        return "<1e-4"
-    if q < 0.001:
-        return f"{q:.0e}"
-    return f"{q:.3f}" if q < 0.01 else f"{q:.2f}"
 
 
 def _width(result: DiffResult) -> int:
@@ -70,7 +62,7 @@ def _side_line(label: str, s: SideInfo) -> str:
 
 
 def _unit_word(event: str) -> str:
-    """What a count is: a sample, or for off-cpu and wall a millisecond (jitprof.diff)."""
+    """What a count is: a sample, or for off-cpu and wall a millisecond (jitprof.analysis.diff)."""
     return "ms of samples" if event in ("off-cpu", "wall") else "samples"
 
 

@@ -22,11 +22,11 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from jitprof.acquire.live import LiveProfiler
 from jitprof.errors import RecordError
-from jitprof.live import LiveProfiler
 from jitprof.model import Profile
-from jitprof.timeline import restrict_bins
-from jitprof.views import ProfileViews
+from jitprof.present.timeline import restrict_bins
+from jitprof.present.views import ProfileViews
 
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)  # what + and - step through (seconds)
 DEFAULT_WINDOW = 10  # seconds, when --window is not given

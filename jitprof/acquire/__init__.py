@@ -1,0 +1,1 @@
+"""Acquire: record running processes into bundles, stream them live, follow growing maps."""

@@ -1,0 +1,1 @@
+"""Analysis: finished Profiles compared (functions paired, deltas, verdicts) and the statistics."""

@@ -1,0 +1,1 @@
+"""Stage 2, symbols: the tables that name addresses (perf maps, jitdumps, ELF, kallsyms)."""
