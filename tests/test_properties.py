@@ -7,7 +7,7 @@ overlap: a later line wins where it overlaps an earlier one), periods that vary,
 stacks, deep stacks, recursion (a function several times on one stack, also through
 different addresses), kernel frames above user frames, JIT frames in ``//anon``,
 ``[unknown]`` or the map's own dso (with a wrong name perf might have printed), named and
-nameless frames of ELF files. The reference names each frame by the README's rules:
+nameless frames of ELF files. The reference names each frame by the rules of docs/naming.md:
 a JIT frame by the latest map line containing its address (the leaf and the first user
 frame under kernel frames at the address, callers at the return address - 1), other
 frames as perf printed them.

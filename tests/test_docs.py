@@ -1,0 +1,126 @@
+"""The README and docs/: every relative link points to a file that exists (and to a heading
+that exists, where it names one), and every page of docs/ is reachable from the README."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LINK = re.compile(r"(?<!\!)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)\)")
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # https:, mailto:, ...
+
+
+def pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def prose(text: str) -> list[str]:
+    """The lines outside fenced code blocks, with inline code spans blanked (a `[x](y)` in
+    code is no link, and a `# ...` line in an example output is no heading)."""
+    out, fence = [], ""
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if fence:
+            if stripped.startswith(fence):
+                fence = ""
+            out.append("")
+            continue
+        if stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+            out.append("")
+            continue
+        out.append(re.sub(r"`[^`]*`", lambda m: " " * len(m.group()), line))
+    return out
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: the text without markup, lower case, punctuation
+    other than '-' and '_' dropped, each space a '-'."""
+    text = heading.replace("`", "")
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # a link keeps its text
+    text = text.strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    seen: dict[str, int] = {}
+    out = set()
+    raw = path.read_text().split("\n")
+    for line, plain in zip(raw, prose(path.read_text()), strict=True):
+        if not plain:
+            continue
+        m = HEADING.match(line)
+        if m:
+            base = slug(m.group(2))
+            n = seen.get(base, 0)
+            seen[base] = n + 1
+            out.add(base if n == 0 else f"{base}-{n}")
+    return out
+
+
+def broken_links(path: Path) -> list[str]:
+    """Every relative link of a page whose file, or heading, does not exist."""
+    bad = []
+    for lineno, line in enumerate(prose(path.read_text()), 1):
+        for m in LINK.finditer(line):
+            target = m.group("target")
+            if EXTERNAL.match(target):
+                continue
+            file_part, _, anchor = target.partition("#")
+            dest = (path.parent / file_part).resolve() if file_part else path
+            where = f"{path.relative_to(ROOT)}:{lineno}: {target}"
+            if not dest.exists():
+                bad.append(f"{where}: no such file")
+            elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+                bad.append(f"{where}: no heading #{anchor} in {dest.name}")
+    return bad
+
+
+def links_to(path: Path) -> set[Path]:
+    out = set()
+    for line in prose(path.read_text()):
+        for m in LINK.finditer(line):
+            target = m.group("target")
+            if not EXTERNAL.match(target) and target.partition("#")[0]:
+                out.add((path.parent / target.partition("#")[0]).resolve())
+    return out
+
+
+def test_every_relative_link_resolves() -> None:
+    bad = [b for p in pages() for b in broken_links(p)]
+    assert not bad, "\n".join(bad)
+
+
+def test_every_docs_page_is_linked_from_the_readme() -> None:
+    linked = links_to(ROOT / "README.md")
+    missing = [p.name for p in sorted((ROOT / "docs").glob("*.md")) if p.resolve() not in linked]
+    assert not missing, missing
+
+
+def test_the_checker_finds_a_broken_file_and_a_broken_heading(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.md").write_text("# A page\n\n## Some `code` (here)\n\n```\n# not a heading\n"
+                                   "[in code](nowhere.md)\n```\n")
+    page = tmp_path / "b.md"
+    page.write_text("# B\n\n[ok](a.md) [ok](a.md#some-code-here) [ok](#b) [ext](https://x.y/z)\n"
+                    "[gone](missing.md) and [bad anchor](a.md#not-a-heading)\n"
+                    "`[code](nowhere.md)`\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    bad = broken_links(page)
+    assert bad == ["b.md:4: missing.md: no such file",
+                   "b.md:4: a.md#not-a-heading: no heading #not-a-heading in a.md"]
+    assert anchors(tmp_path / "a.md") == {"a-page", "some-code-here"}
+
+
+def test_slug_matches_githubs_anchors() -> None:
+    # anchors as github.com renders them for these headings
+    assert slug("The diff view (`jitprof diff ... --tui`)") == "the-diff-view-jitprof-diff----tui"
+    assert slug("Scale: what jitprof keeps, and what it costs") == \
+        "scale-what-jitprof-keeps-and-what-it-costs"
+    assert slug("`jitprof top --stdio`: a live table") == "jitprof-top---stdio-a-live-table"
