@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LINK = re.compile(r"(?<!\!)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)\)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+CODE_SPAN = re.compile(r"`(?:[^`\n]|\n(?!\n))*`")
 EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # https:, mailto:, ...
 
 
@@ -19,23 +20,24 @@ def pages() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
-def prose(text: str) -> list[str]:
-    """The lines outside fenced code blocks, with inline code spans blanked (a `[x](y)` in
-    code is no link, and a `# ...` line in an example output is no heading)."""
-    out, fence = [], ""
+def prose(text: str) -> str:
+    """The text with fenced code blocks and inline code spans blanked, newlines kept (a
+    `[x](y)` in code is no link, and a `# ...` line of an example output is no heading); a
+    code span or a link may run over a line break, never over a blank line."""
+    out: list[str] = []
+    fence = ""
     for line in text.split("\n"):
         stripped = line.lstrip()
         if fence:
             if stripped.startswith(fence):
                 fence = ""
             out.append("")
-            continue
-        if stripped.startswith(("```", "~~~")):
+        elif stripped.startswith(("```", "~~~")):
             fence = stripped[:3]
             out.append("")
-            continue
-        out.append(re.sub(r"`[^`]*`", lambda m: " " * len(m.group()), line))
-    return out
+        else:
+            out.append(line)
+    return CODE_SPAN.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), "\n".join(out))
 
 
 def slug(heading: str) -> str:
@@ -52,8 +54,8 @@ def anchors(path: Path) -> set[str]:
     seen: dict[str, int] = {}
     out = set()
     raw = path.read_text().split("\n")
-    for line, plain in zip(raw, prose(path.read_text()), strict=True):
-        if not plain:
+    for line, plain in zip(raw, prose(path.read_text()).split("\n"), strict=True):
+        if not plain.strip():
             continue
         m = HEADING.match(line)
         if m:
@@ -67,28 +69,28 @@ def anchors(path: Path) -> set[str]:
 def broken_links(path: Path) -> list[str]:
     """Every relative link of a page whose file, or heading, does not exist."""
     bad = []
-    for lineno, line in enumerate(prose(path.read_text()), 1):
-        for m in LINK.finditer(line):
-            target = m.group("target")
-            if EXTERNAL.match(target):
-                continue
-            file_part, _, anchor = target.partition("#")
-            dest = (path.parent / file_part).resolve() if file_part else path
-            where = f"{path.relative_to(ROOT)}:{lineno}: {target}"
-            if not dest.exists():
-                bad.append(f"{where}: no such file")
-            elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
-                bad.append(f"{where}: no heading #{anchor} in {dest.name}")
+    text = prose(path.read_text())
+    for m in LINK.finditer(text):
+        target = m.group("target")
+        if EXTERNAL.match(target):
+            continue
+        file_part, _, anchor = target.partition("#")
+        dest = (path.parent / file_part).resolve() if file_part else path
+        lineno = text.count("\n", 0, m.start("target")) + 1
+        where = f"{path.relative_to(ROOT)}:{lineno}: {target}"
+        if not dest.exists():
+            bad.append(f"{where}: no such file")
+        elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+            bad.append(f"{where}: no heading #{anchor} in {dest.name}")
     return bad
 
 
 def links_to(path: Path) -> set[Path]:
     out = set()
-    for line in prose(path.read_text()):
-        for m in LINK.finditer(line):
-            target = m.group("target")
-            if not EXTERNAL.match(target) and target.partition("#")[0]:
-                out.add((path.parent / target.partition("#")[0]).resolve())
+    for m in LINK.finditer(prose(path.read_text())):
+        target = m.group("target")
+        if not EXTERNAL.match(target) and target.partition("#")[0]:
+            out.add((path.parent / target.partition("#")[0]).resolve())
     return out
 
 
@@ -110,11 +112,12 @@ def test_the_checker_finds_a_broken_file_and_a_broken_heading(
     page = tmp_path / "b.md"
     page.write_text("# B\n\n[ok](a.md) [ok](a.md#some-code-here) [ok](#b) [ext](https://x.y/z)\n"
                     "[gone](missing.md) and [bad anchor](a.md#not-a-heading)\n"
-                    "`[code](nowhere.md)`\n")
+                    "`[code](nowhere.md)` and [a `long\nname`](gone.md)\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     bad = broken_links(page)
     assert bad == ["b.md:4: missing.md: no such file",
-                   "b.md:4: a.md#not-a-heading: no heading #not-a-heading in a.md"]
+                   "b.md:4: a.md#not-a-heading: no heading #not-a-heading in a.md",
+                   "b.md:6: gone.md: no such file"]
     assert anchors(tmp_path / "a.md") == {"a-page", "some-code-here"}
 
 
