@@ -127,3 +127,57 @@ def test_slug_matches_githubs_anchors() -> None:
     assert slug("Scale: what jitprof keeps, and what it costs") == \
         "scale-what-jitprof-keeps-and-what-it-costs"
     assert slug("`jitprof top --stdio`: a live table") == "jitprof-top---stdio-a-live-table"
+
+
+# -- the code the pages name exists ------------------------------------------------------------
+PATH_REF = re.compile(r"`(jitprof/[\w/.]*\w)`")
+DOTTED_REF = re.compile(r"`(jitprof(?:\.\w+)+)(?:\([^`]*\))?`")
+
+
+def test_module_map_lists_every_module_and_only_real_ones() -> None:
+    """docs/architecture.md's module map: one line per module of jitprof/, under its
+    package's line, and no line for a file that does not exist."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    block = text[text.index("## Module map"):]
+    block = block[block.index("```\n") + 4:]
+    block = block[:block.index("```")]
+    listed, package = set(), ""
+    for line in block.split("\n"):
+        m = re.match(r"^(jitprof/[\w/.]*)\s", line)
+        if m:
+            package = m.group(1)
+            if package.endswith(".py"):
+                listed.add(package)
+            continue
+        m = re.match(r"^  (\w+\.py)\s", line)
+        if m:
+            assert package.endswith("/"), line
+            listed.add(package + m.group(1))
+    real = {str(p.relative_to(ROOT)) for p in (ROOT / "jitprof").rglob("*.py")
+            if p.name not in ("__init__.py", "__main__.py", "profile_pb2.py")}
+    assert sorted(real - listed) == [] and sorted(listed - real) == []
+
+
+def test_code_named_in_the_pages_exists() -> None:
+    """Every `jitprof/...` path and `jitprof.module.name` the README and docs/ name."""
+    import importlib
+
+    bad = []
+    for page in pages():
+        text = page.read_text()
+        for path in PATH_REF.findall(text):
+            if not (ROOT / path).exists():
+                bad.append(f"{page.name}: {path}")
+        for dotted in DOTTED_REF.findall(text):
+            parts = dotted.split(".")
+            for n in range(len(parts), 0, -1):  # the longest importable module, then names
+                try:
+                    obj: object = importlib.import_module(".".join(parts[:n]))
+                except ImportError:
+                    continue
+                for attr in parts[n:]:
+                    obj = getattr(obj, attr, None)
+                if obj is None:
+                    bad.append(f"{page.name}: {dotted}")
+                break
+    assert not bad, bad
