@@ -1,6 +1,6 @@
 """The jitprof JSON profile: a Profile written to a file and read back exactly.
 
-Schema (``"format": "jitprof-profile"``, ``"version": 1``; README "The JSON profile"):
+Schema (``"format": "jitprof-profile"``, ``"version": 1``; docs/json-contract.md):
 
   event        the perf event the weights are of
   weight_unit  "period" (weights are perf periods) or "samples" (1 per sample)

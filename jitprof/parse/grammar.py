@@ -1,7 +1,7 @@
 """The perf script text grammar as pure functions: headers, frame lines, inlined runs, what
-is no perf script text (perf 4.x-6.x; README "jitprof report").
+is no perf script text (perf 4.x-6.x; docs/report.md).
 
-Grammar handled (perf 4.x-6.x; README "jitprof report"):
+Grammar handled (perf 4.x-6.x; docs/report.md):
   header   [comm] [pid/tid | tid] [[cpu]] [time:] [period] event: [ip sym+off (dso)]
            (or, when callchain lines follow, any of comm / tid / period alone; without a
            time, one number before the event is the tid or the period by its printed

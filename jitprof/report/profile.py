@@ -241,7 +241,7 @@ def header_lines(profile: Profile) -> list[str]:
     return out
 
 
-SELF_N, TOTAL_N = "Self#", "Total#"  # the sample-count columns' headers (README, report)
+SELF_N, TOTAL_N = "Self#", "Total#"  # the sample-count columns' headers (docs/report.md)
 DSO_WIDTH = 18  # at most; a longer DSO is cut, ending in "~"
 
 

@@ -4,7 +4,7 @@
 ``elfnames`` names file and kernel frames, ``tables`` builds the profile's stack table,
 ``build`` runs the steps, ``options`` holds ``LoadOptions`` and ``load_profile``.
 
-Rules (README "How frames are named"):
+Rules (docs/naming.md):
 - A frame in JIT memory is looked up in its process's perf map by jitprof's rule (later
   line wins), even where perf printed a name. Caller frames hold return addresses, so
   they are looked up at ``addr - 1``; the leaf, and the first user frame under kernel

@@ -1,6 +1,6 @@
 """Name JIT frames from a jitdump: by each sample's time where the JIT reused the address.
 
-Policy (README "jitdump"): an address that only one load ever covered (or only loads of
+Policy (docs/jitdump.md): an address that only one load ever covered (or only loads of
 one name) is named statically. An address that loads of different names covered over
 time is named per sample: the latest load at or before the sample's time (perf script
 prints microseconds: the sample may be up to 999 ns later than printed, so the bound is

@@ -794,7 +794,7 @@ class JitprofApp(TabbedApp):
 
 
 def key_sections() -> KeySections:
-    """Every key, by where it works (from the bindings), for the help screen and README."""
+    """Every key, by where it works (from the bindings), for the help screen and docs/tui.md."""
     keys = binding_keys
     return [
         ("Everywhere", keys(JitprofApp.BINDINGS) + [

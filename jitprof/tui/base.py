@@ -29,7 +29,7 @@ KEY_NAMES = {"question_mark": "?", "slash": "/", "percent_sign": "%", "exclamati
 
 
 def binding_keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
-    """(keys as typed, description) of each Binding, for the help screen and README."""
+    """(keys as typed, description) of each Binding, for the help screen and docs/."""
     out = []
     for b in bindings:
         if isinstance(b, Binding):

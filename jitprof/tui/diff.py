@@ -690,7 +690,7 @@ class DiffApp(TabbedApp):
 
 
 def diff_key_sections() -> KeySections:
-    """Every key of the diff view, by where it works (the help screen and README)."""
+    """Every key of the diff view, by where it works (the help screen and docs/diff.md)."""
     keys = binding_keys
     return [
         ("Everywhere", keys(DiffApp.BINDINGS) + [
