@@ -17,15 +17,11 @@ import stat
 from dataclasses import dataclass, field
 
 from jitprof.errors import JitprofError, RecordError
+from jitprof.inputs.procfs import start_time
 
 
 class UnsafeFileError(JitprofError):
     """A file that must not be read: a symlink or not a regular file."""
-
-
-def boot_time() -> float:
-    with open("/proc/stat", "rb") as f:
-        return float(next(int(ln.split()[1]) for ln in f if ln.startswith(b"btime ")))
 
 
 def process_exists(pid: int) -> bool:
@@ -78,13 +74,7 @@ def read_process(pid: int) -> ProcessInfo:
     ns = fields.get(b"NStgid") or fields.get(b"Tgid") or [str(pid).encode()]
     nspid = int(ns[-1])
     comm = b" ".join(fields.get(b"Name", [])).decode("utf-8", "replace")
-    start: float | None
-    try:
-        # field 22 (starttime, clock ticks after boot) counts from after the ")" of comm
-        ticks = int(st[st.rindex(b")") + 2 :].split()[19])
-        start = boot_time() + ticks / os.sysconf("SC_CLK_TCK")
-    except (ValueError, IndexError, OSError, StopIteration):
-        start = None
+    start = start_time(st)
     try:
         cwd: str | None = os.readlink(f"/proc/{pid}/cwd")
     except OSError:

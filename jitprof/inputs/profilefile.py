@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from jitprof import __version__
 from jitprof.errors import InputError
+from jitprof.inputs.classify import is_profile_json
 from jitprof.model import (
     ElfFileHealth,
     Frame,
@@ -43,11 +44,6 @@ VERSION = 1
 _KINDS = {k.value: k for k in Kind}
 
 _MAP_INTS = ("lines", "entries", "bad", "overlapping", "zero_size")
-
-
-def is_profile_json(path: str) -> bool:
-    """Inputs named ``*.json`` are jitprof profiles (perf script text never is JSON)."""
-    return path.lower().endswith(".json")
 
 
 def json_text(x: object) -> str:

@@ -27,16 +27,15 @@ from __future__ import annotations
 
 import os
 import struct
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from jitprof.errors import InputError
+from jitprof.inputs.classify import PERF_DATA_MAGIC, is_perf_data_magic
 from jitprof.inputs.recording import RecordingFacts
 
-MAGIC = b"PERFILE2"
-MAGIC_SWAPPED = b"2ELIFREP"
+MAGIC = PERF_DATA_MAGIC
 FILE_HEADER_SIZE = 104
 PIPE_HEADER_SIZE = 16
 MAX_FEATURES = 256
@@ -507,10 +506,6 @@ def native_script_data(paths: Any) -> Any:
     from jitprof.parse.native import native_script_data as build
 
     return build(paths)
-
-
-def is_perf_data_magic(head: bytes) -> bool:
-    return head[:8] in (MAGIC, MAGIC_SWAPPED)
 
 
 def read_perf_data(path: str, stream: IO[bytes] | None = None,
@@ -1398,15 +1393,3 @@ def _read_exact(f: IO[bytes], n: int) -> bytes:
             break
         out += b
     return out
-
-
-def stdin_is_perf_data() -> bool:
-    """Whether standard input starts with perf.data's magic (peeked, not consumed)."""
-    buf = getattr(sys.stdin, "buffer", None)
-    peek = getattr(buf, "peek", None)
-    if peek is None:
-        return False
-    try:
-        return is_perf_data_magic(peek(8)[:8])
-    except (OSError, ValueError):
-        return False

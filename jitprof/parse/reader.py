@@ -20,16 +20,16 @@ import multiprocessing
 import os
 import shutil
 import stat
-import subprocess
 import sys
-import tempfile
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import IO
 
-from jitprof.errors import EmptyInputError, InputError, JitprofError
+from jitprof.errors import EmptyInputError, InputError
+from jitprof.inputs.classify import is_perf_data, stdin_is_perf_data
+from jitprof.inputs.perftool import perf_script_text
 from jitprof.inputs.recording import RecordingFacts, is_header_comment, note_header_comment
 from jitprof.parse.grammar import (
     _COMM_RX,
@@ -57,19 +57,6 @@ from jitprof.parse.tables import (
     Mmap,
     ScriptData,
 )
-
-
-def is_perf_data(path: str) -> bool:
-    """Whether ``path`` is a perf.data file (by its magic)."""
-    return _is_perf_data(path)
-
-
-def _is_perf_data(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(8) == b"PERFILE2"
-    except OSError:
-        return False
 
 
 def open_text(path: str) -> IO[str]:
@@ -205,7 +192,7 @@ class ScriptReader:
         cache[line] = fid
 
     def read_file(self, path: str) -> None:
-        if path != "-" and _is_perf_data(path):
+        if path != "-" and is_perf_data(path):
             if self.perf_data == "script":
                 self._read_perf_data(path)
                 self._forms.add(None)
@@ -214,8 +201,6 @@ class ScriptReader:
             self._native_forms()
             return
         if path == "-" and self.perf_data != "script":
-            from jitprof.parse.perfdata import stdin_is_perf_data
-
             if stdin_is_perf_data():
                 self._read_native(path)
                 self._native_forms()
@@ -715,34 +700,8 @@ class ScriptReader:
 
     def _read_perf_data(self, path: str) -> None:
         """A perf.data file: have perf print it (with mmap events) and read that text."""
-        if shutil.which("perf") is None:
-            raise InputError(path, "is a perf.data file and perf is not installed (Debian: "
-                             "apt-get install linux-perf); or pass the text of "
-                             "'perf script -i FILE --show-mmap-events'")
-        # task events: threads (a JVM's compiler and GC threads) map to their process;
-        # --header: the recording's facts (host, kernel: may local symbols name it?);
-        # switch events (issue 17): when each switched-out thread ran again
-        argv = ["perf", "script", "-i", path, "--show-mmap-events", "--show-task-events",
-                "--show-switch-events", "--header", *self.perf_script_args]
-        with tempfile.TemporaryFile() as err:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
-            assert proc.stdout is not None
-            text = io.TextIOWrapper(proc.stdout, encoding="utf-8", errors="surrogateescape")
-            failure: JitprofError | None = None
-            try:
-                self.read_text(text, path)
-            except JitprofError as e:
-                failure = e
-            finally:
-                text.close()
-                rc = proc.wait()
-            if rc != 0:  # perf's own complaint explains an empty or odd text best
-                err.seek(0)
-                msg = err.read().decode("utf-8", "replace").strip().splitlines()
-                raise InputError(path, f"perf script failed ({rc}): "
-                                 + (msg[-1] if msg else "no message"))
-            if failure is not None:
-                raise failure
+        with perf_script_text(path, self.perf_script_args) as text:
+            self.read_text(text, path)
 
     def _side_band(self, line: str, path: str, lineno: int) -> None:
         d = self.data
@@ -873,7 +832,7 @@ def input_bytes(paths: Iterable[str]) -> int:
     unknown (stdin, or a perf.data: its text comes from a pipe)."""
     total = 0
     for p in paths:
-        if p == "-" or _is_perf_data(p):
+        if p == "-" or is_perf_data(p):
             return 0
         try:
             total += os.path.getsize(p)
@@ -939,7 +898,7 @@ def _plain_file_size(path: str) -> int:
         st = os.stat(path)
     except OSError:
         return 0
-    if not stat.S_ISREG(st.st_mode) or _is_perf_data(path):
+    if not stat.S_ISREG(st.st_mode) or is_perf_data(path):
         return 0
     return st.st_size
 

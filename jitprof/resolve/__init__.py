@@ -17,10 +17,9 @@ Rules (docs/naming.md):
 """
 
 from jitprof.resolve.build import build_profile, choose_event
-from jitprof.resolve.elfnames import perf_build_ids
-from jitprof.resolve.finder import MapFinder, process_start_time
+from jitprof.resolve.finder import MapFinder
 from jitprof.resolve.options import ElfOptions, LoadOptions, load_profile
 from jitprof.resolve.tables import JIT_DSO
 
 __all__ = ["JIT_DSO", "ElfOptions", "LoadOptions", "MapFinder", "build_profile",
-           "choose_event", "load_profile", "perf_build_ids", "process_start_time"]
+           "choose_event", "load_profile"]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jitprof.errors import EmptyInputError
+from jitprof.inputs.procfs import process_start_time
 from jitprof.model import (
     ElfFileHealth,
     Kind,
@@ -37,7 +38,7 @@ from jitprof.symbols.symbolize import (
 if TYPE_CHECKING:
     pass
 from jitprof.resolve.elfnames import _name_elf_frames, _users_of
-from jitprof.resolve.finder import MapFinder, process_start_time
+from jitprof.resolve.finder import MapFinder
 from jitprof.resolve.jitnames import (
     _JitNaming,
     _name_frames,

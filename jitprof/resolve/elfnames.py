@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from jitprof.inputs.perftool import perf_build_ids
 from jitprof.model import (
     Kind,
     ProfileBuilder,
@@ -187,25 +188,3 @@ class _RecordedBuildIds(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._load())
-
-
-def perf_build_ids(path: str) -> dict[str, str]:
-    """dso path -> build-id recorded in a perf.data (``perf buildid-list``); {} if perf
-    is missing or fails."""
-    import shutil
-    import subprocess
-
-    if shutil.which("perf") is None:
-        return {}
-    try:
-        r = subprocess.run(["perf", "buildid-list", "-i", path], capture_output=True,
-                           text=True, errors="replace", timeout=120)
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    out: dict[str, str] = {}
-    for line in r.stdout.splitlines():
-        bid, _, dso = line.strip().partition(" ")
-        if dso and all(c in "0123456789abcdef" for c in bid):
-            out[dso.strip()] = bid
-    return out
-

@@ -170,20 +170,6 @@ class MapFinder:
             self._load_dump(p)
 
 
-def process_start_time(pid: int) -> float | None:
-    """When a live process started (epoch seconds), from /proc; None if not running here."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        with open("/proc/stat", "rb") as f:
-            btime = next(int(ln.split()[1]) for ln in f if ln.startswith(b"btime "))
-        # field 22 (starttime, clock ticks after boot) counts from after the ")" of comm
-        ticks = int(stat[stat.rindex(b")") + 2 :].split()[19])
-        return btime + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration):
-        return None
-
-
 def _map_health(pm: PerfMap, pid: int) -> MapHealth:
     return MapHealth(pm.path, pid, pm.lines, len(pm), pm.bad, pm.overlapping, pm.zero_size,
                      pm.mtime, [str(d) for d in pm.diagnostics])

@@ -21,7 +21,6 @@ only stacks holding an ambiguous address are visited per sample.
 from __future__ import annotations
 
 import math
-import re
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,30 +34,6 @@ MAX_EARLY_SHARE = 0.01  # more samples than this before their code's load: anoth
 
 # (pid, tid, comm, stack, samples, weight, time bin or -1): build_profile's selected samples
 Selected = tuple[int, int, str, tuple[int, ...], int, int, int]
-
-
-def perf_data_clock(path: str) -> str | None:
-    """The clock a perf.data's sample times are on, from its header (``perf report
-    --header-only``): "monotonic" with ``perf record -k CLOCK_MONOTONIC``, another clock
-    name with another ``-k``, "perf's default clock" without; None if perf cannot tell."""
-    import shutil
-    import subprocess
-
-    if shutil.which("perf") is None:
-        return None
-    try:
-        r = subprocess.run(["perf", "report", "--header-only", "-i", path], capture_output=True,
-                           text=True, errors="replace", timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if r.returncode != 0 or "# event :" not in r.stdout:
-        return None
-    m = re.search(r"^# clockid: (\S+)", r.stdout, re.M)
-    if m is not None:
-        return m.group(1)
-    if re.search(r"\bclockid = (\d+)", r.stdout) is None:
-        return "perf's default clock"
-    return None
 
 
 STALE_MARGIN_S = 1.0  # a dump closed this long before the first sample is another run's

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jitprof.errors import InputError
+from jitprof.inputs.classify import is_perf_data, is_profile_json
+from jitprof.inputs.perftool import perf_data_clock
 from jitprof.model import (
     Profile,
 )
 from jitprof.parse import ScriptData
-from jitprof.parse.reader import _is_perf_data
 from jitprof.symbols.symbolize import (
     MemMap,
     Symbolizer,
@@ -72,7 +73,7 @@ def load_profile(
     import dataclasses
 
     from jitprof.inputs.bundle import expand_inputs
-    from jitprof.inputs.profilefile import is_profile_json, load_profile_inputs
+    from jitprof.inputs.profilefile import load_profile_inputs
     from jitprof.parse import read_scripts, splittable
 
     opt = options if options is not None else LoadOptions()
@@ -117,9 +118,6 @@ def load_profile(
     if finder.has_jitdumps(input_dirs):
         # the samples' clock (jitdump times are CLOCK_MONOTONIC): a natively read
         # perf.data says it; perf report --header-only tells for the others
-        from jitprof.parse import is_perf_data
-        from jitprof.resolve.jittime import perf_data_clock
-
         clocks = {data.clocks[p] if p in data.clocks else perf_data_clock(p)
                   for p in inputs if p != "-" and is_perf_data(p) or p in data.clocks}
         clocks.discard(None)
@@ -181,7 +179,7 @@ class ElfOptions:
         known = dict(data.build_ids)  # a natively read perf.data's own
         known.update({m.filename: m.build_id for m in data.mmaps if m.build_id})
         build_ids = _RecordedBuildIds(
-            known, [p for p in data.inputs if _is_perf_data(p) and p not in data.native_inputs])
+            known, [p for p in data.inputs if is_perf_data(p) and p not in data.native_inputs])
         kallsyms = self.kallsyms
         if kallsyms is None:  # like perf: under --symfs, the copy of the recording machine's
             kallsyms = os.path.join(self.symfs or "/", "proc/kallsyms")
