@@ -267,7 +267,7 @@ def test_tidy_map_makes_perf_report_agree_with_jitprof(jit_recording: dict,
 # -- the samples' clock, from the perf.data header ------------------------------------------
 
 def test_perf_data_clock(jit_recording: dict) -> None:
-    from jitprof.resolve.jittime import perf_data_clock
+    from jitprof.inputs.perftool import perf_data_clock
 
     require_tools("perf")
     assert perf_data_clock(str(jit_recording["data"])) == "monotonic"
