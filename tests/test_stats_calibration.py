@@ -27,9 +27,9 @@ import pytest
 import scipy.stats
 from click.testing import CliRunner
 
-from jitprof import stats
+from jitprof.analysis import stats
+from jitprof.analysis.diff import Normalization, diff_profiles
 from jitprof.cli import main
-from jitprof.diff import Normalization, diff_profiles
 from tests.conftest import ROOT, SAMPLES, load_module
 
 K = 6  # functions per simulated recording: f0 is measured, f1..f5 share the rest
