@@ -1,4 +1,6 @@
-from jitprof.cli import main
+"""`python -m jitprof`: the command line."""
+
+from jitprof.commands import main
 
 if __name__ == "__main__":
     main()

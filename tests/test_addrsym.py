@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.symbols.addrsym import AddressNamer, read_mappings
 from jitprof.symbols.perfmap import parse_perf_map
 from tests.conftest import SAMPLES, require_tools, tool_failed

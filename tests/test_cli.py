@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import EXIT_EMPTY, EXIT_INPUT, main
+from jitprof.commands import main
+from jitprof.errors import EXIT_EMPTY, EXIT_INPUT
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = (
@@ -289,7 +290,10 @@ def test_core_does_not_import_ui_libraries() -> None:
 def test_every_command_that_loads_a_profile_takes_the_same_input_options() -> None:
     """report's options that decide what is read and how frames are named (maps,
     jitdumps, filters, ELF) are accepted, with the same help, by tui, export and diff."""
-    from jitprof.cli import diff, export_cmd, report, tui
+    from jitprof.commands.diff import diff
+    from jitprof.commands.export import export_cmd
+    from jitprof.commands.report import report
+    from jitprof.commands.tui import tui
 
     input_names = {"maps", "map_dirs", "no_tmp", "jitdumps", "pids", "comms", "event",
                    "strict", "jobs", "symfs", "binaries", "proc_maps", "kallsyms",

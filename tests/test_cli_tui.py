@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import EXIT_INPUT, EXIT_USAGE, main
+from jitprof.commands import main
+from jitprof.errors import EXIT_INPUT, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz"

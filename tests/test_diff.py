@@ -9,13 +9,13 @@ import scipy.stats
 
 from jitprof.analysis import stats
 from jitprof.analysis.diff import (
-    DiffUsageError,
     Normalization,
     diff_profiles,
     folded_diff,
     function_key,
     pair_dso,
 )
+from jitprof.errors import DiffUsageError
 from jitprof.model import Frame, Kind, Profile, ProfileBuilder
 
 PERIOD = 1_000_000  # cpu-clock at 1000 Hz: 1 ms per sample

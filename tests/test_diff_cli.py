@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 
 
 def _script(pid: int, base: int, counts: dict[str, int], t0: float = 1.0) -> str:

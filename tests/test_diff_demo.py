@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from tests.conftest import SAMPLES, require_tools, tool_failed
 
 SLOW = SAMPLES / "hhvm-demo" / "slow"

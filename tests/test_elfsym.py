@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from jitprof.errors import ElfError
 from jitprof.symbols import elfsym
-from jitprof.symbols.elfsym import ElfError, SymbolCache, read_elf_info, read_symbols
+from jitprof.symbols.elfsym import SymbolCache, read_elf_info, read_symbols
 from tests.conftest import require_tools
 from tests.elfwriter import (
     DATA,

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
+from jitprof.errors import UnknownFormatError
 from jitprof.export import (
     EXPORTERS,
     Exporter,
     ExportOptions,
-    UnknownFormatError,
     exporter_named,
     guess_exporter_from_outfile,
 )

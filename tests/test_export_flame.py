@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from jitprof.analysis.diff import diff_profiles
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.export import ExportOptions, exporter_named
 from jitprof.export import flame as fl
 from jitprof.export.diffsvg import DiffSvgExporter, diff_flame

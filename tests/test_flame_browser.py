@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.export.flame import MATCH_FILL
 from jitprof.model import Kind
 from jitprof.present.diffviews import PALETTE

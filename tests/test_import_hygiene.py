@@ -1,5 +1,6 @@
-"""Core modules never import textual, rich or click; the CLI imports textual only to run the
-TUI (so `jitprof report` does not pay for it). Every module is found, none listed by hand."""
+"""Core modules never import textual, rich or click; the commands import textual only to
+run the TUI (so `jitprof report` does not pay for it). Every module is found, none listed by
+hand."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import jitprof
+import jitprof.commands
 
 ROOT = Path(__file__).resolve().parent.parent
 UI = ("textual", "rich", "click")
@@ -18,7 +20,8 @@ def _core_modules() -> list[str]:
     out = []
     for m in pkgutil.walk_packages(jitprof.__path__, "jitprof."):
         name = m.name
-        if name in ("jitprof.cli", "jitprof.__main__") or name.startswith("jitprof.tui"):
+        if name in ("jitprof.cli", "jitprof.__main__") or name.startswith(
+                ("jitprof.tui", "jitprof.commands")):
             continue
         out.append(name)
     return sorted(out)
@@ -41,6 +44,10 @@ def test_core_modules_import_no_ui_library() -> None:
 
 def test_cli_imports_textual_only_for_the_tui() -> None:
     assert "textual" not in _imported(["jitprof.cli"])
+    commands = [m.name for m in pkgutil.walk_packages(jitprof.commands.__path__,
+                                                      "jitprof.commands.")]
+    assert "jitprof.commands.tui" in commands and len(commands) >= 10
+    assert "textual" not in _imported(["jitprof.commands", *commands])
     assert "textual" in _imported(["jitprof.tui.app"])
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.model.names import java_method
 from tests.conftest import perf_record, perf_script, require_tools
 from tests.nativecheck import assert_native_equals_script

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.symbols.jitdump import load_jitdump
 from jitprof.symbols.perfmap import load_perf_map
 from tests.conftest import require_tools, tool_failed

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.symbols.maphealth import check_map, owners, tidy
 from jitprof.symbols.perfmap import load_perf_map, parse_perf_map
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from jitprof.acquire.mapwatch import GrowingFile, LiveMap
-from jitprof.acquire.proc import UnsafeFileError, open_in_dir
+from jitprof.acquire.proc import open_in_dir
+from jitprof.errors import UnsafeFileError
 from jitprof.symbols.perfmap import load_perf_map
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from tests.conftest import perf_record, perf_script, require_tools
 from tests.nativecheck import assert_native_equals_script
 from tests.perfreport import check_shares, map_lines, overlapping_names, perf_children

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from jitprof.acquire.record import explain_perf_failure, sampled_event_argv
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.errors import EmptyInputError
 from jitprof.parse import ScriptReader, read_scripts
 from jitprof.parse.grammar import parse_sched_switch

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from tests.conftest import perf_record, perf_script, require_tools, tool_failed
 from tests.nativecheck import assert_native_equals_script
 from tests.perfreport import (

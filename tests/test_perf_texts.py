@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.inputs.recording import (
     HostFacts,
     RecordingFacts,

@@ -35,7 +35,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.errors import InputError, JitprofError
 from tests import perfdatafile as pdf
 from tests.conftest import perf_record, require_tools, tool_failed

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import EXIT_EMPTY, EXIT_INPUT, EXIT_USAGE, main
-from jitprof.errors import InputError
+from jitprof.commands import main
+from jitprof.errors import EXIT_EMPTY, EXIT_INPUT, EXIT_USAGE, InputError
 from jitprof.export import profile_pb2 as pb
 from jitprof.inputs.profilefile import parse_profile_json, profile_json, read_profile_json
 from jitprof.model import Kind, MapHealth, Profile, ProfileBuilder

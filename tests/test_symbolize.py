@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.errors import InputError
 from jitprof.symbols.elfsym import ElfInfo, Segment, SymbolCache
 from jitprof.symbols.symbolize import (

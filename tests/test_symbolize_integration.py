@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from tests.conftest import require_tools, tool_failed
 from tests.nativecheck import assert_native_equals_script
 from tests.perfreport import (

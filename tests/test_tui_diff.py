@@ -15,11 +15,11 @@ from textual.widgets import DataTable, Static, TabbedContent
 from jitprof.analysis.diff import (
     DEFAULT_BLOCK,
     DiffResult,
-    DiffUsageError,
     Normalization,
     diff_profiles,
 )
-from jitprof.cli import EXIT_USAGE, main
+from jitprof.commands import main
+from jitprof.errors import EXIT_USAGE, DiffUsageError
 from jitprof.model import Profile
 from jitprof.present.diffviews import PALETTE, DiffViews
 from jitprof.resolve import load_profile

@@ -22,7 +22,8 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from jitprof.acquire.live import LiveProfiler
-from jitprof.cli import EXIT_USAGE, main
+from jitprof.commands import main
+from jitprof.errors import EXIT_USAGE
 from jitprof.present.liveview import LiveView
 from jitprof.tui.live import LiveApp, live_key_sections
 from jitprof.tui.widgets import CallTreeView, TimelineStrip

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from jitprof.acquire.mapwatch import LiveMap
-from jitprof.acquire.proc import ProcessInfo, UnsafeFileError, read_process
+from jitprof.acquire.proc import ProcessInfo, read_process
 from jitprof.acquire.record import (
     HOW_TO_PERF,
     doubts_about,
@@ -57,7 +57,7 @@ from jitprof.acquire.record import (
     perf_has_control,
     sampled_event_argv,
 )
-from jitprof.errors import EmptyInputError, JitprofError, RecordError
+from jitprof.errors import EmptyInputError, JitprofError, RecordError, UnsafeFileError
 from jitprof.model import TIMELINE_BIN, MapHealth, Profile
 from jitprof.parse import RawFrames, RawStacks, ScriptData, ScriptReader
 from jitprof.parse.native import script_data as native_script_data

@@ -16,12 +16,8 @@ import re
 import stat
 from dataclasses import dataclass, field
 
-from jitprof.errors import JitprofError, RecordError
+from jitprof.errors import RecordError, UnsafeFileError
 from jitprof.inputs.procfs import start_time
-
-
-class UnsafeFileError(JitprofError):
-    """A file that must not be read: a symlink or not a regular file."""
 
 
 def process_exists(pid: int) -> bool:

@@ -54,14 +54,13 @@ from jitprof import __version__
 from jitprof.acquire.mapwatch import GrowingFile
 from jitprof.acquire.proc import (
     ProcessInfo,
-    UnsafeFileError,
     descendants,
     no_such_process,
     perf_event_paranoid,
     read_process,
     read_small,
 )
-from jitprof.errors import RecordError
+from jitprof.errors import RecordError, UnsafeFileError
 from jitprof.inputs import bundle as B
 from jitprof.model.names import JAVA_MAP_HINT
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jitprof.analysis import stats
+from jitprof.errors import DiffUsageError
 from jitprof.model import Frame, Kind, Profile, distinct_ints
 from jitprof.model.names import jit_map_pid, strip_params
 
@@ -46,10 +47,6 @@ MIN_BLOCKS = 10  # per side, for the bootstrap to say anything
 VERDICTS = ("up", "down", "no clear change")
 
 FunctionKey = tuple[Kind, str, str]
-
-
-class DiffUsageError(ValueError):
-    """The comparison asked for cannot be made (method, normalisation, events)."""
 
 
 def pair_dso(dso: str) -> str:

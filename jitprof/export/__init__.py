@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jitprof.errors import JitprofError
+from jitprof.errors import UnknownFormatError
 from jitprof.export.base import Exporter, ExportOptions
 from jitprof.export.folded import FoldedExporter
 from jitprof.export.html import HtmlExporter
@@ -16,14 +16,8 @@ EXPORTERS: tuple[type[Exporter], ...] = (
     HtmlExporter,
 )
 
-__all__ = ["EXPORTERS", "ExportOptions", "Exporter", "UnknownFormatError", "exporter_named",
+__all__ = ["EXPORTERS", "ExportOptions", "Exporter", "exporter_named",
            "guess_exporter_from_outfile"]
-
-
-class UnknownFormatError(JitprofError):
-    """The output format could not be told from the file name."""
-
-    exit_code = 2
 
 
 def exporter_named(name: str) -> type[Exporter]:

@@ -52,7 +52,7 @@ from typing import IO, Any
 from elftools.common.exceptions import ELFError as _PyElfError
 from elftools.elf.elffile import ELFFile
 
-from jitprof.errors import JitprofError
+from jitprof.errors import ElfError
 
 # ELF constants (see elf(5))
 STT_NOTYPE = 0
@@ -73,10 +73,6 @@ NT_GNU_BUILD_ID = 3
 CACHE_VERSION = 5  # bump when the decoded table changes meaning
 _CACHE_MAGIC = b"JPSYMS\x00\x01"
 _ARM_MACHINES = ("EM_ARM", "EM_AARCH64")
-
-
-class ElfError(JitprofError):
-    """A file that is not a readable ELF file (or is truncated/corrupt)."""
 
 
 @dataclass(frozen=True, slots=True)

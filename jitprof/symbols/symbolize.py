@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from jitprof.errors import InputError
+from jitprof.errors import ElfError, InputError
 from jitprof.inputs.recording import (
     HostFacts,
     RecordingFacts,
@@ -45,7 +45,6 @@ from jitprof.inputs.recording import (
 )
 from jitprof.symbols.demangle import perf_name
 from jitprof.symbols.elfsym import (
-    ElfError,
     ElfInfo,
     SymbolCache,
     SymbolTable,

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Input, TabbedContent
 from textual.worker import get_current_worker
 
-from jitprof.errors import JitprofError
+from jitprof.errors import EXIT_INTERNAL, JitprofError
 from jitprof.tui.messages import LoadFailed, LoadProgress
 from jitprof.tui.widgets import HelpScreen, LoadingScreen
 
@@ -55,7 +55,6 @@ class TabbedApp(App[None]):
         Binding("shift+tab", "cycle_focus(-1)", "Previous widget", show=False, priority=True),
     ]
     SEARCH: ClassVar[tuple[str, str, str]] = ("", "", "")  # (tab, Input id, table id)
-    USAGE_ERRORS: ClassVar[tuple[type[Exception], ...]] = ()  # exit 2 when loading raises
     state: Any  # the subclass's view state (the search box sets its ``search``)
 
     def __init__(self) -> None:
@@ -127,14 +126,12 @@ class TabbedApp(App[None]):
             msg = self.loaded(loader(progress))
         except _LoadCancelled:
             return
-        except self.USAGE_ERRORS as e:
-            self.post_message(LoadFailed(str(e), 2))
-            return
-        except JitprofError as e:
+        except JitprofError as e:  # its exit code (a comparison that cannot be made: 2)
             self.post_message(LoadFailed(str(e), e.exit_code))
             return
         except Exception as e:  # a bug: the CLI prints one line
-            self.post_message(LoadFailed(f"internal error: {type(e).__name__}: {e}", 70))
+            self.post_message(LoadFailed(f"internal error: {type(e).__name__}: {e}",
+                                         EXIT_INTERNAL))
             return
         self.post_message(msg)
 

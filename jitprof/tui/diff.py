@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from jitprof.analysis.diff import DiffUsageError, FunctionDiff
+from jitprof.analysis.diff import FunctionDiff
 from jitprof.errors import JitprofError
 from jitprof.model import Frame, Kind, Profile
 from jitprof.present.diffviews import (
@@ -186,7 +186,6 @@ class DiffApp(TabbedApp):
     SEARCH: ClassVar[tuple[str, str, str]] = ("changes", "#dsearch", "#dtable")
     CYCLE: ClassVar[dict[str, tuple[str, ...]]] = {"function": ("#fn-callers", "#fn-callees")}
     STRIPS: ClassVar[tuple[str, ...]] = ("#tl-before", "#tl-after")
-    USAGE_ERRORS: ClassVar[tuple[type[Exception], ...]] = (DiffUsageError,)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Keys", key_display="?"),

@@ -1,0 +1,26 @@
+"""`jitprof demo [slow|fast]`: the TUI on a bundled recording of a source checkout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from jitprof.commands.tui import run_tui
+from jitprof.errors import InputError
+
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples" / "hhvm-demo"
+
+
+@click.command()
+@click.argument("which", type=click.Choice(["slow", "fast"]), default="slow")
+def demo(which: str) -> None:
+    """Open the TUI on a bundled recording (samples/hhvm-demo/WHICH: a C++ program with
+    a tiny real JIT; `slow` spends its time in HPHP::f_sort). Needs a source checkout."""
+    script = SAMPLES / which / "perf.script.gz"
+    if not script.is_file():
+        raise InputError(str(script), "not found: jitprof demo needs the samples/ directory "
+                                      "of a source checkout (pip install -e .)")
+    from jitprof.resolve import LoadOptions
+
+    run_tui([str(script)], LoadOptions(search_tmp=False))
