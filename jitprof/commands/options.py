@@ -7,11 +7,14 @@ import dataclasses
 import functools
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from jitprof.model import Kind
+
+if TYPE_CHECKING:
+    from jitprof.resolve import LoadOptions
 
 T = TypeVar("T")
 Command = Callable[..., None]
@@ -130,28 +133,53 @@ def default_jobs() -> int:
     return min(os.cpu_count() or 1, 4)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class InputArgs:
+    """The input options as given on the command line; ``load_options()`` checks them."""
+
+    maps: Sequence[str]
+    map_dirs: Sequence[str]
+    no_tmp: bool
+    jitdumps: Sequence[str]
+    pids: Sequence[int]
+    comms: Sequence[str]
+    event: str | None
+    strict: bool
+    jobs: int | None
+    symfs: str | None
+    binaries: Sequence[str]
+    proc_maps: Sequence[str]
+    kallsyms: str | None
+    elf_policy: str
+    perf_data: str
+
+    def load_options(self) -> LoadOptions:
+        """The frozen LoadOptions (a missing --symfs directory or --binary file: an error)."""
+        from jitprof.resolve import ElfOptions, LoadOptions
+
+        elf = ElfOptions(symfs=self.symfs, binaries=parse_binaries(self.binaries),
+                         proc_maps=list(self.proc_maps), kallsyms=self.kallsyms,
+                         policy=self.elf_policy)
+        elf.check()
+        return LoadOptions(maps=tuple(self.maps), map_dirs=tuple(self.map_dirs),
+                           search_tmp=not self.no_tmp, jitdumps=tuple(self.jitdumps),
+                           event=self.event, pids=tuple(self.pids), comms=tuple(self.comms),
+                           strict=self.strict, jobs=self.jobs or default_jobs(), elf=elf,
+                           perf_data=self.perf_data)
+
+
 def input_options(f: Command) -> Command:
     """Every option that decides what is read and how frames are named, the same on
     every command that loads a profile: where JIT names come from (--map, --map-dir,
     --no-tmp, --jitdump), which samples (--pid, --comm, --event), --strict, --jobs and the
     ELF options. The command receives them as one ``load`` (``LoadOptions``), checked (a
     missing --symfs directory or --binary file is a one-line error)."""
-    @functools.wraps(f)
-    def run(*args: Any, maps: Sequence[str], map_dirs: Sequence[str], no_tmp: bool,
-            jitdumps: Sequence[str], pids: Sequence[int], comms: Sequence[str],
-            event: str | None, strict: bool, jobs: int | None, symfs: str | None,
-            binaries: Sequence[str], proc_maps: Sequence[str], kallsyms: str | None,
-            elf_policy: str, perf_data: str, **kw: Any) -> None:
-        from jitprof.resolve import ElfOptions, LoadOptions
+    fields = [fd.name for fd in dataclasses.fields(InputArgs)]
 
-        elf = ElfOptions(symfs=symfs, binaries=parse_binaries(binaries),
-                         proc_maps=list(proc_maps), kallsyms=kallsyms, policy=elf_policy)
-        elf.check()
-        load = LoadOptions(maps=tuple(maps), map_dirs=tuple(map_dirs), search_tmp=not no_tmp,
-                           jitdumps=tuple(jitdumps), event=event, pids=tuple(pids),
-                           comms=tuple(comms), strict=strict, jobs=jobs or default_jobs(),
-                           elf=elf, perf_data=perf_data)
-        f(*args, load=load, **kw)
+    @functools.wraps(f)
+    def run(*args: Any, **kw: Any) -> None:
+        given = InputArgs(**{name: kw.pop(name) for name in fields})
+        f(*args, load=given.load_options(), **kw)
 
     for opt in reversed((*_MAP_OPTIONS, *_FILTER_OPTIONS, *_ELF_OPTIONS)):
         run = opt(run)
