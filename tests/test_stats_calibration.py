@@ -29,7 +29,7 @@ from click.testing import CliRunner
 
 from jitprof.analysis import stats
 from jitprof.analysis.diff import Normalization, diff_profiles
-from jitprof.cli import main
+from jitprof.commands import main
 from tests.conftest import ROOT, SAMPLES, load_module
 
 K = 6  # functions per simulated recording: f0 is measured, f1..f5 share the rest
