@@ -103,7 +103,8 @@ def test_total_samples_column_by_hand(tmp_path: Path) -> None:
 def test_table_columns_widen_for_large_counts() -> None:
     """Counts wider than the headers keep every column apart and the header above them."""
     from jitprof.model import Kind
-    from jitprof.report.profile import Row, table_lines
+    from jitprof.present.rows import FunctionRow as Row
+    from jitprof.report.profile import table_lines
 
     rows = [Row("f", Kind.NATIVE, "/usr/lib/a-very-long-library-name.so", 12345678, 123456789,
                 12345678, 123456789, 10.0, 100.0),
@@ -314,7 +315,8 @@ def test_json_report_rendered_row_by_row_is_the_documents_json_dumps() -> None:
     json.dumps of the whole document (indent 1), for rows and for none."""
     import json
 
-    from jitprof.report.profile import function_rows, to_json
+    from jitprof.present.rows import function_rows
+    from jitprof.report.profile import to_json
     from jitprof.resolve import load_profile
 
     p = load_profile([str(ROOT / "samples" / "hhvm-demo" / "slow" / "perf.script.gz")],

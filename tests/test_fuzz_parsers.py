@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from jitprof.errors import JitprofError
 from jitprof.parse import ScriptReader
-from jitprof.report.profile import function_rows
+from jitprof.present.rows import function_rows
 from jitprof.resolve import MapFinder, build_profile
 from jitprof.symbols.jitdump import parse_jitdump
 from jitprof.symbols.perfmap import parse_perf_map

@@ -8,7 +8,7 @@ import pytest
 
 from jitprof.errors import InputError
 from jitprof.model import Profile
-from jitprof.report.profile import function_rows
+from jitprof.present.rows import function_rows
 from jitprof.resolve import load_profile
 from jitprof.symbols.jitdump import load_jitdump, parse_jitdump
 from tests.jitdumpfile import DebugInfo, Dump, Load, Move, Raw

@@ -20,7 +20,7 @@ import pytest
 
 from jitprof.acquire.live import LiveProfiler, ring_pages
 from jitprof.model import Profile
-from jitprof.report.profile import function_rows
+from jitprof.present.rows import function_rows
 from jitprof.resolve import load_profile
 from tests.conftest import ROOT, SAMPLES, require_tools
 from tests.test_record import DEMO_MAP_LINES, Live, wait_for

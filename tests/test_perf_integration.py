@@ -279,7 +279,7 @@ FIELD_SETS = [
 
 def _sample_counts(script: Path, map_path: Path
                    ) -> tuple[dict[tuple[str, str], tuple[int, int]], int]:
-    from jitprof.report.profile import function_rows
+    from jitprof.present.rows import function_rows
     from jitprof.resolve import load_profile
 
     prof = load_profile([str(script)], maps=[str(map_path)], search_tmp=False)

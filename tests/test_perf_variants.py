@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from jitprof.report.profile import function_rows
+from jitprof.present.rows import function_rows
 from jitprof.resolve import load_profile
 from tests.conftest import perf_script, require_tools, tool_failed
 from tests.perfreport import map_lines, overlapping_names, perf_self

@@ -715,7 +715,7 @@ def mangled(draw: st.DrawFn, buf: bytes) -> bytes:
 
 def test_fuzz_native_reader(tiny: bytes, tmp_path: Path) -> None:
     from jitprof.parse.perfdata import native_script_data, read_perf_data
-    from jitprof.report.profile import function_rows
+    from jitprof.present.rows import function_rows
     from jitprof.resolve import MapFinder, build_profile
 
     path = tmp_path / "fuzz.data"

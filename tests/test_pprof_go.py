@@ -17,7 +17,7 @@ import pytest
 
 from jitprof.export import ExportOptions, exporter_named
 from jitprof.model import Kind, Profile, ProfileBuilder
-from jitprof.report.profile import function_rows
+from jitprof.present.rows import function_rows
 from jitprof.resolve import load_profile
 from tests.conftest import require_tools, tool_failed
 

@@ -9,7 +9,7 @@ import pytest
 from jitprof.errors import EmptyInputError
 from jitprof.model import Kind, Profile
 from jitprof.parse import ScriptReader
-from jitprof.report.profile import function_rows, kind_summary
+from jitprof.present.rows import function_rows, kind_summary
 from jitprof.resolve import MapFinder, build_profile, load_profile
 
 MAP = (

@@ -345,8 +345,7 @@ def test_non_recursive_sandwich_adds_up() -> None:
 
 
 def test_status_has_the_report_header_numbers(tmp_path: Path) -> None:
-    from jitprof.present.views import status
-    from jitprof.report.profile import header_lines
+    from jitprof.present.header import header_lines, status
     from jitprof.resolve import load_profile
 
     slow = Path(__file__).resolve().parent.parent / "samples" / "hhvm-demo" / "slow"

@@ -33,8 +33,8 @@ from jitprof.present.diffviews import (
     unit_short,
 )
 from jitprof.present.diffviews import header_lines as diff_header_lines
+from jitprof.present.header import header_lines
 from jitprof.present.views import neighbourhood, stack_neighbourhood
-from jitprof.report.profile import header_lines
 
 ROWS = 5000
 NEIGHBOURS = 20

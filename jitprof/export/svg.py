@@ -18,8 +18,8 @@ from jitprof.export import flame
 from jitprof.export.base import Exporter, ExportOptions, weight_unit
 from jitprof.model import FunctionStats, Profile
 from jitprof.present.diffviews import short_input
+from jitprof.present.header import header_lines
 from jitprof.present.views import FlameTree, StackIndex
-from jitprof.report.profile import header_lines
 
 
 def flame_tree(profile: Profile, by_period: bool) -> FlameTree:

@@ -5,7 +5,8 @@ Weights are the profile's (periods, or 1 per sample); every percentage says what
 relative to. Frames are identified across profiles by their ``Frame`` (name, kind, dso),
 never by id, so a view state survives swapping in a new profile (``jitprof top``).
 
-Costs: ``HotTable`` computes ``Profile.function_stats`` once (O(frames on all stacks)).
+Costs: ``HotTable`` takes the rows of ``jitprof.present.rows`` once (``Profile.function_stats``,
+O(frames on all stacks)) and sorts them in that module's one order.
 Call trees and the flame graph share a ``StackIndex``: the stacks sorted as root-first
 paths (one sort), where every call path is a contiguous range, so a node's children cost
 O(children x log stacks) and a flame layout touches only the nodes at least one cell wide.
@@ -22,9 +23,7 @@ from itertools import accumulate
 from typing import Any
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
-
-SORT_KEYS = ("self", "total", "samples", "kind", "function", "dso")
-
+from jitprof.present.rows import FunctionRow, pct, profile_rows, sort_key
 
 CPU_MEASURES = ("cpu-clock", "task-clock")
 TIME_MEASURES = ("off-cpu", "wall")  # made from context switches (issue 17)
@@ -41,10 +40,6 @@ def next_measure(events: Iterable[str], current: str) -> str | None:
         return None
     i = choices.index(current) if current in choices else -1
     return choices[(i + 1) % len(choices)]
-
-
-def pct(part: int, whole: int) -> float:
-    return 100.0 * part / whole if whole else 0.0
 
 
 def compile_search(text: str, regex: bool = False) -> Callable[[str], bool] | None:
@@ -69,20 +64,40 @@ def compile_search(text: str, regex: bool = False) -> Callable[[str], bool] | No
 
 @dataclass(frozen=True, slots=True)
 class HotRow:
-    frame: Frame
-    self_weight: int
-    total_weight: int
-    self_samples: int
-    total_samples: int
+    """A line of the hot table: one of the profile's rows (``jitprof.present.rows``), with
+    its percentages of what the view divides by (all the weight, as the row's own, or
+    with ``relative`` the weight of the samples through the shown functions)."""
+
+    row: FunctionRow
     self_pct: float
     total_pct: float
 
     @property
+    def frame(self) -> Frame:
+        return self.row.frame
+
+    @property
+    def self_weight(self) -> int:
+        return self.row.self_weight
+
+    @property
+    def total_weight(self) -> int:
+        return self.row.total_weight
+
+    @property
+    def self_samples(self) -> int:
+        return self.row.self_samples
+
+    @property
+    def total_samples(self) -> int:
+        return self.row.total_samples
+
+    @property
     def cells(self) -> tuple[str, str, str, str, str]:
         """Self %, total %, self samples, kind and short dso as the tables print them."""
-        f = self.frame
-        return (f"{self.self_pct:.2f}%", f"{self.total_pct:.2f}%", f"{self.self_samples:,}",
-                f.kind.value, short_dso(f.dso))
+        r = self.row
+        return (f"{self.self_pct:.2f}%", f"{self.total_pct:.2f}%", f"{r.self_samples:,}",
+                r.kind.value, short_dso(r.dso))
 
 
 def short_dso(dso: str) -> str:
@@ -123,7 +138,8 @@ class HotView:
 
 
 class HotTable:
-    """Per-function rows of one profile (computed once), filtered and sorted on demand.
+    """The rows of one profile (``jitprof.present.rows``, made once), filtered and sorted
+    on demand in the rows' one order.
 
     Percentages: absolute (default) are of all the profile's weight, as ``jitprof report``;
     relative are of the weight of the samples whose stacks hold at least one function that
@@ -134,13 +150,7 @@ class HotTable:
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
         self.total = profile.weight
-        stats = profile.function_stats()
-        self._all = [
-            (profile.frames[st.frame_id], st.self_weight, st.total_weight, st.self_samples,
-             st.total_samples)
-            for st in stats
-        ]
-        self._ids = [st.frame_id for st in stats]
+        self.rows = profile_rows(profile)  # in the profile's frame order
         self._flat: tuple[Any, Any, Any] | None = None
         self._shares: list[KindShare] | None = None
 
@@ -148,7 +158,7 @@ class HotTable:
         """All, then each kind present, with its share of the self weight (the leaf's kind)."""
         if self._shares is None:
             ks = self.profile.kind_stats()
-            present = {r[0].kind for r in self._all}
+            present = {r.kind for r in self.rows}
             out = [KindShare(None, self.total, 100.0 if self.total else 0.0, "All")]
             for k in KIND_ORDER:
                 w = ks[k][0]
@@ -193,20 +203,18 @@ class HotTable:
         to, and ``fixed``: the filters it was read with ("pid 1234"), in words, for the
         summary."""
         match = compile_search(search, regex)
-        key = _sort_key(sort)
-        keep = [i for i, r in enumerate(self._all) if (kind is None or r[0].kind is kind)
-                and (match is None or match(r[0].name))]
-        sel = [self._all[i] for i in keep]
-        if relative and len(sel) < len(self._all):
-            denom = self.weight_through(self._ids[i] for i in keep) if sel else 0
+        key = sort_key(sort)
+        sel = [r for r in self.rows if (kind is None or r.kind is kind)
+               and (match is None or match(r.name))]
+        if relative and len(sel) < len(self.rows):
+            denom = self.weight_through(r.frame_id for r in sel) if sel else 0
         else:
             denom = self.total
         sel.sort(key=key)
         matched = len(sel)
         if limit is not None:
             sel = sel[:limit]
-        rows = [HotRow(f, sw, tw, ss, ts, pct(sw, denom), pct(tw, denom))
-                for f, sw, tw, ss, ts in sel]
+        rows = [HotRow(r, pct(r.self_weight, denom), pct(r.total_weight, denom)) for r in sel]
         filters = list(fixed)
         if kind is not None:
             filters.append(f"kind {kind.value}")
@@ -215,28 +223,6 @@ class HotTable:
         if time:
             filters.append(f"time {time}")
         return HotView(rows, matched, denom, relative, sort, tuple(filters))
-
-
-_Stat = tuple[Frame, int, int, int, int]  # frame, self, total, self samples, total samples
-
-
-def _sort_key(sort: str) -> Callable[[_Stat], tuple[object, ...]]:
-    """Numbers descending, texts ascending; ties by self, total, name, dso (a total order)."""
-    tail: Callable[[_Stat], tuple[object, ...]] = lambda r: (  # noqa: E731
-        -r[1], -r[2], r[0].name, r[0].dso)
-    if sort == "self":
-        return tail
-    if sort == "total":
-        return lambda r: (-r[2], *tail(r))
-    if sort == "samples":
-        return lambda r: (-r[3], -r[4], *tail(r))
-    if sort == "kind":
-        return lambda r: (KIND_ORDER.index(r[0].kind), *tail(r))
-    if sort == "function":
-        return lambda r: (r[0].name, r[0].dso, *tail(r))
-    if sort == "dso":
-        return lambda r: (r[0].dso, *tail(r))
-    raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORT_KEYS)}")
 
 
 # -- sandwich (callers and callees of one function) ---------------------------------------
@@ -881,7 +867,7 @@ def search_frames(hot: HotTable, text: str, regex: bool = False) -> FrameSearch 
     match = compile_search(text, regex)
     if match is None:
         return None
-    ids = [fid for fid, r in zip(hot._ids, hot._all, strict=True) if match(r[0].name)]
+    ids = [r.frame_id for r in hot.rows if match(r.name)]
     w = hot.weight_through(ids) if ids else 0
     return FrameSearch(frozenset(ids), len(ids), w, pct(w, hot.total), text)
 
@@ -925,41 +911,3 @@ class ProfileViews:
 
     def sandwich(self, frame: Frame) -> Sandwich:
         return sandwich(self.profile, frame)
-
-
-# -- status bar -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    """The numbers of ``jitprof report``'s header, in pieces a status bar can fit:
-    ``parts`` in order of importance, ``maps`` one per map, ``warnings`` as the report
-    prints them (a missing or stale map, few JIT samples named, ...)."""
-
-    parts: list[str]
-    maps: list[str]
-    warnings: list[str]
-
-
-def _base(path: str) -> str:
-    return path.rstrip("/").rsplit("/", 1)[-1] or path
-
-
-def status(profile: Profile) -> Status:
-    d = profile.diagnostics
-    parts = [f"{profile.event or '(no event)'}", f"{profile.samples:,} samples"]
-    if profile.time_first is not None and profile.time_last is not None:
-        span = profile.time_last - profile.time_first
-        parts.append(f"{profile.time_first:.3f}-{profile.time_last:.3f} s ({span:.3f} s)")
-    if d.jit_samples:
-        p = d.jit_samples_resolved_pct
-        parts.append(f"JIT {p:.1f}% named" if p is not None else "JIT")
-    parts.append(", ".join(_base(p) for p in profile.inputs) or "(no input)")
-    maps = []
-    for m in d.maps:  # the report's numbers; zero problem counts left out to save room
-        problems = [f"{n:,} {what}" for n, what in ((m.bad, "bad"), (m.overlapping,
-                    "overlapping"), (m.zero_size, "zero-size")) if n]
-        maps.append(", ".join([f"map {_base(m.path)}: {m.lines:,} lines", *problems]))
-    if not d.maps and d.jit_samples:
-        maps.append("no perf map used")
-    return Status(parts, maps, list(d.warnings))

@@ -30,9 +30,10 @@ from textual.widgets import (
 )
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
+from jitprof.present.header import status
+from jitprof.present.rows import SORT_KEYS
 from jitprof.present.timeline import BinIndex, Timeline, restrict_bins, timeline
 from jitprof.present.views import (
-    SORT_KEYS,
     FrameSearch,
     HotRow,
     ProfileViews,
@@ -40,7 +41,6 @@ from jitprof.present.views import (
     breadcrumb,
     next_measure,
     search_frames,
-    status,
 )
 from jitprof.tui.base import KeySections, TabbedApp, binding_keys
 from jitprof.tui.messages import (

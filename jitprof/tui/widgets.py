@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Label, ProgressBar, Static
 
 from jitprof.model import Frame, Kind
+from jitprof.present.header import Status
 from jitprof.present.timeline import Timeline, cell_values, sparkline
 from jitprof.present.views import (
     CallNode,
@@ -28,7 +29,6 @@ from jitprof.present.views import (
     FlameTree,
     HotView,
     Neighbour,
-    Status,
     TreeLine,
     clip,
     clip_name,
