@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from jitprof.cli import main
+from jitprof.commands import main
 from jitprof.export import exporter_named
 from jitprof.model import Kind, Profile, ProfileBuilder
 from jitprof.present.rows import SORT_KEYS, FunctionRow, function_rows, sort_rows
@@ -143,6 +143,45 @@ def test_table_json_csv_top_and_hot_table_agree(ties_json: Path, sort: str) -> N
     assert [(h.frame.name, h.frame.kind.value, h.frame.dso, h.self_weight, h.total_weight,
              h.self_samples, h.total_samples) for h in hot] == [_key(r) for r in rows]
     assert [(h.self_pct, h.total_pct) for h in hot] == [(r.self_pct, r.total_pct) for r in rows]
+
+
+class _FakeLive:
+    """What `jitprof top --stdio` asks of jitprof.acquire.live.LiveProfiler, serving the
+    tie profile as every snapshot."""
+
+    def __init__(self, pids: list[int], **_: object) -> None:
+        from types import SimpleNamespace
+
+        info = SimpleNamespace(pid=pids[0], comm="app")
+        self.procs = {pids[0]: SimpleNamespace(info=info, map="m", problems=[],
+                                               map_source="m")}
+        self.latest = 1.0
+        self.notes: list[str] = []
+
+    def start(self, **_: object) -> None:
+        pass
+
+    def running(self) -> bool:
+        return True
+
+    def snapshot(self, window: int | None) -> Profile:
+        return _ties()
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("sort", ["self", "total"])
+def test_top_stdio_prints_the_same_rows(monkeypatch: pytest.MonkeyPatch, sort: str) -> None:
+    import jitprof.acquire.live
+
+    monkeypatch.setattr(jitprof.acquire.live, "LiveProfiler", _FakeLive)
+    r = CliRunner().invoke(main, ["top", "--pid", "7", "--stdio", "--count", "1",
+                                  "--interval", "0.1", "--top", "5", "--sort", sort])
+    assert r.exit_code == 0, r.output
+    p = _ties()
+    assert r.output.startswith("jitprof top: pid 7 (app); whole run; 12 samples; ")
+    assert _table(r.output.splitlines()) == _shown(function_rows(p, sort=sort), p.weight)[:5]
 
 
 async def test_the_tui_hot_table_draws_the_same_rows() -> None:

@@ -39,7 +39,8 @@ def report(inputs: Sequence[str], top: int | None, sort: str, kinds: Sequence[Ki
     frames are named from each process's perf map, the later line winning where the JIT
     reused code space.
     """
-    from jitprof.report.profile import function_rows, render
+    from jitprof.present.rows import function_rows
+    from jitprof.report.profile import render
     from jitprof.resolve import load_profile
 
     profile = load_profile(inputs, load)

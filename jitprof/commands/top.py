@@ -177,18 +177,9 @@ def _span(prof: Profile | None, window: int | None) -> str:
 
 def _print_table(prof: Profile | None, head: str, opts: TopOptions) -> None:
     """One refresh of --stdio: the head line (samples, JIT naming, maps) and the rows."""
-    from jitprof.report.profile import function_rows, table_lines
+    from jitprof.report.profile import top_lines
 
-    if prof is None:
-        click.echo(head + "; no samples yet")
-        return
-    d = prof.diagnostics
-    maps = "; ".join(f"map {m.path} {m.lines:,} lines" for m in d.maps) or "no map"
-    named = (f"{d.jit_samples_resolved_pct:.1f}% of JIT samples named"
-             if d.jit_samples_resolved_pct is not None else "no JIT samples")
-    click.echo(f"{head}; {prof.samples:,} samples; {named}; {maps}")
-    rows = function_rows(prof, sort=opts.sort, kinds=opts.kinds, top=opts.rows_)
-    click.echo("\n".join(table_lines(rows)))
+    click.echo("\n".join(top_lines(prof, head, opts.sort, opts.kinds, opts.rows_)))
 
 
 def _top_live(opts: TopOptions) -> None:

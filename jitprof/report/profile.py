@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from jitprof import __version__
 from jitprof.model import Kind, Profile
 from jitprof.present.header import header_lines, time_span, top_summary
-from jitprof.present.rows import FunctionRow, kind_summary
-from jitprof.present.rows import function_rows as function_rows  # (moved: present.rows)
+from jitprof.present.rows import FunctionRow, function_rows, kind_summary
 
 
 def dso_summary(profile: Profile) -> dict[str, dict[str, float | int]]:
