@@ -288,6 +288,27 @@ def test_core_does_not_import_ui_libraries() -> None:
     assert r.returncode == 0 and r.stdout.strip() == "", r.stdout + r.stderr
 
 
+def test_the_choices_listed_by_the_commands_are_the_stages_modes() -> None:
+    """Where a command lists a mode's values itself (importing the stage that owns the mode
+    would cost every command), the list is that stage's Literal, whole and in order; the
+    diff command's formats hold every text format of jitprof.report.diff."""
+    from typing import get_args
+
+    from jitprof.commands import diff as diff_cmd
+    from jitprof.commands import export as export_cmd
+    from jitprof.commands import options
+    from jitprof.export import EXPORTERS
+    from jitprof.export.base import EXPORT_FORMATS, WEIGHTS
+    from jitprof.report import diff as diff_report
+    from jitprof.resolve.options import ELF_POLICIES
+
+    assert options.ELF_POLICIES == ELF_POLICIES == ("auto", "always", "never")
+    assert export_cmd.EXPORT_FORMATS == EXPORT_FORMATS == tuple(e.name for e in EXPORTERS)
+    assert export_cmd.WEIGHTS == WEIGHTS == ("auto", "period", "samples")
+    formats = get_args(diff_cmd.DiffFormat)
+    assert set(diff_report.FORMATS) < set(formats) and {"svg", "html"} < set(formats)
+
+
 def test_every_command_that_loads_a_profile_takes_the_same_input_options() -> None:
     """report's options that decide what is read and how frames are named (maps,
     jitdumps, filters, ELF) are accepted, with the same help, by tui, export and diff."""

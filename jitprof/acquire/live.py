@@ -58,6 +58,7 @@ from jitprof.acquire.record import (
     sampled_event_argv,
 )
 from jitprof.errors import EmptyInputError, JitprofError, RecordError, UnsafeFileError
+from jitprof.inputs.classify import PerfDataReader
 from jitprof.model import TIMELINE_BIN, MapHealth, Profile
 from jitprof.parse import RawFrames, RawStacks, ScriptData, ScriptReader
 from jitprof.parse.native import script_data as native_script_data
@@ -295,7 +296,7 @@ class LiveProfiler:
         # perf.data read natively (``feed_perf_data``): one frame, stack and thread table
         # for the run, the samples in one-second buckets of ids into them
         self.native = False
-        self.reader = "auto"  # how start() reads perf: "auto", "native" or "script"
+        self.reader: PerfDataReader = "auto"  # how start() reads perf
         self.notes: list[str] = []  # one-line notes on how perf is read (a fallback)
         self._stop_reason: RecordError | None = None
         self._pstream: PerfDataStream | None = None
@@ -681,7 +682,7 @@ class LiveProfiler:
 
     # --- the perf stream ---------------------------------------------------------------
     def start(self, freq: int = 999, event: str = "cpu-clock", off_cpu: bool = False,
-              reader: str = "auto") -> None:
+              reader: PerfDataReader = "auto") -> None:
         """Run perf and read it in a thread: ``reader`` "native" (perf record's stream
         read as perf.data), "script" (through perf script) or "auto" (native; through
         perf script, with a note, when the stream holds what jitprof cannot read).

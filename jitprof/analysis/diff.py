@@ -26,7 +26,7 @@ import itertools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from jitprof.analysis import stats
 from jitprof.errors import DiffUsageError
@@ -39,12 +39,18 @@ TIME_EVENTS = ("cpu-clock", "task-clock", "off-cpu", "wall")  # weights in nanos
 # its weight in milliseconds (a cpu-clock sample at 999 Hz is one): shares are of time
 DURATION_EVENTS = ("off-cpu", "wall")
 DURATION_UNIT_NS = 1_000_000
-METHODS = ("auto", "binomial", "bootstrap", "runs")
-NORMALIZATIONS = ("share", "rate", "per")
+# the modes, one definition each (the CLI's choices are made from them)
+Method = Literal["auto", "binomial", "bootstrap", "runs"]  # how uncertainty is measured
+Metric = Literal["self", "total"]  # the time compared (--by)
+NormalizationMode = Literal["share", "rate", "per"]  # of samples, per second, per work unit
+Verdict = Literal["up", "down", "no clear change"]
+METHODS: tuple[Method, ...] = get_args(Method)
+METRICS: tuple[Metric, ...] = get_args(Metric)
+NORMALIZATIONS: tuple[NormalizationMode, ...] = get_args(NormalizationMode)
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 DEFAULT_BLOCK = 0.1  # seconds of recording per bootstrap block (at least)
 MAX_BLOCKS = 50  # per recording: longer recordings get longer blocks
 MIN_BLOCKS = 10  # per side, for the bootstrap to say anything
-VERDICTS = ("up", "down", "no clear change")
 
 FunctionKey = tuple[Kind, str, str]
 
@@ -71,7 +77,7 @@ class Normalization:
     """``share`` (default), ``rate`` (per second of recording) or ``per`` (per unit of
     work: ``units`` = (before, after), e.g. request counts)."""
 
-    mode: str = "share"
+    mode: NormalizationMode = "share"
     units: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
@@ -130,7 +136,7 @@ class Comparison:
     ratio: float | None  # after / before; None when before is 0
     p: float
     q: float  # Benjamini-Hochberg adjusted p over the family compared
-    verdict: str
+    verdict: Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +168,9 @@ class KindDiff:
 class DiffResult:
     before: SideInfo
     after: SideInfo
-    by: str  # "self" or "total"
+    by: Metric
     normalization: Normalization
-    method: str  # what was used: binomial, bootstrap, runs
+    method: Method  # what was used: binomial, bootstrap, runs
     method_note: str  # how, or why the asked one could not be
     alpha: float
     confidence: float
@@ -345,8 +351,8 @@ def _side_info(profiles: Sequence[Profile], side: _Side, norm: Normalization,
 
 
 # -- method -------------------------------------------------------------------------------
-def _choose_method(method: str, before: Sequence[Profile], after: Sequence[Profile],
-                   block: float | None) -> tuple[str, str, float | None]:
+def _choose_method(method: Method, before: Sequence[Profile], after: Sequence[Profile],
+                   block: float | None) -> tuple[Method, str, float | None]:
     """(method used, note, block seconds for the bootstrap)."""
     if method not in METHODS:
         raise DiffUsageError(f"unknown method {method!r}; one of {', '.join(METHODS)}")
@@ -505,14 +511,14 @@ def _compare(x1: int, x2: int, before: SideInfo, after: SideInfo, norm: Normaliz
     else:
         p = stats.rate_test(x1, before.exposure, x2, after.exposure, d1, d2, df)
     ratio = ea.value / eb.value if eb.value else None
-    return Comparison(eb, ea, ea.value - eb.value, lo, hi, ratio, p, 1.0, "")
+    # q and the verdict are the family's (``_with_q``): until then q 1, no clear change
+    return Comparison(eb, ea, ea.value - eb.value, lo, hi, ratio, p, 1.0, "no clear change")
 
 
 def _with_q(c: Comparison, q: float, alpha: float) -> Comparison:
+    verdict: Verdict = "no clear change"
     if q <= alpha:
         verdict = "up" if c.delta > 0 else "down"
-    else:
-        verdict = "no clear change"
     return Comparison(c.before, c.after, c.delta, c.delta_lo, c.delta_hi, c.ratio, c.p, q,
                       verdict)
 
@@ -520,9 +526,9 @@ def _with_q(c: Comparison, q: float, alpha: float) -> Comparison:
 def diff_profiles(
     before: Sequence[Profile],
     after: Sequence[Profile],
-    by: str = "self",
+    by: Metric = "self",
     normalization: Normalization | None = None,
-    method: str = "auto",
+    method: Method = "auto",
     alpha: float = 0.05,
     confidence: float = 0.95,
     block: float | None = None,
@@ -533,7 +539,7 @@ def diff_profiles(
     one profile per recording)."""
     if not before or not after:
         raise DiffUsageError("need at least one profile on each side")
-    if by not in ("self", "total"):
+    if by not in METRICS:
         raise DiffUsageError(f"unknown metric {by!r}: self or total")
     if not 0 < alpha < 1 or not 0 < confidence < 1:
         raise DiffUsageError("alpha and confidence must lie between 0 and 1")

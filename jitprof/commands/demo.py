@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, get_args
 
 import click
 
@@ -10,11 +11,12 @@ from jitprof.commands.tui import run_tui
 from jitprof.errors import InputError
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples" / "hhvm-demo"
+Demo = Literal["slow", "fast"]  # the recordings under SAMPLES
 
 
 @click.command()
-@click.argument("which", type=click.Choice(["slow", "fast"]), default="slow")
-def demo(which: str) -> None:
+@click.argument("which", type=click.Choice(get_args(Demo)), default="slow")
+def demo(which: Demo) -> None:
     """Open the TUI on a bundled recording (samples/hhvm-demo/WHICH: a C++ program with
     a tiny real JIT; `slow` spends its time in HPHP::f_sort). Needs a source checkout."""
     script = SAMPLES / which / "perf.script.gz"

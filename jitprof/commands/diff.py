@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 import click
 
+from jitprof.analysis.diff import (
+    METHODS,
+    METRICS,
+    NORMALIZATIONS,
+    Method,
+    Metric,
+    NormalizationMode,
+)
 from jitprof.commands.export import write_bytes
 from jitprof.commands.options import (
     FlameOptions,
@@ -28,6 +36,8 @@ if TYPE_CHECKING:
     from jitprof.resolve import LoadOptions
 
 Progress = Callable[[int, int], None]
+# table, json, csv and difffolded: jitprof.report.diff; svg and html: jitprof.export
+DiffFormat = Literal["table", "json", "csv", "difffolded", "svg", "html"]
 
 
 def _per_units(value: str | None) -> tuple[float, float] | None:
@@ -48,10 +58,10 @@ def _per_units(value: str | None) -> tuple[float, float] | None:
 class Comparison:
     """How the sides are compared: --by, --normalize/--per, --method and its knobs."""
 
-    by: str
-    normalize: str | None
+    by: Metric
+    normalize: NormalizationMode | None
     per: str | None
-    method: str
+    method: Method
     alpha: float
     confidence: float
     block: float | None
@@ -63,7 +73,7 @@ class Comparison:
         from jitprof.analysis.diff import Normalization
 
         units = _per_units(self.per)
-        mode = self.normalize or ("per" if units else "share")
+        mode: NormalizationMode = self.normalize or ("per" if units else "share")
         if mode == "per" and units is None:
             raise click.UsageError("--normalize per needs --per N or --per BEFORE,AFTER")
         if units is not None and mode != "per":
@@ -79,7 +89,7 @@ class Comparison:
         return self.block or DEFAULT_BLOCK
 
     def run(self, before: Sequence[Profile], after: Sequence[Profile],
-            normalization: Normalization, by: str | None = None) -> DiffResult:
+            normalization: Normalization, by: Metric | None = None) -> DiffResult:
         """The comparison (of --by's time unless ``by`` says)."""
         from jitprof.analysis.diff import diff_profiles
 
@@ -95,16 +105,17 @@ class DiffOutput:
 
     top: int
     kinds: list[Kind]
-    fmt: str | None
+    fmt: DiffFormat | None
     before_shape: bool
     output: str | None
     tui: bool
 
-    def format(self) -> str:
+    def format(self) -> DiffFormat:
         """--format, else from -o's extension, else table; --tui takes neither."""
         from jitprof.report.diff import guess_format
 
-        fmt, output = self.fmt, self.output
+        fmt: DiffFormat | None = self.fmt
+        output = self.output
         if self.tui and fmt not in (None, "table"):
             raise click.UsageError(f"--tui shows the comparison on the terminal: --format {fmt} "
                                    "is for printing (leave out --tui)")
@@ -149,15 +160,15 @@ def _loader(load: LoadOptions, bin_width: float | None
               help="An input of the 'before' side (repeatable: recordings merge).")
 @click.option("-a", "--after", "after", multiple=True, metavar="INPUT",
               help="An input of the 'after' side (repeatable).")
-@click.option("--by", type=click.Choice(["self", "total"]), default="self", show_default=True,
+@click.option("--by", type=click.Choice(METRICS), default="self", show_default=True,
               help="The time compared.")
-@click.option("--normalize", type=click.Choice(["share", "rate", "per"]), default=None,
+@click.option("--normalize", type=click.Choice(NORMALIZATIONS), default=None,
               help="share of each side's samples (default), rate = samples per second of "
                    "recording, per = per unit of work (with --per).")
 @click.option("--per", "per", default=None, metavar="N|BEFORE,AFTER",
               help="Units of work (e.g. requests) done on each side, all its recordings "
                    "together; implies --normalize per.")
-@click.option("--method", type=click.Choice(["auto", "binomial", "bootstrap", "runs"]),
+@click.option("--method", type=click.Choice(METHODS),
               default="auto", show_default=True,
               help="Uncertainty: auto = runs with 2+ recordings per side, else bootstrap "
                    "when the inputs have times, else binomial.")
@@ -174,7 +185,7 @@ def _loader(load: LoadOptions, bin_width: float | None
               help="Functions to show (0 = all).")
 @kinds_option("Only functions of this kind (repeatable).")
 @click.option("--format", "fmt",
-              type=click.Choice(["table", "json", "csv", "difffolded", "svg", "html"]),
+              type=click.Choice(get_args(DiffFormat)),
               default=None, help="Default: from the -o extension (.json, .csv, .folded, "
                                  ".svg: a differential flame graph, .html: a report page), "
                                  "else table.")
@@ -226,7 +237,7 @@ def diff(inputs: Sequence[str], before: Sequence[str], after: Sequence[str],
     write_output(out.output, text)
 
 
-def _write_diff_flame(pb: list[Profile], pa: list[Profile], fmt: str, how: Comparison,
+def _write_diff_flame(pb: list[Profile], pa: list[Profile], fmt: DiffFormat, how: Comparison,
                       norm: Normalization, out: DiffOutput, flame: FlameOptions) -> None:
     """``jitprof diff -o diff.svg|html``: the table's comparison (``--by``) and, for the
     flame's colours, the same comparison of total time."""
@@ -259,7 +270,8 @@ def _run_diff_tui(before: list[str], after: list[str], how: Comparison, norm: No
 
         pb, pa = side(before, progress), side(after, progress)
 
-        def rerun(m: str, b: Sequence[Profile], a: Sequence[Profile]) -> DiffResult:
+        def rerun(m: NormalizationMode, b: Sequence[Profile], a: Sequence[Profile]
+                  ) -> DiffResult:
             return how.run(b, a, Normalization(m, norm.units if m == "per" else None))
 
         return DiffViews(rerun(norm.mode, pb, pa), pb, pa, rerun=rerun)

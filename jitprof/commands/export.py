@@ -15,9 +15,14 @@ from jitprof.errors import JitprofError, UnknownFormatError
 
 if TYPE_CHECKING:
     from jitprof.export import Exporter
+    from jitprof.export.base import ExportFormat, Weight
     from jitprof.resolve import LoadOptions
 
-EXPORT_FORMATS = ("folded", "speedscope", "pprof", "json", "svg", "html")
+# jitprof.export.base's EXPORT_FORMATS and WEIGHTS (importing jitprof.export, every exporter,
+# costs ~0.3 s every command; a test holds them equal)
+EXPORT_FORMATS: tuple[ExportFormat, ...] = ("folded", "speedscope", "pprof", "json", "svg",
+                                            "html")
+WEIGHTS: tuple[Weight, ...] = ("auto", "period", "samples")
 
 
 def _check_output(output: str) -> None:
@@ -33,7 +38,7 @@ def _check_output(output: str) -> None:
         raise JitprofError(output, f"cannot write: {parent} is not writable")
 
 
-def _exporter(output: str, fmt: str | None) -> type[Exporter]:
+def _exporter(output: str, fmt: ExportFormat | None) -> type[Exporter]:
     """The exporter --format names, else the one owning -o's extension."""
     from jitprof.export import exporter_named, guess_exporter_from_outfile
 
@@ -67,7 +72,7 @@ def write_bytes(output: str | None, data: bytes) -> None:
                    "--format).")
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
               help="Output format (default: from the extension of -o).")
-@click.option("--weight", type=click.Choice(["auto", "period", "samples"]), default="auto",
+@click.option("--weight", type=click.Choice(WEIGHTS), default="auto",
               show_default=True,
               help="Weigh stacks by period or by sample count (auto: period when the input "
                    "has periods, as report does). pprof always holds both.")
@@ -80,7 +85,8 @@ def write_bytes(output: str | None, data: bytes) -> None:
 @flame_options
 @input_options
 def export_cmd(
-    inputs: Sequence[str], output: str, fmt: str | None, weight: str, per_thread: bool | None,
+    inputs: Sequence[str], output: str, fmt: ExportFormat | None, weight: Weight,
+    per_thread: bool | None,
     annotate: bool, flame: FlameOptions, load: LoadOptions,
 ) -> None:
     """Write the profile of INPUTs (as for report: perf script text, perf.data, or

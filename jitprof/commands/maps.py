@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 import click
 
+from jitprof.commands.options import TEXT_OR_JSON, TextOrJson
 from jitprof.errors import InputError
 
 
 @click.command("maps")
 @click.argument("files", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(TEXT_OR_JSON), default="text",
               show_default=True)
 @click.option("--tidy", is_flag=True,
               help="Write the FILEs as one compacted map to -o: later lines win, older "
@@ -19,7 +20,7 @@ from jitprof.errors import InputError
                    "every address as jitprof does).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Where --tidy writes (never one of the FILEs).")
-def maps_cmd(files: Sequence[str], fmt: str, tidy: bool, output: str | None) -> None:
+def maps_cmd(files: Sequence[str], fmt: TextOrJson, tidy: bool, output: str | None) -> None:
     """Health of perf maps: entries, bad lines (with numbers), overlaps, zero sizes, address
     span, names by kind; with --tidy, a compacted map. The FILEs are never changed."""
     import dataclasses

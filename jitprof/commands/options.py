@@ -7,17 +7,25 @@ import dataclasses
 import functools
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 import click
 
+from jitprof.inputs.classify import PERF_DATA_READERS, PerfDataReader
 from jitprof.model import Kind
 
 if TYPE_CHECKING:
     from jitprof.resolve import LoadOptions
+    from jitprof.resolve.options import ElfPolicy
+
+# jitprof.resolve.options.ELF_POLICIES (importing resolve costs ~0.2 s every command; a test
+# holds the two equal)
+ELF_POLICIES: tuple[ElfPolicy, ...] = ("auto", "always", "never")
 
 T = TypeVar("T")
 Command = Callable[..., None]
+TextOrJson = Literal["text", "json"]  # maps' and symbolize's --format
+TEXT_OR_JSON: tuple[TextOrJson, ...] = get_args(TextOrJson)
 
 
 def parse_kind(value: str) -> Kind:
@@ -86,7 +94,7 @@ _ELF_OPTIONS = (
                       "process): where files were mapped, for texts without mmap events."),
     click.option("--kallsyms", metavar="FILE", default=None,
                  help="Kernel symbols for unnamed kernel frames (default: /proc/kallsyms)."),
-    click.option("--elf-symbols", "elf_policy", type=click.Choice(["auto", "always", "never"]),
+    click.option("--elf-symbols", "elf_policy", type=click.Choice(ELF_POLICIES),
                  default="auto", show_default=True,
                  help="Name frames in ELF files from their symbols: auto = the frames perf "
                       "left unnamed, always = every one (perf's names replaced), never = "
@@ -121,7 +129,7 @@ _FILTER_OPTIONS = (
                  help="Fail on the first bad map line instead of counting."),
     click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                  help="Processes reading one big input at once (default: the CPUs, at most 4)."),
-    click.option("--perf-data-reader", "perf_data", type=click.Choice(["auto", "native", "script"]),
+    click.option("--perf-data-reader", "perf_data", type=click.Choice(PERF_DATA_READERS),
                  default="auto", show_default=True,
                  help="How a perf.data is read: native = by jitprof itself (no perf needed), "
                       "script = through 'perf script', auto = native, and through perf script "
@@ -150,8 +158,8 @@ class InputArgs:
     binaries: Sequence[str]
     proc_maps: Sequence[str]
     kallsyms: str | None
-    elf_policy: str
-    perf_data: str
+    elf_policy: ElfPolicy
+    perf_data: PerfDataReader
 
     def load_options(self) -> LoadOptions:
         """The frozen LoadOptions (a missing --symfs directory or --binary file: an error)."""

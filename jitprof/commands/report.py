@@ -9,11 +9,11 @@ import click
 
 from jitprof.commands.options import input_options, kinds_option, write_output
 from jitprof.model import Kind
+from jitprof.report.profile import REPORT_FORMATS, ReportFormat
 
 if TYPE_CHECKING:
     from jitprof.resolve import LoadOptions
 
-FORMATS = ("table", "json", "csv")  # jitprof.report.profile.render
 TABLE_TOP = 30  # report's table rows unless --top says
 
 
@@ -25,13 +25,13 @@ TABLE_TOP = 30  # report's table rows unless --top says
 @click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
 @kinds_option("Only functions of this kind (repeatable): PHP, HPHP, HHVM, JIT, Java, "
               "JVM, native, kernel, unknown.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
 @input_options
-def report(inputs: Sequence[str], top: int | None, sort: str, kinds: Sequence[Kind], fmt: str,
-           output: str | None, load: LoadOptions) -> None:
+def report(inputs: Sequence[str], top: int | None, sort: str, kinds: Sequence[Kind],
+           fmt: ReportFormat, output: str | None, load: LoadOptions) -> None:
     """Hot functions of perf script INPUTs (text files, .gz/.xz/.bz2, - for stdin, or a
     perf.data, which is read through `perf script`).
 

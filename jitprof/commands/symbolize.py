@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import click
 
-from jitprof.commands.options import parse_binaries
+from jitprof.commands.options import TEXT_OR_JSON, TextOrJson, parse_binaries
 
 
 @click.command("symbolize")
@@ -26,11 +26,11 @@ from jitprof.commands.options import parse_binaries
               help="Name jitdump code as loaded at this time (CLOCK_MONOTONIC seconds, as "
                    "perf script prints with -k CLOCK_MONOTONIC); default: the latest.")
 @click.option("--srcline", is_flag=True, help="Append ' at FILE:LINE' (jitdump DEBUG_INFO).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(TEXT_OR_JSON), default="text",
               show_default=True)
 def symbolize_cmd(addresses: Sequence[str], pid: int | None, map_file: str | None,
                   jitdump: str | None, binaries: Sequence[str], at_time: float | None,
-                  srcline: bool, fmt: str) -> None:
+                  srcline: bool, fmt: TextOrJson) -> None:
     """Name ADDRESSes (hex; read from stdin, one a line, when none are given) like perf
     does, one line each: `0xADDR NAME+0xOFF [DSO]`, `0xADDR ?? [DSO]` when unknown."""
     import json

@@ -12,6 +12,7 @@ import click
 
 from jitprof.commands.options import collect, kinds_option, parse_pids
 from jitprof.errors import CommandError
+from jitprof.inputs.classify import PERF_DATA_READERS, PerfDataReader
 from jitprof.model import Kind
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class TopOptions:
     kinds: list[Kind]
     trust_map: bool
     off_cpu: bool
-    reader: str  # --perf-data-reader
+    reader: PerfDataReader
 
     def recorded(self) -> tuple[str, str, bool]:
         """(event shown, event perf records, record switches?): off-cpu and wall are
@@ -75,7 +76,7 @@ class TopOptions:
 @click.option("--off-cpu", is_flag=True,
               help="Also record context switches: --event off-cpu or wall shows blocked or "
                    "wall time (implied by them); in the live view e switches the measure.")
-@click.option("--perf-data-reader", "reader", type=click.Choice(["auto", "native", "script"]),
+@click.option("--perf-data-reader", "reader", type=click.Choice(PERF_DATA_READERS),
               default="auto", show_default=True,
               help="How perf record's stream is read: native = by jitprof (one perf "
                    "process), script = through 'perf script', auto = native, and through "

@@ -7,12 +7,18 @@ the exporter writes a finished Profile and never reads input.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO, ClassVar, Literal, get_args
 
 from jitprof.model import Kind, Profile
 
 # weights of these are nanoseconds (off-cpu, wall: made from context switches, issue 17)
 CLOCK_EVENTS = ("cpu-clock", "task-clock", "off-cpu", "wall")
+# the formats (one Exporter each, EXPORTERS) and what a stack weighs: its period, 1 per
+# sample, or auto (period when the input has periods, as report does)
+ExportFormat = Literal["folded", "speedscope", "pprof", "json", "svg", "html"]
+Weight = Literal["auto", "period", "samples"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
+WEIGHTS: tuple[Weight, ...] = get_args(Weight)
 # code a JIT generated (flamegraph's "_[j]")
 JIT_KINDS = (Kind.PHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
 
@@ -25,7 +31,7 @@ class ExportOptions:
     Flame graphs (svg, html): ``icicle`` puts the root at the top; ``width`` pixels of
     frames; children narrower than ``minwidth`` pixels are merged."""
 
-    weight: str = "auto"
+    weight: Weight = "auto"
     per_thread: bool | None = None  # None: the format's default
     annotate: bool = False
     icicle: bool = False
@@ -54,7 +60,7 @@ class Exporter:
     """Subclasses set ``name``, ``extensions`` (lower case, longest match wins when
     guessing), ``binary`` (not for a terminal) and implement ``write``."""
 
-    name: ClassVar[str] = ""
+    name: ClassVar[ExportFormat]
     extensions: ClassVar[tuple[str, ...]] = ()
     binary: ClassVar[bool] = False
     description: ClassVar[str] = ""

@@ -24,6 +24,7 @@ from jitprof.present.diffviews import (
     PALETTE,
     DiffFlameTree,
     DiffViews,
+    Shape,
     display,
     fmt_delta,
     fmt_q,
@@ -137,7 +138,7 @@ def side_names(result: DiffResult) -> tuple[str, str]:
     return (short_input(b[0], 40) if b else "before", short_input(a[0], 40) if a else "after")
 
 
-def diff_flame(views: DiffViews, options: ExportOptions, shape: str = "after",
+def diff_flame(views: DiffViews, options: ExportOptions, shape: Shape = "after",
                significance: DiffResult | None = None) -> DiffFlame:
     """``significance``: the same comparison made ``by="total"`` (default: the views'
     result, which must then be by total)."""
@@ -164,7 +165,7 @@ class DiffExporter:
     extensions: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
 
-    def __init__(self, options: ExportOptions | None = None, shape: str = "after") -> None:
+    def __init__(self, options: ExportOptions | None = None, shape: Shape = "after") -> None:
         self.options = options or ExportOptions()
         self.shape = shape
 

@@ -23,6 +23,7 @@ from jitprof.export.svg import profile_flame
 from jitprof.model import KIND_ORDER, Kind, Profile
 from jitprof.present.diffviews import (
     DiffViews,
+    Shape,
     cells,
     fmt_delta,
     fmt_value,
@@ -157,7 +158,7 @@ class HtmlExporter(Exporter):
         out.write(profile_page(profile, self.options).encode("utf-8"))
 
 
-def diff_page(views: DiffViews, options: ExportOptions, shape: str = "after",
+def diff_page(views: DiffViews, options: ExportOptions, shape: Shape = "after",
               significance: DiffResult | None = None) -> str:
     result = views.result
     df = diff_flame(views, options, shape, significance)

@@ -6,8 +6,15 @@ from __future__ import annotations
 import enum
 import os
 import sys
+from typing import Literal, get_args
 
 from jitprof.inputs.bundle import is_bundle
+
+# how a perf.data is read: "native" by jitprof (no perf needed), "script" through perf
+# script, "auto" natively and through perf script for what only perf decodes (DWARF or LBR
+# call graphs, AUX tracing)
+PerfDataReader = Literal["auto", "native", "script"]
+PERF_DATA_READERS: tuple[PerfDataReader, ...] = get_args(PerfDataReader)
 
 # perf.data's magic in either byte order (a file written on a big-endian host reads swapped)
 PERF_DATA_MAGIC = b"PERFILE2"

@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import IO
 
 from jitprof.errors import EmptyInputError, InputError
-from jitprof.inputs.classify import is_perf_data, stdin_is_perf_data
+from jitprof.inputs.classify import PerfDataReader, is_perf_data, stdin_is_perf_data
 from jitprof.inputs.perftool import perf_script_text
 from jitprof.inputs.recording import RecordingFacts, is_header_comment, note_header_comment
 from jitprof.parse.grammar import (
@@ -104,7 +104,7 @@ class ScriptReader:
     ``EventData.bins`` view counts by (the resolver bins from the times)."""
 
     def __init__(self, data: ScriptData | None = None,
-                 bin_width: float | None = None, perf_data: str = "auto",
+                 bin_width: float | None = None, perf_data: PerfDataReader = "auto",
                  perf_script_args: Sequence[str] = ()) -> None:
         self.data = data if data is not None else ScriptData()
         # what perf script is also given (--symfs, --kallsyms: it names what the user's
@@ -844,7 +844,7 @@ def input_bytes(paths: Iterable[str]) -> int:
 def read_scripts(paths: Iterable[str], jobs: int = 1,
                  side_job: Callable[[], object] | None = None, side_job_bytes: int = 0,
                  progress: Callable[[int, int], None] | None = None,
-                 bin_width: float | None = None, perf_data: str = "auto",
+                 bin_width: float | None = None, perf_data: PerfDataReader = "auto",
                  perf_script_args: Sequence[str] = ()) -> ScriptData:
     """Read several perf script texts (samples merge) into one ``ScriptData``. With
     ``jobs`` > 1, a big uncompressed file is cut at blank lines into ``jobs`` pieces read

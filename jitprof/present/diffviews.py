@@ -30,21 +30,26 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import Literal, get_args
 
 from jitprof.analysis.diff import (
     RUNTIME_KINDS,
     DiffResult,
     FunctionDiff,
     FunctionKey,
+    NormalizationMode,
     SideInfo,
+    Verdict,
     function_key,
     pair_dso,
 )
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
 from jitprof.present.views import FlameTree, StackIndex, compile_search
 
-SORTS = ("|delta|", "delta", "before", "after", "name")
-SHAPES = ("after", "before")
+DiffSort = Literal["|delta|", "delta", "before", "after", "name"]  # the changes table's
+Shape = Literal["after", "before"]  # the side that sizes the differential flame graph
+SORTS: tuple[DiffSort, ...] = get_args(DiffSort)
+SHAPES: tuple[Shape, ...] = get_args(Shape)
 
 # change levels -4..4 -> two shades (neighbouring frames alternate) and a text colour
 NEUTRAL = 0.02  # |delta| / scale under this: unchanged (grey)
@@ -170,7 +175,7 @@ def unit_short(result: DiffResult) -> str:
     return display(result).short
 
 
-def verdict_text(verdict: str, status: str = "both") -> str:
+def verdict_text(verdict: Verdict, status: str = "both") -> str:
     """The verdict in words, with an arrow for up/down, and new/gone when so."""
     word = {"up": "▲ up", "down": "▼ down"}.get(verdict, verdict)
     if status == "both":
@@ -180,7 +185,7 @@ def verdict_text(verdict: str, status: str = "both") -> str:
     return f"{word}, {status}"
 
 
-def direction(verdict: str) -> int:
+def direction(verdict: Verdict) -> int:
     """+1 up, -1 down, 0 no clear change (the colour of a row's delta and verdict)."""
     return {"up": 1, "down": -1}.get(verdict, 0)
 
@@ -385,7 +390,7 @@ class DiffTable:
         present = {f.kind for f in self.result.functions}
         return [k for k in KIND_ORDER if k in present]
 
-    def view(self, sort: str = "|delta|", kind: Kind | None = None, search: str = "",
+    def view(self, sort: DiffSort = "|delta|", kind: Kind | None = None, search: str = "",
              regex: bool = False, reverse: bool = False, limit: int | None = None
              ) -> DiffTableView:
         match = compile_search(search, regex)
@@ -530,7 +535,7 @@ class DiffFlameTree(FlameTree):
     stacks of both; ``counts(node)`` gives a node's samples on both sides (inclusive),
     ``values`` them normalised, ``delta`` the change, ``level`` its colour step."""
 
-    def __init__(self, stacks: DiffStacks, shape: str, per_sample: tuple[float, float],
+    def __init__(self, stacks: DiffStacks, shape: Shape, per_sample: tuple[float, float],
                  scale: float | None = None) -> None:
         if shape not in SHAPES:
             raise ValueError(f"unknown shape {shape!r}; one of {', '.join(SHAPES)}")
@@ -599,7 +604,7 @@ def per_sample(result: DiffResult) -> tuple[float, float]:
 
 
 # -- everything the diff view shows -----------------------------------------------------------
-Rerun = Callable[[str, Sequence[Profile], Sequence[Profile]], DiffResult]
+Rerun = Callable[[NormalizationMode, Sequence[Profile], Sequence[Profile]], DiffResult]
 
 
 class DiffViews:
@@ -641,7 +646,7 @@ class DiffViews:
                 self._stacks = DiffStacks(*self._profiles, stop=stop)
             self.flame("after")
 
-    def flame(self, shape: str = "after") -> DiffFlameTree:
+    def flame(self, shape: Shape = "after") -> DiffFlameTree:
         with self._lock:
             t = self._flames.get(shape)
             if t is None:

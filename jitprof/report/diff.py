@@ -8,13 +8,15 @@ import io
 import json
 import math
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 from jitprof import __version__
 from jitprof.analysis.diff import Comparison, DiffResult, Estimate, FunctionDiff, SideInfo
 from jitprof.model import Kind
 from jitprof.present.diffviews import fmt_q
 
-FORMATS = ("table", "json", "csv", "difffolded")
+TextFormat = Literal["table", "json", "csv", "difffolded"]
+FORMATS: tuple[TextFormat, ...] = get_args(TextFormat)
 NAME_WIDTH = 44  # the table cuts longer names in the middle (JSON/CSV keep them whole)
 
 
@@ -217,13 +219,14 @@ def to_difffolded(stacks: list[tuple[str, int, int]]) -> str:
     return "".join(f"{s} {b} {a}\n" for s, b, a in stacks)
 
 
-def guess_format(output: str | None) -> str | None:
+def guess_format(output: str | None) -> TextFormat | None:
     """The format an output file's extension asks for (None: no guess)."""
     if not output:
         return None
     low = output.lower()
-    for ext, fmt in ((".json", "json"), (".csv", "csv"), (".folded", "difffolded"),
-                     (".txt", "table")):
+    guesses: tuple[tuple[str, TextFormat], ...] = (
+        (".json", "json"), (".csv", "csv"), (".folded", "difffolded"), (".txt", "table"))
+    for ext, fmt in guesses:
         if low.endswith(ext):
             return fmt
     return None

@@ -9,6 +9,7 @@ import io
 import json
 import os
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 from jitprof import __version__
 from jitprof.model import Kind, Profile
@@ -163,7 +164,12 @@ def to_table(profile: Profile, rows: list[FunctionRow], more: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(profile: Profile, fmt: str, rows: list[FunctionRow], more: int = 0) -> str:
+ReportFormat = Literal["table", "json", "csv"]
+REPORT_FORMATS: tuple[ReportFormat, ...] = get_args(ReportFormat)
+
+
+def render(profile: Profile, fmt: ReportFormat, rows: list[FunctionRow], more: int = 0
+           ) -> str:
     """``more``: functions left out of ``rows`` (--top): the table says so; json and csv
     hold exactly ``rows``."""
     if fmt == "json":

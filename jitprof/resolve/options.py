@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from jitprof.errors import InputError
-from jitprof.inputs.classify import is_perf_data, is_profile_json
+from jitprof.inputs.classify import PerfDataReader, is_perf_data, is_profile_json
 from jitprof.inputs.perftool import perf_data_clock
 from jitprof.model import (
     Profile,
@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 from jitprof.resolve.build import build_profile
 from jitprof.resolve.elfnames import _RecordedBuildIds
 from jitprof.resolve.finder import MapFinder, _size
+
+# which file frames are named from ELF symbols: those perf left unnamed, every one, none
+ElfPolicy = Literal["auto", "always", "never"]
+ELF_POLICIES: tuple[ElfPolicy, ...] = get_args(ElfPolicy)
 
 MAP_BYTE_COST = 4  # parsing a byte of map costs about as much as reading 4 of samples
 
@@ -54,7 +58,7 @@ class LoadOptions:
     jobs: int = 1
     bin_width: float | None = None
     elf: ElfOptions | None = None
-    perf_data: str = "auto"  # how a perf.data is read: "auto", "native" or "script"
+    perf_data: PerfDataReader = "auto"  # how a perf.data is read
 
 
 def load_profile(
@@ -145,7 +149,7 @@ class ElfOptions:
     binaries: Mapping[str, str] = field(default_factory=dict)
     proc_maps: Sequence[str] = ()
     kallsyms: str | None = None  # None: /proc/kallsyms (<symfs>/proc/kallsyms with symfs)
-    policy: str = "auto"
+    policy: ElfPolicy = "auto"
 
     def perf_script_args(self) -> list[str]:
         """The same files for perf script (a perf.data read through it)."""

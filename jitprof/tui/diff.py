@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from jitprof.analysis.diff import FunctionDiff
+from jitprof.analysis.diff import FunctionDiff, NormalizationMode
 from jitprof.errors import JitprofError
 from jitprof.model import Frame, Kind, Profile
 from jitprof.present.diffviews import (
@@ -34,7 +34,9 @@ from jitprof.present.diffviews import (
     SORTS,
     DiffCells,
     DiffFlameTree,
+    DiffSort,
     DiffViews,
+    Shape,
     Stopped,
     cells,
     direction,
@@ -74,7 +76,7 @@ def direction_style(d: int) -> str:
 class DiffState:
     """What the user chose (functions kept as objects of the one result shown)."""
 
-    sort: str = "|delta|"
+    sort: DiffSort = "|delta|"
     reverse: bool = False
     kind: Kind | None = None
     search: str = ""
@@ -82,7 +84,7 @@ class DiffState:
     cursor: FunctionDiff | None = None
     detail: FunctionDiff | None = None
     history: list[FunctionDiff] = field(default_factory=list)
-    shape: str = "after"
+    shape: Shape = "after"
     zoom: list[Frame] = field(default_factory=list)
     selected: list[Frame] = field(default_factory=list)
 
@@ -331,13 +333,14 @@ class DiffApp(TabbedApp):
         if views is None or views.rerun is None:
             self.notify("this comparison cannot be made again here", severity="warning")
             return
-        mode = "rate" if views.result.normalization.mode == "share" else "share"
+        mode: NormalizationMode = ("rate" if views.result.normalization.mode == "share"
+                                   else "share")
         self.notify(f"comparing {'per second of recording' if mode == 'rate' else 'shares'}"
                     "…", timeout=3)
         self._rerun(views, mode, *views.profiles)
 
     @work(thread=True, exclusive=True, group="rerun", exit_on_error=False)
-    def _rerun(self, views: DiffViews, mode: str, before: Sequence[Profile],
+    def _rerun(self, views: DiffViews, mode: NormalizationMode, before: Sequence[Profile],
                after: Sequence[Profile]) -> None:
         try:
             result = views.rerun(mode, before, after)  # type: ignore[misc]
@@ -363,7 +366,7 @@ class DiffApp(TabbedApp):
         self.refresh_table()
 
     # -- the changes table -----------------------------------------------------------------
-    def set_sort(self, sort: str) -> None:
+    def set_sort(self, sort: DiffSort) -> None:
         self.state.sort = sort
         self.refresh_table()
 
@@ -486,8 +489,9 @@ class DiffApp(TabbedApp):
     @on(DataTable.HeaderSelected, "#dtable")
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
         key = str(event.column_key.value)
-        if key in SORTS:
-            self.set_sort(key)
+        for sort in SORTS:
+            if sort == key:
+                self.set_sort(sort)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.views is not None and self._tier is not None:
