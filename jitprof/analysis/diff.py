@@ -30,14 +30,21 @@ from typing import Any, Literal, get_args
 
 from jitprof.analysis import stats
 from jitprof.errors import DiffUsageError
-from jitprof.model import Frame, Kind, Profile, distinct_ints
+from jitprof.model import (
+    CPU_TIME_EVENTS,
+    SYNTHETIC_EVENTS,
+    Frame,
+    Kind,
+    Profile,
+    distinct_ints,
+)
 from jitprof.model.names import jit_map_pid, strip_params
 
 RUNTIME_KINDS = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
-TIME_EVENTS = ("cpu-clock", "task-clock", "off-cpu", "wall")  # weights in nanoseconds
+TIME_EVENTS = (*CPU_TIME_EVENTS, *SYNTHETIC_EVENTS)  # weights in nanoseconds
 # off-cpu and wall (issue 17): a sample is a wait of any length, so what is counted is
 # its weight in milliseconds (a cpu-clock sample at 999 Hz is one): shares are of time
-DURATION_EVENTS = ("off-cpu", "wall")
+DURATION_EVENTS = SYNTHETIC_EVENTS
 DURATION_UNIT_NS = 1_000_000
 # the modes, one definition each (the CLI's choices are made from them)
 Method = Literal["auto", "binomial", "bootstrap", "runs"]  # how uncertainty is measured

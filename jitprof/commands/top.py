@@ -13,7 +13,7 @@ import click
 from jitprof.commands.options import collect, kinds_option, parse_pids
 from jitprof.errors import CommandError
 from jitprof.inputs.classify import PERF_DATA_READERS, PerfDataReader
-from jitprof.model import Kind
+from jitprof.model import SYNTHETIC_EVENTS, Kind
 
 if TYPE_CHECKING:
     from jitprof.acquire.live import LiveProfiler
@@ -44,8 +44,6 @@ class TopOptions:
     def recorded(self) -> tuple[str, str, bool]:
         """(event shown, event perf records, record switches?): off-cpu and wall are
         shown from cpu-clock samples and switches (issue 17)."""
-        from jitprof.resolve.offcpu import SYNTHETIC_EVENTS
-
         if self.event in SYNTHETIC_EVENTS:
             return self.event, "cpu-clock", True
         return self.event, self.event, self.off_cpu

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO, ClassVar, Literal, get_args
 
-from jitprof.model import Kind, Profile
+from jitprof.model import CPU_TIME_EVENTS, SYNTHETIC_EVENTS, Kind, Profile
 
 # weights of these are nanoseconds (off-cpu, wall: made from context switches, issue 17)
-CLOCK_EVENTS = ("cpu-clock", "task-clock", "off-cpu", "wall")
+CLOCK_EVENTS = (*CPU_TIME_EVENTS, *SYNTHETIC_EVENTS)
 # the formats (one Exporter each, EXPORTERS) and what a stack weighs: its period, 1 per
 # sample, or auto (period when the input has periods, as report does)
 ExportFormat = Literal["folded", "speedscope", "pprof", "json", "svg", "html"]

@@ -11,8 +11,12 @@ from jitprof.model.profile import (
     unique_inverse,
 )
 from jitprof.model.types import (
+    CPU_TIME_EVENTS,
     KIND_ORDER,
+    OFF_CPU,
+    SYNTHETIC_EVENTS,
     TIMELINE_BIN,
+    WALL,
     Diagnostic,
     ElfFileHealth,
     Frame,
@@ -23,8 +27,12 @@ from jitprof.model.types import (
 )
 
 __all__ = [
+    "CPU_TIME_EVENTS",
     "KIND_ORDER",
+    "OFF_CPU",
+    "SYNTHETIC_EVENTS",
     "TIMELINE_BIN",
+    "WALL",
     "Diagnostic",
     "ElfFileHealth",
     "Frame",

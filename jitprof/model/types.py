@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 # The bin the TUI reads with (seconds). The reader keeps one count per (stack, bin);
 # resolve merges adjacent bins so that at most MAX_BINS (256) remain, so a long recording
 # gets wider bins and a stack appears at most 256 times.
 TIMELINE_BIN = 0.01
+
+# The events jitprof makes from context switches (issue 17; perf records no such event):
+# off-cpu weighs blocked time, wall CPU + blocked time, both in nanoseconds.
+SyntheticEvent = Literal["off-cpu", "wall"]
+OFF_CPU: SyntheticEvent = "off-cpu"
+WALL: SyntheticEvent = "wall"
+SYNTHETIC_EVENTS: tuple[SyntheticEvent, ...] = get_args(SyntheticEvent)
+CPU_TIME_EVENTS = ("cpu-clock", "task-clock")  # their period is CPU time in nanoseconds
 
 
 class Kind(str, enum.Enum):

@@ -12,7 +12,7 @@ from typing import Literal, get_args
 
 from jitprof import __version__
 from jitprof.analysis.diff import Comparison, DiffResult, Estimate, FunctionDiff, SideInfo
-from jitprof.model import Kind
+from jitprof.model import OFF_CPU, SYNTHETIC_EVENTS, WALL, Kind
 from jitprof.present.diffviews import fmt_q
 
 TextFormat = Literal["table", "json", "csv", "difffolded"]
@@ -65,11 +65,11 @@ def _side_line(label: str, s: SideInfo) -> str:
 
 def _unit_word(event: str) -> str:
     """What a count is: a sample, or for off-cpu and wall a millisecond (jitprof.analysis.diff)."""
-    return "ms of samples" if event in ("off-cpu", "wall") else "samples"
+    return "ms of samples" if event in SYNTHETIC_EVENTS else "samples"
 
 
 def _time_word(event: str) -> str:
-    return {"off-cpu": "off-CPU", "wall": "wall"}.get(event, "CPU")
+    return "off-CPU" if event == OFF_CPU else "wall" if event == WALL else "CPU"
 
 
 def to_table(result: DiffResult, rows: list[FunctionDiff]) -> str:

@@ -41,15 +41,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jitprof.model import Frame
+from jitprof.model import CPU_TIME_EVENTS, OFF_CPU, SYNTHETIC_EVENTS, WALL, Frame
 from jitprof.model.names import KERNEL_MIN_ADDR
 from jitprof.parse import EventData, RawStacks, ScriptData
 from jitprof.parse.tables import SWITCH_EVENT, SWITCH_OUT
 
-OFF_CPU = "off-cpu"
-WALL = "wall"
-SYNTHETIC_EVENTS = (OFF_CPU, WALL)
-CPU_TIME_EVENTS = ("cpu-clock", "task-clock")  # their period is CPU time in ns
+__all__ = ["CPU_TIME_EVENTS", "OFF_CPU", "SYNTHETIC_EVENTS", "WALL"]  # (jitprof.model's)
 
 # kernel scheduler frames at the leaf of a switch-out stack: left out, so the leaf says
 # what the thread waits in (perf's names; ".constprop.0"-style suffixes are cut first)
