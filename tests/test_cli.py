@@ -299,10 +299,12 @@ def test_the_choices_listed_by_the_commands_are_the_stages_modes() -> None:
     from jitprof.commands import options
     from jitprof.export import EXPORTERS
     from jitprof.export.base import EXPORT_FORMATS, WEIGHTS
+    from jitprof.present.rows import SORT_KEYS
     from jitprof.report import diff as diff_report
     from jitprof.resolve.options import ELF_POLICIES
 
     assert options.ELF_POLICIES == ELF_POLICIES == ("auto", "always", "never")
+    assert set(options.TABLE_SORTS) < set(SORT_KEYS)
     assert export_cmd.EXPORT_FORMATS == EXPORT_FORMATS == tuple(e.name for e in EXPORTERS)
     assert export_cmd.WEIGHTS == WEIGHTS == ("auto", "period", "samples")
     formats = get_args(diff_cmd.DiffFormat)

@@ -15,6 +15,7 @@ from jitprof.inputs.classify import PERF_DATA_READERS, PerfDataReader
 from jitprof.model import Kind
 
 if TYPE_CHECKING:
+    from jitprof.present.rows import SortKey
     from jitprof.resolve import LoadOptions
     from jitprof.resolve.options import ElfPolicy
 
@@ -39,6 +40,16 @@ def kinds_option(help: str) -> Callable[[Command], Command]:
     """--kind (repeatable): the value is a list of ``Kind``."""
     return click.option("--kind", "kinds", multiple=True,
                         callback=lambda c, p, v: [parse_kind(x) for x in v], help=help)
+
+
+# the orders of jitprof.present.rows.SORT_KEYS that report and top --sort offer
+TABLE_SORTS: tuple[SortKey, ...] = ("self", "total")
+
+
+def sort_option(f: Command) -> Command:
+    """--sort self|total (report, top)."""
+    return click.option("--sort", type=click.Choice(TABLE_SORTS), default="self",
+                        show_default=True)(f)
 
 
 def parse_pids(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -> list[int]:

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from jitprof.commands.options import input_options, kinds_option, write_output
+from jitprof.commands.options import input_options, kinds_option, sort_option, write_output
 from jitprof.model import Kind
 from jitprof.report.profile import REPORT_FORMATS, ReportFormat
 
 if TYPE_CHECKING:
+    from jitprof.present.rows import SortKey
     from jitprof.resolve import LoadOptions
 
 TABLE_TOP = 30  # report's table rows unless --top says
@@ -22,7 +23,7 @@ TABLE_TOP = 30  # report's table rows unless --top says
 @click.option("--top", type=click.IntRange(min=0), default=None,
               help="Rows to show (0 = all; default: 30 in the table, every function in "
                    "json and csv, which machines read whole).")
-@click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
+@sort_option
 @kinds_option("Only functions of this kind (repeatable): PHP, HPHP, HHVM, JIT, Java, "
               "JVM, native, kernel, unknown.")
 @click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table",
@@ -30,7 +31,7 @@ TABLE_TOP = 30  # report's table rows unless --top says
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here instead of stdout.")
 @input_options
-def report(inputs: Sequence[str], top: int | None, sort: str, kinds: Sequence[Kind],
+def report(inputs: Sequence[str], top: int | None, sort: SortKey, kinds: Sequence[Kind],
            fmt: ReportFormat, output: str | None, load: LoadOptions) -> None:
     """Hot functions of perf script INPUTs (text files, .gz/.xz/.bz2, - for stdin, or a
     perf.data, which is read through `perf script`).

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from jitprof.commands.options import collect, kinds_option, parse_pids
+from jitprof.commands.options import collect, kinds_option, parse_pids, sort_option
 from jitprof.errors import CommandError
 from jitprof.inputs.classify import PERF_DATA_READERS, PerfDataReader
 from jitprof.model import SYNTHETIC_EVENTS, Kind
@@ -18,6 +18,7 @@ from jitprof.model import SYNTHETIC_EVENTS, Kind
 if TYPE_CHECKING:
     from jitprof.acquire.live import LiveProfiler
     from jitprof.model import Profile
+    from jitprof.present.rows import SortKey
 
 FIRST_SAMPLES_S = 10  # --stdio: the first table waits this long at most for samples
 PERF_START_S = 2  # the live view: how long perf may take to fail before the UI starts
@@ -35,7 +36,7 @@ class TopOptions:
     freq: int
     event: str
     rows_: int  # --stdio: rows shown
-    sort: str
+    sort: SortKey
     kinds: list[Kind]
     trust_map: bool
     off_cpu: bool
@@ -67,7 +68,7 @@ class TopOptions:
 @click.option("--event", "-e", default="cpu-clock", show_default=True)
 @click.option("--top", "rows_", type=click.IntRange(min=1), default=20, show_default=True,
               help="Rows to show (--stdio).")
-@click.option("--sort", type=click.Choice(["self", "total"]), default="self", show_default=True)
+@sort_option
 @kinds_option("Only functions of this kind (repeatable).")
 @click.option("--trust-map", is_flag=True,
               help="Use a map that fails the owner/age checks (never a symlink).")
