@@ -25,7 +25,7 @@ from typing import BinaryIO
 from jitprof import __version__
 from jitprof.export import profile_pb2 as pb
 from jitprof.export.base import Exporter, is_clock_event
-from jitprof.model import Kind, Profile
+from jitprof.model import SYNTHETIC_EVENTS, Kind, Profile
 
 JIT_DSO = "[JIT]"
 
@@ -52,7 +52,7 @@ def sample_types(profile: Profile) -> list[tuple[str, str]]:
     types = [("samples", "count")]
     if profile.diagnostics.has_period:
         if is_clock_event(profile.event):  # (pprof's name for the time measured)
-            kind = {"off-cpu": "off-cpu", "wall": "wall"}.get(profile.event, "cpu")
+            kind = profile.event if profile.event in SYNTHETIC_EVENTS else "cpu"
             types.append((kind, "nanoseconds"))
         else:
             types.append((profile.event.split(":")[0] or "events", "count"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from jitprof.model import KIND_ORDER, MapHealth, Profile
+from jitprof.model import KIND_ORDER, SYNTHETIC_EVENTS, MapHealth, Profile
 from jitprof.present.rows import kind_summary
 
 Topic = Literal["inputs", "recorded on", "event", "off-CPU", "other events", "JIT", "map",
@@ -51,7 +51,7 @@ def _base(path: str) -> str:
 def _event(profile: Profile) -> HeaderLine:
     d = profile.diagnostics
     unit = "period" if d.has_period else "1 per sample"
-    if profile.event in ("off-cpu", "wall"):  # made in ns (jitprof/resolve/offcpu.py)
+    if profile.event in SYNTHETIC_EVENTS:  # made in ns (jitprof/resolve/offcpu.py)
         unit = "ns"
     line = f"event: {profile.event or '(none)'}  samples: {profile.samples:,}  weight: "
     line += f"{profile.weight:,} ({unit})"

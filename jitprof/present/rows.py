@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple
 
-from jitprof.model import KIND_ORDER, Frame, Kind, Profile
+from jitprof.model import KIND_ORDER, WALL, Frame, Kind, Profile
 
 SortKey = Literal["self", "total", "samples", "kind", "function", "dso"]
 SORT_KEYS: tuple[SortKey, ...] = ("self", "total", "samples", "kind", "function", "dso")
@@ -81,7 +81,7 @@ def profile_rows(profile: Profile) -> list[FunctionRow]:
     (unsorted: ``function_rows`` sorts)."""
     total = profile.weight or 1  # (a % of no weight is 0)
     d = profile.diagnostics
-    split = bool(d.off_cpu_total) or (profile.event == "wall" and bool(d.off_cpu))
+    split = bool(d.off_cpu_total) or (profile.event == WALL and bool(d.off_cpu))
     frames = profile.frames
     full, versions = profile.full_names, profile.versions
     rows = []

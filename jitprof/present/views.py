@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from jitprof.model import KIND_ORDER, Frame, Kind, Profile
+from jitprof.model import CPU_TIME_EVENTS, KIND_ORDER, SYNTHETIC_EVENTS, Frame, Kind, Profile
 from jitprof.present.rows import FunctionRow, pct, profile_rows, sort_key
 
-CPU_MEASURES = ("cpu-clock", "task-clock")
-TIME_MEASURES = ("off-cpu", "wall")  # made from context switches (issue 17)
+CPU_MEASURES = CPU_TIME_EVENTS
+TIME_MEASURES = SYNTHETIC_EVENTS  # made from context switches (issue 17)
 
 
 def next_measure(events: Iterable[str], current: str) -> str | None:
