@@ -13,12 +13,12 @@ per function and one sort (O(functions log functions)).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 from jitprof.model import KIND_ORDER, WALL, Frame, Kind, Profile
 
 SortKey = Literal["self", "total", "samples", "kind", "function", "dso"]
-SORT_KEYS: tuple[SortKey, ...] = ("self", "total", "samples", "kind", "function", "dso")
+SORT_KEYS: tuple[SortKey, ...] = get_args(SortKey)
 _KIND_RANK = {k: i for i, k in enumerate(KIND_ORDER)}
 
 
@@ -103,7 +103,7 @@ def profile_rows(profile: Profile) -> list[FunctionRow]:
     return rows
 
 
-def sort_key(sort: str) -> Callable[[FunctionRow], tuple[object, ...]]:
+def sort_key(sort: SortKey) -> Callable[[FunctionRow], tuple[object, ...]]:
     """The key that orders rows by ``sort`` (one of ``SORT_KEYS``), ties broken as the
     module says; ValueError for another sort."""
     def tail(r: FunctionRow) -> tuple[object, ...]:
@@ -124,12 +124,12 @@ def sort_key(sort: str) -> Callable[[FunctionRow], tuple[object, ...]]:
     raise ValueError(f"unknown sort {sort!r}; one of {', '.join(SORT_KEYS)}")
 
 
-def sort_rows(rows: Sequence[FunctionRow], sort: str = "self") -> list[FunctionRow]:
+def sort_rows(rows: Sequence[FunctionRow], sort: SortKey = "self") -> list[FunctionRow]:
     """``rows`` in the one order (a new list)."""
     return sorted(rows, key=sort_key(sort))
 
 
-def function_rows(profile: Profile, sort: str = "self", kinds: Sequence[Kind] = (),
+def function_rows(profile: Profile, sort: SortKey = "self", kinds: Sequence[Kind] = (),
                   top: int | None = None) -> list[FunctionRow]:
     """The profile's functions sorted by ``sort``, only those of ``kinds`` if given, the
     first ``top`` if given (0 or None: all). Percentages are of all the profile's weight."""

@@ -23,7 +23,7 @@ from itertools import accumulate
 from typing import Any
 
 from jitprof.model import CPU_TIME_EVENTS, KIND_ORDER, SYNTHETIC_EVENTS, Frame, Kind, Profile
-from jitprof.present.rows import FunctionRow, pct, profile_rows, sort_key
+from jitprof.present.rows import FunctionRow, SortKey, pct, profile_rows, sort_key
 
 CPU_MEASURES = CPU_TIME_EVENTS
 TIME_MEASURES = SYNTHETIC_EVENTS  # made from context switches (issue 17)
@@ -121,7 +121,7 @@ class HotView:
     matched: int  # rows that pass the filters (``rows`` may be cut to a limit)
     denominator: int  # what the percentages are of
     relative: bool
-    sort: str = "self"
+    sort: SortKey = "self"
     filters: tuple[str, ...] = ()  # the active filters in words: "kind PHP", "search 'Api'"
 
     @property
@@ -190,7 +190,7 @@ class HotTable:
 
     def view(
         self,
-        sort: str = "self",
+        sort: SortKey = "self",
         kind: Kind | None = None,
         search: str = "",
         regex: bool = False,

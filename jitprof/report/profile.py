@@ -14,7 +14,7 @@ from typing import Literal, get_args
 from jitprof import __version__
 from jitprof.model import Kind, Profile
 from jitprof.present.header import header_lines, time_span, top_summary
-from jitprof.present.rows import FunctionRow, function_rows, kind_summary
+from jitprof.present.rows import FunctionRow, SortKey, function_rows, kind_summary
 
 
 def dso_summary(profile: Profile) -> dict[str, dict[str, float | int]]:
@@ -179,7 +179,7 @@ def render(profile: Profile, fmt: ReportFormat, rows: list[FunctionRow], more: i
     return to_table(profile, rows, more=more)
 
 
-def top_lines(profile: Profile | None, head: str, sort: str = "self",
+def top_lines(profile: Profile | None, head: str, sort: SortKey = "self",
               kinds: Sequence[Kind] = (), top: int = 20) -> list[str]:
     """One refresh of ``jitprof top --stdio``: ``head`` (what is watched, over what time)
     with the snapshot's numbers, then the table of its first ``top`` rows."""

@@ -31,7 +31,7 @@ from textual.widgets import (
 
 from jitprof.model import KIND_ORDER, Frame, Kind, Profile
 from jitprof.present.header import status
-from jitprof.present.rows import SORT_KEYS
+from jitprof.present.rows import SORT_KEYS, SortKey
 from jitprof.present.timeline import BinIndex, Timeline, restrict_bins, timeline
 from jitprof.present.views import (
     FrameSearch,
@@ -78,7 +78,7 @@ TAB_TITLES = dict(zip(TABS, ("Hot functions", "Callers/callees", "Call tree", "F
 class ViewState:
     """What the user chose, independent of any one profile."""
 
-    sort: str = "self"
+    sort: SortKey = "self"
     kind: Kind | None = None
     search: str = ""
     regex: bool = False
@@ -462,7 +462,7 @@ class JitprofApp(TabbedApp):
         self.refresh_hot()
 
     # -- hot functions ---------------------------------------------------------------------
-    def set_sort(self, sort: str) -> None:
+    def set_sort(self, sort: SortKey) -> None:
         self.state.sort = sort
         self.refresh_hot()
 
@@ -553,7 +553,10 @@ class JitprofApp(TabbedApp):
 
     @on(DataTable.HeaderSelected, "#hot-table")
     def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        self.set_sort(str(event.column_key.value))
+        key = str(event.column_key.value)  # every column of the hot table is a sort key
+        for sort in SORT_KEYS:
+            if sort == key:
+                self.set_sort(sort)
 
     @on(DataTable.RowHighlighted, "#hot-table")
     def _hot_highlighted(self, event: DataTable.RowHighlighted) -> None:

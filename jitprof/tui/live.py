@@ -26,6 +26,7 @@ from textual.widgets import Footer, Static, TabbedContent
 from jitprof.errors import JitprofError
 from jitprof.model import Kind
 from jitprof.present.liveview import LiveView
+from jitprof.present.rows import SortKey
 from jitprof.present.views import ProfileViews
 from jitprof.tui.app import JitprofApp, compose_main, key_sections
 from jitprof.tui.base import KeySections
@@ -51,7 +52,8 @@ class LiveApp(JitprofApp):
         Binding("minus", "interval(-1)", "Shorter interval", key_display="-", show=False),
     ]
 
-    def __init__(self, view: LiveView, sort: str = "self", kind: Kind | None = None) -> None:
+    def __init__(self, view: LiveView, sort: SortKey = "self", kind: Kind | None = None
+                 ) -> None:
         super().__init__(inputs=[f"pid {p}" for p in view.live.pids])
         self.view = view
         self.state.sort = sort
