@@ -63,7 +63,7 @@ from jitprof.model import TIMELINE_BIN, MapHealth, Profile
 from jitprof.parse import RawFrames, RawStacks, ScriptData, ScriptReader
 from jitprof.parse.native import script_data as native_script_data
 from jitprof.parse.perfdata import PerfDataStream
-from jitprof.resolve import ElfOptions, MapFinder, build_profile
+from jitprof.resolve import ElfOptions, FileNaming, MapFinder, build_profile
 from jitprof.symbols.perfmap import PerfMap
 from jitprof.symbols.symbolize import Symbolizer
 
@@ -666,7 +666,8 @@ class LiveProfiler:
             # kernel frames of a native stream named by jitprof (perf script names them)
             prof = build_profile(data, _LiveFinder(maps), event=self.event,
                                  bin_width=TIMELINE_BIN,
-                                 symbolizer=self._symbolizer_for(data) if self.native else None)
+                                 files=FileNaming(self._symbolizer_for(data)) if (
+                                     self.native) else None)
         except EmptyInputError:
             return None
         prof.diagnostics.maps = _one_health_per_map(prof.diagnostics.maps)

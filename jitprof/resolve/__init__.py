@@ -16,10 +16,10 @@ Rules (docs/naming.md):
   by each sample's time where the JIT reused an address (``jitprof.resolve.jittime``).
 """
 
-from jitprof.resolve.build import build_profile, choose_event
+from jitprof.resolve.build import FileNaming, build_profile, choose_event
 from jitprof.resolve.finder import MapFinder
 from jitprof.resolve.options import ElfOptions, LoadOptions, load_profile
 from jitprof.resolve.tables import JIT_DSO
 
-__all__ = ["JIT_DSO", "ElfOptions", "LoadOptions", "MapFinder", "build_profile",
+__all__ = ["JIT_DSO", "ElfOptions", "FileNaming", "LoadOptions", "MapFinder", "build_profile",
            "choose_event", "load_profile"]

@@ -17,50 +17,74 @@ from jitprof.model.names import (
     KERNEL_MIN_ADDR,
     map_name_full,
 )
-from jitprof.parse import RawFrame, RawFrames, ScriptData
-from jitprof.resolve.jittime import DumpNaming, DumpPlan, plan_dump, split_by_time, stale_dump
+from jitprof.parse import RawFrame, ScriptData
+from jitprof.resolve.jittime import (
+    DumpNaming,
+    DumpPlan,
+    Selected,
+    plan_dump,
+    split_by_time,
+    stale_dump,
+)
 from jitprof.symbols.intervals import Entry
 from jitprof.symbols.perfmap import PerfMap
 
 if TYPE_CHECKING:
     pass
 from jitprof.resolve.finder import MapFinder, _map_health
-from jitprof.resolve.tables import JIT_DSO, _Rows
+from jitprof.resolve.tables import JIT_DSO, _FrameFacts, _Rows, _Samples, _Stacks
 
 
-class _FrameList:
-    """The raw frames, with frames a jitdump split made appended (the data unchanged)."""
+@dataclass(frozen=True, slots=True)
+class _DumpSplit:
+    """The samples re-cut by jitdump time: their rows, the stack table with the new stacks
+    appended, new raw frames (ids after the reader's) and their names, and per process
+    the new frame ids and what the dump did."""
 
-    def __init__(self, base: RawFrames, extra: list[RawFrame]) -> None:
-        self.base = base
-        self.extra = extra
-
-    def __len__(self) -> int:
-        return len(self.base) + len(self.extra)
-
-    def __getitem__(self, i: int) -> RawFrame:
-        n = len(self.base)
-        return self.base[i] if i < n else self.extra[i - n]
-
-    def append(self, f: RawFrame) -> None:
-        self.extra.append(f)
+    rows: _Rows
+    stacks: _Stacks
+    extra: list[RawFrame]
+    overrides: dict[int, Entry]
+    new_frames: dict[int, list[int]]
+    notes: list[DumpNaming]
 
 
 def _split_by_dump_time(
-    data: ScriptData, rows: _Rows, times: Any, flat: Any, ends: Any, row_pid: Any,
-    dumps: dict[int, DumpPlan], raw_jit: Any, is_kernel: Any, sample_clock: str | None,
-    bin_of: Callable[[float], int] | None, extra_frames: list[RawFrame],
-) -> tuple[_Rows, Any, Any, dict[int, Entry], list[DumpNaming], dict[int, list[int]]]:
+    data: ScriptData, samples: _Samples, times: Any, stacks: _Stacks, facts: _FrameFacts,
+    dumps: dict[int, DumpPlan], sample_clock: str | None,
+    bin_of: Callable[[float], int] | None,
+) -> _DumpSplit:
     """The rows of processes with a jitdump, re-cut so that frames at reused addresses
     carry the name of the code there at each sample's time (``jittime.split_by_time``,
     which works on stacks as tuples: only these processes' samples are made so)."""
     import numpy as np
 
-    in_dump = np.isin(row_pid, np.array(sorted(dumps), dtype=np.int64))
-    idx = np.flatnonzero(in_dump)
-    threads = data.threads
-    # by stack as a tuple: one callchain may have several raw ids (the reader's stack
-    # cache is bounded), and the split counts a stack's times against its samples
+    rows = samples.rows
+    in_dump = np.isin(samples.pid, np.array(sorted(dumps), dtype=np.int64))
+    selected, timed = _dump_samples(data.threads, samples, times, stacks, facts.jit,
+                                    np.flatnonzero(in_dump))
+    split = split_by_time(selected, dumps, timed, data.frames, facts.jit.tolist(),
+                          KERNEL_MIN_ADDR, sample_clock,
+                          bin_of if rows.bin.size and (rows.bin >= 0).all() else None)
+    new_rows, new_flat, new_ends = _split_rows(split.selected, data.threads, stacks)
+    keep = ~in_dump
+    out = _Rows(*(np.concatenate((old[keep], new)) for old, new in zip(
+        (rows.stack, rows.thread, rows.n, rows.w, rows.bin), new_rows, strict=True)))
+    cut = _Stacks(np.concatenate((stacks.flat, new_flat)),
+                  np.concatenate((stacks.ends, new_ends)))
+    return _DumpSplit(out, cut, split.frames, split.overrides, split.new_frames,
+                      split.namings)
+
+
+def _dump_samples(threads: list[tuple[int, str]], samples: _Samples, times: Any,
+                  stacks: _Stacks, raw_jit: Any, idx: Any
+                  ) -> tuple[list[Selected], dict[tuple[int, str, tuple[int, ...]], array]]:
+    """Rows ``idx`` grouped by (pid, thread, stack as a tuple, bin), as
+    ``jittime.Selected``, and per (tid, comm, stack) of a stack with a JIT frame its
+    samples' (time, weight) pairs. By stack as a tuple: one callchain may have several
+    raw ids (the reader's stack cache is bounded), and the split counts a stack's times
+    against its samples."""
+    rows, row_pid, flat, ends = samples.rows, samples.pid, stacks.flat, stacks.ends
     groups: dict[tuple[int, int, tuple[int, ...], int], list[int]] = {}
     timed: dict[tuple[int, str, tuple[int, ...]], array] = {}
     stack_tuple: dict[int, tuple[int, ...]] = {}
@@ -87,38 +111,36 @@ def _split_by_dump_time(
             a.append(w)
     selected = [(pid, threads[th][0], threads[th][1], st, n, w, bn)
                 for (pid, th, st, bn), (n, w) in groups.items()]
-    fl = _FrameList(data.frames, extra_frames)
-    jit_list = raw_jit.tolist()
-    split = split_by_time(selected, dumps, timed, fl, jit_list, KERNEL_MIN_ADDR, sample_clock,
-                          bin_of if rows.bin.size and (rows.bin >= 0).all() else None)
-    # back to columns: the other processes' rows as they were, these from the split
+    return selected, timed
+
+
+def _split_rows(selected: list[Selected], threads: list[tuple[int, str]], stacks: _Stacks
+                ) -> tuple[tuple[Any, ...], Any, Any]:
+    """The split's samples back to columns (stack, thread, count, weight, bin), their
+    stacks numbered after the table's, and those stacks' frames and ends."""
+    import numpy as np
+
     th_index = {k: i for i, k in enumerate(threads)}
     new_flat: list[int] = []
     new_ends: list[int] = []
-    base_len = len(flat)
+    base_len = len(stacks.flat)
+    nstacks = len(stacks.ends)
     stack_ids: dict[tuple[int, ...], int] = {}
     r_stack, r_thread, r_n, r_w, r_bin = [], [], [], [], []
-    for _pid, tid, comm, st, n, w, bn in split.selected:
+    for _pid, tid, comm, st, n, w, bn in selected:
         sid = stack_ids.get(st)
         if sid is None:
             new_flat.extend(st)
             new_ends.append(base_len + len(new_flat))
-            sid = stack_ids[st] = len(ends) + len(new_ends) - 1
+            sid = stack_ids[st] = nstacks + len(new_ends) - 1
         r_stack.append(sid)
         r_thread.append(th_index[(tid, comm)])
         r_n.append(n)
         r_w.append(w)
         r_bin.append(bn)
-    keep = ~in_dump
     i64 = np.int64
-    out = _Rows(np.concatenate((rows.stack[keep], np.array(r_stack, dtype=i64))),
-                np.concatenate((rows.thread[keep], np.array(r_thread, dtype=i64))),
-                np.concatenate((rows.n[keep], np.array(r_n, dtype=i64))),
-                np.concatenate((rows.w[keep], np.array(r_w, dtype=i64))),
-                np.concatenate((rows.bin[keep], np.array(r_bin, dtype=i64))))
-    flat = np.concatenate((flat, np.array(new_flat, dtype=i64)))
-    ends = np.concatenate((ends, np.array(new_ends, dtype=i64)))
-    return out, flat, ends, split.overrides, split.namings, split.new_frames
+    cols = tuple(np.array(c, dtype=i64) for c in (r_stack, r_thread, r_n, r_w, r_bin))
+    return cols, np.array(new_flat, dtype=i64), np.array(new_ends, dtype=i64)
 
 
 # per process: (sorted raw frame ids, leaf frame, caller frame, leaf named, caller named);
@@ -227,37 +249,22 @@ def _name_jit_processes(finder: MapFinder, jit_used: dict[int, Any], addr: Any,
 
 def _pid_table(pid: int, jit_fids: Any, naming: _JitNaming, overrides: dict[int, Entry],
                elf: dict[int, tuple[int, int]], frame_of: Callable[[str, object], int],
-               jit_unknown: int, sym_named: Any, perf_jit_names: bool) -> _Override:
-    """One process's overrides of the common tables (see ``_Override``)."""
+               jit_unknown: int, perf_named: Any) -> _Override:
+    """One process's overrides of the common tables (see ``_Override``); ``perf_named``:
+    per raw frame, whether perf's name counts as a JIT name."""
     import numpy as np
 
     i64 = np.int64
     if pid in naming.mapped:
         fids, lf, cf, ln, cn = naming.mapped[pid]
     elif pid in naming.dumped:
-        leaf_of, call_of = naming.dumped[pid]
-        fl = jit_fids.tolist()
-        lfl, cfl, lnl, cnl = [], [], [], []
-        for fid in fl:
-            o = overrides.get(fid)
-            if o is not None:  # named by the sample's time (jitdump), in its place
-                f = frame_of(o.name, o)
-                lfl.append(f)
-                cfl.append(f)
-                lnl.append(1)
-                cnl.append(1)
-                continue
-            le, ce = leaf_of.get(fid), call_of.get(fid)
-            lfl.append(jit_unknown if le is None else frame_of(le.name, le))
-            cfl.append(jit_unknown if ce is None else frame_of(ce.name, ce))
-            lnl.append(int(le is not None))
-            cnl.append(int(ce is not None))
         fids = jit_fids
-        lf, cf, ln, cn = (np.array(x, dtype=i64) for x in (lfl, cfl, lnl, cnl))
+        lf, cf, ln, cn = _dumped_table(jit_fids, naming.dumped[pid], overrides, frame_of,
+                                       jit_unknown)
     else:  # no map for this process: perf's name, named if perf had one
         fids = jit_fids
         lf = cf = np.full(len(fids), -1, dtype=i64)
-        ln = cn = (sym_named[fids] & perf_jit_names).astype(i64)
+        ln = cn = perf_named[fids].astype(i64)
     if elf:
         ef = np.array(sorted(elf), dtype=i64)
         ev = np.array([elf[f] for f in ef.tolist()], dtype=i64).reshape(-1, 2)
@@ -266,6 +273,33 @@ def _pid_table(pid: int, jit_fids: Any, naming: _JitNaming, overrides: dict[int,
             (fids, ef), (lf, ev[:, 0]), (cf, ev[:, 1]), (ln, z), (cn, z)))
     order = np.argsort(fids, kind="stable")
     return fids[order], lf[order], cf[order], ln[order], cn[order]
+
+
+def _dumped_table(jit_fids: Any, dumped: tuple[dict[int, Entry | None], dict[int, Entry | None]],
+                  overrides: dict[int, Entry], frame_of: Callable[[str, object], int],
+                  jit_unknown: int) -> tuple[Any, Any, Any, Any]:
+    """A jitdump's process: per JIT frame its leaf and caller frame and whether each is
+    named (the sample-time name of a split frame, else the entry at the address)."""
+    import numpy as np
+
+    leaf_of, call_of = dumped
+    lfl, cfl, lnl, cnl = [], [], [], []
+    for fid in jit_fids.tolist():
+        o = overrides.get(fid)
+        if o is not None:  # named by the sample's time (jitdump), in its place
+            f = frame_of(o.name, o)
+            lfl.append(f)
+            cfl.append(f)
+            lnl.append(1)
+            cnl.append(1)
+            continue
+        le, ce = leaf_of.get(fid), call_of.get(fid)
+        lfl.append(jit_unknown if le is None else frame_of(le.name, le))
+        cfl.append(jit_unknown if ce is None else frame_of(ce.name, ce))
+        lnl.append(int(le is not None))
+        cnl.append(int(ce is not None))
+    lf, cf, ln, cn = (np.array(x, dtype=np.int64) for x in (lfl, cfl, lnl, cnl))
+    return lf, cf, ln, cn
 
 
 def _name_frames(b: ProfileBuilder) -> Callable[[str, object], int]:

@@ -101,6 +101,7 @@ class TimeSplit:
     overrides: dict[int, Entry] = field(default_factory=dict)  # new raw frame id -> name
     new_frames: dict[int, list[int]] = field(default_factory=dict)  # pid -> new raw ids
     namings: list[DumpNaming] = field(default_factory=list)
+    frames: list[RawFrame] = field(default_factory=list)  # the new raw frames, in id order
 
 
 @dataclass(slots=True)
@@ -140,10 +141,26 @@ def _exact_positions(stack: tuple[int, ...], is_kernel: Any) -> set[int]:
     return out
 
 
+# (stack position, the loads covering its address by time, the static load's order)
+Spot = tuple[int, list[CodeLoad], int]
+Timed = dict[tuple[int, str, tuple[int, ...]], array]
+
+
+class _KernelOf:
+    """Raw frame id -> in the kernel? (looked up only where the stacks need it)."""
+
+    def __init__(self, frames: Any, kernel_min: int) -> None:
+        self.frames = frames
+        self.kernel_min = kernel_min
+
+    def __getitem__(self, i: int) -> bool:
+        return bool(self.frames[i].addr >= self.kernel_min)
+
+
 def split_by_time(
     selected: list[Selected],
     dumps: dict[int, DumpPlan],
-    timed: dict[tuple[int, str, tuple[int, ...]], array],
+    timed: Timed,
     frames: Any,
     raw_jit: list[bool],
     kernel_min: int,
@@ -153,87 +170,31 @@ def split_by_time(
     """Re-cut the ``selected`` samples of processes named by a jitdump so that frames at
     reused addresses carry the name of the code there at the sample's time. ``timed``:
     per (tid, comm, stack) of a stack with a JIT frame, its samples' (time, weight) pairs
-    in one flat array (time NaN where the text has none). New raw frames are appended
-    to ``frames`` (a list-like of ``RawFrame``) and ``raw_jit``; ``dumps``
-    (``plan_dump``) must cover every address the stacks look up. ``sample_clock``: the
-    samples' clock when known (``perf_data_clock``); anything but "monotonic" falls
-    back. ``bin_of``: the time bin of a sample time, when the samples are kept per time
-    bin (each selected entry then holds one bin's samples, and its pieces stay in that
-    bin)."""
+    in one flat array (time NaN where the text has none). ``frames`` (a list-like of
+    ``RawFrame``) and ``raw_jit`` are not changed: new raw frames (ids from
+    ``len(frames)`` on) are returned in ``TimeSplit.frames``; ``dumps`` (``plan_dump``)
+    must cover every address the stacks look up. ``sample_clock``: the samples' clock
+    when known (``perf_data_clock``); anything but "monotonic" falls back. ``bin_of``: the
+    time bin of a sample time, when the samples are kept per time bin (each selected
+    entry then holds one bin's samples, and its pieces stay in that bin)."""
     out = TimeSplit(selected=[])
-
-    class _Kernel:  # frame id -> in the kernel? (looked up only where the stacks need it)
-        def __getitem__(self, i: int) -> bool:
-            return bool(frames[i].addr >= kernel_min)
-
-    is_kernel: Any = _Kernel()
+    is_kernel = _KernelOf(frames, kernel_min)
     all_times = [a[0] for a in timed.values() if a and not math.isnan(a[0])]
     slack = time_slack_ns(all_times)
-
-    plans: dict[int, tuple[DumpNaming, dict[int, list[CodeLoad]]]] = {}
-    for pid, dp in dumps.items():
-        jd, amb = dp.dump, dp.ambiguous
-        naming = DumpNaming(pid, jd.path, len(jd.loads), truncated=jd.truncated,
-                            from_map=dp.from_map, map_paths=dp.map_paths)
-        out.namings.append(naming)
-        if jd.arch_timestamp:
-            naming.fallback = ("its times are CPU timestamps (JITDUMP_FLAGS_ARCH_TIMESTAMP), "
-                               "not CLOCK_MONOTONIC")
-        elif not all_times:
-            naming.fallback = "the samples have no time (perf script without the time field)"
-        elif sample_clock is not None and sample_clock != "monotonic":
-            naming.fallback = (f"the samples were recorded on {sample_clock}, not "
-                               "CLOCK_MONOTONIC (perf inject --jit refuses such recordings too)")
-        plans[pid] = (naming, amb)
+    plans = {pid: _naming_of(pid, dp, bool(all_times), sample_clock)
+             for pid, dp in dumps.items()}
+    out.namings.extend(plans.values())
 
     # 1. the stacks that hold an ambiguous address (the only ones where time matters)
-    resolved = {pid: dp.static for pid, dp in dumps.items()}
-    reused: dict[int, set[int]] = {}  # pid -> ambiguous addresses met in stacks
-    todo: list[tuple[Selected, list[tuple[int, list[CodeLoad], int]]] | None] = []
-    for item in selected:
-        pid, tid, comm, stack = item[:4]
-        plan = plans.get(pid)
-        if plan is None or not plan[1]:
-            todo.append(None)
-            continue
-        amb = plan[1]
-        exact = _exact_positions(stack, is_kernel)
-        spots = []  # (position, versions, static load order)
-        for i, f in enumerate(stack):
-            if raw_jit[f]:
-                q = frames[f].addr if i in exact else frames[f].addr - 1
-                v = amb.get(q)
-                if v is not None:
-                    spots.append((i, v, resolved[pid][q].order))
-                    reused.setdefault(pid, set()).add(q)
-        todo.append((item, spots) if spots else None)
-
+    todo, reused = _spots(selected, dumps, frames, raw_jit, is_kernel)
     # 2. is the samples' clock the dump's? (samples there earlier than the code they hit)
-    seen: set[tuple[int, str, tuple[int, ...]]] = set()  # one key, several time bins
-    for entry in todo:
-        if entry is None:
-            continue
-        pid, tid, comm, stack = entry[0][:4]
-        naming = plans[pid][0]
-        times = timed.get((tid, comm, stack))
-        if naming.fallback is not None or times is None or (tid, comm, stack) in seen:
-            continue
-        seen.add((tid, comm, stack))
-        fl = dumps[pid].first_load
-        exact = _exact_positions(stack, is_kernel)
-        need = max((fl.get(frames[f].addr if i in exact else frames[f].addr - 1, -1)
-                    for i, f in enumerate(stack) if raw_jit[f]), default=-1)
-        ts = times[0::2]
-        naming.checked += len(ts) - sum(map(math.isnan, ts))
-        # a sample is impossible if it ran code before that code was loaded (in C: a
-        # comparison per sample; NaN compares false)
-        naming.early += sum(map(((need - slack) / 1e9).__gt__, ts))
-    for naming, _amb in plans.values():
-        if naming.fallback is None and naming.early > MAX_EARLY_SHARE * naming.checked:
+    for pid, (checked, early) in _early_samples(selected, todo, plans, timed, slack).items():
+        naming = plans[pid]
+        naming.checked, naming.early = checked, early
+        if naming.early > MAX_EARLY_SHARE * naming.checked:
             naming.fallback = (f"{naming.early:,} of {naming.checked:,} sample times are earlier "
                                "than the code they ran was loaded (the samples are on another "
                                "clock)")
-
     # 3. split those stacks by the code at each ambiguous address at each sample's time
     synth: dict[tuple[int, int], int] = {}  # (raw frame id, load order) -> new raw frame id
 
@@ -241,9 +202,8 @@ def split_by_time(
         key = (fid, c.order)
         nf = synth.get(key)
         if nf is None:
-            nf = synth[key] = len(frames)
-            frames.append(RawFrame(frames[fid].addr, frames[fid].sym, frames[fid].dso))
-            raw_jit.append(True)
+            nf = synth[key] = len(frames) + len(out.frames)
+            out.frames.append(RawFrame(frames[fid].addr, frames[fid].sym, frames[fid].dso))
             out.overrides[nf] = load_entry(c)
             out.new_frames.setdefault(pid, []).append(nf)
         return nf
@@ -252,47 +212,138 @@ def split_by_time(
         if entry is None:
             out.selected.append(item)
             continue
-        spots = entry[1]
-        pid, tid, comm, stack, n, w, tbin = item
-        naming = plans[pid][0]
-        got = timed.get((tid, comm, stack))
-        if got is not None and bin_of is not None and tbin >= 0:  # this bin's samples only
-            got = array("d", [x for k in range(0, len(got), 2)
-                              if not math.isnan(got[k]) and bin_of(got[k]) == tbin
-                              for x in (got[k], got[k + 1])])
+        pid, tid, comm, stack, n, _w, tbin = item
+        naming = plans[pid]
+        got = _bin_times(timed.get((tid, comm, stack)), tbin, bin_of)
         if naming.fallback is not None or got is None or len(got) != 2 * n:
             naming.latest += n
             out.selected.append(item)
             continue
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for k in range(0, len(got), 2):
-            t = got[k]
-            sw = int(got[k + 1])
-            st = stack
-            if math.isnan(t):
-                naming.latest += 1
-            else:
-                t_ns = round(t * 1e9) + slack
-                changed = False
-                new = list(stack)
-                for i, versions, last_order in spots:
-                    c = at_time(versions, t_ns)
-                    if c is not None and c.order != last_order:
-                        new[i] = synthetic(pid, stack[i], c)
-                        changed = True
-                if changed:
-                    st = tuple(new)
-                    naming.by_time_changed += 1
-                naming.by_time += 1
-            g = groups.get(st)
-            if g is None:
-                groups[st] = [1, sw]
-            else:
-                g[0] += 1
-                g[1] += sw
-        for st, (gn, gw) in groups.items():
-            out.selected.append((pid, tid, comm, st, gn, gw, tbin))
+        pieces, (latest, by_time, changed) = _split_stack(item, entry[0], got, slack,
+                                                          synthetic)
+        out.selected.extend(pieces)
+        naming.latest += latest
+        naming.by_time += by_time
+        naming.by_time_changed += changed
     for naming in out.namings:
         naming.reused_addresses = len(reused.get(naming.pid, ()))
     return out
 
+
+def _naming_of(pid: int, dp: DumpPlan, have_times: bool, sample_clock: str | None
+               ) -> DumpNaming:
+    """A process's dump diagnostics, with why time cannot be used, if it cannot."""
+    jd = dp.dump
+    naming = DumpNaming(pid, jd.path, len(jd.loads), truncated=jd.truncated,
+                        from_map=dp.from_map, map_paths=dp.map_paths)
+    if jd.arch_timestamp:
+        naming.fallback = ("its times are CPU timestamps (JITDUMP_FLAGS_ARCH_TIMESTAMP), "
+                           "not CLOCK_MONOTONIC")
+    elif not have_times:
+        naming.fallback = "the samples have no time (perf script without the time field)"
+    elif sample_clock is not None and sample_clock != "monotonic":
+        naming.fallback = (f"the samples were recorded on {sample_clock}, not "
+                           "CLOCK_MONOTONIC (perf inject --jit refuses such recordings too)")
+    return naming
+
+
+def _spots(selected: list[Selected], dumps: dict[int, DumpPlan], frames: Any,
+           raw_jit: list[bool], is_kernel: Any
+           ) -> tuple[list[tuple[list[Spot], int] | None], dict[int, set[int]]]:
+    """Per selected entry: its spots at ambiguous addresses and the time its code was
+    first loaded (the latest first load among its JIT frames, -1: none), or None (no
+    spot, or no dump); and per process the ambiguous addresses met."""
+    reused: dict[int, set[int]] = {}
+    todo: list[tuple[list[Spot], int] | None] = []
+    for item in selected:
+        pid, stack = item[0], item[3]
+        dp = dumps.get(pid)
+        if dp is None or not dp.ambiguous:
+            todo.append(None)
+            continue
+        amb, static, fl = dp.ambiguous, dp.static, dp.first_load
+        exact = _exact_positions(stack, is_kernel)
+        spots = []
+        need = -1
+        for i, f in enumerate(stack):
+            if raw_jit[f]:
+                q = frames[f].addr if i in exact else frames[f].addr - 1
+                need = max(need, fl.get(q, -1))
+                v = amb.get(q)
+                if v is not None:
+                    spots.append((i, v, static[q].order))
+                    reused.setdefault(pid, set()).add(q)
+        todo.append((spots, need) if spots else None)
+    return todo, reused
+
+
+def _early_samples(selected: list[Selected], todo: list[tuple[list[Spot], int] | None],
+                   plans: dict[int, DumpNaming], timed: Timed, slack: int
+                   ) -> dict[int, tuple[int, int]]:
+    """Per process whose naming may use time: samples with a time at its reused code,
+    and those of them earlier than the code they ran was first loaded."""
+    out = {pid: (0, 0) for pid, naming in plans.items() if naming.fallback is None}
+    seen: set[tuple[int, str, tuple[int, ...]]] = set()  # one key, several time bins
+    for item, entry in zip(selected, todo, strict=True):
+        if entry is None:
+            continue
+        pid, tid, comm, stack = item[:4]
+        times = timed.get((tid, comm, stack))
+        if pid not in out or times is None or (tid, comm, stack) in seen:
+            continue
+        seen.add((tid, comm, stack))
+        ts = times[0::2]
+        checked, early = out[pid]
+        # a sample is impossible if it ran code before that code was loaded (in C: a
+        # comparison per sample; NaN compares false)
+        out[pid] = (checked + len(ts) - sum(map(math.isnan, ts)),
+                    early + sum(map(((entry[1] - slack) / 1e9).__gt__, ts)))
+    return out
+
+
+def _bin_times(got: array | None, tbin: int, bin_of: Callable[[float], int] | None
+               ) -> array | None:
+    """A stack's (time, weight) pairs, only those of time bin ``tbin`` when binned."""
+    if got is not None and bin_of is not None and tbin >= 0:
+        return array("d", [x for k in range(0, len(got), 2)
+                           if not math.isnan(got[k]) and bin_of(got[k]) == tbin
+                           for x in (got[k], got[k + 1])])
+    return got
+
+
+def _split_stack(item: Selected, spots: list[Spot], got: array, slack: int,
+                 synthetic: Callable[[int, int, CodeLoad], int]
+                 ) -> tuple[list[Selected], tuple[int, int, int]]:
+    """One selected entry cut into one per naming of its ambiguous frames at its samples'
+    times (the samples' (time, weight) pairs ``got``), and how many samples were named
+    by the load written last (no time), by time, and by time differently from it."""
+    pid, tid, comm, stack, _n, _w, tbin = item
+    groups: dict[tuple[int, ...], list[int]] = {}
+    latest = by_time = changed_n = 0
+    for k in range(0, len(got), 2):
+        t = got[k]
+        sw = int(got[k + 1])
+        st = stack
+        if math.isnan(t):
+            latest += 1
+        else:
+            t_ns = round(t * 1e9) + slack
+            changed = False
+            new = list(stack)
+            for i, versions, last_order in spots:
+                c = at_time(versions, t_ns)
+                if c is not None and c.order != last_order:
+                    new[i] = synthetic(pid, stack[i], c)
+                    changed = True
+            if changed:
+                st = tuple(new)
+                changed_n += 1
+            by_time += 1
+        g = groups.get(st)
+        if g is None:
+            groups[st] = [1, sw]
+        else:
+            g[0] += 1
+            g[1] += sw
+    pieces = [(pid, tid, comm, st, gn, gw, tbin) for st, (gn, gw) in groups.items()]
+    return pieces, (latest, by_time, changed_n)

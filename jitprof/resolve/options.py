@@ -25,7 +25,7 @@ from jitprof.symbols.symbolize import (
 
 if TYPE_CHECKING:
     pass
-from jitprof.resolve.build import build_profile
+from jitprof.resolve.build import FileNaming, build_profile
 from jitprof.resolve.elfnames import _RecordedBuildIds
 from jitprof.resolve.finder import MapFinder, _size
 
@@ -129,9 +129,10 @@ def load_profile(
             finder.sample_clock = next((c for c in clocks if c != "monotonic"), "monotonic")
     try:
         symbolizer = elf.symbolizer(data) if elf.policy != "never" else None
+        files = FileNaming(symbolizer, elf.policy, proc_maps or {}) if (
+            symbolizer is not None) else None
         prof = build_profile(data, finder, event=opt.event, pids=opt.pids, comms=opt.comms,
-                             bin_width=opt.bin_width, symbolizer=symbolizer,
-                             elf_policy=elf.policy, proc_maps=proc_maps)
+                             bin_width=opt.bin_width, files=files)
     finally:
         finder.close()
     prof.diagnostics.warnings[:0] = bundles.warnings

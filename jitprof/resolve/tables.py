@@ -17,6 +17,7 @@ from jitprof.model.names import (
     KERNEL_MIN_ADDR,
     PERF_CONTEXT_MIN,
     is_jitted_dso,
+    is_surely_jit_dso,
     map_name_full,
     perf_name_kind,
 )
@@ -51,6 +52,51 @@ class _Tables:
     leaf: Any
     call: Any
     by_pid: dict[int, tuple[Any, Any, Any, Any, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stacks:
+    """The raw stack table: every stack's frame ids concatenated (leaf first), and each
+    stack's end in that array (stack i is ``flat[ends[i-1]:ends[i]]``)."""
+
+    flat: Any
+    ends: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Samples:
+    """The rows to aggregate and each row's process."""
+
+    rows: _Rows
+    pid: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _FrameFacts:
+    """Per raw frame id (the reader's frames, then those a jitdump split made), numpy
+    columns: the address, whether it is JIT memory (a user address in a JIT dso), surely
+    JIT code (memory perf saw mapped anonymous and executable) and a kernel address."""
+
+    addr: Any
+    jit: Any
+    surely_jit: Any
+    kernel: Any
+
+    def __len__(self) -> int:
+        return len(self.addr)
+
+    def extended(self, extra: list[RawFrame]) -> _FrameFacts:
+        """With the frames a jitdump split made (JIT code at user addresses)."""
+        import numpy as np
+
+        if not extra:
+            return self
+        return _FrameFacts(
+            np.concatenate((self.addr, np.array([f.addr for f in extra], dtype=np.uint64))),
+            np.concatenate((self.jit, np.ones(len(extra), dtype=bool))),
+            np.concatenate((self.surely_jit,
+                            np.array([is_surely_jit_dso(f.dso) for f in extra], dtype=bool))),
+            np.concatenate((self.kernel, np.zeros(len(extra), dtype=bool))))
 
 
 def _flat_of(stacks: Any, ends: Any, ids: Any) -> tuple[Any, Any, Any]:
@@ -131,8 +177,7 @@ def _frames_by_pid(flat: Any, ends: Any, stack: Any, pid: Any, nall: int) -> dic
 
 
 def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], used: Any,
-                 addr: Any, raw_jit: Any, surely_jit: Any, jit_unknown: int,
-                 perf_jit_names: bool, nall: int) -> Any:
+                 facts: _FrameFacts, jit_unknown: int, perf_jit_names: bool) -> Any:
     """Raw frame id -> profile frame by the name perf printed (-1 where unused); JIT
     memory perf named from its own reading of the map keeps that name (as a JIT name),
     unless ``perf_jit_names`` is off; unnamed memory that is maybe not JIT code at all
@@ -140,7 +185,7 @@ def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], us
     JIT?, surely JIT?)."""
     import numpy as np
 
-    out = np.full(nall, -1, dtype=np.int64)
+    out = np.full(len(facts), -1, dtype=np.int64)
     if not len(used):
         return out
     fsym = _np_of(frames.sym, np.int32)
@@ -150,153 +195,212 @@ def _perf_frames(b: ProfileBuilder, frames: RawFrames, extra: list[RawFrame], us
     si = np.concatenate((fsym, esym))[used].astype(np.int64)
     di = np.concatenate((fdso, edso))[used].astype(np.int64)
     # the address matters only by its range: user, kernel, or perf's context markers
-    a = addr[used]
+    a = facts.addr[used]
     kern = ((a >= np.uint64(KERNEL_MIN_ADDR)).astype(np.int64)
             + (a >= np.uint64(PERF_CONTEXT_MIN)).astype(np.int64))
-    jit = raw_jit[used].astype(np.int64) + surely_jit[used].astype(np.int64)  # 0, 1, 2
+    jit = facts.jit[used].astype(np.int64) + facts.surely_jit[used].astype(np.int64)  # 0-2
     ndso = max(len(frames.dsos), 1)
     key = ((si * ndso + di) * 3 + kern) * 3 + jit
     uk, inv = unique_inverse(key)
     lut = np.empty(len(uk), dtype=np.int64)
-    syms, dsos = frames.syms, frames.dsos
-    runtime = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
     for k, v in enumerate(uk.tolist()):
         rest, jit_level = divmod(v, 3)
         rest, where = divmod(rest, 3)
         s, d = divmod(rest, ndso)
-        sym, dso = syms[s], dsos[d]
-        name = sym if sym and sym != "[unknown]" else "[unknown]"
-        full: str | None = None
-        if jit_level:
-            if name == "[unknown]" and jit_level == 1:  # no map, maybe garbage
-                lut[k] = b.frame("[unknown]", Kind.UNKNOWN, "[unknown]")
-                continue
-            if name == "[unknown]" or not perf_jit_names:
-                lut[k] = jit_unknown
-                continue
-            jname, jkind, full = map_name_full(name)
-            pf = b.frame(jname, jkind, JIT_DSO, "")
-        else:
-            kind = perf_name_kind(sym, dso, (0, KERNEL_MIN_ADDR, PERF_CONTEXT_MIN)[where])
-            if is_jitted_dso(dso) and name != "[unknown]":  # perf inject --jit code
-                name, kind, full = map_name_full(name)
-            pf = b.frame(name, kind, dso or "[unknown]", "" if kind in runtime else None)
-        if full is not None:
-            b.full_name(pf, full)
-        lut[k] = pf
+        lut[k] = _perf_frame(b, frames.syms[s], frames.dsos[d], where, jit_level,
+                             jit_unknown, perf_jit_names)
     out[used] = lut[inv]
     return out
 
 
-@dataclass(slots=True)
+_RUNTIME = (Kind.PHP, Kind.HPHP, Kind.HHVM, Kind.JIT, Kind.JAVA, Kind.JVM)
+
+
+def _perf_frame(b: ProfileBuilder, sym: str, dso: str, where: int, jit_level: int,
+                jit_unknown: int, perf_jit_names: bool) -> int:
+    """The profile frame of one distinct perf name (see ``_perf_frames``): ``where`` 0
+    user, 1 kernel, 2 perf's context markers; ``jit_level`` 0 not JIT memory, 1 maybe,
+    2 surely."""
+    name = sym if sym and sym != "[unknown]" else "[unknown]"
+    full: str | None = None
+    if jit_level:
+        if name == "[unknown]" and jit_level == 1:  # no map, maybe garbage
+            return b.frame("[unknown]", Kind.UNKNOWN, "[unknown]")
+        if name == "[unknown]" or not perf_jit_names:
+            return jit_unknown
+        jname, jkind, full = map_name_full(name)
+        pf = b.frame(jname, jkind, JIT_DSO, "")
+    else:
+        kind = perf_name_kind(sym, dso, (0, KERNEL_MIN_ADDR, PERF_CONTEXT_MIN)[where])
+        if is_jitted_dso(dso) and name != "[unknown]":  # perf inject --jit code
+            name, kind, full = map_name_full(name)
+        pf = b.frame(name, kind, dso or "[unknown]", "" if kind in _RUNTIME else None)
+    if full is not None:
+        b.full_name(pf, full)
+    return pf
+
+
+@dataclass(frozen=True, slots=True)
 class _Counts:
+    """How many JIT samples (leaves) and frames were met, and how many of them named."""
+
     jit_samples: int = 0
     jit_samples_named: int = 0
     jit_frames: int = 0
     jit_frames_named: int = 0
 
+    def __add__(self, o: _Counts) -> _Counts:
+        return _Counts(self.jit_samples + o.jit_samples,
+                       self.jit_samples_named + o.jit_samples_named,
+                       self.jit_frames + o.jit_frames, self.jit_frames_named + o.jit_frames_named)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    """Distinct (raw stack, process) pairs and the samples each stands for."""
+
+    stack: Any
+    pid: Any
+    n: Any
+
+    def __getitem__(self, s: slice) -> _Pairs:
+        return _Pairs(self.stack[s], self.pid[s], self.n[s])
+
+
+@dataclass(frozen=True, slots=True)
+class _Occurrences:
+    """The frames of some pairs' stacks, flat: each one's pair and position (0: the
+    leaf), whether it is an exact ip (not a return address), and which pairs have any."""
+
+    pair: Any
+    pos: Any
+    exact: Any
+    nonempty: Any
+
 
 _PAIRS_AT_ONCE = 1 << 12  # stacks translated at a time: bounds the temporary arrays
 
 
-def _translate(pairs_stack: Any, pairs_pid: Any, pairs_n: Any, flat: Any, ends: Any,
-               tables: _Tables, raw_jit: Any, is_kernel: Any, no_stack: int,
-               counts: _Counts) -> tuple[Any, Any]:
+def _translate(pairs: _Pairs, stacks: _Stacks, tables: _Tables, facts: _FrameFacts,
+               no_stack: int) -> tuple[Any, Any, _Counts]:
     """Distinct (raw stack, process) pairs as stacks of profile frames (leaf: the
     address; callers: the return address - 1; the first user frame under kernel frames:
-    where user code was interrupted, an exact ip): their frames (int32, leaf first) and
-    lengths. In slices of ``_PAIRS_AT_ONCE`` pairs; adds the JIT naming counts."""
+    where user code was interrupted, an exact ip): their frames (int32, leaf first),
+    lengths and the JIT naming counts. In slices of ``_PAIRS_AT_ONCE`` pairs."""
     import numpy as np
 
     out_fn: list[Any] = []
     out_len: list[Any] = []
-    big = np.iinfo(np.int64).max
-    dense_of: dict[int, Any] = {}
+    counts = _Counts()
+    dense_of = _dense_overrides(tables)
     counted = np.array(sorted(tables.by_pid), dtype=np.int64)
-    for lo in range(0, len(pairs_stack), _PAIRS_AT_ONCE):
-        p_stack = pairs_stack[lo:lo + _PAIRS_AT_ONCE]
-        p_pid = pairs_pid[lo:lo + _PAIRS_AT_ONCE]
-        p_n = pairs_n[lo:lo + _PAIRS_AT_ONCE]
-        fl, starts, lens = _flat_of(flat, ends, p_stack)
-        npair = len(p_stack)
-        occ_pair = np.repeat(np.arange(npair, dtype=np.int64), lens)
-        pos = np.arange(len(fl), dtype=np.int64) - np.repeat(starts, lens)
-        exact = pos == 0
-        nonempty = lens > 0
-        if len(fl):
-            kern = is_kernel[fl]
-            first_user = np.full(npair, big, dtype=np.int64)
-            if nonempty.any():
-                first_user[nonempty] = np.minimum.reduceat(np.where(kern, big, pos),
-                                                           starts[nonempty])
-            leaf_kern = np.zeros(npair, dtype=bool)
-            leaf_kern[nonempty] = kern[starts[nonempty]]
-            exact |= leaf_kern[occ_pair] & (pos == first_user[occ_pair])
-            del kern
-        fn = np.where(exact, tables.leaf[fl], tables.call[fl])
-        occ_pid = p_pid[occ_pair]
+    for lo in range(0, len(pairs.stack), _PAIRS_AT_ONCE):
+        p = pairs[lo:lo + _PAIRS_AT_ONCE]
+        fl, starts, lens = _flat_of(stacks.flat, stacks.ends, p.stack)
+        occ = _occurrences(fl, starts, lens, facts.kernel)
+        occ_pid = p.pid[occ.pair]
+        fn, named = _override(np.where(occ.exact, tables.leaf[fl], tables.call[fl]), fl,
+                              occ, occ_pid, tables, dense_of)
         # JIT frames are counted in the processes with JIT code (see build_profile)
-        jit_occ = raw_jit[fl] & np.isin(occ_pid, counted)
-        named = np.zeros(len(fl), dtype=np.int64)
-        for pid, (o_fid, o_leaf, o_call, o_ln, o_cn) in tables.by_pid.items():
-            if not len(o_fid):
-                continue
-            m = np.flatnonzero(occ_pid == pid)
-            if not m.size:
-                continue
-            f = fl[m]
-            dense = dense_of.get(pid)
-            if dense is None and len(o_fid) * 16 > len(tables.leaf):
-                # many overrides: a direct table (raw frame id -> row) beats a search
-                dense = dense_of[pid] = np.full(len(tables.leaf), -1, dtype=np.int32)
-                dense[o_fid] = np.arange(len(o_fid), dtype=np.int32)
-            if dense is not None:
-                j = dense[f].astype(np.int64)
-                hit = j >= 0
-            else:
-                j = np.minimum(np.searchsorted(o_fid, f), len(o_fid) - 1)
-                hit = o_fid[j] == f
-            m, j = m[hit], j[hit]
-            ex = exact[m]
-            new = np.where(ex, o_leaf[j], o_call[j])
-            have = new >= 0
-            fn[m[have]] = new[have]
-            named[m] = np.where(ex, o_ln[j], o_cn[j])
-        occ_n = p_n[occ_pair]
-        jn = jit_occ * occ_n
-        counts.jit_frames += int(jn.sum())
-        counts.jit_frames_named += int((named * jn).sum())
-        leaf_jn = jn * (pos == 0)
-        counts.jit_samples += int(leaf_jn.sum())
-        counts.jit_samples_named += int((leaf_jn * named).sum())
-        if no_stack >= 0 and not nonempty.all():  # an empty stack: "[no stack]"
-            lens = np.where(nonempty, lens, 1)
-            at = (np.cumsum(lens) - lens)[occ_pair] + pos
+        jn = (facts.jit[fl] & np.isin(occ_pid, counted)) * p.n[occ.pair]
+        leaf_jn = jn * (occ.pos == 0)
+        counts += _Counts(int(leaf_jn.sum()), int((leaf_jn * named).sum()), int(jn.sum()),
+                          int((named * jn).sum()))
+        if no_stack >= 0 and not occ.nonempty.all():  # an empty stack: "[no stack]"
+            lens = np.where(occ.nonempty, lens, 1)
+            at = (np.cumsum(lens) - lens)[occ.pair] + occ.pos
             full = np.full(int(lens.sum()), no_stack, dtype=np.int64)
             full[at] = fn
             fn = full
         out_fn.append(fn.astype(np.int32))
         out_len.append(lens)
     if not out_fn:
-        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
-    return np.concatenate(out_fn), np.concatenate(out_len)
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), counts
+    return np.concatenate(out_fn), np.concatenate(out_len), counts
 
 
-def _build_tables(b: ProfileBuilder, rows: _Rows, row_pid: Any, flat: Any, ends: Any,
-                  tables: _Tables, raw_jit: Any, is_kernel: Any, no_stack: int,
-                  threads: list[tuple[int, str]]) -> _Counts:
+def _occurrences(fl: Any, starts: Any, lens: Any, is_kernel: Any) -> _Occurrences:
+    """Where each flat frame sits (see ``_Occurrences``): the leaf is exact, and so is the
+    first user frame under kernel frames at the leaf."""
+    import numpy as np
+
+    npair = len(starts)
+    big = np.iinfo(np.int64).max
+    occ_pair = np.repeat(np.arange(npair, dtype=np.int64), lens)
+    pos = np.arange(len(fl), dtype=np.int64) - np.repeat(starts, lens)
+    exact = pos == 0
+    nonempty = lens > 0
+    if len(fl):
+        kern = is_kernel[fl]
+        first_user = np.full(npair, big, dtype=np.int64)
+        if nonempty.any():
+            first_user[nonempty] = np.minimum.reduceat(np.where(kern, big, pos),
+                                                       starts[nonempty])
+        leaf_kern = np.zeros(npair, dtype=bool)
+        leaf_kern[nonempty] = kern[starts[nonempty]]
+        exact |= leaf_kern[occ_pair] & (pos == first_user[occ_pair])
+    return _Occurrences(occ_pair, pos, exact, nonempty)
+
+
+def _dense_overrides(tables: _Tables) -> dict[int, Any]:
+    """pid -> raw frame id -> row of its overrides (-1: none), for processes with many
+    overrides, where a direct table beats a binary search."""
+    import numpy as np
+
+    out: dict[int, Any] = {}
+    for pid, (o_fid, *_rest) in tables.by_pid.items():
+        if len(o_fid) * 16 > len(tables.leaf):
+            dense = out[pid] = np.full(len(tables.leaf), -1, dtype=np.int32)
+            dense[o_fid] = np.arange(len(o_fid), dtype=np.int32)
+    return out
+
+
+def _override(fn: Any, fl: Any, occ: _Occurrences, occ_pid: Any, tables: _Tables,
+              dense_of: dict[int, Any]) -> tuple[Any, Any]:
+    """The frames ``fn`` with each process's overrides applied (a copy), and whether each
+    flat frame counts as named (0/1)."""
+    import numpy as np
+
+    fn = fn.copy()
+    named = np.zeros(len(fl), dtype=np.int64)
+    for pid, (o_fid, o_leaf, o_call, o_ln, o_cn) in tables.by_pid.items():
+        if not len(o_fid):
+            continue
+        m = np.flatnonzero(occ_pid == pid)
+        if not m.size:
+            continue
+        f = fl[m]
+        dense = dense_of.get(pid)
+        if dense is not None:
+            j = dense[f].astype(np.int64)
+            hit = j >= 0
+        else:
+            j = np.minimum(np.searchsorted(o_fid, f), len(o_fid) - 1)
+            hit = o_fid[j] == f
+        m, j = m[hit], j[hit]
+        ex = occ.exact[m]
+        new = np.where(ex, o_leaf[j], o_call[j])
+        have = new >= 0
+        fn[m[have]] = new[have]
+        named[m] = np.where(ex, o_ln[j], o_cn[j])
+    return fn, named
+
+
+def _build_tables(b: ProfileBuilder, samples: _Samples, stacks: _Stacks, tables: _Tables,
+                  facts: _FrameFacts, no_stack: int, threads: list[tuple[int, str]]
+                  ) -> _Counts:
     """Rows -> the profile's stack table and groups, summed per (stack node, profile
     thread, bin). Fills ``b.profile``; returns the JIT naming counts."""
     import numpy as np
 
-    counts = _Counts()
+    rows, row_pid = samples.rows, samples.pid
     upids = np.unique(row_pid)
     pid_ix = np.searchsorted(upids, row_pid)
     npid = len(upids)
     pairs, inv = unique_inverse(rows.stack.astype(np.int64) * npid + pid_ix)
     p_n = np.bincount(inv, weights=rows.n, minlength=len(pairs)).astype(np.int64)
-    fn, lens = _translate(pairs // npid, upids[pairs % npid], p_n, flat, ends, tables,
-                          raw_jit, is_kernel, no_stack, counts)
+    fn, lens, counts = _translate(_Pairs(pairs // npid, upids[pairs % npid], p_n), stacks,
+                                  tables, facts, no_stack)
     starts = np.cumsum(lens) - lens
     node_prefix, node_frame, node_depth, node_of_pair = _stack_nodes(
         len(b.profile.frames), fn, starts, lens)
