@@ -260,6 +260,30 @@ def svg(lay: Layout, paint: Callable[[Box], Paint], chart: Chart, standalone: bo
         f'data-note="{esc(chart.search_note)}">\n')
     out.append(f"<style>{asset('flame.css')}</style>\n")
     out.append(f'<rect class="bg" x="0" y="0" width="{w:g}" height="{height}"/>\n')
+    head, y = _svg_head(chart, w, element_id)
+    out += head
+    frames_top = y + 8
+    out.append(f'<g class="frames" data-top="{frames_top}" data-rows="{rows}" '
+               f'data-h="{FRAME_HEIGHT}">\n')
+    out += _svg_boxes(lay, paint, chart.icicle, frames_top)
+    out.append("</g>\n")
+    sy = frames_top + rows * FRAME_HEIGHT + 20
+    out.append(f'<text class="status" id="{element_id}-status" x="{PAD}" y="{sy}"> </text>\n')
+    out.append(f'<text class="status" id="{element_id}-matched" x="{PAD}" y="{sy + 16}"> '
+               '</text>\n')
+    if standalone:
+        js = asset("flame.js").replace("]]>", "]]]]><![CDATA[>")
+        out.append(f'<script type="text/ecmascript"><![CDATA[\n{js}\n'
+                   f'jitprofFlame(document.getElementById("{element_id}"), '
+                   '{standalone: true});\n]]></script>\n')
+    out.append("</svg>\n")
+    return "".join(out)
+
+
+def _svg_head(chart: Chart, w: float, element_id: str) -> tuple[list[str], int]:
+    """The title, subtitle and warning lines, the legend and the buttons; and the y of the
+    legend's line."""
+    out: list[str] = []
     y = 20 if chart.title else 0
     if chart.title:
         out.append(f'<text class="title" x="{w / 2:g}" y="20">{esc(chart.title)}</text>\n')
@@ -286,15 +310,20 @@ def svg(lay: Layout, paint: Callable[[Box], Paint], chart: Chart, standalone: bo
                'text-anchor="end">Search</text>\n')
     out.append(f'<text class="btn" id="{element_id}-clear" x="{w - PAD - 150:g}" y="{y}" '
                'text-anchor="end" visibility="hidden">Clear</text>\n')
-    frames_top = y + 8
+    return out, y
+
+
+def _svg_boxes(lay: Layout, paint: Callable[[Box], Paint], icicle: bool, frames_top: int
+               ) -> list[str]:
+    """One ``<g>`` per box (a loop over every box: one call for all of them)."""
+    out: list[str] = []
+    rows = max(lay.depth, 1)
     scale = lay.width / lay.total if lay.total else 0.0
-    out.append(f'<g class="frames" data-top="{frames_top}" data-rows="{rows}" '
-               f'data-h="{FRAME_HEIGHT}">\n')
     for b in lay.boxes:
         p = paint(b)
         bx = PAD + b.start * scale
         bw = b.weight * scale
-        row = b.depth if chart.icicle else rows - 1 - b.depth
+        row = b.depth if icicle else rows - 1 - b.depth
         by = frames_top + row * FRAME_HEIGHT
         attrs = (f' data-x="{b.start}" data-w="{b.weight}" data-d="{b.depth}"'
                  f' data-s="{p.self_weight}" data-n="{p.samples}"')
@@ -311,18 +340,7 @@ def svg(lay: Layout, paint: Callable[[Box], Paint], chart: Chart, standalone: bo
         out.append(f'<g class="{cls}"{attrs}{p.extra}><title>{esc_multiline(p.title)}</title>'
                    f'<rect x="{bx:.2f}" y="{by}" width="{bw:.2f}" height="{FRAME_HEIGHT - 1}" '
                    f'fill="{p.fill}"/>{text}</g>\n')
-    out.append("</g>\n")
-    sy = frames_top + rows * FRAME_HEIGHT + 20
-    out.append(f'<text class="status" id="{element_id}-status" x="{PAD}" y="{sy}"> </text>\n')
-    out.append(f'<text class="status" id="{element_id}-matched" x="{PAD}" y="{sy + 16}"> '
-               '</text>\n')
-    if standalone:
-        js = asset("flame.js").replace("]]>", "]]]]><![CDATA[>")
-        out.append(f'<script type="text/ecmascript"><![CDATA[\n{js}\n'
-                   f'jitprofFlame(document.getElementById("{element_id}"), '
-                   '{standalone: true});\n]]></script>\n')
-    out.append("</svg>\n")
-    return "".join(out)
+    return out
 
 
 def kind_legend(kinds: Sequence[tuple[Kind, float]]) -> list[LegendItem]:

@@ -20,6 +20,7 @@ timestamps are not wall-clock time.
 from __future__ import annotations
 
 import gzip
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from jitprof import __version__
@@ -96,70 +97,16 @@ class PprofExporter(Exporter):
         # frame -> mapping name, one table per JIT mapping name (translations in C: map())
         dsos = [f.dso for f in profile.frames]
         mtables = {j: [j if d == JIT_DSO else d for d in dsos] for j in set(thread_jit)}
-        used: dict[str, set[int]] = {j: set() for j in mtables}
-        # (only the dsos of frames some stack uses: a profile may hold frames it never used)
-        weight: dict[str, int] = {}
-        self_weight: dict[str, int] = {}
-        is_jit: dict[str, bool] = {}
-        for stack, w, _n, t in profile.iter_stacks():
-            j = thread_jit[t]
-            used[j].update(stack)
-            mt = mtables[j]
-            for name in set(map(mt.__getitem__, stack)):
-                weight[name] = weight.get(name, 0) + w
-                is_jit.setdefault(name, name == j)
-            if stack:
-                self_weight[mt[stack[0]]] = self_weight.get(mt[stack[0]], 0) + w
-        # the executable is the file that defines main (libc's frames are under every stack
-        # too, so total weight cannot tell them apart)
-        has_main = {f.dso for f in profile.frames if f.name == "main" and f.kind is Kind.NATIVE}
-
-        def order(m: str) -> tuple[int, int, int, int, str]:
-            elf = m.startswith("/") and not is_jit[m]
-            return (0 if elf else 1, 0 if m in has_main else 1, -self_weight.get(m, 0),
-                    -weight[m], m)
-
+        use = _mapping_use(profile, thread_jit, mtables)
         mapping_id: dict[str, int] = {}
-        for m in sorted(weight, key=order):
+        for m in _mapping_order(profile, use):
             mapping_id[m] = len(mapping_id) + 1
             out.mapping.add(id=mapping_id[m], filename=s(m), has_functions=True)
         for i, f in enumerate(profile.frames, start=1):
             out.function.add(id=i, name=s(f.name), system_name=s(f.name))
-        # one location per (frame, mapping) that a sample uses; per JIT mapping name a table
-        # frame -> location id
-        location_id: dict[tuple[int, str], int] = {}
-        ltables: dict[str, list[int]] = {}
-        for j in sorted(mtables, key=lambda j: mapping_id.get(j, 0)):
-            table = ltables[j] = [0] * len(dsos)
-            mt = mtables[j]
-            for fid in sorted(used[j]):
-                key = (fid, mt[fid])
-                lid = location_id.get(key)
-                if lid is None:
-                    lid = location_id[key] = len(location_id) + 1
-                    loc = out.location.add(id=lid, mapping_id=mapping_id[key[1]])
-                    loc.line.add(function_id=fid + 1)
-                table[fid] = lid
-
-        no_stack = 0
-        pid_key, comm_key = s("pid"), s("comm")
-        comm_ids = [s(comm) for _pid, comm in profile.threads]
-        nvalues = len(types)
-        for stack, w, n, t in profile.iter_stacks():
-            sample = out.sample.add()
-            if stack:
-                sample.location_id.extend(map(ltables[thread_jit[t]].__getitem__, stack))
-            else:  # keep the weight visible, as the other formats do
-                if not no_stack:
-                    fn = len(profile.frames) + 1
-                    out.function.add(id=fn, name=s("[no stack]"), system_name=s("[no stack]"))
-                    no_stack = len(location_id) + 1
-                    location_id[(-1, "")] = no_stack
-                    out.location.add(id=no_stack).line.add(function_id=fn)
-                sample.location_id.append(no_stack)
-            sample.value.extend((n, w)[:nvalues])
-            sample.label.add(key=pid_key, num=profile.threads[t][0])
-            sample.label.add(key=comm_key, str=comm_ids[t])
+        location_id, ltables = _add_locations(out, mtables, use.used, mapping_id)
+        _add_samples(out, s, profile, [ltables[j] for j in thread_jit],
+                     len(location_id), len(types))
         if profile.time_first is not None and profile.time_last is not None:
             out.duration_nanos = round((profile.time_last - profile.time_first) * 1e9)
         comments = [f"jitprof {__version__}", f"event: {profile.event}"]
@@ -176,3 +123,89 @@ class PprofExporter(Exporter):
             gz.write(data)
 
 
+@dataclass(frozen=True, slots=True)
+class _MappingUse:
+    """Per JIT mapping name the frames some stack uses (a profile may hold frames it never
+    used); per mapping the weight of the stacks through it and of those it is the leaf
+    of, and whether it is a JIT mapping."""
+
+    used: dict[str, set[int]]
+    weight: dict[str, int]
+    self_weight: dict[str, int]
+    is_jit: dict[str, bool]
+
+
+def _mapping_use(profile: Profile, thread_jit: list[str], mtables: dict[str, list[str]]
+                 ) -> _MappingUse:
+    used: dict[str, set[int]] = {j: set() for j in mtables}
+    weight: dict[str, int] = {}
+    self_weight: dict[str, int] = {}
+    is_jit: dict[str, bool] = {}
+    for stack, w, _n, t in profile.iter_stacks():
+        j = thread_jit[t]
+        used[j].update(stack)
+        mt = mtables[j]
+        for name in set(map(mt.__getitem__, stack)):
+            weight[name] = weight.get(name, 0) + w
+            is_jit.setdefault(name, name == j)
+        if stack:
+            self_weight[mt[stack[0]]] = self_weight.get(mt[stack[0]], 0) + w
+    return _MappingUse(used, weight, self_weight, is_jit)
+
+
+def _mapping_order(profile: Profile, use: _MappingUse) -> list[str]:
+    """The mappings in pprof's order: ELF files first, the executable (the file that
+    defines main: libc's frames are under every stack too, so total weight cannot tell
+    them apart) first of all, then by self weight, weight and name."""
+    has_main = {f.dso for f in profile.frames if f.name == "main" and f.kind is Kind.NATIVE}
+
+    def order(m: str) -> tuple[int, int, int, int, str]:
+        elf = m.startswith("/") and not use.is_jit[m]
+        return (0 if elf else 1, 0 if m in has_main else 1, -use.self_weight.get(m, 0),
+                -use.weight[m], m)
+
+    return sorted(use.weight, key=order)
+
+
+def _add_locations(out: pb.Profile, mtables: dict[str, list[str]], used: dict[str, set[int]],
+                   mapping_id: dict[str, int]
+                   ) -> tuple[dict[tuple[int, str], int], dict[str, list[int]]]:
+    """Add one location per (frame, mapping) that a sample uses to ``out``; returns them
+    and per JIT mapping name a table frame -> location id."""
+    location_id: dict[tuple[int, str], int] = {}
+    ltables: dict[str, list[int]] = {}
+    for j in sorted(mtables, key=lambda j: mapping_id.get(j, 0)):
+        mt = mtables[j]
+        table = ltables[j] = [0] * len(mt)
+        for fid in sorted(used[j]):
+            key = (fid, mt[fid])
+            lid = location_id.get(key)
+            if lid is None:
+                lid = location_id[key] = len(location_id) + 1
+                loc = out.location.add(id=lid, mapping_id=mapping_id[key[1]])
+                loc.line.add(function_id=fid + 1)
+            table[fid] = lid
+    return location_id, ltables
+
+
+def _add_samples(out: pb.Profile, s: _Strings, profile: Profile, thread_locs: list[list[int]],
+                 nlocations: int, nvalues: int) -> None:
+    """Add one sample per (stack, thread) to ``out``, leaf first; ``thread_locs``: per
+    thread, frame -> location id. An empty stack gets a "[no stack]" location."""
+    no_stack = 0
+    pid_key, comm_key = s("pid"), s("comm")
+    comm_ids = [s(comm) for _pid, comm in profile.threads]
+    for stack, w, n, t in profile.iter_stacks():
+        sample = out.sample.add()
+        if stack:
+            sample.location_id.extend(map(thread_locs[t].__getitem__, stack))
+        else:  # keep the weight visible, as the other formats do
+            if not no_stack:
+                fn = len(profile.frames) + 1
+                out.function.add(id=fn, name=s("[no stack]"), system_name=s("[no stack]"))
+                no_stack = nlocations + 1
+                out.location.add(id=no_stack).line.add(function_id=fn)
+            sample.location_id.append(no_stack)
+        sample.value.extend((n, w)[:nvalues])
+        sample.label.add(key=pid_key, num=profile.threads[t][0])
+        sample.label.add(key=comm_key, str=comm_ids[t])

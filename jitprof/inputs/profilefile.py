@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
-from typing import IO, Any
+from collections.abc import Callable, Sequence
+from typing import IO, Any, TypeVar
 
 from jitprof import __version__
 from jitprof.errors import InputError
@@ -281,20 +281,12 @@ def _map_health(m: Any, mw: tuple[str | int, ...]) -> MapHealth:
                      None if mtime is None else float(mtime), bad_lines)
 
 
+_T = TypeVar("_T")
+
+
 def _profile(doc: Any) -> Profile:
     doc = _obj(doc, ())
-    if doc.get("format") != FORMAT:
-        hint = ""
-        if "speedscope" in str(doc.get("$schema", "")):
-            hint = ": a speedscope file (jitprof reads its own JSON profiles)"
-        raise _Bad(("format",) if "format" in doc else (),
-                   f'not a jitprof profile (no "format": "{FORMAT}"){hint}')
-    if doc.get("version") != VERSION:
-        raise _Bad(("version",), f"profile version {doc.get('version')!r} is not supported "
-                                 f"(this jitprof reads version {VERSION})")
-    for key in ("event", "threads", "frames", "stacks"):
-        if key not in doc:
-            raise _Bad((), f"no {key!r}")
+    _check_format(doc)
     p = Profile(event=_str(doc["event"], ("event",)))
     p.diagnostics = _diagnostics(_obj(doc.get("diagnostics", {}), ("diagnostics",)))
     unit = doc.get("weight_unit", "period" if p.diagnostics.has_period else "samples")
@@ -311,8 +303,39 @@ def _profile(doc: Any) -> Profile:
     for i, th in enumerate(_list(doc["threads"], ("threads",))):
         th = _list(th, ("threads", i), 2)
         p.threads.append((_int(th[0], ("threads", i, 0), None), _str(th[1], ("threads", i, 1))))
+    p.frames.extend(_frames(doc["frames"]))
+    nframes, nthreads = len(p.frames), len(p.threads)
+    p.full_names.update(_per_frame(doc, "full_names", nframes, lambda v, w: tuple(
+        _str(x, (*w, j)) for j, x in enumerate(_list(v, w)))))
+    p.versions.update(_per_frame(doc, "versions", nframes, lambda v, w: _int(v, w, 2)))
+    p.set_tables(*_stack_tables(doc["stacks"], nframes, nthreads))
+    for key, value in (("samples", p.samples), ("weight", p.weight)):
+        if key in doc and doc[key] != value:
+            raise _Bad((key,), f"{key} {doc[key]!r} is not the sum over stacks ({value})")
+    return p
+
+
+def _check_format(doc: dict[str, Any]) -> None:
+    """A jitprof profile of the version this jitprof reads, with its four tables."""
+    if doc.get("format") != FORMAT:
+        hint = ""
+        if "speedscope" in str(doc.get("$schema", "")):
+            hint = ": a speedscope file (jitprof reads its own JSON profiles)"
+        raise _Bad(("format",) if "format" in doc else (),
+                   f'not a jitprof profile (no "format": "{FORMAT}"){hint}')
+    if doc.get("version") != VERSION:
+        raise _Bad(("version",), f"profile version {doc.get('version')!r} is not supported "
+                                 f"(this jitprof reads version {VERSION})")
+    for key in ("event", "threads", "frames", "stacks"):
+        if key not in doc:
+            raise _Bad((), f"no {key!r}")
+
+
+def _frames(doc_frames: Any) -> list[Frame]:
+    """The frame table: [name, kind, dso] each, no frame twice."""
+    out: list[Frame] = []
     seen_frames: set[Frame] = set()
-    for i, fr in enumerate(_list(doc["frames"], ("frames",))):
+    for i, fr in enumerate(_list(doc_frames, ("frames",))):
         fr = _list(fr, ("frames", i), 3)
         kind = _KINDS.get(fr[1]) if isinstance(fr[1], str) else None
         if kind is None:
@@ -322,26 +345,35 @@ def _profile(doc: Any) -> Profile:
         if frame in seen_frames:
             raise _Bad(("frames", i), "the same frame twice")
         seen_frames.add(frame)
-        p.frames.append(frame)
-    nframes, nthreads = len(p.frames), len(p.threads)
-    for k, v in _obj(doc.get("full_names", {}), ("full_names",)).items():
+        out.append(frame)
+    return out
+
+
+def _per_frame(doc: dict[str, Any], key: str, nframes: int,
+               value: Callable[[Any, tuple[str | int, ...]], _T]) -> dict[int, _T]:
+    """An object keyed by frame id (``full_names``, ``versions``), each value read by
+    ``value(json value, where)``."""
+    out: dict[int, _T] = {}
+    for k, v in _obj(doc.get(key, {}), (key,)).items():
         fid = int(k) if k.isdigit() else -1
         if not 0 <= fid < nframes:
-            raise _Bad(("full_names", k), f"frame {k!r} out of range (there are {nframes})")
-        p.full_names[fid] = tuple(_str(x, ("full_names", k, j))
-                                  for j, x in enumerate(_list(v, ("full_names", k))))
-    for k, v in _obj(doc.get("versions", {}), ("versions",)).items():
-        fid = int(k) if k.isdigit() else -1
-        if not 0 <= fid < nframes:
-            raise _Bad(("versions", k), f"frame {k!r} out of range (there are {nframes})")
-        p.versions[fid] = _int(v, ("versions", k), 2)
+            raise _Bad((key, k), f"frame {k!r} out of range (there are {nframes})")
+        out[fid] = value(v, (key, k))
+    return out
+
+
+def _stack_tables(doc_stacks: Any, nframes: int, nthreads: int
+                  ) -> tuple[list[int], list[int], list[int], list[int], list[int], list[int]]:
+    """The stacks ([thread, weight, samples, frame ids leaf first] each, no (thread,
+    stack) twice) as ``Profile.set_tables``' columns: node prefix and frame, and per
+    group its node, thread, weight and samples."""
     seen_stacks: set[tuple[int, tuple[int, ...]]] = set()
     builder = StackTreeBuilder()
     nodes: list[int] = []
     g_thread: list[int] = []
     g_weight: list[int] = []
     g_samples: list[int] = []
-    for i, st in enumerate(_list(doc["stacks"], ("stacks",))):
+    for i, st in enumerate(_list(doc_stacks, ("stacks",))):
         w = ("stacks", i)
         st = _list(st, w, 4)
         thread = _int(st[0], (*w, 0))
@@ -361,11 +393,7 @@ def _profile(doc: Any) -> Profile:
         g_thread.append(thread)
         g_weight.append(weight)
         g_samples.append(samples)
-    p.set_tables(builder.node_prefix, builder.node_frame, nodes, g_thread, g_weight, g_samples)
-    for key, value in (("samples", p.samples), ("weight", p.weight)):
-        if key in doc and doc[key] != value:
-            raise _Bad((key,), f"{key} {doc[key]!r} is not the sum over stacks ({value})")
-    return p
+    return builder.node_prefix, builder.node_frame, nodes, g_thread, g_weight, g_samples
 
 
 def parse_profile_json(text: str, path: str) -> Profile:

@@ -106,10 +106,57 @@ def add_off_cpu(data: ScriptData, kernel_name: Callable[[int], str | None] | Non
         return data, OffCpu()
     if sw is None or not sw.samples or sw.sw_prev_tid is None or sw.sw_prev_state is None:
         return data, None
+    w = _waits(data, sw)
+    stacks, new_stack = _trimmed_stacks(data, w.stack, kernel_name)
+    off = EventData(OFF_CPU, stacks, data.threads)
+    off.s_stack.frombytes(new_stack.astype(np.int32).tobytes())
+    off.s_thread.frombytes(w.thread.astype(np.int32).tobytes())
+    off.s_weight.frombytes(w.dur.tobytes())
+    off.s_time.frombytes(w.start.astype(np.float64).tobytes())
+    off.has_period = True
+    off.bin_width = sw.bin_width
+    events = dict(data.events)
+    events[OFF_CPU] = off
+    empty = _empty_stacks(data, w.stack)
+    if empty:
+        w.note.warnings.append(
+            f"off-cpu: {empty:,} of {len(w.tid):,} switch samples have no call stack "
+            "(record them with -g): their time is in [no stack]")
+    cpu_name = cpu_time_event(data)
+    cpu = data.events.get(cpu_name) if cpu_name is not None else None
+    wall, w.note.why_no_wall = _wall_event(cpu, cpu_name, off, data.threads)
+    if wall is not None:
+        events[WALL] = wall
+    w.note.lines = _summary(data, cpu, w.thread, w.tid, w.state, w.dur, w.th_tid)
+    return dataclasses.replace(data, events=events, stacks=stacks), w.note
+
+
+@dataclass(frozen=True, slots=True)
+class _Waits:
+    """The waits of the recording's threads, one per switch-out sample kept: its reader
+    stack and thread, the tid switched out, its state, start (s) and length (ns); the
+    reader's thread index -> tid; and what was found (``note``: a new one)."""
+
+    stack: Any
+    thread: Any
+    tid: Any
+    state: Any
+    start: Any
+    dur: Any
+    th_tid: Any
+    note: OffCpu
+
+
+def _waits(data: ScriptData, sw: EventData) -> _Waits:
+    """Each switch-out of a thread of the recording, until the thread's next switch-in or
+    sample (the recording's end when none)."""
+    import numpy as np
+
     note = OffCpu()
     s_time = np.frombuffer(sw.s_time, dtype=np.float64)
     s_thread = np.frombuffer(sw.s_thread, dtype=np.int32)
     s_stack = np.frombuffer(sw.s_stack, dtype=np.int32)
+    assert sw.sw_prev_tid is not None and sw.sw_prev_state is not None
     prev = np.frombuffer(sw.sw_prev_tid, dtype=np.int32).astype(np.int64)
     state = np.frombuffer(sw.sw_prev_state, dtype=np.uint8)
     nxt = np.frombuffer(sw.sw_next_tid, dtype=np.int32).astype(np.int64) if (
@@ -130,37 +177,13 @@ def add_off_cpu(data: ScriptData, kernel_name: Callable[[int], str | None] | Non
         note.warnings.append(f"off-cpu: {int((~timed).sum()):,} switch samples without a "
                              "time (perf script -F +time), left out")
     idx = np.flatnonzero(keep)
-    starts = s_time[idx]
-    tids = prev[idx]
-
+    starts, tids = s_time[idx], prev[idx]
     end_time = _recording_end(data)
-    ins_t, ins_tid = _switch_ins(data, s_time, nxt)
-    ev_t, ev_tid = _sample_times(data, th_tid)
-    ends = np.full(len(idx), np.nan)
-    by_sample = np.zeros(len(idx), dtype=bool)
-    for tid in np.unique(tids).tolist():
-        q = np.flatnonzero(tids == tid)
-        st = starts[q]
-        e1 = _first_at_or_after(ins_t[ins_tid == tid], st, strict=False)
-        e2 = _first_at_or_after(ev_t[ev_tid == tid], st, strict=True)
-        ends[q] = np.fmin(e1, e2)
-        by_sample[q] = ~np.isnan(e2) & (np.isnan(e1) | (e2 < e1))
+    ends, by_sample = _wait_ends(data, starts, tids, _switch_ins(data, s_time, nxt), th_tid)
     open_end = np.isnan(ends)
     ends = np.where(open_end, end_time, ends)
     dur = np.maximum(np.rint((ends - starts) * 1e9), 0).astype(np.int64)
     note.waits, note.open_at_end = len(idx), int(open_end.sum())
-
-    stacks, new_stack = _trimmed_stacks(data, s_stack[idx], kernel_name)
-    off = EventData(OFF_CPU, stacks, data.threads)
-    off.s_stack.frombytes(new_stack.astype(np.int32).tobytes())
-    off.s_thread.frombytes(s_thread[idx].astype(np.int32).tobytes())
-    off.s_weight.frombytes(dur.tobytes())
-    off.s_time.frombytes(starts.astype(np.float64).tobytes())
-    off.has_period = True
-    off.bin_width = sw.bin_width
-    events = dict(data.events)
-    events[OFF_CPU] = off
-
     if note.open_at_end:
         cut = int(dur[open_end].sum())
         note.warnings.append(
@@ -172,33 +195,47 @@ def add_off_cpu(data: ScriptData, kernel_name: Callable[[int], str | None] | Non
             f"off-cpu: {int(by_sample.sum()):,} of {len(idx):,} waits ended at the "
             "thread's next sample, not at a switch-in (record with --switch-events, or "
             "-a): each may be up to a sample period too long")
-    empty = _empty_stacks(data, s_stack[idx])
-    if empty:
-        note.warnings.append(
-            f"off-cpu: {empty:,} of {len(idx):,} switch samples have no call stack "
-            "(record them with -g): their time is in [no stack]")
+    return _Waits(s_stack[idx], s_thread[idx], tids, state[idx], starts, dur, th_tid, note)
 
-    cpu_name = cpu_time_event(data)
-    cpu = data.events.get(cpu_name) if cpu_name is not None else None
+
+def _wait_ends(data: ScriptData, starts: Any, tids: Any, ins: tuple[Any, Any], th_tid: Any
+               ) -> tuple[Any, Any]:
+    """Per wait: when it ended (the thread's first switch-in at or after its start, or
+    its first sample after it; NaN: neither), and whether a sample ended it."""
+    import numpy as np
+
+    ins_t, ins_tid = ins
+    ev_t, ev_tid = _sample_times(data, th_tid)
+    ends = np.full(len(starts), np.nan)
+    by_sample = np.zeros(len(starts), dtype=bool)
+    for tid in np.unique(tids).tolist():
+        q = np.flatnonzero(tids == tid)
+        st = starts[q]
+        e1 = _first_at_or_after(ins_t[ins_tid == tid], st, strict=False)
+        e2 = _first_at_or_after(ev_t[ev_tid == tid], st, strict=True)
+        ends[q] = np.fmin(e1, e2)
+        by_sample[q] = ~np.isnan(e2) & (np.isnan(e1) | (e2 < e1))
+    return ends, by_sample
+
+
+def _wall_event(cpu: EventData | None, cpu_name: str | None, off: EventData,
+                threads: list[tuple[int, str]]) -> tuple[EventData | None, str | None]:
+    """The wall event (CPU samples' ns + the waits), or None and why not."""
     if cpu is None:
-        note.why_no_wall = ("wall needs cpu-clock (or task-clock) samples beside the "
-                            "switches: record with -e cpu-clock -e sched:sched_switch")
-    elif not cpu.has_period:
-        note.why_no_wall = (f"wall needs the period of the {cpu_name} samples (CPU ns): "
-                            "print them with perf script -F +period")
-    else:
-        wall = EventData(WALL, stacks, data.threads)
-        for src in (cpu, off):
-            wall.s_stack.extend(src.s_stack)
-            wall.s_thread.extend(src.s_thread)
-            wall.s_weight.extend(src.s_weight)
-            wall.s_time.extend(src.s_time)
-        wall.has_period = True
-        wall.bin_width = sw.bin_width
-        events[WALL] = wall
-    note.lines = _summary(data, cpu, s_thread[idx], tids, state[idx], dur, th_tid)
-    out = dataclasses.replace(data, events=events, stacks=stacks)
-    return out, note
+        return None, ("wall needs cpu-clock (or task-clock) samples beside the "
+                      "switches: record with -e cpu-clock -e sched:sched_switch")
+    if not cpu.has_period:
+        return None, (f"wall needs the period of the {cpu_name} samples (CPU ns): "
+                      "print them with perf script -F +period")
+    wall = EventData(WALL, off.table, threads)
+    for src in (cpu, off):
+        wall.s_stack.extend(src.s_stack)
+        wall.s_thread.extend(src.s_thread)
+        wall.s_weight.extend(src.s_weight)
+        wall.s_time.extend(src.s_time)
+    wall.has_period = True
+    wall.bin_width = off.bin_width
+    return wall, None
 
 
 def _recording_end(data: ScriptData) -> float:

@@ -120,13 +120,7 @@ def load_profile(
         data = read_scripts(inputs, jobs=opt.jobs, progress=progress, perf_data=opt.perf_data,
                             perf_script_args=elf.perf_script_args())
     if finder.has_jitdumps(input_dirs):
-        # the samples' clock (jitdump times are CLOCK_MONOTONIC): a natively read
-        # perf.data says it; perf report --header-only tells for the others
-        clocks = {data.clocks[p] if p in data.clocks else perf_data_clock(p)
-                  for p in inputs if p != "-" and is_perf_data(p) or p in data.clocks}
-        clocks.discard(None)
-        if clocks:  # one clock not monotonic is enough to distrust the times
-            finder.sample_clock = next((c for c in clocks if c != "monotonic"), "monotonic")
+        finder.sample_clock = _sample_clock(inputs, data)
     try:
         symbolizer = elf.symbolizer(data) if elf.policy != "never" else None
         files = FileNaming(symbolizer, elf.policy, proc_maps or {}) if (
@@ -139,6 +133,18 @@ def load_profile(
     prof.diagnostics.recorded_on = [s for s in (f.summary() for f in data.recordings.values())
                                     if s is not None]
     return prof
+
+
+def _sample_clock(inputs: Sequence[str], data: ScriptData) -> str | None:
+    """The samples' clock (jitdump times are CLOCK_MONOTONIC): a natively read perf.data
+    says it; perf report --header-only tells for the others; None: unknown."""
+    clocks = {data.clocks[p] if p in data.clocks else perf_data_clock(p)
+              for p in inputs if p != "-" and is_perf_data(p) or p in data.clocks}
+    clocks.discard(None)
+    if not clocks:
+        return None
+    # one clock not monotonic is enough to distrust the times
+    return next((c for c in clocks if c != "monotonic"), "monotonic")
 
 
 @dataclass(frozen=True, slots=True)
