@@ -28,6 +28,7 @@ import math
 import re
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from jitprof.parse.perfdata import (
@@ -163,95 +164,178 @@ def script_data(pd: PerfData, name: str | None = None, consume: bool = False) ->
     d.build_ids.update(pd.build_ids)
     d.address_form = "raw"
     d.callers_at_return = True
-
-    # -- task records: tid -> pid
-    for c in pd.comms:
-        if c.pid >= 0 and c.tid >= 0:
-            d.tid_pid.setdefault(c.tid, c.pid)
-    for m in pd.mmaps:
-        if m.pid >= 0 and m.tid >= 0:
-            d.tid_pid.setdefault(m.tid, m.pid)
-    for f in pd.forks:
-        if f.pid >= 0 and f.tid >= 0:
-            d.tid_pid.setdefault(f.tid, f.pid)
+    d.tid_pid.update(_task_pids(pd))
     for m in pd.mmaps:
         d.mmaps.append(Mmap(m.pid, m.tid, m.start, m.length, m.pgoff, m.prot, m.filename,
                             None if m.time is None else _seconds(m.time), m.build_id))
-
-    dsos: list[str] = []
-    dso_ids: dict[str, int] = {}
-
-    def dso_id(dso: str) -> int:
-        i = dso_ids.get(dso)
-        if i is None:
-            i = dso_ids[dso] = len(dsos)
-            dsos.append(dso)
-        return i
-
-    unknown_dso = dso_id(UNKNOWN)
+    dsos = _Dsos()
+    unknown_dso = dsos.id(UNKNOWN)
     parts = [(attr, cols) for attr, cols in zip(pd.attrs, pd.samples_by_attr, strict=True)
              if len(cols)]
-    n_all = sum(len(c) for _a, c in parts)
-    if not n_all:
+    if not parts:
         _notes(d, pd, 0)
         return d
+    s = _sample_columns(parts)
+    entries = _distinct_chains(pd, consume)
+    # -- address spaces: the kernel's, and each sampled process's (with its parents' maps
+    # from before its fork)
+    pids = sorted(int(p) for p in np.unique(np.concatenate((s.pid, entries.pid))))
+    space_maps, inherited = _space_maps(pd, pids, dsos.id)
+    for child, got in inherited.items():  # (for ELF naming: the child's mappings)
+        for m, when in got:
+            d.mmaps.append(Mmap(child, child, m.start, m.length, m.pgoff, m.prot, m.filename,
+                                _seconds(when), m.build_id))
+    spaces = [_Space(space_maps.get(-1, []))] + [_Space(space_maps.get(p, [])) for p in pids]
+    keys = _entry_keys(entries, pids, spaces, unknown_dso)
+    e_frame, f_ip_l, f_dso_l = _key_frames(keys, entries.ip, unknown_dso)
+    # callchains that hold an address whose map changed during the recording: one chain
+    # per sample, its dsos at the sample's time
+    s_chain, e_frame, slen, extra_ip, extra_dso = _timed_chains(
+        keys, spaces, s, e_frame, entries, sum(len(x) for x in f_ip_l), unknown_dso)
+    del entries, keys  # (entry-sized arrays)
+    _set_frames(d, pd, np.concatenate([*f_ip_l, extra_ip]),
+                np.concatenate([*f_dso_l, extra_dso]), dsos)
+    # -- stacks: one per distinct chain (leaf first)
+    d.stacks.frames = array("i", e_frame.astype(np.int32).tobytes())
+    d.stacks.ends = array("q", np.cumsum(slen).astype(np.int64).tobytes())
+    # -- threads: (tid, comm at the sample's time)
+    th_index = _threads(pd, d, s.tid, s.time_ns)
+    _tid_pid_from_samples(d, s.tid, s.pid)
+    _add_events(d, pd, parts, s, s_chain, th_index)
+    for sw in pd.switches:  # PERF_RECORD_SWITCH(_CPU_WIDE): when a thread ran again
+        if sw.time is not None and sw.tid >= 0:
+            d.switches.add(_seconds(sw.time), sw.tid, (SWITCH_OUT if sw.out else 0)
+                           | (SWITCH_PREEMPT if sw.preempt else 0))
+    _notes(d, pd, len(s.chain))
+    return d
 
-    # -- every sample's columns; its (process, callchain) is an id into pd.chains (a
-    # sample without a callchain: its cpumode's context marker and its ip)
-    s_chain_l, s_pid, s_tid, s_time, s_period, s_event = [], [], [], [], [], []
+
+class _Dsos:
+    """The dso names met, each with an id (its index), in the order first met."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.ids: dict[str, int] = {}
+
+    def id(self, dso: str) -> int:
+        i = self.ids.get(dso)
+        if i is None:
+            i = self.ids[dso] = len(self.names)
+            self.names.append(dso)
+        return i
+
+
+def _task_pids(pd: PerfData) -> dict[int, int]:
+    """tid -> pid from the task records: COMM, then MMAP, then FORK (the first wins)."""
+    out: dict[int, int] = {}
+    for c in pd.comms:
+        if c.pid >= 0 and c.tid >= 0:
+            out.setdefault(c.tid, c.pid)
+    for m in pd.mmaps:
+        if m.pid >= 0 and m.tid >= 0:
+            out.setdefault(m.tid, m.pid)
+    for f in pd.forks:
+        if f.pid >= 0 and f.tid >= 0:
+            out.setdefault(f.tid, f.pid)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _SampleColumns:
+    """Every sample's columns, the attrs' one after another: its (process, callchain) as
+    an id into pd.chains (a sample without a callchain: its cpumode's context marker and
+    its ip), pid, tid, time (ns; NaN: none), period and its attr's index in ``parts``."""
+
+    chain: Any
+    pid: Any
+    tid: Any
+    time_ns: Any
+    period: Any
+    event: Any
+
+
+def _sample_columns(parts: list[tuple[Any, Any]]) -> _SampleColumns:
+    import numpy as np
+
+    s_chain, s_pid, s_tid, s_time, s_period, s_event = [], [], [], [], [], []
     for k, (attr, cols) in enumerate(parts):
         n = len(cols)
-        s_chain_l.append(cols.chain)
+        s_chain.append(cols.chain)
         s_pid.append(cols.pid)
         s_tid.append(cols.tid)
         s_time.append(cols.time.astype(np.float64) if attr.sample_type & S_TIME
                       and cols.time is not None else np.full(n, np.nan))
         s_period.append(cols.period)
         s_event.append(np.full(n, k, dtype=np.int32))
+
     def joined(cols: list[Any], dtype: Any) -> Any:  # (one attr: no copy)
         x = cols[0] if len(cols) == 1 else np.concatenate(cols)
         return x if x.dtype == dtype else x.astype(dtype)
 
-    s_chain = joined(s_chain_l, np.int64)
-    pid = joined(s_pid, np.int64)
-    tid = joined(s_tid, np.int64)
-    time_ns = joined(s_time, np.float64)
-    period = joined(s_period, np.int64)
-    event = joined(s_event, np.int32)
-    del s_chain_l, s_pid, s_tid, s_time, s_period
+    return _SampleColumns(joined(s_chain, np.int64), joined(s_pid, np.int64),
+                          joined(s_tid, np.int64), joined(s_time, np.float64),
+                          joined(s_period, np.int64), joined(s_event, np.int32))
 
-    # -- the distinct chains: their pid word, then the chain as recorded
+
+@dataclass(frozen=True, slots=True)
+class _Entries:
+    """The distinct chains' entries without context markers: each chain's pid word, and
+    per entry its address, context and chain; entries per chain."""
+
+    pid: Any
+    ip: Any
+    ctx: Any
+    owner: Any
+    slen: Any
+
+
+def _distinct_chains(pd: PerfData, consume: bool) -> _Entries:
+    """The distinct chains: their pid word, then the chain as recorded."""
+    import numpy as np
+
     words, cstarts = pd.chains.words, pd.chains.starts
     r_pid = (words[cstarts[:-1]].astype(np.uint32)).view(np.int32).astype(np.int64)
     body = np.ones(len(words), dtype=bool)
     body[cstarts[:-1]] = False
     r_chain = words[body]
     r_starts = cstarts - np.arange(len(cstarts), dtype=np.int64)
-    del body
+    del body, words
     if consume:
         pd.chains.words = pd.chains.starts = None
     ip, ctx, owner, slen = _chain_entries(r_chain, r_starts)
-    del r_chain, r_starts, words
+    return _Entries(r_pid, ip, ctx, owner, slen)
 
-    # -- address spaces: the kernel's, and each sampled process's (with its parents' maps
-    # from before its fork)
-    pids = sorted(int(p) for p in np.unique(np.concatenate((pid, r_pid))))
-    space_maps, inherited = _space_maps(pd, pids, dso_id)
-    for child, got in inherited.items():  # (for ELF naming: the child's mappings)
-        for m, when in got:
-            d.mmaps.append(Mmap(child, child, m.start, m.length, m.pgoff, m.prot, m.filename,
-                                _seconds(when), m.build_id))
-    spaces = [_Space(space_maps.get(-1, []))] + [_Space(space_maps.get(p, [])) for p in pids]
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """A key per (space, address) of the entries (user addresses carry their space in
+    the top bits; 0: no map can hold it), and each entry's key index; per distinct key
+    (sorted): its address, space, dso, whether its map changed over time and its piece
+    of the space."""
+
+    keys: Any
+    inv: Any
+    ip: Any
+    space: Any
+    dso: Any
+    timed: Any
+    piece: Any
+
+
+def _entry_keys(entries: _Entries, pids: list[int], spaces: list[_Space], unknown_dso: int
+                ) -> _Keys:
+    import numpy as np
+
+    ip, ctx = entries.ip, entries.ctx
     user = ctx == CTX_USER
-    space_of_chain = np.searchsorted(np.array(pids, dtype=np.int64), r_pid) + 1
-    e_space = np.where(user, space_of_chain[owner], 0)
-    # a key per (space, address): user addresses carry their space in the top bits
+    space_of_chain = np.searchsorted(np.array(pids, dtype=np.int64), entries.pid) + 1
+    e_space = np.where(user, space_of_chain[entries.owner], 0)
     fits = np.where(user, ip < np.uint64(USER_LIMIT), ip >= np.uint64(KERNEL_START))
     if len(spaces) >= 1 << 15:
         fits[:] = False
     keys = np.where(user, ip | (e_space.astype(np.uint64) << np.uint64(48)), ip)
     keys = np.where(fits & (ctx != CTX_OTHER), keys, np.uint64(0))
-    del e_space, fits, user, ctx
+    del e_space, fits, user
     ukeys = np.unique(keys)  # (a sort: no argsort of every entry)
     inv = np.searchsorted(ukeys, keys).astype(np.int32)
     key_dso = np.full(len(ukeys), unknown_dso, dtype=np.int64)
@@ -276,74 +360,70 @@ def script_data(pd: PerfData, name: str | None = None, consume: bool = False) ->
         key_dso[sel] = np.where(got >= 0, got, unknown_dso)
         key_timed[sel] = got == -2
         key_piece[sel] = piece
+    return _Keys(keys, inv, key_ip, key_space, key_dso, key_timed, key_piece)
 
-    # -- frames: one per distinct key (its address and dso), and one per distinct
-    # address of the entries without a key (no map can hold them: [unknown])
-    kf_order = np.lexsort((key_ip, key_dso))
-    kf_ip, kf_dso = key_ip[kf_order], key_dso[kf_order]
+
+def _key_frames(keys: _Keys, ip: Any, unknown_dso: int) -> tuple[Any, list[Any], list[Any]]:
+    """Frames: one per distinct key (its address and dso), and one per distinct address
+    of the entries without a key (no map can hold them: [unknown]). Returns each entry's
+    frame and the frames' addresses and dsos (in parts)."""
+    import numpy as np
+
+    kf_order = np.lexsort((keys.ip, keys.dso))
+    kf_ip, kf_dso = keys.ip[kf_order], keys.dso[kf_order]
     knew = np.ones(len(kf_order), dtype=bool)
     knew[1:] = (kf_ip[1:] != kf_ip[:-1]) | (kf_dso[1:] != kf_dso[:-1])
-    key_frame = np.empty(len(ukeys), dtype=np.int32)
+    key_frame = np.empty(len(keys.ip), dtype=np.int32)
     key_frame[kf_order] = np.cumsum(knew, dtype=np.int64) - 1
     f_ip_l, f_dso_l = [kf_ip[knew]], [kf_dso[knew]]
     nkf = int(knew.sum())
-    zero = keys == 0
-    e_frame = key_frame[inv]
+    zero = keys.keys == 0
+    e_frame = key_frame[keys.inv]
     if zero.any():
         zip_ = np.unique(ip[zero])
         e_frame[zero] = nkf + np.searchsorted(zip_, ip[zero]).astype(np.int32)
         f_ip_l.append(zip_)
         f_dso_l.append(np.full(len(zip_), unknown_dso, dtype=np.int64))
-    del keys, zero, kf_order, kf_ip, kf_dso, knew
-    # callchains that hold an address whose map changed during the recording: one chain
-    # per sample, its dsos at the sample's time
-    s_chain, e_frame, slen = _timed_chains(
-        key_timed, key_piece, key_space, key_ip, inv, spaces, s_chain, time_ns, e_frame,
-        owner, slen, f_ip_l, f_dso_l, unknown_dso)
-    del inv, owner, ip
-    f_ip = np.concatenate(f_ip_l)
-    f_dso = np.concatenate(f_dso_l)
+    return e_frame, f_ip_l, f_dso_l
+
+
+def _set_frames(d: ScriptData, pd: PerfData, f_ip: Any, f_dso: Any, dsos: _Dsos) -> None:
+    """Fill ``d.frames``' columns: every frame's address, dso, and [unknown] symbol but
+    for the BPF/kernel JIT code KSYMBOL records name."""
+    import numpy as np
+
     frames = d.frames
-    ksyms = _ksymbol_names(pd, f_ip, f_dso, dso_ids)
+    ksyms = _ksymbol_names(pd, f_ip, f_dso, dsos.ids)
     sym_unknown = frames.ids(UNKNOWN, UNKNOWN)[0]
     frames.addr = array("Q", f_ip.astype(np.uint64).tobytes())
     sym_col = np.full(len(f_ip), sym_unknown, dtype=np.int32)
     for i, ksym in ksyms.items():
         sym_col[i] = frames.ids(ksym, UNKNOWN)[0]
     frames.sym = array("i", sym_col.tobytes())
-    dso_map = np.array([frames.ids(UNKNOWN, dso)[1] for dso in dsos], dtype=np.int32)
+    dso_map = np.array([frames.ids(UNKNOWN, dso)[1] for dso in dsos.names], dtype=np.int32)
     frames.dso = array("i", dso_map[f_dso].astype(np.int32).tobytes())
 
-    # -- stacks: one per distinct chain (leaf first)
-    d.stacks.frames = array("i", e_frame.astype(np.int32).tobytes())
-    d.stacks.ends = array("q", np.cumsum(slen).astype(np.int64).tobytes())
 
-    # -- threads: (tid, comm at the sample's time)
-    th_index = _threads(pd, d, tid, time_ns)
-    _tid_pid_from_samples(d, tid, pid)
+def _add_events(d: ScriptData, pd: PerfData, parts: list[tuple[Any, Any]],
+                s: _SampleColumns, s_chain: Any, th_index: Any) -> None:
+    """One ``EventData`` per attr name in ``d.events``, its samples' columns appended."""
+    import numpy as np
 
-    # -- events
-    secs = np.where(np.isnan(time_ns), np.nan, np.floor(time_ns / 1000.0) / 1e6)
+    secs = np.where(np.isnan(s.time_ns), np.nan, np.floor(s.time_ns / 1000.0) / 1e6)
     for k, (attr, cols) in enumerate(parts):
-        sel = np.flatnonzero(event == k) if len(parts) > 1 else np.arange(n_all)
+        sel = np.flatnonzero(s.event == k) if len(parts) > 1 else np.arange(len(s.chain))
         ev = d.events.get(attr.name)
         if ev is None:
             ev = d.events[attr.name] = EventData(attr.name, d.stacks, d.threads)
         ev.s_stack.extend(array("i", s_chain[sel].astype(np.int32).tobytes()))
         ev.s_thread.extend(array("i", th_index[sel].astype(np.int32).tobytes()))
-        ev.s_weight.extend(array("q", period[sel].astype(np.int64).tobytes()))
+        ev.s_weight.extend(array("q", s.period[sel].astype(np.int64).tobytes()))
         ev.s_time.extend(array("d", secs[sel].astype(np.float64).tobytes()))
         # (a tracepoint's period is 1 a hit: perf script prints none, its weight is the
         # samples)
         ev.has_period = ev.has_period or attr.type != TYPE_TRACEPOINT
         if attr.name == SWITCH_EVENT:  # issue 17: the tracepoint's fields, per sample
-            _switch_fields(ev, pd, attr.config, cols, tid[sel])
-    for sw in pd.switches:  # PERF_RECORD_SWITCH(_CPU_WIDE): when a thread ran again
-        if sw.time is not None and sw.tid >= 0:
-            d.switches.add(_seconds(sw.time), sw.tid, (SWITCH_OUT if sw.out else 0)
-                           | (SWITCH_PREEMPT if sw.preempt else 0))
-    _notes(d, pd, n_all)
-    return d
+            _switch_fields(ev, pd, attr.config, cols, s.tid[sel])
 
 
 def _switch_fields(ev: EventData, pd: PerfData, config: int, cols: Any, tids: Any) -> None:
@@ -381,22 +461,25 @@ def native_script_data(paths: Sequence[str]) -> ScriptData:
     return reader.data
 
 
-def _timed_chains(key_timed: Any, key_piece: Any, key_space: Any, key_ip: Any, inv: Any,
-                  spaces: list[_Space], s_chain: Any, time_ns: Any, e_frame: Any, owner: Any,
-                  slen: Any, f_ip: list[Any], f_dso: list[Any], unknown: int
-                  ) -> tuple[Any, Any, Any]:
+def _timed_chains(keys: _Keys, spaces: list[_Space], s: _SampleColumns, e_frame: Any,
+                  entries: _Entries, nframes: int, unknown: int
+                  ) -> tuple[Any, Any, Any, Any, Any]:
     """Give every sample whose chain holds a time-dependent address its own chain, with
     the dsos its maps had at its time (rare: a range mapped twice with different
-    files); their frames are appended to ``f_ip``/``f_dso``."""
+    files); returns the samples' chains, the entries' frames and the chains' lengths
+    (new chains appended), and the new frames' addresses and dsos (ids from
+    ``nframes``)."""
     import numpy as np
 
-    if not key_timed.any():
-        return s_chain, e_frame, slen
-    e_timed = key_timed[inv]
-    chains = np.unique(owner[e_timed])
+    s_chain, slen, inv = s.chain, entries.slen, keys.inv
+    none = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    if not keys.timed.any():
+        return s_chain, e_frame, slen, *none
+    e_timed = keys.timed[inv]
+    chains = np.unique(entries.owner[e_timed])
     starts = np.concatenate(([0], np.cumsum(slen)))
     samples = np.flatnonzero(np.isin(s_chain, chains))
-    next_frame = sum(len(x) for x in f_ip)
+    next_frame = nframes
     new_frames, new_len = [e_frame], [slen]
     extra_ip: list[int] = []
     extra_dso: list[int] = []
@@ -408,9 +491,9 @@ def _timed_chains(key_timed: Any, key_piece: Any, key_space: Any, key_ip: Any, i
         fr = e_frame[a:b].copy()
         for j in np.flatnonzero(e_timed[a:b]).tolist():
             kk = int(inv[a + j])
-            sp = spaces[int(key_space[kk])]
-            extra_ip.append(int(key_ip[kk]))
-            extra_dso.append(int(sp.at_time(int(key_piece[kk]), np.array([time_ns[smp]]),
+            sp = spaces[int(keys.space[kk])]
+            extra_ip.append(int(keys.ip[kk]))
+            extra_dso.append(int(sp.at_time(int(keys.piece[kk]), np.array([s.time_ns[smp]]),
                                             unknown)[0]))
             fr[j] = next_frame
             next_frame += 1
@@ -418,9 +501,8 @@ def _timed_chains(key_timed: Any, key_piece: Any, key_space: Any, key_ip: Any, i
         new_len.append(np.array([b - a], dtype=np.int64))
         s_chain[smp] = next_id
         next_id += 1
-    f_ip.append(np.array(extra_ip, dtype=np.uint64))
-    f_dso.append(np.array(extra_dso, dtype=np.int64))
-    return s_chain, np.concatenate(new_frames), np.concatenate(new_len)
+    return (s_chain, np.concatenate(new_frames), np.concatenate(new_len),
+            np.array(extra_ip, dtype=np.uint64), np.array(extra_dso, dtype=np.int64))
 
 
 def _seconds(ns: int) -> float:

@@ -1131,9 +1131,46 @@ class _Walker:
 
         pd = self.pd
         st = attr.sample_type
-        end = w + size_w  # word index after each record
-        n = len(w)
-        ok = np.ones(n, dtype=bool)
+        lay = self._layout(attr, words, w, w + size_w, base)
+        ok = lay.ok.copy()
+        pos, nr, rsize = lay.pos, lay.nr, lay.rsize
+        if "period" in pos:  # a period no event has: a corrupt sample (sums would overflow)
+            ok &= words[np.where(ok, pos["period"], w)] <= np.uint64(MAX_PERIOD)
+        elif not attr.freq and attr.sample_period > MAX_PERIOD:
+            ok[:] = False  # (the attr's fixed period)
+        if not ok.all():
+            bad = np.flatnonzero(~ok)
+            pd.bad_samples += len(bad)
+            why = ("a sample whose fields run past its record" if not lay.ok[bad[0]] else
+                   f"a sample whose period is over {MAX_PERIOD:,}")
+            pd.first_bad = pd.first_bad or (
+                f"byte {self.base + int(offs[bad[0]])}: {why} "
+                f"(its record: {int(size_w[bad[0]]) * 8} bytes)")
+            keep = np.flatnonzero(ok)
+            if not len(keep):
+                return None
+            w, misc = w[keep], misc[keep]
+            pos = {k: v[keep] for k, v in pos.items()}
+            if nr is not None:
+                nr = nr[keep]
+            if st & S_RAW:
+                rsize = rsize[keep]
+        out = self._fields(attr, words, pos, len(w), misc)
+        keys, kstart = self._chain_keys(words, pos, nr, out)
+        out["chain"] = pd.chains.add(keys, kstart)
+        if st & S_RAW:
+            out["raw"], out["raw_start"] = _raw_payloads(buf, pos["raw"], rsize)
+            out["raw_size"] = rsize
+        return out
+
+    def _layout(self, attr: EventAttr, words: Any, w: Any, end: Any, base: int
+                ) -> _SampleLayout:
+        """Where each sample's fields are (the layout follows ``attr.sample_type``; the
+        callchain's and raw payload's sizes vary per sample)."""
+        import numpy as np
+
+        st = attr.sample_type
+        ok = np.ones(len(w), dtype=bool)
         pos: dict[str, Any] = {}
 
         def field_at(p: Any) -> Any:
@@ -1168,6 +1205,7 @@ class _Walker:
             nr = np.where((nr >= 0) & (nr < 1 << 24), nr, 1 << 40)
             pos["chain"] = p
             p = p + 1 + nr
+        rsize = None
         if st & S_RAW:
             rs = field_at(p)
             rsize = ((rs & np.uint64(0xFFFFFFFF)) if self.order == "<" else (
@@ -1178,29 +1216,14 @@ class _Walker:
         for key in ("ip", "tid", "time", "cpu", "period"):
             if key in pos:
                 field_at(pos[key])
-        inside = ok.copy()
-        if "period" in pos:  # a period no event has: a corrupt sample (sums would overflow)
-            ok &= words[np.where(ok, pos["period"], w)] <= np.uint64(MAX_PERIOD)
-        elif not attr.freq and attr.sample_period > MAX_PERIOD:
-            ok[:] = False  # (the attr's fixed period)
-        if not ok.all():
-            bad = np.flatnonzero(~ok)
-            pd.bad_samples += len(bad)
-            why = ("a sample whose fields run past its record" if not inside[bad[0]] else
-                   f"a sample whose period is over {MAX_PERIOD:,}")
-            pd.first_bad = pd.first_bad or (
-                f"byte {self.base + int(offs[bad[0]])}: {why} "
-                f"(its record: {int(size_w[bad[0]]) * 8} bytes)")
-            keep = np.flatnonzero(ok)
-            if not len(keep):
-                return None
-            w, misc = w[keep], misc[keep]
-            pos = {k: v[keep] for k, v in pos.items()}
-            if nr is not None:
-                nr = nr[keep]
-            if st & S_RAW:
-                rsize = rsize[keep]
-        n = len(w)
+        return _SampleLayout(pos, nr, rsize, ok)
+
+    def _fields(self, attr: EventAttr, words: Any, pos: dict[str, Any], n: int, misc: Any
+                ) -> dict[str, Any]:
+        """The fixed fields of good samples at ``pos``: ip, pid, tid, time, cpu, period,
+        cpumode (defaults where the attr records none)."""
+        import numpy as np
+
         out: dict[str, Any] = {"raw": None, "raw_start": None, "raw_size": None}
         out["ip"] = words[pos["ip"]] if "ip" in pos else np.zeros(n, dtype=np.uint64)
         if "tid" in pos:
@@ -1224,8 +1247,18 @@ class _Walker:
             out["period"] = np.full(n, max(1, attr.sample_period) if not attr.freq else 1,
                                     dtype=np.uint64)
         out["cpumode"] = (misc & MISC_CPUMODE_MASK).astype(np.uint8)
-        # the (process, callchain) key of each sample: its pid word, then its chain
-        pid_word = out["pid"].astype(np.int64).astype(np.uint64) & np.uint64(0xFFFFFFFF)
+        return out
+
+    @staticmethod
+    def _chain_keys(words: Any, pos: dict[str, Any], nr: Any, fields: dict[str, Any]
+                    ) -> tuple[Any, Any]:
+        """The (process, callchain) key of each sample: its pid word, then its chain (a
+        sample without one: its cpumode's context marker and its ip); and each key's
+        start (n + 1 of them)."""
+        import numpy as np
+
+        n = len(fields["pid"])
+        pid_word = fields["pid"].astype(np.int64).astype(np.uint64) & np.uint64(0xFFFFFFFF)
         if nr is not None:
             ln = nr + 1  # the nr word, replaced by the pid, then the entries
             kstart = np.zeros(n + 1, dtype=np.int64)
@@ -1233,27 +1266,14 @@ class _Walker:
             first = np.repeat(pos["chain"] - kstart[:-1], ln)
             keys = words[first + np.arange(int(kstart[-1]), dtype=np.int64)]
             keys[kstart[:-1]] = pid_word
-        else:
-            mode = out["cpumode"]
-            marker = np.where(mode == MISC_KERNEL, np.uint64(CONTEXT_KERNEL),
-                              np.uint64(CONTEXT_USER))
-            marker = np.where(mode == MISC_GUEST_KERNEL, np.uint64(CONTEXT_GUEST), marker)
-            keys = np.empty(3 * n, dtype=np.uint64)
-            keys[0::3], keys[1::3], keys[2::3] = pid_word, marker, out["ip"]
-            kstart = np.arange(n + 1, dtype=np.int64) * 3
-        out["chain"] = pd.chains.add(keys, kstart)
-        if st & S_RAW:
-            raw_parts = []
-            starts = np.zeros(n, dtype=np.int64)
-            at = 0
-            for i, (b, sz) in enumerate(zip(pos["raw"].tolist(), rsize.tolist(), strict=True)):
-                raw_parts.append(bytes(buf[b : b + sz]))
-                starts[i] = at
-                at += sz
-            out["raw"] = b"".join(raw_parts)
-            out["raw_start"] = starts
-            out["raw_size"] = rsize
-        return out
+            return keys, kstart
+        mode = fields["cpumode"]
+        marker = np.where(mode == MISC_KERNEL, np.uint64(CONTEXT_KERNEL),
+                          np.uint64(CONTEXT_USER))
+        marker = np.where(mode == MISC_GUEST_KERNEL, np.uint64(CONTEXT_GUEST), marker)
+        keys = np.empty(3 * n, dtype=np.uint64)
+        keys[0::3], keys[1::3], keys[2::3] = pid_word, marker, fields["ip"]
+        return keys, np.arange(n + 1, dtype=np.int64) * 3
 
     def _decode_unaligned(self, buf: Any, offs: Any) -> None:
         """Records at offsets that are not all 8 apart (a writer that padded nothing):
@@ -1393,3 +1413,28 @@ def _read_exact(f: IO[bytes], n: int) -> bytes:
             break
         out += b
     return out
+@dataclass(frozen=True, slots=True)
+class _SampleLayout:
+    """Per sample of one attr: the word index of each fixed field it has (``raw``: the
+    raw payload's byte offset in the file), the callchain's and raw payload's sizes
+    (None: not recorded), and whether its fields lie inside its record."""
+
+    pos: dict[str, Any]
+    nr: Any
+    rsize: Any
+    ok: Any
+
+
+def _raw_payloads(buf: Any, at: Any, sizes: Any) -> tuple[bytes, Any]:
+    """The samples' raw payloads (``sizes[i]`` bytes at byte ``at[i]`` of ``buf``)
+    joined, and each one's start in the joined bytes."""
+    import numpy as np
+
+    raw_parts = []
+    starts = np.zeros(len(sizes), dtype=np.int64)
+    off = 0
+    for i, (b, sz) in enumerate(zip(at.tolist(), sizes.tolist(), strict=True)):
+        raw_parts.append(bytes(buf[b : b + sz]))
+        starts[i] = off
+        off += sz
+    return b"".join(raw_parts), starts
