@@ -23,7 +23,7 @@ import stat
 import sys
 import threading
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import IO
 
@@ -95,6 +95,20 @@ _STACK_CACHE_MAX = 1 << 15
 
 
 _STACK_CACHE_REST = 1 << 18
+
+
+class _StackCache:
+    """``read_text``'s cache of whole frame texts: frames text -> (raw stack id, lines in
+    the block); bounded, and switched off while it does not pay (see _STACK_CACHE_MAX):
+    hits since it was last cleared, the sample count until which it is off, samples."""
+
+    __slots__ = ("stacks", "hits", "off_until", "samples")
+
+    def __init__(self) -> None:
+        self.stacks: dict[str, tuple[int, int]] = {}
+        self.hits = 0
+        self.off_until = -1
+        self.samples = 0
 
 
 class ScriptReader:
@@ -235,109 +249,122 @@ class ScriptReader:
         frame cache by one ``map`` in C, with no Python code per line. Any other block goes
         through the line-by-line reader."""
         start = self._begin(path)
-        cache_get = self._cache.get
-        # frames text -> (raw stack id, lines in the block); bounded, and switched off
-        # while it does not pay (see _STACK_CACHE_MAX)
-        stacks: dict[str, tuple[int, int]] = {}
-        stacks_get = stacks.get
-        stack_hits = 0
-        cache_off_until = -1
-        hcache_get = self._hcache.get
-        add_stack = self.data.stacks.add
+        cache = _StackCache()
         lineno = 0
         last = ""
-        rest = ""
+        for blocks, final in self._text_blocks(f, path, chunk):
+            if not final:
+                lineno, last = self._read_blocks(blocks, path, lineno, last, cache)
+                continue
+            for block in blocks:  # the end of the text: the last block, as it is
+                lines = block.split("\n")
+                last = lines[-1]
+                self._run_lines([ln + "\n" for ln in lines[:-1]] + ([last] if last else []),
+                                path, lineno)
+                lineno += len(lines) - (0 if last else 1)
+                last = last or "\n"
+        self._end(path, start, lineno, last)
+
+    def _text_blocks(self, f: IO[str], path: str, chunk: int
+                     ) -> Iterator[tuple[list[str], bool]]:
+        """The text's complete blocks, a chunk at a time (progress told per chunk), and
+        last (``True``) what remains at its end."""
         progress = self.progress
         position = _position(f) if progress is not None else None
         chars = 0
-        nsamples = 0
+        rest = ""
+        first = True
         while True:
             data = f.read(chunk)
             if progress is not None:
                 chars += len(data)
                 progress(position() if position is not None else chars)
-            if lineno == 0 and not rest and data:  # the first chunk: is it text at all?
+            if first and data:  # the first chunk: is it text at all?
                 why = not_text(data)
                 if why is not None:
                     raise InputError(path, why)
-            if data:
-                data = rest + data
-                blocks = data.split("\n\n")
-                rest = blocks.pop()  # may continue in the next chunk
-            else:
-                blocks = [rest] if rest else []
-                rest = ""
-            for block in blocks:
-                if not data:  # the end of the text: the last block, as it is
-                    lines = block.split("\n")
-                    last = lines[-1]
-                    self._run_lines([ln + "\n" for ln in lines[:-1]] + ([last] if last else []),
-                                    path, lineno)
-                    lineno += len(lines) - (0 if last else 1)
-                    last = last or "\n"
-                    continue
-                # the usual block: "header\n\tframe\n\tframe..." (no side-band records)
-                nl = block.find("\n\t")
-                if nl > 0 and self._cur is None and self._pending is None and block[0] != "\t" and (
-                        block.find("\n", 0, nl) < 0):  # a one-line header
-                    frames_text = block[nl + 1 :]
-                    # (hashing a 1 KB text costs: not while the cache is off)
-                    entry = stacks_get(frames_text) if nsamples >= cache_off_until else None
-                    if entry is None:
-                        frame_lines = frames_text.split("\n")
-                        if frames_text.count("\n\t") == len(frame_lines) - 1:
-                            found = list(map(cache_get, frame_lines))
-                            if None in found:
-                                found = [self._frame_id(ln) if fid is None else fid
-                                         for ln, fid in zip(frame_lines, found, strict=True)]
-                            # a line that is no frame: the line reader counts it (once)
-                            if -1 not in found:
-                                entry = (add_stack(found), len(frame_lines) + 2)  # type: ignore[arg-type]
-                                if nsamples >= cache_off_until:
-                                    if len(stacks) >= _STACK_CACHE_MAX:
-                                        if stack_hits < len(stacks) // 4:  # not repeated
-                                            cache_off_until = nsamples + _STACK_CACHE_REST
-                                        stacks.clear()
-                                        stack_hits = 0
-                                    else:
-                                        stacks[frames_text] = entry
-                    else:
-                        stack_hits += 1
-                    if entry is not None:
-                        head = block[:nl]
-                        # the header cache (see _header), inlined: this runs per sample
-                        i = head.find(": ")
-                        if i > 0:
-                            j = head.rfind(" ", 0, i) + 1
-                            hit = hcache_get(head[:j] + head[i:])
-                            if hit is not None and "." in head[j:i]:
-                                try:
-                                    t = float(head[j:i])
-                                except ValueError:
-                                    hit = None
-                                if hit is not None:
-                                    hit[0].add(entry[0], hit[1], hit[2], t)
-                                    nsamples += 1
-                                    lineno += entry[1]
-                                    continue
-                        if "PERF_RECORD_" not in head:
-                            cur = self._other(head, lineno + 1, path, None, self._stack)
-                            if cur is not None:
-                                self._count(cur, entry[0])
-                            else:  # _other took the line (junk, a message): the rest as lines
-                                self._run_lines([ln + "\n" for ln in frames_text.split("\n")]
-                                                + ["\n"], path, lineno + 1)
-                                last = "\n"
-                            lineno += frames_text.count("\n") + 3
-                            continue
-                # anything else: line by line, then the blank line that ended the block
-                lines = block.split("\n")
-                self._run_lines([ln + "\n" for ln in lines] + ["\n"], path, lineno)
-                lineno += len(lines) + 1
-                last = "\n"
+            first = False
             if not data:
-                break
-        self._end(path, start, lineno, last)
+                yield ([rest] if rest else []), True
+                return
+            data = rest + data
+            blocks = data.split("\n\n")
+            rest = blocks.pop()  # may continue in the next chunk
+            yield blocks, False
+
+    # per sample (block) of perf script text: the stack cache's fields are locals here,
+    # loaded and stored once a chunk (an attribute access per sample would cost)
+    def _read_blocks(self, blocks: list[str], path: str, lineno: int, last: str,
+                     cache: _StackCache) -> tuple[int, str]:
+        """Read a chunk's complete blocks; returns the line number and last line after."""
+        cache_get = self._cache.get
+        hcache_get = self._hcache.get
+        add_stack = self.data.stacks.add
+        stacks = cache.stacks
+        stacks_get = stacks.get
+        stack_hits, cache_off_until, nsamples = cache.hits, cache.off_until, cache.samples
+        for block in blocks:
+            # the usual block: "header\n\tframe\n\tframe..." (no side-band records)
+            nl = block.find("\n\t")
+            if nl > 0 and self._cur is None and self._pending is None and block[0] != "\t" and (
+                    block.find("\n", 0, nl) < 0):  # a one-line header
+                frames_text = block[nl + 1 :]
+                # (hashing a 1 KB text costs: not while the cache is off)
+                entry = stacks_get(frames_text) if nsamples >= cache_off_until else None
+                if entry is None:
+                    frame_lines = frames_text.split("\n")
+                    if frames_text.count("\n\t") == len(frame_lines) - 1:
+                        found = list(map(cache_get, frame_lines))
+                        if None in found:
+                            found = [self._frame_id(ln) if fid is None else fid
+                                     for ln, fid in zip(frame_lines, found, strict=True)]
+                        # a line that is no frame: the line reader counts it (once)
+                        if -1 not in found:
+                            entry = (add_stack(found), len(frame_lines) + 2)  # type: ignore[arg-type]
+                            if nsamples >= cache_off_until:
+                                if len(stacks) >= _STACK_CACHE_MAX:
+                                    if stack_hits < len(stacks) // 4:  # not repeated
+                                        cache_off_until = nsamples + _STACK_CACHE_REST
+                                    stacks.clear()
+                                    stack_hits = 0
+                                else:
+                                    stacks[frames_text] = entry
+                else:
+                    stack_hits += 1
+                if entry is not None:
+                    head = block[:nl]
+                    # the header cache (see _header), inlined: this runs per sample
+                    i = head.find(": ")
+                    if i > 0:
+                        j = head.rfind(" ", 0, i) + 1
+                        hit = hcache_get(head[:j] + head[i:])
+                        if hit is not None and "." in head[j:i]:
+                            try:
+                                t = float(head[j:i])
+                            except ValueError:
+                                hit = None
+                            if hit is not None:
+                                hit[0].add(entry[0], hit[1], hit[2], t)
+                                nsamples += 1
+                                lineno += entry[1]
+                                continue
+                    if "PERF_RECORD_" not in head:
+                        cur = self._other(head, lineno + 1, path, None, self._stack)
+                        if cur is not None:
+                            self._count(cur, entry[0])
+                        else:  # _other took the line (junk, a message): the rest as lines
+                            self._run_lines([ln + "\n" for ln in frames_text.split("\n")]
+                                            + ["\n"], path, lineno + 1)
+                            last = "\n"
+                        lineno += frames_text.count("\n") + 3
+                        continue
+            # anything else: line by line, then the blank line that ended the block
+            lines = block.split("\n")
+            self._run_lines([ln + "\n" for ln in lines] + ["\n"], path, lineno)
+            lineno += len(lines) + 1
+            last = "\n"
+        cache.hits, cache.off_until, cache.samples = stack_hits, cache_off_until, nsamples
+        return lineno, last
 
     def read_file_parallel(self, path: str, cuts: list[int],
                            side_job: Callable[[], object] | None = None) -> None:

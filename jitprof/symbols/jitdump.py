@@ -133,6 +133,25 @@ def _fail(path: str, offset: int, message: str) -> InputError:
 
 def parse_jitdump(data: bytes | mmap.mmap, path: str) -> JitDump:
     """Parse a whole jitdump held in ``data``; ``path`` is for messages."""
+    return _read_records(data, path, _read_header(data, path))
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    """A jitdump's file header: byte order, fields, its size, and the bias V8 adds to
+    DEBUG_INFO addresses (0: none)."""
+
+    bo: str
+    version: int
+    elf_mach: int
+    pid: int
+    timestamp: int
+    flags: int
+    size: int
+    bias: int
+
+
+def _read_header(data: bytes | mmap.mmap, path: str) -> _Header:
     size = len(data)
     if size < 4:
         raise _fail(path, 0, f"not a jitdump file ({size} bytes, no header)")
@@ -148,10 +167,17 @@ def parse_jitdump(data: bytes | mmap.mmap, path: str) -> JitDump:
         raise _fail(path, size, f"header cut short ({size} of {HEADER_SIZE} bytes)")
     _m, version, hsize, elf_mach, pad, pid, ts, flags = struct.unpack_from(bo + "IIIIIIQQ",
                                                                             data, 0)
-    bias = V8_DEBUG_ADDR_BIAS if pad == V8_PAD else 0
     if hsize < HEADER_SIZE:
         raise _fail(path, 8, f"header size {hsize} is smaller than {HEADER_SIZE}")
-    jd = JitDump(path, bo, version, elf_mach, pid, ts, flags, size=size,
+    return _Header(bo, version, elf_mach, pid, ts, flags, hsize,
+                   V8_DEBUG_ADDR_BIAS if pad == V8_PAD else 0)
+
+
+def _read_records(data: bytes | mmap.mmap, path: str, h: _Header) -> JitDump:
+    """The records after the header, read in file order into a new ``JitDump``."""
+    size = len(data)
+    bo, bias, hsize = h.bo, h.bias, h.size
+    jd = JitDump(path, bo, h.version, h.elf_mach, h.pid, h.timestamp, h.flags, size=size,
                  counts={n: 0 for n in RECORD_NAMES.values()})
     prefix = struct.Struct(bo + "IIQ")
     load_s = struct.Struct(bo + "IIQQQQ")
@@ -162,6 +188,7 @@ def parse_jitdump(data: bytes | mmap.mmap, path: str) -> JitDump:
         jd.truncated = f"header says {hsize} bytes, the file has {size}"
         return jd
     pending_lines: dict[int, tuple[SourceLine, ...]] = {}  # DEBUG_INFO before its load
+    loads = _LoadContext(path, load_s, pending_lines, bias)
     names_by_index: dict[int, CodeLoad] = {}
     first = last = None
     while pos < size:
@@ -186,22 +213,10 @@ def parse_jitdump(data: bytes | mmap.mmap, path: str) -> JitDump:
             if last is None or rts > last:
                 last = rts
         if rid == CODE_LOAD:
-            if body + load_s.size > end:
-                raise _fail(path, pos, f"CODE_LOAD of {rsize} bytes is too short for its fields")
-            _pid, _tid, _vma, code_addr, code_size, index = load_s.unpack_from(data, body)
-            name_at = body + load_s.size
-            nul = data.find(b"\0", name_at, end)
-            if nul < 0 or code_size > end - nul - 1:
-                raise _fail(path, pos, f"CODE_LOAD of {rsize} bytes cannot hold its name and "
-                            f"{code_size} bytes of code")
-            name = bytes(data[name_at:nul]).decode("utf-8", "replace")
-            lines = pending_lines.pop(code_addr, ())
-            if bias and lines:
-                lines = _repair_v8_files(lines, name)
-            ld = CodeLoad(rts, code_addr, code_size, name, index, len(jd.loads), pos,
-                          lines=lines)
+            ld = _code_load(data, pos, (rsize, rts), len(jd.loads), loads)
+            pending_lines.pop(ld.start, None)
             jd.loads.append(ld)
-            names_by_index[index] = ld
+            names_by_index[ld.index] = ld
         elif rid == CODE_MOVE:
             if body + move_s.size > end:
                 raise _fail(path, pos, f"CODE_MOVE of {rsize} bytes is too short for its fields")
@@ -232,6 +247,41 @@ def parse_jitdump(data: bytes | mmap.mmap, path: str) -> JitDump:
         pos = end
     jd.first_time, jd.last_time = first, last
     return jd
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class _LoadContext:
+    """What decoding a CODE_LOAD needs beside the record: the path (for messages), the
+    record's struct, the DEBUG_INFO lines read before their load (by code address; read
+    here, not changed) and V8's address bias."""
+
+    path: str
+    fields: struct.Struct
+    pending_lines: dict[int, tuple[SourceLine, ...]]
+    bias: int
+
+
+def _code_load(data: bytes | mmap.mmap, pos: int, size_time: tuple[int, int], order: int,
+               ctx: _LoadContext) -> CodeLoad:
+    """The CODE_LOAD record at byte ``pos`` (its size and timestamp: ``size_time``), the
+    ``order``-th load; its source lines are the DEBUG_INFO read before it."""
+    rsize, rts = size_time
+    body, end = pos + PREFIX_SIZE, pos + rsize
+    if body + ctx.fields.size > end:
+        raise _fail(ctx.path, pos, f"CODE_LOAD of {rsize} bytes is too short for its fields")
+    _pid, _tid, _vma, code_addr, code_size, index = ctx.fields.unpack_from(data, body)
+    name_at = body + ctx.fields.size
+    nul = data.find(b"\0", name_at, end)
+    if nul < 0 or code_size > end - nul - 1:
+        raise _fail(ctx.path, pos, f"CODE_LOAD of {rsize} bytes cannot hold its name and "
+                    f"{code_size} bytes of code")
+    name = bytes(data[name_at:nul]).decode("utf-8", "replace")
+    lines = ctx.pending_lines.get(code_addr, ())
+    if ctx.bias and lines:
+        lines = _repair_v8_files(lines, name)
+    return CodeLoad(rts, code_addr, code_size, name, index, order, pos, lines=lines)
 
 
 _MAX_CODE_SPAN = 1 << 24  # a DEBUG_INFO entry further than this from its code is misread
