@@ -359,7 +359,6 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
     if pick is None:
         return "", _empty()
     is64 = elf.elfclass == 64
-    swap = elf.little_endian != (sys.byteorder == "little")
     entsize = 24 if is64 else 16
     data = _read(f, pick)
     data = data[: len(data) - len(data) % entsize]
@@ -367,69 +366,14 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
     if not 0 < link < len(sections):
         raise ValueError(f"{source} links to no string table")
     strtab = _read(f, sections[link][1])
-    alloc: set[int] = set()
-    text: set[int] = set()
-    for i, (name, h) in enumerate(sections):
-        if h["sh_flags"] & SHF_ALLOC and h["sh_type"] != "SHT_NULL":
-            alloc.add(i)
-            if "text" in name:
-                text.add(i)
-    if is64:
-        names = _column(data, "I", swap, 0, 6)
-        info = data[4::24]
-        other = data[5::24]
-        shndx = _column(data, "H", swap, 3, 12)
-        values = _column(data, "Q", swap, 1, 3)
-        sizes = _column(data, "Q", swap, 2, 3)
-    else:
-        names = _column(data, "I", swap, 0, 4)
-        values = _column(data, "I", swap, 1, 4)
-        sizes = _column(data, "I", swap, 2, 4)
-        info = data[12::16]
-        other = data[13::16]
-        shndx = _column(data, "H", swap, 7, 8)
-    n = len(info)
-    keep = [i for i in compress(range(n), info.translate(_FUNC_TYPES))
-            if names[i] and shndx[i] in alloc]
-    if text:
-        keep += [i for i in compress(range(n), info.translate(_NOTYPE))
-                 if names[i] and shndx[i] in text and (other[i] & 3) not in
-                 (STV_INTERNAL, STV_HIDDEN)]
-    if elf["e_machine"] in _ARM_MACHINES:
-        keep = [i for i in keep if not _arm_mapping_symbol(strtab, names[i])]
-        if elf["e_machine"] == "EM_ARM":  # thumb functions have bit 0 set
-            for i in keep:
-                if values[i] & 1 and (info[i] & 15) == STT_FUNC:
-                    values[i] -= 1
+    cols = _symbol_columns(data, is64, elf.little_endian != (sys.byteorder == "little"))
+    keep, values = _function_symbols(cols, sections, strtab, elf["e_machine"])
     keep.sort(key=values.__getitem__)
     starts = array(values.typecode, map(values.__getitem__, keep))
-    # aliases (several symbols at one start): keep perf's choice
-    dups = set(compress(range(1, len(starts)), map(operator.eq, starts[1:], starts[:-1])))
-    if dups:
-        dups |= {k - 1 for k in dups}
-        groups: dict[int, list[int]] = {}  # start -> positions in keep
-        for k in sorted(dups):
-            groups.setdefault(starts[k], []).append(k)
-        find = strtab.find
-        mask = bytearray(b"\x01") * len(keep)
-        for g in groups.values():
-            for k in g:
-                mask[k] = 0
-            i = min((keep[k] for k in g), key=lambda i: _choose_key(
-                sizes[i], info[i] >> 4, strtab[names[i]: find(b"\0", names[i])], i))
-            mask[g[[keep[k] for k in g].index(i)]] = 1
-        keep = list(compress(keep, mask))
-        starts = array(values.typecode, compress(starts, mask))
-    ksizes = array(values.typecode, map(sizes.__getitem__, keep))
-    ends = array("Q", map(operator.add, starts, ksizes))
-    # zero sizes extend to the next symbol (perf's symbols__fixup_end); the last one to
-    # the end of the page after its own
-    last = len(starts) - 1
-    extended = bytearray(len(starts))
-    for k in compress(range(len(starts)), map(operator.not_, ksizes)):
-        ends[k] = starts[k + 1] if k < last else (starts[k] + 4095) // 4096 * 4096 + 4096
-        extended[k] = 1
-    offs = array("Q", map(names.__getitem__, keep))
+    keep, starts = _without_aliases(keep, starts, cols, strtab)
+    ksizes = array(values.typecode, map(cols.sizes.__getitem__, keep))
+    ends, extended = _symbol_ends(starts, ksizes)
+    offs = array("Q", map(cols.names.__getitem__, keep))
     starts_q = array("Q", starts)
     plt = _plt_symbols(f, elf, sections)
     if plt:
@@ -437,6 +381,94 @@ def _decode_symbols(f: IO[bytes], elf: ELFFile, sections: list[tuple[str, Any]]
             plt, starts_q, ends, offs, extended, strtab)
     return source, SymbolTable("", source, None, starts_q, ends, offs, strtab,
                                bytes(extended))
+
+
+@dataclass(frozen=True, slots=True)
+class _SymbolColumns:
+    """A symbol table's fields as columns (one entry a symbol): st_name (offset in the
+    string table), st_info and st_other (bytes), st_shndx, st_value, st_size."""
+
+    names: array
+    info: bytes
+    other: bytes
+    shndx: array
+    values: array
+    sizes: array
+
+
+def _symbol_columns(data: bytes, is64: bool, swap: bool) -> _SymbolColumns:
+    if is64:
+        return _SymbolColumns(_column(data, "I", swap, 0, 6), data[4::24], data[5::24],
+                              _column(data, "H", swap, 3, 12), _column(data, "Q", swap, 1, 3),
+                              _column(data, "Q", swap, 2, 3))
+    return _SymbolColumns(_column(data, "I", swap, 0, 4), data[12::16], data[13::16],
+                          _column(data, "H", swap, 7, 8), _column(data, "I", swap, 1, 4),
+                          _column(data, "I", swap, 2, 4))
+
+
+def _function_symbols(cols: _SymbolColumns, sections: list[tuple[str, Any]], strtab: bytes,
+                      machine: str) -> tuple[list[int], array]:
+    """The symbols that are functions (FUNC/IFUNC in an allocated section, and visible
+    NOTYPE symbols in a text section; no ARM mapping symbols), and the values (a copy
+    with thumb functions' bit 0 cleared on ARM)."""
+    alloc: set[int] = set()
+    text: set[int] = set()
+    for i, (name, h) in enumerate(sections):
+        if h["sh_flags"] & SHF_ALLOC and h["sh_type"] != "SHT_NULL":
+            alloc.add(i)
+            if "text" in name:
+                text.add(i)
+    names, info, other, shndx, values = cols.names, cols.info, cols.other, cols.shndx, cols.values
+    n = len(info)
+    keep = [i for i in compress(range(n), info.translate(_FUNC_TYPES))
+            if names[i] and shndx[i] in alloc]
+    if text:
+        keep += [i for i in compress(range(n), info.translate(_NOTYPE))
+                 if names[i] and shndx[i] in text and (other[i] & 3) not in
+                 (STV_INTERNAL, STV_HIDDEN)]
+    if machine in _ARM_MACHINES:
+        keep = [i for i in keep if not _arm_mapping_symbol(strtab, names[i])]
+        if machine == "EM_ARM":  # thumb functions have bit 0 set
+            values = array(values.typecode, values)
+            for i in keep:
+                if values[i] & 1 and (info[i] & 15) == STT_FUNC:
+                    values[i] -= 1
+    return keep, values
+
+
+def _without_aliases(keep: list[int], starts: array, cols: _SymbolColumns, strtab: bytes
+                     ) -> tuple[list[int], array]:
+    """Of several symbols at one start (``keep`` sorted by start), perf's choice."""
+    dups = set(compress(range(1, len(starts)), map(operator.eq, starts[1:], starts[:-1])))
+    if not dups:
+        return keep, starts
+    sizes, info, names = cols.sizes, cols.info, cols.names
+    dups |= {k - 1 for k in dups}
+    groups: dict[int, list[int]] = {}  # start -> positions in keep
+    for k in sorted(dups):
+        groups.setdefault(starts[k], []).append(k)
+    find = strtab.find
+    mask = bytearray(b"\x01") * len(keep)
+    for g in groups.values():
+        for k in g:
+            mask[k] = 0
+        i = min((keep[k] for k in g), key=lambda i: _choose_key(
+            sizes[i], info[i] >> 4, strtab[names[i]: find(b"\0", names[i])], i))
+        mask[g[[keep[k] for k in g].index(i)]] = 1
+    return list(compress(keep, mask)), array(starts.typecode, compress(starts, mask))
+
+
+def _symbol_ends(starts: array, sizes: array) -> tuple[array, bytearray]:
+    """Each symbol's end, and whether it was extended: zero sizes extend to the next
+    symbol (perf's symbols__fixup_end); the last one to the end of the page after its
+    own."""
+    ends = array("Q", map(operator.add, starts, sizes))
+    last = len(starts) - 1
+    extended = bytearray(len(starts))
+    for k in compress(range(len(starts)), map(operator.not_, sizes)):
+        ends[k] = starts[k + 1] if k < last else (starts[k] + 4095) // 4096 * 4096 + 4096
+        extended[k] = 1
+    return ends, extended
 
 
 def _splice_plt(plt: list[tuple[int, int, bytes]], starts_q: array, ends: array, offs: array,
