@@ -50,6 +50,7 @@ import pty
 import re
 import select
 import shutil
+import signal
 import statistics
 import struct
 import subprocess
@@ -304,8 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     only = {x for x in args.only.split(",") if x}
     busy = None
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # the finally below kills busy2
     if not only or "top-stdio" in only:
-        busy = busy_process(sides["before"], scratch, 60 + 30 * args.repeat)
+        busy = busy_process(sides["before"], scratch, 24 * 3600)  # killed at the end
     if busy is not None:
         pid = str(busy.pid)
         cases.append(Case("top-stdio", lambda ck, out: jitprof(
