@@ -498,6 +498,18 @@ def _runs_effects(side: _Side, cols: list[object], which: str, exposures: list[f
 
 
 # -- comparing ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Family:
+    """What every comparison of one family shares: both sides, the normalisation, and
+    the test's critical value and degrees of freedom (None: normal)."""
+
+    before: SideInfo
+    after: SideInfo
+    norm: Normalization
+    z: float
+    df: float | None
+
+
 def _estimate(x: int, side: SideInfo, norm: Normalization, d: float, z: float) -> Estimate:
     e = side.exposure
     if norm.mode == "share":
@@ -508,8 +520,9 @@ def _estimate(x: int, side: SideInfo, norm: Normalization, d: float, z: float) -
     return Estimate(x, x / e, lo, hi, d)
 
 
-def _compare(x1: int, x2: int, before: SideInfo, after: SideInfo, norm: Normalization,
-             d1: float, d2: float, z: float, df: float | None) -> Comparison:
+def _compare(x1: int, x2: int, d1: float, d2: float, fam: _Family) -> Comparison:
+    """Counts ``x1`` before and ``x2`` after, with design effects ``d1``/``d2``."""
+    before, after, norm, z, df = fam.before, fam.after, fam.norm, fam.z, fam.df
     eb = _estimate(x1, before, norm, d1, z)
     ea = _estimate(x2, after, norm, d2, z)
     lo, hi = stats.mover_diff(eb.value, (eb.lo, eb.hi), ea.value, (ea.lo, ea.hi))
@@ -530,35 +543,37 @@ def _with_q(c: Comparison, q: float, alpha: float) -> Comparison:
                       verdict)
 
 
-def diff_profiles(
-    before: Sequence[Profile],
-    after: Sequence[Profile],
-    by: Metric = "self",
-    normalization: Normalization | None = None,
-    method: Method = "auto",
-    alpha: float = 0.05,
-    confidence: float = 0.95,
-    block: float | None = None,
-    resamples: int = 1000,
-    seed: int = 0,
-) -> DiffResult:
+@dataclass(frozen=True, slots=True)
+class DiffOptions:
+    """How ``diff_profiles`` compares: the time compared (``by``), the normalisation
+    (None: shares), the method ("auto", "binomial", "bootstrap", "runs"), the false
+    discovery rate ``alpha``, the intervals' ``confidence``, the bootstrap's block length
+    (s; None: chosen), resamples and seed."""
+
+    by: Metric = "self"
+    normalization: Normalization | None = None
+    method: Method = "auto"
+    alpha: float = 0.05
+    confidence: float = 0.95
+    block: float | None = None
+    resamples: int = 1000
+    seed: int = 0
+
+
+def diff_profiles(before: Sequence[Profile], after: Sequence[Profile],
+                  options: DiffOptions | None = None, **changes: Any) -> DiffResult:
     """Compare the merged ``before`` profiles with the merged ``after`` ones (each list:
-    one profile per recording)."""
-    if not before or not after:
-        raise DiffUsageError("need at least one profile on each side")
-    if by not in METRICS:
-        raise DiffUsageError(f"unknown metric {by!r}: self or total")
-    if not 0 < alpha < 1 or not 0 < confidence < 1:
-        raise DiffUsageError("alpha and confidence must lie between 0 and 1")
-    norm = normalization or Normalization()
-    events = {p.event for p in (*before, *after)}
-    if len(events) > 1:
-        named = sorted(e or "no event field" for e in events)
-        fix = ("choose one with --event" if "" not in events else
-               "print every input with the same perf script fields (-F), event included")
-        raise DiffUsageError(f"the profiles are of different events ({', '.join(named)}): "
-                             + fix)
-    used, note, blk = _choose_method(method, before, after, block)
+    one profile per recording), as ``options`` say (``changes``: fields of it to change,
+    e.g. ``method="runs"``)."""
+    import dataclasses
+
+    opt = options if options is not None else DiffOptions()
+    if changes:
+        opt = dataclasses.replace(opt, **changes)
+    by = opt.by
+    _check_inputs(before, after, opt)
+    norm = opt.normalization or Normalization()
+    used, note, blk = _choose_method(opt.method, before, after, opt.block)
     keys = _Keys()
     sb = _gather(before, keys, blk, used == "runs", by == "total")
     sa = _gather(after, keys, blk, used == "runs", by == "total")
@@ -569,44 +584,104 @@ def diff_profiles(
     which = "self_" if by == "self" else "total"
     fcols: list[object] = list(range(len(keys.keys)))
     kind_list = [k for k in Kind if sb.whole.kinds.get(k) or sa.whole.kinds.get(k)]
-    kcols: list[object] = list(kind_list)
-    ones = dict.fromkeys(fcols + kcols, 1.0)
-    fd_b, fd_a, kd_b, kd_a = ones, ones, ones, ones
-    df: float | None = None
-    rate = norm.mode != "share"
-    if used == "bootstrap":
-        fd_b, fd_a = _bootstrap_effects(sb, sa, fcols, which, resamples, seed, rate)
-        kd_b, kd_a = _bootstrap_effects(sb, sa, kcols, "kinds", resamples, seed + 1, rate)
-        # the design effects are estimates from the blocks: t with their degrees of freedom
-        df = float(len(sb.blocks) + len(sa.blocks) - 2)
-    elif used == "runs":
-        exp_b = exp_a = None
-        if norm.mode == "rate":
-            exp_b = [_span([p]) or 0.0 for p in before]
-            exp_a = [_span([p]) or 0.0 for p in after]
-        elif norm.mode == "per":  # work units split by the runs' samples (unknown per run)
-            exp_b = [ib.exposure * r.samples / ib.samples for r in sb.runs]
-            exp_a = [ia.exposure * r.samples / ia.samples for r in sa.runs]
-        fd_b = _runs_effects(sb, fcols, which, exp_b)
-        fd_a = _runs_effects(sa, fcols, which, exp_a)
-        kd_b = _runs_effects(sb, kcols, "kinds", exp_b)
-        kd_a = _runs_effects(sa, kcols, "kinds", exp_a)
-        df = float(len(before) + len(after) - 2)
-    tail = 1.0 - (1.0 - confidence) / 2.0
-    z = stats.t_ppf(tail, df) if df is not None else stats.norm_ppf(tail)
-
-    funcs: list[FunctionDiff] = []
-    raw: list[Comparison] = []
-    for i in range(len(keys.keys)):
-        x1 = (sb.whole.self_ if by == "self" else sb.whole.total).get(i, 0)
-        x2 = (sa.whole.self_ if by == "self" else sa.whole.total).get(i, 0)
-        raw.append(_compare(x1, x2, ib, ia, norm, fd_b[i], fd_a[i], z, df))
+    sides = _Sides(before, after, sb, sa, ib, ia)
+    eff = _effects(sides, used, (fcols, list(kind_list)), which, norm, opt)
+    tail = 1.0 - (1.0 - opt.confidence) / 2.0
+    z = stats.t_ppf(tail, eff.df) if eff.df is not None else stats.norm_ppf(tail)
+    fam = _Family(ib, ia, norm, z, eff.df)
+    counts_b = sb.whole.self_ if by == "self" else sb.whole.total
+    counts_a = sa.whole.self_ if by == "self" else sa.whole.total
+    raw = [_compare(counts_b.get(i, 0), counts_a.get(i, 0), eff.fd_b[i], eff.fd_a[i], fam)
+           for i in range(len(keys.keys))]
     # the family: functions with samples of the metric on some side (the others cannot
     # change and would only dilute the correction)
     family = [i for i, c in enumerate(raw) if c.before.count or c.after.count]
     qs = [1.0] * len(raw)
     for i, q in zip(family, stats.bh_adjust([raw[i].p for i in family]), strict=True):
         qs[i] = q
+    funcs = _function_diffs(sides, keys, [_with_q(c, q, opt.alpha) for c, q in
+                                          zip(raw, qs, strict=True)], norm)
+    kinds = _kind_diffs(sides, kind_list, eff, fam, funcs, opt.alpha)
+    return DiffResult(ib, ia, by, norm, used, note, opt.alpha, opt.confidence, funcs,
+                      len(family), kinds, eff.df)
+
+
+def _check_inputs(before: Sequence[Profile], after: Sequence[Profile], opt: DiffOptions
+                  ) -> None:
+    if not before or not after:
+        raise DiffUsageError("need at least one profile on each side")
+    if opt.by not in METRICS:
+        raise DiffUsageError(f"unknown metric {opt.by!r}: self or total")
+    if not 0 < opt.alpha < 1 or not 0 < opt.confidence < 1:
+        raise DiffUsageError("alpha and confidence must lie between 0 and 1")
+    events = {p.event for p in (*before, *after)}
+    if len(events) > 1:
+        named = sorted(e or "no event field" for e in events)
+        fix = ("choose one with --event" if "" not in events else
+               "print every input with the same perf script fields (-F), event included")
+        raise DiffUsageError(f"the profiles are of different events ({', '.join(named)}): "
+                             + fix)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sides:
+    """Both sides: their profiles, the counts gathered from them, and their facts."""
+
+    before: Sequence[Profile]
+    after: Sequence[Profile]
+    sb: _Side
+    sa: _Side
+    ib: SideInfo
+    ia: SideInfo
+
+
+@dataclass(frozen=True, slots=True)
+class _Effects:
+    """Design effects per function column and per kind, each side; and the degrees of
+    freedom they come with (None: known, normal)."""
+
+    fd_b: dict[object, float]
+    fd_a: dict[object, float]
+    kd_b: dict[object, float]
+    kd_a: dict[object, float]
+    df: float | None
+
+
+def _effects(sides: _Sides, used: Method, cols: tuple[list[object], list[object]],
+             which: str, norm: Normalization, opt: DiffOptions) -> _Effects:
+    """The design effects of the method used (binomial: none, 1)."""
+    fcols, kcols = cols
+    sb, sa, ib, ia = sides.sb, sides.sa, sides.ib, sides.ia
+    rate = norm.mode != "share"
+    if used == "bootstrap":
+        fd_b, fd_a = _bootstrap_effects(sb, sa, fcols, which, opt.resamples, opt.seed, rate)
+        kd_b, kd_a = _bootstrap_effects(sb, sa, kcols, "kinds", opt.resamples, opt.seed + 1,
+                                        rate)
+        # the design effects are estimates from the blocks: t with their degrees of freedom
+        return _Effects(fd_b, fd_a, kd_b, kd_a, float(len(sb.blocks) + len(sa.blocks) - 2))
+    if used == "runs":
+        exp_b = exp_a = None
+        if norm.mode == "rate":
+            exp_b = [_span([p]) or 0.0 for p in sides.before]
+            exp_a = [_span([p]) or 0.0 for p in sides.after]
+        elif norm.mode == "per":  # work units split by the runs' samples (unknown per run)
+            exp_b = [ib.exposure * r.samples / ib.samples for r in sb.runs]
+            exp_a = [ia.exposure * r.samples / ia.samples for r in sa.runs]
+        return _Effects(_runs_effects(sb, fcols, which, exp_b),
+                        _runs_effects(sa, fcols, which, exp_a),
+                        _runs_effects(sb, kcols, "kinds", exp_b),
+                        _runs_effects(sa, kcols, "kinds", exp_a),
+                        float(len(sides.before) + len(sides.after) - 2))
+    ones = dict.fromkeys(fcols + kcols, 1.0)
+    return _Effects(ones, ones, ones, ones, None)
+
+
+def _function_diffs(sides: _Sides, keys: _Keys, cmps: list[Comparison], norm: Normalization
+                    ) -> list[FunctionDiff]:
+    """One FunctionDiff per function some sample holds (its comparison ``cmps[i]``),
+    biggest change first."""
+    sb, sa, ib, ia = sides.sb, sides.sa, sides.ib, sides.ia
+    funcs: list[FunctionDiff] = []
     for i, (kind, name, _dso) in enumerate(keys.keys):
         s = (sb.whole.self_.get(i, 0), sa.whole.self_.get(i, 0))
         t = (sb.whole.total.get(i, 0), sa.whole.total.get(i, 0))
@@ -620,11 +695,17 @@ def diff_profiles(
             (100.0 * s[0] / ib.samples, 100.0 * s[1] / ia.samples),
             (100.0 * t[0] / ib.samples, 100.0 * t[1] / ia.samples),
             _norm(s[1], ia, norm) - _norm(s[0], ib, norm),
-            _with_q(raw[i], qs[i], alpha)))
+            cmps[i]))
     funcs.sort(key=lambda f: (-abs(f.cmp.delta), f.cmp.p, f.name))
+    return funcs
 
-    kraw = [_compare(sb.whole.kinds.get(k, 0), sa.whole.kinds.get(k, 0), ib, ia, norm,
-                     kd_b[k], kd_a[k], z, df) for k in kind_list]
+
+def _kind_diffs(sides: _Sides, kind_list: list[Kind], eff: _Effects, fam: _Family,
+                funcs: list[FunctionDiff], alpha: float) -> list[KindDiff]:
+    """Per kind of code: its comparison (its own family) and its most changed function."""
+    sb, sa = sides.sb, sides.sa
+    kraw = [_compare(sb.whole.kinds.get(k, 0), sa.whole.kinds.get(k, 0), eff.kd_b[k],
+                     eff.kd_a[k], fam) for k in kind_list]
     kq = stats.bh_adjust([c.p for c in kraw])
     kinds: list[KindDiff] = []
     for k, c, q in zip(kind_list, kraw, kq, strict=True):
@@ -632,10 +713,9 @@ def diff_profiles(
         top = max(mine, key=lambda f: abs(f.self_delta)) if mine else None
         kinds.append(KindDiff(
             k, (sb.whole.kinds.get(k, 0), sa.whole.kinds.get(k, 0)),
-            (_ms(ib, sb.kind_w.get(k, 0)), _ms(ia, sa.kind_w.get(k, 0))),
+            (_ms(sides.ib, sb.kind_w.get(k, 0)), _ms(sides.ia, sa.kind_w.get(k, 0))),
             _with_q(c, q, alpha), top))
-    return DiffResult(ib, ia, by, norm, used, note, alpha, confidence, funcs, len(family),
-                      kinds, df)
+    return kinds
 
 
 def _norm(x: int, side: SideInfo, norm: Normalization) -> float:
