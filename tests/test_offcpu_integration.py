@@ -127,7 +127,11 @@ def test_blocking_function_off_cpu_and_wall_shares(blocking_run: dict[str, Any])
     # it waits in ppoll: the kernel leaf under it is do_sys_poll's wait
     leaf = max((f for f in off["functions"] if f["kind"] == "kernel"), key=lambda f: f["self"])
     assert leaf["name"].startswith("poll_schedule_timeout"), leaf
-    assert fn(off, "HPHP::f_stream_select")["total"] == query_off
+    # the wait is in f_stream_select; query's own code (the clock_gettime calls around the
+    # wait) is off-CPU only when the thread is preempted there (state R, a timer tick: seen
+    # once in ~15 recordings, 59 us of 1.96 s), which is query's time and not the select's
+    stream_off = fn(off, "HPHP::f_stream_select")["total"]
+    assert 0.99 * query_off <= stream_off <= query_off, (stream_off, query_off)
     # each function's wall time split: the off-cpu and cpu-clock profiles' own numbers
     for name in ("PHP::Api_Db::query", "PHP::Api_Handler::respond", "HPHP::f_sort"):
         w, o, c = fn(wall, name), fn(off, name), fn(cpu, name)
