@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import IO
 
 from jitprof.errors import EmptyInputError, InputError
-from jitprof.inputs.classify import PerfDataReader, is_perf_data, stdin_is_perf_data
+from jitprof.inputs.classify import InputKind, PerfDataReader, classify, is_perf_data
 from jitprof.inputs.perftool import perf_script_text
 from jitprof.inputs.recording import RecordingFacts, is_header_comment, note_header_comment
 from jitprof.parse.grammar import (
@@ -206,7 +206,9 @@ class ScriptReader:
         cache[line] = fid
 
     def read_file(self, path: str) -> None:
-        if path != "-" and is_perf_data(path):
+        # stdin under --perf-data-reader script is text (perf script cannot read a pipe)
+        stdin_text = path == "-" and self.perf_data == "script"
+        if not stdin_text and classify(path) is InputKind.PERF_DATA:
             if self.perf_data == "script":
                 self._read_perf_data(path)
                 self._forms.add(None)
@@ -214,11 +216,6 @@ class ScriptReader:
                 self._read_native(path)
             self._native_forms()
             return
-        if path == "-" and self.perf_data != "script":
-            if stdin_is_perf_data():
-                self._read_native(path)
-                self._native_forms()
-                return
         self._forms.add(None)
         self._native_forms()
         try:
